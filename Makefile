@@ -1,0 +1,60 @@
+# pyflare — build, test, demo.
+#   make            build/pyflare (and the in-process module later)
+#   make test       unit tests + integration tests against every interpreter found
+#   make asan       the same tests on an AddressSanitizer + UBSan build (build/asan/)
+#   make demo       dump a bundled example program's threads
+
+CC      ?= cc
+PYTHON  ?= python3
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN     = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CPPFLAGS += -Isrc
+LDLIBS  ?=
+
+LIB_SRC  = $(wildcard src/base/*.c src/target/*.c src/cpython/*.c src/profile/*.c src/output/*.c src/sampler/*.c)
+CLI_SRC  = $(wildcard src/cli/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/pyflare
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpyflare.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/pyflare: $(CLI_OBJ) $(BUILD)/libpyflare.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpyflare.a tests/unit/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpyflare.a $(LDFLAGS) $(LDLIBS)
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+
+integration: $(BUILD)/pyflare
+	PYFLARE=$(abspath $(BUILD)/pyflare) $(PYTHON) tests/integration/run.py
+
+test: all unit integration
+
+asan:
+	$(MAKE) BUILD=build/asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" unit integration
+
+demo: $(BUILD)/pyflare
+	$(PYTHON) examples/demo.py
+
+clean:
+	rm -rf build
+
+.PHONY: all unit integration test asan demo clean
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

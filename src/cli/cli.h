@@ -1,0 +1,19 @@
+/* cli.h — the subcommands and the little they share (argument parsing, errors).
+ * The CLI is thin: it parses, wires library calls together, and prints errors. */
+#ifndef PYFLARE_CLI_CLI_H
+#define PYFLARE_CLI_CLI_H
+
+#include <sys/types.h>
+
+#include "base/error.h"
+
+int cmd_dump(int argc, char **argv);
+
+/* Prints "pyflare: <message>" on stderr and returns the exit status for it. */
+int cli_fail(const pf_error *err);
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A PID given by the user: digits only, in range. Returns 0 or -1 (message printed). */
+int cli_parse_pid(const char *text, pid_t *pid);
+
+#endif

@@ -1,0 +1,136 @@
+/* code.c — the cache of decoded code objects (see code.h). */
+#include "cpython/code.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpython/linetable.h"
+#include "cpython/objects.h"
+
+#define MAX_LINETABLE (1u << 20)
+
+struct py_code_cache {
+    py_code *slots;   /* open addressing, addr 0 = empty */
+    size_t cap, used; /* cap is a power of two */
+};
+
+py_code_cache *py_code_cache_new(void) {
+    py_code_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->cap = 1024;
+    c->slots = calloc(c->cap, sizeof *c->slots);
+    if (!c->slots) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void code_release(py_code *code) {
+    free(code->function);
+    free(code->file);
+    free(code->linetable);
+    memset(code, 0, sizeof *code);
+}
+
+void py_code_cache_free(py_code_cache *c) {
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->slots[i].addr)
+            code_release(&c->slots[i]);
+    free(c->slots);
+    free(c);
+}
+
+static size_t slot_of(const py_code_cache *c, uint64_t addr) {
+    uint64_t h = addr * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 20) & (c->cap - 1);
+}
+
+static py_code *find_slot(py_code_cache *c, uint64_t addr) {
+    size_t i = slot_of(c, addr);
+    while (c->slots[i].addr && c->slots[i].addr != addr)
+        i = (i + 1) & (c->cap - 1);
+    return &c->slots[i];
+}
+
+static int grow(py_code_cache *c) {
+    py_code_cache bigger = {calloc(c->cap * 2, sizeof *c->slots), c->cap * 2, c->used};
+    if (!bigger.slots)
+        return -1;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->slots[i].addr)
+            *find_slot(&bigger, c->slots[i].addr) = c->slots[i];
+    free(c->slots);
+    *c = bigger;
+    return 0;
+}
+
+static int read_linetable(py_proc *p, uint64_t bytes_obj, py_code *code, pf_error *err) {
+    int64_t size;
+    if (target_read(p->target, bytes_obj + p->layout.bytes.ob_size, &size, sizeof size, err) != 0)
+        return -1;
+    if (size < 0 || size > MAX_LINETABLE)
+        return pf_fail(err, PF_ERR_CORRUPT, "implausible line table size %lld", (long long)size);
+    code->linetable = malloc(size ? (size_t)size : 1);
+    if (!code->linetable)
+        return pf_fail(err, PF_ERR_IO, "out of memory");
+    code->linetable_len = (size_t)size;
+    return target_read(p->target, bytes_obj + p->layout.bytes.ob_sval, code->linetable, (size_t)size, err);
+}
+
+static int decode(py_proc *p, uint64_t addr, py_code *code, pf_error *err) {
+    const py_layout *L = &p->layout;
+    int kind;
+    if (py_object_kind(p, addr, &kind, err) != 0)
+        return -1;
+    if (kind != PY_TYPE_CODE)
+        return pf_fail(err, PF_ERR_CORRUPT, "frame points at 0x%llx, which is not a code object",
+                       (unsigned long long)addr);
+    uint64_t name_field = L->code.qualname != PY_NO_FIELD ? (uint64_t)L->code.qualname : (uint64_t)L->code.name;
+    uint64_t table_ptr;
+    int32_t firstlineno;
+    char text[4096];
+    memset(code, 0, sizeof *code);
+    code->addr = addr;
+    if (target_read(p->target, addr + name_field, &code->name_ptr, 8, err) != 0 ||
+        target_read(p->target, addr + (uint64_t)L->code.filename, &code->file_ptr, 8, err) != 0 ||
+        target_read(p->target, addr + (uint64_t)L->code.linetable, &table_ptr, 8, err) != 0 ||
+        target_read(p->target, addr + (uint64_t)L->code.firstlineno, &firstlineno, 4, err) != 0)
+        return -1;
+    code->firstlineno = firstlineno;
+    if (py_read_text(p, code->name_ptr, text, sizeof text, err) != 0 || !(code->function = strdup(text)))
+        goto fail;
+    if (py_read_text(p, code->file_ptr, text, sizeof text, err) != 0 || !(code->file = strdup(text)))
+        goto fail;
+    if (read_linetable(p, table_ptr, code, err) != 0)
+        goto fail;
+    return 0;
+fail:
+    code_release(code);
+    return -1;
+}
+
+const py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err) {
+    py_code *slot = find_slot(c, addr);
+    if (slot->addr == addr)
+        return slot;
+    if ((c->used + 1) * 2 > c->cap) {
+        if (grow(c) != 0) {
+            pf_fail(err, PF_ERR_IO, "out of memory");
+            return NULL;
+        }
+        slot = find_slot(c, addr);
+    }
+    if (decode(p, addr, slot, err) != 0)
+        return NULL;
+    c->used++;
+    return slot;
+}
+
+int py_code_line(const py_proc *p, const py_code *code, int64_t byte_offset) {
+    return py_line_for_offset(p->layout.lines, code->linetable, code->linetable_len, code->firstlineno,
+                              byte_offset);
+}

@@ -1,0 +1,36 @@
+/* code.h — code objects decoded once and cached by address.
+ *
+ * A frame names its code object by address; decoding one (name, file, line
+ * table) costs several remote reads, so each is decoded once and kept. The
+ * cache is an open-addressing table keyed by address; an entry is trusted
+ * until the code object it came from is seen to change (see py_code_get). */
+#ifndef PYFLARE_CPYTHON_CODE_H
+#define PYFLARE_CPYTHON_CODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpython/proc.h"
+
+typedef struct py_code {
+    uint64_t addr;
+    uint64_t name_ptr, file_ptr; /* the str objects it was decoded from: a cheap identity check */
+    char *function;              /* co_qualname (3.11+) or co_name, UTF-8 */
+    char *file;                  /* co_filename, UTF-8 */
+    int firstlineno;
+    uint8_t *linetable;
+    size_t linetable_len;
+} py_code;
+
+typedef struct py_code_cache py_code_cache;
+
+py_code_cache *py_code_cache_new(void);
+void py_code_cache_free(py_code_cache *c);
+
+/* The decoded code object at addr, from the cache or read now. */
+const py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err);
+
+/* The line of a frame executing code at the given byte offset into its bytecode. */
+int py_code_line(const py_proc *p, const py_code *code, int64_t byte_offset);
+
+#endif

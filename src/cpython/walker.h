@@ -1,0 +1,45 @@
+/* walker.h — every thread of a CPython process and its Python stack.
+ *
+ * One call to py_walker_sample() reads interpreters -> thread states -> frames
+ * and returns them innermost frame first. Results live in the walker and are
+ * overwritten by the next call, so a sampler loop allocates nothing per frame
+ * once warmed up. */
+#ifndef PYFLARE_CPYTHON_WALKER_H
+#define PYFLARE_CPYTHON_WALKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpython/code.h"
+#include "cpython/proc.h"
+
+#define PY_MAX_DEPTH 8192   /* deeper stacks are truncated (and flagged) */
+#define PY_MAX_THREADS 4096
+
+typedef struct py_frame {
+    const py_code *code;
+    int line;
+} py_frame;
+
+typedef struct py_thread {
+    uint64_t tstate;
+    uint64_t interp;
+    uint64_t thread_id;     /* threading.get_ident() */
+    int64_t native_id;      /* Linux TID, -1 when unknown */
+    int holds_gil;          /* 1, 0, or -1 when this version does not tell */
+    py_frame *frames;       /* innermost first */
+    size_t nframes;
+    int truncated;          /* deeper than PY_MAX_DEPTH */
+    pf_error_kind error;    /* PF_OK, or why this thread's stack could not be read */
+} py_thread;
+
+typedef struct py_walker py_walker;
+
+int py_walker_new(py_proc *p, py_walker **out, pf_error *err);
+void py_walker_free(py_walker *w);
+
+/* Reads every thread. Fails only when the process as a whole cannot be read;
+ * a thread whose stack is torn mid-read is returned with error set. */
+int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_error *err);
+
+#endif

@@ -1,0 +1,112 @@
+/* snapshot.c — `pyflare dump` output, text and JSON (see snapshot.h). */
+#include "output/snapshot.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence starting at s, or 0 if invalid. */
+static size_t utf8_sequence(const unsigned char *s) {
+    if (s[0] < 0x80)
+        return 1;
+    size_t len = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    if (!len)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    uint32_t cp = len == 2 ? (s[0] & 0x1Fu) : len == 3 ? (s[0] & 0x0Fu) : (s[0] & 0x07u);
+    for (size_t i = 1; i < len; i++)
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+void out_json_string(FILE *f, const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', f);
+    while (*p) {
+        if (*p == '"' || *p == '\\') {
+            fputc('\\', f);
+            fputc(*p++, f);
+        } else if (*p < 0x20 || *p == 0x7F) {
+            fprintf(f, "\\u%04x", *p++);
+        } else {
+            size_t len = utf8_sequence(p);
+            if (len) {
+                fwrite(p, 1, len, f);
+                p += len;
+            } else {
+                fputs("\\ufffd", f);
+                p++;
+            }
+        }
+    }
+    fputc('"', f);
+}
+
+void out_snapshot_json(FILE *f, const out_snapshot *s) {
+    fprintf(f, "{\"pid\": %d, \"python\": ", s->pid);
+    out_json_string(f, s->python);
+    fputs(", \"command\": ", f);
+    out_json_string(f, s->command);
+    fputs(", \"threads\": [", f);
+    for (size_t i = 0; i < s->nthreads; i++) {
+        const out_thread *t = &s->threads[i];
+        fprintf(f, "%s\n  {\"thread_id\": %" PRIu64 ", \"native_id\": ", i ? "," : "", t->thread_id);
+        if (t->native_id >= 0)
+            fprintf(f, "%" PRId64, t->native_id);
+        else
+            fputs("null", f);
+        fputs(", \"name\": ", f);
+        if (t->name)
+            out_json_string(f, t->name);
+        else
+            fputs("null", f);
+        fprintf(f, ", \"active\": %s, \"gil\": %s, \"truncated\": %s, \"error\": ", t->active ? "true" : "false",
+                t->gil < 0 ? "null" : t->gil ? "true" : "false", t->truncated ? "true" : "false");
+        if (t->error)
+            out_json_string(f, t->error);
+        else
+            fputs("null", f);
+        fputs(", \"frames\": [", f);
+        for (size_t k = 0; k < t->nframes; k++) {
+            fputs(k ? ",\n    {\"function\": " : "\n    {\"function\": ", f);
+            out_json_string(f, t->frames[k].function);
+            fputs(", \"file\": ", f);
+            out_json_string(f, t->frames[k].file);
+            if (t->frames[k].line >= 0)
+                fprintf(f, ", \"line\": %d}", t->frames[k].line);
+            else
+                fputs(", \"line\": null}", f);
+        }
+        fputs("]}", f);
+    }
+    fputs("\n]}\n", f);
+}
+
+void out_snapshot_text(FILE *f, const out_snapshot *s) {
+    fprintf(f, "Process %d: %s   (CPython %s)\n", s->pid, s->command, s->python);
+    for (size_t i = 0; i < s->nthreads; i++) {
+        const out_thread *t = &s->threads[i];
+        fprintf(f, "Thread %" PRIu64, t->thread_id);
+        if (t->name)
+            fprintf(f, " \"%s\"", t->name);
+        fprintf(f, " (%s%s", t->active ? "active" : "idle", t->gil == 1 ? ", holds GIL" : "");
+        if (t->native_id >= 0)
+            fprintf(f, ", native id %" PRId64, t->native_id);
+        fputs(")\n", f);
+        for (size_t k = 0; k < t->nframes; k++) {
+            if (t->frames[k].line >= 0)
+                fprintf(f, "    %s (%s:%d)\n", t->frames[k].function, t->frames[k].file, t->frames[k].line);
+            else
+                fprintf(f, "    %s (%s)\n", t->frames[k].function, t->frames[k].file);
+        }
+        if (t->truncated)
+            fputs("    ... (deeper frames left out)\n", f);
+        if (t->error)
+            fprintf(f, "    [stack incomplete: %s]\n", t->error);
+        if (t->nframes == 0 && !t->error)
+            fputs("    (no Python frames)\n", f);
+    }
+}

@@ -1,0 +1,46 @@
+/* snapshot.h — every thread's stack at one moment, as `pyflare dump` prints it.
+ *
+ * Plain data, filled by the CLI from the walker: writers here know nothing of
+ * processes. Text is for people (like a traceback, innermost first); JSON is
+ * the interface scripts and tests rely on. */
+#ifndef PYFLARE_OUTPUT_SNAPSHOT_H
+#define PYFLARE_OUTPUT_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct out_frame {
+    const char *function;
+    const char *file;
+    int line;                 /* -1 when the line table has none */
+} out_frame;
+
+typedef struct out_thread {
+    uint64_t thread_id;
+    int64_t native_id;        /* -1: unknown */
+    const char *name;         /* NULL: the threading module does not know it */
+    int active;               /* on a CPU rather than waiting */
+    int gil;                  /* 1, 0, -1 unknown */
+    const out_frame *frames;  /* innermost first */
+    size_t nframes;
+    int truncated;            /* deeper frames were left out */
+    const char *error;        /* NULL, or why the stack is incomplete */
+} out_thread;
+
+typedef struct out_snapshot {
+    int pid;
+    const char *python;       /* "3.12.1" */
+    const char *command;      /* the target's command line */
+    const out_thread *threads;
+    size_t nthreads;
+} out_snapshot;
+
+void out_snapshot_text(FILE *f, const out_snapshot *s);
+void out_snapshot_json(FILE *f, const out_snapshot *s);
+
+/* Writes s as a JSON string literal, escaping quotes, backslashes and control
+ * characters; bytes that are not valid UTF-8 become U+FFFD. */
+void out_json_string(FILE *f, const char *s);
+
+#endif

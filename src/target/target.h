@@ -1,0 +1,68 @@
+/* target.h — another process, seen as memory, mappings and threads.
+ *
+ * The one thing to know: reads race with the running target. A read can fail
+ * (the address was unmapped a moment ago) or return bytes that were being
+ * written; callers treat every byte as untrusted. Knows nothing of Python. */
+#ifndef PYFLARE_TARGET_TARGET_H
+#define PYFLARE_TARGET_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+
+typedef struct target target;
+
+typedef struct target_mapping {
+    uint64_t start, end;  /* [start, end) */
+    uint64_t offset;      /* file offset of start */
+    char perms[5];        /* "r-xp" */
+    char *path;           /* as /proc/PID/maps has it; "" when anonymous */
+} target_mapping;
+
+typedef struct target_thread {
+    pid_t tid;
+    char state;           /* from /proc/PID/task/TID/stat: 'R' running, 'S' sleeping, ... */
+} target_thread;
+
+typedef struct target_iov {
+    uint64_t addr;
+    void *buf;
+    size_t len;
+} target_iov;
+
+/* Opens pid for reading. Fails with PF_ERR_NO_PROCESS, PF_ERR_PERMISSION
+ * (with what grants access) or PF_ERR_EXITED. */
+int target_open(pid_t pid, target **out, pf_error *err);
+void target_close(target *t);
+pid_t target_pid(const target *t);
+
+/* Reads len bytes at addr. Fails with PF_ERR_READ, or PF_ERR_EXITED once
+ * the process is gone. */
+int target_read(target *t, uint64_t addr, void *buf, size_t len, pf_error *err);
+/* Reads several ranges in one system call where possible; all or nothing. */
+int target_readv(target *t, const target_iov *iov, size_t n, pf_error *err);
+/* Reads a NUL-terminated string of at most cap-1 bytes; out is always terminated. */
+int target_read_cstring(target *t, uint64_t addr, char *out, size_t cap, pf_error *err);
+
+/* The current mappings (refreshed on each call; owned by t until the next call). */
+int target_maps(target *t, const target_mapping **maps, size_t *n, pf_error *err);
+
+/* path as seen from inside the target's mount namespace (/proc/PID/root/...),
+ * so a process in a container opens its own files. */
+void target_path(const target *t, const char *path, char *out, size_t cap);
+
+/* The command line, arguments joined by spaces. */
+void target_cmdline(target *t, char *out, size_t cap);
+
+/* All threads and their scheduler state. *threads is owned by t. */
+int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err);
+
+/* Stops every thread (PTRACE_SEIZE + PTRACE_INTERRUPT) for a consistent read,
+ * and lets them go again. If pyflare dies while they are stopped, the kernel
+ * detaches and the target runs on. */
+int target_pause(target *t, pf_error *err);
+void target_resume(target *t);
+
+#endif

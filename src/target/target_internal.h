@@ -1,0 +1,31 @@
+/* target_internal.h — the target struct, shared by the files of target/ only. */
+#ifndef PYFLARE_TARGET_INTERNAL_H
+#define PYFLARE_TARGET_INTERNAL_H
+
+#include "target/target.h"
+
+struct target {
+    pid_t pid;
+    int mem_fd;             /* /proc/PID/mem, opened on first fallback use */
+    int use_mem_file;       /* process_vm_readv is unavailable */
+
+    target_mapping *maps;   /* last target_maps() result */
+    size_t nmaps;
+    char *maps_text;        /* owns the path strings */
+
+    target_thread *threads; /* last target_threads() result */
+    size_t nthreads, threads_cap;
+    int task_dir_fd;        /* /proc/PID/task, kept open between calls */
+    struct stat_fd { pid_t tid; int fd; } *stat_fds; /* per-thread stat files, kept open */
+    size_t nstat_fds, stat_fds_cap;
+
+    pid_t *seized;          /* threads stopped by target_pause() */
+    int *pending_signal;    /* a signal each one got while stopping, to deliver on resume */
+    size_t nseized;
+    int paused;
+};
+
+void target_maps_free(target *t);
+void target_threads_free(target *t);
+
+#endif

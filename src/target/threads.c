@@ -1,0 +1,127 @@
+/* threads.c — the target's threads and whether each is on a CPU.
+ *
+ * The state letter of /proc/PID/task/TID/stat is the cheap signal of "running"
+ * ('R') versus waiting. The per-thread stat files are kept open and re-read with
+ * pread, because sampling at kHz rates cannot afford an open() per thread. */
+#include "target/target_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void target_threads_free(target *t) {
+    for (size_t i = 0; i < t->nstat_fds; i++)
+        close(t->stat_fds[i].fd);
+    free(t->stat_fds);
+    free(t->threads);
+    if (t->task_dir_fd >= 0)
+        close(t->task_dir_fd);
+    t->stat_fds = NULL;
+    t->threads = NULL;
+    t->nstat_fds = t->stat_fds_cap = t->nthreads = t->threads_cap = 0;
+    t->task_dir_fd = -1;
+}
+
+static int stat_fd_for(target *t, pid_t tid) {
+    for (size_t i = 0; i < t->nstat_fds; i++)
+        if (t->stat_fds[i].tid == tid)
+            return t->stat_fds[i].fd;
+    char path[64];
+    snprintf(path, sizeof path, "%d/stat", (int)tid);
+    int fd = openat(t->task_dir_fd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (t->nstat_fds == t->stat_fds_cap) {
+        size_t cap = t->stat_fds_cap ? t->stat_fds_cap * 2 : 16;
+        struct stat_fd *bigger = realloc(t->stat_fds, cap * sizeof *bigger);
+        if (!bigger) {
+            close(fd);
+            return -1;
+        }
+        t->stat_fds = bigger;
+        t->stat_fds_cap = cap;
+    }
+    t->stat_fds[t->nstat_fds++] = (struct stat_fd){tid, fd};
+    return fd;
+}
+
+/* Drops the cached stat files of threads that no longer exist. */
+static void forget_exited(target *t) {
+    size_t keep = 0;
+    for (size_t i = 0; i < t->nstat_fds; i++) {
+        int alive = 0;
+        for (size_t j = 0; j < t->nthreads; j++)
+            alive |= t->threads[j].tid == t->stat_fds[i].tid;
+        if (alive)
+            t->stat_fds[keep++] = t->stat_fds[i];
+        else
+            close(t->stat_fds[i].fd);
+    }
+    t->nstat_fds = keep;
+}
+
+/* The state letter follows the last ')' (the command name may contain any byte). */
+static char parse_state(const char *stat) {
+    const char *close_paren = strrchr(stat, ')');
+    if (!close_paren || close_paren[1] != ' ' || !close_paren[2])
+        return '?';
+    return close_paren[2];
+}
+
+int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err) {
+    if (t->task_dir_fd < 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", (int)t->pid);
+        t->task_dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (t->task_dir_fd < 0)
+            return pf_fail(err, PF_ERR_EXITED, "process %d exited", (int)t->pid);
+    }
+    int dirfd = dup(t->task_dir_fd);
+    if (dirfd < 0)
+        return pf_fail(err, PF_ERR_IO, "dup: %s", strerror(errno));
+    DIR *dir = fdopendir(dirfd);
+    if (!dir) {
+        close(dirfd);
+        return pf_fail(err, PF_ERR_IO, "fdopendir: %s", strerror(errno));
+    }
+    rewinddir(dir);
+    t->nthreads = 0;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        char *end;
+        long tid = strtol(de->d_name, &end, 10);
+        if (*end || tid <= 0)
+            continue;
+        if (t->nthreads == t->threads_cap) {
+            size_t cap = t->threads_cap ? t->threads_cap * 2 : 16;
+            target_thread *bigger = realloc(t->threads, cap * sizeof *bigger);
+            if (!bigger) {
+                closedir(dir);
+                return pf_fail(err, PF_ERR_IO, "out of memory");
+            }
+            t->threads = bigger;
+            t->threads_cap = cap;
+        }
+        t->threads[t->nthreads++] = (target_thread){(pid_t)tid, '?'};
+    }
+    closedir(dir);
+    if (t->nthreads == 0)
+        return pf_fail(err, PF_ERR_EXITED, "process %d exited", (int)t->pid);
+    forget_exited(t);
+    for (size_t i = 0; i < t->nthreads; i++) {
+        int fd = stat_fd_for(t, t->threads[i].tid);
+        char buf[512];
+        ssize_t got = fd >= 0 ? pread(fd, buf, sizeof buf - 1, 0) : -1;
+        if (got <= 0)
+            continue; /* the thread exited between listing and reading */
+        buf[got] = 0;
+        t->threads[i].state = parse_state(buf);
+    }
+    *threads = t->threads;
+    *n = t->nthreads;
+    return 0;
+}

@@ -40,8 +40,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpyflare.a tests/unit/check.h
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
 
+# Every suite is a tests/<area>/run.py that prints "<area>: N passed, N failed, N skipped".
+SUITES = $(wildcard tests/*/run.py)
 integration: $(BUILD)/pyflare
-	PYFLARE=$(abspath $(BUILD)/pyflare) $(PYTHON) tests/integration/run.py
+	@fail=0; for s in $(SUITES); do \
+	  PYFLARE=$(abspath $(BUILD)/pyflare) PYFLARE_BUILD=$(abspath $(BUILD)) $(PYTHON) $$s || fail=1; \
+	done; exit $$fail
 
 test: all unit integration
 
@@ -58,3 +62,4 @@ clean:
 
 .PHONY: all unit integration test asan demo clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include module/module.mk

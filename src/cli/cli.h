@@ -8,6 +8,11 @@
 #include "base/error.h"
 
 int cmd_dump(int argc, char **argv);
+int cmd_record(int argc, char **argv);     /* record.c; also the Pyflame-style short form */
+int cmd_flamegraph(int argc, char **argv); /* convert.c */
+int cmd_convert(int argc, char **argv);    /* convert.c */
+int cmd_diff(int argc, char **argv);       /* convert.c */
+int cmd_trace(int argc, char **argv);      /* trace.c */
 
 /* Prints "pyflare: <message>" on stderr and returns the exit status for it. */
 int cli_fail(const pf_error *err);

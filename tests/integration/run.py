@@ -224,7 +224,7 @@ class Target:
     def wait_ready(self):
         """The truth dict, once written and all parked threads are asleep."""
         deadline = time.monotonic() + READY_TIMEOUT
-        truth = None
+        truth = spun = None
         while time.monotonic() < deadline:
             if truth is None and os.path.exists(self.truth_path):
                 with open(self.truth_path, encoding="utf-8") as f:
@@ -237,7 +237,15 @@ class Target:
                 sleepers = [t["native_id"] for t in truth["threads"]
                             if t["state"] == "parked"]
                 if all(asleep(self.pid, tid) for tid in sleepers):
-                    return truth
+                    if not any(t["state"] == "spinning" for t in truth["threads"]):
+                        return truth
+                    # The spinner may still be waiting to retake the GIL the
+                    # main thread just dropped; once its counter moves it holds
+                    # the GIL and nothing else will ever ask for it.
+                    if spun is None:
+                        spun = self.counter()
+                    elif self.counter() > spun:
+                        return truth
             if self.proc.poll() is not None:
                 raise TargetError("target exited with status %s:\n%s"
                                   % (self.proc.returncode, "\n".join(self.log_tail())))
@@ -340,17 +348,17 @@ def compare_dump(truth, dump):
     if not isinstance(dump["threads"], list):
         return problems + ["'threads' is not a list"]
 
-    got = {}
+    got, malformed = {}, []
     for t in dump["threads"]:
         missing = [k for k in THREAD_KEYS if not isinstance(t, dict) or k not in t]
         if missing:
-            problems.append("thread entry lacks %s: %s" % (", ".join(missing), json.dumps(t)[:200]))
+            malformed.append("thread entry lacks %s: %s" % (", ".join(missing), json.dumps(t)[:200]))
         elif t["thread_id"] in got:
-            problems.append("thread_id %r listed twice" % t["thread_id"])
+            malformed.append("thread_id %r listed twice" % t["thread_id"])
         else:
             got[t["thread_id"]] = t
-    if problems:
-        return problems
+    if malformed:
+        return problems + malformed
 
     exp = dict((t["thread_id"], t) for t in truth["threads"])
     names = lambda ids, src: ", ".join("%s (%r)" % (i, src[i]["name"]) for i in sorted(ids))
@@ -370,8 +378,8 @@ def compare_dump(truth, dump):
         if g["native_id"] is not None and e["native_id"] is not None and g["native_id"] != e["native_id"]:
             problems.append("%s: native_id expected %r, got %r" % (label, e["native_id"], g["native_id"]))
         if g["active"] is not spinning:
-            problems.append("%s: active should be %s (%s), got %r"
-                            % (label, spinning, e["state"], g["active"]))
+            problems.append("%s: active should be %s (%s), got %s"
+                            % (label, json.dumps(spinning), e["state"], json.dumps(g["active"])))
         if g["gil"] not in (True, False, None):
             problems.append("%s: gil must be true/false/null, got %r" % (label, g["gil"]))
         elif not spinning and g["gil"] is True:

@@ -1,0 +1,36 @@
+/* folded.c — folded stacks: one line per unique stack, root first, frames
+ * joined by ';', a space, then the count. Read by flamegraph.pl, inferno,
+ * speedscope and `pyflare flamegraph`. */
+#include "output/writer.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    size_t n;
+    const pf_node *nodes = pf_nodes(p, &n);
+    pf_node_id *path = malloc((n ? n : 1) * sizeof *path);
+    if (!path)
+        return pf_fail(err, PF_ERR_IO, "out of memory");
+    char label[8192];
+    for (size_t i = 1; i < n; i++) {
+        if (!nodes[i].self)
+            continue;
+        size_t depth = 0;
+        for (pf_node_id at = (pf_node_id)i; at != PF_ROOT; at = nodes[at].parent)
+            path[depth++] = at;
+        for (size_t k = depth; k-- > 0;) {
+            out_frame_label(p, nodes[path[k]].frame, label, sizeof label);
+            /* ';' separates frames and a newline ends the line: neither may appear inside one. */
+            for (char *c = label; *c; c++)
+                if (*c == ';' || *c == '\n' || *c == '\r')
+                    *c = k ? ':' : ' ';
+            fputs(label, f);
+            if (k)
+                fputc(';', f);
+        }
+        fprintf(f, " %" PRIu64 "\n", nodes[i].self);
+    }
+    free(path);
+    return 0;
+}

@@ -1,0 +1,7 @@
+/* speedscope.c — the speedscope writer (not written yet). */
+#include "output/writer.h"
+
+int out_write_speedscope(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    (void)p, (void)f, (void)o;
+    return pf_fail(err, PF_ERR_USAGE, "the speedscope format is not available yet");
+}

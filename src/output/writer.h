@@ -1,0 +1,65 @@
+/* writer.h — the output formats: one writer per format, all reading one pf_profile.
+ *
+ * A writer gets the finished profile and a FILE; it knows nothing of
+ * processes. out_write_file() is how every command writes an output: into a
+ * temporary file beside the destination, renamed into place only when
+ * complete, so an interrupted run never leaves half a file under the name. */
+#ifndef PYFLARE_OUTPUT_WRITER_H
+#define PYFLARE_OUTPUT_WRITER_H
+
+#include <stdio.h>
+
+#include "base/error.h"
+#include "profile/profile.h"
+
+typedef struct out_options {
+    int reverse;            /* svg/html: merge stacks from the leaf (who calls the hot code) */
+    int inverted;           /* svg: icicle (root at the top) */
+    double minwidth;        /* svg: prune frames narrower than this many pixels (default 0.1) */
+    const char *title;      /* svg/html: defaults to "pyflare" */
+    const char *subtitle;   /* svg/html: command, duration, rate, samples */
+    int color;              /* text: ANSI colour (1), none (0) */
+    int top;                /* text: rows in the top table (default 20) */
+    int by_function;        /* folded etc.: frames without line numbers (already in the model) */
+    const pf_profile *baseline; /* svg: differential flame graph against this profile */
+} out_options;
+
+typedef int (*out_write_fn)(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+
+typedef struct out_format {
+    const char *name;       /* "svg", "folded", ... */
+    const char *extensions; /* space-separated suffixes that select it: ".svg" */
+    out_write_fn write;
+    int binary;             /* not text: never to a terminal */
+} out_format;
+
+/* The format named name, or NULL. */
+const out_format *out_format_named(const char *name);
+/* The format a file name implies by its suffix (or callgrind.out.* prefix), or NULL. */
+const out_format *out_format_for_path(const char *path);
+/* Space-separated names of all formats, for messages. */
+const char *out_format_names(void);
+
+/* Writes to path atomically ("-" = stdout). */
+int out_write_file(const pf_profile *p, const out_format *fmt, const char *path, const out_options *o,
+                   pf_error *err);
+
+/* Checks before recording starts that path's directory is writable, so a long
+ * recording does not end in "cannot write". */
+int out_check_writable(const char *path, pf_error *err);
+
+/* The writers. */
+int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+int out_write_svg(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+int out_write_html(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+int out_write_speedscope(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+
+/* A frame as folded stacks and flame graphs label it: "function (file:line)",
+ * or "function (file)" when the line is 0. Returns the length written (snprintf-like). */
+int out_frame_label(const pf_profile *p, pf_frame_id frame, char *buf, size_t cap);
+
+#endif

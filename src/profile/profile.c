@@ -1,0 +1,303 @@
+/* profile.c — the profile model (see profile.h).
+ *
+ * Strings live in a chunked arena so pointers handed out stay valid as it
+ * grows. Every interning table is a u64map from a packed key to a dense id.
+ * Out of memory never crashes: the call returns 0 and the profile remembers
+ * it failed (pf_profile_failed), so writers can refuse a partial profile. */
+#include "profile/profile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile/u64map.h"
+
+#define ARENA_CHUNK (64 * 1024)
+
+typedef struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, cap;
+    char data[];
+} arena_chunk;
+
+struct pf_profile {
+    arena_chunk *arena;
+    size_t arena_bytes;
+    const char **strs;
+    size_t nstrs, strs_cap;
+    u64map str_map;      /* content hash (+probe) -> id */
+
+    pf_func *funcs;
+    size_t nfuncs, funcs_cap;
+    u64map func_map;     /* hash of (name, file, firstline, kind) -> id */
+
+    pf_frame *frames;
+    size_t nframes, frames_cap;
+    u64map frame_map;    /* func << 32 | line -> id */
+
+    pf_node *nodes;
+    size_t nnodes, nodes_cap;
+    pf_node_id *last_child;
+    u64map node_map;     /* parent << 32 | frame -> id */
+
+    pf_thread *threads;
+    size_t nthreads, threads_cap;
+    pf_process *processes;
+    size_t nprocesses, processes_cap;
+
+    pf_sample *samples;
+    size_t nsamples, samples_cap;
+    int log_samples;
+
+    pf_meta meta;
+    int failed;
+};
+
+/* Grows *array (of elem-sized items) to hold one more; 0 or -1. */
+static int reserve(void **array, size_t *cap, size_t count, size_t elem) {
+    if (count < *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 64;
+    void *bigger = realloc(*array, n * elem);
+    if (!bigger)
+        return -1;
+    *array = bigger;
+    *cap = n;
+    return 0;
+}
+#define RESERVE(p, arr, count, cap) reserve((void **)&(p)->arr, &(p)->cap, (p)->count, sizeof *(p)->arr)
+
+static uint64_t hash_bytes(const char *s, size_t len) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static char *arena_alloc(pf_profile *p, size_t len) {
+    if (!p->arena || p->arena->cap - p->arena->used < len) {
+        size_t cap = len > ARENA_CHUNK ? len : ARENA_CHUNK;
+        arena_chunk *c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = p->arena;
+        c->used = 0;
+        c->cap = cap;
+        p->arena = c;
+        p->arena_bytes += sizeof *c + cap;
+    }
+    char *out = p->arena->data + p->arena->used;
+    p->arena->used += len;
+    return out;
+}
+
+pf_profile *pf_profile_new(void) {
+    pf_profile *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    /* Reserved ids: string 0 = "", func 0 = none, frame 0 = none, node 0 = root. */
+    pf_intern(p, "");
+    if (RESERVE(p, funcs, nfuncs, funcs_cap) || RESERVE(p, frames, nframes, frames_cap) ||
+        RESERVE(p, nodes, nnodes, nodes_cap)) {
+        pf_profile_free(p);
+        return NULL;
+    }
+    memset(&p->funcs[p->nfuncs++], 0, sizeof *p->funcs);
+    memset(&p->frames[p->nframes++], 0, sizeof *p->frames);
+    memset(&p->nodes[p->nnodes++], 0, sizeof *p->nodes);
+    p->last_child = calloc(p->nodes_cap, sizeof *p->last_child);
+    p->meta.weight_unit = "samples";
+    if (!p->last_child) {
+        pf_profile_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void pf_profile_free(pf_profile *p) {
+    if (!p)
+        return;
+    for (arena_chunk *c = p->arena, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(p->strs);
+    free(p->funcs);
+    free(p->frames);
+    free(p->nodes);
+    free(p->last_child);
+    free(p->threads);
+    free(p->processes);
+    free(p->samples);
+    u64map_free(&p->str_map);
+    u64map_free(&p->func_map);
+    u64map_free(&p->frame_map);
+    u64map_free(&p->node_map);
+    free(p);
+}
+
+int pf_profile_failed(const pf_profile *p) { return p->failed; }
+
+pf_str_id pf_intern_len(pf_profile *p, const char *s, size_t len) {
+    uint64_t key = hash_bytes(s, len);
+    for (;; key++) { /* a 64-bit hash collision probes on to the next key */
+        uint32_t id = u64map_get(&p->str_map, key);
+        if (id == U64MAP_NONE)
+            break;
+        if (strncmp(p->strs[id], s, len) == 0 && p->strs[id][len] == 0)
+            return id;
+    }
+    char *copy = arena_alloc(p, len + 1);
+    if (!copy || RESERVE(p, strs, nstrs, strs_cap) || u64map_put(&p->str_map, key, (uint32_t)p->nstrs)) {
+        p->failed = 1;
+        return 0;
+    }
+    memcpy(copy, s, len);
+    copy[len] = 0;
+    p->strs[p->nstrs] = copy;
+    return (pf_str_id)p->nstrs++;
+}
+
+pf_str_id pf_intern(pf_profile *p, const char *s) { return pf_intern_len(p, s, strlen(s)); }
+
+const char *pf_str(const pf_profile *p, pf_str_id id) { return id < p->nstrs ? p->strs[id] : ""; }
+
+pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int firstline, pf_func_kind kind) {
+    uint64_t key = u64map_hash(((uint64_t)name << 32 | file) ^ ((uint64_t)(uint32_t)firstline << 8 | kind));
+    for (;; key++) {
+        uint32_t id = u64map_get(&p->func_map, key);
+        if (id == U64MAP_NONE)
+            break;
+        const pf_func *f = &p->funcs[id];
+        if (f->name == name && f->file == file && f->firstline == firstline && f->kind == kind)
+            return id;
+    }
+    if (RESERVE(p, funcs, nfuncs, funcs_cap) || u64map_put(&p->func_map, key, (uint32_t)p->nfuncs)) {
+        p->failed = 1;
+        return 0;
+    }
+    p->funcs[p->nfuncs] = (pf_func){name, file, firstline, (uint8_t)kind};
+    return (pf_func_id)p->nfuncs++;
+}
+
+pf_frame_id pf_frame_intern(pf_profile *p, pf_func_id func, int line) {
+    uint64_t key = (uint64_t)func << 32 | (uint32_t)line;
+    uint32_t id = u64map_get(&p->frame_map, key);
+    if (id != U64MAP_NONE)
+        return id;
+    if (RESERVE(p, frames, nframes, frames_cap) || u64map_put(&p->frame_map, key, (uint32_t)p->nframes)) {
+        p->failed = 1;
+        return 0;
+    }
+    p->frames[p->nframes] = (pf_frame){func, line};
+    return (pf_frame_id)p->nframes++;
+}
+
+pf_node_id pf_node_child(pf_profile *p, pf_node_id parent, pf_frame_id frame) {
+    uint64_t key = (uint64_t)parent << 32 | frame;
+    uint32_t id = u64map_get(&p->node_map, key);
+    if (id != U64MAP_NONE)
+        return id;
+    size_t old_cap = p->nodes_cap;
+    if (RESERVE(p, nodes, nnodes, nodes_cap)) {
+        p->failed = 1;
+        return 0;
+    }
+    if (p->nodes_cap != old_cap) {
+        pf_node_id *bigger = realloc(p->last_child, p->nodes_cap * sizeof *bigger);
+        if (!bigger) {
+            p->failed = 1;
+            return 0;
+        }
+        memset(bigger + old_cap, 0, (p->nodes_cap - old_cap) * sizeof *bigger);
+        p->last_child = bigger;
+    }
+    if (u64map_put(&p->node_map, key, (uint32_t)p->nnodes)) {
+        p->failed = 1;
+        return 0;
+    }
+    pf_node_id id_new = (pf_node_id)p->nnodes++;
+    pf_node *n = &p->nodes[id_new];
+    memset(n, 0, sizeof *n);
+    n->parent = parent;
+    n->frame = frame;
+    n->depth = p->nodes[parent].depth + 1;
+    /* Append to the parent's child list, keeping first-seen order. */
+    if (p->last_child[parent])
+        p->nodes[p->last_child[parent]].next_sibling = id_new;
+    else
+        p->nodes[parent].first_child = id_new;
+    p->last_child[parent] = id_new;
+    return id_new;
+}
+
+pf_node_id pf_node_path(pf_profile *p, pf_node_id from, const pf_frame_id *frames, size_t n) {
+    pf_node_id node = from;
+    for (size_t i = 0; i < n; i++)
+        node = pf_node_child(p, node, frames[i]);
+    return node;
+}
+
+uint32_t pf_process_add(pf_profile *p, int pid, const char *command) {
+    if (RESERVE(p, processes, nprocesses, processes_cap)) {
+        p->failed = 1;
+        return 0;
+    }
+    p->processes[p->nprocesses] = (pf_process){pid, pf_intern(p, command ? command : "")};
+    return (uint32_t)p->nprocesses++;
+}
+
+uint32_t pf_thread_add(pf_profile *p, uint32_t process, uint64_t thread_id, int64_t native_id, const char *name) {
+    if (RESERVE(p, threads, nthreads, threads_cap)) {
+        p->failed = 1;
+        return 0;
+    }
+    p->threads[p->nthreads] = (pf_thread){process, thread_id, native_id, name ? pf_intern(p, name) : 0};
+    return (uint32_t)p->nthreads++;
+}
+
+void pf_thread_set_name(pf_profile *p, uint32_t thread, const char *name) {
+    if (thread < p->nthreads)
+        p->threads[thread].name = pf_intern(p, name);
+}
+
+void pf_profile_log_samples(pf_profile *p, int on) { p->log_samples = on; }
+
+void pf_sample_add(pf_profile *p, pf_node_id node, uint32_t thread, uint64_t time_ns, uint64_t weight) {
+    p->nodes[node].self += weight;
+    if (!p->log_samples)
+        return;
+    if (RESERVE(p, samples, nsamples, samples_cap)) {
+        p->failed = 1;
+        return;
+    }
+    p->samples[p->nsamples++] = (pf_sample){time_ns, node, thread};
+}
+
+void pf_profile_finish(pf_profile *p) {
+    if (p->meta.mode != PF_MODE_SAMPLED)
+        return;
+    /* Children always come after their parent, so one backward pass sums totals. */
+    for (size_t i = 0; i < p->nnodes; i++)
+        p->nodes[i].total = p->nodes[i].self;
+    for (size_t i = p->nnodes; i-- > 1;)
+        p->nodes[p->nodes[i].parent].total += p->nodes[i].total;
+}
+
+pf_meta *pf_profile_meta(pf_profile *p) { return &p->meta; }
+const pf_meta *pf_profile_meta_const(const pf_profile *p) { return &p->meta; }
+
+const pf_node *pf_nodes(const pf_profile *p, size_t *n) { *n = p->nnodes; return p->nodes; }
+const pf_frame *pf_frames(const pf_profile *p, size_t *n) { *n = p->nframes; return p->frames; }
+const pf_func *pf_funcs(const pf_profile *p, size_t *n) { *n = p->nfuncs; return p->funcs; }
+const pf_thread *pf_threads(const pf_profile *p, size_t *n) { *n = p->nthreads; return p->threads; }
+const pf_process *pf_processes(const pf_profile *p, size_t *n) { *n = p->nprocesses; return p->processes; }
+const pf_sample *pf_samples(const pf_profile *p, size_t *n) { *n = p->nsamples; return p->samples; }
+uint64_t pf_total_weight(const pf_profile *p) { return p->nodes[0].total; }
+
+size_t pf_profile_memory(const pf_profile *p) {
+    return p->arena_bytes + p->strs_cap * sizeof *p->strs + p->funcs_cap * sizeof *p->funcs +
+           p->frames_cap * sizeof *p->frames + p->nodes_cap * (sizeof *p->nodes + sizeof *p->last_child) +
+           p->threads_cap * sizeof *p->threads + p->processes_cap * sizeof *p->processes +
+           p->samples_cap * sizeof *p->samples +
+           (p->str_map.cap + p->func_map.cap + p->frame_map.cap + p->node_map.cap) * sizeof(u64map_slot);
+}

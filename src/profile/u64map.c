@@ -1,0 +1,43 @@
+/* u64map.c — growth and insertion for u64map (lookups are inline in the header). */
+#include "profile/u64map.h"
+
+#include <stdlib.h>
+
+static int grow(u64map *m) {
+    size_t cap = m->cap ? m->cap * 2 : 256;
+    u64map_slot *slots = malloc(cap * sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < cap; i++)
+        slots[i].value = U64MAP_NONE;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->slots[i].value == U64MAP_NONE)
+            continue;
+        size_t j = (size_t)u64map_hash(m->slots[i].key) & (cap - 1);
+        while (slots[j].value != U64MAP_NONE)
+            j = (j + 1) & (cap - 1);
+        slots[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return 0;
+}
+
+int u64map_put(u64map *m, uint64_t key, uint32_t value) {
+    if ((m->used + 1) * 2 > m->cap && grow(m) != 0)
+        return -1;
+    size_t i = (size_t)u64map_hash(key) & (m->cap - 1);
+    while (m->slots[i].value != U64MAP_NONE)
+        i = (i + 1) & (m->cap - 1);
+    m->slots[i].key = key;
+    m->slots[i].value = value;
+    m->used++;
+    return 0;
+}
+
+void u64map_free(u64map *m) {
+    free(m->slots);
+    m->slots = NULL;
+    m->cap = m->used = 0;
+}

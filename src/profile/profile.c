@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profile/u64map.h"
+#include "base/u64map.h"
 
 #define ARENA_CHUNK (64 * 1024)
 

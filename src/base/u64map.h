@@ -1,6 +1,6 @@
 /* u64map.h — an open-addressing map from 64-bit keys to 32-bit ids.
  *
- * The profile packs what identifies a frame (function, line) or a tree node
+ * Used by the walker (addresses -> cached reads) and by the profile, which packs what identifies a frame (function, line) or a tree node
  * (parent, frame) into one 64-bit key, so one small, fast map serves all its
  * interning. Linear probing, power-of-two capacity, load kept under 1/2. */
 #ifndef PYFLARE_PROFILE_U64MAP_H

@@ -1,5 +1,5 @@
 /* u64map.c — growth and insertion for u64map (lookups are inline in the header). */
-#include "profile/u64map.h"
+#include "base/u64map.h"
 
 #include <stdlib.h>
 

@@ -113,7 +113,7 @@ fail:
     return -1;
 }
 
-const py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err) {
+py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err) {
     py_code *slot = find_slot(c, addr);
     if (slot->addr == addr)
         return slot;

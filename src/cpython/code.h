@@ -20,6 +20,7 @@ typedef struct py_code {
     int firstlineno;
     uint8_t *linetable;
     size_t linetable_len;
+    uint32_t cookie;             /* the consumer's own id for this code (a profile's function), 0 = unset */
 } py_code;
 
 typedef struct py_code_cache py_code_cache;
@@ -28,7 +29,7 @@ py_code_cache *py_code_cache_new(void);
 void py_code_cache_free(py_code_cache *c);
 
 /* The decoded code object at addr, from the cache or read now. */
-const py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err);
+py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err);
 
 /* The line of a frame executing code at the given byte offset into its bytecode. */
 int py_code_line(const py_proc *p, const py_code *code, int64_t byte_offset);

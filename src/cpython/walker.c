@@ -1,41 +1,138 @@
 /* walker.c — interpreters, thread states and frames (see walker.h).
  *
- * All three frame models are here (frame objects <=3.10, interpreter frames
- * reached through cframe in 3.11/3.12 or directly from 3.13); which one runs
- * is chosen by the layout, not by version checks. Every pointer is checked:
- * bounded depth, a seen-set against cycles, code objects type-checked once. */
+ * The cost of a sample is the number of system calls it makes (each costs
+ * about a microsecond of CPU), not the bytes. So the walker remembers what the
+ * last sample touched — thread states, each thread's frame addresses, the
+ * used part of each data-stack chunk (3.11+) — and reads all of it again in
+ * one process_vm_readv with many iovecs before walking. Nothing read that way
+ * is trusted because it was there before: the walk still follows the fresh
+ * pointers, and only when a needed address was prefetched in this same sample
+ * is the prefetched copy used; any other address is read on its own. In a
+ * steady state a sample is two batched reads whatever the depth.
+ *
+ * All three frame models live here (frame objects <=3.10, interpreter frames
+ * via cframe in 3.11/3.12 or directly from 3.13); the layout picks one. Every
+ * pointer is untrusted: depth is bounded, a seen-set catches cycles, and code
+ * objects are type-checked when first decoded. */
 #include "cpython/walker.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/u64map.h"
 #include "cpython/objects.h"
 
-#define FRAME_OWNED_BY_CSTACK 3 /* 3.12+: a shim frame on the C stack, not Python code */
-#define PTHREAD_SCAN_BYTES 2048 /* where glibc keeps a thread's TID inside struct pthread */
+#define FRAME_OWNED_BY_CSTACK 3   /* 3.12+: a shim frame on the C stack, not Python code */
+#define PTHREAD_SCAN_BYTES 2048   /* where glibc keeps a thread's TID inside struct pthread */
+#define LINE_MEMO_SIZE 4096       /* (code, offset) -> line, direct-mapped */
+#define SEEN_SIZE (PY_MAX_DEPTH * 2)
+#define CHUNK_WINDOW_MIN 2048     /* first guess at a data-stack chunk's used bytes */
+#define CHUNK_WINDOW_MAX (1 << 20)
+#define MAX_INTERPS 64
+#define MAX_IOV 1024              /* IOV_MAX */
+
+/* One range to prefetch, and where its bytes landed. */
+typedef struct span {
+    uint64_t addr;
+    uint32_t len, off;
+    int ok;
+    int is_window;                /* looked up by containment, not by exact address */
+} span;
+
+typedef struct batch {
+    span *spans;
+    size_t n, cap;
+    uint8_t *buf;
+    size_t used, buf_cap;
+    u64map exact;                 /* start address -> span index */
+    size_t windows[PY_MAX_THREADS]; /* indexes of window spans */
+    size_t nwindows;
+} batch;
+
+/* What the last sample learned about one thread. */
+typedef struct thread_memo {
+    uint64_t tstate, thread_id;
+    int64_t native_id;            /* learned from struct pthread (<3.11), -1 unknown */
+    uint64_t *chain;              /* frame addresses outside the chunk window */
+    size_t nchain, chain_cap;
+    uint64_t chunk;               /* data-stack chunk the frames were in */
+    uint32_t chunk_window;        /* bytes of it to read next time */
+    int live;                     /* seen in the current sample */
+} thread_memo;
+
+typedef struct line_memo {
+    uint64_t code;
+    int64_t offset;
+    int line;
+} line_memo;
+
+typedef struct seen_slot {
+    uint64_t addr;
+    uint32_t generation;
+} seen_slot;
+
+/* Per-thread facts pulled from its thread state during phase 1. */
+typedef struct tstate_facts {
+    uint64_t first_frame;         /* frame object (<=3.10) or interpreter frame (3.13) */
+    uint64_t cframe;              /* 3.11/3.12 */
+    uint64_t chunk;
+    uint64_t native_id;
+} tstate_facts;
 
 struct py_walker {
     py_proc *proc;
     py_code_cache *codes;
     py_thread *threads;
     size_t nthreads, threads_cap;
-    py_frame *frame_pool;   /* all threads' frames, back to back */
+    py_frame *frame_pool;
     size_t frames_used, frames_cap;
-    uint64_t *seen;         /* open-addressing set of frame addresses, one thread at a time */
-    size_t seen_cap;
-    int64_t pthread_tid_offset; /* <3.8: offset of the TID in struct pthread, -1 unknown, -2 not found */
+    seen_slot *seen;
+    uint32_t generation;
+    int64_t pthread_tid_offset;   /* -1 unknown, -2 not found */
+    size_t tstate_bytes, frame_bytes;
+    batch batch;
+    thread_memo *memos;
+    size_t nmemos, memos_cap;
+    uint64_t interps[MAX_INTERPS], gils[MAX_INTERPS];
+    size_t ninterps;
+    line_memo *lines;
+    uint64_t singles;             /* reads that missed the prefetch (statistics) */
+    struct tstate_facts *facts;   /* per thread of the current sample */
+    struct thread_memo **memo_of_thread;
 };
 
+
+static int64_t max_offset(const int64_t *offsets, size_t n) {
+    int64_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (offsets[i] > m)
+            m = offsets[i];
+    return m;
+}
+
 int py_walker_new(py_proc *p, py_walker **out, pf_error *err) {
+    const py_layout *L = &p->layout;
     py_walker *w = calloc(1, sizeof *w);
     if (!w)
         return pf_fail(err, PF_ERR_IO, "out of memory");
     w->proc = p;
     w->codes = py_code_cache_new();
-    w->seen_cap = PY_MAX_DEPTH * 2;
-    w->seen = calloc(w->seen_cap, sizeof *w->seen);
+    w->seen = calloc(SEEN_SIZE, sizeof *w->seen);
+    w->lines = calloc(LINE_MEMO_SIZE, sizeof *w->lines);
+    w->facts = calloc(PY_MAX_THREADS, sizeof *w->facts);
+    w->memo_of_thread = calloc(PY_MAX_THREADS, sizeof *w->memo_of_thread);
     w->pthread_tid_offset = -1;
-    if (!w->codes || !w->seen) {
+    int64_t ts[] = {L->tstate.next, L->tstate.interp, L->tstate.thread_id, L->tstate.native_thread_id,
+                    L->tstate.frame, L->tstate.cframe, L->tstate.current_frame, L->tstate.datastack_chunk};
+    w->tstate_bytes = (size_t)max_offset(ts, sizeof ts / sizeof ts[0]) + 8;
+    if (L->frames == PY_FRAMES_OBJECTS) {
+        int64_t fo[] = {L->frame_object.back, L->frame_object.code, L->frame_object.lasti};
+        w->frame_bytes = (size_t)max_offset(fo, 3) + 8;
+    } else {
+        int64_t fi[] = {L->iframe.previous, L->iframe.code, L->iframe.instr, L->iframe.owner};
+        w->frame_bytes = (size_t)max_offset(fi, 4) + 8;
+    }
+    if (!w->codes || !w->seen || !w->lines || !w->facts || !w->memo_of_thread || w->tstate_bytes > 4096 || w->frame_bytes > 512) {
         py_walker_free(w);
         return pf_fail(err, PF_ERR_IO, "out of memory");
     }
@@ -47,21 +144,174 @@ void py_walker_free(py_walker *w) {
     if (!w)
         return;
     py_code_cache_free(w->codes);
+    for (size_t i = 0; i < w->nmemos; i++)
+        free(w->memos[i].chain);
+    free(w->memos);
     free(w->threads);
     free(w->frame_pool);
     free(w->seen);
+    free(w->lines);
+    free(w->facts);
+    free(w->memo_of_thread);
+    free(w->batch.spans);
+    free(w->batch.buf);
+    u64map_free(&w->batch.exact);
     free(w);
 }
 
-/* Returns 1 if addr was already seen in this stack (a cycle). */
-static int seen_before(py_walker *w, uint64_t addr) {
-    size_t i = (size_t)((addr * 0x9E3779B97F4A7C15ull) >> 32) & (w->seen_cap - 1);
-    while (w->seen[i]) {
-        if (w->seen[i] == addr)
-            return 1;
-        i = (i + 1) & (w->seen_cap - 1);
+uint64_t py_walker_missed_reads(const py_walker *w) { return w->singles; }
+
+/* ---- the prefetch batch ---- */
+
+static void batch_reset(batch *b) {
+    b->n = b->used = b->nwindows = 0;
+    if (b->exact.used) {
+        for (size_t i = 0; i < b->exact.cap; i++)
+            b->exact.slots[i].value = U64MAP_NONE;
+        b->exact.used = 0;
     }
-    w->seen[i] = addr;
+}
+
+static void batch_add(batch *b, uint64_t addr, size_t len, int is_window) {
+    if (!addr || !len || len > CHUNK_WINDOW_MAX || (!is_window && u64map_get(&b->exact, addr) != U64MAP_NONE))
+        return;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        span *bigger = realloc(b->spans, cap * sizeof *bigger);
+        if (!bigger)
+            return; /* prefetch is an optimisation: drop it */
+        b->spans = bigger;
+        b->cap = cap;
+    }
+    if (b->used + len > b->buf_cap) {
+        size_t cap = b->buf_cap ? b->buf_cap : 65536;
+        while (cap < b->used + len)
+            cap *= 2;
+        uint8_t *bigger = realloc(b->buf, cap);
+        if (!bigger)
+            return;
+        b->buf = bigger;
+        b->buf_cap = cap;
+    }
+    if (is_window) {
+        if (b->nwindows == PY_MAX_THREADS)
+            return;
+        b->windows[b->nwindows++] = b->n;
+    } else if (u64map_put(&b->exact, addr, (uint32_t)b->n) != 0) {
+        return;
+    }
+    b->spans[b->n++] = (span){addr, (uint32_t)len, (uint32_t)b->used, 0, is_window};
+    b->used += len;
+}
+
+/* Reads every span, as few system calls as the kernel allows. A span that
+ * fails (a stale address now unmapped) is just left out. */
+static void batch_run(py_walker *w) {
+    batch *b = &w->batch;
+    size_t start = 0;
+    while (start < b->n) {
+        size_t k = b->n - start < MAX_IOV ? b->n - start : MAX_IOV;
+        target_iov iov[MAX_IOV];
+        for (size_t i = 0; i < k; i++)
+            iov[i] = (target_iov){b->spans[start + i].addr, b->buf + b->spans[start + i].off, b->spans[start + i].len};
+        size_t done = target_readv_partial(w->proc->target, iov, k);
+        for (size_t i = 0; i < done; i++)
+            b->spans[start + i].ok = 1;
+        /* Skip the span that failed and carry on after it. */
+        start += done + (done < k ? 1 : 0);
+    }
+}
+
+/* len bytes at addr: from the prefetch if this sample read them, else read now into scratch. */
+static const uint8_t *fetch(py_walker *w, uint64_t addr, size_t len, uint8_t *scratch, pf_error *err) {
+    batch *b = &w->batch;
+    uint32_t i = u64map_get(&b->exact, addr);
+    if (i != U64MAP_NONE && b->spans[i].ok && b->spans[i].len >= len)
+        return b->buf + b->spans[i].off;
+    for (size_t k = 0; k < b->nwindows; k++) {
+        const span *s = &b->spans[b->windows[k]];
+        if (s->ok && addr >= s->addr && addr + len <= s->addr + s->len)
+            return b->buf + s->off + (addr - s->addr);
+    }
+    w->singles++;
+    if (target_read(w->proc->target, addr, scratch, len, err) != 0)
+        return NULL;
+    return scratch;
+}
+
+static int read_u64(py_walker *w, uint64_t addr, uint64_t *v, pf_error *err) {
+    uint8_t scratch[8];
+    const uint8_t *bytes = fetch(w, addr, 8, scratch, err);
+    if (!bytes)
+        return -1;
+    memcpy(v, bytes, 8);
+    return 0;
+}
+
+static uint64_t word_at(const uint8_t *bytes, int64_t offset) {
+    uint64_t v;
+    memcpy(&v, bytes + offset, 8);
+    return v;
+}
+
+/* ---- per-thread memory of the last sample ---- */
+
+static thread_memo *memo_for(py_walker *w, uint64_t tstate, uint64_t thread_id) {
+    for (size_t i = 0; i < w->nmemos; i++)
+        if (w->memos[i].tstate == tstate && w->memos[i].thread_id == thread_id)
+            return &w->memos[i];
+    if (w->nmemos == w->memos_cap) {
+        size_t cap = w->memos_cap ? w->memos_cap * 2 : 16;
+        thread_memo *bigger = realloc(w->memos, cap * sizeof *bigger);
+        if (!bigger)
+            return NULL;
+        w->memos = bigger;
+        w->memos_cap = cap;
+    }
+    thread_memo *m = &w->memos[w->nmemos++];
+    memset(m, 0, sizeof *m);
+    m->tstate = tstate;
+    m->thread_id = thread_id;
+    m->native_id = -1;
+    return m;
+}
+
+static void memo_chain_add(thread_memo *m, uint64_t frame) {
+    if (m->nchain == m->chain_cap) {
+        size_t cap = m->chain_cap ? m->chain_cap * 2 : 64;
+        uint64_t *bigger = realloc(m->chain, cap * sizeof *bigger);
+        if (!bigger)
+            return;
+        m->chain = bigger;
+        m->chain_cap = cap;
+    }
+    m->chain[m->nchain++] = frame;
+}
+
+/* Forgets threads that did not appear in this sample. */
+static void memos_sweep(py_walker *w) {
+    size_t keep = 0;
+    for (size_t i = 0; i < w->nmemos; i++) {
+        if (w->memos[i].live) {
+            w->memos[i].live = 0;
+            w->memos[keep++] = w->memos[i];
+        } else {
+            free(w->memos[i].chain);
+        }
+    }
+    w->nmemos = keep;
+}
+
+/* ---- frames ---- */
+
+static int seen_before(py_walker *w, uint64_t addr) {
+    size_t i = (size_t)(u64map_hash(addr) & (SEEN_SIZE - 1));
+    while (w->seen[i].generation == w->generation) {
+        if (w->seen[i].addr == addr)
+            return 1;
+        i = (i + 1) & (SEEN_SIZE - 1);
+    }
+    w->seen[i] = (seen_slot){addr, w->generation};
     return 0;
 }
 
@@ -78,14 +328,21 @@ static py_frame *push_frame(py_walker *w, py_thread *t) {
     return &w->frame_pool[w->frames_used++];
 }
 
-static int read_u64(py_walker *w, uint64_t addr, uint64_t *v, pf_error *err) {
-    return target_read(w->proc->target, addr, v, sizeof *v, err);
+static int line_of(py_walker *w, const py_code *code, int64_t offset) {
+    line_memo *m = &w->lines[u64map_hash(code->addr ^ ((uint64_t)offset << 40)) & (LINE_MEMO_SIZE - 1)];
+    if (m->code != code->addr || m->offset != offset) {
+        m->code = code->addr;
+        m->offset = offset;
+        m->line = py_code_line(w->proc, code, offset);
+    }
+    return m->line;
 }
 
-/* Appends one frame executing `code_addr` at byte offset `offset` of its bytecode. */
+/* Appends one frame executing code_addr at byte offset `offset` of its bytecode
+ * (or, when offset_is_pointer, at that instruction address). */
 static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, int64_t offset, int offset_is_pointer,
                      pf_error *err) {
-    const py_code *code = py_code_get(w->codes, w->proc, code_addr, err);
+    py_code *code = py_code_get(w->codes, w->proc, code_addr, err);
     if (!code)
         return -1;
     py_frame *f = push_frame(w, t);
@@ -94,12 +351,13 @@ static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, int64_t off
     if (offset_is_pointer)
         offset = (int64_t)((uint64_t)offset - (code_addr + (uint64_t)w->proc->layout.code.code_adaptive));
     f->code = code;
-    f->line = py_code_line(w->proc, code, offset);
+    f->line = line_of(w, code, offset);
     return 0;
 }
 
-static int walk_frame_objects(py_walker *w, py_thread *t, uint64_t frame, pf_error *err) {
+static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64_t frame, pf_error *err) {
     const py_layout *L = &w->proc->layout;
+    uint8_t scratch[512];
     while (frame) {
         if (t->nframes >= PY_MAX_DEPTH) {
             t->truncated = 1;
@@ -107,79 +365,93 @@ static int walk_frame_objects(py_walker *w, py_thread *t, uint64_t frame, pf_err
         }
         if (seen_before(w, frame))
             return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)frame);
-        uint64_t back, code;
-        int32_t lasti;
-        if (read_u64(w, frame + L->frame_object.back, &back, err) != 0 ||
-            read_u64(w, frame + L->frame_object.code, &code, err) != 0 ||
-            target_read(w->proc->target, frame + L->frame_object.lasti, &lasti, sizeof lasti, err) != 0)
+        const uint8_t *f = fetch(w, frame, w->frame_bytes, scratch, err);
+        if (!f)
             return -1;
+        memo_chain_add(m, frame);
+        int32_t lasti;
+        memcpy(&lasti, f + L->frame_object.lasti, 4);
         int64_t offset = L->instr == PY_INSTR_LASTI_UNITS && lasti >= 0 ? (int64_t)lasti * 2 : lasti;
-        if (add_frame(w, t, code, offset, 0, err) != 0)
+        uint64_t back = word_at(f, L->frame_object.back);
+        if (add_frame(w, t, word_at(f, L->frame_object.code), offset, 0, err) != 0)
             return -1;
         frame = back;
     }
     return 0;
 }
 
-static int walk_interpreter_frames(py_walker *w, py_thread *t, uint64_t frame, pf_error *err) {
+static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, uint64_t frame, uint64_t chunk,
+                                   pf_error *err) {
     const py_layout *L = &w->proc->layout;
-    uint8_t buf[256];
-    size_t need = (size_t)L->iframe.owner + 1;
-    if (need > sizeof buf)
-        return pf_fail(err, PF_ERR_CORRUPT, "interpreter frame layout too large");
+    uint8_t scratch[512];
+    uint64_t extent = 0;
     while (frame) {
         if (t->nframes >= PY_MAX_DEPTH) {
             t->truncated = 1;
-            return 0;
+            break;
         }
         if (seen_before(w, frame))
             return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)frame);
-        if (target_read(w->proc->target, frame, buf, need, err) != 0)
+        const uint8_t *f = fetch(w, frame, w->frame_bytes, scratch, err);
+        if (!f)
             return -1;
-        uint64_t previous, code, instr;
-        memcpy(&previous, buf + L->iframe.previous, 8);
-        memcpy(&code, buf + L->iframe.code, 8);
-        memcpy(&instr, buf + L->iframe.instr, 8);
-        int owner = buf[L->iframe.owner];
+        /* Remember how this frame is best read next time: inside the chunk window, or on its own. */
+        if (chunk && frame > chunk && frame - chunk < CHUNK_WINDOW_MAX) {
+            if (frame + w->frame_bytes - chunk > extent)
+                extent = frame + w->frame_bytes - chunk;
+        } else {
+            memo_chain_add(m, frame);
+        }
+        uint64_t previous = word_at(f, L->iframe.previous);
         /* 3.14 tags f_executable's low bits; a code object is 8-byte aligned anyway. */
-        code &= ~(uint64_t)7;
-        if (owner != FRAME_OWNED_BY_CSTACK && code && add_frame(w, t, code, (int64_t)instr, 1, err) != 0)
+        uint64_t code = word_at(f, L->iframe.code) & ~(uint64_t)7;
+        int owner = f[L->iframe.owner];
+        if (owner != FRAME_OWNED_BY_CSTACK && code &&
+            add_frame(w, t, code, (int64_t)word_at(f, L->iframe.instr), 1, err) != 0)
             return -1;
         frame = previous;
     }
+    m->chunk = chunk;
+    /* Read a little more than was used, so a deeper stack next time still hits. */
+    uint64_t window = extent + 512;
+    m->chunk_window = (uint32_t)(window < CHUNK_WINDOW_MIN ? CHUNK_WINDOW_MIN : window > CHUNK_WINDOW_MAX ? CHUNK_WINDOW_MAX : window);
     return 0;
 }
 
-static int first_frame(py_walker *w, uint64_t tstate, uint64_t *frame, pf_error *err) {
+/* ---- threads ---- */
+
+/* Adds to the batch what this thread's walk will need, as the last sample saw it. */
+static void prefetch_thread(py_walker *w, const thread_memo *m, const tstate_facts *facts) {
     const py_layout *L = &w->proc->layout;
-    switch (L->frames) {
-    case PY_FRAMES_OBJECTS:
-        return read_u64(w, tstate + L->tstate.frame, frame, err);
-    case PY_FRAMES_CFRAME: {
-        uint64_t cframe;
-        if (read_u64(w, tstate + L->tstate.cframe, &cframe, err) != 0)
+    if (facts->cframe)
+        batch_add(&w->batch, facts->cframe + (uint64_t)L->tstate.cframe_current_frame, 8, 0);
+    if (facts->chunk)
+        batch_add(&w->batch, facts->chunk, m->chunk == facts->chunk ? m->chunk_window : CHUNK_WINDOW_MIN, 1);
+    for (size_t i = 0; i < m->nchain; i++)
+        batch_add(&w->batch, m->chain[i], w->frame_bytes, 0);
+}
+
+static int walk_thread(py_walker *w, py_thread *t, thread_memo *m, const tstate_facts *facts, pf_error *err) {
+    const py_layout *L = &w->proc->layout;
+    w->generation++;
+    if (w->generation == 0) { /* wrapped: old stamps could collide */
+        memset(w->seen, 0, SEEN_SIZE * sizeof *w->seen);
+        w->generation = 1;
+    }
+    m->nchain = 0;
+    if (L->frames == PY_FRAMES_OBJECTS)
+        return walk_frame_objects(w, t, m, facts->first_frame, err);
+    uint64_t frame = facts->first_frame;
+    if (L->frames == PY_FRAMES_CFRAME) {
+        frame = 0;
+        if (facts->cframe && read_u64(w, facts->cframe + (uint64_t)L->tstate.cframe_current_frame, &frame, err) != 0)
             return -1;
-        *frame = 0;
-        return cframe ? read_u64(w, cframe + L->tstate.cframe_current_frame, frame, err) : 0;
     }
-    case PY_FRAMES_DIRECT:
-        return read_u64(w, tstate + L->tstate.current_frame, frame, err);
-    }
-    return pf_fail(err, PF_ERR_UNSUPPORTED, "unknown frame model");
+    return walk_interpreter_frames(w, t, m, frame, facts->chunk, err);
 }
 
-static int walk_stack(py_walker *w, py_thread *t, pf_error *err) {
-    uint64_t frame;
-    memset(w->seen, 0, w->seen_cap * sizeof *w->seen);
-    if (first_frame(w, t->tstate, &frame, err) != 0)
-        return -1;
-    if (w->proc->layout.frames == PY_FRAMES_OBJECTS)
-        return walk_frame_objects(w, t, frame, err);
-    return walk_interpreter_frames(w, t, frame, err);
-}
-
-/* The thread state holding the GIL in interp, 0 if none, or -1 if unknowable. */
-static int gil_holder(py_walker *w, uint64_t interp, uint64_t *holder) {
+/* The thread state holding the GIL in interp (index i), 0 if none, or -1 if unknowable. */
+static int gil_holder(py_walker *w, size_t i, uint64_t interp, uint64_t *holder) {
     const py_layout *L = &w->proc->layout;
     py_proc *p = w->proc;
     *holder = 0;
@@ -189,20 +461,21 @@ static int gil_holder(py_walker *w, uint64_t interp, uint64_t *holder) {
         return read_u64(w, p->runtime + (uint64_t)L->runtime.tstate_current, holder, NULL);
     if (L->interp.gil == PY_NO_FIELD)
         return -1;
-    uint64_t gil;
-    int32_t locked;
+    uint64_t gil, locked_word;
     if (read_u64(w, interp + (uint64_t)L->interp.gil, &gil, NULL) != 0)
         return -1;
     if (!gil && L->interp.gil_embedded != PY_NO_FIELD)
         gil = interp + (uint64_t)L->interp.gil_embedded;
-    if (!gil || target_read(p->target, gil + (uint64_t)L->interp.gil_locked, &locked, sizeof locked, NULL) != 0)
+    if (i < MAX_INTERPS)
+        w->gils[i] = gil;
+    if (!gil || read_u64(w, gil + (uint64_t)L->interp.gil_locked, &locked_word, NULL) != 0)
         return -1;
-    if (locked != 1)
+    if ((int32_t)locked_word != 1)
         return 0;
     return read_u64(w, gil + (uint64_t)L->interp.gil_last_holder, holder, NULL);
 }
 
-/* Before 3.8 a thread state has no TID, but its thread_id is glibc's pthread_t,
+/* Before 3.11 a thread state has no TID, but its thread_id is glibc's pthread_t,
  * the address of struct pthread, which holds the TID at a fixed offset. Find
  * the one offset at which every thread's struct holds a distinct TID of this
  * process: it is specific to the glibc build, so it is learned, not assumed. */
@@ -241,15 +514,14 @@ done:
         w->pthread_tid_offset = -2;
 }
 
-static void fill_native_ids(py_walker *w) {
-    const py_layout *L = &w->proc->layout;
+static void fill_native_ids(py_walker *w, thread_memo **memos) {
     for (size_t i = 0; i < w->nthreads; i++) {
         py_thread *t = &w->threads[i];
-        uint64_t tid = 0;
-        t->native_id = -1;
-        if (L->tstate.native_thread_id != PY_NO_FIELD) {
-            if (read_u64(w, t->tstate + (uint64_t)L->tstate.native_thread_id, &tid, NULL) == 0 && tid)
-                t->native_id = (int64_t)tid;
+        thread_memo *m = memos[i];
+        if (t->native_id >= 0 || !m)
+            continue;
+        if (m->native_id >= 0) {
+            t->native_id = m->native_id;
             continue;
         }
         if (w->pthread_tid_offset == -1)
@@ -257,7 +529,7 @@ static void fill_native_ids(py_walker *w) {
         int32_t tid32;
         if (w->pthread_tid_offset >= 0 &&
             target_read(w->proc->target, t->thread_id + (uint64_t)w->pthread_tid_offset, &tid32, 4, NULL) == 0)
-            t->native_id = tid32;
+            t->native_id = m->native_id = tid32;
     }
 }
 
@@ -272,55 +544,125 @@ static py_thread *new_thread(py_walker *w) {
     }
     py_thread *t = &w->threads[w->nthreads++];
     memset(t, 0, sizeof *t);
+    t->native_id = -1;
     return t;
+}
+
+/* Phase 1 prefetch: the interpreter list head, each known interpreter's fields
+ * and GIL, and every thread state seen last time. */
+static void prefetch_threads(py_walker *w) {
+    const py_layout *L = &w->proc->layout;
+    py_proc *p = w->proc;
+    batch *b = &w->batch;
+    batch_reset(b);
+    if (p->runtime)
+        batch_add(b, p->runtime + (uint64_t)L->runtime.interpreters_head, 8, 0);
+    else
+        batch_add(b, p->interp_head_var, 8, 0);
+    if (p->tstate_current_var)
+        batch_add(b, p->tstate_current_var, 8, 0);
+    else if (L->runtime.tstate_current != PY_NO_FIELD && p->runtime)
+        batch_add(b, p->runtime + (uint64_t)L->runtime.tstate_current, 8, 0);
+    for (size_t i = 0; i < w->ninterps; i++) {
+        batch_add(b, w->interps[i] + (uint64_t)L->interp.tstate_head, 8, 0);
+        batch_add(b, w->interps[i] + (uint64_t)L->interp.next, 8, 0);
+        if (L->interp.gil != PY_NO_FIELD) {
+            batch_add(b, w->interps[i] + (uint64_t)L->interp.gil, 8, 0);
+            if (w->gils[i]) {
+                batch_add(b, w->gils[i] + (uint64_t)L->interp.gil_locked, 8, 0);
+                batch_add(b, w->gils[i] + (uint64_t)L->interp.gil_last_holder, 8, 0);
+            }
+        }
+    }
+    for (size_t i = 0; i < w->nmemos; i++)
+        batch_add(b, w->memos[i].tstate, w->tstate_bytes, 0);
+    batch_run(w);
 }
 
 int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_error *err) {
     const py_layout *L = &w->proc->layout;
+    tstate_facts *facts = w->facts;
+    thread_memo **memos = w->memo_of_thread;
+    uint8_t scratch[4096];
     uint64_t interp;
+
     w->nthreads = 0;
     w->frames_used = 0;
-    if (py_proc_interp_head(w->proc, &interp, err) != 0)
+    prefetch_threads(w);
+    if (read_u64(w, w->proc->runtime ? w->proc->runtime + (uint64_t)L->runtime.interpreters_head
+                                     : w->proc->interp_head_var, &interp, err) != 0)
         return -1;
-    size_t interps = 0;
-    for (; interp; interps++) {
-        if (interps > 64)
+    size_t ninterps = 0;
+    for (; interp; ninterps++) {
+        if (ninterps >= MAX_INTERPS)
             return pf_fail(err, PF_ERR_CORRUPT, "interpreter list does not end");
+        w->interps[ninterps] = interp;
         uint64_t tstate, holder = 0;
-        int gil_known = gil_holder(w, interp, &holder) == 0;
-        if (read_u64(w, interp + L->interp.tstate_head, &tstate, err) != 0)
+        int gil_known = gil_holder(w, ninterps, interp, &holder) == 0;
+        if (read_u64(w, interp + (uint64_t)L->interp.tstate_head, &tstate, err) != 0)
             return -1;
         while (tstate) {
             if (w->nthreads >= PY_MAX_THREADS)
                 return pf_fail(err, PF_ERR_CORRUPT, "thread list does not end");
+            const uint8_t *ts = fetch(w, tstate, w->tstate_bytes, scratch, err);
+            if (!ts)
+                return -1;
             py_thread *t = new_thread(w);
             if (!t)
                 return pf_fail(err, PF_ERR_IO, "out of memory");
+            tstate_facts *f = &facts[w->nthreads - 1];
+            memset(f, 0, sizeof *f);
             t->tstate = tstate;
             t->interp = interp;
             t->holds_gil = gil_known ? holder == tstate : -1;
-            if (read_u64(w, tstate + L->tstate.thread_id, &t->thread_id, err) != 0)
-                return -1;
-            /* Frames go into the shared pool: remember where this thread's begin. */
-            size_t first = w->frames_used;
-            pf_error frame_err;
-            if (walk_stack(w, t, &frame_err) != 0) {
-                t->error = frame_err.kind;
-                if (frame_err.kind == PF_ERR_EXITED) {
-                    *err = frame_err;
-                    return -1;
-                }
+            t->thread_id = word_at(ts, L->tstate.thread_id);
+            if (L->tstate.native_thread_id != PY_NO_FIELD) {
+                uint64_t tid = word_at(ts, L->tstate.native_thread_id);
+                t->native_id = tid ? (int64_t)tid : -1;
             }
-            t->frames = (py_frame *)(uintptr_t)first; /* fixed up below: the pool may move */
-            if (read_u64(w, tstate + L->tstate.next, &tstate, err) != 0)
-                return -1;
+            if (L->frames == PY_FRAMES_CFRAME)
+                f->cframe = word_at(ts, L->tstate.cframe);
+            else
+                f->first_frame = word_at(ts, L->frames == PY_FRAMES_OBJECTS ? L->tstate.frame : L->tstate.current_frame);
+            if (L->tstate.datastack_chunk != PY_NO_FIELD)
+                f->chunk = word_at(ts, L->tstate.datastack_chunk);
+            tstate = word_at(ts, L->tstate.next);
         }
-        if (read_u64(w, interp + L->interp.next, &interp, err) != 0)
+        if (read_u64(w, interp + (uint64_t)L->interp.next, &interp, err) != 0)
             return -1;
+    }
+    w->ninterps = ninterps;
+
+    /* Phase 2: every thread's frames, as last seen, in one go. */
+    batch_reset(&w->batch);
+    for (size_t i = 0; i < w->nthreads; i++) {
+        memos[i] = memo_for(w, w->threads[i].tstate, w->threads[i].thread_id);
+        if (memos[i]) {
+            memos[i]->live = 1;
+            prefetch_thread(w, memos[i], &facts[i]);
+        }
+    }
+    batch_run(w);
+    for (size_t i = 0; i < w->nthreads; i++) {
+        py_thread *t = &w->threads[i];
+        thread_memo scratch_memo = {0};
+        size_t first = w->frames_used;
+        pf_error frame_err;
+        if (walk_thread(w, t, memos[i] ? memos[i] : &scratch_memo, &facts[i], &frame_err) != 0) {
+            t->error = frame_err.kind;
+            if (frame_err.kind == PF_ERR_EXITED) {
+                free(scratch_memo.chain);
+                *err = frame_err;
+                return -1;
+            }
+        }
+        free(scratch_memo.chain);
+        t->frames = (py_frame *)(uintptr_t)first; /* an index until the pool stops moving */
     }
     for (size_t i = 0; i < w->nthreads; i++)
         w->threads[i].frames = w->frame_pool ? w->frame_pool + (uintptr_t)w->threads[i].frames : NULL;
-    fill_native_ids(w);
+    fill_native_ids(w, memos);
+    memos_sweep(w);
     *threads = w->threads;
     *n = w->nthreads;
     return 0;

@@ -17,7 +17,7 @@
 #define PY_MAX_THREADS 4096
 
 typedef struct py_frame {
-    const py_code *code;
+    py_code *code;          /* mutable only for its consumer cookie */
     int line;
 } py_frame;
 
@@ -41,5 +41,8 @@ void py_walker_free(py_walker *w);
 /* Reads every thread. Fails only when the process as a whole cannot be read;
  * a thread whose stack is torn mid-read is returned with error set. */
 int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_error *err);
+
+/* Reads that were not served by the prefetch, since the walker was made (statistics). */
+uint64_t py_walker_missed_reads(const py_walker *w);
 
 #endif

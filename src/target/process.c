@@ -105,6 +105,7 @@ static int read_via_mem(target *t, uint64_t addr, void *buf, size_t len, pf_erro
         if (t->mem_fd < 0)
             return read_failure(t, addr, len, errno, err);
     }
+    t->read_calls++;
     ssize_t got = pread(t->mem_fd, buf, len, (off_t)addr);
     if (got != (ssize_t)len)
         return read_failure(t, addr, len, got < 0 ? errno : EFAULT, err);
@@ -123,6 +124,7 @@ int target_read(target *t, uint64_t addr, void *buf, size_t len, pf_error *err) 
         return read_via_mem(t, addr, buf, len, err);
     struct iovec local = {buf, len};
     struct iovec remote = {(void *)(uintptr_t)addr, len};
+    t->read_calls++;
     ssize_t got = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
     if (got == (ssize_t)len)
         return 0;
@@ -164,6 +166,37 @@ int target_readv(target *t, const target_iov *iov, size_t n, pf_error *err) {
     }
     return 0;
 }
+
+size_t target_readv_partial(target *t, const target_iov *iov, size_t n) {
+    enum { BATCH = 1024 };
+    struct iovec local[BATCH], remote[BATCH];
+    if (n > BATCH)
+        n = BATCH;
+    if (n == 0)
+        return 0;
+    if (t->use_mem_file) {
+        size_t done = 0;
+        while (done < n && target_read(t, iov[done].addr, iov[done].buf, iov[done].len, NULL) == 0)
+            done++;
+        return done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        local[i].iov_base = iov[i].buf;
+        local[i].iov_len = iov[i].len;
+        remote[i].iov_base = (void *)(uintptr_t)iov[i].addr;
+        remote[i].iov_len = iov[i].len;
+    }
+    t->read_calls++;
+    ssize_t got = process_vm_readv(t->pid, local, n, remote, n, 0);
+    if (got <= 0)
+        return 0;
+    size_t done = 0, bytes = (size_t)got;
+    while (done < n && bytes >= iov[done].len)
+        bytes -= iov[done++].len;
+    return done;
+}
+
+uint64_t target_read_calls(const target *t) { return t->read_calls; }
 
 int target_read_cstring(target *t, uint64_t addr, char *out, size_t cap, pf_error *err) {
     /* Read in small pieces so a string at the end of a mapping still reads. */

@@ -43,6 +43,11 @@ pid_t target_pid(const target *t);
 int target_read(target *t, uint64_t addr, void *buf, size_t len, pf_error *err);
 /* Reads several ranges in one system call where possible; all or nothing. */
 int target_readv(target *t, const target_iov *iov, size_t n, pf_error *err);
+/* Reads as many whole ranges as it can in one system call (per IOV_MAX) and
+ * returns how many, from the first: a range that fails stops the transfer. */
+size_t target_readv_partial(target *t, const target_iov *iov, size_t n);
+/* Number of system calls spent reading memory so far (statistics). */
+uint64_t target_read_calls(const target *t);
 /* Reads a NUL-terminated string of at most cap-1 bytes; out is always terminated. */
 int target_read_cstring(target *t, uint64_t addr, char *out, size_t cap, pf_error *err);
 

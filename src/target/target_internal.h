@@ -8,6 +8,7 @@ struct target {
     pid_t pid;
     int mem_fd;             /* /proc/PID/mem, opened on first fallback use */
     int use_mem_file;       /* process_vm_readv is unavailable */
+    uint64_t read_calls;    /* statistics */
 
     target_mapping *maps;   /* last target_maps() result */
     size_t nmaps;

@@ -82,6 +82,16 @@ static int state_of(const target_thread *tasks, size_t ntasks, int64_t tid) {
     return '?';
 }
 
+/* target_threads' result is overwritten by the next listing (pausing lists too). */
+static target_thread *copy_tasks(const target_thread *tasks, size_t n, pf_error *err) {
+    target_thread *copy = malloc((n ? n : 1) * sizeof *copy);
+    if (!copy)
+        pf_fail(err, PF_ERR_IO, "out of memory");
+    else if (n)
+        memcpy(copy, tasks, n * sizeof *copy);
+    return copy;
+}
+
 int cmd_dump(int argc, char **argv) {
     dump_options o;
     int rc = parse(argc, argv, &o);
@@ -92,10 +102,14 @@ int cmd_dump(int argc, char **argv) {
     py_proc *p = NULL;
     py_walker *w = NULL;
     const py_thread *threads;
-    const target_thread *tasks;
+    const target_thread *live_tasks;
+    target_thread *tasks = NULL;
     size_t n, ntasks;
+    /* Thread states are read before the stacks: while paused every thread shows
+     * as stopped, and just after resuming they briefly all show as running. */
     if (target_open(o.pid, &t, &err) != 0 || py_proc_open(t, &p, &err) != 0 || py_walker_new(p, &w, &err) != 0 ||
-        read_stacks(w, t, o.blocking, &threads, &n, &err) != 0 || target_threads(t, &tasks, &ntasks, &err) != 0) {
+        target_threads(t, &live_tasks, &ntasks, &err) != 0 || !(tasks = copy_tasks(live_tasks, ntasks, &err)) ||
+        read_stacks(w, t, o.blocking, &threads, &n, &err) != 0) {
         rc = cli_fail(&err);
         goto out;
     }
@@ -146,6 +160,7 @@ free_out:
     free(of);
     free(names);
 out:
+    free(tasks);
     py_walker_free(w);
     py_proc_close(p);
     target_close(t);

@@ -1,0 +1,373 @@
+/* folded_read.c — the folded-stack reader (see folded_read.h).
+ *
+ * Built for big inputs (a million lines, a gigabyte): lines come from getline,
+ * so no line is too long; consecutive lines usually share a long prefix, so a
+ * frame equal to the previous line's frame at the same depth reuses its tree
+ * node after a memcmp, without hashing; a label seen before maps straight to
+ * its frame through its interned string id, so each distinct label is parsed
+ * only once. */
+#include "output/folded_read.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Totals stay exact as JavaScript numbers in the html and svg writers. */
+#define MAX_TOTAL (UINT64_C(1) << 53)
+
+typedef struct prev_frame {
+    size_t off, len;   /* the frame's bytes in the previous line */
+    pf_node_id node;   /* the tree node the stack reached at this frame */
+} prev_frame;
+
+typedef struct reader {
+    pf_profile *p;
+    /* Interned label id -> frame id (0 = not seen yet), separately for root
+     * positions, where "T123" means a thread, and elsewhere, where it does not. */
+    pf_frame_id *by_label[2];
+    size_t by_label_cap[2];
+    prev_frame *prev, *cur;
+    size_t frames_cap;
+} reader;
+
+static int starts_with(const char *s, size_t len, const char *prefix) {
+    size_t n = strlen(prefix);
+    return len >= n && !memcmp(s, prefix, n);
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix) {
+    size_t n = strlen(suffix);
+    return len >= n && !memcmp(s + len - n, suffix, n);
+}
+
+static int all_digits(const char *s, size_t len) {
+    if (!len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* A line number as written after a colon; anything else (0, a leading zero,
+ * absurdly long) counts as no line, so the label is kept whole and written
+ * back exactly as it was read. */
+static int parse_line(const char *s, size_t len) {
+    if (!all_digits(s, len) || len > 9 || s[0] == '0')
+        return -1;
+    int v = 0;
+    for (size_t i = 0; i < len; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+static int memmem_has(const char *s, size_t len, const char *needle) {
+    return memmem(s, len, needle, strlen(needle)) != NULL;
+}
+
+/* Is this plausibly a file name rather than some other parenthesised note
+ * such as a thread name? Only then is "func (x)" split without a line. */
+static int looks_like_path(const char *s, size_t len) {
+    return memchr(s, '/', len) || memchr(s, '\\', len) || ends_with(s, len, ".py") ||
+           ends_with(s, len, ".pyx") || memmem_has(s, len, ".so");
+}
+
+static int is_native_file(const char *s, size_t len) {
+    return memmem_has(s, len, ".so") || ends_with(s, len, ".dll") || ends_with(s, len, ".dylib");
+}
+
+/* The synthetic root a leading frame names, if any: Austin's "P<pid>" and
+ * "T<tid>", py-spy's "process 123:..." and "thread (0x...)", Pyflame-style
+ * "Thread 1234 ...". */
+static int root_kind(const char *s, size_t len, pf_func_kind *kind) {
+    if (len >= 2 && s[0] == 'P' && all_digits(s + 1, len - 1)) {
+        *kind = PF_FUNC_PROCESS;
+        return 1;
+    }
+    if (len >= 2 && s[0] == 'T') {
+        size_t i = 1;
+        while (i < len && (isxdigit((unsigned char)s[i]) || s[i] == ':' || s[i] == 'x'))
+            i++;
+        if (i == len) {
+            *kind = PF_FUNC_THREAD;
+            return 1;
+        }
+    }
+    if (starts_with(s, len, "thread ") || starts_with(s, len, "Thread ")) {
+        *kind = PF_FUNC_THREAD;
+        return 1;
+    }
+    if (starts_with(s, len, "process ") || starts_with(s, len, "Process ")) {
+        *kind = PF_FUNC_PROCESS;
+        return 1;
+    }
+    return 0;
+}
+
+/* Splits a label into function, file and line, and interns the frame. */
+static pf_frame_id parse_frame(pf_profile *p, const char *s, size_t len, int at_root, pf_func_kind *kind_out) {
+    pf_func_kind kind = PF_FUNC_PYTHON;
+    const char *name = s, *file = "";
+    size_t name_len = len, file_len = 0;
+    int line = 0;
+
+    if (at_root && root_kind(s, len, &kind)) {
+        /* whole label is the root's name */
+    } else if (len >= 4 && s[len - 1] == ')') {
+        /* "func (file:line)" or "func (path)": split at the last " (". */
+        const char *open = NULL;
+        for (size_t i = len - 1; i-- > 0;)
+            if (s[i] == '(' && i > 0 && s[i - 1] == ' ') {
+                open = s + i;
+                break;
+            }
+        if (open && open - 1 > s) {
+            const char *in = open + 1;
+            size_t in_len = (size_t)(s + len - 1 - in);
+            const char *colon = memrchr(in, ':', in_len);
+            int l = colon ? parse_line(colon + 1, (size_t)(in + in_len - colon - 1)) : -1;
+            if (colon && colon > in && l >= 0) {
+                file = in, file_len = (size_t)(colon - in), line = l;
+                name_len = (size_t)(open - 1 - s);
+            } else if (in_len && looks_like_path(in, in_len)) {
+                file = in, file_len = in_len;
+                name_len = (size_t)(open - 1 - s);
+            }
+        }
+    } else {
+        /* Austin: "file:func:line". Split from the right so a file may hold ':'. */
+        const char *c2 = memrchr(s, ':', len);
+        const char *c1 = c2 && c2 > s ? memrchr(s, ':', (size_t)(c2 - s)) : NULL;
+        if (c1 && c1 > s && c2 - c1 > 1) {
+            int l = parse_line(c2 + 1, (size_t)(s + len - c2 - 1));
+            size_t flen = (size_t)(c1 - s);
+            if (l >= 0 && (looks_like_path(s, flen) || memchr(s, '.', flen) || s[0] == '<')) {
+                file = s, file_len = flen, line = l;
+                name = c1 + 1, name_len = (size_t)(c2 - c1 - 1);
+            }
+        }
+    }
+    if (kind == PF_FUNC_PYTHON) {
+        if (file_len && is_native_file(file, file_len))
+            kind = PF_FUNC_NATIVE;
+        else if (!file_len && (ends_with(s, len, "_[k]") || memchr(s, '`', len) ||
+                               (len == 9 && !memcmp(s, "[unknown]", 9))))
+            kind = PF_FUNC_NATIVE; /* perf's kernel frames, dtrace's module`func */
+        else if (!file_len && ((len == 6 && !memcmp(s, "(idle)", 6)) || (len == 6 && !memcmp(s, "<idle>", 6))))
+            kind = PF_FUNC_OTHER;
+    }
+    *kind_out = kind;
+    pf_str_id nid = pf_intern_len(p, name, name_len);
+    pf_str_id fid = pf_intern_len(p, file, file_len);
+    pf_func_id fn = pf_func_intern(p, nid, fid, 0, kind);
+    return pf_frame_intern(p, fn, line);
+}
+
+/* The frame for a label, parsing it only the first time it is seen. */
+static pf_frame_id frame_for(reader *r, const char *s, size_t len, int at_root, pf_func_kind *kind) {
+    pf_str_id id = pf_intern_len(r->p, s, len);
+    int k = at_root ? 1 : 0;
+    if (id >= r->by_label_cap[k]) {
+        size_t cap = r->by_label_cap[k] ? r->by_label_cap[k] : 1024;
+        while (cap <= id)
+            cap *= 2;
+        pf_frame_id *bigger = realloc(r->by_label[k], cap * sizeof *bigger);
+        if (!bigger)
+            return 0;
+        memset(bigger + r->by_label_cap[k], 0, (cap - r->by_label_cap[k]) * sizeof *bigger);
+        r->by_label[k] = bigger;
+        r->by_label_cap[k] = cap;
+    }
+    pf_frame_id fr = r->by_label[k][id];
+    if (fr) {
+        size_t nf;
+        const pf_frame *frames = pf_frames(r->p, &nf);
+        const pf_func *funcs = pf_funcs(r->p, &nf);
+        *kind = (pf_func_kind)funcs[frames[fr].func].kind;
+        return fr;
+    }
+    fr = parse_frame(r->p, s, len, at_root, kind);
+    r->by_label[k][id] = fr;
+    return fr;
+}
+
+/* A short, printable copy of bad input for an error message. */
+static void quote(char *out, size_t cap, const char *s, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 4 < cap; i++)
+        out[n++] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+    if (len && n < len && n + 4 >= cap)
+        out[n++] = '.', out[n++] = '.', out[n++] = '.';
+    out[n] = 0;
+}
+
+/* Parses one line (without its newline) into the profile. On a malformed
+ * line returns -1 with *why set; prev/cur carry the previous line's frames. */
+static int parse_one(reader *r, const char *line, size_t len, const char *prev_line, size_t *nprev,
+                     uint64_t *total, char *why, size_t why_cap) {
+    if (memchr(line, 0, len)) {
+        snprintf(why, why_cap, "NUL byte in the line");
+        return -1;
+    }
+    while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    size_t sp = len;
+    while (sp && line[sp - 1] != ' ' && line[sp - 1] != '\t')
+        sp--;
+    if (!sp) {
+        snprintf(why, why_cap, "missing sample count at the end of the line (expected 'frame;frame;... COUNT')");
+        return -1;
+    }
+    const char *count_s = line + sp;
+    size_t count_len = len - sp;
+    char shown[48];
+    quote(shown, sizeof shown, count_s, count_len);
+    if (count_s[0] == '-' && all_digits(count_s + 1, count_len - 1)) {
+        snprintf(why, why_cap, "sample count '%s' is negative", shown);
+        return -1;
+    }
+    if (!all_digits(count_s, count_len)) {
+        snprintf(why, why_cap, "sample count '%s' is not a whole number", shown);
+        return -1;
+    }
+    uint64_t count = 0;
+    for (size_t i = 0; i < count_len; i++) {
+        if (count > (MAX_TOTAL - 9) / 10) {
+            snprintf(why, why_cap, "sample count '%s' is too large", shown);
+            return -1;
+        }
+        count = count * 10 + (uint64_t)(count_s[i] - '0');
+    }
+    if (count > MAX_TOTAL - *total) {
+        snprintf(why, why_cap, "sample counts add up to more than 2^53");
+        return -1;
+    }
+    size_t stack_len = sp;
+    while (stack_len && (line[stack_len - 1] == ' ' || line[stack_len - 1] == '\t'))
+        stack_len--;
+
+    /* Walk the frames, reusing the previous line's nodes while they match. */
+    pf_node_id node = PF_ROOT;
+    size_t depth = 0;
+    int same = 1, root_slots = 1;
+    for (size_t at = 0; at < stack_len;) {
+        const char *semi = memchr(line + at, ';', stack_len - at);
+        size_t end = semi ? (size_t)(semi - line) : stack_len;
+        size_t flen = end - at;
+        if (flen) {
+            if (depth >= r->frames_cap) {
+                size_t cap = r->frames_cap ? r->frames_cap * 2 : 256;
+                prev_frame *a = realloc(r->prev, cap * sizeof *a);
+                if (a)
+                    r->prev = a;
+                prev_frame *b = a ? realloc(r->cur, cap * sizeof *b) : NULL;
+                if (!b) {
+                    snprintf(why, why_cap, "out of memory");
+                    return -2;
+                }
+                r->cur = b;
+                r->frames_cap = cap;
+            }
+            if (same && depth < *nprev && r->prev[depth].len == flen &&
+                !memcmp(prev_line + r->prev[depth].off, line + at, flen)) {
+                node = r->prev[depth].node;
+            } else {
+                same = 0;
+                pf_func_kind kind;
+                pf_frame_id fr = frame_for(r, line + at, flen, depth < (size_t)root_slots, &kind);
+                /* Austin puts the thread after the process: both are roots. */
+                if (depth == 0 && kind == PF_FUNC_PROCESS)
+                    root_slots = 2;
+                node = fr ? pf_node_child(r->p, node, fr) : 0;
+                if (!node) {
+                    snprintf(why, why_cap, "out of memory");
+                    return -2;
+                }
+            }
+            if (same && depth == 0 && *nprev) {
+                /* The root-slot rule must match what the previous line saw. */
+                size_t nf;
+                const pf_node *nodes = pf_nodes(r->p, &nf);
+                const pf_frame *frames = pf_frames(r->p, &nf);
+                const pf_func *funcs = pf_funcs(r->p, &nf);
+                if (funcs[frames[nodes[node].frame].func].kind == PF_FUNC_PROCESS)
+                    root_slots = 2;
+            }
+            r->cur[depth] = (prev_frame){at, flen, node};
+            depth++;
+        }
+        at = end + 1;
+    }
+    if (!depth) {
+        snprintf(why, why_cap, "empty stack (no frames before the count)");
+        return -1;
+    }
+    pf_sample_add(r->p, node, 0, 0, count);
+    *total += count;
+    prev_frame *t = r->prev;
+    r->prev = r->cur;
+    r->cur = t;
+    *nprev = depth;
+    return 0;
+}
+
+int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err) {
+    reader r = {.p = p};
+    /* Two line buffers, swapped each line, so the previous line stays readable. */
+    char *bufs[2] = {NULL, NULL};
+    size_t caps[2] = {0, 0};
+    int which = 0;
+    size_t nprev = 0, lineno = 0, nskipped = 0;
+    uint64_t total = 0;
+    int rc = 0;
+    char why[256];
+    for (;;) {
+        errno = 0;
+        ssize_t got = getline(&bufs[which], &caps[which], in);
+        if (got < 0) {
+            if (ferror(in))
+                rc = pf_fail(err, PF_ERR_IO, "%s: cannot read: %s", name, strerror(errno ? errno : EIO));
+            else if (errno == ENOMEM)
+                rc = pf_fail(err, PF_ERR_IO, "%s: out of memory", name);
+            break;
+        }
+        lineno++;
+        char *line = bufs[which];
+        size_t len = (size_t)got;
+        if (len && line[len - 1] == '\n')
+            len--;
+        if (len && line[len - 1] == '\r')
+            len--;
+        size_t lead = 0;
+        while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
+            lead++;
+        /* Blank lines, and "# ..." headers such as Austin's metadata. */
+        if (lead == len || (len >= 2 && line[0] == '#' && line[1] == ' '))
+            continue;
+        int res = parse_one(&r, line, len, bufs[!which], &nprev, &total, why, sizeof why);
+        if (res == -2 || pf_profile_failed(p)) {
+            rc = pf_fail(err, PF_ERR_IO, "%s:%zu: out of memory", name, lineno);
+            break;
+        }
+        if (res < 0) {
+            if (!lenient) {
+                rc = pf_fail(err, PF_ERR_USAGE, "%s:%zu: %s", name, lineno, why);
+                break;
+            }
+            nskipped++;
+            continue; /* the previous line's frames stay valid in the other buffer */
+        }
+        which = !which;
+    }
+    if (skipped)
+        *skipped = nskipped;
+    free(bufs[0]);
+    free(bufs[1]);
+    free(r.by_label[0]);
+    free(r.by_label[1]);
+    free(r.prev);
+    free(r.cur);
+    return rc;
+}

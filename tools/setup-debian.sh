@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything pyflare's build, demo and tests need on a fresh Debian
+# (bookworm) machine. Idempotent: only missing packages are installed, and
+# apt-get update runs only when something is missing.
+#   sudo tools/setup-debian.sh
+set -euo pipefail
+
+packages=(
+  build-essential    # cc, make
+  clang              # the ASan/UBSan build and the fuzzers
+  python3            # test runners
+  python3-dev        # the in-process module for Debian's python3.11
+  zlib1g-dev         # gzip for pprof output
+  valgrind           # callgrind_annotate reads our callgrind files in tests
+  golang-go          # go tool pprof reads our pprof files in tests
+  python3-django     # the WSGI middleware test profiles a real Django app
+  python3-yappi      # the tracer benchmark compares against yappi
+  chromium           # the SVG/HTML viewers are tested in a real browser
+  nodejs npm         # playwright-core drives that browser
+  procps util-linux  # ps, setpriv, unshare for the permission and container tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# playwright-core for the browser tests (package.json pins it; no browser download).
+if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi

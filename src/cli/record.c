@@ -1,4 +1,382 @@
-/* record.c — `pyflare record`: the sampling profiler. */
-#include "cli/cli.h"
+/* record.c — `pyflare record`, and Pyflame's short form (`pyflare -s 5 -x -p PID`).
+ *
+ * Attaches to --pid or launches the command after `--`, samples until the
+ * duration ends, the program exits or a signal (SIGINT/SIGTERM) arrives, then
+ * writes the profile atomically. A launched program's exit status is passed on. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-int cmd_record(int argc, char **argv) { (void)argc, (void)argv; return cli_usage_error("record: not available yet"); }
+#include "cli/cli.h"
+#include "output/writer.h"
+#include "profile/profile.h"
+#include "sampler/clock.h"
+#include "sampler/sampler.h"
+
+#define LAUNCH_WAIT_NS 15000000000ull /* how long a launched program may take to become Python */
+
+static const char record_usage[] =
+    "usage: pyflare record [options] (--pid PID | -- COMMAND [ARGS...])\n"
+    "\n"
+    "Samples a running (--pid) or launched (-- COMMAND) Python program and writes a\n"
+    "profile when the duration ends, the program exits, or on Ctrl-C.\n"
+    "\n"
+    "  -o, --output FILE     where to write (default pyflare-PID.svg; '-' = stdout)\n"
+    "  -f, --format NAME     svg html folded speedscope callgrind pprof pstats text\n"
+    "                        (default: from the output file's extension)\n"
+    "  -r, --rate HZ         samples per second (default 100)\n"
+    "  -d, --duration S      stop after S seconds (default: until the program exits)\n"
+    "  -p, --pid PID         attach to a running process\n"
+    "  --idle                also sample threads that are waiting (default: only running ones)\n"
+    "  --gil                 only sample the thread holding the GIL\n"
+    "  --threads             a root frame per thread\n"
+    "  --function            aggregate by function (no line numbers)\n"
+    "  --full-paths          keep file names whole (default: relative to import roots)\n"
+    "  --blocking            pause the program for each sample (consistent, slower)\n"
+    "  --subprocesses        also sample child Python processes, each under a process root\n"
+    "  --reverse, --inverted, --minwidth PX, --title T   flame graph options\n"
+    "\n"
+    "Pyflame's form also works: pyflare [-x] [-s SECONDS] [-r INTERVAL] -p PID > out.txt\n"
+    "(-x excludes idle threads, -r is the interval in seconds; folded stacks to stdout).\n";
+
+typedef struct record_options {
+    sampler_options sampling;
+    const char *output, *format;
+    out_options out;
+    pid_t pid;
+    char **command;          /* after "--" */
+    int pyflame;             /* the short form */
+} record_options;
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t child_exited;
+
+static void on_stop_signal(int sig) { (void)sig; stop_requested = 1; }
+static void on_child(int sig) { (void)sig; child_exited = 1; stop_requested = 1; }
+
+static int parse_number(const char *option, const char *text, double min, double max, double *out) {
+    char *end;
+    errno = 0;
+    double v = text ? strtod(text, &end) : 0;
+    if (!text || !*text || *end || errno || !isfinite(v) || v < min || v > max) {
+        cli_usage_error("%s expects a number from %g to %g, got '%s'", option, min, max, text ? text : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+#define NEED_VALUE() do { if (i + 1 >= argc) return cli_usage_error("%s needs a value", a); } while (0)
+
+static int parse(int argc, char **argv, record_options *o, int pyflame) {
+    memset(o, 0, sizeof *o);
+    o->sampling.rate_hz = pyflame ? 1000 : 100; /* Pyflame's default interval was 1 ms */
+    o->sampling.idle = pyflame;                 /* Pyflame counted idle time unless -x */
+    o->out.minwidth = 0.1;
+    o->pyflame = pyflame;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        double v;
+        if (!strcmp(a, "--")) {
+            o->command = argv + i + 1;
+            if (!o->command[0])
+                return cli_usage_error("nothing to run after '--'");
+            break;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(record_usage, stdout);
+            exit(0);
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            NEED_VALUE();
+            o->output = argv[++i];
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--format")) {
+            NEED_VALUE();
+            o->format = argv[++i];
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--pid")) {
+            NEED_VALUE();
+            if (cli_parse_pid(argv[++i], &o->pid) != 0)
+                return 2;
+        } else if (!strcmp(a, "--rate") || (!pyflame && !strcmp(a, "-r"))) {
+            NEED_VALUE();
+            if (parse_number(a, argv[++i], 0.001, 1000000, &o->sampling.rate_hz) != 0)
+                return 2;
+        } else if (pyflame && (!strcmp(a, "-r") || !strcmp(a, "--rate-interval"))) {
+            NEED_VALUE();
+            if (parse_number(a, argv[++i], 0.000001, 1000, &v) != 0)
+                return 2;
+            o->sampling.rate_hz = 1.0 / v;
+        } else if (!strcmp(a, "-d") || !strcmp(a, "--duration") || !strcmp(a, "-s") || !strcmp(a, "--seconds")) {
+            NEED_VALUE();
+            if (parse_number(a, argv[++i], 0.001, 1e9, &o->sampling.duration_s) != 0)
+                return 2;
+        } else if (!strcmp(a, "-x") || !strcmp(a, "--exclude-idle")) {
+            o->sampling.idle = 0;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--trace")) {
+            o->command = argv + i + 1; /* Pyflame: -t COMMAND... */
+            if (!o->command[0])
+                return cli_usage_error("nothing to run after '%s'", a);
+            break;
+        } else if (!strcmp(a, "--idle")) {
+            o->sampling.idle = 1;
+        } else if (!strcmp(a, "--gil")) {
+            o->sampling.gil_only = 1;
+        } else if (!strcmp(a, "--threads")) {
+            o->sampling.thread_roots = 1;
+        } else if (!strcmp(a, "--function")) {
+            o->sampling.by_function = 1;
+        } else if (!strcmp(a, "--full-paths")) {
+            o->sampling.full_paths = 1;
+        } else if (!strcmp(a, "--blocking")) {
+            o->sampling.blocking = 1;
+        } else if (!strcmp(a, "--subprocesses")) {
+            o->sampling.subprocesses = 1;
+        } else if (!strcmp(a, "--reverse")) {
+            o->out.reverse = 1;
+        } else if (!strcmp(a, "--inverted")) {
+            o->out.inverted = 1;
+        } else if (!strcmp(a, "--minwidth")) {
+            NEED_VALUE();
+            if (parse_number(a, argv[++i], 0, 10000, &o->out.minwidth) != 0)
+                return 2;
+        } else if (!strcmp(a, "--title")) {
+            NEED_VALUE();
+            o->out.title = argv[++i];
+        } else {
+            return cli_usage_error("record: unknown option '%s' (try 'pyflare record --help')", a);
+        }
+    }
+    if (!o->pid && !o->command)
+        return cli_usage_error("record: what to profile? give --pid PID, or a command after '--'");
+    if (o->pid && o->command)
+        return cli_usage_error("record: give either --pid or a command, not both");
+    return 0;
+}
+
+static const out_format *choose_format(record_options *o, char *default_output, size_t cap) {
+    if (!o->output) {
+        if (o->pyflame) {
+            o->output = "-";
+        } else {
+            snprintf(default_output, cap, "pyflare-%d.%s", (int)(o->pid ? o->pid : getpid()),
+                     o->format ? o->format : "svg");
+            o->output = default_output;
+        }
+    }
+    if (o->format) {
+        const out_format *f = out_format_named(o->format);
+        if (!f)
+            cli_usage_error("unknown format '%s' (choose from: %s)", o->format, out_format_names());
+        return f;
+    }
+    if (!strcmp(o->output, "-"))
+        return out_format_named(o->pyflame ? "folded" : "text");
+    const out_format *f = out_format_for_path(o->output);
+    if (!f)
+        cli_usage_error("cannot tell the format of '%s' from its name: add --format NAME (%s)", o->output,
+                        out_format_names());
+    return f;
+}
+
+static void show_progress(const sampler_stats *st, void *arg) {
+    (void)arg;
+    fprintf(stderr, "\r\033[Kpyflare: %.1f s, %llu samples, %.0f Hz, %llu late, %llu errors", st->elapsed_ns / 1e9,
+            (unsigned long long)st->stacks, st->achieved_hz, (unsigned long long)st->late,
+            (unsigned long long)st->errors_total);
+}
+
+static void print_summary(const sampler_stats *st, double rate) {
+    fprintf(stderr, "pyflare: %llu stacks from %llu samples in %.2f s (%.1f Hz of %g requested), %llu late; "
+                    "%llu thread%s seen",
+            (unsigned long long)st->stacks, (unsigned long long)st->ticks, st->elapsed_ns / 1e9, st->achieved_hz,
+            rate, (unsigned long long)st->late, (unsigned long long)st->threads_seen,
+            st->threads_seen == 1 ? "" : "s");
+    if (st->processes_seen > 1)
+        fprintf(stderr, " in %llu processes", (unsigned long long)st->processes_seen);
+    if (!st->errors_total) {
+        fputs("; no errors\n", stderr);
+        return;
+    }
+    fprintf(stderr, "; %llu errors:", (unsigned long long)st->errors_total);
+    for (int k = 0; k <= PF_ERR_USAGE; k++)
+        if (st->errors[k])
+            fprintf(stderr, " %s %llu", pf_error_kind_name((pf_error_kind)k), (unsigned long long)st->errors[k]);
+    fputc('\n', stderr);
+}
+
+/* Starts the command; returns its pid, or -1 (message printed). */
+static pid_t launch(char **command) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        perror("pyflare: pipe");
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("pyflare: fork");
+        return -1;
+    }
+    if (pid == 0) {
+        close(report[0]);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        execvp(command[0], command);
+        int e = errno;
+        if (write(report[1], &e, sizeof e) < 0) {
+        }
+        _exit(127);
+    }
+    close(report[1]);
+    int e;
+    ssize_t got = read(report[0], &e, sizeof e); /* EOF: exec worked */
+    close(report[0]);
+    if (got == (ssize_t)sizeof e) {
+        waitpid(pid, NULL, 0);
+        fprintf(stderr, "pyflare: cannot run '%s': %s\n", command[0], strerror(e));
+        return -1;
+    }
+    return pid;
+}
+
+/* Waits until the launched program has an initialised interpreter. */
+static int attach_launched(sampler *s, pid_t pid, pf_error *err) {
+    uint64_t deadline = sampler_now_ns() + LAUNCH_WAIT_NS;
+    for (;;) {
+        if (sampler_add_process(s, pid, err) == 0)
+            return 0;
+        if (child_exited || stop_requested)
+            return pf_fail(err, PF_ERR_EXITED, "the program exited before any Python code could be sampled");
+        if (sampler_now_ns() > deadline)
+            return -1;
+        struct timespec ms = {0, 5000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
+/* The launched program's exit status as a shell would report it. */
+static int reap(pid_t pid, int still_running) {
+    int status = 0;
+    if (still_running) {
+        kill(pid, SIGTERM);
+        for (int i = 0; i < 200; i++) {
+            if (waitpid(pid, &status, WNOHANG) == pid)
+                goto done;
+            struct timespec ms = {0, 10000000};
+            nanosleep(&ms, NULL);
+        }
+        kill(pid, SIGKILL);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+done:
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 1;
+}
+
+int cmd_record(int argc, char **argv) {
+    int pyflame = strcmp(argv[0], "record") != 0; /* called without a subcommand */
+    record_options o;
+    int rc = parse(argc, argv, &o, pyflame);
+    if (rc)
+        return rc;
+    char default_output[64];
+    const out_format *fmt = choose_format(&o, default_output, sizeof default_output);
+    if (!fmt)
+        return 2;
+    pf_error err = {0};
+    if (out_check_writable(o.output, &err) != 0)
+        return cli_fail(&err);
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_child;
+    sa.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
+
+    pf_profile *profile = pf_profile_new();
+    sampler *s = NULL;
+    if (!profile || sampler_new(&o.sampling, profile, &s, &err) != 0) {
+        pf_profile_free(profile);
+        return cli_fail(&err);
+    }
+    pid_t child = 0;
+    if (o.command) {
+        child = launch(o.command);
+        if (child < 0) {
+            rc = 1;
+            goto out;
+        }
+        if (attach_launched(s, child, &err) != 0) {
+            if (err.kind == PF_ERR_NOT_PYTHON && o.sampling.subprocesses)
+                err.kind = PF_OK; /* its Python children will be found */
+            else {
+                rc = cli_fail(&err);
+                reap(child, !child_exited);
+                goto out;
+            }
+        }
+    } else if (sampler_add_process(s, o.pid, &err) != 0) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+
+    int live = isatty(2);
+    if (sampler_run(s, &stop_requested, live ? show_progress : NULL, NULL, &err) != 0) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+    if (live)
+        fputs("\r\033[K", stderr);
+    const sampler_stats *st = sampler_get_stats(s);
+    if (sampler_all_exited(s) || child_exited)
+        fprintf(stderr, "pyflare: the program exited; writing what was recorded\n");
+    print_summary(st, o.sampling.rate_hz);
+
+    char command[1024] = "";
+    size_t nproc;
+    const pf_process *procs = pf_processes(profile, &nproc);
+    if (nproc)
+        snprintf(command, sizeof command, "%s", pf_str(profile, procs[0].command));
+    pf_meta *meta = pf_profile_meta(profile);
+    meta->command = pf_intern(profile, command);
+    meta->start_unix_ns = (uint64_t)time(NULL) * 1000000000ull - meta->duration_ns;
+    char subtitle[1400];
+    snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %llu samples", command, meta->duration_ns / 1e9,
+             o.sampling.rate_hz, (unsigned long long)st->stacks);
+    if (!o.out.subtitle)
+        o.out.subtitle = subtitle;
+    o.out.color = !strcmp(o.output, "-") && isatty(1) && !getenv("NO_COLOR");
+    pf_profile_finish(profile);
+    if (!st->stacks)
+        fprintf(stderr, "pyflare: no stacks were recorded%s\n",
+                o.sampling.idle ? "" : " (the program was idle: --idle counts waiting threads too)");
+    if (pf_profile_failed(profile)) {
+        fprintf(stderr, "pyflare: out of memory while recording; nothing written\n");
+        rc = 1;
+    } else if (out_write_file(profile, fmt, o.output, &o.out, &err) != 0) {
+        rc = cli_fail(&err);
+    } else {
+        if (strcmp(o.output, "-"))
+            fprintf(stderr, "pyflare: wrote %s (%s)\n", o.output, fmt->name);
+        rc = 0;
+    }
+    if (child > 0) {
+        int status = reap(child, !child_exited);
+        if (rc == 0)
+            rc = status;
+    }
+out:
+    sampler_free(s);
+    pf_profile_free(profile);
+    return rc;
+}

@@ -9,8 +9,10 @@
 
 #define MAX_LINETABLE (1u << 20)
 
+/* Slots hold pointers so an entry never moves when the table grows: frames
+ * returned by the walker point at entries while later ones are decoded. */
 struct py_code_cache {
-    py_code *slots;   /* open addressing, addr 0 = empty */
+    py_code **slots;  /* open addressing, NULL = empty */
     size_t cap, used; /* cap is a power of two */
 };
 
@@ -38,8 +40,10 @@ void py_code_cache_free(py_code_cache *c) {
     if (!c)
         return;
     for (size_t i = 0; i < c->cap; i++)
-        if (c->slots[i].addr)
-            code_release(&c->slots[i]);
+        if (c->slots[i]) {
+            code_release(c->slots[i]);
+            free(c->slots[i]);
+        }
     free(c->slots);
     free(c);
 }
@@ -49,9 +53,9 @@ static size_t slot_of(const py_code_cache *c, uint64_t addr) {
     return (size_t)(h >> 20) & (c->cap - 1);
 }
 
-static py_code *find_slot(py_code_cache *c, uint64_t addr) {
+static py_code **find_slot(py_code_cache *c, uint64_t addr) {
     size_t i = slot_of(c, addr);
-    while (c->slots[i].addr && c->slots[i].addr != addr)
+    while (c->slots[i] && c->slots[i]->addr != addr)
         i = (i + 1) & (c->cap - 1);
     return &c->slots[i];
 }
@@ -61,8 +65,8 @@ static int grow(py_code_cache *c) {
     if (!bigger.slots)
         return -1;
     for (size_t i = 0; i < c->cap; i++)
-        if (c->slots[i].addr)
-            *find_slot(&bigger, c->slots[i].addr) = c->slots[i];
+        if (c->slots[i])
+            *find_slot(&bigger, c->slots[i]->addr) = c->slots[i];
     free(c->slots);
     *c = bigger;
     return 0;
@@ -114,9 +118,9 @@ fail:
 }
 
 py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err) {
-    py_code *slot = find_slot(c, addr);
-    if (slot->addr == addr)
-        return slot;
+    py_code **slot = find_slot(c, addr);
+    if (*slot)
+        return *slot;
     if ((c->used + 1) * 2 > c->cap) {
         if (grow(c) != 0) {
             pf_fail(err, PF_ERR_IO, "out of memory");
@@ -124,10 +128,18 @@ py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err)
         }
         slot = find_slot(c, addr);
     }
-    if (decode(p, addr, slot, err) != 0)
+    py_code *code = malloc(sizeof *code);
+    if (!code) {
+        pf_fail(err, PF_ERR_IO, "out of memory");
         return NULL;
+    }
+    if (decode(p, addr, code, err) != 0) {
+        free(code);
+        return NULL;
+    }
+    *slot = code;
     c->used++;
-    return slot;
+    return code;
 }
 
 int py_code_line(const py_proc *p, const py_code *code, int64_t byte_offset) {

@@ -1,7 +1,225 @@
-/* callgrind.c — the callgrind writer (not written yet). */
+/* callgrind.c — the callgrind format, for KCacheGrind, QCacheGrind and
+ * callgrind_annotate (format: valgrind's docs/callgrind-format).
+ *
+ * Per function, the own cost per source line ("LINE COST"), then one call
+ * record per (call-site line, callee): "cfi=/cfn=", "calls=COUNT TARGETLINE",
+ * and "LINE INCLUSIVE". File and function names are compressed ("fn=(3) name"
+ * the first time, "fn=(3)" after).
+ *
+ * Recursion: a call record's inclusive cost counts the callee's time only at
+ * the callee's outermost activation on each stack. So the calls into a
+ * function add up to exactly its inclusive time (which is how
+ * callgrind_annotate --inclusive=yes computes a called function's
+ * inclusive cost), and a recursive call costs 0 rather than counting the same
+ * time twice. A function that runs at top level and is also called (e.g. a
+ * top-level recursive function) would lose its top-level time that way, so
+ * then a "<root>" function is added that calls every top-level function.
+ *
+ * Costs: "Samples" in sampled mode, "Nanoseconds" in traced mode. Call counts
+ * are exact in traced mode; sampled mode has none, so there "calls=" is the
+ * number of samples taken inside that call (summed over its stacks), and at
+ * least 1, since callgrind readers take "calls=0" for no call at all.
+ *
+ * The format is line-based with no quoting: control characters and invalid
+ * UTF-8 in names become visible escapes, and empty names "???". Functions that
+ * show the same file and name are merged, as the readers would merge them. */
 #include "output/writer.h"
 
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/aggregate.h"
+#include "output/escape.h"
+
+typedef struct cg_class {
+    char *file, *name; /* escaped */
+    uint32_t file_id;
+    int32_t firstline;
+    int named;         /* fn=(id) name written already */
+} cg_class;
+
+static int by_line(const void *a, const void *b) {
+    const out_agg_line *x = a, *y = b;
+    if (x->cls != y->cls)
+        return x->cls < y->cls ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int by_caller(const void *a, const void *b) {
+    const out_agg_edge *x = a, *y = b;
+    if (x->caller != y->caller)
+        return x->caller < y->caller ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->callee < y->callee ? -1 : x->callee > y->callee;
+}
+
+static char *escaped_or_unknown(const char *s) { return out_text_escape(*s ? s : "???"); }
+
+static void w_file(FILE *f, const char *key, cg_class *c, unsigned char *file_named) {
+    fprintf(f, "%s=(%" PRIu32 ")", key, c->file_id);
+    if (!file_named[c->file_id]) {
+        fprintf(f, " %s", c->file);
+        file_named[c->file_id] = 1;
+    }
+    fputc('\n', f);
+}
+
+static void w_fn(FILE *f, const char *key, uint32_t id, cg_class *c) {
+    fprintf(f, "%s=(%" PRIu32 ")", key, id);
+    if (!c->named) {
+        fprintf(f, " %s", c->name);
+        c->named = 1;
+    }
+    fputc('\n', f);
+}
+
 int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
-    (void)p, (void)f, (void)o;
-    return pf_fail(err, PF_ERR_USAGE, "the callgrind format is not available yet");
+    (void)o;
+    size_t nfn, nproc;
+    const pf_func *funcs = pf_funcs(p, &nfn);
+    const pf_process *procs = pf_processes(p, &nproc);
+    const pf_meta *meta = pf_profile_meta_const(p);
+    int traced = meta->mode == PF_MODE_TRACED;
+
+    uint32_t *cls = calloc(nfn ? nfn : 1, sizeof *cls);
+    cg_class *classes = calloc(nfn + 2, sizeof *classes); /* at most one class per function, plus <root> */
+    out_strmap fnmap = {0}, filemap = {0};
+    out_agg a;
+    int have_agg = 0, rc = -1;
+    unsigned char *file_named = NULL;
+    out_agg_edge *edges = NULL;
+    if (!cls || !classes)
+        goto oom;
+    for (size_t i = 1; i < nfn; i++) {
+        char *file = escaped_or_unknown(pf_str(p, funcs[i].file));
+        char *name = escaped_or_unknown(pf_str(p, funcs[i].name));
+        size_t flen = file ? strlen(file) : 0, nlen = name ? strlen(name) : 0;
+        char *key = file && name ? malloc(flen + nlen + 2) : NULL;
+        uint32_t c = 0, fid = 0;
+        if (key) {
+            memcpy(key, file, flen + 1); /* "file\0name": NUL cannot occur in either */
+            memcpy(key + flen + 1, name, nlen);
+            c = out_strmap_id(&fnmap, key, flen + 1 + nlen);
+            fid = out_strmap_id(&filemap, file, flen);
+        }
+        free(key);
+        if (!c || !fid) {
+            free(file);
+            free(name);
+            goto oom;
+        }
+        cls[i] = c;
+        if (!classes[c].name) {
+            classes[c] = (cg_class){file, name, fid, funcs[i].firstline > 0 ? funcs[i].firstline : 0, 0};
+        } else {
+            free(file);
+            free(name);
+        }
+    }
+    if (out_aggregate(p, cls, fnmap.n + 1, OUT_AGG_EDGE_LINES | OUT_AGG_LINES, &a) != 0)
+        goto oom;
+    have_agg = 1;
+
+    /* The <root> caller, only when a top-level function is also called. */
+    uint32_t nclasses = (uint32_t)fnmap.n, root = 0;
+    for (uint32_t c = 1; c <= nclasses && !root; c++)
+        if (a.fns[c].called && (a.fns[c].top_total || a.fns[c].top_calls))
+            root = nclasses + 1;
+    size_t nedges = a.nedges;
+    edges = malloc((a.nedges + nclasses + 1) * sizeof *edges);
+    if (!edges)
+        goto oom;
+    memcpy(edges, a.edges, a.nedges * sizeof *edges);
+    if (root) {
+        uint32_t fid = out_strmap_id(&filemap, "???", 3);
+        classes[root].file = out_text_escape("???");
+        classes[root].name = out_text_escape("<root>");
+        if (!fid || !classes[root].file || !classes[root].name)
+            goto oom;
+        classes[root].file_id = fid;
+        for (uint32_t c = 1; c <= nclasses; c++)
+            if (a.fns[c].top_total || a.fns[c].top_calls)
+                edges[nedges++] = (out_agg_edge){.caller = root, .callee = c, .calls = a.fns[c].top_calls,
+                                                 .incl = a.fns[c].top_total};
+    }
+    qsort(a.lines, a.nlines, sizeof *a.lines, by_line);
+    qsort(edges, nedges, sizeof *edges, by_caller);
+    file_named = calloc(filemap.n + 1, 1);
+    if (!file_named)
+        goto oom;
+
+    uint64_t summary = 0;
+    for (size_t i = 0; i < a.nlines; i++)
+        summary += a.lines[i].self;
+
+    fputs("# callgrind format\n", f);
+    fputs("# Written by pyflare from a Python profile. Call costs count a callee's time\n"
+          "# only at its outermost activation, so recursion is never counted twice.\n",
+          f);
+    if (!traced)
+        fputs("# Sampled mode: calls= is the number of samples taken inside the call, not a call count.\n", f);
+    fputs("version: 1\ncreator: pyflare\n", f);
+    if (nproc)
+        fprintf(f, "pid: %d\n", (int)procs[0].pid);
+    if (*pf_str(p, meta->command)) {
+        fputs("cmd: ", f);
+        out_text_write(f, pf_str(p, meta->command));
+        fputc('\n', f);
+    }
+    fputs("part: 1\n", f);
+    if (traced)
+        fputs("desc: Mode: traced (exact calls, nanoseconds)\n", f);
+    else
+        fprintf(f, "desc: Mode: sampled at %.6g Hz (%" PRIu64 " ns per sample)\n", meta->rate_hz, meta->period_ns);
+    fputs("positions: line\n", f);
+    fprintf(f, "event: %s : %s\n", traced ? "Nanoseconds" : "Samples",
+            traced ? "Time in nanoseconds" : "Samples taken");
+    fprintf(f, "events: %s\n", traced ? "Nanoseconds" : "Samples");
+    fprintf(f, "summary: %" PRIu64 "\n\n", summary);
+
+    size_t li = 0, ei = 0;
+    for (uint32_t c = 1; c <= (root ? root : nclasses); c++) {
+        size_t l0 = li, e0 = ei;
+        while (li < a.nlines && a.lines[li].cls == c)
+            li++;
+        while (ei < nedges && edges[ei].caller == c)
+            ei++;
+        if (l0 == li && e0 == ei)
+            continue;
+        w_file(f, "fl", &classes[c], file_named);
+        w_fn(f, "fn", c, &classes[c]);
+        for (size_t k = l0; k < li; k++)
+            fprintf(f, "%" PRId32 " %" PRIu64 "\n", a.lines[k].line > 0 ? a.lines[k].line : 0, a.lines[k].self);
+        for (size_t k = e0; k < ei; k++) {
+            const out_agg_edge *e = &edges[k];
+            cg_class *callee = &classes[e->callee];
+            w_file(f, "cfi", callee, file_named);
+            w_fn(f, "cfn", e->callee, callee);
+            fprintf(f, "calls=%" PRIu64 " %" PRId32 "\n", e->calls ? e->calls : 1, callee->firstline);
+            fprintf(f, "%" PRId32 " %" PRIu64 "\n", e->line > 0 ? e->line : 0, e->incl);
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "totals: %" PRIu64 "\n", summary);
+    rc = 0;
+    goto done;
+oom:
+    rc = pf_fail(err, PF_ERR_IO, "out of memory");
+done:
+    if (have_agg)
+        out_agg_free(&a);
+    if (classes)
+        for (size_t i = 0; i < nfn + 2; i++) {
+            free(classes[i].file);
+            free(classes[i].name);
+        }
+    free(classes);
+    free(cls);
+    free(edges);
+    free(file_named);
+    out_strmap_free(&fnmap);
+    out_strmap_free(&filemap);
+    return rc;
 }

@@ -1,7 +1,206 @@
-/* pstats.c — the pstats writer (not written yet). */
+/* pstats.c — the pstats format: what cProfile's dump_stats() writes and
+ * `python -m pstats FILE`, pstats.Stats(FILE), snakeviz and tuna read.
+ *
+ * The file is one marshal'ed dict:
+ *   {(file, line, funcname): (cc, nc, tt, ct, callers)}
+ *   callers = {(file, line, funcname): (nc, cc, tt, ct)}   -- per caller edge
+ * where nc counts all calls, cc the primitive ones (not made while the same
+ * function, or for an edge the same caller→callee pair, was already running),
+ * tt is own time and ct cumulative time in seconds, not double-counting
+ * recursion. Note that cProfile stores an edge's counts as (nc, cc), the
+ * reverse of the function's (cc, nc); pstats reads them that way.
+ *
+ * Traced mode gives exact figures, as cProfile would. Sampled mode has no call
+ * counts: cc is the number of samples in which the function was on the stack,
+ * nc the same counting each recursive level, and times are samples × the
+ * sampling period.
+ *
+ * Functions are keyed like cProfile keys them: native ones as ("~", 0, name),
+ * others as (file, first line, name); functions that share a key are merged.
+ * Thread and process roots are not functions: their children count as top
+ * level (no caller).
+ *
+ * Marshal is written by hand with only the codes every Python 3 reads
+ * ('{' dict, '(' tuple, 'i'/'l' int, 'g' binary float, 'u' UTF-8 str); pstats
+ * files only need to load in Python 3 (Python 2's marshal would read 'u' as
+ * unicode, which its pstats also accepts, but that is not a goal). Strings
+ * must be valid UTF-8, so invalid bytes become U+FFFD. */
 #include "output/writer.h"
 
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/aggregate.h"
+#include "output/escape.h"
+
+static void w_u32(FILE *f, uint32_t v) {
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    fwrite(b, 1, 4, f);
+}
+
+static void w_int(FILE *f, uint64_t v) {
+    if (v <= INT32_MAX) {
+        fputc('i', f);
+        w_u32(f, (uint32_t)v);
+        return;
+    }
+    /* Too big for TYPE_INT: TYPE_LONG, a digit count then 15-bit digits, least significant first. */
+    unsigned char digits[8];
+    uint32_t n = 0;
+    for (uint64_t x = v; x; x >>= 15)
+        n++;
+    fputc('l', f);
+    w_u32(f, n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t d = (uint16_t)((v >> (15 * i)) & 0x7FFF);
+        digits[0] = (unsigned char)d;
+        digits[1] = (unsigned char)(d >> 8);
+        fwrite(digits, 1, 2, f);
+    }
+}
+
+static void w_float(FILE *f, double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    fputc('g', f);
+    for (int i = 0; i < 8; i++)
+        fputc((int)((bits >> (8 * i)) & 0xFF), f);
+}
+
+static void w_str(FILE *f, const char *s) {
+    size_t len = strlen(s);
+    fputc('u', f);
+    w_u32(f, (uint32_t)len);
+    fwrite(s, 1, len, f);
+}
+
+/* A function's key as shown by pstats. */
+typedef struct pkey {
+    char *file, *name;
+    int32_t line;
+} pkey;
+
+static void w_key(FILE *f, const pkey *k) {
+    fputc('(', f);
+    w_u32(f, 3);
+    w_str(f, k->file);
+    w_int(f, k->line > 0 ? (uint64_t)k->line : 0);
+    w_str(f, k->name);
+}
+
+static int by_callee(const void *a, const void *b) {
+    const out_agg_edge *x = a, *y = b;
+    return x->callee != y->callee ? (x->callee < y->callee ? -1 : 1) : x->caller < y->caller ? -1 : x->caller > y->caller;
+}
+
 int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
-    (void)p, (void)f, (void)o;
-    return pf_fail(err, PF_ERR_USAGE, "the pstats format is not available yet");
+    (void)o;
+    size_t nfn;
+    const pf_func *funcs = pf_funcs(p, &nfn);
+    const pf_meta *meta = pf_profile_meta_const(p);
+    double unit; /* seconds per unit of weight */
+    if (meta->mode == PF_MODE_TRACED)
+        unit = 1e-9;
+    else if (meta->period_ns)
+        unit = (double)meta->period_ns * 1e-9;
+    else if (meta->rate_hz > 0)
+        unit = 1.0 / meta->rate_hz;
+    else
+        unit = 1.0; /* no known period: one sample reads as one second */
+
+    uint32_t *cls = calloc(nfn ? nfn : 1, sizeof *cls);
+    pkey *keys = calloc(nfn + 1, sizeof *keys); /* by class; at most one class per function */
+    out_strmap map = {0};
+    out_agg a;
+    int have_agg = 0, rc = -1;
+    if (!cls || !keys)
+        goto oom;
+    for (size_t i = 1; i < nfn; i++) {
+        const pf_func *fn = &funcs[i];
+        if (fn->kind == PF_FUNC_THREAD || fn->kind == PF_FUNC_PROCESS)
+            continue;
+        int builtin = fn->kind == PF_FUNC_NATIVE || fn->kind == PF_FUNC_OTHER;
+        char *file = out_utf8_clean(builtin ? "~" : pf_str(p, fn->file));
+        char *name = out_utf8_clean(pf_str(p, fn->name));
+        int32_t line = builtin || fn->firstline < 0 ? 0 : fn->firstline;
+        char *key = NULL;
+        size_t flen = file ? strlen(file) : 0, nlen = name ? strlen(name) : 0;
+        if (file && name)
+            key = malloc(flen + nlen + 16);
+        if (!key) {
+            free(file);
+            free(name);
+            goto oom;
+        }
+        /* NUL separators cannot occur inside the strings, so the key is unambiguous. */
+        memcpy(key, file, flen + 1);
+        memcpy(key + flen + 1, &line, sizeof line);
+        memcpy(key + flen + 1 + sizeof line, name, nlen);
+        uint32_t c = out_strmap_id(&map, key, flen + 1 + sizeof line + nlen);
+        free(key);
+        if (!c) {
+            free(file);
+            free(name);
+            goto oom;
+        }
+        cls[i] = c;
+        if (!keys[c].file) {
+            keys[c] = (pkey){file, name, line};
+        } else {
+            free(file);
+            free(name);
+        }
+    }
+    if (out_aggregate(p, cls, map.n + 1, 0, &a) != 0)
+        goto oom;
+    have_agg = 1;
+    qsort(a.edges, a.nedges, sizeof *a.edges, by_callee);
+
+    fputc('{', f);
+    size_t e = 0;
+    for (uint32_t c = 1; c <= map.n; c++) {
+        const out_agg_fn *fn = &a.fns[c];
+        while (e < a.nedges && a.edges[e].callee < c)
+            e++;
+        if (!fn->calls && !fn->self && !fn->total && (e >= a.nedges || a.edges[e].callee != c))
+            continue; /* a function no node uses */
+        w_key(f, &keys[c]);
+        fputc('(', f);
+        w_u32(f, 5);
+        w_int(f, fn->prim_calls);
+        w_int(f, fn->calls);
+        w_float(f, (double)fn->self * unit);
+        w_float(f, (double)fn->total * unit);
+        fputc('{', f);
+        for (; e < a.nedges && a.edges[e].callee == c; e++) {
+            const out_agg_edge *ed = &a.edges[e];
+            w_key(f, &keys[ed->caller]);
+            fputc('(', f);
+            w_u32(f, 4);
+            w_int(f, ed->calls);
+            w_int(f, ed->prim_calls);
+            w_float(f, (double)ed->self * unit);
+            w_float(f, (double)ed->total * unit);
+        }
+        fputc('0', f);
+    }
+    fputc('0', f);
+    rc = 0;
+    goto done;
+oom:
+    rc = pf_fail(err, PF_ERR_IO, "out of memory");
+done:
+    if (have_agg)
+        out_agg_free(&a);
+    if (keys)
+        for (size_t i = 0; i <= nfn; i++) {
+            free(keys[i].file);
+            free(keys[i].name);
+        }
+    free(keys);
+    free(cls);
+    out_strmap_free(&map);
+    return rc;
 }

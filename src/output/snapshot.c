@@ -1,49 +1,11 @@
-/* snapshot.c — `pyflare dump` output, text and JSON (see snapshot.h). */
+/* snapshot.c — `pyflare dump` output, text and JSON (see snapshot.h); the
+ * JSON string escaper it shares with the profile writers is in escape.c. */
 #include "output/snapshot.h"
+
+#include "output/escape.h"
 
 #include <inttypes.h>
 #include <string.h>
-
-/* Length of the valid UTF-8 sequence starting at s, or 0 if invalid. */
-static size_t utf8_sequence(const unsigned char *s) {
-    if (s[0] < 0x80)
-        return 1;
-    size_t len = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
-    if (!len)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    uint32_t cp = len == 2 ? (s[0] & 0x1Fu) : len == 3 ? (s[0] & 0x0Fu) : (s[0] & 0x07u);
-    for (size_t i = 1; i < len; i++)
-        cp = cp << 6 | (s[i] & 0x3Fu);
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
-
-void out_json_string(FILE *f, const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    fputc('"', f);
-    while (*p) {
-        if (*p == '"' || *p == '\\') {
-            fputc('\\', f);
-            fputc(*p++, f);
-        } else if (*p < 0x20 || *p == 0x7F) {
-            fprintf(f, "\\u%04x", *p++);
-        } else {
-            size_t len = utf8_sequence(p);
-            if (len) {
-                fwrite(p, 1, len, f);
-                p += len;
-            } else {
-                fputs("\\ufffd", f);
-                p++;
-            }
-        }
-    }
-    fputc('"', f);
-}
 
 void out_snapshot_json(FILE *f, const out_snapshot *s) {
     fprintf(f, "{\"pid\": %d, \"python\": ", s->pid);

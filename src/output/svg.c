@@ -1,7 +1,887 @@
-/* svg.c — the svg writer (not written yet). */
+/* svg.c — the svg writer: a self-contained interactive flame graph.
+ *
+ * The file shows the graph without script (every frame is a
+ * <g><title/><rect/><text/></g>, so image viewers and XML tools see it) and
+ * carries a small inline script for hover details, click-to-zoom, reset and
+ * regular-expression search. Nothing is loaded from the network.
+ *
+ * Size matters for big profiles, so the markup is terse: frames are grouped
+ * in one <g> per row, which carries the row's y, so a frame needs no y of its
+ * own; frames narrower than minwidth pixels are not drawn one by one but
+ * merged into one grey frame per parent; x and width carry just enough
+ * decimals that the script can recover each frame's exact sample count and
+ * start from them, which is all it needs to zoom and to measure a search.
+ *
+ * Everything the profiled program named (functions, files, thread names) is
+ * untrusted: it is written only as escaped XML text, never into the script or
+ * an attribute, and the script only ever moves it with textContent. */
 #include "output/writer.h"
 
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/u64map.h"
+
+#define IMG_W 1200
+#define PAD 10
+#define FRAME_W (IMG_W - 2 * PAD)
+#define ROW_H 16
+#define RECT_H 15
+#define CHAR_W 7.08 /* average advance of 12px Verdana; the script uses the same */
+#define BOTTOM_H 40
+
+/* ---- buffered output --------------------------------------------------- */
+
+typedef struct sbuf {
+    FILE *f;
+    size_t len;
+    int failed;
+    char b[1 << 16];
+} sbuf;
+
+static void sb_flush(sbuf *s) {
+    if (s->len && fwrite(s->b, 1, s->len, s->f) != s->len)
+        s->failed = 1;
+    s->len = 0;
+}
+
+static void sb_put(sbuf *s, const char *p, size_t n) {
+    if (n > sizeof s->b - s->len) {
+        sb_flush(s);
+        if (n > sizeof s->b) {
+            if (fwrite(p, 1, n, s->f) != n)
+                s->failed = 1;
+            return;
+        }
+    }
+    memcpy(s->b + s->len, p, n);
+    s->len += n;
+}
+
+static void sb_puts(sbuf *s, const char *p) { sb_put(s, p, strlen(p)); }
+
+static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *s, const char *fmt, ...) {
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        sb_put(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* ---- untrusted text as XML ------------------------------------------------ */
+
+/* The code point at s (len > 0 bytes), or U+FFFD for one byte of invalid
+ * UTF-8 (overlong, surrogate, truncated, out of range); *adv = bytes used. */
+static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *adv) {
+    unsigned c = s[0];
+    *adv = 1;
+    if (c < 0x80)
+        return c;
+    size_t n;
+    uint32_t cp, min;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, cp = c & 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, cp = c & 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0xFFFD;
+    if (len < n)
+        return 0xFFFD;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0xFFFD;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0xFFFD;
+    *adv = n;
+    return cp;
+}
+
+/* XML 1.0 cannot carry most control characters even as references, and a
+ * newline inside a name would break the title's line structure. */
+static int xml_unsafe(uint32_t cp) {
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF;
+}
+
+/* Writes s[0..len) as escaped XML character data. With max_chars > 0, text
+ * longer than that is cut to max_chars - 2 characters and "..". Runs of
+ * harmless bytes are copied in one piece, which keeps big files fast. */
+static void xml_text(sbuf *o, const char *str, size_t len, size_t max_chars) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t limit = (size_t)-1, adv;
+    if (max_chars) {
+        size_t chars = 0;
+        for (size_t i = 0; i < len && chars <= max_chars; i += adv, chars++)
+            utf8_next(s + i, len - i, &adv);
+        if (chars > max_chars)
+            limit = max_chars - 2;
+    }
+    size_t i = 0, chars = 0, run = 0;
+    while (i < len && chars < limit) {
+        uint32_t cp = utf8_next(s + i, len - i, &adv);
+        const char *rep = NULL;
+        if (cp == '&')
+            rep = "&amp;";
+        else if (cp == '<')
+            rep = "&lt;";
+        else if (cp == '>')
+            rep = "&gt;";
+        else if (cp == '"')
+            rep = "&quot;";
+        else if (xml_unsafe(cp) || (cp == 0xFFFD && adv == 1))
+            rep = "\xEF\xBF\xBD"; /* U+FFFD */
+        if (rep) {
+            sb_put(o, str + run, i - run);
+            sb_puts(o, rep);
+            run = i + adv;
+        }
+        i += adv;
+        chars++;
+    }
+    sb_put(o, str + run, i - run);
+    if (limit != (size_t)-1)
+        sb_puts(o, "..");
+}
+
+static void xml_str(sbuf *o, const char *s) { xml_text(o, s, strlen(s), 0); }
+
+/* ---- numbers --------------------------------------------------------------- */
+
+/* v * FRAME_W / total as fixed point with `dec` decimals, trailing zeros cut. */
+static void put_px(sbuf *o, uint64_t v, uint64_t total, int dec, uint64_t p10) {
+    unsigned __int128 num = (unsigned __int128)v * FRAME_W * p10;
+    uint64_t q = (uint64_t)((num + total / 2) / total);
+    char tmp[48];
+    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, q / p10);
+    uint64_t frac = q % p10;
+    if (frac) {
+        char f[24];
+        snprintf(f, sizeof f, "%0*" PRIu64, dec, frac);
+        size_t fl = strlen(f);
+        while (fl && f[fl - 1] == '0')
+            fl--;
+        f[fl] = 0;
+        snprintf(tmp + n, sizeof tmp - (size_t)n, ".%s", f);
+    }
+    sb_puts(o, tmp);
+}
+
+/* 1234567 -> "1,234,567" */
+static void put_count(sbuf *o, uint64_t v) {
+    char digits[32], out[48];
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, v), k = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    sb_put(o, out, (size_t)k);
+}
+
+/* A weight as the profile's unit says: samples, or time for traced profiles. */
+static void put_weight(sbuf *o, uint64_t v, int is_ns) {
+    if (!is_ns) {
+        put_count(o, v);
+        sb_puts(o, v == 1 ? " sample" : " samples");
+    } else if (v >= 1000000000)
+        sb_printf(o, "%.2f s", v / 1e9);
+    else if (v >= 1000000)
+        sb_printf(o, "%.2f ms", v / 1e6);
+    else if (v >= 1000)
+        sb_printf(o, "%.2f us", v / 1e3);
+    else
+        sb_printf(o, "%" PRIu64 " ns", v);
+}
+
+/* ---- frame labels ------------------------------------------------------------ */
+
+/* Every frame's folded label in one buffer; frame 0 (the root) is "all". */
+typedef struct labels {
+    char *buf;
+    size_t len, cap;
+    size_t *off;
+    size_t n;
+    uint32_t *rank; /* frame -> position in label order */
+} labels;
+
+static const labels *sort_labels_ctx;
+static int cmp_frames_by_label(const void *a, const void *b) {
+    const labels *l = sort_labels_ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(l->buf + l->off[x], l->buf + l->off[y]);
+    return c ? c : (x > y) - (x < y);
+}
+
+static const char *label_of(const labels *l, uint32_t frame) { return l->buf + l->off[frame]; }
+
+static int labels_build(const pf_profile *p, labels *l) {
+    size_t nframes;
+    pf_frames(p, &nframes);
+    memset(l, 0, sizeof *l);
+    l->n = nframes ? nframes : 1;
+    l->off = malloc(l->n * sizeof *l->off);
+    l->rank = malloc(l->n * sizeof *l->rank);
+    uint32_t *order = malloc(l->n * sizeof *order);
+    if (!l->off || !l->rank || !order) {
+        free(order);
+        return -1;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        char tmp[512];
+        const char *text = "all";
+        size_t len = 3;
+        char *big = NULL;
+        if (i) {
+            int n = out_frame_label(p, (pf_frame_id)i, tmp, sizeof tmp);
+            len = n > 0 ? (size_t)n : 0;
+            text = tmp;
+            if (len >= sizeof tmp) {
+                big = malloc(len + 1);
+                if (!big) {
+                    free(order);
+                    return -1;
+                }
+                out_frame_label(p, (pf_frame_id)i, big, len + 1);
+                text = big;
+            }
+        }
+        if (l->len + len + 1 > l->cap) {
+            size_t cap = l->cap ? l->cap : 4096;
+            while (cap < l->len + len + 1)
+                cap *= 2;
+            char *nb = realloc(l->buf, cap);
+            if (!nb) {
+                free(big);
+                free(order);
+                return -1;
+            }
+            l->buf = nb;
+            l->cap = cap;
+        }
+        l->off[i] = l->len;
+        memcpy(l->buf + l->len, text, len);
+        l->buf[l->len + len] = 0;
+        l->len += len + 1;
+        free(big);
+        order[i] = (uint32_t)i;
+    }
+    sort_labels_ctx = l;
+    qsort(order, l->n, sizeof *order, cmp_frames_by_label);
+    for (size_t i = 0; i < l->n; i++)
+        l->rank[order[i]] = (uint32_t)i;
+    free(order);
+    return 0;
+}
+
+static void labels_free(labels *l) {
+    free(l->buf);
+    free(l->off);
+    free(l->rank);
+}
+
+/* ---- the tree as drawn ------------------------------------------------------- */
+
+/* The profile's tree, or the tree merged from the leaf (reverse), with
+ * children ordered by label so the picture does not depend on input order. */
+typedef struct vnode {
+    uint32_t frame, first_child, next_sibling;
+    uint64_t self, total;
+} vnode;
+
+typedef struct vtree {
+    vnode *n;
+    size_t len, cap;
+} vtree;
+
+static uint32_t vt_add(vtree *t, uint32_t frame) {
+    if (t->len == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        vnode *bigger = realloc(t->n, cap * sizeof *bigger);
+        if (!bigger)
+            return 0;
+        t->n = bigger;
+        t->cap = cap;
+    }
+    t->n[t->len] = (vnode){frame, 0, 0, 0, 0};
+    return (uint32_t)t->len++;
+}
+
+static int vt_forward(const pf_profile *p, vtree *t) {
+    size_t n;
+    const pf_node *nodes = pf_nodes(p, &n);
+    t->n = malloc((n ? n : 1) * sizeof *t->n);
+    if (!t->n)
+        return -1;
+    t->cap = t->len = n;
+    for (size_t i = 0; i < n; i++)
+        t->n[i] = (vnode){i ? nodes[i].frame : 0, 0, 0, nodes[i].self, nodes[i].total};
+    return 0;
+}
+
+typedef struct kid {
+    uint32_t parent, rank, id;
+} kid;
+
+static int cmp_kids(const void *a, const void *b) {
+    const kid *x = a, *y = b;
+    if (x->parent != y->parent)
+        return x->parent < y->parent ? -1 : 1;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Links every node with weight under its parent, siblings in label order.
+ * parent_of gives the parent (the pf tree's, or recorded while reversing). */
+static int vt_link(vtree *t, const uint32_t *parent_of, const labels *l) {
+    kid *k = malloc((t->len ? t->len : 1) * sizeof *k);
+    if (!k)
+        return -1;
+    size_t nk = 0;
+    for (size_t i = 1; i < t->len; i++)
+        if (t->n[i].total)
+            k[nk++] = (kid){parent_of[i], l->rank[t->n[i].frame], (uint32_t)i};
+    qsort(k, nk, sizeof *k, cmp_kids);
+    for (size_t i = 0; i < t->len; i++)
+        t->n[i].first_child = t->n[i].next_sibling = 0;
+    for (size_t i = 0; i < nk; i++) {
+        if (!i || k[i - 1].parent != k[i].parent)
+            t->n[k[i].parent].first_child = k[i].id;
+        else
+            t->n[k[i - 1].id].next_sibling = k[i].id;
+    }
+    free(k);
+    return 0;
+}
+
+/* Builds the drawn tree for p (forward or reversed) with linked, sorted children. */
+static int vt_build(const pf_profile *p, int reverse, const labels *l, vtree *t) {
+    memset(t, 0, sizeof *t);
+    uint32_t *parent_of = NULL;
+    if (!reverse) {
+        if (vt_forward(p, t) != 0)
+            return -1;
+        size_t n;
+        const pf_node *nodes = pf_nodes(p, &n);
+        parent_of = malloc((n ? n : 1) * sizeof *parent_of);
+        if (!parent_of)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            parent_of[i] = nodes[i].parent;
+    } else {
+        /* Each stack, read leaf first, goes into a new trie keyed by
+         * (parent, frame); parents are recorded as nodes are made. */
+        size_t n;
+        const pf_node *nodes = pf_nodes(p, &n);
+        u64map map = {0};
+        vt_add(t, 0);
+        if (t->len != 1)
+            return -1;
+        size_t pcap = 1024;
+        parent_of = malloc(pcap * sizeof *parent_of);
+        if (!parent_of)
+            return -1;
+        parent_of[0] = 0;
+        int rc = 0;
+        for (size_t i = 1; i < n && !rc; i++) {
+            uint64_t w = nodes[i].self;
+            if (!w)
+                continue;
+            uint32_t at = 0;
+            t->n[0].total += w;
+            for (pf_node_id k = (pf_node_id)i; k != PF_ROOT; k = nodes[k].parent) {
+                uint64_t key = (uint64_t)at << 32 | nodes[k].frame;
+                uint32_t child = u64map_get(&map, key);
+                if (child == U64MAP_NONE) {
+                    child = vt_add(t, nodes[k].frame);
+                    if (child >= pcap) {
+                        pcap *= 2;
+                        uint32_t *bigger = realloc(parent_of, pcap * sizeof *bigger);
+                        if (!bigger) {
+                            rc = -1;
+                            break;
+                        }
+                        parent_of = bigger;
+                    }
+                    if (!child || u64map_put(&map, key, child) != 0) {
+                        rc = -1;
+                        break;
+                    }
+                    parent_of[child] = at;
+                }
+                t->n[child].total += w;
+                at = child;
+            }
+            t->n[at].self += w;
+        }
+        u64map_free(&map);
+        if (rc) {
+            free(parent_of);
+            return -1;
+        }
+    }
+    int rc = vt_link(t, parent_of, l);
+    free(parent_of);
+    return rc;
+}
+
+/* ---- origin and colour ------------------------------------------------------- */
+
+enum { ORIG_OWN, ORIG_STDLIB, ORIG_THIRD, ORIG_NATIVE, ORIG_ROOT, ORIG_OTHER, NORIG };
+static const char *const origin_names[NORIG] = {"own code", "standard library", "third-party",
+                                                "native", "thread / process", "other"};
+static const char *const origin_swatch[NORIG] = {"#f0a060", "#78b4e6", "#90d890", "#d4c896", "#c0a8e8", "#c8c8c8"};
+
+/* Does file contain "/lib/pythonX[.Y]/" (an interpreter's standard library)? */
+static int in_stdlib(const char *file) {
+    for (const char *s = strstr(file, "/lib/python"); s; s = strstr(s + 1, "/lib/python")) {
+        const char *c = s + 11;
+        if (*c < '0' || *c > '9')
+            continue;
+        while ((*c >= '0' && *c <= '9') || *c == '.')
+            c++;
+        if (*c == '/')
+            return 1;
+    }
+    return 0;
+}
+
+static int origin_of(const pf_profile *p, const pf_func *fn) {
+    switch (fn->kind) {
+    case PF_FUNC_NATIVE: return ORIG_NATIVE;
+    case PF_FUNC_THREAD:
+    case PF_FUNC_PROCESS: return ORIG_ROOT;
+    case PF_FUNC_OTHER: return ORIG_OTHER;
+    default: break;
+    }
+    const char *file = pf_str(p, fn->file);
+    if (strstr(file, "/site-packages/") || strstr(file, "/dist-packages/"))
+        return ORIG_THIRD;
+    if (in_stdlib(file) || !strncmp(file, "<frozen ", 8))
+        return ORIG_STDLIB;
+    return ORIG_OWN;
+}
+
+static uint64_t hash_str(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return u64map_hash(h);
+}
+
+/* A colour within the origin's palette, the same for the same function name
+ * in every graph, so a function is recognisable across files. */
+static void origin_colour(int origin, const char *name, char out[8]) {
+    uint64_t h = hash_str(name);
+    unsigned a = (unsigned)(h & 0xff), b = (unsigned)(h >> 8 & 0xff);
+    unsigned r, g, bl;
+    switch (origin) {
+    case ORIG_OWN: r = 225 + a * 30 / 255, g = 95 + b * 100 / 255, bl = 50 + a * 30 / 255; break;
+    case ORIG_STDLIB: r = 95 + b * 45 / 255, g = 150 + a * 45 / 255, bl = 215 + b * 35 / 255; break;
+    case ORIG_THIRD: r = 110 + a * 55 / 255, g = 190 + b * 40 / 255, bl = 95 + a * 45 / 255; break;
+    case ORIG_NATIVE: r = 190 + a * 30 / 255, g = 175 + a * 30 / 255, bl = 130 + b * 35 / 255; break;
+    case ORIG_ROOT: r = 175 + a * 30 / 255, g = 150 + b * 30 / 255, bl = 220 + a * 30 / 255; break;
+    default: r = g = bl = 195 + a * 20 / 255; break;
+    }
+    snprintf(out, 8, "#%02x%02x%02x", r, g, bl);
+}
+
+/* ---- differential ------------------------------------------------------------ */
+
+/* For each drawn node, the self weight of the baseline node reached by the
+ * same sequence of labels (0 if none). Both trees have siblings sorted by
+ * label, so matching children is a merge of two sorted lists. */
+static int diff_match(const vtree *cur, const labels *lc, const vtree *base, const labels *lb, uint64_t *bself) {
+    uint32_t(*stack)[2] = malloc((cur->len ? cur->len : 1) * sizeof *stack);
+    if (!stack)
+        return -1;
+    size_t sp = 0;
+    memset(bself, 0, cur->len * sizeof *bself);
+    stack[sp][0] = 0, stack[sp][1] = 0, sp++;
+    bself[0] = base->n[0].self;
+    while (sp) {
+        sp--;
+        uint32_t c = cur->n[stack[sp][0]].first_child, b = base->n[stack[sp][1]].first_child;
+        while (c && b) {
+            int cmp = strcmp(label_of(lc, cur->n[c].frame), label_of(lb, base->n[b].frame));
+            if (cmp < 0)
+                c = cur->n[c].next_sibling;
+            else if (cmp > 0)
+                b = base->n[b].next_sibling;
+            else {
+                bself[c] = base->n[b].self;
+                stack[sp][0] = c, stack[sp][1] = b, sp++;
+                c = cur->n[c].next_sibling;
+                b = base->n[b].next_sibling;
+            }
+        }
+    }
+    free(stack);
+    return 0;
+}
+
+/* ---- layout ------------------------------------------------------------------ */
+
+typedef struct item {
+    uint32_t node;   /* the drawn node, or the parent of a merged frame */
+    uint32_t merged; /* > 0: this many narrow siblings drawn as one */
+    uint32_t depth;
+    uint64_t start, weight;
+} item;
+
+/* Breadth-first, so items come out row by row, each row left to right. */
+static item *layout(const vtree *t, uint64_t total, double minwidth, size_t *nitems, uint32_t *maxdepth) {
+    size_t cap = 1024, n = 0;
+    item *it = malloc(cap * sizeof *it);
+    if (!it)
+        return NULL;
+    it[n++] = (item){0, 0, 0, 0, total};
+    *maxdepth = 0;
+    /* A frame is narrow when weight * FRAME_W / total < minwidth. */
+    double min_w = minwidth * (double)total / FRAME_W;
+    for (size_t q = 0; q < n; q++) {
+        item cur = it[q];
+        if (cur.merged)
+            continue;
+        if (cur.depth > *maxdepth)
+            *maxdepth = cur.depth;
+        uint64_t at = cur.start, narrow_w = 0;
+        uint32_t narrow_n = 0;
+        for (uint32_t c = t->n[cur.node].first_child; c; c = t->n[c].next_sibling) {
+            uint64_t w = t->n[c].total;
+            if ((double)w < min_w) {
+                narrow_w += w, narrow_n++;
+                continue;
+            }
+            if (n + 2 > cap) {
+                cap *= 2;
+                item *bigger = realloc(it, cap * sizeof *bigger);
+                if (!bigger) {
+                    free(it);
+                    return NULL;
+                }
+                it = bigger;
+            }
+            it[n++] = (item){c, 0, cur.depth + 1, at, w};
+            at += w;
+        }
+        if (narrow_n && (double)narrow_w >= min_w && narrow_w) {
+            if (n + 1 > cap) {
+                cap *= 2;
+                item *bigger = realloc(it, cap * sizeof *bigger);
+                if (!bigger) {
+                    free(it);
+                    return NULL;
+                }
+                it = bigger;
+            }
+            it[n++] = (item){cur.node, narrow_n, cur.depth + 1, at, narrow_w};
+            if (cur.depth + 1 > *maxdepth)
+                *maxdepth = cur.depth + 1;
+        }
+    }
+    *nitems = n;
+    return it;
+}
+
+/* ---- the script ---------------------------------------------------------------- */
+
+/* Reads everything it needs from the markup: a frame's row is its depth, its
+ * exact start and weight come back from x and width, its name and place from
+ * the title's first two lines. Never parses markup from names: textContent only. */
+static const char script[] =
+    "(function(){'use strict';\n"
+    "var NS='http://www.w3.org/2000/svg',svg=document.documentElement,$=function(i){return document.getElementById(i)};\n"
+    "var F=$('f'),tip=$('tip'),tr=tip.firstChild,tt=tip.lastChild,M=$('m'),RZ=$('rz'),SB=$('sb'),HL='#e040e0';\n"
+    "var fr=[],zoomed=null,term=null;\n"
+    "[].forEach.call(F.children,function(row,d){[].forEach.call(row.children,function(g){\n"
+    " var r=g.getElementsByTagName('rect')[0],x=+r.getAttribute('x'),w=+r.getAttribute('width');\n"
+    " g._f=fr.length;fr.push({g:g,r:r,t:g.getElementsByTagName('text')[0]||null,d:d,\n"
+    "  s:Math.round(x*T/FW),n:Math.round(w*T/FW),fill:r.getAttribute('fill'),m:g.getAttribute('class')=='m',ti:null,l:null});});});\n"
+    "function lines(f){if(!f.l){var e=f.ti||f.g.getElementsByTagName('title')[0];f.l=e?e.textContent.split('\\n'):['','',''];}return f.l;}\n"
+    "function label(f){var l=lines(f);return l[1]?l[0]+' ('+l[1]+')':l[0];}\n"
+    "function num(n){return Math.round(n).toLocaleString('en-US');}\n"
+    "function wt(n){if(!NSU)return num(n)+(n==1?' sample':' samples');\n"
+    " return n>=1e9?(n/1e9).toFixed(2)+' s':n>=1e6?(n/1e6).toFixed(2)+' ms':n>=1e3?(n/1e3).toFixed(2)+' us':n+' ns';}\n"
+    "function fit(f,x,w){var c=Math.floor(w/CW),s='';\n"
+    " if(c>=3){var l=label(f);s=l.length<=c?l:l.slice(0,c-2)+'..';}\n"
+    " if(!s){if(f.t)f.t.textContent='';return;}\n"
+    " if(!f.t){f.t=document.createElementNS(NS,'text');f.t.setAttribute('y','11');f.g.appendChild(f.t);}\n"
+    " f.t.setAttribute('x',(x+3).toFixed(2));if(f.t.textContent!==s)f.t.textContent=s;}\n"
+    "function zoom(z){zoomed=z;var s0=z?z.s:0,n0=z?z.n:T,d0=z?z.d:0;if(!n0)return;\n"
+    " for(var i=0;i<fr.length;i++){var f=fr[i],x=0,w=FW,vis=true,anc=false;\n"
+    "  if(f.d<d0){if(f.s<=s0&&f.s+f.n>=s0+n0)anc=true;else vis=false;}\n"
+    "  else if(f.s>=s0&&f.s+f.n<=s0+n0){x=(f.s-s0)*FW/n0;w=f.n*FW/n0;}else vis=false;\n"
+    "  if(!vis){f.g.style.display='none';continue;}\n"
+    "  f.g.style.display='';f.g.setAttribute('class',(f.m?'m ':'')+(anc?'a':''));\n"
+    "  f.r.setAttribute('x',x.toFixed(3));f.r.setAttribute('width',w.toFixed(3));fit(f,x,w);}\n"
+    " RZ.style.display=z&&z.d>0?'':'none';}\n"
+    "function search(t){term=t;var re=null,hits=[];\n"
+    " if(t){try{re=new RegExp(t);}catch(e){M.textContent='Invalid regular expression';return;}}\n"
+    " for(var i=0;i<fr.length;i++){var f=fr[i],hit=re&&f.d>0&&!f.m&&re.test(label(f));\n"
+    "  f.r.setAttribute('fill',hit?HL:f.fill);if(hit)hits.push(f);}\n"
+    " if(!re){M.textContent='';SB.textContent='Search';return;}\n"
+    " hits.sort(function(a,b){return a.s-b.s||b.n-a.n;});var sum=0,end=0;\n"
+    " hits.forEach(function(f){var e=f.s+f.n;if(e>end){sum+=e-Math.max(f.s,end);end=e;}});\n"
+    " M.textContent='Matched: '+(T?(100*sum/T).toFixed(2):'0.00')+'%';SB.textContent='Reset Search';}\n"
+    "function ask(){if(term){search(null);return;}var t=window.prompt('Search (regular expression)','');if(t)search(t);}\n"
+    "function at(e){var g=e.target.closest?e.target.closest('g'):null;return g&&g._f!==undefined?fr[g._f]:null;}\n"
+    "function pt(e){var p=svg.createSVGPoint();p.x=e.clientX;p.y=e.clientY;return p.matrixTransform(svg.getScreenCTM().inverse());}\n"
+    "F.addEventListener('mousemove',function(e){var f=at(e);if(!f){tip.style.display='none';return;}\n"
+    " if(!f.ti){lines(f);f.ti=f.g.getElementsByTagName('title')[0]||null;if(f.ti)f.g.removeChild(f.ti);}\n"
+    " var l=lines(f),ls=[l[0]];if(l[1])ls.push(l[1]);\n"
+    " ls.push(wt(f.n)+', '+(T?(100*f.n/T).toFixed(2):'0.00')+'% of all'+(zoomed&&zoomed.d>0&&zoomed.n?', '+(100*f.n/zoomed.n).toFixed(2)+'% of zoomed':''));\n"
+    " for(var k=3;k<l.length;k++)if(l[k])ls.push(l[k]);\n"
+    " while(tt.firstChild)tt.removeChild(tt.firstChild);\n"
+    " ls.forEach(function(s,k){var sp=document.createElementNS(NS,'tspan');sp.setAttribute('x','6');sp.setAttribute('dy',k?'15':'14');sp.textContent=s;tt.appendChild(sp);});\n"
+    " tip.style.display='';var b=tt.getBBox(),p=pt(e),W=+svg.getAttribute('width'),H=+svg.getAttribute('height');\n"
+    " tr.setAttribute('width',b.width+12);tr.setAttribute('height',b.height+8);\n"
+    " var x=p.x+12,y=p.y+16;if(x+b.width+12>W)x=Math.max(0,p.x-b.width-16);if(y+b.height+8>H)y=Math.max(0,p.y-b.height-12);\n"
+    " tip.setAttribute('transform','translate('+x.toFixed(1)+','+y.toFixed(1)+')');});\n"
+    "F.addEventListener('mouseleave',function(){tip.style.display='none';});\n"
+    "F.addEventListener('click',function(e){var f=at(e);if(!f)return;zoom(f.d>0?f:null);});\n"
+    "RZ.addEventListener('click',function(){zoom(null);});\n"
+    "SB.addEventListener('click',ask);\n"
+    "document.addEventListener('keydown',function(e){if((e.ctrlKey||e.metaKey)&&e.key=='f'){e.preventDefault();ask();}\n"
+    " else if(e.key=='Escape'){zoom(null);}});\n"
+    "window.pyflare={zoom:function(i){zoom(i==null?null:fr[i]);},search:search,frames:fr};\n"
+    "try{var q=new URLSearchParams(location.search).get('s');if(q)search(q);}catch(e){}\n"
+    "})();\n";
+
+static const char style[] =
+    "text{font:12px Verdana,sans-serif;fill:#000}#f text{pointer-events:none}"
+    "#f rect:hover{stroke:#000;stroke-width:.5}.ti{font-size:17px}.b{cursor:pointer;fill:#1a5fb4}"
+    ".a{opacity:.5}#tip rect{fill:#fffff0;stroke:#777;fill-opacity:.95}#tip text{font-size:12px}";
+
+/* ---- the writer -------------------------------------------------------------- */
+
+static void diff_colour(uint64_t self, uint64_t total, uint64_t bself, uint64_t btotal, double maxd, char out[8]) {
+    double d = (total ? (double)self / total : 0) - (btotal ? (double)bself / btotal : 0);
+    double v = maxd > 0 ? fabs(d) / maxd : 0;
+    unsigned k = (unsigned)(v * 200 + 0.5);
+    if (d > 0)
+        snprintf(out, 8, "#ff%02x%02x", 255 - k, 255 - k);
+    else if (d < 0)
+        snprintf(out, 8, "#%02x%02xff", 255 - k, 255 - k);
+    else
+        snprintf(out, 8, "#ffffff");
+}
+
+static int write_svg(const pf_profile *p, sbuf *o, const out_options *opt, pf_error *err) {
+    size_t nframes, nfuncs;
+    const pf_frame *frames = pf_frames(p, &nframes);
+    const pf_func *funcs = pf_funcs(p, &nfuncs);
+    const pf_profile *base = opt ? opt->baseline : NULL;
+    int reverse = opt && opt->reverse, inverted = opt && opt->inverted;
+    double minwidth = opt && opt->minwidth >= 0 && isfinite(opt->minwidth) ? opt->minwidth : 0.1;
+    const char *title = opt && opt->title ? opt->title : "pyflare";
+    const char *subtitle = opt && opt->subtitle && *opt->subtitle ? opt->subtitle : NULL;
+    const pf_meta *meta = pf_profile_meta_const(p);
+    int is_ns = meta->weight_unit && !strcmp(meta->weight_unit, "nanoseconds");
+
+    labels lc = {0}, lb = {0};
+    vtree vc = {0}, vb = {0};
+    uint64_t *bself = NULL;
+    item *items = NULL;
+    int rc = -1;
+    if (labels_build(p, &lc) != 0 || vt_build(p, reverse, &lc, &vc) != 0)
+        goto oom;
+    if (base) {
+        if (labels_build(base, &lb) != 0 || vt_build(base, reverse, &lb, &vb) != 0)
+            goto oom;
+        bself = malloc((vc.len ? vc.len : 1) * sizeof *bself);
+        if (!bself || diff_match(&vc, &lc, &vb, &lb, bself) != 0)
+            goto oom;
+    }
+    uint64_t total = vc.n[0].total, btotal = base ? vb.n[0].total : 0;
+    size_t nitems = 0;
+    uint32_t maxdepth = 0;
+    items = total ? layout(&vc, total, minwidth, &nitems, &maxdepth) : NULL;
+    if (total && !items)
+        goto oom;
+
+    /* The largest change of self share among drawn frames scales the colours. */
+    double maxd = 0;
+    if (base)
+        for (size_t i = 0; i < nitems; i++) {
+            if (items[i].merged)
+                continue;
+            const vnode *v = &vc.n[items[i].node];
+            double d = fabs((double)v->self / total - (btotal ? (double)bself[items[i].node] / btotal : 0));
+            if (d > maxd)
+                maxd = d;
+        }
+
+    int dec = 1;
+    uint64_t p10 = 10;
+    while (dec < 6 && (double)p10 <= 2.0 * (double)total / FRAME_W)
+        dec++, p10 *= 10;
+
+    int top_h = subtitle ? 60 : 44;
+    int rows = total ? (int)maxdepth + 1 : 1;
+    int height = top_h + rows * ROW_H + BOTTOM_H;
+
+    sb_puts(o, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
+    sb_printf(o,
+              "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+              "xmlns=\"http://www.w3.org/2000/svg\">\n",
+              IMG_W, height, IMG_W, height);
+    sb_puts(o, "<style>");
+    sb_puts(o, style);
+    sb_puts(o, "</style>\n");
+    sb_puts(o, "<rect width=\"100%\" height=\"100%\" fill=\"#f2f2ee\"/>\n");
+    sb_printf(o, "<text class=\"ti\" x=\"%d\" y=\"26\" text-anchor=\"middle\">", IMG_W / 2);
+    xml_str(o, title);
+    sb_puts(o, "</text>\n");
+    if (subtitle) {
+        sb_printf(o, "<text x=\"%d\" y=\"46\" text-anchor=\"middle\" fill=\"#555\">", IMG_W / 2);
+        xml_str(o, subtitle);
+        sb_puts(o, "</text>\n");
+    }
+    sb_printf(o, "<text id=\"rz\" class=\"b\" x=\"%d\" y=\"26\" style=\"display:none\">Reset Zoom</text>\n", PAD);
+    sb_printf(o, "<text id=\"sb\" class=\"b\" x=\"%d\" y=\"26\" text-anchor=\"end\">Search</text>\n", IMG_W - PAD);
+    sb_printf(o, "<text id=\"m\" x=\"%d\" y=\"%d\" text-anchor=\"end\"></text>\n", IMG_W - PAD, height - 12);
+    if (!total)
+        sb_printf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">No samples</text>\n", IMG_W / 2,
+                  top_h + ROW_H);
+
+    unsigned origins_seen = 0;
+    sb_puts(o, "<g id=\"f\">");
+    uint32_t row = UINT32_MAX;
+    for (size_t i = 0; i < nitems; i++) {
+        const item *it = &items[i];
+        if (it->depth != row) {
+            if (row != UINT32_MAX)
+                sb_puts(o, "</g>");
+            row = it->depth;
+            int y = top_h + (int)(inverted ? row : maxdepth - row) * ROW_H;
+            sb_printf(o, "\n<g transform=\"translate(%d,%d)\">", PAD, y);
+        }
+        const vnode *v = &vc.n[it->node];
+        const pf_func *fn = NULL;
+        const char *name = "all";
+        char colour[8] = "#c8c8c8";
+        if (!it->merged && it->node) {
+            const pf_frame *fr = &frames[v->frame];
+            fn = &funcs[fr->func];
+            name = pf_str(p, fn->name);
+        }
+        if (base && !it->merged)
+            diff_colour(v->self, total, bself[it->node], btotal, maxd, colour);
+        else if (fn) {
+            int origin = origin_of(p, fn);
+            origins_seen |= 1u << origin;
+            origin_colour(origin, name, colour);
+        }
+
+        sb_puts(o, it->merged ? "\n<g class=\"m\"><title>" : "\n<g><title>");
+        if (it->merged) {
+            sb_printf(o, "%" PRIu32 " frames narrower than %.2g px, merged\n\n", it->merged, minwidth);
+        } else {
+            xml_str(o, name);
+            sb_puts(o, "\n");
+            if (fn && fn->kind != PF_FUNC_THREAD && fn->kind != PF_FUNC_PROCESS && fn->kind != PF_FUNC_OTHER &&
+                fn->file && *pf_str(p, fn->file)) {
+                xml_str(o, pf_str(p, fn->file));
+                if (frames[v->frame].line > 0)
+                    sb_printf(o, ":%d", frames[v->frame].line);
+            }
+            sb_puts(o, "\n");
+        }
+        put_weight(o, it->weight, is_ns);
+        sb_printf(o, " (%.2f%%)", 100.0 * (double)it->weight / (double)total);
+        if (base && !it->merged) {
+            double after = 100.0 * (double)v->self / total;
+            double before = btotal ? 100.0 * (double)bself[it->node] / btotal : 0;
+            sb_printf(o, "\nself %.2f%% -> %.2f%% (%+.2f)", before, after, after - before);
+        }
+        sb_puts(o, "</title><rect x=\"");
+        put_px(o, it->start, total, dec, p10);
+        sb_puts(o, "\" width=\"");
+        put_px(o, it->weight, total, dec, p10);
+        sb_printf(o, "\" height=\"%d\" fill=\"%s\"/>", RECT_H, colour);
+
+        double wpx = (double)it->weight * FRAME_W / (double)total;
+        size_t chars = (size_t)floor(wpx / CHAR_W);
+        if (chars >= 3) {
+            double xpx = (double)it->start * FRAME_W / (double)total;
+            sb_printf(o, "<text x=\"%.2f\" y=\"11\">", xpx + 3);
+            if (it->merged) {
+                char tmp[96];
+                int n = snprintf(tmp, sizeof tmp, "%" PRIu32 " frames narrower than %.2g px, merged", it->merged,
+                                 minwidth);
+                xml_text(o, tmp, (size_t)n, chars);
+            } else {
+                const char *l = label_of(&lc, v->frame);
+                xml_text(o, l, strlen(l), chars);
+            }
+            sb_puts(o, "</text>");
+        }
+        sb_puts(o, "</g>");
+    }
+    if (row != UINT32_MAX)
+        sb_puts(o, "</g>");
+    sb_puts(o, "\n</g>\n");
+
+    /* Legend: what the colours mean. */
+    int lx = PAD, ly = height - 24;
+    sb_printf(o, "<g transform=\"translate(%d,%d)\">", lx, ly);
+    int x = 0;
+    if (base) {
+        sb_puts(o, "<rect width=\"10\" height=\"10\" fill=\"#ff5050\"/><text x=\"14\" y=\"9\">self share grew</text>"
+                   "<rect x=\"130\" width=\"10\" height=\"10\" fill=\"#5050ff\"/>"
+                   "<text x=\"144\" y=\"9\">shrank (compared with the baseline)</text>");
+    } else {
+        for (int k = 0; k < NORIG; k++) {
+            if (!(origins_seen & 1u << k))
+                continue;
+            sb_printf(o, "<rect x=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"9\">%s</text>", x,
+                      origin_swatch[k], x + 14, origin_names[k]);
+            x += 14 + (int)(strlen(origin_names[k]) * CHAR_W) + 16;
+        }
+    }
+    sb_puts(o, "</g>\n");
+
+    sb_puts(o, "<g id=\"tip\" style=\"display:none\" pointer-events=\"none\"><rect rx=\"3\"/><text></text></g>\n");
+    sb_printf(o, "<script><![CDATA[\nvar T=%" PRIu64 ",FW=%d,CW=%g,NSU=%d;\n", total, FRAME_W, CHAR_W, is_ns);
+    sb_puts(o, script);
+    sb_puts(o, "]]></script>\n</svg>\n");
+    rc = 0;
+    goto done;
+oom:
+    rc = pf_fail(err, PF_ERR_IO, "out of memory drawing the flame graph");
+done:
+    free(items);
+    free(bself);
+    free(vc.n);
+    free(vb.n);
+    labels_free(&lc);
+    labels_free(&lb);
+    return rc;
+}
+
 int out_write_svg(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
-    (void)p, (void)f, (void)o;
-    return pf_fail(err, PF_ERR_USAGE, "the svg format is not available yet");
+    if (pf_profile_failed(p) || (o && o->baseline && pf_profile_failed(o->baseline)))
+        return pf_fail(err, PF_ERR_IO, "the profile is incomplete (out of memory while recording)");
+    sbuf *s = malloc(sizeof *s);
+    if (!s)
+        return pf_fail(err, PF_ERR_IO, "out of memory");
+    s->f = f;
+    s->len = 0;
+    s->failed = 0;
+    int rc = write_svg(p, s, o, err);
+    sb_flush(s);
+    if (rc == 0 && s->failed)
+        rc = pf_fail(err, PF_ERR_IO, "cannot write the svg output");
+    free(s);
+    return rc;
 }

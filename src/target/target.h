@@ -64,6 +64,10 @@ void target_cmdline(target *t, char *out, size_t cap);
 /* All threads and their scheduler state. *threads is owned by t. */
 int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err);
 
+/* One thread's scheduler state letter ('R' running, ...), '?' if it is gone.
+ * Its stat file is kept open, so this is one pread per call. */
+char target_thread_state(target *t, pid_t tid);
+
 /* Stops every thread (PTRACE_SEIZE + PTRACE_INTERRUPT) for a consistent read,
  * and lets them go again. If pyflare dies while they are stopped, the kernel
  * detaches and the target runs on. */

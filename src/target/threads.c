@@ -72,14 +72,30 @@ static char parse_state(const char *stat) {
     return close_paren[2];
 }
 
-int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err) {
+static int open_task_dir(target *t) {
     if (t->task_dir_fd < 0) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/task", (int)t->pid);
         t->task_dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (t->task_dir_fd < 0)
-            return pf_fail(err, PF_ERR_EXITED, "process %d exited", (int)t->pid);
     }
+    return t->task_dir_fd;
+}
+
+char target_thread_state(target *t, pid_t tid) {
+    if (open_task_dir(t) < 0)
+        return '?';
+    int fd = stat_fd_for(t, tid);
+    char buf[512];
+    ssize_t got = fd >= 0 ? pread(fd, buf, sizeof buf - 1, 0) : -1;
+    if (got <= 0)
+        return '?';
+    buf[got] = 0;
+    return parse_state(buf);
+}
+
+int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err) {
+    if (open_task_dir(t) < 0)
+        return pf_fail(err, PF_ERR_EXITED, "process %d exited", (int)t->pid);
     int dirfd = dup(t->task_dir_fd);
     if (dirfd < 0)
         return pf_fail(err, PF_ERR_IO, "dup: %s", strerror(errno));

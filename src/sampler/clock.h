@@ -1,0 +1,23 @@
+/* clock.h — the sampling clock: absolute deadlines on CLOCK_MONOTONIC.
+ *
+ * Slot k is due at start + k * period, so sleeping never accumulates drift.
+ * When a sample overruns into the next slot, that sample is counted late and
+ * the clock skips to the next slot still in the future: a slow moment never
+ * turns into a burst of catch-up samples that would bias the profile. */
+#ifndef PYFLARE_SAMPLER_CLOCK_H
+#define PYFLARE_SAMPLER_CLOCK_H
+
+#include <stdint.h>
+
+typedef struct sampler_clock {
+    uint64_t start_ns, period_ns, next_ns;
+    uint64_t ticks, late;
+} sampler_clock;
+
+uint64_t sampler_now_ns(void);
+void sampler_clock_start(sampler_clock *c, double rate_hz);
+/* Sleeps until the next slot is due. Returns 0, or -1 if a signal interrupted
+ * the sleep (the caller checks its stop flag and calls again). */
+int sampler_clock_wait(sampler_clock *c);
+
+#endif

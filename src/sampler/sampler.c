@@ -1,0 +1,458 @@
+/* sampler.c — the sampling loop (see sampler.h). */
+#include "sampler/sampler.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpython/proc.h"
+#include "cpython/threadnames.h"
+#include "cpython/walker.h"
+#include "sampler/clock.h"
+#include "sampler/paths.h"
+#include "target/target.h"
+
+#define CHILD_SCAN_NS 200000000ull     /* look for new child processes 5 times a second */
+#define THREAD_SWEEP_NS 1000000000ull  /* forget exited threads' stat files once a second */
+#define PROGRESS_NS 250000000ull
+#define PENDING_CHILD_NS 10000000000ull /* a child that is not (yet) Python is retried this long */
+#define MAX_SESSIONS 256
+
+/* One process being sampled. */
+typedef struct session {
+    pid_t pid;
+    target *target;
+    py_proc *proc;
+    py_walker *walker;
+    uint32_t pf_process;
+    pf_node_id root;          /* the process root (subprocesses), else PF_ROOT */
+    char script_dir[PATH_MAX];
+    int exited;
+    uint64_t consecutive_failures;
+} session;
+
+/* One thread ever seen, and the stack it had last time. */
+typedef struct thread_state {
+    uint32_t session;
+    uint64_t thread_id;
+    uint32_t pf_thread;
+    pf_node_id root;          /* the thread root (thread_roots), else the session's root */
+    uint64_t *last_code;      /* root first: code object address ... */
+    int32_t *last_line;       /* ... line ... */
+    pf_node_id *last_node;    /* ... and the node it led to */
+    size_t nlast, cap;
+} thread_state;
+
+/* A process that is not Python (or not yet initialised): its children are
+ * watched, and it is tried again for a while. */
+typedef struct watched {
+    pid_t pid;
+    uint64_t since_ns;
+} watched;
+
+struct sampler {
+    sampler_options o;
+    pf_profile *profile;
+    session sessions[MAX_SESSIONS];
+    size_t nsessions;
+    thread_state *threads;
+    size_t nthreads, threads_cap;
+    watched *watch;
+    size_t nwatch, watch_cap;
+    sampler_stats stats;
+    sampler_clock clock;
+};
+
+int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf_error *err) {
+    sampler *s = calloc(1, sizeof *s);
+    if (!s)
+        return pf_fail(err, PF_ERR_IO, "out of memory");
+    s->o = *o;
+    s->profile = profile;
+    *out = s;
+    return 0;
+}
+
+void sampler_free(sampler *s) {
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nsessions; i++) {
+        py_walker_free(s->sessions[i].walker);
+        py_proc_close(s->sessions[i].proc);
+        target_close(s->sessions[i].target);
+    }
+    for (size_t i = 0; i < s->nthreads; i++) {
+        free(s->threads[i].last_code);
+        free(s->threads[i].last_line);
+        free(s->threads[i].last_node);
+    }
+    free(s->threads);
+    free(s->watch);
+    free(s);
+}
+
+const sampler_stats *sampler_get_stats(const sampler *s) { return &s->stats; }
+
+int sampler_all_exited(const sampler *s) {
+    for (size_t i = 0; i < s->nsessions; i++)
+        if (!s->sessions[i].exited)
+            return 0;
+    return s->nsessions > 0;
+}
+
+/* The directory of the script being run, for shortening file names: the first
+ * argument ending in .py, made absolute against the process's working directory. */
+static void find_script_dir(target *t, char *out, size_t cap) {
+    char cmd[4096], cwd_link[64], cwd[PATH_MAX];
+    out[0] = 0;
+    target_cmdline(t, cmd, sizeof cmd);
+    snprintf(cwd_link, sizeof cwd_link, "/proc/%d/cwd", (int)target_pid(t));
+    ssize_t n = readlink(cwd_link, cwd, sizeof cwd - 1);
+    cwd[n > 0 ? n : 0] = 0;
+    for (char *arg = strtok(cmd, " "); arg; arg = strtok(NULL, " ")) {
+        size_t len = strlen(arg);
+        if (len < 4 || strcmp(arg + len - 3, ".py") != 0)
+            continue;
+        char *slash = strrchr(arg, '/');
+        size_t dir_len = slash ? (size_t)(slash - arg) : 0;
+        size_t used = 0;
+        if (arg[0] != '/') { /* relative to the working directory */
+            used = strlen(cwd);
+            if (used + 1 >= cap)
+                return;
+            memcpy(out, cwd, used);
+            if (dir_len)
+                out[used++] = '/';
+        }
+        if (used + dir_len >= cap) {
+            out[0] = 0;
+            return;
+        }
+        memcpy(out + used, arg, dir_len);
+        out[used + dir_len] = 0;
+        return;
+    }
+}
+
+int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
+    if (s->nsessions == MAX_SESSIONS)
+        return pf_fail(err, PF_ERR_USAGE, "too many processes (at most %d)", MAX_SESSIONS);
+    session *x = &s->sessions[s->nsessions];
+    memset(x, 0, sizeof *x);
+    x->pid = pid;
+    if (target_open(pid, &x->target, err) != 0)
+        return -1;
+    if (py_proc_open(x->target, &x->proc, err) != 0 || py_walker_new(x->proc, &x->walker, err) != 0) {
+        py_proc_close(x->proc);
+        target_close(x->target);
+        return -1;
+    }
+    char cmd[1024], label[1100];
+    target_cmdline(x->target, cmd, sizeof cmd);
+    find_script_dir(x->target, x->script_dir, sizeof x->script_dir);
+    x->pf_process = pf_process_add(s->profile, (int)pid, cmd);
+    x->root = PF_ROOT;
+    if (s->o.subprocesses) {
+        snprintf(label, sizeof label, "process %d: %s", (int)pid, cmd);
+        pf_func_id fn = pf_func_intern(s->profile, pf_intern(s->profile, label), 0, 0, PF_FUNC_PROCESS);
+        x->root = pf_node_child(s->profile, PF_ROOT, pf_frame_intern(s->profile, fn, 0));
+    }
+    pf_meta *meta = pf_profile_meta(s->profile);
+    if (!meta->python)
+        meta->python = pf_intern(s->profile, x->proc->version);
+    s->nsessions++;
+    s->stats.processes_seen++;
+    return 0;
+}
+
+static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
+    for (size_t i = s->nthreads; i-- > 0;)
+        if (s->threads[i].session == si && s->threads[i].thread_id == pt->thread_id)
+            return &s->threads[i];
+    if (s->nthreads == s->threads_cap) {
+        size_t cap = s->threads_cap ? s->threads_cap * 2 : 16;
+        thread_state *bigger = realloc(s->threads, cap * sizeof *bigger);
+        if (!bigger)
+            return NULL;
+        s->threads = bigger;
+        s->threads_cap = cap;
+    }
+    session *x = &s->sessions[si];
+    thread_state *ts = &s->threads[s->nthreads++];
+    memset(ts, 0, sizeof *ts);
+    ts->session = si;
+    ts->thread_id = pt->thread_id;
+    /* The name is read once, when the thread is first seen: it is a dict walk. */
+    char name[256], label[300];
+    int named = py_thread_name(x->proc, pt->interp, pt->thread_id, name, sizeof name, NULL) == 1;
+    ts->pf_thread = pf_thread_add(s->profile, x->pf_process, pt->thread_id, pt->native_id, named ? name : NULL);
+    ts->root = x->root;
+    if (s->o.thread_roots) {
+        if (named)
+            snprintf(label, sizeof label, "thread %s", name);
+        else
+            snprintf(label, sizeof label, "thread %llu", (unsigned long long)pt->thread_id);
+        pf_func_id fn = pf_func_intern(s->profile, pf_intern(s->profile, label), 0, 0, PF_FUNC_THREAD);
+        ts->root = pf_node_child(s->profile, x->root, pf_frame_intern(s->profile, fn, 0));
+    }
+    s->stats.threads_seen++;
+    return ts;
+}
+
+static int reserve_stack(thread_state *ts, size_t n) {
+    if (n <= ts->cap)
+        return 0;
+    size_t cap = ts->cap ? ts->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    uint64_t *code = realloc(ts->last_code, cap * sizeof *code);
+    if (code)
+        ts->last_code = code;
+    int32_t *line = realloc(ts->last_line, cap * sizeof *line);
+    if (line)
+        ts->last_line = line;
+    pf_node_id *node = realloc(ts->last_node, cap * sizeof *node);
+    if (node)
+        ts->last_node = node;
+    if (!code || !line || !node)
+        return -1;
+    ts->cap = cap;
+    return 0;
+}
+
+/* The profile's frame for a code object at a line; the function is made once per code object. */
+static pf_frame_id frame_for(sampler *s, session *x, py_code *code, int line) {
+    if (!code->cookie) {
+        char shown[PATH_MAX];
+        const char *file = code->file;
+        if (!s->o.full_paths) {
+            sampler_shorten_path(code->file, x->script_dir, shown, sizeof shown);
+            file = shown;
+        }
+        code->cookie = pf_func_intern(s->profile, pf_intern(s->profile, code->function), pf_intern(s->profile, file),
+                                      code->firstlineno, PF_FUNC_PYTHON);
+    }
+    return pf_frame_intern(s->profile, code->cookie, s->o.by_function ? 0 : (line > 0 ? line : 0));
+}
+
+/* Adds one stack (innermost first) under the thread's root, reusing the part
+ * it shares with the thread's previous stack. */
+static void add_stack(sampler *s, session *x, thread_state *ts, const py_thread *pt, uint64_t time_ns) {
+    size_t n = pt->nframes;
+    if (reserve_stack(ts, n) != 0)
+        return;
+    pf_node_id node = ts->root;
+    size_t k = 0;
+    for (; k < n && k < ts->nlast; k++) {
+        const py_frame *f = &pt->frames[n - 1 - k];
+        int line = s->o.by_function ? 0 : f->line;
+        if (ts->last_code[k] != f->code->addr || ts->last_line[k] != line)
+            break;
+        node = ts->last_node[k];
+    }
+    for (; k < n; k++) {
+        const py_frame *f = &pt->frames[n - 1 - k];
+        int line = s->o.by_function ? 0 : f->line;
+        node = pf_node_child(s->profile, node, frame_for(s, x, f->code, line));
+        ts->last_code[k] = f->code->addr;
+        ts->last_line[k] = line;
+        ts->last_node[k] = node;
+    }
+    ts->nlast = n;
+    pf_sample_add(s->profile, node, ts->pf_thread, time_ns, 1);
+    s->stats.stacks++;
+}
+
+static void count_error(sampler *s, pf_error_kind kind) {
+    if (kind > PF_ERR_USAGE)
+        kind = PF_ERR_READ;
+    s->stats.errors[kind]++;
+    s->stats.errors_total++;
+}
+
+static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
+    session *x = &s->sessions[si];
+    const py_thread *threads;
+    size_t n;
+    pf_error err;
+    if (s->o.blocking && target_pause(x->target, &err) != 0) {
+        count_error(s, err.kind);
+        if (err.kind == PF_ERR_EXITED || err.kind == PF_ERR_PERMISSION)
+            x->exited = 1;
+        return;
+    }
+    int rc = py_walker_sample(x->walker, &threads, &n, &err);
+    /* Thread states are read while still paused: after resuming all run briefly. */
+    char states[PY_MAX_THREADS];
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        states[i] = (!s->o.idle && !s->o.gil_only && threads[i].native_id > 0)
+                        ? target_thread_state(x->target, (pid_t)threads[i].native_id) : '?';
+    if (s->o.blocking)
+        target_resume(x->target);
+    if (rc != 0) {
+        count_error(s, err.kind);
+        /* A process that stops answering is gone (or a zombie we will reap). */
+        if (err.kind == PF_ERR_EXITED || ++x->consecutive_failures > 100)
+            x->exited = 1;
+        return;
+    }
+    x->consecutive_failures = 0;
+    for (size_t i = 0; i < n; i++) {
+        const py_thread *pt = &threads[i];
+        if (pt->error != PF_OK) {
+            count_error(s, pt->error); /* a torn stack is dropped, never recorded wrong */
+            continue;
+        }
+        if (pt->nframes == 0)
+            continue;
+        if (s->o.gil_only) {
+            if (pt->holds_gil != 1)
+                continue;
+        } else if (!s->o.idle) {
+            /* Unknown TIDs fall back to the GIL: the holder is running Python code. */
+            int running = states[i] == 'R' || (states[i] == '?' && pt->holds_gil == 1);
+            if (!running)
+                continue;
+        }
+        thread_state *ts = thread_for(s, si, pt);
+        if (ts)
+            add_stack(s, x, ts, pt, time_ns);
+    }
+}
+
+/* ---- following child processes ---- */
+
+static int is_ours(const sampler *s, pid_t pid) {
+    for (size_t i = 0; i < s->nsessions; i++)
+        if (s->sessions[i].pid == pid)
+            return 1;
+    for (size_t i = 0; i < s->nwatch; i++)
+        if (s->watch[i].pid == pid)
+            return 1;
+    return 0;
+}
+
+static pid_t parent_of(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0)
+        return -1;
+    buf[got] = 0;
+    const char *close_paren = strrchr(buf, ')');
+    int ppid;
+    if (!close_paren || sscanf(close_paren + 2, "%*c %d", &ppid) != 1)
+        return -1;
+    return ppid;
+}
+
+static void watch_add(sampler *s, pid_t pid, uint64_t now) {
+    if (s->nwatch == s->watch_cap) {
+        size_t cap = s->watch_cap ? s->watch_cap * 2 : 16;
+        watched *bigger = realloc(s->watch, cap * sizeof *bigger);
+        if (!bigger)
+            return;
+        s->watch = bigger;
+        s->watch_cap = cap;
+    }
+    s->watch[s->nwatch++] = (watched){pid, now};
+}
+
+/* Tries the watched processes that might have become Python (an exec'd
+ * interpreter takes a moment to initialise). */
+static void retry_watched(sampler *s, uint64_t now) {
+    size_t keep = 0;
+    for (size_t i = 0; i < s->nwatch; i++) {
+        watched w = s->watch[i];
+        int still_waiting = now - w.since_ns < PENDING_CHILD_NS;
+        pf_error err;
+        if (still_waiting && sampler_add_process(s, w.pid, &err) == 0)
+            continue; /* now a session */
+        if (kill(w.pid, 0) == 0)
+            s->watch[keep++] = w; /* keep watching its children even when it is not Python */
+    }
+    s->nwatch = keep;
+}
+
+static void scan_children(sampler *s, uint64_t now) {
+    retry_watched(s, now);
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return;
+    struct dirent *de;
+    while ((de = readdir(proc)) != NULL) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0 || is_ours(s, (pid_t)pid))
+            continue;
+        pid_t ppid = parent_of((pid_t)pid);
+        if (ppid <= 0 || !is_ours(s, ppid))
+            continue;
+        pf_error err;
+        if (sampler_add_process(s, (pid_t)pid, &err) != 0)
+            watch_add(s, (pid_t)pid, now);
+    }
+    closedir(proc);
+}
+
+int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn progress, void *arg, pf_error *err) {
+    pf_meta *meta = pf_profile_meta(s->profile);
+    meta->mode = PF_MODE_SAMPLED;
+    meta->rate_hz = s->o.rate_hz;
+    meta->period_ns = (uint64_t)(1e9 / s->o.rate_hz);
+    meta->weight_unit = "samples";
+    pf_profile_log_samples(s->profile, 1);
+    sampler_clock_start(&s->clock, s->o.rate_hz);
+    uint64_t start = s->clock.start_ns;
+    uint64_t end = s->o.duration_s > 0 ? start + (uint64_t)(s->o.duration_s * 1e9) : UINT64_MAX;
+    uint64_t next_scan = start, next_sweep = start + THREAD_SWEEP_NS, next_progress = start + PROGRESS_NS;
+    (void)err;
+    while (!*stop) {
+        if (sampler_clock_wait(&s->clock) != 0)
+            continue; /* a signal: look at the stop flag */
+        uint64_t now = sampler_now_ns();
+        if (now >= end)
+            break;
+        for (size_t i = 0; i < s->nsessions; i++)
+            if (!s->sessions[i].exited)
+                sample_session(s, (uint32_t)i, now - start);
+        if (s->o.subprocesses && now >= next_scan) {
+            scan_children(s, now);
+            next_scan = now + CHILD_SCAN_NS;
+        }
+        if (now >= next_sweep) {
+            for (size_t i = 0; i < s->nsessions; i++) {
+                const target_thread *tasks;
+                size_t ntasks;
+                if (!s->sessions[i].exited)
+                    target_threads(s->sessions[i].target, &tasks, &ntasks, NULL);
+            }
+            next_sweep = now + THREAD_SWEEP_NS;
+        }
+        s->stats.ticks = s->clock.ticks;
+        s->stats.late = s->clock.late;
+        s->stats.elapsed_ns = now - start;
+        s->stats.achieved_hz = s->stats.elapsed_ns ? s->stats.ticks * 1e9 / s->stats.elapsed_ns : 0;
+        if (progress && now >= next_progress) {
+            progress(&s->stats, arg);
+            next_progress = now + PROGRESS_NS;
+        }
+        if (sampler_all_exited(s) && (!s->o.subprocesses || s->nwatch == 0))
+            break;
+    }
+    uint64_t now = sampler_now_ns();
+    s->stats.ticks = s->clock.ticks;
+    s->stats.late = s->clock.late;
+    s->stats.elapsed_ns = now - start;
+    s->stats.achieved_hz = s->stats.elapsed_ns ? s->stats.ticks * 1e9 / s->stats.elapsed_ns : 0;
+    meta->duration_ns = s->stats.elapsed_ns;
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* sampler.h — sampling one or more Python processes into a profile.
+ *
+ * The loop: wait for the next clock slot, walk every thread of every process,
+ * keep the threads the options select (running on a CPU by default; all with
+ * idle; the GIL holder with gil_only), and add each kept stack to the profile.
+ * A stack costs little when it is like the thread's previous one: the common
+ * root part is reused node by node, and only the frames below it are interned.
+ * Failed or torn reads are counted by kind, never printed, never recorded. */
+#ifndef PYFLARE_SAMPLER_SAMPLER_H
+#define PYFLARE_SAMPLER_SAMPLER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+#include "profile/profile.h"
+
+typedef struct sampler_options {
+    double rate_hz;         /* samples per second */
+    double duration_s;      /* 0: until stopped or every process exited */
+    int idle;               /* also sample threads that are waiting */
+    int gil_only;           /* only the thread holding the GIL */
+    int thread_roots;       /* a root frame per thread */
+    int by_function;        /* no line numbers */
+    int full_paths;         /* do not shorten file names */
+    int blocking;           /* pause each process for each sample */
+    int subprocesses;       /* follow child processes, each under a process root */
+} sampler_options;
+
+typedef struct sampler_stats {
+    uint64_t ticks;         /* clock slots sampled */
+    uint64_t late;          /* slots that overran */
+    uint64_t stacks;        /* stacks recorded */
+    uint64_t errors[PF_ERR_USAGE + 1]; /* failed samples by pf_error_kind */
+    uint64_t errors_total;
+    uint64_t threads_seen;
+    uint64_t processes_seen;
+    uint64_t elapsed_ns;
+    double achieved_hz;
+} sampler_stats;
+
+typedef struct sampler sampler;
+
+int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf_error *err);
+void sampler_free(sampler *s);
+
+/* Starts sampling pid (an interpreter must be found in it). */
+int sampler_add_process(sampler *s, pid_t pid, pf_error *err);
+
+typedef void (*sampler_progress_fn)(const sampler_stats *stats, void *arg);
+
+/* Samples until *stop is set, the duration ends or every process has exited.
+ * progress (may be NULL) is called about four times a second. */
+int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn progress, void *arg, pf_error *err);
+
+const sampler_stats *sampler_get_stats(const sampler *s);
+/* 1 when the recording ended because every process exited. */
+int sampler_all_exited(const sampler *s);
+
+#endif

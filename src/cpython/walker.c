@@ -47,6 +47,7 @@ typedef struct batch {
     u64map exact;                 /* start address -> span index */
     size_t windows[PY_MAX_THREADS]; /* indexes of window spans */
     size_t nwindows;
+    size_t ran;                   /* spans [0, ran) have been read */
 } batch;
 
 /* What the last sample learned about one thread. */
@@ -55,6 +56,7 @@ typedef struct thread_memo {
     int64_t native_id;            /* learned from struct pthread (<3.11), -1 unknown */
     uint64_t *chain;              /* frame addresses outside the chunk window */
     size_t nchain, chain_cap;
+    uint64_t cframe;              /* 3.11/3.12: the _PyCFrame the thread state pointed to */
     uint64_t chunk;               /* data-stack chunk the frames were in */
     uint32_t chunk_window;        /* bytes of it to read next time */
     int live;                     /* seen in the current sample */
@@ -164,7 +166,7 @@ uint64_t py_walker_missed_reads(const py_walker *w) { return w->singles; }
 /* ---- the prefetch batch ---- */
 
 static void batch_reset(batch *b) {
-    b->n = b->used = b->nwindows = 0;
+    b->n = b->used = b->nwindows = b->ran = 0;
     if (b->exact.used) {
         for (size_t i = 0; i < b->exact.cap; i++)
             b->exact.slots[i].value = U64MAP_NONE;
@@ -204,11 +206,12 @@ static void batch_add(batch *b, uint64_t addr, size_t len, int is_window) {
     b->used += len;
 }
 
-/* Reads every span, as few system calls as the kernel allows. A span that
- * fails (a stale address now unmapped) is just left out. */
+/* Reads the spans added since the last run, in as few system calls as the
+ * kernel allows. A span that fails (a stale address now unmapped) is left out. */
 static void batch_run(py_walker *w) {
     batch *b = &w->batch;
-    size_t start = 0;
+    size_t start = b->ran;
+    b->ran = b->n;
     while (start < b->n) {
         size_t k = b->n - start < MAX_IOV ? b->n - start : MAX_IOV;
         target_iov iov[MAX_IOV];
@@ -304,6 +307,9 @@ static void memos_sweep(py_walker *w) {
 
 /* ---- frames ---- */
 
+/* Cycle detection, consulted only on steps to a higher address: a cycle must
+ * take at least one such step, and the frames of a data-stack chunk (the
+ * common case) only ever step down, so most walks never touch the set. */
 static int seen_before(py_walker *w, uint64_t addr) {
     size_t i = (size_t)(u64map_hash(addr) & (SEEN_SIZE - 1));
     while (w->seen[i].generation == w->generation) {
@@ -363,8 +369,6 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
             t->truncated = 1;
             return 0;
         }
-        if (seen_before(w, frame))
-            return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)frame);
         const uint8_t *f = fetch(w, frame, w->frame_bytes, scratch, err);
         if (!f)
             return -1;
@@ -375,6 +379,8 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
         uint64_t back = word_at(f, L->frame_object.back);
         if (add_frame(w, t, word_at(f, L->frame_object.code), offset, 0, err) != 0)
             return -1;
+        if (back >= frame && seen_before(w, back))
+            return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)back);
         frame = back;
     }
     return 0;
@@ -390,8 +396,6 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
             t->truncated = 1;
             break;
         }
-        if (seen_before(w, frame))
-            return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)frame);
         const uint8_t *f = fetch(w, frame, w->frame_bytes, scratch, err);
         if (!f)
             return -1;
@@ -409,6 +413,8 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
         if (owner != FRAME_OWNED_BY_CSTACK && code &&
             add_frame(w, t, code, (int64_t)word_at(f, L->iframe.instr), 1, err) != 0)
             return -1;
+        if (previous >= frame && seen_before(w, previous))
+            return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)previous);
         frame = previous;
     }
     m->chunk = chunk;
@@ -574,8 +580,16 @@ static void prefetch_threads(py_walker *w) {
             }
         }
     }
-    for (size_t i = 0; i < w->nmemos; i++)
-        batch_add(b, w->memos[i].tstate, w->tstate_bytes, 0);
+    /* Each thread's frames too, where they were last time: in a steady state
+     * this one read is all a sample needs. */
+    for (size_t i = 0; i < w->nmemos; i++) {
+        const thread_memo *m = &w->memos[i];
+        tstate_facts last = {0};
+        last.cframe = m->cframe;
+        last.chunk = m->chunk;
+        batch_add(b, m->tstate, w->tstate_bytes, 0);
+        prefetch_thread(w, m, &last);
+    }
     batch_run(w);
 }
 
@@ -633,14 +647,16 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
     }
     w->ninterps = ninterps;
 
-    /* Phase 2: every thread's frames, as last seen, in one go. */
-    batch_reset(&w->batch);
+    /* Phase 2, only for threads that moved (a new cframe or chunk) or are new:
+     * their frames, as far as we can guess them, in one more read. */
     for (size_t i = 0; i < w->nthreads; i++) {
         memos[i] = memo_for(w, w->threads[i].tstate, w->threads[i].thread_id);
-        if (memos[i]) {
-            memos[i]->live = 1;
+        if (!memos[i])
+            continue;
+        memos[i]->live = 1;
+        if (memos[i]->cframe != facts[i].cframe || memos[i]->chunk != facts[i].chunk)
             prefetch_thread(w, memos[i], &facts[i]);
-        }
+        memos[i]->cframe = facts[i].cframe;
     }
     batch_run(w);
     for (size_t i = 0; i < w->nthreads; i++) {

@@ -1,0 +1,71 @@
+"""Shared helpers for the benchmarks: finding interpreters and pyflare,
+starting targets, running a profiler and reading its CPU time (from wait4)."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYFLARE = os.environ.get("PYFLARE") or os.path.join(ROOT, "build", "pyflare")
+PYENV = "/root/.pyenv/versions"
+SUMMARY = re.compile(r"(\d+) stacks from (\d+) samples in ([\d.]+) s \(([\d.]+) Hz of ([\d.e+]+) requested\), (\d+) late")
+
+
+def python(version):
+    """The interpreter for '3.12' (newest pyenv build of that minor), or None."""
+    if version == "system-3.11":
+        return "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else None
+    found = [v for v in (os.listdir(PYENV) if os.path.isdir(PYENV) else []) if v.startswith(version + ".")]
+    if not found:
+        return None
+    return os.path.join(PYENV, sorted(found)[-1], "bin", "python")
+
+
+def start(argv, settle=0.7):
+    """Start a target and let it reach its steady state."""
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(settle)
+    return p
+
+
+def stop(p):
+    p.kill()
+    p.wait()
+
+
+def run_timed(argv, seconds=None, stop_signal=signal.SIGINT):
+    """Run a command (stopping it with stop_signal after `seconds` if given).
+    Returns (cpu_seconds, stdout, stderr, wall_seconds, rusage)."""
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    t0 = time.time()
+    p = subprocess.Popen(argv, stdout=out, stderr=err)
+    if seconds is not None:
+        time.sleep(seconds)
+        p.send_signal(stop_signal)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.time() - t0
+    out.seek(0)
+    err.seek(0)
+    return ru.ru_utime + ru.ru_stime, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), wall, ru
+
+
+def pyflare_summary(stderr):
+    """(stacks, samples, seconds, achieved_hz, late) from pyflare's summary line."""
+    m = SUMMARY.search(stderr)
+    if not m:
+        raise RuntimeError("no summary in pyflare's output:\n" + stderr)
+    return int(m.group(1)), int(m.group(2)), float(m.group(3)), float(m.group(4)), int(m.group(6))
+
+
+def table(rows, headers):
+    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+    sys.stdout.flush()

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Profiler CPU per sample: pyflare (and austin, where Debian's old release can
+read the interpreter) sampling a target that spins at a known stack depth.
+
+    python3 bench/sample_cost.py [SECONDS]
+
+For each interpreter (3.8, 3.12) and shape (depth 10, 100, 1000; 8 threads at
+depth 50) it attaches to bench/deep_target.py and samples as fast as it can
+(pyflare: --rate 1000000, so the clock never sleeps; austin: -i 1). CPU time
+comes from wait4's rusage (user + system), divided by the number of samples
+the profiler reports (pyflare: clock ticks, each walking every thread;
+austin 1.0: one output line per thread sample, so its figure is divided by the
+thread count to compare per tick). Figures only: nothing is asserted."""
+import os
+import sys
+import tempfile
+
+from common import PYFLARE, ROOT, pyflare_summary, python, run_timed, start, stop, table
+
+SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+SHAPES = [(10, 1), (100, 1), (1000, 1), (50, 8)]
+TARGET = os.path.join(ROOT, "bench", "deep_target.py")
+
+
+def pyflare_cost(pid, out_dir):
+    out = os.path.join(out_dir, "cost.folded")
+    cpu, _, err, _, _ = run_timed([PYFLARE, "record", "--pid", str(pid), "--rate", "1000000",
+                                   "--duration", str(SECONDS), "-o", out])
+    stacks, ticks, secs, hz, late = pyflare_summary(err)
+    return cpu / ticks * 1e6, ticks / secs
+
+
+def austin_cost(pid, threads):
+    cpu, out, err, wall, _ = run_timed(["austin", "-i", "1", "-p", str(pid)], seconds=SECONDS)
+    lines = sum(1 for l in out.splitlines() if l and not l.startswith("#"))
+    if lines == 0:
+        return None, None
+    ticks = lines / float(threads)
+    return cpu / ticks * 1e6, ticks / wall
+
+
+def main():
+    have_austin = os.system("command -v austin >/dev/null") == 0
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for version in ["3.8", "3.12"]:
+            py = python(version)
+            if not py:
+                print("SKIP %s: not installed" % version)
+                continue
+            for depth, threads in SHAPES:
+                target = start([py, TARGET, str(depth), str(threads)])
+                try:
+                    us, rate = pyflare_cost(target.pid, tmp)
+                    row = [version, depth, threads, "%.2f" % us, "%.0f" % rate]
+                    if have_austin:
+                        a_us, a_rate = austin_cost(target.pid, threads)
+                        row += ["%.1f" % a_us if a_us else "cannot read", "%.1fx" % (a_us / us) if a_us else "-"]
+                    rows.append(row)
+                finally:
+                    stop(target)
+    headers = ["python", "depth", "threads", "pyflare us/sample (CPU)", "pyflare max Hz"]
+    if have_austin:
+        headers += ["austin 1.0.1 us/sample", "austin/pyflare"]
+    table(rows, headers)
+
+
+if __name__ == "__main__":
+    main()

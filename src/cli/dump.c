@@ -75,9 +75,10 @@ static int read_stacks(py_walker *w, target *t, int blocking, const py_thread **
     }
 }
 
-static int state_of(const target_thread *tasks, size_t ntasks, int64_t tid) {
+/* The state of the thread the process knows as ns_tid (its own view of TIDs). */
+static int state_of(const target_thread *tasks, size_t ntasks, int64_t ns_tid) {
     for (size_t i = 0; i < ntasks; i++)
-        if (tasks[i].tid == tid)
+        if (tasks[i].ns_tid == ns_tid)
             return tasks[i].state;
     return '?';
 }

@@ -504,7 +504,7 @@ static void learn_pthread_tid_offset(py_walker *w) {
             memcpy(&tid, blocks[i] + off, 4);
             int found = 0;
             for (size_t k = 0; k < ntasks && !found; k++)
-                found = tasks[k].tid == tid;
+                found = tasks[k].ns_tid == tid; /* struct pthread holds the TID the process knows */
             for (size_t j = 0; j < i && found; j++)
                 found = memcmp(blocks[j] + off, blocks[i] + off, 4) != 0;
             all = found;

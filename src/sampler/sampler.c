@@ -290,7 +290,8 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     char states[PY_MAX_THREADS];
     for (size_t i = 0; rc == 0 && i < n; i++)
         states[i] = (!s->o.idle && !s->o.gil_only && threads[i].native_id > 0)
-                        ? target_thread_state(x->target, (pid_t)threads[i].native_id) : '?';
+                        ? target_thread_state(x->target, target_host_tid(x->target, (pid_t)threads[i].native_id))
+                        : '?';
     if (s->o.blocking)
         target_resume(x->target);
     if (rc != 0) {

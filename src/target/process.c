@@ -50,6 +50,7 @@ int target_open(pid_t pid, target **out, pf_error *err) {
     t->pid = pid;
     t->mem_fd = -1;
     t->task_dir_fd = -1;
+    t->other_pid_ns = -1;
     *out = t;
     /* Reading one byte of the stack proves we may read memory at all. */
     const target_mapping *maps;

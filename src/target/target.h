@@ -22,7 +22,8 @@ typedef struct target_mapping {
 } target_mapping;
 
 typedef struct target_thread {
-    pid_t tid;
+    pid_t tid;            /* as pyflare's /proc sees it */
+    pid_t ns_tid;         /* as the process itself sees it (differs inside a PID namespace) */
     char state;           /* from /proc/PID/task/TID/stat: 'R' running, 'S' sleeping, ... */
 } target_thread;
 
@@ -63,6 +64,11 @@ void target_cmdline(target *t, char *out, size_t cap);
 
 /* All threads and their scheduler state. *threads is owned by t. */
 int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err);
+
+/* The TID pyflare's /proc knows for a TID the process knows itself by (they
+ * differ when the process runs in another PID namespace, e.g. a container);
+ * -1 when no such thread exists now. */
+pid_t target_host_tid(target *t, pid_t ns_tid);
 
 /* One thread's scheduler state letter ('R' running, ...), '?' if it is gone.
  * Its stat file is kept open, so this is one pread per call. */

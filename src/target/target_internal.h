@@ -17,7 +17,8 @@ struct target {
     target_thread *threads; /* last target_threads() result */
     size_t nthreads, threads_cap;
     int task_dir_fd;        /* /proc/PID/task, kept open between calls */
-    struct stat_fd { pid_t tid; int fd; } *stat_fds; /* per-thread stat files, kept open */
+    struct stat_fd { pid_t tid, ns_tid; int fd; } *stat_fds; /* per-thread stat files, kept open */
+    int other_pid_ns;       /* -1 not checked yet, 0 same PID namespace as pyflare, 1 another */
     size_t nstat_fds, stat_fds_cap;
 
     pid_t *seized;          /* threads stopped by target_pause() */

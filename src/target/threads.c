@@ -26,10 +26,56 @@ void target_threads_free(target *t) {
     t->task_dir_fd = -1;
 }
 
-static int stat_fd_for(target *t, pid_t tid) {
+/* Whether the target lives in another PID namespace than pyflare. */
+static int in_other_pid_ns(target *t) {
+    if (t->other_pid_ns < 0) {
+        char path[64], mine[64] = "", theirs[64] = "";
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)t->pid);
+        ssize_t a = readlink("/proc/self/ns/pid", mine, sizeof mine - 1);
+        ssize_t b = readlink(path, theirs, sizeof theirs - 1);
+        t->other_pid_ns = a > 0 && b > 0 && strcmp(mine, theirs) != 0;
+    }
+    return t->other_pid_ns;
+}
+
+/* The innermost TID of the "NSpid:" line of a thread's status file. */
+static pid_t read_ns_tid(target *t, pid_t tid) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "%d/status", (int)tid);
+    int fd = openat(t->task_dir_fd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tid;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0)
+        return tid;
+    buf[got] = 0;
+    const char *line = strstr(buf, "\nNSpid:");
+    if (!line)
+        return tid;
+    pid_t last = tid;
+    char *end;
+    for (const char *p = line + 7; *p && *p != '\n';) {
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        last = (pid_t)v;
+        p = end;
+    }
+    return last;
+}
+
+static struct stat_fd *stat_entry(target *t, pid_t tid) {
     for (size_t i = 0; i < t->nstat_fds; i++)
         if (t->stat_fds[i].tid == tid)
-            return t->stat_fds[i].fd;
+            return &t->stat_fds[i];
+    return NULL;
+}
+
+static int stat_fd_for(target *t, pid_t tid) {
+    struct stat_fd *known = stat_entry(t, tid);
+    if (known)
+        return known->fd;
     char path[64];
     snprintf(path, sizeof path, "%d/stat", (int)tid);
     int fd = openat(t->task_dir_fd, path, O_RDONLY | O_CLOEXEC);
@@ -45,7 +91,8 @@ static int stat_fd_for(target *t, pid_t tid) {
         t->stat_fds = bigger;
         t->stat_fds_cap = cap;
     }
-    t->stat_fds[t->nstat_fds++] = (struct stat_fd){tid, fd};
+    pid_t ns_tid = in_other_pid_ns(t) ? read_ns_tid(t, tid) : tid;
+    t->stat_fds[t->nstat_fds++] = (struct stat_fd){tid, ns_tid, fd};
     return fd;
 }
 
@@ -79,6 +126,24 @@ static int open_task_dir(target *t) {
         t->task_dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
     return t->task_dir_fd;
+}
+
+pid_t target_host_tid(target *t, pid_t ns_tid) {
+    if (open_task_dir(t) < 0)
+        return -1;
+    if (!in_other_pid_ns(t))
+        return ns_tid;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        for (size_t i = 0; i < t->nstat_fds; i++)
+            if (t->stat_fds[i].ns_tid == ns_tid)
+                return t->stat_fds[i].tid;
+        /* Not known yet: list the threads, which learns every thread's ns TID. */
+        const target_thread *threads;
+        size_t n;
+        if (attempt == 0 && target_threads(t, &threads, &n, NULL) != 0)
+            return -1;
+    }
+    return -1;
 }
 
 char target_thread_state(target *t, pid_t tid) {
@@ -122,7 +187,7 @@ int target_threads(target *t, const target_thread **threads, size_t *n, pf_error
             t->threads = bigger;
             t->threads_cap = cap;
         }
-        t->threads[t->nthreads++] = (target_thread){(pid_t)tid, '?'};
+        t->threads[t->nthreads++] = (target_thread){(pid_t)tid, (pid_t)tid, '?'};
     }
     closedir(dir);
     if (t->nthreads == 0)
@@ -136,6 +201,9 @@ int target_threads(target *t, const target_thread **threads, size_t *n, pf_error
             continue; /* the thread exited between listing and reading */
         buf[got] = 0;
         t->threads[i].state = parse_state(buf);
+        struct stat_fd *e = stat_entry(t, t->threads[i].tid);
+        if (e)
+            t->threads[i].ns_tid = e->ns_tid;
     }
     *threads = t->threads;
     *n = t->nthreads;

@@ -142,6 +142,23 @@ py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err)
     return code;
 }
 
+int py_code_recheck(py_proc *p, py_code *code, pf_error *err) {
+    const py_layout *L = &p->layout;
+    uint64_t name_field = L->code.qualname != PY_NO_FIELD ? (uint64_t)L->code.qualname : (uint64_t)L->code.name;
+    uint64_t name_ptr, file_ptr;
+    if (target_read(p->target, code->addr + name_field, &name_ptr, 8, err) != 0 ||
+        target_read(p->target, code->addr + (uint64_t)L->code.filename, &file_ptr, 8, err) != 0)
+        return -1;
+    if (name_ptr == code->name_ptr && file_ptr == code->file_ptr)
+        return 0;
+    py_code fresh;
+    if (decode(p, code->addr, &fresh, err) != 0)
+        return -1;
+    code_release(code);
+    *code = fresh;
+    return 0;
+}
+
 int py_code_line(const py_proc *p, const py_code *code, int64_t byte_offset) {
     return py_line_for_offset(p->layout.lines, code->linetable, code->linetable_len, code->firstlineno,
                               byte_offset);

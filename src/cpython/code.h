@@ -21,6 +21,7 @@ typedef struct py_code {
     uint8_t *linetable;
     size_t linetable_len;
     uint32_t cookie;             /* the consumer's own id for this code (a profile's function), 0 = unset */
+    uint64_t checked;            /* when (the caller's clock) its identity was last confirmed */
 } py_code;
 
 typedef struct py_code_cache py_code_cache;
@@ -30,6 +31,11 @@ void py_code_cache_free(py_code_cache *c);
 
 /* The decoded code object at addr, from the cache or read now. */
 py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err);
+
+/* Confirms that the code object at code->addr is still the one decoded (the
+ * address may have been freed and reused); if not, decodes it again in place
+ * (cookie reset to 0). Returns 0, or -1 if it cannot be read now. */
+int py_code_recheck(py_proc *p, py_code *code, pf_error *err);
 
 /* The line of a frame executing code at the given byte offset into its bytecode. */
 int py_code_line(const py_proc *p, const py_code *code, int64_t byte_offset);

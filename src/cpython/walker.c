@@ -30,6 +30,7 @@
 #define CHUNK_WINDOW_MAX (1 << 20)
 #define MAX_INTERPS 64
 #define MAX_IOV 1024              /* IOV_MAX */
+#define CODE_RECHECK_SAMPLES 1000 /* confirm a cached code object's identity this often */
 
 /* One range to prefetch, and where its bytes landed. */
 typedef struct span {
@@ -99,6 +100,7 @@ struct py_walker {
     size_t ninterps;
     line_memo *lines;
     uint64_t singles;             /* reads that missed the prefetch (statistics) */
+    uint64_t samples;             /* samples taken: the clock for code rechecks */
     struct tstate_facts *facts;   /* per thread of the current sample */
     struct thread_memo **memo_of_thread;
 };
@@ -351,6 +353,12 @@ static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, int64_t off
     py_code *code = py_code_get(w->codes, w->proc, code_addr, err);
     if (!code)
         return -1;
+    if (w->samples - code->checked >= CODE_RECHECK_SAMPLES) {
+        /* Freed code objects' addresses get reused: now and then, make sure. */
+        if (code->checked && py_code_recheck(w->proc, code, err) != 0)
+            return -1;
+        code->checked = w->samples;
+    }
     py_frame *f = push_frame(w, t);
     if (!f)
         return pf_fail(err, PF_ERR_IO, "out of memory");
@@ -602,6 +610,7 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
 
     w->nthreads = 0;
     w->frames_used = 0;
+    w->samples++;
     prefetch_threads(w);
     if (read_u64(w, w->proc->runtime ? w->proc->runtime + (uint64_t)L->runtime.interpreters_head
                                      : w->proc->interp_head_var, &interp, err) != 0)

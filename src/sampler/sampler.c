@@ -288,10 +288,14 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     int rc = py_walker_sample(x->walker, &threads, &n, &err);
     /* Thread states are read while still paused: after resuming all run briefly. */
     char states[PY_MAX_THREADS];
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        states[i] = (!s->o.idle && !s->o.gil_only && threads[i].native_id > 0)
-                        ? target_thread_state(x->target, target_host_tid(x->target, (pid_t)threads[i].native_id))
-                        : '?';
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        /* The GIL holder is running Python code: no need to ask the kernel.
+         * Others may be running C code without the GIL, or waiting. */
+        if (s->o.idle || s->o.gil_only || threads[i].holds_gil == 1 || threads[i].native_id <= 0)
+            states[i] = threads[i].holds_gil == 1 ? 'R' : '?';
+        else
+            states[i] = target_thread_state(x->target, target_host_tid(x->target, (pid_t)threads[i].native_id));
+    }
     if (s->o.blocking)
         target_resume(x->target);
     if (rc != 0) {

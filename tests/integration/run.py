@@ -240,11 +240,11 @@ class Target:
                     if not any(t["state"] == "spinning" for t in truth["threads"]):
                         return truth
                     # The spinner may still be waiting to retake the GIL the
-                    # main thread just dropped; once its counter moves it holds
-                    # the GIL and nothing else will ever ask for it.
+                    # main thread just dropped; once its counter changes it
+                    # holds the GIL and nothing else will ever ask for it.
                     if spun is None:
                         spun = self.counter()
-                    elif self.counter() > spun:
+                    elif self.counter() != spun:
                         return truth
             if self.proc.poll() is not None:
                 raise TargetError("target exited with status %s:\n%s"
@@ -477,10 +477,12 @@ def check_still_running(target, counter_after_dump):
     if stopped:
         problems.append("threads left stopped after the dump: %s" % stopped)
     if counter_after_dump is not None:
+        # Any change proves a write after the dump. (Not "greater": a read can
+        # race with the spinner's write and see a torn value.)
         deadline = time.monotonic() + PROGRESS_TIMEOUT
-        while target.counter() <= counter_after_dump and time.monotonic() < deadline:
+        while target.counter() == counter_after_dump and time.monotonic() < deadline:
             time.sleep(0.05)
-        if target.counter() <= counter_after_dump:
+        if target.counter() == counter_after_dump:
             problems.append("spinner made no progress in %ds after the dump (counter stuck at %d)"
                             % (PROGRESS_TIMEOUT, counter_after_dump))
     return problems

@@ -33,7 +33,7 @@ def flush_loop():
 def spin(counter):
     n = 0
     while True:  # spin
-        n += 1; struct.pack_into("<Q", counter, 0, n)  # spin
+        n += 1; counter[0:8] = struct.pack("<Q", n)  # spin
 
 
 def main(argv):

@@ -1,10 +1,10 @@
 """`make demo`: show pyflare on a running program.
 
 Starts examples/busy_app.py as a child process, waits until it reports that
-it is running, runs `build/pyflare dump --pid <child>` (the binary is found
-relative to the repository root, i.e. relative to this script; the PYFLARE
-environment variable overrides it) and prints
-what pyflare saw, then stops the child.
+it is running, runs `build/pyflare dump --pid <child>` (every thread's stack,
+once), then `build/pyflare record` for three seconds into busy_app.svg, an
+interactive flame graph (the binary is found relative to the repository root;
+the PYFLARE environment variable overrides it), then stops the child.
 """
 from __future__ import print_function
 
@@ -32,12 +32,13 @@ def show_dump(pid):
 
 
 def show_record(pid):
-    """Placeholder for `pyflare record`: once that command exists, sample the
-    app here for a few seconds and point to the flame graph it wrote, e.g.
-        return run_pyflare(["record", "--pid", str(pid), "--duration", "3",
-                            "-o", "busy_app.svg"])
-    """
-    return 0
+    """Sample the app for a few seconds into a flame graph and a folded file."""
+    svg = os.path.join(ROOT, "busy_app.svg")
+    status = run_pyflare(["record", "--pid", str(pid), "--duration", "3", "--rate", "500", "--threads",
+                          "-o", svg])
+    if status == 0:
+        print("\nOpen %s in a browser: an interactive flame graph of busy_app.py." % svg)
+    return status
 
 
 def main():

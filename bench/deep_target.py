@@ -1,5 +1,7 @@
 """A target for the sampling benchmarks: THREADS threads, each spinning at
-stack depth DEPTH (argv: depth threads). Compatible with 2.7 and 3.x."""
+stack depth DEPTH (argv: depth threads [distinct]). With "distinct" every
+level is its own function (a realistic stack of many code objects) instead
+of one recursive function. Compatible with 2.7 and 3.x."""
 import sys
 import threading
 
@@ -21,9 +23,21 @@ def descend(n):
         descend(n - 1)
 
 
+DISTINCT = len(sys.argv) > 3 and sys.argv[3] == "distinct"
+if DISTINCT:
+    # level_k calls level_{k-1}; level_0 spins: DEPTH - 4 distinct code objects
+    source = ["def level_0():\n    spin()\n"]
+    for k in range(1, DEPTH - 4):
+        source.append("def level_%d():\n    level_%d()\n" % (k, k - 1))
+    exec("".join(source))
+
+
 def start():
     # the thread's own frames (bootstrap) count toward the depth
-    descend(DEPTH - 4)
+    if DISTINCT:
+        globals()["level_%d" % (DEPTH - 5)]()
+    else:
+        descend(DEPTH - 4)
 
 
 for _ in range(THREADS - 1):

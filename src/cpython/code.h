@@ -21,7 +21,7 @@ typedef struct py_code {
     uint8_t *linetable;
     size_t linetable_len;
     uint32_t cookie;             /* the consumer's own id for this code (a profile's function), 0 = unset */
-    uint64_t checked;            /* when (the caller's clock) its identity was last confirmed */
+    uint64_t checked;            /* the walker's sample that last confirmed it; 0 = just decoded */
 } py_code;
 
 typedef struct py_code_cache py_code_cache;

@@ -30,7 +30,6 @@
 #define CHUNK_WINDOW_MAX (1 << 20)
 #define MAX_INTERPS 64
 #define MAX_IOV 1024              /* IOV_MAX */
-#define CODE_RECHECK_SAMPLES 1000 /* confirm a cached code object's identity this often */
 
 /* One range to prefetch, and where its bytes landed. */
 typedef struct span {
@@ -49,6 +48,10 @@ typedef struct batch {
     size_t windows[PY_MAX_THREADS]; /* indexes of window spans */
     size_t nwindows;
     size_t ran;                   /* spans [0, ran) have been read */
+    struct order { uint64_t addr; size_t span; } *order; /* spans sorted by address, to coalesce */
+    size_t order_cap;
+    uint8_t *merged;              /* where coalesced ranges land before being copied out */
+    size_t merged_cap;
 } batch;
 
 /* What the last sample learned about one thread. */
@@ -100,7 +103,11 @@ struct py_walker {
     size_t ninterps;
     line_memo *lines;
     uint64_t singles;             /* reads that missed the prefetch (statistics) */
-    uint64_t samples;             /* samples taken: the clock for code rechecks */
+    uint64_t samples;             /* samples taken (starts at 1): marks codes confirmed this sample */
+    uint64_t *codes_used;         /* distinct code objects of the last sample, to prefetch their identity */
+    size_t ncodes_used, codes_used_cap, ncodes_prefetched;
+    int64_t identity_lo;          /* the code object's (filename, name) pointers: offset and length */
+    size_t identity_len;
     struct tstate_facts *facts;   /* per thread of the current sample */
     struct thread_memo **memo_of_thread;
 };
@@ -136,6 +143,11 @@ int py_walker_new(py_proc *p, py_walker **out, pf_error *err) {
         int64_t fi[] = {L->iframe.previous, L->iframe.code, L->iframe.instr, L->iframe.owner};
         w->frame_bytes = (size_t)max_offset(fi, 4) + 8;
     }
+    uint64_t name_field = L->code.qualname != PY_NO_FIELD ? (uint64_t)L->code.qualname : (uint64_t)L->code.name;
+    uint64_t lo = name_field < (uint64_t)L->code.filename ? name_field : (uint64_t)L->code.filename;
+    uint64_t hi = name_field > (uint64_t)L->code.filename ? name_field : (uint64_t)L->code.filename;
+    w->identity_lo = (int64_t)lo;
+    w->identity_len = (size_t)(hi - lo + 8);
     if (!w->codes || !w->seen || !w->lines || !w->facts || !w->memo_of_thread || w->tstate_bytes > 4096 || w->frame_bytes > 512) {
         py_walker_free(w);
         return pf_fail(err, PF_ERR_IO, "out of memory");
@@ -155,10 +167,13 @@ void py_walker_free(py_walker *w) {
     free(w->frame_pool);
     free(w->seen);
     free(w->lines);
+    free(w->codes_used);
     free(w->facts);
     free(w->memo_of_thread);
     free(w->batch.spans);
     free(w->batch.buf);
+    free(w->batch.order);
+    free(w->batch.merged);
     u64map_free(&w->batch.exact);
     free(w);
 }
@@ -208,22 +223,103 @@ static void batch_add(batch *b, uint64_t addr, size_t len, int is_window) {
     b->used += len;
 }
 
-/* Reads the spans added since the last run, in as few system calls as the
- * kernel allows. A span that fails (a stale address now unmapped) is left out. */
-static void batch_run(py_walker *w) {
+#define MERGE_GAP 1024            /* spans closer than this are read as one range */
+#define MERGE_MAX (256 * 1024)
+
+static int by_address(const void *a, const void *b) {
+    uint64_t x = ((const struct order *)a)->addr, y = ((const struct order *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
+/* Reads spans [first, first + count) each on its own iovec (the fallback
+ * when a coalesced range fails); a span that fails is left out. */
+static void read_spans_separately(py_walker *w, const struct order *ord, size_t count) {
     batch *b = &w->batch;
-    size_t start = b->ran;
-    b->ran = b->n;
-    while (start < b->n) {
-        size_t k = b->n - start < MAX_IOV ? b->n - start : MAX_IOV;
+    size_t start = 0;
+    while (start < count) {
+        size_t k = count - start < MAX_IOV ? count - start : MAX_IOV;
         target_iov iov[MAX_IOV];
-        for (size_t i = 0; i < k; i++)
-            iov[i] = (target_iov){b->spans[start + i].addr, b->buf + b->spans[start + i].off, b->spans[start + i].len};
+        for (size_t i = 0; i < k; i++) {
+            const span *sp = &b->spans[ord[start + i].span];
+            iov[i] = (target_iov){sp->addr, b->buf + sp->off, sp->len};
+        }
         size_t done = target_readv_partial(w->proc->target, iov, k);
         for (size_t i = 0; i < done; i++)
-            b->spans[start + i].ok = 1;
-        /* Skip the span that failed and carry on after it. */
+            b->spans[ord[start + i].span].ok = 1;
         start += done + (done < k ? 1 : 0);
+    }
+}
+
+/* Reads the spans added since the last run. Spans are sorted by address and
+ * those close together are coalesced into one range: the kernel's cost is per
+ * range and per page, so reading a few hundred unused bytes between two code
+ * objects is cheaper than a second iovec. A range that fails (a stale address
+ * now unmapped) is retried span by span, and a span that fails is left out. */
+static void batch_run(py_walker *w) {
+    batch *b = &w->batch;
+    size_t first = b->ran, count = b->n - b->ran;
+    b->ran = b->n;
+    if (!count)
+        return;
+    if (count > b->order_cap) {
+        struct order *bigger = realloc(b->order, count * sizeof *bigger);
+        if (!bigger)
+            return;
+        b->order = bigger;
+        b->order_cap = count;
+    }
+    for (size_t i = 0; i < count; i++)
+        b->order[i] = (struct order){b->spans[first + i].addr, first + i};
+    qsort(b->order, count, sizeof *b->order, by_address);
+
+    /* Group into ranges: [group_start[g], group_start[g+1]) of the order. */
+    target_iov iov[MAX_IOV];
+    size_t group_first[MAX_IOV + 1];
+    size_t i = 0;
+    while (i < count) {
+        size_t ngroups = 0, merged_len = 0;
+        while (i < count && ngroups < MAX_IOV) {
+            size_t g = i;
+            uint64_t lo = b->order[i].addr, hi = lo + b->spans[b->order[i].span].len;
+            for (i++; i < count; i++) {
+                const span *sp = &b->spans[b->order[i].span];
+                uint64_t end = sp->addr + sp->len;
+                if (sp->addr > hi + MERGE_GAP || (end > hi ? end : hi) - lo > MERGE_MAX)
+                    break;
+                if (end > hi)
+                    hi = end;
+            }
+            group_first[ngroups] = g;
+            iov[ngroups] = (target_iov){lo, (void *)(uintptr_t)merged_len, (size_t)(hi - lo)};
+            merged_len += (size_t)(hi - lo);
+            ngroups++;
+        }
+        group_first[ngroups] = i;
+        if (merged_len > b->merged_cap) {
+            uint8_t *bigger = realloc(b->merged, merged_len);
+            if (!bigger)
+                return;
+            b->merged = bigger;
+            b->merged_cap = merged_len;
+        }
+        for (size_t g = 0; g < ngroups; g++)
+            iov[g].buf = b->merged + (uintptr_t)iov[g].buf;
+        size_t g = 0;
+        while (g < ngroups) {
+            size_t done = target_readv_partial(w->proc->target, iov + g, ngroups - g);
+            for (size_t k = g; k < g + done; k++) {
+                for (size_t j = group_first[k]; j < group_first[k + 1]; j++) {
+                    span *sp = &b->spans[b->order[j].span];
+                    memcpy(b->buf + sp->off, (uint8_t *)iov[k].buf + (sp->addr - iov[k].addr), sp->len);
+                    sp->ok = 1;
+                }
+            }
+            g += done;
+            if (g < ngroups) { /* this range failed: its spans one by one, then go on */
+                read_spans_separately(w, b->order + group_first[g], group_first[g + 1] - group_first[g]);
+                g++;
+            }
+        }
     }
 }
 
@@ -346,6 +442,40 @@ static int line_of(py_walker *w, const py_code *code, int64_t offset) {
     return m->line;
 }
 
+/* A code object's address can be freed and reused by another code object
+ * between two samples (at start-up, every imported module's <module> code is
+ * freed as soon as it has run), so a cached decoding is confirmed once in
+ * every sample that uses it: its (filename, name) pointers must be the ones it
+ * was decoded from. For code the last sample used, those words were read in
+ * the same prefetch as the frames; only code returning after an absence
+ * costs a read of its own. A freshly decoded entry (checked == 0) needs none. */
+static int confirm_code(py_walker *w, py_code *code, pf_error *err) {
+    if (code->checked) {
+        uint8_t scratch[64];
+        const uint8_t *id = fetch(w, code->addr + (uint64_t)w->identity_lo, w->identity_len, scratch, err);
+        if (!id)
+            return -1;
+        const py_layout *L = &w->proc->layout;
+        int64_t name_field = L->code.qualname != PY_NO_FIELD ? L->code.qualname : L->code.name;
+        if (word_at(id, name_field - w->identity_lo) != code->name_ptr ||
+            word_at(id, L->code.filename - w->identity_lo) != code->file_ptr) {
+            if (py_code_recheck(w->proc, code, err) != 0)
+                return -1;
+        }
+    }
+    code->checked = w->samples;
+    if (w->ncodes_used == w->codes_used_cap) {
+        size_t cap = w->codes_used_cap ? w->codes_used_cap * 2 : 256;
+        uint64_t *bigger = realloc(w->codes_used, cap * sizeof *bigger);
+        if (!bigger)
+            return 0; /* only the prefetch is lost */
+        w->codes_used = bigger;
+        w->codes_used_cap = cap;
+    }
+    w->codes_used[w->ncodes_used++] = code->addr;
+    return 0;
+}
+
 /* Appends one frame executing code_addr at byte offset `offset` of its bytecode
  * (or, when offset_is_pointer, at that instruction address). */
 static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, int64_t offset, int offset_is_pointer,
@@ -353,12 +483,8 @@ static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, int64_t off
     py_code *code = py_code_get(w->codes, w->proc, code_addr, err);
     if (!code)
         return -1;
-    if (w->samples - code->checked >= CODE_RECHECK_SAMPLES) {
-        /* Freed code objects' addresses get reused: now and then, make sure. */
-        if (code->checked && py_code_recheck(w->proc, code, err) != 0)
-            return -1;
-        code->checked = w->samples;
-    }
+    if (code->checked != w->samples && confirm_code(w, code, err) != 0)
+        return -1;
     py_frame *f = push_frame(w, t);
     if (!f)
         return pf_fail(err, PF_ERR_IO, "out of memory");
@@ -588,6 +714,10 @@ static void prefetch_threads(py_walker *w) {
             }
         }
     }
+    /* The identity of every code object the last sample used (see confirm_code). */
+    for (size_t i = 0; i < w->ncodes_used; i++)
+        batch_add(b, w->codes_used[i] + (uint64_t)w->identity_lo, w->identity_len, 0);
+    w->ncodes_used = 0;
     /* Each thread's frames too, where they were last time: in a steady state
      * this one read is all a sample needs. */
     for (size_t i = 0; i < w->nmemos; i++) {

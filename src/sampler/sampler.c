@@ -41,7 +41,7 @@ typedef struct thread_state {
     uint64_t thread_id;
     uint32_t pf_thread;
     pf_node_id root;          /* the thread root (thread_roots), else the session's root */
-    uint64_t *last_code;      /* root first: code object address ... */
+    uint32_t *last_func;      /* root first: the profile function (0 = none) ... */
     int32_t *last_line;       /* ... line ... */
     pf_node_id *last_node;    /* ... and the node it led to */
     size_t nlast, cap;
@@ -86,7 +86,7 @@ void sampler_free(sampler *s) {
         target_close(s->sessions[i].target);
     }
     for (size_t i = 0; i < s->nthreads; i++) {
-        free(s->threads[i].last_code);
+        free(s->threads[i].last_func);
         free(s->threads[i].last_line);
         free(s->threads[i].last_node);
     }
@@ -209,16 +209,16 @@ static int reserve_stack(thread_state *ts, size_t n) {
     size_t cap = ts->cap ? ts->cap : 64;
     while (cap < n)
         cap *= 2;
-    uint64_t *code = realloc(ts->last_code, cap * sizeof *code);
-    if (code)
-        ts->last_code = code;
+    uint32_t *func = realloc(ts->last_func, cap * sizeof *func);
+    if (func)
+        ts->last_func = func;
     int32_t *line = realloc(ts->last_line, cap * sizeof *line);
     if (line)
         ts->last_line = line;
     pf_node_id *node = realloc(ts->last_node, cap * sizeof *node);
     if (node)
         ts->last_node = node;
-    if (!code || !line || !node)
+    if (!func || !line || !node)
         return -1;
     ts->cap = cap;
     return 0;
@@ -240,7 +240,9 @@ static pf_frame_id frame_for(sampler *s, session *x, py_code *code, int line) {
 }
 
 /* Adds one stack (innermost first) under the thread's root, reusing the part
- * it shares with the thread's previous stack. */
+ * it shares with the thread's previous stack. Frames are compared by profile
+ * function and line: a code object decoded anew (its address was reused) has
+ * cookie 0 until frame_for, so it never matches a stale entry. */
 static void add_stack(sampler *s, session *x, thread_state *ts, const py_thread *pt, uint64_t time_ns) {
     size_t n = pt->nframes;
     if (reserve_stack(ts, n) != 0)
@@ -250,7 +252,7 @@ static void add_stack(sampler *s, session *x, thread_state *ts, const py_thread 
     for (; k < n && k < ts->nlast; k++) {
         const py_frame *f = &pt->frames[n - 1 - k];
         int line = s->o.by_function ? 0 : f->line;
-        if (ts->last_code[k] != f->code->addr || ts->last_line[k] != line)
+        if (!f->code->cookie || ts->last_func[k] != f->code->cookie || ts->last_line[k] != line)
             break;
         node = ts->last_node[k];
     }
@@ -258,7 +260,7 @@ static void add_stack(sampler *s, session *x, thread_state *ts, const py_thread 
         const py_frame *f = &pt->frames[n - 1 - k];
         int line = s->o.by_function ? 0 : f->line;
         node = pf_node_child(s->profile, node, frame_for(s, x, f->code, line));
-        ts->last_code[k] = f->code->addr;
+        ts->last_func[k] = f->code->cookie;
         ts->last_line[k] = line;
         ts->last_node[k] = node;
     }

@@ -124,7 +124,8 @@ def run_container_tests():
     finally:
         ctr.kill()
         ctr.wait()
-        subprocess.run(["pkill", "-f", "ctr_target.py " + truth_path])
+        # The target is its namespace's init, which ignores SIGTERM from outside: SIGKILL it.
+        subprocess.run(["pkill", "-KILL", "-f", "ctr_target.py " + truth_path])
         shutil.rmtree(work, ignore_errors=True)
         try:
             os.rmdir(mountpoint)

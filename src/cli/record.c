@@ -246,13 +246,14 @@ static pid_t launch(char **command) {
 /* Waits until the launched program has an initialised interpreter. */
 static int attach_launched(sampler *s, pid_t pid, pf_error *err) {
     uint64_t deadline = sampler_now_ns() + LAUNCH_WAIT_NS;
-    int seen_not_python = 0; /* the last error may only say it exited */
+    int not_python = 0; /* what the last informative error said: a zombie only says it exited */
     for (;;) {
         if (sampler_add_process(s, pid, err) == 0)
             return 0;
-        seen_not_python |= err->kind == PF_ERR_NOT_PYTHON;
+        if (err->kind != PF_ERR_EXITED && err->kind != PF_ERR_NO_PROCESS)
+            not_python = err->kind == PF_ERR_NOT_PYTHON;
         if (child_exited || stop_requested || sampler_now_ns() > deadline) {
-            if (seen_not_python)
+            if (not_python)
                 return pf_fail(err, PF_ERR_NOT_PYTHON,
                                "the launched program (pid %d) is not Python: no CPython found in it (to sample "
                                "the Python processes it starts, add --subprocesses)", (int)pid);

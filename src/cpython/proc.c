@@ -183,7 +183,7 @@ static int detect_version_from_memory(py_proc *p, const found_symbols *sym, pf_e
                            "CPython %d.%d is not supported: pyflare reads 2.7 and 3.6 or later", major, minor);
         if (try_layout(p, layout) == 0)
             return 0;
-        return pf_fail(err, PF_ERR_NOT_PYTHON,
+        return pf_fail(err, PF_ERR_READ,
                        "found %s in process %d but could not read sys.version through it (the interpreter "
                        "is not initialised yet, or is shutting down); try again",
                        sym->soname, (int)target_pid(p->target));

@@ -10,7 +10,7 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS += -Isrc
-LDLIBS  ?=
+LDLIBS  ?= -lz
 
 LIB_SRC  = $(wildcard src/base/*.c src/target/*.c src/cpython/*.c src/profile/*.c src/output/*.c src/sampler/*.c)
 CLI_SRC  = $(wildcard src/cli/*.c)

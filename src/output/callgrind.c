@@ -131,7 +131,8 @@ int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_e
     edges = malloc((a.nedges + nclasses + 1) * sizeof *edges);
     if (!edges)
         goto oom;
-    memcpy(edges, a.edges, a.nedges * sizeof *edges);
+    if (a.nedges) /* a.edges is NULL when there are none */
+        memcpy(edges, a.edges, a.nedges * sizeof *edges);
     if (root) {
         uint32_t fid = out_strmap_id(&filemap, "???", 3);
         classes[root].file = out_text_escape("???");
@@ -144,8 +145,10 @@ int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_e
                 edges[nedges++] = (out_agg_edge){.caller = root, .callee = c, .calls = a.fns[c].top_calls,
                                                  .incl = a.fns[c].top_total};
     }
-    qsort(a.lines, a.nlines, sizeof *a.lines, by_line);
-    qsort(edges, nedges, sizeof *edges, by_caller);
+    if (a.nlines)
+        qsort(a.lines, a.nlines, sizeof *a.lines, by_line);
+    if (nedges)
+        qsort(edges, nedges, sizeof *edges, by_caller);
     file_named = calloc(filemap.n + 1, 1);
     if (!file_named)
         goto oom;

@@ -38,7 +38,7 @@ enum {
 };
 enum { LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_LINE = 4 };
 enum { LINE_FUNCTION_ID = 1, LINE_LINE = 2 };
-enum { FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4, FUNCTION_START_LINE = 5 };
+enum { FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_FILENAME = 4, FUNCTION_START_LINE = 5 };
 
 /* The string table: index = strmap id - 1, so "" (added first) is index 0. */
 typedef struct strtab {
@@ -55,6 +55,19 @@ static uint64_t str_index(strtab *t, const char *s) {
         return 0;
     }
     return id - 1;
+}
+
+/* For strings pprof prints on one line of its header (the mapping's file
+ * name, comments): a command line may hold newlines, so escape it. */
+static uint64_t str_index_line(strtab *t, const char *s) {
+    char *line = out_text_escape(s);
+    if (!line) {
+        t->failed = 1;
+        return 0;
+    }
+    uint64_t index = str_index(t, line);
+    free(line);
+    return index;
 }
 
 static void value_type(out_pb *b, uint32_t field, strtab *t, const char *type, const char *unit) {
@@ -149,7 +162,7 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
      * known, so pprof does not try to symbolize addresses. */
     size_t m = out_pb_begin(&b, PROFILE_MAPPING);
     out_pb_uint(&b, MAPPING_ID, 1);
-    out_pb_uint(&b, MAPPING_FILENAME, str_index(&t, nproc ? pf_str(p, procs[0].command) : "python"));
+    out_pb_uint(&b, MAPPING_FILENAME, str_index_line(&t, nproc ? pf_str(p, procs[0].command) : "python"));
     out_pb_uint(&b, MAPPING_HAS_FUNCTIONS, 1);
     out_pb_uint(&b, MAPPING_HAS_FILENAMES, 1);
     out_pb_uint(&b, MAPPING_HAS_LINE_NUMBERS, 1);
@@ -175,9 +188,10 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
     for (size_t i = 1; i < nfn && !b.failed; i++) {
         m = out_pb_begin(&b, PROFILE_FUNCTION);
         out_pb_uint(&b, FUNCTION_ID, i);
-        uint64_t name = str_index(&t, pf_str(p, funcs[i].name));
-        out_pb_uint(&b, FUNCTION_NAME, name);
-        out_pb_uint(&b, FUNCTION_SYSTEM_NAME, name);
+        /* No system_name: pprof "demangles" a function whose system_name
+         * equals its name, and its C++ heuristics would strip "<module>" to ""
+         * and "f[int]" to "f"; a name without a system name is left as is. */
+        out_pb_uint(&b, FUNCTION_NAME, str_index(&t, pf_str(p, funcs[i].name)));
         out_pb_uint(&b, FUNCTION_FILENAME, str_index(&t, pf_str(p, funcs[i].file)));
         if (funcs[i].firstline > 0)
             out_pb_uint(&b, FUNCTION_START_LINE, (uint64_t)funcs[i].firstline);
@@ -195,7 +209,7 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
     }
     out_pb_uint(&b, PROFILE_COMMENT, str_index(&t, "pyflare"));
     if (*pf_str(p, meta->command))
-        out_pb_uint(&b, PROFILE_COMMENT, str_index(&t, pf_str(p, meta->command)));
+        out_pb_uint(&b, PROFILE_COMMENT, str_index_line(&t, pf_str(p, meta->command)));
     out_pb_uint(&b, PROFILE_DEFAULT_SAMPLE_TYPE, str_index(&t, traced ? "wall" : "cpu"));
 
     /* The string table last: only now is every string in it. */

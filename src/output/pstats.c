@@ -18,13 +18,15 @@
  * Functions are keyed like cProfile keys them: native ones as ("~", 0, name),
  * others as (file, first line, name); functions that share a key are merged.
  * Thread and process roots are not functions: their children count as top
- * level (no caller).
+ * level (no caller), and weight on such a root itself (a sample with no
+ * Python frames) is left out. An empty profile gets one "<no samples>" entry,
+ * since pstats refuses to load an empty dict.
  *
- * Marshal is written by hand with only the codes every Python 3 reads
- * ('{' dict, '(' tuple, 'i'/'l' int, 'g' binary float, 'u' UTF-8 str); pstats
- * files only need to load in Python 3 (Python 2's marshal would read 'u' as
- * unicode, which its pstats also accepts, but that is not a goal). Strings
- * must be valid UTF-8, so invalid bytes become U+FFFD. */
+ * Marshal is written by hand with only the oldest codes ('{' dict, '('
+ * tuple, 'i'/'l' int, 'g' binary float, 'u' UTF-8 str), none of the newer
+ * short forms or references, so any Python 3 reads it (checked on 3.6-3.13;
+ * 2.7 happens to load it too, with unicode names, but that is not a goal).
+ * Strings must be valid UTF-8, so invalid bytes become U+FFFD. */
 #include "output/writer.h"
 
 #include <inttypes.h>
@@ -156,16 +158,18 @@ int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_erro
     if (out_aggregate(p, cls, map.n + 1, 0, &a) != 0)
         goto oom;
     have_agg = 1;
-    qsort(a.edges, a.nedges, sizeof *a.edges, by_callee);
+    if (a.nedges) /* a.edges is NULL when there are none */
+        qsort(a.edges, a.nedges, sizeof *a.edges, by_callee);
 
     fputc('{', f);
-    size_t e = 0;
+    size_t e = 0, written = 0;
     for (uint32_t c = 1; c <= map.n; c++) {
         const out_agg_fn *fn = &a.fns[c];
         while (e < a.nedges && a.edges[e].callee < c)
             e++;
         if (!fn->calls && !fn->self && !fn->total && (e >= a.nedges || a.edges[e].callee != c))
             continue; /* a function no node uses */
+        written++;
         w_key(f, &keys[c]);
         fputc('(', f);
         w_u32(f, 5);
@@ -185,6 +189,19 @@ int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_erro
             w_float(f, (double)ed->total * unit);
         }
         fputc('0', f);
+    }
+    if (!written) {
+        /* pstats.Stats refuses an empty dict ("Cannot create or construct"),
+         * so an empty profile gets one placeholder entry with no calls. */
+        pkey none = {"~", "<no samples>", 0};
+        w_key(f, &none);
+        fputc('(', f);
+        w_u32(f, 5);
+        w_int(f, 0);
+        w_int(f, 0);
+        w_float(f, 0);
+        w_float(f, 0);
+        fputs("{0", f);
     }
     fputc('0', f);
     rc = 0;

@@ -1,7 +1,357 @@
-/* text.c — the text writer (not written yet). */
+/* text.c — a report for the terminal, in the spirit of pyinstrument's
+ * console output: a header (what ran, for how long, how it was measured), a
+ * table of the top functions by own time with their own and total shares,
+ * and the call tree with percentages.
+ *
+ * The tree hides frames under 1% of the total, lists children heaviest first
+ * and collapses long pass-through chains (frames that only call one visible
+ * child and lose under 1% on the way, typical of framework plumbing) into one
+ * "[N frames hidden]" line, keeping the first and last of the chain. Below
+ * MAX_DEPTH printed levels the tree ends with "[deeper frames not shown]",
+ * which also bounds the recursion here.
+ *
+ * Names are escaped (control characters and invalid UTF-8 become visible
+ * escapes) so a hostile name cannot send escape sequences to the terminal.
+ * ANSI colour only when o->color: the CLI decides from isatty and NO_COLOR. */
 #include "output/writer.h"
 
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/aggregate.h"
+#include "output/escape.h"
+
+#define MAX_DEPTH 120
+#define MIN_RUN 5 /* collapse pass-through chains at least this long */
+
+typedef struct tctx {
+    FILE *f;
+    const pf_profile *p;
+    const pf_node *nodes;
+    size_t nnodes;
+    const uint64_t *tot;
+    uint64_t grand;
+    int color, traced;
+    double unit_ns;   /* nanoseconds per unit of weight; 0 = show counts */
+    double scale;     /* display divisor for nanoseconds */
+    const char *unit; /* its name */
+    char *prefix;
+    size_t prefix_len;
+} tctx;
+
+static const char *c_(const tctx *t, const char *code) { return t->color ? code : ""; }
+#define RESET(t) c_(t, "\033[0m")
+#define DIM(t) c_(t, "\033[2m")
+
+static const char *pct_color(const tctx *t, double pct) {
+    if (!t->color)
+        return "";
+    return pct >= 50 ? "\033[1;31m" : pct >= 20 ? "\033[33m" : pct >= 5 ? "\033[32m" : "\033[2m";
+}
+
+static double pct_of(const tctx *t, uint64_t w) { return t->grand ? 100.0 * (double)w / (double)t->grand : 0; }
+
+/* Weight w in the report's unit, as a fixed-width column. */
+static void w_weight(const tctx *t, uint64_t w, int width) {
+    if (t->unit_ns > 0)
+        fprintf(t->f, "%*.3f", width, (double)w * t->unit_ns / t->scale);
+    else
+        fprintf(t->f, "%*" PRIu64, width, w);
+}
+
+static void w_label(const tctx *t, pf_frame_id frame) {
+    size_t nfr, nfn;
+    const pf_frame *frames = pf_frames(t->p, &nfr);
+    const pf_func *funcs = pf_funcs(t->p, &nfn);
+    const pf_frame *fr = frame < nfr ? &frames[frame] : &frames[0];
+    const pf_func *fn = fr->func < nfn ? &funcs[fr->func] : &funcs[0];
+    const char *name = pf_str(t->p, fn->name), *file = pf_str(t->p, fn->file);
+    out_text_write(t->f, *name ? name : "???");
+    if (fn->kind == PF_FUNC_THREAD || fn->kind == PF_FUNC_PROCESS || fn->kind == PF_FUNC_OTHER || !*file ||
+        !strcmp(file, "~"))
+        return;
+    fprintf(t->f, "  %s", DIM(t));
+    out_text_write(t->f, file);
+    int line = fr->line > 0 ? fr->line : fn->firstline;
+    if (line > 0)
+        fprintf(t->f, ":%d", line);
+    fputs(RESET(t), t->f);
+}
+
+static void w_header(const tctx *t) {
+    const pf_meta *m = pf_profile_meta_const(t->p);
+    const char *cmd = pf_str(t->p, m->command), *py = pf_str(t->p, m->python);
+    fprintf(t->f, "%spyflare%s  ", c_(t, "\033[1m"), RESET(t));
+    out_text_write(t->f, *cmd ? cmd : "(unknown command)");
+    fputc('\n', t->f);
+    char dur[48];
+    if (m->duration_ns >= 1000000000u)
+        snprintf(dur, sizeof dur, "%.3f s", (double)m->duration_ns / 1e9);
+    else
+        snprintf(dur, sizeof dur, "%.3f ms", (double)m->duration_ns / 1e6);
+    if (t->traced)
+        fprintf(t->f, "Traced %s", dur);
+    else if (m->rate_hz > 0)
+        fprintf(t->f, "Sampled %s: %" PRIu64 " samples at %.6g Hz", dur, t->grand, m->rate_hz);
+    else
+        fprintf(t->f, "Sampled %s: %" PRIu64 " samples", dur, t->grand);
+    if (*py) {
+        fputs(", Python ", t->f);
+        out_text_write(t->f, py);
+    }
+    fputc('\n', t->f);
+    if (t->unit_ns > 0)
+        fprintf(t->f, "Times in %s%s.\n", t->unit,
+                t->traced ? "" : " (samples times the sampling period)");
+    else
+        fputs("Weights in samples.\n", t->f);
+}
+
+typedef struct top_row {
+    pf_func_id func;
+    const out_agg_fn *fn;
+} top_row;
+
+static int by_self(const void *a, const void *b) {
+    const out_agg_fn *x = ((const top_row *)a)->fn, *y = ((const top_row *)b)->fn;
+    if (x->self != y->self)
+        return x->self > y->self ? -1 : 1;
+    if (x->total != y->total)
+        return x->total > y->total ? -1 : 1;
+    pf_func_id i = ((const top_row *)a)->func, j = ((const top_row *)b)->func;
+    return i < j ? -1 : i > j;
+}
+
+static int w_top(tctx *t, int top) {
+    size_t nfn;
+    const pf_func *funcs = pf_funcs(t->p, &nfn);
+    uint32_t *cls = calloc(nfn ? nfn : 1, sizeof *cls);
+    top_row *rows = malloc((nfn ? nfn : 1) * sizeof *rows);
+    out_agg a;
+    if (!cls || !rows) {
+        free(cls);
+        free(rows);
+        return -1;
+    }
+    for (size_t i = 1; i < nfn; i++)
+        cls[i] = funcs[i].kind == PF_FUNC_THREAD || funcs[i].kind == PF_FUNC_PROCESS ? 0 : (uint32_t)i;
+    if (out_aggregate(t->p, cls, nfn, 0, &a) != 0) {
+        free(cls);
+        free(rows);
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 1; i < nfn; i++)
+        if (a.fns[i].self || a.fns[i].total)
+            rows[n++] = (top_row){(pf_func_id)i, &a.fns[i]};
+    qsort(rows, n, sizeof *rows, by_self);
+    if ((size_t)top < n)
+        n = (size_t)top;
+    fprintf(t->f, "\n%sTop %zu functions by own time%s\n", c_(t, "\033[1m"), n, RESET(t));
+    fprintf(t->f, "%s  own %%  total %%  %9s  %9s%s  function%s\n", DIM(t), t->unit_ns > 0 ? "own" : "own #",
+            t->unit_ns > 0 ? "total" : "total #", t->traced ? "        calls" : "", RESET(t));
+    for (size_t i = 0; i < n; i++) {
+        const out_agg_fn *fn = rows[i].fn;
+        double ps = pct_of(t, fn->self), pt = pct_of(t, fn->total);
+        fprintf(t->f, "%s%6.1f%%%s  %s%6.1f%%%s  ", pct_color(t, ps), ps, RESET(t), pct_color(t, pt), pt, RESET(t));
+        w_weight(t, fn->self, 9);
+        fputs("  ", t->f);
+        w_weight(t, fn->total, 9);
+        if (t->traced) {
+            /* Like pstats: all calls, and "/primitive" when recursion made them differ. */
+            char calls[48];
+            if (fn->calls != fn->prim_calls)
+                snprintf(calls, sizeof calls, "%" PRIu64 "/%" PRIu64, fn->calls, fn->prim_calls);
+            else
+                snprintf(calls, sizeof calls, "%" PRIu64, fn->calls);
+            fprintf(t->f, "  %11s", calls);
+        }
+        fputs("  ", t->f);
+        /* The function's own label: its first line rather than a frame line. */
+        const pf_func *fnc = &funcs[rows[i].func];
+        const char *name = pf_str(t->p, fnc->name), *file = pf_str(t->p, fnc->file);
+        out_text_write(t->f, *name ? name : "???");
+        if (*file && strcmp(file, "~") && fnc->kind != PF_FUNC_OTHER) {
+            fprintf(t->f, "  %s", DIM(t));
+            out_text_write(t->f, file);
+            if (fnc->firstline > 0)
+                fprintf(t->f, ":%d", fnc->firstline);
+            fputs(RESET(t), t->f);
+        }
+        fputc('\n', t->f);
+    }
+    out_agg_free(&a);
+    free(cls);
+    free(rows);
+    return 0;
+}
+
+/* ---- the call tree ---- */
+
+static int visible(const tctx *t, pf_node_id n) { return t->tot[n] && t->tot[n] * 100 >= t->grand; }
+
+/* The one visible child of n, or 0 when it has none or several. */
+static pf_node_id only_child(const tctx *t, pf_node_id n) {
+    pf_node_id found = 0;
+    for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling) {
+        if (!visible(t, c))
+            continue;
+        if (found)
+            return 0;
+        found = c;
+    }
+    return found;
+}
+
+/* n only passes (nearly) all its time on to a single visible child. */
+static int pass_through(const tctx *t, pf_node_id n) {
+    pf_node_id c = only_child(t, n);
+    return c && (t->tot[n] - t->tot[c]) * 100 < t->grand;
+}
+
+static int prefix_push(tctx *t, const char *s) {
+    size_t len = strlen(s);
+    char *bigger = realloc(t->prefix, t->prefix_len + len + 1);
+    if (!bigger)
+        return -1;
+    t->prefix = bigger;
+    memcpy(t->prefix + t->prefix_len, s, len + 1);
+    t->prefix_len += len;
+    return 0;
+}
+
+static void w_branch(const tctx *t, int top, int last) {
+    fprintf(t->f, "%s%s%s%s", DIM(t), t->prefix ? t->prefix : "", top ? "" : last ? "└─ " : "├─ ", RESET(t));
+}
+
+static void w_node_line(const tctx *t, pf_node_id n, int top, int last) {
+    w_branch(t, top, last);
+    double pct = pct_of(t, t->tot[n]);
+    fprintf(t->f, "%s%.1f%%%s ", pct_color(t, pct), pct, RESET(t));
+    if (t->unit_ns > 0) {
+        w_weight(t, t->tot[n], 0);
+        fprintf(t->f, " %s  ", t->unit);
+    } else {
+        fprintf(t->f, "%" PRIu64 "  ", t->tot[n]);
+    }
+    w_label(t, t->nodes[n].frame);
+    fputc('\n', t->f);
+}
+
+static int by_total_desc(const void *a, const void *b, const uint64_t *tot) {
+    pf_node_id x = *(const pf_node_id *)a, y = *(const pf_node_id *)b;
+    if (tot[x] != tot[y])
+        return tot[x] > tot[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+static const uint64_t *sort_tot; /* qsort has no context argument in C11 */
+static int cmp_children(const void *a, const void *b) { return by_total_desc(a, b, sort_tot); }
+
+static int w_tree(tctx *t, pf_node_id n, int top, int last, int depth);
+
+/* The children of n (already printed), indented one level further. */
+static int w_children(tctx *t, pf_node_id n, int depth) {
+    size_t count = 0;
+    for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
+        count += visible(t, c);
+    if (!count)
+        return 0;
+    if (depth >= MAX_DEPTH) {
+        w_branch(t, 0, 1);
+        fprintf(t->f, "%s[deeper frames not shown]%s\n", DIM(t), RESET(t));
+        return 0;
+    }
+    pf_node_id *kids = malloc(count * sizeof *kids);
+    if (!kids)
+        return -1;
+    size_t k = 0;
+    for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
+        if (visible(t, c))
+            kids[k++] = c;
+    sort_tot = t->tot;
+    qsort(kids, count, sizeof *kids, cmp_children);
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = w_tree(t, kids[i], 0, i + 1 == count, depth + 1);
+    free(kids);
+    return rc;
+}
+
+static int w_tree(tctx *t, pf_node_id n, int top, int last, int depth) {
+    w_node_line(t, n, top, last);
+    size_t saved = t->prefix_len;
+    if (!top && prefix_push(t, last ? "   " : "│  ") != 0)
+        return -1;
+    int rc = 0;
+    /* A long pass-through chain below n: show its first frame, a marker, and its last. */
+    size_t run = 0;
+    pf_node_id first = pass_through(t, n) ? only_child(t, n) : 0, lastp = first;
+    for (pf_node_id c = first; c && pass_through(t, c); c = only_child(t, c)) {
+        run++;
+        lastp = c;
+    }
+    if (first && run >= MIN_RUN) {
+        w_node_line(t, first, 0, 1);
+        size_t inner = t->prefix_len;
+        rc = prefix_push(t, "   ");
+        if (rc == 0) {
+            w_branch(t, 0, 1);
+            fprintf(t->f, "%s[%zu frames hidden]%s\n", DIM(t), run - 2, RESET(t));
+            rc = prefix_push(t, "   ");
+        }
+        if (rc == 0)
+            rc = w_tree(t, lastp, 0, 1, depth + 3);
+        t->prefix_len = inner;
+        if (t->prefix)
+            t->prefix[inner] = 0;
+    } else {
+        rc = w_children(t, n, depth);
+    }
+    t->prefix_len = saved;
+    if (t->prefix)
+        t->prefix[saved] = 0;
+    return rc;
+}
+
 int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
-    (void)p, (void)f, (void)o;
-    return pf_fail(err, PF_ERR_USAGE, "the text format is not available yet");
+    const pf_meta *m = pf_profile_meta_const(p);
+    tctx t = {.f = f, .p = p, .color = o && o->color, .traced = m->mode == PF_MODE_TRACED};
+    t.nodes = pf_nodes(p, &t.nnodes);
+    uint64_t *tot = out_node_totals(p);
+    if (!tot)
+        return pf_fail(err, PF_ERR_IO, "out of memory");
+    t.tot = tot;
+    t.grand = t.nnodes ? tot[0] : 0;
+    if (t.traced)
+        t.unit_ns = 1;
+    else if (m->period_ns)
+        t.unit_ns = (double)m->period_ns;
+    else if (m->rate_hz > 0)
+        t.unit_ns = 1e9 / m->rate_hz;
+    /* One unit for the whole report, chosen by the total, so columns compare at a glance. */
+    double grand_ns = (double)t.grand * t.unit_ns;
+    t.scale = grand_ns >= 1e9 ? 1e9 : grand_ns >= 1e6 ? 1e6 : 1e3;
+    t.unit = grand_ns >= 1e9 ? "s" : grand_ns >= 1e6 ? "ms" : "us";
+
+    w_header(&t);
+    int rc = 0;
+    if (!t.grand) {
+        fputs("\nNo samples.\n", f);
+    } else {
+        rc = w_top(&t, o && o->top > 0 ? o->top : 20);
+        if (rc == 0) {
+            fprintf(f, "\n%sCall tree%s %s(frames under 1%% hidden)%s\n", c_(&t, "\033[1m"), RESET(&t), DIM(&t),
+                    RESET(&t));
+            sort_tot = tot;
+            for (pf_node_id c = t.nodes[0].first_child; c && rc == 0; c = t.nodes[c].next_sibling)
+                if (visible(&t, c))
+                    rc = w_tree(&t, c, 1, 1, 0);
+        }
+    }
+    free(t.prefix);
+    free(tot);
+    if (rc != 0)
+        return pf_fail(err, PF_ERR_IO, "out of memory");
+    return 0;
 }

@@ -1,0 +1,1115 @@
+#!/usr/bin/env python3
+"""Tests for `pyflare record` (and Pyflame's short form), run against every
+installed CPython.
+
+    PYFLARE=/abs/path/to/build/pyflare python3 tests/record/run.py [FILTER...]
+
+Standard library only; needs Python 3.7+ (the system python3). The targets in
+targets/ run on Python 2.7 and 3.6+ and measure their own truth.
+
+Jobs (FILTER arguments keep the jobs whose name contains one of them):
+  INTERP/cpu       cpu_split.py burns f1:f2:f5 = 1:2:5 (busy loops) and sleeps
+                   in idle(); the folded shares of f1/f2/f5 must be within 3
+                   points of the target's own measurement, attached (--pid)
+                   and launched (-- python ...; exit status 3 passed on); with
+                   --idle, idle()'s share of all samples within 5 points.
+  INTERP/threads   threads.py: spinners alpha, beta, gamma + a sleeping main
+                   thread; --threads roots, --idle adds MainThread, --gil keeps
+                   at most one stack per tick and only spinners.
+  INTERP/subprocesses  pool.py under --subprocesses: work_item is seen under
+                   >= 2 worker process roots (3.8+ and system-3.11).
+  INTERP/pyflame   `pyflare -x -s S [-r INTERVAL] -p PID` writes folded to stdout.
+  INTERP/paths     frames relative to site-packages and the script's directory;
+                   --full-paths keeps them absolute; --function drops lines.
+  lifecycle        (3.12) the target exits mid-recording; SIGINT and SIGTERM stop
+                   an unbounded recording and the profile is written.
+  errors           (3.12) bad pids, rates, durations, formats, outputs, commands.
+  rate             (3.12) --rate 10000 prints its achieved rate and late count.
+
+Interpreters: the fixed list EXPECTED (pyenv builds + Debian's /usr/bin/python3.11
+as "system-3.11"); missing ones are reported as SKIP. PYFLARE_PYTHONS=name,name
+restricts the run to those interpreters.
+
+Output: "PASS name", "FAIL name: reason" (+ indented details), "SKIP name:
+reason", and finally exactly one line "record: N passed, N failed, N skipped".
+Exit status 1 on any failure.
+"""
+
+import concurrent.futures
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TARGETS = os.path.join(HERE, "targets")
+PYENV = "/root/.pyenv/versions"
+
+EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
+            "3.11.7", "3.12.1", "3.13.0", "system-3.11"]
+SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11"}
+ONCE_ON = "3.12.1"          # the interpreter for lifecycle, errors and rate
+
+WORKERS = 2                 # jobs at once (the machine has 2 cores)
+READY_TIMEOUT = 30          # seconds for a target to write its ready file
+SLACK = 45                  # seconds a pyflare run may take beyond its duration
+
+CPU_TOLERANCE = 0.03        # f1/f2/f5 shares vs the target's truth
+IDLE_TOLERANCE = 0.05       # idle()'s share of all samples vs its wall-time share
+
+PYFLARE = None
+# The share tests compare samples with time: on a loaded machine a sampler
+# that waits its turn for a CPU takes its samples when the target lets it,
+# not uniformly in time. Where allowed, those runs get a real-time priority
+# (SCHED_FIFO, reset on fork so a launched program runs normally).
+RT_PREFIX = []
+_live = set()               # processes to kill if the run is interrupted
+_live_lock = threading.Lock()
+
+
+class Result:
+    def __init__(self, status, name, reason="", details=()):
+        self.status, self.name, self.reason = status, name, reason
+        self.details = list(details)
+
+    def render(self):
+        line = self.status + " " + self.name
+        if self.reason:
+            line += ": " + self.reason
+        return "\n".join([line] + ["    " + d for d in self.details])
+
+
+def check(name, problems, note=""):
+    """PASS (with an optional note) if problems is empty, else FAIL."""
+    if not problems:
+        return Result("PASS", name, note)
+    lines = []
+    for p in problems:
+        lines.extend(str(p).splitlines())
+    more = len(problems) - 1
+    reason = lines[0] + (" (+%d more)" % more if more else "")
+    return Result("FAIL", name, reason, lines[1:])
+
+
+# ------------------------------------------------------------ processes --
+
+def track(p):
+    with _live_lock:
+        _live.add(p)
+    return p
+
+
+def untrack(p):
+    with _live_lock:
+        _live.discard(p)
+
+
+def kill_group(p):
+    """SIGKILL p's process group (p was started in a session of its own)."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def clean_env():
+    env = dict(os.environ)
+    for var in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONINSPECT", "NO_COLOR"):
+        env.pop(var, None)
+    env.update(LC_ALL="C.UTF-8", PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
+    return env
+
+
+class Run:
+    """Outcome of one pyflare invocation."""
+
+    def __init__(self, cmd, rc=None, out=b"", err=b"", failure=None):
+        self.cmd, self.rc, self.out, self.err = cmd, rc, out, err
+        self.failure = failure
+        self.text = err.decode("utf-8", "replace")
+
+    def describe(self):
+        if self.failure:
+            return self.failure
+        how = ("killed by signal %d" % -self.rc) if self.rc < 0 else ("exit status %d" % self.rc)
+        tail = self.text.strip().splitlines()[-4:]
+        return how + ("; stderr: " + " | ".join(tail) if tail else "")
+
+    def command(self):
+        return " ".join(self.cmd)
+
+
+def communicate(p, cmd, timeout):
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(p)
+        out, err = p.communicate()
+        untrack(p)
+        return Run(cmd, p.returncode, out, err, failure="timed out after %ds" % timeout)
+    untrack(p)
+    return Run(cmd, p.returncode, out, err)
+
+
+def start_pyflare(args, cwd="/", prefix=(), binary=None):
+    cmd = list(prefix) + [binary or PYFLARE] + list(args)
+    return cmd, track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, cwd=cwd, env=clean_env(),
+                                       start_new_session=True))
+
+
+def pyflare(args, timeout, cwd="/", prefix=(), binary=None):
+    """Run pyflare to completion (its process group is killed on timeout)."""
+    try:
+        cmd, p = start_pyflare(args, cwd, prefix, binary)
+    except OSError as e:
+        return Run([PYFLARE] + list(args), failure="could not run pyflare: %s" % e)
+    return communicate(p, cmd, timeout)
+
+
+class Target:
+    """A target program started by the runner (not by pyflare)."""
+
+    def __init__(self, argv, cwd=TARGETS, ready=None, reaper=False):
+        self.argv, self.cwd, self.ready = argv, cwd, ready
+        self.log = tempfile.TemporaryFile()
+        self.proc = track(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
+                                           stderr=self.log, cwd=cwd, env=clean_env(),
+                                           start_new_session=True))
+        if reaper:   # reap it the moment it exits, like a shell would
+            threading.Thread(target=self.proc.wait, daemon=True).start()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log_tail(self):
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace").strip().splitlines()[-8:]
+
+    def wait_ready(self):
+        """The ready file's JSON, or raises RuntimeError."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if os.path.exists(self.ready):
+                with open(self.ready) as f:
+                    return json.load(f)
+            if self.proc.poll() is not None:
+                raise RuntimeError("target exited with status %s before it was ready:\n%s"
+                                   % (self.proc.returncode, "\n".join(self.log_tail())))
+            time.sleep(0.02)
+        raise RuntimeError("target not ready after %ds" % READY_TIMEOUT)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def terminate(self, timeout=20):
+        """SIGTERM, then wait; returns the exit status (None on timeout)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self):
+        kill_group(self.proc)
+        self.proc.wait()
+        untrack(self.proc)
+        self.log.close()
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------- parsing --
+
+SUMMARY = re.compile(r"^pyflare: (\d+) stacks from (\d+) samples in ([0-9.]+) s "
+                     r"\(([0-9.]+) Hz of ([0-9.e+]+) requested\), (\d+) late; "
+                     r"(\d+) threads? seen(?: in (\d+) processes)?; (.*)$")
+FRAME = re.compile(r"^(?P<func>.+) \((?P<file>.+?)(?::(?P<line>\d+))?\)$")
+
+
+def parse_summary(run):
+    """The summary line's fields as a dict, or None."""
+    for line in run.text.splitlines():
+        m = SUMMARY.match(line)
+        if m:
+            return {"stacks": int(m.group(1)), "ticks": int(m.group(2)),
+                    "seconds": float(m.group(3)), "hz": float(m.group(4)),
+                    "requested": float(m.group(5)), "late": int(m.group(6)),
+                    "threads": int(m.group(7)), "processes": int(m.group(8) or 1),
+                    "errors": m.group(9)}
+    return None
+
+
+def parse_folded(text):
+    """([(frames root first, count)], problems)."""
+    stacks, problems = [], []
+    for i, line in enumerate(text.splitlines()):
+        stack, sep, count = line.rpartition(" ")
+        if not sep or not count.isdigit() or not stack or int(count) <= 0:
+            problems.append("folded line %d is malformed: %r" % (i + 1, line[:200]))
+            continue
+        stacks.append((stack.split(";"), int(count)))
+    return stacks, problems
+
+
+def frame(label):
+    """(function, file, line or None) of a Python frame label, or None."""
+    m = FRAME.match(label)
+    if not m:
+        return None
+    return m.group("func"), m.group("file"), int(m.group("line")) if m.group("line") else None
+
+
+def func_of(label):
+    f = frame(label)
+    return f[0] if f else None
+
+
+def innermost_counts(stacks):
+    counts = {}
+    for frames, n in stacks:
+        fn = func_of(frames[-1])
+        counts[fn] = counts.get(fn, 0) + n
+    return counts
+
+
+def read_output(path):
+    """(stacks, problems) of a folded file pyflare wrote."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return [], ["no output file: %s" % e]
+    if not data:
+        return [], ["output file %s is empty" % os.path.basename(path)]
+    try:
+        return parse_folded(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return [], ["output is not UTF-8: %s" % e]
+
+
+def recorded(run, path, want_rc=0, check_total=True):
+    """(stacks, summary, problems) for a run that should have written path."""
+    if run.failure:
+        return [], None, ["%s: %s" % (run.command(), run.failure)]
+    problems = []
+    if run.rc != want_rc:
+        problems.append("exit status %s, expected %d (%s)\n  command: %s"
+                        % (run.rc, want_rc, run.describe(), run.command()))
+    summary = parse_summary(run)
+    if summary is None:
+        problems.append("no summary line on stderr:\n" + run.text.strip()[:600])
+    stacks, bad = read_output(path) if path != "-" else parse_folded(run.out.decode("utf-8", "replace"))
+    problems += bad
+    total = sum(n for _, n in stacks)
+    if check_total and summary and not bad and total != summary["stacks"]:
+        problems.append("folded counts add up to %d, the summary says %d stacks"
+                        % (total, summary["stacks"]))
+    return stacks, summary, problems
+
+
+def fmt_shares(shares):
+    return ", ".join("%s %.1f%%" % (k, 100 * v) for k, v in sorted(shares.items()))
+
+
+# ----------------------------------------------------------------- cpu --
+
+def window_truth(truth, run, ended):
+    """Seconds each function of cpu_split.py ran within the recorded window
+    (the summary's elapsed time, ending when pyflare exited), plus "window"."""
+    summary = parse_summary(run)
+    w1 = ended
+    w0 = w1 - summary["seconds"]
+    spent = {"f1": 0.0, "f2": 0.0, "f5": 0.0, "idle": 0.0, "window": w1 - w0}
+    for fn, start, end in truth["calls"]:
+        overlap = min(end, w1) - max(start, w0)
+        if overlap > 0:
+            spent[fn] += overlap
+    return spent
+
+
+def cpu_share_problems(stacks, spent, label):
+    """Problems if f1/f2/f5's sample shares are off the target's own shares."""
+    counts = innermost_counts(stacks)
+    got_total = sum(counts.get(f, 0) for f in ("f1", "f2", "f5"))
+    want_total = sum(spent[f] for f in ("f1", "f2", "f5"))
+    if got_total < 200 or want_total <= 0:
+        return ["%s: only %d samples in f1/f2/f5 (innermost functions: %s)"
+                % (label, got_total, counts)]
+    got = dict((f, counts.get(f, 0) / float(got_total)) for f in ("f1", "f2", "f5"))
+    want = dict((f, spent[f] / want_total) for f in ("f1", "f2", "f5"))
+    off = [f for f in got if abs(got[f] - want[f]) > CPU_TOLERANCE]
+    if not off:
+        return []
+    others = sorted(counts.items(), key=lambda kv: -kv[1])[:6]
+    return ["%s: shares off by more than %d points in %s\n  pyflare: %s (%d samples)\n"
+            "  truth (time in the function while recorded): %s\n"
+            "  innermost functions by samples: %s"
+            % (label, round(100 * CPU_TOLERANCE), ", ".join(off), fmt_shares(got), got_total,
+               fmt_shares(want), ", ".join("%s %d" % kv for kv in others))]
+
+
+def timed(args, timeout, cwd):
+    """pyflare run with its sampling clock protected from the machine's load
+    (see RT_PREFIX); returns (run, time.time() when it exited)."""
+    run = pyflare(args, timeout, cwd=cwd, prefix=RT_PREFIX)
+    return run, time.time()
+
+
+def job_cpu(interp, python):
+    prefix = interp + "/cpu"
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    script = os.path.join(TARGETS, "cpu_split.py")
+    results = []
+    try:
+        truth_path, ready = os.path.join(work, "truth.json"), os.path.join(work, "ready.json")
+        target = Target([python, script, truth_path, ready, "0", "0"], ready=ready)
+        try:
+            target.wait_ready()
+            attach = timed(["record", "--pid", str(target.pid), "--rate", "1000", "--duration", "4",
+                            "-o", os.path.join(work, "attach.folded")], 4 + SLACK, work)
+            idle = timed(["record", "--pid", str(target.pid), "--rate", "1000", "--duration", "4",
+                          "--idle", "-o", os.path.join(work, "idle.folded")], 4 + SLACK, work)
+            alive = target.alive()
+            status = target.terminate()
+        except RuntimeError as e:
+            lines = str(e).splitlines()
+            return [Result("FAIL", prefix, "target: " + lines[0], lines[1:])]
+        finally:
+            target.stop()
+        truth = read_json(truth_path)
+        if truth is None:
+            return [Result("FAIL", prefix, "target wrote no truth (status %s)" % status)]
+
+        stacks, summary, problems = recorded(attach[0], os.path.join(work, "attach.folded"))
+        if not alive:
+            problems.append("the target died while being recorded")
+        if not problems:
+            problems += cpu_share_problems(stacks, window_truth(truth, *attach), "attached")
+        results.append(check(prefix + "/attach", problems))
+
+        stacks, summary, problems = recorded(idle[0], os.path.join(work, "idle.folded"))
+        if not problems:
+            spent = window_truth(truth, *idle)
+            problems += cpu_share_problems(stacks, spent, "--idle")
+            total = sum(n for _, n in stacks)
+            # One thread, idle counted: every tick should give exactly one stack.
+            if not (0.9 * summary["ticks"] <= summary["stacks"] <= summary["ticks"]):
+                problems.append("--idle on a one-thread target: %d stacks from %d ticks "
+                                "(expected one per tick)" % (summary["stacks"], summary["ticks"]))
+            got = innermost_counts(stacks).get("idle", 0) / float(total)
+            want = spent["idle"] / spent["window"]
+            if abs(got - want) > IDLE_TOLERANCE:
+                problems.append("idle()'s share of all samples is %.1f%%, its share of the recorded "
+                                "time %.1f%% (tolerance %d points)"
+                                % (100 * got, 100 * want, round(100 * IDLE_TOLERANCE)))
+        results.append(check(prefix + "/idle", problems))
+
+        # Launched: the program runs 4.5 s and exits with status 3; if the 4 s
+        # recording ends first, pyflare's SIGTERM makes it exit with 3 as well.
+        truth2 = os.path.join(work, "truth2.json")
+        launch = timed(["record", "--rate", "1000", "--duration", "4", "-o",
+                        os.path.join(work, "launch.folded"), "--",
+                        python, script, truth2, "-", "4.5", "3"], 4.5 + SLACK, work)
+        stacks, summary, problems = recorded(launch[0], os.path.join(work, "launch.folded"), want_rc=3)
+        truth = read_json(truth2)
+        if truth is None:
+            problems.append("the launched target wrote no truth")
+        elif not problems:
+            problems += cpu_share_problems(stacks, window_truth(truth, *launch), "launched")
+        results.append(check(prefix + "/launch", problems))
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ------------------------------------------------------------- threads --
+
+SPINNERS = {"alpha": "spin_alpha", "beta": "spin_beta", "gamma": "spin_gamma"}
+
+
+def thread_problems(stacks, allowed_roots, label):
+    """Problems with --threads stacks: unknown roots, spinners' stacks that do
+    not end in their own function, stdlib frames not shortened."""
+    problems = []
+    for frames, n in stacks:
+        root = frames[0]
+        if not root.startswith("thread "):
+            problems.append("%s: stack without a thread root: %s" % (label, ";".join(frames)[:300]))
+            continue
+        name = root[len("thread "):]
+        if name not in allowed_roots:
+            problems.append("%s: unexpected root %r (%d samples): %s"
+                            % (label, root, n, ";".join(frames)[:300]))
+            continue
+        funcs = [func_of(f) for f in frames[1:]]
+        if None in funcs:
+            problems.append("%s: malformed frame in %s" % (label, ";".join(frames)[:300]))
+            continue
+        if name in SPINNERS:
+            if funcs[-1] != SPINNERS[name]:
+                problems.append("%s: thread %s's stack ends in %s, expected %s"
+                                % (label, name, funcs[-1], SPINNERS[name]))
+            # threading.py lives in lib/pythonX.Y/: shortened to its bare name.
+            files = set(frame(f)[1] for f in frames[1:-1])
+            if files != set(["threading.py"]):
+                problems.append("%s: thread %s's outer frames are in %s, expected threading.py only"
+                                % (label, name, sorted(files)))
+        elif funcs[-1] != "park":
+            problems.append("%s: MainThread's stack ends in %s, expected park" % (label, funcs[-1]))
+    return problems
+
+
+def roots_of(stacks):
+    return set(frames[0] for frames, _ in stacks)
+
+
+def job_threads(interp, python):
+    prefix = interp + "/threads"
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    ready = os.path.join(work, "ready.json")
+    target = Target([python, os.path.join(TARGETS, "threads.py"), ready], ready=ready)
+    results = []
+    try:
+        try:
+            info = target.wait_ready()
+        except RuntimeError as e:
+            lines = str(e).splitlines()
+            return [Result("FAIL", prefix, "target: " + lines[0], lines[1:])]
+        if sorted(info["threads"]) != ["MainThread", "alpha", "beta", "gamma"]:
+            return [Result("FAIL", prefix, "target's threads are %s (test bug)" % info["threads"])]
+        runs = {}
+        for mode, extra in (("plain", []), ("idle", ["--idle"]), ("gil", ["--gil"])):
+            out = os.path.join(work, mode + ".folded")
+            run = pyflare(["record", "--pid", str(target.pid), "--threads", "--rate", "1000",
+                           "--duration", "1.5", "-o", out] + extra, 1.5 + SLACK, cwd=work)
+            runs[mode] = (run, out)
+        spinners = set("thread " + n for n in SPINNERS)
+
+        run, out = runs["plain"]
+        stacks, summary, problems = recorded(run, out)
+        note = ""
+        if not problems:
+            problems += thread_problems(stacks, SPINNERS, "--threads")
+            if roots_of(stacks) != spinners:
+                problems.append("--threads roots are %s, expected %s"
+                                % (sorted(roots_of(stacks)), sorted(spinners)))
+            note = "%.2f stacks per tick without --gil/--idle" % (
+                summary["stacks"] / float(max(1, summary["ticks"])))
+        results.append(check(prefix + "/roots", problems, note))
+
+        run, out = runs["idle"]
+        stacks, summary, problems = recorded(run, out)
+        if not problems:
+            everyone = spinners | set(["thread MainThread"])
+            problems += thread_problems(stacks, list(SPINNERS) + ["MainThread"], "--idle")
+            if roots_of(stacks) != everyone:
+                problems.append("--threads --idle roots are %s, expected %s"
+                                % (sorted(roots_of(stacks)), sorted(everyone)))
+            # Every tick sees all four threads (nothing is filtered): well
+            # above the one-stack-per-tick ceiling of --gil.
+            if summary["stacks"] <= 3 * summary["ticks"]:
+                problems.append("--idle: %d stacks from %d ticks, expected about 4 per tick (> 3)"
+                                % (summary["stacks"], summary["ticks"]))
+            if summary["threads"] != 4:
+                problems.append("--idle: summary says %d threads seen, expected 4" % summary["threads"])
+        results.append(check(prefix + "/idle", problems))
+
+        run, out = runs["gil"]
+        stacks, summary, problems = recorded(run, out)
+        if not problems:
+            problems += thread_problems(stacks, SPINNERS, "--gil")
+            # At most one GIL holder per tick; and a spinner holds it nearly always.
+            if summary["stacks"] > summary["ticks"]:
+                problems.append("--gil: %d stacks from only %d ticks (at most one holder per tick)"
+                                % (summary["stacks"], summary["ticks"]))
+            if summary["stacks"] < 0.5 * summary["ticks"]:
+                problems.append("--gil: %d stacks from %d ticks, yet a spinner holds the GIL "
+                                "nearly all the time" % (summary["stacks"], summary["ticks"]))
+        results.append(check(prefix + "/gil", problems))
+        return results
+    finally:
+        target.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# -------------------------------------------------------- subprocesses --
+
+PROCESS_ROOT = re.compile(r"^process (\d+): (.*)$")
+
+
+def job_subprocesses(interp, python):
+    name = interp + "/subprocesses"
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    try:
+        truth_path, out = os.path.join(work, "truth.json"), os.path.join(work, "sub.folded")
+        run = pyflare(["record", "--subprocesses", "--rate", "200", "-o", out, "--",
+                       python, os.path.join(TARGETS, "pool.py"), truth_path], 90, cwd=work)
+        stacks, summary, problems = recorded(run, out)
+        truth = read_json(truth_path)
+        if truth is None:
+            problems.append("pool.py wrote no truth")
+        if problems:
+            return [check(name, problems)]
+        workers = set()
+        for frames, n in stacks:
+            m = PROCESS_ROOT.match(frames[0])
+            if not m:
+                problems.append("stack without a process root: %s" % ";".join(frames)[:300])
+                continue
+            if "pool.py" not in m.group(2):
+                problems.append("process root's command line lacks pool.py: %r" % frames[0])
+            if "work_item" in [func_of(f) for f in frames[1:]]:
+                workers.add(int(m.group(1)))
+        if truth["parent"] in workers:
+            problems.append("work_item seen under the parent process %d" % truth["parent"])
+        strangers = workers - set(truth["workers"])
+        if strangers:
+            problems.append("work_item seen under pids %s that are not the pool's workers %s"
+                            % (sorted(strangers), truth["workers"]))
+        if len(workers & set(truth["workers"])) < 2:
+            problems.append("work_item seen under %d worker process root(s) %s, expected >= 2 of %s"
+                            % (len(workers), sorted(workers), truth["workers"]))
+        if summary["processes"] < 3:
+            problems.append("summary says %d processes, expected >= 3" % summary["processes"])
+        return [check(name, problems)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ------------------------------------------------------------- pyflame --
+
+def job_pyflame(interp, python):
+    prefix = interp + "/pyflame"
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    ready = os.path.join(work, "ready.json")
+    target = Target([python, os.path.join(TARGETS, "spinner.py"), ready, "0"], ready=ready)
+    results = []
+    try:
+        try:
+            target.wait_ready()
+        except RuntimeError as e:
+            lines = str(e).splitlines()
+            return [Result("FAIL", prefix, "target: " + lines[0], lines[1:])]
+        pid = str(target.pid)
+        # (name, args, requested rate): -r is an interval in seconds, 1 ms by default.
+        cases = [("short", ["-x", "-s", "1", "-p", pid], 1000),
+                 ("interval", ["-x", "-s", "0.7", "-r", "0.001", "-p", pid], 1000),
+                 ("interval-5ms", ["-x", "-r", "0.005", "-s", "0.7", "-p", pid], 200)]
+        for case, args, rate in cases:
+            run = pyflare(args, 2 + SLACK, cwd=work)
+            stacks, summary, problems = recorded(run, "-")
+            if not problems:
+                if not stacks:
+                    problems.append("nothing on stdout")
+                elif innermost_counts(stacks).get("spin_forever", 0) == 0:
+                    problems.append("no stack ends in spin_forever; stdout:\n"
+                                    + run.out.decode("utf-8", "replace")[:500])
+                if summary["requested"] != rate:
+                    problems.append("requested rate %g Hz, expected %d for %s"
+                                    % (summary["requested"], rate, " ".join(args)))
+            left = sorted(set(os.listdir(work)) - set(["ready.json"]))
+            if left:
+                problems.append("files created in the working directory: %s" % left)
+            results.append(check("%s/%s" % (prefix, case), problems))
+        return results
+    finally:
+        target.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --------------------------------------------------------------- paths --
+
+def marked_lines(path, marker):
+    with open(path) as f:
+        return [i + 1 for i, line in enumerate(f) if line.rstrip().endswith(marker)]
+
+
+def expect_tail(stacks, want, label):
+    """Problems unless some stack ends with the frames in want, a list of
+    (function, file, lines or None) outermost first; and unless every stack
+    ending in spin ends like that."""
+    def matches(frames):
+        if len(frames) < len(want):
+            return False
+        for label_, (fn, fl, lines) in zip(frames[-len(want):], want):
+            got = frame(label_)
+            if not got or got[0] != fn or got[1] != fl:
+                return False
+            if lines is None and got[2] is not None:
+                return False
+            if lines is not None and got[2] not in lines:
+                return False
+        return True
+    spinning = [frames for frames, _ in stacks if func_of(frames[-1]) == "spin"]
+    if not spinning:
+        return ["%s: no stack ends in spin:\n%s" % (label, "\n".join(";".join(f) for f, _ in stacks[:5]))]
+    bad = [frames for frames in spinning if not matches(frames)]
+    if bad:
+        show = lambda w: "%s (%s%s)" % (w[0], w[1], "" if w[2] is None else ":" + "|".join(map(str, w[2])))
+        return ["%s: stacks ending in spin should end with\n  %s\n  got %s"
+                % (label, ";".join(show(w) for w in want), ";".join(bad[0])[-400:])]
+    return []
+
+
+def job_paths(interp, python):
+    prefix = interp + "/paths"
+    work = os.path.realpath(tempfile.mkdtemp(prefix="pyflare-rec-"))
+    results = []
+    try:
+        app, pkg = os.path.join(work, "app"), os.path.join(work, "site-packages", "pkg")
+        os.makedirs(app)
+        os.makedirs(pkg)
+        script, mod = os.path.join(app, "target.py"), os.path.join(pkg, "mod.py")
+        shutil.copy(os.path.join(TARGETS, "paths_target.py"), script)
+        shutil.copy(os.path.join(TARGETS, "paths_mod.py"), mod)
+        open(os.path.join(pkg, "__init__.py"), "w").close()
+        call, main = marked_lines(script, "# CALL"), marked_lines(script, "# MAIN")
+        spin = marked_lines(mod, "# SPIN")
+        short = [("<module>", "target.py", main), ("main", "target.py", call), ("spin", "pkg/mod.py", spin)]
+
+        # Attached, the script named relative to the target's working directory.
+        ready = os.path.join(work, "ready.json")
+        target = Target([python, "target.py", ready, "0"], cwd=app, ready=ready)
+        try:
+            try:
+                target.wait_ready()
+            except RuntimeError as e:
+                lines = str(e).splitlines()
+                return [Result("FAIL", prefix, "target: " + lines[0], lines[1:])]
+            out = os.path.join(work, "short.folded")
+            run = pyflare(["record", "--pid", str(target.pid), "--rate", "500", "--duration", "0.7",
+                           "-o", out], 1 + SLACK, cwd=work)
+            stacks, _, problems = recorded(run, out)
+            if not problems:
+                problems += expect_tail(stacks, short, "relative script, attached")
+            results.append(check(prefix + "/short", problems))
+
+            out = os.path.join(work, "full-mod.folded")
+            run = pyflare(["record", "--pid", str(target.pid), "--rate", "500", "--duration", "0.7",
+                           "--full-paths", "-o", out], 1 + SLACK, cwd=work)
+            stacks, _, problems = recorded(run, out)
+            if not problems:
+                problems += expect_tail(stacks, [("spin", mod, spin)], "--full-paths, attached")
+            results.append(check(prefix + "/full-paths-attached", problems))
+        finally:
+            target.stop()
+
+        # Launched with an absolute script path; the program exits by itself.
+        for case, extra, want in (
+                ("full-paths", ["--full-paths"],
+                 [("<module>", script, main), ("main", script, call), ("spin", mod, spin)]),
+                ("function", ["--function"],
+                 [("<module>", "target.py", None), ("main", "target.py", None), ("spin", "pkg/mod.py", None)])):
+            out = os.path.join(work, case + ".folded")
+            run = pyflare(["record", "--rate", "500", "-o", out] + extra + ["--", python, script, "-", "1"],
+                          1 + SLACK, cwd=work)
+            stacks, _, problems = recorded(run, out)
+            if not problems:
+                problems += expect_tail(stacks, want, case + ", launched")
+            results.append(check("%s/%s" % (prefix, case), problems))
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ----------------------------------------------------------- lifecycle --
+
+def wait_attached(pyflare_pid, target_pid, timeout=10):
+    """Wait until pyflare holds a file open under /proc/TARGET/ (it reads the
+    target's thread states), a sign that sampling has begun."""
+    want = "/proc/%d/" % target_pid
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pyflare_pid)
+        except OSError:
+            return False
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pyflare_pid, fd)).startswith(want):
+                    return True
+            except OSError:
+                pass
+        time.sleep(0.02)
+    return False
+
+
+def spinner(work, lifetime="0", python=None, reaper=False):
+    ready = os.path.join(work, "ready-%d.json" % len(os.listdir(work)))
+    t = Target([python, os.path.join(TARGETS, "spinner.py"), ready, lifetime], ready=ready, reaper=reaper)
+    t.wait_ready()
+    return t
+
+
+def spin_problems(path):
+    stacks, problems = read_output(path)
+    if not problems and innermost_counts(stacks).get("spin_forever", 0) == 0:
+        problems.append("no stack in the profile ends in spin_forever")
+    return problems
+
+
+def job_lifecycle(python):
+    results = []
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    try:
+        # The target exits 1.5 s into a 10 s recording (and is reaped at once).
+        target = spinner(work, "1.5", python, reaper=True)
+        try:
+            out = os.path.join(work, "exit.folded")
+            run = pyflare(["record", "--pid", str(target.pid), "--duration", "10", "-o", out], 10 + SLACK)
+            problems = []
+            if run.failure or run.rc != 0:
+                problems.append("expected exit status 0: " + run.describe())
+            if "exited" not in run.text:
+                problems.append("stderr does not say the program exited:\n" + run.text.strip())
+            problems += spin_problems(out)
+            results.append(check("lifecycle/target-exits", problems))
+        finally:
+            target.stop()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            name = "lifecycle/" + ("sigint" if sig == signal.SIGINT else "sigterm")
+            target = spinner(work, "0", python)
+            try:
+                out = os.path.join(work, name.split("/")[1] + ".folded")
+                cmd, p = start_pyflare(["record", "--pid", str(target.pid), "-o", out])
+                problems = []
+                if not wait_attached(p.pid, target.pid):
+                    problems.append("pyflare never opened anything under /proc/%d/" % target.pid)
+                time.sleep(1.0)   # let it record a while
+                p.send_signal(sig)
+                run = communicate(p, cmd, 30)
+                if run.failure or run.rc != 0:
+                    problems.append("expected exit status 0 after %s: %s" % (name[10:].upper(), run.describe()))
+                if parse_summary(run) is None:
+                    problems.append("no summary line on stderr:\n" + run.text.strip())
+                problems += spin_problems(out)
+                if not target.alive():
+                    problems.append("the attached target died")
+                results.append(check(name, problems))
+            finally:
+                target.stop()
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# -------------------------------------------------------------- errors --
+
+def error_problems(run, rc=None, mention=(), any_of=()):
+    """Problems unless run failed (with status rc if given) printing exactly
+    one stderr line mentioning every word in mention and one of any_of."""
+    if run.failure:
+        return [run.failure]
+    problems = []
+    if rc is not None and run.rc != rc:
+        problems.append("exit status %d, expected %d" % (run.rc, rc))
+    elif run.rc == 0:
+        problems.append("exit status 0, expected an error")
+    elif run.rc < 0:
+        problems.append("killed by signal %d" % -run.rc)
+    lines = run.text.splitlines()
+    if len(lines) != 1 or not lines[0].strip():
+        problems.append("expected one line on stderr, got %d:\n%s" % (len(lines), run.text.rstrip()[:800]))
+    low = run.text.lower()
+    for word in mention:
+        if word.lower() not in low:
+            problems.append("stderr does not mention %r: %s" % (word, run.text.strip()[:300]))
+    if any_of and not any(w.lower() in low for w in any_of):
+        problems.append("stderr mentions none of %s: %s" % (list(any_of), run.text.strip()[:300]))
+    return problems
+
+
+def in_empty_dir(args, timeout=30, prefix=(), binary=None, cwd=None):
+    """Run pyflare in a fresh empty directory: (run, [files it left there])."""
+    d = cwd or tempfile.mkdtemp(prefix="pyflare-rec-cwd-")
+    try:
+        run = pyflare(args, timeout, cwd=d, prefix=prefix, binary=binary)
+        return run, sorted(os.listdir(d))
+    finally:
+        if not cwd:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def error_case(name, args, rc=None, mention=(), any_of=(), timeout=30):
+    run, left = in_empty_dir(args, timeout)
+    problems = error_problems(run, rc, mention, any_of)
+    if left:
+        problems.append("files created: %s" % left)
+    return check("errors/" + name, ["%s\n  command: %s" % (problems[0], run.command())] + problems[1:]
+                 if problems else [])
+
+
+def job_errors(python):
+    results = []
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    target = None
+    try:
+        target = spinner(work, "0", python)
+        pid = str(target.pid)
+
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        if os.path.exists("/proc/%d" % gone.pid):
+            results.append(Result("SKIP", "errors/no-such-pid", "pid %d was reused" % gone.pid))
+        else:
+            results.append(error_case("no-such-pid", ["record", "--pid", str(gone.pid), "-o", "out.folded"],
+                                      mention=[str(gone.pid)]))
+            results.append(error_case("no-such-pid default-output", ["record", "--pid", str(gone.pid)],
+                                      mention=[str(gone.pid)]))
+
+        for opt, value in (("--rate", "0"), ("--rate", "abc"), ("--rate", "-5"),
+                           ("--duration", "0"), ("--duration", "x")):
+            other = ["--duration", "1"] if opt == "--rate" else ["--rate", "100"]
+            results.append(error_case("%s %s" % (opt, value),
+                                      ["record", "--pid", pid, opt, value] + other + ["-o", "out.folded"],
+                                      rc=2, mention=[opt]))
+
+        results.append(error_case("format nope", ["record", "--pid", pid, "--duration", "1", "--format", "nope",
+                                                  "-o", "out.folded"], rc=2, mention=["nope"]))
+
+        run, _ = in_empty_dir(["record", "--pid", pid, "--duration", "1", "-o", "/nonexistent-dir/x.svg"])
+        problems = error_problems(run, mention=["/nonexistent-dir/x.svg"])
+        if os.path.exists("/nonexistent-dir"):
+            problems.append("/nonexistent-dir was created")
+        results.append(check("errors/output-dir-missing", problems))
+
+        regular = os.path.join(work, "regular")
+        with open(regular, "w") as f:
+            f.write("keep me\n")
+        run, _ = in_empty_dir(["record", "--pid", pid, "--duration", "1", "-o",
+                               os.path.join(regular, "x.folded")])
+        problems = error_problems(run, mention=[regular])
+        with open(regular) as f:
+            if f.read() != "keep me\n":
+                problems.append("the regular file was changed")
+        results.append(check("errors/output-under-file", problems))
+
+        results.append(readonly_dir_case())
+
+        results.append(error_case("command-missing", ["record", "-o", "out.folded", "--", "/nonexistent/binary"],
+                                  mention=["/nonexistent/binary"]))
+        results.append(error_case("command-not-python", ["record", "-o", "out.folded", "--", "sleep", "3"],
+                                  mention=["python"], any_of=["not ", "isn't", "no python"]))
+        return results
+    except RuntimeError as e:
+        return results + [Result("FAIL", "errors", "target: " + str(e).splitlines()[0])]
+    finally:
+        if target:
+            target.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def readonly_dir_case():
+    """An unprivileged pyflare asked to write into a read-only directory."""
+    name = "errors/output-dir-readonly"
+    system = SYSTEM_PYTHONS["system-3.11"]
+    if os.geteuid() != 0:
+        return Result("SKIP", name, "needs root to switch to an unprivileged user")
+    if not shutil.which("setpriv"):
+        return Result("SKIP", name, "no setpriv")
+    if not os.access(system, os.X_OK):
+        return Result("SKIP", name, "%s (runnable by nobody) not installed" % system)
+    tmp = tempfile.mkdtemp(prefix="pyflare-rec-ro-")
+    try:
+        os.chmod(tmp, 0o755)
+        binary, script, ro = os.path.join(tmp, "pyflare"), os.path.join(tmp, "spinner.py"), os.path.join(tmp, "ro")
+        shutil.copy(PYFLARE, binary)    # a copy nobody can run, whatever the tree's permissions
+        shutil.copy(os.path.join(TARGETS, "spinner.py"), script)
+        os.chmod(binary, 0o755)
+        os.chmod(script, 0o644)
+        os.mkdir(ro)
+        os.chmod(ro, 0o555)
+        out = os.path.join(ro, "x.folded")
+        run = pyflare(["record", "--duration", "1", "-o", out, "--", system, script, "-", "3"], 30, cwd=tmp,
+                      prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"], binary=binary)
+        problems = error_problems(run, mention=[out])
+        if os.listdir(ro):
+            problems.append("files created in the read-only directory: %s" % os.listdir(ro))
+        return check(name, problems)
+    finally:
+        if os.path.isdir(os.path.join(tmp, "ro")):
+            os.chmod(os.path.join(tmp, "ro"), 0o755)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- rate --
+
+def job_rate(python):
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    target = None
+    try:
+        target = spinner(work, "0", python)
+        out = os.path.join(work, "rate.folded")
+        run = pyflare(["record", "--pid", str(target.pid), "--rate", "10000", "--duration", "2", "--idle",
+                       "-o", out], 2 + SLACK)
+        stacks, summary, problems = recorded(run, out)
+        note = ""
+        if summary:
+            if summary["ticks"] <= 0 or summary["stacks"] <= 0:
+                problems.append("no samples: %s" % run.text.strip())
+            if summary["requested"] != 10000:
+                problems.append("summary says %g Hz requested, expected 10000" % summary["requested"])
+            note = "achieved %.1f Hz of 10000 requested, %d late, %d stacks from %d samples" % (
+                summary["hz"], summary["late"], summary["stacks"], summary["ticks"])
+        return [check("rate", problems, note)]
+    except RuntimeError as e:
+        return [Result("FAIL", "rate", "target: " + str(e).splitlines()[0])]
+    finally:
+        if target:
+            target.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- main --
+
+def interpreters():
+    """([(name, path)] to test, [names missing]) honouring PYFLARE_PYTHONS."""
+    found = {}
+    for path in sorted(glob.glob(os.path.join(PYENV, "*", "bin", "python"))):
+        if os.access(path, os.X_OK):
+            found[path.split(os.sep)[-3]] = path
+    for name, path in SYSTEM_PYTHONS.items():
+        if os.access(path, os.X_OK):
+            found[name] = path
+    order = EXPECTED + sorted(set(found) - set(EXPECTED))
+    wanted = os.environ.get("PYFLARE_PYTHONS")
+    if wanted:
+        names = [n.strip() for n in wanted.split(",") if n.strip()]
+        unknown = [n for n in names if n not in order]
+        if unknown:
+            sys.exit("run.py: unknown interpreter(s) in PYFLARE_PYTHONS: %s (known: %s)"
+                     % (", ".join(unknown), ", ".join(order)))
+        order = [n for n in order if n in names]
+    return [(n, found[n]) for n in order if n in found], [n for n in order if n not in found]
+
+
+def version_of(name):
+    digits = name.split("-")[-1].split(".")
+    return tuple(int(x) for x in digits if x.isdigit())
+
+
+def guarded(job, name, *args):
+    try:
+        return job(*args)
+    except Exception as e:     # a bug in the runner: report it, keep going
+        import traceback
+        return [Result("FAIL", name, "runner error: %s: %s" % (type(e).__name__, e),
+                       traceback.format_exc().splitlines())]
+
+
+def snapshot(binary, into):
+    """A private copy of the binary (so a rebuild during the run cannot pull it
+    away mid-test), once a copy answers --help; None if none does in 30 s."""
+    copy = os.path.join(into, "pyflare")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            shutil.copy(binary, copy)
+            os.chmod(copy, 0o755)
+            if subprocess.call([copy, "record", "--help"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=10) == 0:
+                return copy
+        except (OSError, subprocess.SubprocessError):
+            pass
+        time.sleep(1)
+    return None
+
+
+def main(argv):
+    global PYFLARE
+    binary = os.path.abspath(os.environ.get("PYFLARE") or os.path.join(ROOT, "build", "pyflare"))
+    filters = argv[1:]
+    selected = lambda job: not filters or any(f in job for f in filters)
+    home = tempfile.mkdtemp(prefix="pyflare-rec-bin-")
+    try:
+        os.chmod(home, 0o755)
+        PYFLARE = snapshot(binary, home) if os.access(binary, os.X_OK) else None
+        if PYFLARE is None:
+            print("FAIL setup: no working pyflare at %s (run make)" % binary)
+            print("record: 0 passed, 1 failed, 0 skipped")
+            return 1
+        return run_all(filters, selected)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run_all(filters, selected):
+
+    global RT_PREFIX
+    rt = ["chrt", "--reset-on-fork", "--fifo", "10"]
+    try:
+        if shutil.which("chrt") and subprocess.call(rt + ["true"], stderr=subprocess.DEVNULL) == 0:
+            RT_PREFIX = rt
+    except OSError:
+        pass
+    if not RT_PREFIX:
+        print("note: cannot raise pyflare's priority (chrt --fifo); share tests may suffer from load")
+
+    present, missing = interpreters()
+    results = [Result("SKIP", name, "not installed") for name in missing]
+    for r in results:
+        print(r.render(), flush=True)
+    paths = dict(present)
+
+    # Heaviest first, so the two workers finish together.
+    plan = []
+    for name, path in present:
+        plan.append(("%s/cpu" % name, job_cpu, (name, path)))
+    for name, path in present:
+        plan.append(("%s/threads" % name, job_threads, (name, path)))
+    for name, path in present:
+        if version_of(name) >= (3, 8):
+            plan.append(("%s/subprocesses" % name, job_subprocesses, (name, path)))
+    for name, path in present:
+        plan.append(("%s/paths" % name, job_paths, (name, path)))
+        plan.append(("%s/pyflame" % name, job_pyflame, (name, path)))
+    for job_name, job in (("lifecycle", job_lifecycle), ("errors", job_errors), ("rate", job_rate)):
+        if ONCE_ON in paths:
+            plan.append((job_name, job, (paths[ONCE_ON],)))
+        elif selected(job_name):
+            r = Result("SKIP", job_name, "needs %s (%s)" % (ONCE_ON, "not installed" if ONCE_ON in missing
+                                                            else "not selected by PYFLARE_PYTHONS"))
+            print(r.render(), flush=True)
+            results.append(r)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        jobs = [pool.submit(guarded, job, name, *args) for name, job, args in plan if selected(name)]
+        for job in jobs:
+            for r in job.result():
+                print(r.render(), flush=True)
+                results.append(r)
+
+    count = lambda s: sum(r.status == s for r in results)
+    print("record: %d passed, %d failed, %d skipped" % (count("PASS"), count("FAIL"), count("SKIP")))
+    return 1 if count("FAIL") else 0
+
+
+def _kill_live(*_):
+    with _live_lock:
+        for p in list(_live):
+            kill_group(p)
+    os._exit(130)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _kill_live)
+    signal.signal(signal.SIGTERM, _kill_live)
+    sys.exit(main(sys.argv))

@@ -1,4 +1,264 @@
-/* trace.c — `pyflare trace`: run a script under the in-process deterministic profiler. */
+/* trace.c — `pyflare trace`: run a script under the in-process deterministic
+ * profiler (the pyflare._tracer extension module, module/tracer.c).
+ *
+ *   pyflare trace [-o OUT] [--format F] [--clock wall|cpu] [--no-builtins]
+ *                 [--threads] -- python [python options] (script.py | -m module) [args]
+ *
+ * The module is built once per interpreter (module/module.mk), so this asks
+ * the given interpreter which one it is (version tag and extension suffix, the
+ * same tag module/pyinfo.py gives the build), finds that build beside this
+ * binary (build/pyflare -> build/module/<tag>/) or under an install prefix
+ * (PREFIX/bin/pyflare -> PREFIX/lib/pyflare/<tag>/), and then becomes
+ *   python [python options] -m pyflare -o OUT ... -- script.py args
+ * with PYTHONPATH pointing at it: exec, not a child, so the exit status and
+ * signals are the script's own. PYFLARE_MODULE_DIR overrides the search; an
+ * interpreter that can already import pyflare._tracer (pip install) is used
+ * as it is when no build is found. */
 #include "cli/cli.h"
 
-int cmd_trace(int argc, char **argv) { (void)argc, (void)argv; return cli_usage_error("trace: not available yet"); }
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "output/writer.h"
+
+static const char trace_usage[] =
+    "usage: pyflare trace [-o OUT] [options] -- python [python options] (SCRIPT | -m MODULE) [ARGS...]\n"
+    "\n"
+    "Runs SCRIPT under pyflare's in-process deterministic profiler: every call is\n"
+    "counted and timed (like cProfile, at lower cost), then the profile is written.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output OUT     where to write; the format comes from the name (.callgrind,\n"
+    "                       .pstats/.prof, .svg, .html, .speedscope.json, .folded, .text);\n"
+    "                       default: a text report on standard output\n"
+    "  -f, --format NAME    the format, whatever OUT is called\n"
+    "  --clock wall|cpu     elapsed time (default) or each thread's CPU time\n"
+    "  --no-builtins        do not time builtin (C) functions\n"
+    "  --threads            one root per thread in the call tree\n"
+    "\n"
+    "The exit status is the script's.\n";
+
+/* Asked of the interpreter: "<tag>|<extension suffix>|<1 if pyflare._tracer imports>".
+ * The tag must match module/pyinfo.py's. Works on Python 2.7 and 3.x. */
+static const char query_code[] =
+    "import sys, sysconfig\n"
+    "tag = '%d.%d.%d' % sys.version_info[:3] + getattr(sys, 'abiflags', '').replace('m', '')\n"
+    "suffix = sysconfig.get_config_var('EXT_SUFFIX') or sysconfig.get_config_var('SO')\n"
+    "try:\n"
+    "    import pyflare._tracer\n"
+    "    have = 1\n"
+    "except Exception:\n"
+    "    have = 0\n"
+    "sys.stdout.write('%s|%s|%d' % (tag, suffix, have))\n";
+
+/* Runs `python -c query_code` (with the user's environment, so PYTHONPATH and
+ * virtualenvs count) and reads its one line into out. 0, or -1 with a message. */
+static int ask_python(const char *python, char *out, size_t cap) {
+    int fds[2];
+    if (pipe(fds) < 0) {
+        perror("pyflare: pipe");
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("pyflare: fork");
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execlp(python, python, "-c", query_code, (char *)NULL);
+        fprintf(stderr, "pyflare: cannot run %s: %s\n", python, strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t used = 0;
+    ssize_t n;
+    while (used < cap - 1 && ((n = read(fds[0], out + used, cap - 1 - used)) > 0 || (n < 0 && errno == EINTR)))
+        if (n > 0)
+            used += (size_t)n;
+    out[used] = 0;
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !strchr(out, '|')) {
+        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 127))
+            fprintf(stderr, "pyflare: %s did not say which Python it is (is it a Python interpreter?)\n", python);
+        return -1;
+    }
+    return 0;
+}
+
+static int is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The directory holding pyflare/_tracer<suffix> for tag, into dir; 0 or -1. */
+static int find_module(const char *tag, const char *suffix, char *dir, size_t cap) {
+    char exe[PATH_MAX], file[PATH_MAX + 64];
+    const char *env = getenv("PYFLARE_MODULE_DIR");
+    if (env && *env) {
+        snprintf(dir, cap, "%s", env);
+        snprintf(file, sizeof file, "%s/pyflare/_tracer%s", dir, suffix);
+        return is_file(file) ? 0 : -1;
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = 0;
+    const char *bindir = dirname(exe);
+    const char *layouts[] = {"%s/module/%s", "%s/../lib/pyflare/%s"};
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+        snprintf(dir, cap, layouts[i], bindir, tag);
+        snprintf(file, sizeof file, "%s/pyflare/_tracer%s", dir, suffix);
+        if (is_file(file))
+            return 0;
+    }
+    return -1;
+}
+
+int cmd_trace(int argc, char **argv) {
+    const char *output = NULL, *format = NULL, *clock = NULL;
+    int no_builtins = 0, threads = 0;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(trace_usage, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "-f") || !strcmp(a, "--format") ||
+            !strcmp(a, "--clock")) {
+            if (i + 1 >= argc)
+                return cli_usage_error("trace: %s needs a value", a);
+            const char *v = argv[++i];
+            if (a[1] == 'o' || !strcmp(a, "--output"))
+                output = v;
+            else if (a[1] == 'f' || !strcmp(a, "--format"))
+                format = v;
+            else
+                clock = v;
+        } else if (!strcmp(a, "--no-builtins")) {
+            no_builtins = 1;
+        } else if (!strcmp(a, "--threads")) {
+            threads = 1;
+        } else if (a[0] == '-') {
+            return cli_usage_error("trace: unknown option %s (see 'pyflare trace --help')", a);
+        } else {
+            break; /* the command, without "--" */
+        }
+    }
+    if (i >= argc)
+        return cli_usage_error("trace: no command: pyflare trace -o OUT -- python script.py [args]");
+    if (clock && strcmp(clock, "wall") && strcmp(clock, "cpu"))
+        return cli_usage_error("trace: --clock must be wall or cpu, not '%s'", clock);
+    if (format && !out_format_named(format))
+        return cli_usage_error("trace: unknown format '%s' (known: %s)", format, out_format_names());
+    if (output && !format && strcmp(output, "-") && !out_format_for_path(output))
+        return cli_usage_error("trace: cannot tell the format from '%s': add --format (one of: %s)", output,
+                               out_format_names());
+    pf_error err;
+    if (output && out_check_writable(output, &err) < 0)
+        return cli_fail(&err);
+
+    char **command = argv + i;
+    int ncommand = argc - i;
+    const char *python = command[0];
+
+    char info[512];
+    if (ask_python(python, info, sizeof info) < 0)
+        return 1;
+    char *tag = info, *suffix = strchr(info, '|');
+    *suffix++ = 0;
+    char *have = strchr(suffix, '|');
+    if (have)
+        *have++ = 0;
+    char dir[PATH_MAX];
+    int found = find_module(tag, suffix, dir, sizeof dir) == 0;
+    if (!found && !(have && *have == '1')) {
+        fprintf(stderr,
+                "pyflare: no pyflare tracer module built for Python %s (%s): run 'make' (or 'pip install .'),"
+                " or set PYFLARE_MODULE_DIR\n",
+                tag, python);
+        return 1;
+    }
+
+    /* python [its options] -m pyflare [ours] -- script args | -m module args */
+    char **args = calloc((size_t)ncommand + 16, sizeof *args);
+    if (!args) {
+        fputs("pyflare: out of memory\n", stderr);
+        return 1;
+    }
+    int n = 0, j = 1;
+    args[n++] = (char *)python;
+    for (; j < ncommand; j++) {
+        const char *a = command[j];
+        if (!strcmp(a, "-c"))
+            return cli_usage_error("trace: python -c is not supported: put the code in a file");
+        if (a[0] != '-' || !strcmp(a, "-") || !strcmp(a, "-m"))
+            break;
+        args[n++] = command[j];
+        /* Options whose value is the next word. */
+        if ((!strcmp(a, "-X") || !strcmp(a, "-W") || !strcmp(a, "--check-hash-based-pycs")) && j + 1 < ncommand)
+            args[n++] = command[++j];
+    }
+    if (j >= ncommand)
+        return cli_usage_error("trace: no script in the command: python script.py [args]");
+    args[n++] = "-m";
+    args[n++] = "pyflare";
+    if (output) {
+        args[n++] = "-o";
+        args[n++] = (char *)output;
+    }
+    if (format) {
+        args[n++] = "--format";
+        args[n++] = (char *)format;
+    }
+    if (clock) {
+        args[n++] = "--clock";
+        args[n++] = (char *)clock;
+    }
+    if (no_builtins)
+        args[n++] = "--no-builtins";
+    if (threads)
+        args[n++] = "--threads";
+    if (strcmp(command[j], "-m"))
+        args[n++] = "--";
+    for (; j < ncommand; j++)
+        args[n++] = command[j];
+    args[n] = NULL;
+
+    if (found) {
+        const char *old = getenv("PYTHONPATH");
+        size_t len = strlen(dir) + (old ? strlen(old) : 0) + 2;
+        char *path = malloc(len);
+        if (!path) {
+            fputs("pyflare: out of memory\n", stderr);
+            return 1;
+        }
+        snprintf(path, len, "%s%s%s", dir, old && *old ? ":" : "", old && *old ? old : "");
+        setenv("PYTHONPATH", path, 1);
+        free(path);
+    }
+    fflush(NULL);
+    execvp(python, args);
+    fprintf(stderr, "pyflare: cannot run %s: %s\n", python, strerror(errno));
+    free(args);
+    return 127;
+}

@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+"""pyflare's in-process deterministic profiler.
+
+Like cProfile, it sees every call (exact call counts), but it is written to
+cost less, and it fills pyflare's profile model, so every pyflare output
+format works on it: callgrind, pstats, svg/html flame graphs, speedscope,
+folded stacks, text.
+
+    import pyflare
+    with pyflare.Profile() as p:          # or p.enable() ... p.disable()
+        work()
+    p.write("out.callgrind")               # format from the name, or format=...
+    p.stats()                              # {(file, line, name): {calls, self_ns, total_ns, ...}}
+
+    @pyflare.profile(output="f.svg")       # profile one function, write at exit
+    def f(): ...
+
+    python -m pyflare -o out.pstats script.py args...
+
+Profile(clock='wall', builtins=True, threads=False, all_threads=True):
+  clock        'wall' (elapsed time) or 'cpu' (the thread's CPU time)
+  builtins     also time builtin (C) functions, named like cProfile does
+  threads      one root node per thread; otherwise threads share one call
+               tree (like cProfile) and are only listed
+  all_threads  profile every thread; otherwise only the one calling enable()
+
+Generators and coroutines count one call per start; resuming one is not a new
+call (cProfile counts each resumption) and suspended time is not counted.
+Only one Profile can be enabled at a time (on 3.12+ it holds
+sys.monitoring's profiler tool id, which cProfile also wants).
+"""
+import atexit
+import functools
+import sys
+
+from pyflare._tracer import Profile, backend
+
+__all__ = ["Profile", "profile", "backend"]
+
+
+def profile(fn=None, output=None, format=None, clock="wall", builtins=True, immediate=False):
+    """Decorator: profile every call of one function (the calling thread only).
+
+    Calls accumulate in one profile, written at interpreter exit (or after each
+    outermost call with immediate=True) to `output` in `format` (default: from
+    the file name); without output, a text report goes to standard output. The
+    profile is the wrapper's `.profile` attribute. While another pyflare
+    profile is enabled the function runs unprofiled, as it is already seen."""
+
+    def decorate(f):
+        prof = Profile(clock=clock, builtins=builtins, all_threads=False)
+        state = {"depth": 0, "ran": False}
+        path = output or "-"
+        fmt = format or (None if output else "text")
+
+        def write():
+            if state["ran"]:
+                try:
+                    prof.write(path, format=fmt)
+                except Exception as e:  # at exit nobody can catch it: say it
+                    sys.stderr.write("pyflare: %s\n" % e)
+
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            if state["depth"]:  # recursion: the outermost call is profiling
+                return f(*args, **kwargs)
+            try:
+                prof.enable()
+            except RuntimeError:
+                return f(*args, **kwargs)
+            state["depth"] = 1
+            state["ran"] = True
+            try:
+                return f(*args, **kwargs)
+            finally:
+                prof.disable()
+                state["depth"] = 0
+                if immediate:
+                    write()
+
+        if not immediate:
+            atexit.register(write)
+        wrapper.profile = prof
+        return wrapper
+
+    return decorate(fn) if fn is not None else decorate

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+"""python -m pyflare [options] (script.py | -m module) [args...]
+
+Runs a script (or module) as __main__ under pyflare's deterministic profiler,
+like `python -m cProfile`, and writes the profile when it ends, however it
+ends (return, exception, SystemExit, Ctrl-C). The exit status is the script's.
+
+options:
+  -o, --output FILE   where to write (format from the name: .callgrind,
+                      .pstats/.prof, .svg, .html, .speedscope.json, .folded,
+                      .text ...); default: a text report on standard output
+  -f, --format NAME   the format, whatever the file is called
+  --clock wall|cpu    elapsed time (default) or each thread's CPU time
+  --no-builtins       do not time builtin (C) functions
+  --threads           one root per thread in the call tree
+  -q, --quiet         do not say where the profile went
+"""
+import os
+import sys
+import types
+
+
+def usage(message=None):
+    if message:
+        sys.stderr.write("pyflare: %s\n" % message)
+    sys.stderr.write(__doc__.split("\n\n")[0].strip() + "\n")
+    sys.exit(2)
+
+
+def parse(argv):
+    opts = {"output": None, "format": None, "clock": "wall", "builtins": True, "threads": False,
+            "quiet": False, "module": None}
+    i = 0
+    # Options end at the script (or -m module): what follows is the script's.
+    while i < len(argv):
+        a = argv[i]
+        value = None
+        if a.startswith("--") and "=" in a:
+            a, value = a.split("=", 1)
+        if a in ("-h", "--help"):
+            sys.stdout.write(__doc__)
+            sys.exit(0)
+        elif a in ("-o", "--output", "-f", "--format", "--clock", "-m"):
+            if value is None:
+                i += 1
+                if i >= len(argv):
+                    usage("%s needs a value" % a)
+                value = argv[i]
+            if a == "-m":
+                opts["module"] = value
+                return opts, argv[i + 1:]
+            opts[{"-o": "output", "--output": "output", "-f": "format", "--format": "format",
+                  "--clock": "clock"}[a]] = value
+        elif a == "--no-builtins":
+            opts["builtins"] = False
+        elif a == "--threads":
+            opts["threads"] = True
+        elif a in ("-q", "--quiet"):
+            opts["quiet"] = True
+        elif a == "--":
+            return opts, argv[i + 1:]
+        elif a.startswith("-") and a != "-":
+            usage("unknown option %s" % a)
+        else:
+            return opts, argv[i:]
+        i += 1
+    return opts, []
+
+
+def main():
+    opts, rest = parse(sys.argv[1:])
+    if opts["module"] is None and not rest:
+        usage("no script to run")
+    if opts["clock"] not in ("wall", "cpu"):
+        usage("--clock must be wall or cpu")
+    from pyflare import Profile
+
+    prof = Profile(clock=opts["clock"], builtins=opts["builtins"], threads=opts["threads"])
+    out = opts["output"] or "-"
+    fmt = opts["format"] or (None if opts["output"] else "text")
+    if opts["module"] is None:
+        script = rest[0]
+        try:
+            with open(script, "rb") as f:
+                source = f.read()
+        except (IOError, OSError) as e:
+            sys.stderr.write("pyflare: cannot run %s: %s\n" % (script, e.strerror or e))
+            sys.exit(2)
+        code = compile(source, script, "exec")
+        # The script becomes __main__ (so pickling and `if __name__` work), with
+        # its own directory first on sys.path, as `python script.py` does.
+        main_mod = types.ModuleType("__main__")
+        main_mod.__dict__.update({"__file__": script, "__builtins__": __builtins__, "__package__": None})
+        # Python 2 clears a module's globals when it is freed: keep ours alive.
+        ourselves = sys.modules["__main__"]  # noqa: F841
+        sys.modules["__main__"] = main_mod
+        sys.argv[:] = rest
+        sys.path[0] = os.path.dirname(os.path.abspath(script))
+    else:
+        import runpy
+
+        sys.argv[:] = [opts["module"]] + rest
+        sys.path[0] = os.getcwd()
+
+    # Called right here, not through a helper, so the profile's root is the
+    # script itself (under the builtin exec, as with cProfile).
+    prof.enable()
+    try:
+        if opts["module"] is None:
+            exec(code, main_mod.__dict__)
+        else:
+            runpy.run_module(opts["module"], run_name="__main__", alter_sys=True)
+    finally:
+        prof.disable()
+        try:
+            prof.write(out, format=fmt)
+            if not opts["quiet"] and out != "-":
+                sys.stderr.write("pyflare: profile written to %s\n" % out)
+        except Exception as e:
+            sys.stderr.write("pyflare: %s\n" % e)
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1453 @@
+/* tracer.c — pyflare._tracer: the in-process deterministic profiler.
+ *
+ * Every Python call, and every call of a builtin (C) function, becomes one
+ * visit of a node in pyflare's call tree (profile/profile.h), so all of
+ * pyflare's writers work on the result. Two ways in, chosen at compile time:
+ *   3.12+   sys.monitoring (PEP 669), tool id 2 (PROFILER_ID): PY_START,
+ *           PY_RESUME, PY_THROW, PY_RETURN, PY_YIELD, PY_UNWIND, and CALL +
+ *           C_RETURN + C_RAISE for builtins. The callbacks are vectorcall
+ *           objects, so the interpreter calls the C functions directly. Events are
+ *           global: every thread is profiled, including ones already running.
+ *   <3.12   the C profile hook (PyEval_SetProfile), set on every existing
+ *           thread state of the interpreter and, through threading.setprofile,
+ *           on threads started while enabled.
+ *
+ * Per thread, a shadow stack (a C array) mirrors the frames that started while
+ * enabled: (node, start time, time spent in callees). A call descends from the
+ * top entry's node to the callee's child node; a return adds the elapsed time
+ * to the node: self += elapsed - callees, and total += elapsed unless the node
+ * is a recursive occurrence (its function is also one of its ancestors, which
+ * in a call tree is exactly "already on the shadow stack below"), so summing
+ * totals per function never counts recursion twice. Entries are keyed by the
+ * running frame (C frame pointer) or, for builtins, by their PyMethodDef, so a
+ * return that does not match the top (a frame that started before enable(), a
+ * missed event) either unwinds to its entry or is ignored: the stack stays
+ * balanced whatever happens.
+ *
+ * Threads share one tree (like cProfile) unless threads=True, which puts each
+ * thread's calls under a PF_FUNC_THREAD root node; every thread seen is also
+ * recorded in the profile's thread table. The model is not thread-safe: all of
+ * this runs under the GIL, which serializes callbacks (free-threaded builds
+ * are refused at compile time).
+ *
+ * Generators and coroutines count one call per start (3.12+: PY_START; before:
+ * the first entry of the frame). Resumptions re-enter the node without counting
+ * a call, and suspended time is not counted. cProfile counts every resumption
+ * as a call instead.
+ *
+ * Speed: no Python object is created on the hot path. A direct-mapped cache of
+ * (parent node, code) -> child node skips both the code -> frame lookup and the
+ * tree's hash lookup on repeated calls; code objects are kept alive (strong
+ * references) so their addresses stay valid keys. The wall clock is the TSC
+ * where the CPU has an invariant one (calibrated against CLOCK_MONOTONIC),
+ * since in VMs clock_gettime() costs several times more. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#if PY_VERSION_HEX < 0x030B0000
+#include <frameobject.h>
+#elif PY_VERSION_HEX < 0x030C0000
+#include <opcode.h> /* RESUME: tells a generator's start from its resumption */
+#endif
+
+#include <pythread.h>
+
+#ifdef Py_GIL_DISABLED
+#error "pyflare._tracer relies on the GIL to serialize its callbacks; free-threaded builds are not supported"
+#endif
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define HAVE_TSC 1
+#else
+#define HAVE_TSC 0
+#endif
+
+#include "output/writer.h"
+#include "profile/profile.h"
+#include "base/u64map.h"
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define USE_MONITORING 1
+#else
+#define USE_MONITORING 0
+#endif
+
+#define PROFILER_ID 2            /* sys.monitoring.PROFILER_ID */
+#define SITE_BITS 12             /* call-site cache: 4096 slots */
+#define GEN_FLAGS (CO_GENERATOR | GEN_FLAGS_PY3)
+#if PY_MAJOR_VERSION >= 3
+#define GEN_FLAGS_PY3 (CO_COROUTINE | CO_ASYNC_GENERATOR)
+#else
+#define GEN_FLAGS_PY3 0
+#endif
+
+/* ---------------------------------------------------------------- clocks */
+
+typedef enum { TIMER_TSC, TIMER_MONO, TIMER_CPU, TIMER_NONE } timer_kind;
+
+static uint64_t clock_ns(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#if HAVE_TSC
+/* The TSC is only a clock when it ticks at a constant rate through frequency
+ * changes and idle states; Linux says so with these two cpuinfo flags. */
+static int tsc_usable(void) {
+    const char *env = getenv("PYFLARE_TSC");
+    if (env && *env == '0')
+        return 0;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return 0;
+    char line[8192];
+    int ok = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        ok = strstr(line, " constant_tsc") && strstr(line, " nonstop_tsc");
+        break;
+    }
+    fclose(f);
+    return ok;
+}
+#endif
+
+/* TSC -> nanoseconds: one (CLOCK_MONOTONIC, TSC) pair taken at import and one
+ * taken when converting. Over a real run the interval is long, so the ratio is
+ * precise with no calibration spin; only a very short one waits out 20 ms. */
+static int tsc_ok;
+static uint64_t tsc_base_ns, tsc_base_ticks;
+
+static double tsc_ns_per_tick(void) {
+#if HAVE_TSC
+    uint64_t ns = clock_ns(CLOCK_MONOTONIC), ticks = __rdtsc();
+    while (ns - tsc_base_ns < 20000000u) {
+        ns = clock_ns(CLOCK_MONOTONIC);
+        ticks = __rdtsc();
+    }
+    if (ticks <= tsc_base_ticks)
+        return 1.0;
+    return (double)(ns - tsc_base_ns) / (double)(ticks - tsc_base_ticks);
+#else
+    return 1.0;
+#endif
+}
+
+/* ----------------------------------------------------------- the profiler */
+
+typedef struct node_stat {
+    uint64_t self, total, calls;  /* in timer ticks */
+    uint32_t recursive;           /* the node's function is also an ancestor */
+} node_stat;
+
+typedef struct shadow_entry {
+    const void *key;              /* running frame, or PyMethodDef for a builtin */
+    uint64_t start;               /* timer at entry (or resumption) */
+    uint64_t callees;             /* time spent in entries above this one */
+    pf_node_id node;              /* 0: not recorded (out of memory) */
+} shadow_entry;
+
+typedef struct thread_ctx {
+    PyThreadState *ts;
+    uint64_t ts_id;               /* survives the thread state's address being reused */
+    uint32_t thread;              /* index in the profile's thread table */
+    uint64_t ident;
+    pf_node_id root;              /* PF_ROOT, or the thread's node (threads=True) */
+    shadow_entry *stack;
+    size_t depth, cap;
+    uint64_t last;                /* timer at the last event: closes its stack on disable */
+    int named;                    /* the threading module's name is known */
+} thread_ctx;
+
+typedef struct site_slot {
+    const void *code;             /* code object or PyMethodDef */
+    pf_node_id parent, child;
+} site_slot;
+
+typedef struct Profiler {
+    PyObject_HEAD
+    pf_profile *prof;
+    timer_kind timer;
+    int clock_cpu;                /* clock='cpu' */
+    int builtins, threads;
+    int noop;                     /* bench: callbacks return at once */
+    int all_threads;              /* 0: only the thread that called enable() */
+    int disable_py_calls;         /* 3.12+: CALL events off at sites calling Python functions */
+    PyThreadState *only_ts;       /* that thread (all_threads=0) */
+    uint64_t only_ts_id;
+    int enabled;
+    node_stat *stats;
+    size_t nstats, stats_cap;
+    u64map keys;                  /* code / PyMethodDef address -> frame id */
+    PyObject **owned;             /* code objects kept alive while keys */
+    size_t nowned, owned_cap;
+    site_slot *sites;
+    thread_ctx **threads_v;
+    size_t nthreads, threads_cap;
+    u64map thread_map;            /* thread state id -> index in threads_v */
+    PyThreadState *last_ts;       /* one-entry cache: the thread of the last event */
+    uint64_t last_ts_id;
+    thread_ctx *last_ctx;
+    uint64_t enabled_at_ns, duration_ns, start_unix_ns;
+    int failed;                   /* out of memory: the profile is incomplete */
+} Profiler;
+
+static PyTypeObject ProfilerType;
+static Profiler *active;          /* the enabled profiler (one at a time) */
+/* The type of list.append: 2.7 does not export it as PyMethodDescr_Type. */
+static PyTypeObject *method_descr_type;
+static uintptr_t own_lo, own_hi; /* profiler_methods[]: our own calls are not profiled */
+
+static inline uint64_t timer_now(const Profiler *p) {
+    switch (p->timer) {
+#if HAVE_TSC
+    case TIMER_TSC:
+        return __rdtsc();
+#endif
+    case TIMER_CPU:
+        return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    case TIMER_NONE:
+        return 0;
+    default:
+        return clock_ns(CLOCK_MONOTONIC);
+    }
+}
+
+/* Saves and restores the pending exception around slow paths that may call
+ * into the C API: a callback must neither lose an exception in flight (a
+ * 'return' event while unwinding) nor leave one of its own behind. */
+#if PY_VERSION_HEX >= 0x030C0000
+#define SAVE_ERR() PyObject *saved_exc_ = PyErr_GetRaisedException()
+#define RESTORE_ERR() (PyErr_Clear(), PyErr_SetRaisedException(saved_exc_))
+#else
+#define SAVE_ERR()                                                                                 \
+    PyObject *saved_t_, *saved_v_, *saved_tb_;                                                     \
+    PyErr_Fetch(&saved_t_, &saved_v_, &saved_tb_)
+#define RESTORE_ERR() (PyErr_Clear(), PyErr_Restore(saved_t_, saved_v_, saved_tb_))
+#endif
+
+/* UTF-8 of a str (bytes str on 2.7), or "?" for anything else. */
+static const char *text_of(PyObject *o, Py_ssize_t *len) {
+#if PY_MAJOR_VERSION >= 3
+    if (o && PyUnicode_Check(o)) {
+        const char *s = PyUnicode_AsUTF8AndSize(o, len);
+        if (s)
+            return s;
+        PyErr_Clear();
+    }
+#else
+    if (o && PyString_Check(o)) {
+        *len = PyString_GET_SIZE(o);
+        return PyString_AS_STRING(o);
+    }
+#endif
+    *len = 1;
+    return "?";
+}
+
+static int grow(void **array, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *bigger = realloc(*array, n * elem);
+    if (!bigger)
+        return -1;
+    *array = bigger;
+    *cap = n;
+    return 0;
+}
+
+/* Makes stats[] cover every node of the tree. New nodes get their recursion
+ * flag here, once: walking the ancestors is O(depth) but happens only when a
+ * call path is first seen. */
+static int stats_sync(Profiler *p) {
+    size_t n;
+    const pf_node *nodes = pf_nodes(p->prof, &n);
+    if (n <= p->nstats)
+        return 0;
+    if (grow((void **)&p->stats, &p->stats_cap, n, sizeof *p->stats))
+        return -1;
+    size_t nf;
+    const pf_frame *frames = pf_frames(p->prof, &nf);
+    for (size_t i = p->nstats; i < n; i++) {
+        node_stat *st = &p->stats[i];
+        memset(st, 0, sizeof *st);
+        pf_func_id func = frames[nodes[i].frame].func;
+        for (pf_node_id a = nodes[i].parent; a != PF_ROOT; a = nodes[a].parent)
+            if (frames[nodes[a].frame].func == func) {
+                st->recursive = 1;
+                break;
+            }
+    }
+    p->nstats = n;
+    return 0;
+}
+
+/* Remembers an address -> frame mapping; code objects are kept alive so the
+ * address cannot be reused by another code object while it is a key. A frame
+ * of a Python function carries the function's first line (as pstats keys do):
+ * callgrind positions and source annotation then point at the def. */
+static pf_frame_id remember(Profiler *p, const void *addr, PyObject *keep, pf_func_id func, int line) {
+    pf_frame_id frame = func ? pf_frame_intern(p->prof, func, line) : 0;
+    if (!frame)
+        return 0;
+    if (keep) {
+        if (grow((void **)&p->owned, &p->owned_cap, p->nowned + 1, sizeof *p->owned))
+            return 0;
+        Py_INCREF(keep);
+        p->owned[p->nowned++] = keep;
+    }
+    if (u64map_put(&p->keys, (uint64_t)(uintptr_t)addr, frame))
+        return 0;
+    return frame;
+}
+
+static pf_frame_id frame_for_code(Profiler *p, PyCodeObject *co) {
+    uint32_t known = u64map_get(&p->keys, (uint64_t)(uintptr_t)co);
+    if (known != U64MAP_NONE)
+        return known;
+    Py_ssize_t nlen, flen;
+#if PY_VERSION_HEX >= 0x030B0000
+    const char *name = text_of(co->co_qualname, &nlen);
+#else
+    const char *name = text_of(co->co_name, &nlen);
+#endif
+    const char *file = text_of(co->co_filename, &flen);
+    pf_func_id func = pf_func_intern(p->prof, pf_intern_len(p->prof, name, (size_t)nlen),
+                                     pf_intern_len(p->prof, file, (size_t)flen), co->co_firstlineno,
+                                     PF_FUNC_PYTHON);
+    return remember(p, co, (PyObject *)co, func, co->co_firstlineno);
+}
+
+static const char *type_name(PyTypeObject *t) { return t && t->tp_name ? t->tp_name : "?"; }
+
+/* The type that defines ml among tp's bases, so a method called on an
+ * instance of a subclass is named after its owner, as its descriptor is. Each
+ * base's own dict is searched: the subclass may override the name in Python
+ * and call the builtin through super(). */
+static PyTypeObject *method_owner(PyTypeObject *tp, PyMethodDef *ml) {
+    PyObject *mro = tp->tp_mro;
+    if (!mro || !PyTuple_Check(mro))
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+#if PY_VERSION_HEX >= 0x030C0000
+        PyObject *dict = PyType_GetDict(base); /* static builtin types have no tp_dict */
+#else
+        PyObject *dict = base->tp_dict;
+        Py_XINCREF(dict);
+#endif
+        PyObject *attr = dict ? PyDict_GetItemString(dict, ml->ml_name) : NULL; /* borrowed */
+        int match = attr && Py_TYPE(attr) == method_descr_type && ((PyMethodDescrObject *)attr)->d_method == ml;
+        Py_XDECREF(dict);
+        if (match)
+            return base;
+    }
+    return NULL;
+}
+
+/* Builtins are named the way cProfile names them, so pstats users find what
+ * they know: "<built-in method builtins.len>", "<method 'append' of 'list'
+ * objects>"; file "~", line 0. */
+static pf_frame_id frame_for_builtin(Profiler *p, PyMethodDef *ml, PyObject *callable) {
+    uint32_t known = u64map_get(&p->keys, (uint64_t)(uintptr_t)ml);
+    if (known != U64MAP_NONE)
+        return known;
+    char buf[512];
+    const char *meth = ml->ml_name ? ml->ml_name : "?";
+    if (Py_TYPE(callable) == method_descr_type) {
+        snprintf(buf, sizeof buf, "<method '%s' of '%s' objects>", meth,
+                 type_name(((PyDescrObject *)callable)->d_type));
+    } else {
+        PyCFunctionObject *fn = (PyCFunctionObject *)callable;
+        PyObject *self = fn->m_self;
+        PyTypeObject *owner;
+        if (self && PyType_Check(self)) {
+            snprintf(buf, sizeof buf, "<built-in method %s.%s>", type_name((PyTypeObject *)self), meth);
+        } else if (self && !PyModule_Check(self) && (owner = method_owner(Py_TYPE(self), ml))) {
+            snprintf(buf, sizeof buf, "<method '%s' of '%s' objects>", meth, type_name(owner));
+        } else {
+            Py_ssize_t len = 0;
+            const char *mod = NULL;
+            PyObject *modobj = fn->m_module;
+#if PY_MAJOR_VERSION >= 3
+            if (modobj && PyUnicode_Check(modobj))
+#else
+            if (modobj && PyString_Check(modobj))
+#endif
+                mod = text_of(modobj, &len);
+            else if (self && PyModule_Check(self))
+                mod = PyModule_GetName(self);
+            if (!mod)
+                PyErr_Clear();
+            if (mod && *mod)
+                snprintf(buf, sizeof buf, "<built-in method %s.%s>", mod, meth);
+            else
+                snprintf(buf, sizeof buf, "<built-in method %s>", meth);
+        }
+    }
+    pf_func_id func = pf_func_intern(p->prof, pf_intern(p->prof, buf), pf_intern(p->prof, "~"), 0,
+                                     PF_FUNC_NATIVE);
+    return remember(p, ml, NULL, func, 0);
+}
+
+/* The slow path of a call: the callee's node under parent, created on first
+ * sight. obj is the code object (Python) or the callable (builtin). */
+static void ctx_try_name(Profiler *p, thread_ctx *t);
+
+static pf_node_id child_slow(Profiler *p, thread_ctx *t, pf_node_id parent, const void *code, PyObject *obj,
+                             int native) {
+    SAVE_ERR();
+    if (!t->named)
+        ctx_try_name(p, t);
+    pf_frame_id frame = native ? frame_for_builtin(p, (PyMethodDef *)(uintptr_t)code, obj)
+                               : frame_for_code(p, (PyCodeObject *)obj);
+    pf_node_id child = frame ? pf_node_child(p->prof, parent, frame) : 0;
+    if (child && stats_sync(p))
+        child = 0;
+    RESTORE_ERR();
+    if (!child)
+        p->failed = 1;
+    return child;
+}
+
+static inline size_t site_hash(const void *code, pf_node_id parent) {
+    uint64_t h = ((uint64_t)(uintptr_t)code ^ ((uint64_t)parent << 40)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> (64 - SITE_BITS));
+}
+
+/* A call (or a resumption, count == 0): descend to the callee's node. */
+static inline void push(Profiler *p, thread_ctx *t, const void *key, const void *code, PyObject *obj,
+                        int native, int count) {
+    pf_node_id parent = t->depth ? t->stack[t->depth - 1].node : t->root;
+    pf_node_id child;
+    site_slot *s = &p->sites[site_hash(code, parent)];
+    if (parent == PF_ROOT && t->depth) {
+        child = 0; /* under an unrecorded entry (out of memory): stay unrecorded */
+    } else if (s->code == code && s->parent == parent) {
+        child = s->child;
+    } else {
+        child = child_slow(p, t, parent, code, obj, native);
+        if (child) {
+            s->code = code;
+            s->parent = parent;
+            s->child = child;
+        }
+    }
+    if (t->depth == t->cap && grow((void **)&t->stack, &t->cap, t->depth + 1, sizeof *t->stack)) {
+        p->failed = 1;
+        return; /* the matching return will find no entry and be ignored */
+    }
+    shadow_entry *e = &t->stack[t->depth++];
+    e->key = key;
+    e->node = child;
+    e->callees = 0;
+    if (count)
+        p->stats[child].calls++;
+    /* Read last, so this bookkeeping is not charged to the callee. */
+    e->start = t->last = timer_now(p);
+}
+
+/* Closes entries down to (and including) index `to`, all ending at `now`. */
+static inline void pop_to(Profiler *p, thread_ctx *t, size_t to, uint64_t now) {
+    while (t->depth > to) {
+        shadow_entry *e = &t->stack[--t->depth];
+        /* A clock read on another CPU may be a hair behind: never go negative. */
+        uint64_t elapsed = now > e->start ? now - e->start : 0;
+        uint64_t callees = e->callees < elapsed ? e->callees : elapsed;
+        node_stat *st = &p->stats[e->node];
+        st->self += elapsed - callees;
+        if (!st->recursive)
+            st->total += elapsed;
+        if (t->depth)
+            t->stack[t->depth - 1].callees += elapsed;
+    }
+}
+
+/* A return (or yield, unwind): pops the entry keyed `key`. The top in all but
+ * odd cases; deeper means returns were missed (unwind to it); absent means the
+ * frame started before enable() (ignore). */
+static inline void pop(Profiler *p, thread_ctx *t, const void *key) {
+    uint64_t now = t->last = timer_now(p);
+    size_t d = t->depth;
+    if (d && t->stack[d - 1].key == key) {
+        pop_to(p, t, d - 1, now);
+        return;
+    }
+    while (d-- > 0)
+        if (t->stack[d].key == key) {
+            pop_to(p, t, d, now);
+            return;
+        }
+}
+
+static inline uint64_t ts_unique_id(PyThreadState *ts) {
+#if PY_VERSION_HEX >= 0x03070000
+    return ts->id;
+#else
+    return (uint64_t)ts->thread_id;
+#endif
+}
+
+/* The threading module's name for thread `ident`, read from threading._active
+ * without running Python code (Thread._name is a plain attribute). */
+static int thread_name(uint64_t ident, char *buf, size_t cap) {
+    snprintf(buf, cap, "Thread %llu", (unsigned long long)ident);
+    PyObject *modules = PySys_GetObject("modules"); /* borrowed */
+    PyObject *threading = modules ? PyDict_GetItemString(modules, "threading") : NULL;
+    if (!threading)
+        return 0;
+    PyObject *act = PyObject_GetAttrString(threading, "_active");
+    PyObject *key = act ? PyLong_FromUnsignedLongLong((unsigned long long)ident) : NULL;
+    PyObject *th = key && PyDict_Check(act) ? PyDict_GetItem(act, key) : NULL; /* borrowed */
+    PyObject *name = th ? PyObject_GetAttrString(th, "_name") : NULL;
+    if (th && !name) { /* Python 2: a private, mangled attribute */
+        PyErr_Clear();
+        name = PyObject_GetAttrString(th, "_Thread__name");
+    }
+    Py_ssize_t len;
+    int found = 0;
+    if (name) {
+        const char *s = text_of(name, &len);
+        if (strcmp(s, "?")) {
+            snprintf(buf, cap, "%s", s);
+            found = 1;
+        }
+    }
+    Py_XDECREF(name);
+    Py_XDECREF(key);
+    Py_XDECREF(act);
+    PyErr_Clear();
+    return found;
+}
+
+/* Names a thread whose first event came before the threading module knew it
+ * (3.12+ sees Thread._bootstrap first): in the thread table, and in its root
+ * node's function. That function is this thread's alone (its firstline is the
+ * thread's index; it is never interned again), so renaming it in place cannot
+ * confuse the model's interning. Tried on slow paths only, until it works. */
+static void ctx_try_name(Profiler *p, thread_ctx *t) {
+    char name[256];
+    if (!thread_name(t->ident, name, sizeof name))
+        return;
+    t->named = 1;
+    pf_thread_set_name(p->prof, t->thread, name);
+    if (t->root != PF_ROOT) {
+        size_t n;
+        const pf_node *nodes = pf_nodes(p->prof, &n);
+        const pf_frame *frames = pf_frames(p->prof, &n);
+        pf_func *funcs = (pf_func *)(uintptr_t)pf_funcs(p->prof, &n);
+        funcs[frames[nodes[t->root].frame].func].name = pf_intern(p->prof, name);
+    }
+}
+
+/* First event of a thread: its context, thread table entry and root. */
+static thread_ctx *ctx_new(Profiler *p, PyThreadState *ts, uint64_t id) {
+    uint32_t known = u64map_get(&p->thread_map, id);
+    if (known != U64MAP_NONE) { /* same id, new thread state address (3.6) */
+        p->threads_v[known]->ts = ts;
+        return p->threads_v[known];
+    }
+    SAVE_ERR();
+    thread_ctx *t = calloc(1, sizeof *t);
+    if (!t || grow((void **)&p->threads_v, &p->threads_cap, p->nthreads + 1, sizeof *p->threads_v) ||
+        u64map_put(&p->thread_map, id, (uint32_t)p->nthreads)) {
+        free(t);
+        RESTORE_ERR();
+        p->failed = 1;
+        return NULL;
+    }
+    t->ts = ts;
+    t->ts_id = id;
+    t->ident = (uint64_t)PyThread_get_thread_ident();
+#if PY_VERSION_HEX >= 0x03080000
+    int64_t native = (int64_t)PyThread_get_thread_native_id();
+#else
+    int64_t native = (int64_t)syscall(SYS_gettid);
+#endif
+    char name[256];
+    t->named = thread_name(t->ident, name, sizeof name);
+    t->thread = pf_thread_add(p->prof, 0, t->ident, native, name);
+    t->root = PF_ROOT;
+    if (p->threads) {
+        /* firstline = thread index keeps two threads of the same name apart. */
+        pf_func_id func = pf_func_intern(p->prof, pf_intern(p->prof, name), 0, (int)t->thread, PF_FUNC_THREAD);
+        pf_frame_id frame = func ? pf_frame_intern(p->prof, func, 0) : 0;
+        t->root = frame ? pf_node_child(p->prof, PF_ROOT, frame) : 0;
+        if (!t->root || stats_sync(p))
+            p->failed = 1;
+    }
+    p->threads_v[p->nthreads++] = t;
+    RESTORE_ERR();
+    return t;
+}
+
+static inline thread_ctx *ctx_get(Profiler *p, PyThreadState *ts) {
+    uint64_t id = ts_unique_id(ts);
+    if (ts == p->last_ts && id == p->last_ts_id)
+        return p->last_ctx;
+    if (!p->all_threads && (ts != p->only_ts || id != p->only_ts_id))
+        return NULL; /* not a thread we profile (3.12+: events are global) */
+    uint32_t i = u64map_get(&p->thread_map, id);
+    thread_ctx *t = i != U64MAP_NONE ? p->threads_v[i] : ctx_new(p, ts, id);
+    if (t) {
+        t->ts = ts;
+        p->last_ts = ts;
+        p->last_ts_id = id;
+        p->last_ctx = t;
+    }
+    return t;
+}
+
+static inline int own_method(const PyMethodDef *ml) {
+    uintptr_t a = (uintptr_t)ml;
+    return a >= own_lo && a < own_hi;
+}
+
+/* ------------------------------------------------------- the 3.12+ events */
+#if USE_MONITORING
+
+static PyObject *mon_disable; /* sys.monitoring.DISABLE */
+
+static inline const void *current_frame(PyThreadState *ts) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return ts->current_frame;
+#else
+    return ts->cframe->current_frame;
+#endif
+}
+
+/* The PyMethodDef of a builtin callable (function, bound or unbound method), or NULL. */
+static inline PyMethodDef *builtin_def(PyObject *callable) {
+    if (PyCFunction_Check(callable))
+        return ((PyCFunctionObject *)callable)->m_ml;
+    if (Py_TYPE(callable) == method_descr_type)
+        return ((PyMethodDescrObject *)callable)->d_method;
+    return NULL;
+}
+
+static inline void mon_enter(PyObject *const *args, Py_ssize_t nargs, int count) {
+    Profiler *p = active;
+    if (!p || p->noop || nargs < 1)
+        return;
+    PyThreadState *ts = PyThreadState_Get();
+    thread_ctx *t = ctx_get(p, ts);
+    if (t)
+        push(p, t, current_frame(ts), args[0], args[0], 0, count);
+}
+
+static PyObject *mon_start(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    mon_enter(args, nargs, 1);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mon_resume(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    mon_enter(args, nargs, 0);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mon_leave(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Profiler *p = active;
+    if (p && !p->noop) {
+        PyThreadState *ts = PyThreadState_Get();
+        thread_ctx *t = ctx_get(p, ts);
+        if (t)
+            pop(p, t, current_frame(ts));
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *mon_call(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Profiler *p = active;
+    if (p && !p->noop && nargs >= 3) {
+        PyMethodDef *ml = builtin_def(args[2]);
+        if (ml && !own_method(ml)) {
+            thread_ctx *t = ctx_get(p, PyThreadState_Get());
+            if (t)
+                push(p, t, ml, ml, args[2], 1, 1);
+        } else if (!ml && p->disable_py_calls && PyFunction_Check(args[2]) && mon_disable) {
+            Py_INCREF(mon_disable);
+            return mon_disable;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *mon_c_return(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Profiler *p = active;
+    if (p && !p->noop && nargs >= 3) {
+        PyMethodDef *ml = builtin_def(args[2]);
+        if (ml && !own_method(ml)) {
+            thread_ctx *t = ctx_get(p, PyThreadState_Get());
+            if (t)
+                pop(p, t, ml);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+/* A callback is a minimal callable whose vectorcall slot is the C function
+ * itself: the interpreter calls it directly, without the argument checks and
+ * recursion guard a builtin function's vectorcall adds (a few ns per event,
+ * which at three events per Python call is measurable). */
+typedef struct Callback {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+} Callback;
+
+static PyTypeObject CallbackType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pyflare._tracer._Callback",
+    .tp_basicsize = sizeof(Callback),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(Callback, vectorcall),
+    .tp_call = PyVectorcall_Call,
+};
+
+static const vectorcallfunc mon_defs[] = {mon_start, mon_resume, mon_leave, mon_call, mon_c_return};
+
+/* Which callback serves which event. */
+static const struct {
+    const char *event;
+    int def;      /* index in mon_defs */
+    int builtin;  /* only with builtins=True */
+} mon_events[] = {
+    {"PY_START", 0, 0},  {"PY_RESUME", 1, 0}, {"PY_THROW", 1, 0}, {"PY_RETURN", 2, 0},
+    {"PY_YIELD", 2, 0},  {"PY_UNWIND", 2, 0}, {"CALL", 3, 1},     {"C_RETURN", 4, 1},
+    {"C_RAISE", 4, 1},
+};
+#define N_MON_EVENTS (sizeof mon_events / sizeof mon_events[0])
+static PyObject *mon_funcs[5];
+
+static PyObject *monitoring(void) {
+    PyObject *sys = PyImport_ImportModule("sys");
+    PyObject *mon = sys ? PyObject_GetAttrString(sys, "monitoring") : NULL;
+    Py_XDECREF(sys);
+    return mon;
+}
+
+static int monitoring_install(Profiler *p) {
+    PyObject *mon = monitoring();
+    if (!mon)
+        return -1;
+    PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is", PROFILER_ID, "pyflare");
+    if (!r) {
+        if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyObject *who = PyObject_CallMethod(mon, "get_tool", "i", PROFILER_ID);
+            PyErr_Clear();
+            Py_ssize_t len;
+            PyErr_Format(PyExc_RuntimeError, "another profiler (%s) is using sys.monitoring tool id %d",
+                         who && who != Py_None ? text_of(who, &len) : "?", PROFILER_ID);
+            Py_XDECREF(who);
+        }
+        Py_DECREF(mon);
+        return -1;
+    }
+    Py_DECREF(r);
+    if (!mon_disable)
+        mon_disable = PyObject_GetAttrString(mon, "DISABLE");
+    PyObject *events = PyObject_GetAttrString(mon, "events");
+    long mask = 0;
+    int ok = events != NULL;
+    for (size_t i = 0; ok && i < N_MON_EVENTS; i++) {
+        if (mon_events[i].builtin && !p->builtins)
+            continue;
+        PyObject *bit = PyObject_GetAttrString(events, mon_events[i].event);
+        long b = bit ? PyLong_AsLong(bit) : -1;
+        Py_XDECREF(bit);
+        r = b >= 0 ? PyObject_CallMethod(mon, "register_callback", "ilO", PROFILER_ID, b,
+                                         mon_funcs[mon_events[i].def])
+                   : NULL;
+        Py_XDECREF(r);
+        ok = r != NULL;
+        mask |= b;
+    }
+    r = ok ? PyObject_CallMethod(mon, "set_events", "il", PROFILER_ID, mask) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(events);
+    if (!r) {
+        PyObject *f = PyObject_CallMethod(mon, "free_tool_id", "i", PROFILER_ID);
+        Py_XDECREF(f);
+    }
+    Py_DECREF(mon);
+    return r ? 0 : -1;
+}
+
+static void monitoring_remove(void) {
+    SAVE_ERR();
+    PyObject *mon = monitoring();
+    PyObject *events = mon ? PyObject_GetAttrString(mon, "events") : NULL;
+    if (events) {
+        PyObject *r = PyObject_CallMethod(mon, "set_events", "ii", PROFILER_ID, 0);
+        Py_XDECREF(r);
+        for (size_t i = 0; i < N_MON_EVENTS; i++) {
+            PyObject *bit = PyObject_GetAttrString(events, mon_events[i].event);
+            r = bit ? PyObject_CallMethod(mon, "register_callback", "iOO", PROFILER_ID, bit, Py_None) : NULL;
+            Py_XDECREF(r);
+            Py_XDECREF(bit);
+        }
+        r = PyObject_CallMethod(mon, "free_tool_id", "i", PROFILER_ID);
+        Py_XDECREF(r);
+    }
+    Py_XDECREF(events);
+    Py_XDECREF(mon);
+    RESTORE_ERR();
+}
+
+#else /* ------------------------------------------- the <3.12 profile hook */
+
+static inline PyCodeObject *frame_code(PyFrameObject *f) {
+#if PY_VERSION_HEX >= 0x030B0000
+    PyCodeObject *co = PyFrame_GetCode(f);
+    Py_DECREF(co); /* the frame keeps it alive */
+    return co;
+#else
+    return f->f_code;
+#endif
+}
+
+/* Whether a generator/coroutine frame's 'call' event is a resumption rather
+ * than its start. Before 3.11 an unstarted frame has f_lasti -1; on 3.11 the
+ * event fires at a RESUME instruction whose argument is 0 only at the start. */
+static inline int frame_resumed(PyFrameObject *f, PyCodeObject *co) {
+#if PY_VERSION_HEX >= 0x030B0000
+    int lasti = PyFrame_GetLasti(f);
+    if (lasti < 0)
+        return 0;
+    _Py_CODEUNIT word = _PyCode_CODE(co)[lasti / (int)sizeof(_Py_CODEUNIT)];
+    int op = _Py_OPCODE(word);
+    return !((op == RESUME || op == RESUME_QUICK) && _Py_OPARG(word) == 0);
+#else
+    (void)co;
+    return f->f_lasti != -1;
+#endif
+}
+
+static int profile_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg) {
+    Profiler *p = (Profiler *)obj;
+    if (p->noop)
+        return 0;
+    thread_ctx *t = ctx_get(p, PyThreadState_GET());
+    if (!t)
+        return 0;
+    switch (what) {
+    case PyTrace_CALL: {
+        PyCodeObject *co = frame_code(frame);
+        int resumed = (co->co_flags & GEN_FLAGS) && frame_resumed(frame, co);
+        push(p, t, frame, co, (PyObject *)co, 0, !resumed);
+        break;
+    }
+    case PyTrace_RETURN:
+        pop(p, t, frame);
+        break;
+    case PyTrace_C_CALL:
+        if (p->builtins && arg && PyCFunction_Check(arg)) {
+            PyMethodDef *ml = ((PyCFunctionObject *)arg)->m_ml;
+            if (!own_method(ml))
+                push(p, t, ml, ml, arg, 1, 1);
+        }
+        break;
+    case PyTrace_C_RETURN:
+    case PyTrace_C_EXCEPTION:
+        if (p->builtins && arg && PyCFunction_Check(arg))
+            pop(p, t, ((PyCFunctionObject *)arg)->m_ml);
+        break;
+    }
+    return 0;
+}
+
+/* Sets (or clears, fn NULL) the profile hook of another thread's state. We
+ * hold the GIL, so that thread is not running Python code meanwhile. */
+static void set_hook_on(PyThreadState *ts, Py_tracefunc fn, PyObject *obj) {
+#if PY_VERSION_HEX >= 0x03090000
+    if (_PyEval_SetProfile(ts, fn, obj) < 0)
+        PyErr_Clear();
+#else
+    /* What PyEval_SetProfile does for the current thread. use_tracing is
+     * lowered while the old object may be freed, in case freeing it runs code. */
+    PyObject *old = ts->c_profileobj;
+    Py_XINCREF(obj);
+    ts->c_profilefunc = NULL;
+    ts->c_profileobj = NULL;
+    ts->use_tracing = ts->c_tracefunc != NULL;
+    Py_XDECREF(old);
+    ts->c_profilefunc = fn;
+    ts->c_profileobj = obj;
+    ts->use_tracing = fn != NULL || ts->c_tracefunc != NULL;
+#endif
+}
+
+static void set_hook_all(Profiler *p, int on) {
+    PyThreadState *me = PyThreadState_GET();
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(me->interp); ts; ts = PyThreadState_Next(ts)) {
+        if (ts == me)
+            PyEval_SetProfile(on ? profile_hook : NULL, on ? (PyObject *)p : NULL);
+        else if (!on && ts->c_profilefunc != profile_hook)
+            continue; /* not ours to clear */
+        else
+            set_hook_on(ts, on ? profile_hook : NULL, on ? (PyObject *)p : NULL);
+    }
+}
+
+/* threading.setprofile() target: runs once in each thread started while
+ * enabled, installs the C hook there and forwards this first event to it. */
+static PyObject *Profiler_thread_start(Profiler *self, PyObject *args) {
+    PyObject *frame, *event, *arg;
+    if (!PyArg_ParseTuple(args, "OOO", &frame, &event, &arg))
+        return NULL;
+    if (active != self) {
+        PyEval_SetProfile(NULL, NULL);
+        Py_RETURN_NONE;
+    }
+    PyEval_SetProfile(profile_hook, (PyObject *)self);
+    static const char *names[] = {"call", "exception", "line", "return", "c_call", "c_exception", "c_return"};
+    static const int whats[] = {PyTrace_CALL,   PyTrace_EXCEPTION,   PyTrace_LINE,    PyTrace_RETURN,
+                                PyTrace_C_CALL, PyTrace_C_EXCEPTION, PyTrace_C_RETURN};
+    Py_ssize_t len;
+    const char *ev = text_of(event, &len);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(ev, names[i]) && PyFrame_Check(frame))
+            profile_hook((PyObject *)self, (PyFrameObject *)frame, whats[i], arg == Py_None ? NULL : arg);
+    Py_RETURN_NONE;
+}
+
+/* threading.setprofile(f), or None. */
+static int threading_setprofile(PyObject *f) {
+    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *r = threading ? PyObject_CallMethod(threading, "setprofile", "O", f) : NULL;
+    Py_XDECREF(threading);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+#endif
+
+/* ------------------------------------------------------------- the object */
+
+static int profiler_reset(Profiler *p) {
+    for (size_t i = 0; i < p->nowned; i++)
+        Py_DECREF(p->owned[i]);
+    for (size_t i = 0; i < p->nthreads; i++) {
+        free(p->threads_v[i]->stack);
+        free(p->threads_v[i]);
+    }
+    free(p->owned);
+    free(p->threads_v);
+    free(p->stats);
+    free(p->sites);
+    u64map_free(&p->keys);
+    u64map_free(&p->thread_map);
+    pf_profile_free(p->prof);
+    p->owned = NULL;
+    p->threads_v = NULL;
+    p->stats = NULL;
+    p->nowned = p->owned_cap = p->nthreads = p->threads_cap = p->nstats = p->stats_cap = 0;
+    memset(&p->keys, 0, sizeof p->keys);
+    memset(&p->thread_map, 0, sizeof p->thread_map);
+    p->last_ts = NULL;
+    p->last_ctx = NULL;
+    p->duration_ns = p->start_unix_ns = 0;
+    p->failed = 0;
+    p->prof = pf_profile_new();
+    p->sites = calloc((size_t)1 << SITE_BITS, sizeof *p->sites);
+    if (!p->prof || !p->sites || stats_sync(p)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    pf_meta *m = pf_profile_meta(p->prof);
+    m->mode = PF_MODE_TRACED;
+    m->weight_unit = "nanoseconds";
+    pf_process_add(p->prof, (int)getpid(), "");
+    return 0;
+}
+
+static PyObject *Profiler_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    Profiler *p = (Profiler *)type->tp_alloc(type, 0);
+    if (!p)
+        return NULL;
+    p->timer = TIMER_MONO;
+    p->builtins = 1;
+    p->all_threads = 1;
+    if (profiler_reset(p) < 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
+    return (PyObject *)p;
+}
+
+static int Profiler_init(Profiler *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"clock", "builtins", "threads", "all_threads", "_bench", NULL};
+    const char *clock = "wall", *bench = "";
+    PyObject *builtins = Py_True, *threads = Py_False, *all_threads = Py_True;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|sOOOs:Profile", kwlist, &clock, &builtins, &threads, &all_threads,
+                                     &bench))
+        return -1;
+    if (self->enabled) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot re-initialize an enabled profile");
+        return -1;
+    }
+    int b = PyObject_IsTrue(builtins), th = PyObject_IsTrue(threads), all = PyObject_IsTrue(all_threads);
+    if (b < 0 || th < 0 || all < 0)
+        return -1;
+    self->all_threads = all;
+    self->builtins = b;
+    self->threads = th;
+    self->clock_cpu = 0;
+    self->noop = 0;
+    self->disable_py_calls = 0;
+    if (!strcmp(clock, "wall"))
+        self->timer = tsc_ok ? TIMER_TSC : TIMER_MONO;
+    else if (!strcmp(clock, "cpu")) {
+        self->timer = TIMER_CPU;
+        self->clock_cpu = 1;
+    } else {
+        PyErr_Format(PyExc_ValueError, "clock must be 'wall' or 'cpu', not '%s'", clock);
+        return -1;
+    }
+    /* Bench knobs, to see where the time goes: "noop" (callbacks do nothing),
+     * "notimer" (bookkeeping without clock reads), "mono" (clock_gettime). */
+    if (!strcmp(bench, "noop"))
+        self->noop = 1;
+    else if (!strcmp(bench, "notimer"))
+        self->timer = TIMER_NONE;
+    else if (!strcmp(bench, "sitedisable"))
+        self->disable_py_calls = 1;
+    else if (!strcmp(bench, "mono"))
+        self->timer = TIMER_MONO;
+    else if (*bench) {
+        PyErr_Format(PyExc_ValueError, "unknown _bench mode '%s'", bench);
+        return -1;
+    }
+    return profiler_reset(self);
+}
+
+static PyObject *Profiler_enable(Profiler *self, PyObject *unused) {
+    if (active == self)
+        Py_RETURN_NONE;
+    if (active) {
+        PyErr_SetString(PyExc_RuntimeError, "another pyflare profile is already enabled");
+        return NULL;
+    }
+#if USE_MONITORING
+    if (monitoring_install(self) < 0)
+        return NULL;
+#else
+    PyObject *starter = PyObject_GetAttrString((PyObject *)self, "_thread_start");
+    int rc = starter ? threading_setprofile(self->all_threads ? starter : Py_None) : -1;
+    Py_XDECREF(starter);
+    if (rc < 0)
+        return NULL;
+    if (self->all_threads)
+        set_hook_all(self, 1);
+    else
+        PyEval_SetProfile(profile_hook, (PyObject *)self);
+#endif
+    self->only_ts = PyThreadState_GET();
+    self->only_ts_id = ts_unique_id(self->only_ts);
+    self->last_ts = NULL; /* ctx_get re-checks the thread filter */
+    Py_INCREF(self);
+    active = self;
+    self->enabled = 1;
+    self->enabled_at_ns = clock_ns(CLOCK_MONOTONIC);
+    if (!self->start_unix_ns)
+        self->start_unix_ns = clock_ns(CLOCK_REALTIME);
+    Py_RETURN_NONE;
+}
+
+/* Closes every frame still open, as if it returned now: this thread's at the
+ * current time; other threads' at now (wall) or at their last event (cpu:
+ * their clocks cannot be read from here). */
+static void flush_stacks(Profiler *p) {
+    PyThreadState *me = PyThreadState_GET();
+    uint64_t now = timer_now(p);
+    for (size_t i = 0; i < p->nthreads; i++) {
+        thread_ctx *t = p->threads_v[i];
+        uint64_t end = t->ts == me || !p->clock_cpu ? now : t->last;
+        pop_to(p, t, 0, end);
+    }
+}
+
+static PyObject *Profiler_disable(Profiler *self, PyObject *unused) {
+    if (active != self)
+        Py_RETURN_NONE;
+#if USE_MONITORING
+    monitoring_remove();
+#else
+    set_hook_all(self, 0);
+    if (threading_setprofile(Py_None) < 0)
+        PyErr_Clear();
+#endif
+    flush_stacks(self);
+    self->enabled = 0;
+    self->duration_ns += clock_ns(CLOCK_MONOTONIC) - self->enabled_at_ns;
+    active = NULL;
+    Py_DECREF(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Profiler_enter(Profiler *self, PyObject *unused) {
+    PyObject *r = Profiler_enable(self, NULL);
+    if (!r)
+        return NULL;
+    Py_DECREF(r);
+    Py_INCREF(self);
+    return (PyObject *)self;
+}
+
+static PyObject *Profiler_exit(Profiler *self, PyObject *args) { return Profiler_disable(self, NULL); }
+
+static PyObject *Profiler_clear(Profiler *self, PyObject *unused) {
+    if (self->enabled) {
+        PyErr_SetString(PyExc_RuntimeError, "disable the profile before clearing it");
+        return NULL;
+    }
+    if (profiler_reset(self) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static uint64_t to_ns(uint64_t ticks, double ns_per_tick) {
+    return ns_per_tick == 1.0 ? ticks : (uint64_t)((double)ticks * ns_per_tick + 0.5);
+}
+
+/* Copies the measurements into the model's nodes (in nanoseconds), computes
+ * the synthetic roots' totals and fills the metadata, so writers and stats()
+ * see a finished profile. May run again after more profiling. */
+static int publish(Profiler *p) {
+    if (stats_sync(p)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    double k = p->timer == TIMER_TSC ? tsc_ns_per_tick() : 1.0;
+    size_t n, nf, nfn;
+    /* The model hands writers a const view; the tracer is the one producer
+     * that measures weights itself (profile.h: "measured directly by the
+     * tracer"), and the array is the profile's own, so writing is sound. */
+    pf_node *nodes = (pf_node *)(uintptr_t)pf_nodes(p->prof, &n);
+    const pf_frame *frames = pf_frames(p->prof, &nf);
+    const pf_func *funcs = pf_funcs(p->prof, &nfn);
+    for (size_t i = 0; i < n; i++) {
+        int synthetic = i == PF_ROOT || funcs[frames[nodes[i].frame].func].kind == PF_FUNC_THREAD;
+        nodes[i].self = synthetic ? 0 : to_ns(p->stats[i].self, k);
+        nodes[i].total = synthetic ? 0 : to_ns(p->stats[i].total, k);
+        nodes[i].calls = synthetic ? 0 : p->stats[i].calls;
+    }
+    /* Children follow parents, so one backward pass feeds thread roots then the root. */
+    for (size_t i = n; i-- > 1;) {
+        pf_node_id parent = nodes[i].parent;
+        int top = parent == PF_ROOT || funcs[frames[nodes[parent].frame].func].kind == PF_FUNC_THREAD;
+        if (top)
+            nodes[parent].total += nodes[i].total;
+    }
+    pf_meta *m = pf_profile_meta(p->prof);
+    m->mode = PF_MODE_TRACED;
+    m->weight_unit = "nanoseconds";
+    m->start_unix_ns = p->start_unix_ns;
+    m->duration_ns = p->duration_ns + (p->enabled ? clock_ns(CLOCK_MONOTONIC) - p->enabled_at_ns : 0);
+    char version[32];
+    snprintf(version, sizeof version, "%s", Py_GetVersion());
+    version[strcspn(version, " ")] = 0;
+    m->python = pf_intern(p->prof, version);
+    /* The command: sys.argv joined, as the sampling profiler records it. */
+    PyObject *argv = PySys_GetObject("argv");
+    char cmd[1024] = "";
+    size_t used = 0;
+    if (argv && PyList_Check(argv))
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(argv) && used < sizeof cmd - 1; i++) {
+            Py_ssize_t len;
+            const char *s = text_of(PyList_GET_ITEM(argv, i), &len);
+            used += (size_t)snprintf(cmd + used, sizeof cmd - used, "%s%s", i ? " " : "", s);
+        }
+    m->command = pf_intern(p->prof, cmd);
+    for (size_t i = 0; i < p->nthreads; i++)
+        if (!p->threads_v[i]->named)
+            ctx_try_name(p, p->threads_v[i]);
+    pf_profile_finish(p->prof);
+    if (pf_profile_failed(p->prof) || p->failed) {
+        PyErr_SetString(PyExc_MemoryError, "the profile ran out of memory and is incomplete");
+        return -1;
+    }
+    return 0;
+}
+
+/* write(path, format=None, title=None): any of pyflare's output formats. */
+static PyObject *Profiler_write(Profiler *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"path", "format", "title", NULL};
+    const char *format = NULL, *title = NULL;
+#if PY_MAJOR_VERSION >= 3
+    PyObject *pathobj = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|zz:write", kwlist, PyUnicode_FSConverter, &pathobj, &format,
+                                     &title))
+        return NULL;
+    const char *path = PyBytes_AS_STRING(pathobj);
+#else
+    const char *path;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zz:write", kwlist, &path, &format, &title))
+        return NULL;
+#endif
+    PyObject *result = NULL;
+    const out_format *fmt = format ? out_format_named(format) : out_format_for_path(path);
+    if (!fmt) {
+        if (format)
+            PyErr_Format(PyExc_ValueError, "unknown format '%s' (known: %s)", format, out_format_names());
+        else
+            PyErr_Format(PyExc_ValueError, "cannot tell the format from '%s': pass format= (one of: %s)", path,
+                         out_format_names());
+        goto done;
+    }
+    if (publish(self) < 0)
+        goto done;
+    out_options o;
+    memset(&o, 0, sizeof o);
+    o.minwidth = 0.1;
+    o.top = 20;
+    o.title = title ? title : "pyflare";
+    pf_error err;
+    memset(&err, 0, sizeof err);
+    if (out_write_file(self->prof, fmt, path, &o, &err) < 0) {
+        PyErr_SetString(err.kind == PF_ERR_IO ? PyExc_IOError : PyExc_ValueError, err.msg);
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+#if PY_MAJOR_VERSION >= 3
+    Py_XDECREF(pathobj);
+#endif
+    return result;
+}
+
+static PyObject *str_obj(const char *s) {
+#if PY_MAJOR_VERSION >= 3
+    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
+#else
+    return PyString_FromString(s);
+#endif
+}
+
+/* stats(): {(file, firstline, name): {"calls", "primitive_calls", "self_ns",
+ * "total_ns", "builtin"}}, summed over every node of each function (totals of
+ * recursive occurrences are already left out). */
+static PyObject *Profiler_stats(Profiler *self, PyObject *unused) {
+    if (publish(self) < 0)
+        return NULL;
+    size_t n, nf, nfn;
+    const pf_node *nodes = pf_nodes(self->prof, &n);
+    const pf_frame *frames = pf_frames(self->prof, &nf);
+    const pf_func *funcs = pf_funcs(self->prof, &nfn);
+    uint64_t(*agg)[4] = calloc(nfn ? nfn : 1, sizeof *agg);
+    if (!agg)
+        return PyErr_NoMemory();
+    for (size_t i = 1; i < n; i++) {
+        pf_func_id f = frames[nodes[i].frame].func;
+        agg[f][0] += nodes[i].calls;
+        agg[f][1] += self->stats[i].recursive ? 0 : nodes[i].calls;
+        agg[f][2] += nodes[i].self;
+        agg[f][3] += nodes[i].total;
+    }
+    PyObject *out = PyDict_New();
+    for (size_t f = 1; out && f < nfn; f++) {
+        if (funcs[f].kind != PF_FUNC_PYTHON && funcs[f].kind != PF_FUNC_NATIVE)
+            continue;
+        PyObject *file = str_obj(pf_str(self->prof, funcs[f].file));
+        PyObject *name = str_obj(pf_str(self->prof, funcs[f].name));
+        PyObject *key = file && name ? Py_BuildValue("(OiO)", file, (int)funcs[f].firstline, name) : NULL;
+        PyObject *val = key ? Py_BuildValue("{s:K,s:K,s:K,s:K,s:O}", "calls", (unsigned long long)agg[f][0],
+                                            "primitive_calls", (unsigned long long)agg[f][1], "self_ns",
+                                            (unsigned long long)agg[f][2], "total_ns",
+                                            (unsigned long long)agg[f][3], "builtin",
+                                            funcs[f].kind == PF_FUNC_NATIVE ? Py_True : Py_False)
+                            : NULL;
+        if (!val || PyDict_SetItem(out, key, val) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(file);
+        Py_XDECREF(name);
+        Py_XDECREF(key);
+        Py_XDECREF(val);
+    }
+    free(agg);
+    return out;
+}
+
+/* tree(): [(node, parent, name, file, firstline, calls, self_ns, total_ns)],
+ * parents before children; node 0 (the root) is left out. */
+static PyObject *Profiler_tree(Profiler *self, PyObject *unused) {
+    if (publish(self) < 0)
+        return NULL;
+    size_t n, nf, nfn;
+    const pf_node *nodes = pf_nodes(self->prof, &n);
+    const pf_frame *frames = pf_frames(self->prof, &nf);
+    const pf_func *funcs = pf_funcs(self->prof, &nfn);
+    PyObject *out = PyList_New(0);
+    for (size_t i = 1; out && i < n; i++) {
+        const pf_func *fn = &funcs[frames[nodes[i].frame].func];
+        PyObject *name = str_obj(pf_str(self->prof, fn->name));
+        PyObject *file = str_obj(pf_str(self->prof, fn->file));
+        PyObject *row = name && file ? Py_BuildValue("(IIOOiKKK)", (unsigned)i, (unsigned)nodes[i].parent, name,
+                                                     file, (int)fn->firstline, (unsigned long long)nodes[i].calls,
+                                                     (unsigned long long)nodes[i].self,
+                                                     (unsigned long long)nodes[i].total)
+                                     : NULL;
+        if (!row || PyList_Append(out, row) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(name);
+        Py_XDECREF(file);
+        Py_XDECREF(row);
+    }
+    return out;
+}
+
+/* _depth(): this thread's shadow stack depth (tests: balanced after exceptions). */
+static PyObject *Profiler_depth(Profiler *self, PyObject *unused) {
+    PyThreadState *ts = PyThreadState_GET();
+    uint32_t i = u64map_get(&self->thread_map, ts_unique_id(ts));
+    return PyLong_FromSize_t(i == U64MAP_NONE ? 0 : self->threads_v[i]->depth);
+}
+
+static void Profiler_dealloc(Profiler *self) {
+    /* An enabled profile is referenced by `active`, so it is disabled here. */
+    for (size_t i = 0; i < self->nowned; i++)
+        Py_DECREF(self->owned[i]);
+    self->nowned = 0;
+    for (size_t i = 0; i < self->nthreads; i++) {
+        free(self->threads_v[i]->stack);
+        free(self->threads_v[i]);
+    }
+    free(self->threads_v);
+    free(self->owned);
+    free(self->stats);
+    free(self->sites);
+    u64map_free(&self->keys);
+    u64map_free(&self->thread_map);
+    pf_profile_free(self->prof);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Profiler_get_enabled(Profiler *self, void *closure) {
+    return PyBool_FromLong(self->enabled);
+}
+
+static PyObject *Profiler_get_clock(Profiler *self, void *closure) {
+    static const char *names[] = {"tsc", "monotonic", "thread-cpu", "none"};
+    return str_obj(names[self->timer]);
+}
+
+#define NOARGS(f) ((PyCFunction)(void (*)(void))(f))
+static PyMethodDef profiler_methods[] = {
+    {"enable", NOARGS(Profiler_enable), METH_NOARGS, "Start profiling (all threads)."},
+    {"disable", NOARGS(Profiler_disable), METH_NOARGS, "Stop profiling; frames still running end now."},
+    {"__enter__", NOARGS(Profiler_enter), METH_NOARGS, NULL},
+    {"__exit__", NOARGS(Profiler_exit), METH_VARARGS, NULL},
+    {"clear", NOARGS(Profiler_clear), METH_NOARGS, "Forget everything measured."},
+    {"write", NOARGS(Profiler_write), METH_VARARGS | METH_KEYWORDS,
+     "write(path, format=None, title=None): write the profile in any pyflare format\n"
+     "(from the file name: .callgrind .pstats/.prof .svg .html .speedscope.json .folded/.txt ...)."},
+    {"stats", NOARGS(Profiler_stats), METH_NOARGS,
+     "{(file, firstline, name): {calls, primitive_calls, self_ns, total_ns, builtin}}"},
+    {"tree", NOARGS(Profiler_tree), METH_NOARGS,
+     "[(node, parent, name, file, firstline, calls, self_ns, total_ns)]"},
+    {"_depth", NOARGS(Profiler_depth), METH_NOARGS, NULL},
+#if !USE_MONITORING
+    {"_thread_start", NOARGS(Profiler_thread_start), METH_VARARGS, NULL},
+#endif
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef profiler_getset[] = {
+    {"enabled", (getter)Profiler_get_enabled, NULL, "whether profiling is on", NULL},
+    {"clock", (getter)Profiler_get_clock, NULL, "the timer in use", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ProfilerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pyflare._tracer.Profile",
+    .tp_basicsize = sizeof(Profiler),
+    .tp_dealloc = (destructor)Profiler_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Profile(clock='wall', builtins=True, threads=False, all_threads=True): a deterministic profile.\n"
+              "clock: 'wall' or 'cpu' (per-thread CPU time); builtins: also time C functions;\n"
+              "threads: one root node per thread (else threads share the tree, like cProfile);\n"
+              "all_threads: profile every thread (else only the one calling enable()).",
+    .tp_methods = profiler_methods,
+    .tp_getset = profiler_getset,
+    .tp_init = (initproc)Profiler_init,
+    .tp_new = Profiler_new,
+};
+
+/* ------------------------------------------------------------- the module */
+
+static int module_setup(PyObject *m) {
+#if PY_MAJOR_VERSION >= 3
+    method_descr_type = &PyMethodDescr_Type;
+#else
+    PyObject *append = PyObject_GetAttrString((PyObject *)&PyList_Type, "append");
+    if (!append)
+        return -1;
+    method_descr_type = Py_TYPE(append);
+    Py_DECREF(append);
+#endif
+    own_lo = (uintptr_t)profiler_methods;
+    own_hi = (uintptr_t)(profiler_methods + sizeof profiler_methods / sizeof profiler_methods[0]);
+#if HAVE_TSC
+    tsc_ok = tsc_usable();
+    tsc_base_ns = clock_ns(CLOCK_MONOTONIC);
+    tsc_base_ticks = __rdtsc();
+#endif
+#if USE_MONITORING
+    if (PyType_Ready(&CallbackType) < 0)
+        return -1;
+    for (int i = 0; i < 5; i++) {
+        Callback *cb = mon_funcs[i] ? NULL : PyObject_New(Callback, &CallbackType);
+        if (cb) {
+            cb->vectorcall = mon_defs[i];
+            mon_funcs[i] = (PyObject *)cb;
+        }
+        if (!mon_funcs[i])
+            return -1;
+    }
+#endif
+    if (PyType_Ready(&ProfilerType) < 0)
+        return -1;
+    Py_INCREF(&ProfilerType);
+    if (PyModule_AddObject(m, "Profile", (PyObject *)&ProfilerType) < 0)
+        return -1;
+    return PyModule_AddStringConstant(m, "backend", USE_MONITORING ? "sys.monitoring" : "profile hook");
+}
+
+#if PY_MAJOR_VERSION >= 3
+static struct PyModuleDef tracer_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "pyflare._tracer",
+    .m_doc = "pyflare's deterministic profiler (C).",
+    .m_size = -1,
+};
+
+/* Built with hidden visibility; only the init function is exported. */
+__attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__tracer(void) {
+    PyObject *m = PyModule_Create(&tracer_module);
+    if (m && module_setup(m) < 0)
+        Py_CLEAR(m);
+    return m;
+}
+#else
+__attribute__((visibility("default"))) PyMODINIT_FUNC init_tracer(void) {
+    PyObject *m = Py_InitModule3("pyflare._tracer", NULL, "pyflare's deterministic profiler (C).");
+    if (m)
+        module_setup(m);
+}
+#endif

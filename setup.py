@@ -1,0 +1,29 @@
+"""Builds pyflare's in-process deterministic profiler (module/tracer.c plus
+the profile model and writers it fills) as pyflare._tracer, with the pyflare
+package from module/pyflare. `make` builds the same thing for every local
+interpreter into build/module/<version>/; this is for `pip install .`.
+Offline (no index to fetch setuptools from): pip install --no-build-isolation ."""
+import glob
+
+from setuptools import Extension, setup
+
+SOURCES = ["module/tracer.c"] + sorted(glob.glob("src/profile/*.c") + glob.glob("src/output/*.c") +
+                                       glob.glob("src/base/*.c"))
+
+setup(
+    name="pyflare",
+    version="0.1.0",
+    description="Deterministic in-process Python profiler writing callgrind, pstats, flame graphs and more",
+    packages=["pyflare"],
+    package_dir={"pyflare": "module/pyflare"},
+    ext_modules=[
+        Extension(
+            "pyflare._tracer",
+            sources=SOURCES,
+            include_dirs=["src"],
+            extra_compile_args=["-std=c11", "-D_GNU_SOURCE", "-fvisibility=hidden"],
+            libraries=["z"],  # the pprof writer gzips
+        )
+    ],
+    python_requires=">=2.7",
+)

@@ -1,0 +1,497 @@
+# -*- coding: utf-8 -*-
+"""The tracer tests that run inside the interpreter under test (run.py starts
+this once per interpreter, with PYTHONPATH at that interpreter's module build).
+
+    python cases.py OUTDIR [CASE...]
+
+Prints one line per case: "PASS name", "FAIL name: reason" or "SKIP name:
+reason". Files for run.py to check with other tools (pstats, callgrind) are
+left in OUTDIR and announced as "FILE kind path". Python 2.7 and 3.x syntax.
+"""
+from __future__ import print_function
+
+import os
+import sys
+import threading
+import time
+import traceback
+
+import pyflare
+
+OUT = sys.argv[1]
+PY3 = sys.version_info[0] >= 3
+V = sys.version_info[:2]
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, message, *args):
+    if not cond:
+        raise Fail(message % args if args else message)
+
+
+def fibonacci(n):
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def find(stats, name, builtin=None):
+    """The stats entry of the function called `name` (qualified names, and
+    builtins like "<built-in method time.sleep>", end with ".name")."""
+    hits = [v for k, v in stats.items()
+            if (k[2] == name or k[2].rstrip(">").endswith("." + name)) and (builtin is None or v["builtin"] == builtin)]
+    check(len(hits) == 1, "expected one function %r in the profile, found %d", name, len(hits))
+    return hits[0]
+
+
+def node_rows(prof):
+    return dict((row[0], row) for row in prof.tree())
+
+
+CASES = []
+
+
+def case(f):
+    CASES.append(f)
+    return f
+
+
+@case
+def fib_calls():
+    prof = pyflare.Profile()
+    prof.enable()
+    fib(15)
+    prof.disable()
+    s = find(prof.stats(), "fib")
+    want = 2 * fibonacci(16) - 1
+    check(s["calls"] == want, "fib(15): %d calls, expected 2*F(16)-1 = %d", s["calls"], want)
+    check(s["primitive_calls"] == 1, "fib(15): %d primitive calls, expected 1", s["primitive_calls"])
+
+
+@case
+def self_sums_to_total():
+    prof = pyflare.Profile()
+    prof.enable()
+    fib(14)
+    sorted([str(i) for i in range(2000)], key=len)
+    "-".join(x.upper() for x in "a b c d".split())
+    prof.disable()
+    rows = prof.tree()
+    self_sum = sum(r[6] for r in rows)
+    top = sum(r[7] for r in rows if r[1] == 0)
+    check(top > 0, "nothing measured")
+    check(abs(self_sum - top) <= top * 0.01, "self times sum to %d ns, top-level totals to %d ns", self_sum, top)
+
+
+def fib_caller():
+    return fib(16)
+
+
+@case
+def recursion_total_not_double_counted():
+    prof = pyflare.Profile()
+    prof.enable()
+    fib_caller()
+    prof.disable()
+    stats = prof.stats()
+    f, c = find(stats, "fib"), find(stats, "fib_caller")
+    # fib is fib_caller's only callee: its total is the caller's total less
+    # the caller's own time, not a sum over every recursion level.
+    callee = c["total_ns"] - c["self_ns"]
+    check(abs(f["total_ns"] - callee) <= max(callee * 0.01, 1000),
+          "fib total %d ns, but fib_caller spent %d ns in it", f["total_ns"], callee)
+    check(f["total_ns"] <= c["total_ns"], "fib total %d ns exceeds its caller's %d ns", f["total_ns"], c["total_ns"])
+    check(abs(sum(r[6] for r in prof.tree() if r[2].endswith("fib")) - f["self_ns"]) <= 16,
+          "fib's self time is not the sum over its nodes")
+
+
+def slow_generator(n):
+    for i in range(n):
+        yield fib(5) + i
+
+
+@case
+def generators_count_starts_and_running_time():
+    prof = pyflare.Profile()
+    prof.enable()
+    got = []
+    for g in (slow_generator(4), slow_generator(3)):
+        for v in g:
+            got.append(v)
+            time.sleep(0.05)  # the generator is suspended meanwhile
+    unstarted = slow_generator(2)  # noqa: F841 (created, never run: not a call)
+    prof.disable()
+    stats = prof.stats()
+    s = find(stats, "slow_generator")
+    check(s["calls"] == 2, "2 generators ran: %d calls counted", s["calls"])
+    check(find(stats, "fib")["calls"] == 7 * 15, "fib inside the generators: %d calls", find(stats, "fib")["calls"])
+    # Running, the generators take microseconds; the consumer sleeps 350 ms
+    # meanwhile. A bound of half of that leaves room for a loaded machine.
+    slept = find(stats, "sleep", builtin=True)["total_ns"]
+    check(s["total_ns"] < slept * 0.5, "generator total %.1f ms includes time suspended (%.1f ms of sleeps)",
+          s["total_ns"] / 1e6, slept / 1e6)
+    rows = node_rows(prof)
+    for r in rows.values():
+        if r[2].endswith("slow_generator"):
+            check(r[5] <= 2, "a generator node counted %d calls (resumptions counted)", r[5])
+
+
+def catching_generator():
+    while True:
+        try:
+            yield fib(3)
+        except KeyError:
+            fib(2)
+
+
+@case
+def generator_throw_and_close():
+    prof = pyflare.Profile()
+    prof.enable()
+    depth0 = prof._depth()
+    g = catching_generator()
+    next(g)
+    g.throw(KeyError)
+    next(g)
+    g.close()
+    unstarted = catching_generator()
+    try:
+        unstarted.throw(ValueError)
+    except ValueError:
+        pass
+    depth1 = prof._depth()
+    prof.disable()
+    check(depth0 == depth1, "shadow stack depth %d before, %d after", depth0, depth1)
+    stats = prof.stats()
+    s = find(stats, "catching_generator")
+    check(1 <= s["calls"] <= 2, "one generator ran (one thrown into unstarted): %d calls", s["calls"])
+    check(find(stats, "fib")["calls"] == 3 * 5 + 3, "fib: %d calls", find(stats, "fib")["calls"])
+
+
+COROUTINE_SRC = '''
+async def leaf(x):
+    return x * 2
+
+async def coro(n):
+    total = 0
+    for i in range(n):
+        total += await leaf(i)
+        await Yield()
+    return total
+
+class Yield:
+    def __await__(self):
+        yield
+'''
+
+
+@case
+def coroutines():
+    if V < (3, 5):
+        raise SkipCase("no async def before 3.5")
+    ns = {}
+    exec(COROUTINE_SRC, ns)
+    prof = pyflare.Profile()
+    prof.enable()
+    c = ns["coro"](5)
+    try:
+        while True:
+            c.send(None)
+    except StopIteration:
+        pass
+    prof.disable()
+    stats = prof.stats()
+    check(find(stats, "coro")["calls"] == 1, "coroutine resumed 5 times: %d calls", find(stats, "coro")["calls"])
+    check(find(stats, "leaf")["calls"] == 5, "leaf: %d calls", find(stats, "leaf")["calls"])
+
+
+def raiser_c():
+    raise ValueError("deep")
+
+
+def raiser_b():
+    raiser_c()
+
+
+def raiser_a():
+    raiser_b()
+
+
+def after():
+    return fib(3)
+
+
+@case
+def exceptions_unwind():
+    prof = pyflare.Profile()
+    prof.enable()
+    depth0 = prof._depth()
+    for _ in range(3):
+        try:
+            raiser_a()
+        except ValueError:
+            pass
+        try:
+            int("not a number")  # a builtin raising
+        except ValueError:
+            pass
+    depth1 = prof._depth()
+    after()
+    prof.disable()
+    check(depth0 == depth1, "shadow stack depth %d before, %d after the exceptions", depth0, depth1)
+    stats = prof.stats()
+    a, b, c = find(stats, "raiser_a"), find(stats, "raiser_b"), find(stats, "raiser_c")
+    check(a["calls"] == b["calls"] == c["calls"] == 3, "calls a=%d b=%d c=%d", a["calls"], b["calls"], c["calls"])
+    check(a["total_ns"] >= b["total_ns"] >= c["total_ns"] > 0, "totals not nested: %d %d %d",
+          a["total_ns"], b["total_ns"], c["total_ns"])
+    rows = node_rows(prof)
+    level = [r[1] for r in rows.values() if r[2].endswith("raiser_a")]
+    for r in rows.values():
+        if r[2].endswith("after"):  # beside raiser_a, not inside what raised
+            check([r[1]] == level, "after() recorded under node %r, raiser_a under %r", r[1], level)
+        if r[2].endswith("raiser_b"):
+            check(rows[r[1]][2].endswith("raiser_a"), "raiser_b under %r", rows[r[1]][2])
+
+
+def thread_work():
+    return fib(12)
+
+
+@case
+def thread_started_after_enable():
+    prof = pyflare.Profile()
+    prof.enable()
+    t = threading.Thread(target=thread_work)
+    t.start()
+    t.join()
+    prof.disable()
+    stats = prof.stats()
+    s = find(stats, "thread_work")
+    check(s["calls"] == 1, "thread_work: %d calls", s["calls"])
+    check(find(stats, "fib")["calls"] == 2 * fibonacci(13) - 1, "fib in the thread: %d calls",
+          find(stats, "fib")["calls"])
+
+
+def waiting_thread(go, done):
+    go.wait()
+    thread_work()
+    done.set()
+
+
+@case
+def thread_started_before_enable():
+    go, done = threading.Event(), threading.Event()
+    t = threading.Thread(target=waiting_thread, args=(go, done))
+    t.start()
+    time.sleep(0.05)
+    prof = pyflare.Profile()
+    prof.enable()
+    go.set()
+    done.wait(10)
+    t.join()
+    prof.disable()
+    s = find(prof.stats(), "thread_work")
+    check(s["calls"] == 1, "thread_work in a thread started before enable(): %d calls", s["calls"])
+
+
+@case
+def thread_roots():
+    prof = pyflare.Profile(threads=True)
+    prof.enable()
+    t = threading.Thread(target=thread_work, name="worker-7")
+    t.start()
+    t.join()
+    prof.disable()
+    rows = node_rows(prof)
+    roots = [r[2] for r in rows.values() if r[1] == 0]
+    check("worker-7" in roots, "thread roots %r lack worker-7", roots)
+    for r in rows.values():
+        if r[2].endswith("thread_work"):
+            root = r
+            while root[1]:
+                root = rows[root[1]]
+            check(root[2] == "worker-7", "thread_work under the root %r", root[2])
+
+
+@case
+def current_thread_only():
+    prof = pyflare.Profile(all_threads=False)
+    prof.enable()
+    t = threading.Thread(target=thread_work)
+    t.start()
+    t.join()
+    fib(3)
+    prof.disable()
+    names = [k[2] for k in prof.stats()]
+    check(not any(n.endswith("thread_work") for n in names), "another thread was profiled")
+    check(any(n.endswith("fib") for n in names), "the calling thread was not profiled")
+
+
+@case
+def builtins_named_and_optional():
+    prof = pyflare.Profile()
+    prof.enable()
+    items = []
+    for i in range(10):
+        items.append(len(str(i)))
+    prof.disable()
+    stats = prof.stats()
+    lens = [v for k, v in stats.items() if k[2] in ("<built-in method builtins.len>", "<built-in method __builtin__.len>")]
+    check(len(lens) == 1 and lens[0]["calls"] == 10, "len: %r", lens)
+    appends = [v for k, v in stats.items() if k[2] == "<method 'append' of 'list' objects>"]
+    check(len(appends) == 1 and appends[0]["calls"] == 10, "list.append: %r", appends)
+    check(all(k[0] == "~" and k[1] == 0 for k, v in stats.items() if v["builtin"]), "builtins not at ~:0")
+    prof = pyflare.Profile(builtins=False)
+    prof.enable()
+    len("x")
+    fib(2)
+    prof.disable()
+    check(not any(v["builtin"] for v in prof.stats().values()), "builtins=False still timed builtins")
+
+
+def sleeper():
+    time.sleep(0.05)
+
+
+@case
+def cpu_clock():
+    wall, cpu = pyflare.Profile(clock="wall"), pyflare.Profile(clock="cpu")
+    for prof in (wall, cpu):
+        prof.enable()
+        sleeper()
+        prof.disable()
+    w, c = find(wall.stats(), "sleeper")["total_ns"], find(cpu.stats(), "sleeper")["total_ns"]
+    check(w >= 45000000, "wall clock: sleeping 50 ms took %d ns", w)
+    check(c < 20000000, "cpu clock: sleeping 50 ms cost %d ns of CPU", c)
+
+
+@case
+def context_manager_and_enable_twice():
+    with pyflare.Profile() as prof:
+        fib(4)
+    check(not prof.enabled, "still enabled after the with block")
+    check(find(prof.stats(), "fib")["calls"] == 9, "fib(4) in a with block")
+    prof.enable()
+    fib(4)
+    prof.disable()
+    check(find(prof.stats(), "fib")["calls"] == 18, "enabling again does not accumulate")
+    other = pyflare.Profile()
+    prof.enable()
+    try:
+        other.enable()
+        raise Fail("two profiles enabled at once")
+    except RuntimeError:
+        pass
+    finally:
+        prof.disable()
+    names = [k[2] for k in prof.stats()]
+    check(not any("enable" in n or "disable" in n for n in names), "pyflare's own methods profiled: %r", names)
+
+
+@case
+def writers():
+    prof = pyflare.Profile()
+    prof.enable()
+    fib(15)
+    sorted(range(100), key=lambda x: -x)
+    prof.disable()
+    for fmt, name in (("pstats", "fib.pstats"), ("callgrind", "fib.callgrind"), ("svg", "fib.svg"),
+                      ("html", "fib.html"), ("speedscope", "fib.speedscope.json"), ("folded", "fib.folded"),
+                      ("text", "fib.text")):
+        path = os.path.join(OUT, name)
+        try:
+            prof.write(path)  # the format from the name
+        except ValueError as e:
+            if "not available yet" in str(e):
+                print("FILE %s-missing %s" % (fmt, e))
+                continue
+            raise
+        check(os.path.getsize(path) > 0, "%s is empty", path)
+        print("FILE %s %s" % (fmt, path))
+    try:
+        prof.write(os.path.join(OUT, "x.unknown"))
+        raise Fail("an unknown suffix was accepted")
+    except ValueError:
+        pass
+
+
+def wsgi_app(environ, start_response):
+    fib(10)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello ", environ.get("QUERY_STRING", "").encode("ascii")]
+
+
+def wsgi_get(app, query, headers=None):
+    from wsgiref.util import setup_testing_defaults
+
+    environ = {"QUERY_STRING": query, "PATH_INFO": "/items/7"}
+    environ.update(headers or {})
+    setup_testing_defaults(environ)
+    got = {}
+
+    def start_response(status, headers, exc_info=None):
+        got["status"], got["headers"] = status, dict(headers)
+
+    body = b"".join(app(environ, start_response))
+    return got["status"], got["headers"], body
+
+
+@case
+def wsgi_middleware():
+    import tempfile
+    from pyflare.wsgi import ProfilerMiddleware
+
+    app = ProfilerMiddleware(wsgi_app)
+    status, headers, body = wsgi_get(app, "a=1")
+    check(status == "200 OK" and body == b"hello a=1", "unprofiled request changed: %r %r", status, body)
+    status, headers, body = wsgi_get(app, "a=1&pyflare")
+    check(headers["Content-Type"].startswith("text/html") and len(body) > 100, "?pyflare did not return HTML")
+    check(headers.get("X-Pyflare-Status") == "200 OK", "the app's status is not reported: %r", headers)
+    path = os.path.join(OUT, "wsgi.pstats")
+    status, headers, body = wsgi_get(app, "pyflare=pstats&a=1")
+    with open(path, "wb") as f:
+        f.write(body)
+    print("FILE wsgi-pstats %s" % path)
+    status, headers, body = wsgi_get(app, "", {"HTTP_X_PYFLARE": "1"})
+    check(headers["Content-Type"].startswith("text/html"), "X-Pyflare: 1 did not profile")
+    status, headers, body = wsgi_get(app, "pyflare=nope")
+    check(status.startswith("400"), "an unknown format gave %r", status)
+    outdir = tempfile.mkdtemp(dir=OUT)
+    app = ProfilerMiddleware(wsgi_app, output_dir=outdir)
+    status, headers, body = wsgi_get(app, "pyflare=callgrind&b=2")
+    check(body == b"hello b=2", "with output_dir the app's response must pass: %r", body)
+    files = os.listdir(outdir)
+    check(len(files) == 1 and files[0].endswith(".callgrind"), "output_dir holds %r", files)
+
+
+class SkipCase(Exception):
+    pass
+
+
+def main():
+    wanted = sys.argv[2:]
+    for f in CASES:
+        if wanted and f.__name__ not in wanted:
+            continue
+        try:
+            f()
+            print("PASS %s" % f.__name__)
+        except SkipCase as e:
+            print("SKIP %s: %s" % (f.__name__, e))
+        except Fail as e:
+            print("FAIL %s: %s" % (f.__name__, e))
+        except Exception:
+            print("FAIL %s: %s" % (f.__name__, traceback.format_exc().strip().replace("\n", " | ")))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -16,9 +16,12 @@ packages=(
   python3-django     # the WSGI middleware test profiles a real Django app
   python3-yappi      # the tracer benchmark compares against yappi
   chromium           # the SVG/HTML viewers are tested in a real browser
-  nodejs npm         # playwright-core drives that browser
   procps util-linux  # ps, setpriv, unshare for the permission and container tests
 )
+# playwright-core (npm) drives that browser. A Node.js from elsewhere (e.g.
+# NodeSource) bundles npm and conflicts with Debian's npm package: only ask
+# Debian when there is no npm at all.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -256,6 +256,11 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
         const char *semi = memchr(line + at, ';', stack_len - at);
         size_t end = semi ? (size_t)(semi - line) : stack_len;
         size_t flen = end - at;
+        /* Trailing blanks are dropped from every frame, not only from the last
+         * (where they cannot be told from the blanks before the count), so a
+         * label reads back the same wherever the writer puts it. */
+        while (flen && (line[at + flen - 1] == ' ' || line[at + flen - 1] == '\t'))
+            flen--;
         if (flen) {
             if (depth >= r->frames_cap) {
                 size_t cap = r->frames_cap ? r->frames_cap * 2 : 256;

@@ -213,9 +213,8 @@ typedef struct labels {
     uint32_t *rank; /* frame -> position in label order */
 } labels;
 
-static const labels *sort_labels_ctx;
-static int cmp_frames_by_label(const void *a, const void *b) {
-    const labels *l = sort_labels_ctx;
+static int cmp_frames_by_label(const void *a, const void *b, void *ctx) {
+    const labels *l = ctx;
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     int c = strcmp(l->buf + l->off[x], l->buf + l->off[y]);
     return c ? c : (x > y) - (x < y);
@@ -274,8 +273,7 @@ static int labels_build(const pf_profile *p, labels *l) {
         free(big);
         order[i] = (uint32_t)i;
     }
-    sort_labels_ctx = l;
-    qsort(order, l->n, sizeof *order, cmp_frames_by_label);
+    qsort_r(order, l->n, sizeof *order, cmp_frames_by_label, l);
     for (size_t i = 0; i < l->n; i++)
         l->rank[order[i]] = (uint32_t)i;
     free(order);
@@ -290,11 +288,15 @@ static void labels_free(labels *l) {
 
 /* ---- the tree as drawn ------------------------------------------------------- */
 
-/* The profile's tree, or the tree merged from the leaf (reverse), with
- * children ordered by label so the picture does not depend on input order. */
+/* The frames that will be drawn: the profile's tree, or the tree merged from
+ * the leaf (reverse), keeping only nodes at least min_w wide. Each kept node
+ * remembers how many narrower children it had and their weight, which is
+ * all the picture needs of them; children are ordered by label so the
+ * picture does not depend on input order. Pruning before sorting matters: a
+ * million-line input has tens of millions of nodes, a picture ~100,000. */
 typedef struct vnode {
-    uint32_t frame, first_child, next_sibling;
-    uint64_t self, total;
+    uint32_t frame, first_child, next_sibling, narrow_n;
+    uint64_t self, total, narrow_w;
 } vnode;
 
 typedef struct vtree {
@@ -302,7 +304,7 @@ typedef struct vtree {
     size_t len, cap;
 } vtree;
 
-static uint32_t vt_add(vtree *t, uint32_t frame) {
+static uint32_t vt_add(vtree *t, uint32_t frame, uint64_t self, uint64_t total) {
     if (t->len == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 1024;
         vnode *bigger = realloc(t->n, cap * sizeof *bigger);
@@ -311,20 +313,8 @@ static uint32_t vt_add(vtree *t, uint32_t frame) {
         t->n = bigger;
         t->cap = cap;
     }
-    t->n[t->len] = (vnode){frame, 0, 0, 0, 0};
+    t->n[t->len] = (vnode){frame, 0, 0, 0, self, total, 0};
     return (uint32_t)t->len++;
-}
-
-static int vt_forward(const pf_profile *p, vtree *t) {
-    size_t n;
-    const pf_node *nodes = pf_nodes(p, &n);
-    t->n = malloc((n ? n : 1) * sizeof *t->n);
-    if (!t->n)
-        return -1;
-    t->cap = t->len = n;
-    for (size_t i = 0; i < n; i++)
-        t->n[i] = (vnode){i ? nodes[i].frame : 0, 0, 0, nodes[i].self, nodes[i].total};
-    return 0;
 }
 
 typedef struct kid {
@@ -340,97 +330,146 @@ static int cmp_kids(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Links every node with weight under its parent, siblings in label order.
- * parent_of gives the parent (the pf tree's, or recorded while reversing). */
-static int vt_link(vtree *t, const uint32_t *parent_of, const labels *l) {
-    kid *k = malloc((t->len ? t->len : 1) * sizeof *k);
-    if (!k)
-        return -1;
-    size_t nk = 0;
-    for (size_t i = 1; i < t->len; i++)
-        if (t->n[i].total)
-            k[nk++] = (kid){parent_of[i], l->rank[t->n[i].frame], (uint32_t)i};
+/* A whole tree in whichever shape it comes: the profile's nodes, or a
+ * reversed trie (nodes plus parents). Parents always precede children. */
+typedef struct src_tree {
+    const pf_node *pn;
+    const vnode *vn;
+    const uint32_t *vparent;
+    size_t n;
+} src_tree;
+
+#define SRC_PARENT(s, i) ((s)->pn ? (s)->pn[i].parent : (s)->vparent[i])
+#define SRC_FRAME(s, i) ((s)->pn ? (i ? (s)->pn[i].frame : 0) : (s)->vn[i].frame)
+#define SRC_SELF(s, i) ((s)->pn ? (s)->pn[i].self : (s)->vn[i].self)
+#define SRC_TOTAL(s, i) ((s)->pn ? (s)->pn[i].total : (s)->vn[i].total)
+
+/* Copies the nodes at least minwidth pixels wide (whose parents are kept)
+ * into t and links them, siblings in label order. */
+static int vt_compact(const src_tree *src, double minwidth, const labels *l, vtree *t) {
+    uint32_t *cid = malloc((src->n ? src->n : 1) * sizeof *cid);
+    size_t kcap = 1024, nk = 0;
+    kid *k = malloc(kcap * sizeof *k);
+    int rc = -1;
+    memset(t, 0, sizeof *t);
+    if (!cid || !k || !src->n)
+        goto out;
+    vt_add(t, 0, SRC_SELF(src, 0), SRC_TOTAL(src, 0));
+    if (t->len != 1)
+        goto out;
+    double min_w = minwidth * (double)SRC_TOTAL(src, 0) / FRAME_W;
+    cid[0] = 0;
+    for (size_t i = 1; i < src->n; i++) {
+        uint64_t w = SRC_TOTAL(src, i);
+        uint32_t p = cid[SRC_PARENT(src, i)];
+        cid[i] = UINT32_MAX;
+        if (!w || p == UINT32_MAX)
+            continue;
+        if ((double)w < min_w) {
+            t->n[p].narrow_w += w;
+            t->n[p].narrow_n++;
+            continue;
+        }
+        uint32_t frame = SRC_FRAME(src, i);
+        uint32_t id = vt_add(t, frame, SRC_SELF(src, i), w);
+        if (!id)
+            goto out;
+        if (nk == kcap) {
+            kcap *= 2;
+            kid *bigger = realloc(k, kcap * sizeof *bigger);
+            if (!bigger)
+                goto out;
+            k = bigger;
+        }
+        k[nk++] = (kid){p, l->rank[frame], id};
+        cid[i] = id;
+    }
     qsort(k, nk, sizeof *k, cmp_kids);
-    for (size_t i = 0; i < t->len; i++)
-        t->n[i].first_child = t->n[i].next_sibling = 0;
     for (size_t i = 0; i < nk; i++) {
         if (!i || k[i - 1].parent != k[i].parent)
             t->n[k[i].parent].first_child = k[i].id;
         else
             t->n[k[i - 1].id].next_sibling = k[i].id;
     }
+    rc = 0;
+out:
+    free(cid);
     free(k);
+    return rc;
+}
+
+/* The tree merged from the leaf: each stack, read leaf first, goes into a
+ * new trie keyed by (parent, frame). */
+static int vt_reversed(const pf_profile *p, vnode **out_nodes, uint32_t **out_parent, size_t *out_n) {
+    size_t n;
+    const pf_node *nodes = pf_nodes(p, &n);
+    vtree t = {0};
+    size_t pcap = 1024;
+    uint32_t *parent = malloc(pcap * sizeof *parent);
+    u64map map = {0};
+    int rc = -1;
+    vt_add(&t, 0, 0, 0);
+    if (!parent || t.len != 1)
+        goto out;
+    parent[0] = 0;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t w = nodes[i].self;
+        if (!w)
+            continue;
+        uint32_t at = 0;
+        t.n[0].total += w;
+        for (pf_node_id k = (pf_node_id)i; k != PF_ROOT; k = nodes[k].parent) {
+            uint64_t key = (uint64_t)at << 32 | nodes[k].frame;
+            uint32_t child = u64map_get(&map, key);
+            if (child == U64MAP_NONE) {
+                child = vt_add(&t, nodes[k].frame, 0, 0);
+                if (!child)
+                    goto out;
+                if (child >= pcap) {
+                    pcap *= 2;
+                    uint32_t *bigger = realloc(parent, pcap * sizeof *bigger);
+                    if (!bigger)
+                        goto out;
+                    parent = bigger;
+                }
+                if (u64map_put(&map, key, child) != 0)
+                    goto out;
+                parent[child] = at;
+            }
+            t.n[child].total += w;
+            at = child;
+        }
+        t.n[at].self += w;
+    }
+    rc = 0;
+out:
+    u64map_free(&map);
+    if (rc) {
+        free(t.n);
+        free(parent);
+        return -1;
+    }
+    *out_nodes = t.n;
+    *out_parent = parent;
+    *out_n = t.len;
     return 0;
 }
 
-/* Builds the drawn tree for p (forward or reversed) with linked, sorted children. */
-static int vt_build(const pf_profile *p, int reverse, const labels *l, vtree *t) {
-    memset(t, 0, sizeof *t);
-    uint32_t *parent_of = NULL;
-    if (!reverse) {
-        if (vt_forward(p, t) != 0)
+/* The drawn tree of p, forward or reversed, pruned at minwidth pixels. */
+static int vt_build(const pf_profile *p, int reverse, double minwidth, const labels *l, vtree *t) {
+    src_tree src = {0};
+    vnode *rn = NULL;
+    uint32_t *rp = NULL;
+    if (reverse) {
+        if (vt_reversed(p, &rn, &rp, &src.n) != 0)
             return -1;
-        size_t n;
-        const pf_node *nodes = pf_nodes(p, &n);
-        parent_of = malloc((n ? n : 1) * sizeof *parent_of);
-        if (!parent_of)
-            return -1;
-        for (size_t i = 0; i < n; i++)
-            parent_of[i] = nodes[i].parent;
+        src.vn = rn, src.vparent = rp;
     } else {
-        /* Each stack, read leaf first, goes into a new trie keyed by
-         * (parent, frame); parents are recorded as nodes are made. */
-        size_t n;
-        const pf_node *nodes = pf_nodes(p, &n);
-        u64map map = {0};
-        vt_add(t, 0);
-        if (t->len != 1)
-            return -1;
-        size_t pcap = 1024;
-        parent_of = malloc(pcap * sizeof *parent_of);
-        if (!parent_of)
-            return -1;
-        parent_of[0] = 0;
-        int rc = 0;
-        for (size_t i = 1; i < n && !rc; i++) {
-            uint64_t w = nodes[i].self;
-            if (!w)
-                continue;
-            uint32_t at = 0;
-            t->n[0].total += w;
-            for (pf_node_id k = (pf_node_id)i; k != PF_ROOT; k = nodes[k].parent) {
-                uint64_t key = (uint64_t)at << 32 | nodes[k].frame;
-                uint32_t child = u64map_get(&map, key);
-                if (child == U64MAP_NONE) {
-                    child = vt_add(t, nodes[k].frame);
-                    if (child >= pcap) {
-                        pcap *= 2;
-                        uint32_t *bigger = realloc(parent_of, pcap * sizeof *bigger);
-                        if (!bigger) {
-                            rc = -1;
-                            break;
-                        }
-                        parent_of = bigger;
-                    }
-                    if (!child || u64map_put(&map, key, child) != 0) {
-                        rc = -1;
-                        break;
-                    }
-                    parent_of[child] = at;
-                }
-                t->n[child].total += w;
-                at = child;
-            }
-            t->n[at].self += w;
-        }
-        u64map_free(&map);
-        if (rc) {
-            free(parent_of);
-            return -1;
-        }
+        src.pn = pf_nodes(p, &src.n);
     }
-    int rc = vt_link(t, parent_of, l);
-    free(parent_of);
+    int rc = vt_compact(&src, minwidth, l, t);
+    free(rn);
+    free(rp);
     return rc;
 }
 
@@ -538,31 +577,29 @@ typedef struct item {
     uint64_t start, weight;
 } item;
 
-/* Breadth-first, so items come out row by row, each row left to right. */
-static item *layout(const vtree *t, uint64_t total, double minwidth, size_t *nitems, uint32_t *maxdepth) {
+/* Breadth-first, so items come out row by row, each row left to right; the
+ * narrow children of a frame follow its drawn ones as one merged frame when
+ * together they are wide enough to see. */
+static item *layout(const vtree *t, double min_w, size_t *nitems, uint32_t *maxdepth) {
     size_t cap = 1024, n = 0;
     item *it = malloc(cap * sizeof *it);
     if (!it)
         return NULL;
-    it[n++] = (item){0, 0, 0, 0, total};
+    it[n++] = (item){0, 0, 0, 0, t->n[0].total};
     *maxdepth = 0;
-    /* A frame is narrow when weight * FRAME_W / total < minwidth. */
-    double min_w = minwidth * (double)total / FRAME_W;
     for (size_t q = 0; q < n; q++) {
         item cur = it[q];
-        if (cur.merged)
-            continue;
         if (cur.depth > *maxdepth)
             *maxdepth = cur.depth;
-        uint64_t at = cur.start, narrow_w = 0;
-        uint32_t narrow_n = 0;
-        for (uint32_t c = t->n[cur.node].first_child; c; c = t->n[c].next_sibling) {
-            uint64_t w = t->n[c].total;
-            if ((double)w < min_w) {
-                narrow_w += w, narrow_n++;
-                continue;
-            }
-            if (n + 2 > cap) {
+        if (cur.merged)
+            continue;
+        const vnode *v = &t->n[cur.node];
+        uint64_t at = cur.start;
+        for (uint32_t c = v->first_child;; c = t->n[c].next_sibling) {
+            int merged = !c;
+            if (merged && !(v->narrow_n && v->narrow_w && (double)v->narrow_w >= min_w))
+                break;
+            if (n == cap) {
                 cap *= 2;
                 item *bigger = realloc(it, cap * sizeof *bigger);
                 if (!bigger) {
@@ -571,22 +608,12 @@ static item *layout(const vtree *t, uint64_t total, double minwidth, size_t *nit
                 }
                 it = bigger;
             }
-            it[n++] = (item){c, 0, cur.depth + 1, at, w};
-            at += w;
-        }
-        if (narrow_n && (double)narrow_w >= min_w && narrow_w) {
-            if (n + 1 > cap) {
-                cap *= 2;
-                item *bigger = realloc(it, cap * sizeof *bigger);
-                if (!bigger) {
-                    free(it);
-                    return NULL;
-                }
-                it = bigger;
+            if (merged) {
+                it[n++] = (item){cur.node, v->narrow_n, cur.depth + 1, at, v->narrow_w};
+                break;
             }
-            it[n++] = (item){cur.node, narrow_n, cur.depth + 1, at, narrow_w};
-            if (cur.depth + 1 > *maxdepth)
-                *maxdepth = cur.depth + 1;
+            it[n++] = (item){c, 0, cur.depth + 1, at, t->n[c].total};
+            at += t->n[c].total;
         }
     }
     *nitems = n;
@@ -616,7 +643,7 @@ static const char script[] =
     " if(c>=3){var l=label(f);s=l.length<=c?l:l.slice(0,c-2)+'..';}\n"
     " if(!s){if(f.t)f.t.textContent='';return;}\n"
     " if(!f.t){f.t=document.createElementNS(NS,'text');f.t.setAttribute('y','11');f.g.appendChild(f.t);}\n"
-    " f.t.setAttribute('x',(x+3).toFixed(2));if(f.t.textContent!==s)f.t.textContent=s;}\n"
+    " f.t.setAttribute('x',(x+3).toFixed(1));if(f.t.textContent!==s)f.t.textContent=s;}\n"
     "function zoom(z){zoomed=z;var s0=z?z.s:0,n0=z?z.n:T,d0=z?z.d:0;if(!n0)return;\n"
     " for(var i=0;i<fr.length;i++){var f=fr[i],x=0,w=FW,vis=true,anc=false;\n"
     "  if(f.d<d0){if(f.s<=s0&&f.s+f.n>=s0+n0)anc=true;else vis=false;}\n"
@@ -648,7 +675,7 @@ static const char script[] =
     " var x=p.x+12,y=p.y+16;if(x+b.width+12>W)x=Math.max(0,p.x-b.width-16);if(y+b.height+8>H)y=Math.max(0,p.y-b.height-12);\n"
     " tip.setAttribute('transform','translate('+x.toFixed(1)+','+y.toFixed(1)+')');});\n"
     "F.addEventListener('mouseleave',function(){tip.style.display='none';});\n"
-    "F.addEventListener('click',function(e){var f=at(e);if(!f)return;zoom(f.d>0?f:null);});\n"
+    "F.addEventListener('click',function(e){var f=at(e);if(!f)return;tip.style.display='none';zoom(f.d>0?f:null);});\n"
     "RZ.addEventListener('click',function(){zoom(null);});\n"
     "SB.addEventListener('click',ask);\n"
     "document.addEventListener('keydown',function(e){if((e.ctrlKey||e.metaKey)&&e.key=='f'){e.preventDefault();ask();}\n"
@@ -693,19 +720,21 @@ static int write_svg(const pf_profile *p, sbuf *o, const out_options *opt, pf_er
     uint64_t *bself = NULL;
     item *items = NULL;
     int rc = -1;
-    if (labels_build(p, &lc) != 0 || vt_build(p, reverse, &lc, &vc) != 0)
+    if (labels_build(p, &lc) != 0 || vt_build(p, reverse, minwidth, &lc, &vc) != 0)
         goto oom;
     if (base) {
-        if (labels_build(base, &lb) != 0 || vt_build(base, reverse, &lb, &vb) != 0)
+        if (labels_build(base, &lb) != 0 || vt_build(base, reverse, 0, &lb, &vb) != 0)
             goto oom;
         bself = malloc((vc.len ? vc.len : 1) * sizeof *bself);
         if (!bself || diff_match(&vc, &lc, &vb, &lb, bself) != 0)
             goto oom;
     }
     uint64_t total = vc.n[0].total, btotal = base ? vb.n[0].total : 0;
+    /* A frame is narrow when weight * FRAME_W / total < minwidth. */
+    double min_w = minwidth * (double)total / FRAME_W;
     size_t nitems = 0;
     uint32_t maxdepth = 0;
-    items = total ? layout(&vc, total, minwidth, &nitems, &maxdepth) : NULL;
+    items = total ? layout(&vc, min_w, &nitems, &maxdepth) : NULL;
     if (total && !items)
         goto oom;
 
@@ -814,7 +843,7 @@ static int write_svg(const pf_profile *p, sbuf *o, const out_options *opt, pf_er
         size_t chars = (size_t)floor(wpx / CHAR_W);
         if (chars >= 3) {
             double xpx = (double)it->start * FRAME_W / (double)total;
-            sb_printf(o, "<text x=\"%.2f\" y=\"11\">", xpx + 3);
+            sb_printf(o, "<text x=\"%.1f\" y=\"11\">", xpx + 3);
             if (it->merged) {
                 char tmp[96];
                 int n = snprintf(tmp, sizeof tmp, "%" PRIu32 " frames narrower than %.2g px, merged", it->merged,

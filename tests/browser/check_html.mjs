@@ -1,0 +1,134 @@
+// check_html.mjs — drives a pyflare HTML report in headless Chromium and reports what it saw.
+//
+//   node check_html.mjs FILE.html interact REGEX   every view: flame, icicle, table, callers, tree, timeline, search
+//   node check_html.mjs FILE.html hostile          use every view, then look for injections
+//   node check_html.mjs FILE.html timing           time from navigation to first render
+//
+// Prints one JSON object; tests/formats_visual/run.py judges it.
+import { openBrowser, watch, fileUrl, injected } from './common.mjs';
+
+const [file, mode, regex] = process.argv.slice(2);
+const out = {};
+const { ctx, close } = await openBrowser();
+const tab = (page, v) => page.click(`#tabs button[data-v=${v}]`);
+try {
+  const page = await ctx.newPage();
+  const state = {};
+  watch(page, state);
+  const t0 = Date.now();
+  await page.goto(fileUrl(file));
+  await page.waitForFunction(() => window.pyflare && window.pyflare.ready, null, { timeout: 120000 });
+  out.wallMs = Date.now() - t0;
+  out.readyMs = await page.evaluate(() => window.pyflare.ready);
+  out.nodes = await page.evaluate(() => window.pyflare.nodes);
+  out.samples = await page.evaluate(() => window.pyflare.samples);
+  const layout = () => page.evaluate(() => window.pyflare.layout());
+
+  if (mode === 'interact' || mode === 'hostile') {
+    // Flame graph: hover the widest frame of row 1, read the tooltip.
+    let L = await layout();
+    const row1 = L.rects.filter((r) => r.depth === 1).sort((a, b) => b.w - a.w)[0];
+    await page.mouse.move(row1.x + row1.w / 2, row1.cy);
+    out.hover = { label: row1.label, tip: await page.evaluate(() => document.getElementById('tip').hidden ? null : document.getElementById('tip').innerText) };
+
+    // Zoom into a deeper frame; it should span the width, its ancestors greyed.
+    const target = L.rects.filter((r) => r.depth >= 2 && r.w > 8 && r.w < L.width - 10).sort((a, b) => b.depth - a.depth || b.w - a.w)[0];
+    await page.mouse.click(target.x + target.w / 2, target.cy);
+    L = await layout();
+    const z = L.rects.find((r) => r.node === target.node);
+    out.zoom = { label: target.label, depth: target.depth, before: target.w, after: z ? z.w : -1, width: L.width,
+      zoomRoot: L.zoomRoot === target.node, greyed: L.rects.filter((r) => r.grey).length,
+      greyedFull: L.rects.filter((r) => r.grey && r.w >= L.width - 1).length };
+    await page.click('#reset');
+    L = await layout();
+    out.reset = { zoomRoot: L.zoomRoot, rootWidth: L.rects.find((r) => r.depth === 0).w, width: L.width };
+
+    // Icicle: the root row is now on top.
+    await tab(page, 'icicle');
+    L = await layout();
+    const root = L.rects.find((r) => r.depth === 0), deeper = L.rects.find((r) => r.depth === 1);
+    out.icicle = { rootAbove: root && deeper ? root.cy < deeper.cy : null };
+    await tab(page, 'flame');
+
+    // Search: the figure, then the same search seen by the other views.
+    if (regex) {
+      await page.fill('#search', regex);
+      await page.press('#search', 'Enter');
+      out.matched = await page.evaluate(() => document.getElementById('matched').textContent);
+    }
+
+    // Functions table: sort by self, both ways, and by name.
+    await tab(page, 'table');
+    const rows = () => page.evaluate(() => [...document.querySelectorAll('#ftable tbody tr')].map((tr) => ({
+      f: +tr.dataset.f, name: tr.cells[0].textContent, file: tr.cells[1].textContent, self: tr.cells[2].textContent, total: tr.cells[4].textContent })));
+    const num = (s) => parseFloat(s.replace(/,/g, ''));
+    out.tableFiltered = (await rows()).length;
+    if (regex) {
+      await page.fill('#search', '');
+      await page.press('#search', 'Enter');
+    }
+    let r = await rows();
+    out.tableRows = r.length;
+    const sortedBy = (list, key, desc) => list.every((x, i) => i === 0 || (desc ? key(list[i - 1]) >= key(x) : key(list[i - 1]) <= key(x)));
+    out.sort = { defaultSelfDesc: sortedBy(r, (x) => num(x.self), true) };
+    await page.click('#ftable th[data-k=self]');
+    r = await rows();
+    out.sort.selfAsc = sortedBy(r, (x) => num(x.self), false);
+    await page.click('#ftable th[data-k=total]');
+    r = await rows();
+    out.sort.totalDesc = sortedBy(r, (x) => num(x.total), true);
+    await page.click('#ftable th[data-k=name]');
+    r = await rows();
+    out.sort.nameAsc = sortedBy(r, (x) => x.name, false);
+    out.functions = r.map((x) => ({ name: x.name, file: x.file, self: num(x.self), total: num(x.total) }));
+
+    // Select the function with the largest total below 100%: read callers and callees.
+    await page.click('#ftable th[data-k=total]');
+    r = await rows();
+    const pick = r.find((x) => num(x.total) < num(r[0].total)) || r[0];
+    await page.click(`#ftable tbody tr[data-f="${pick.f}"]`);
+    out.selected = await page.evaluate(() => ({
+      shown: !document.getElementById('cc').hidden,
+      name: document.getElementById('ccname').textContent,
+      callers: [...document.querySelectorAll('#callers tbody tr')].map((tr) => [tr.cells[0].textContent, tr.cells[1] ? tr.cells[1].textContent : '']),
+      callees: [...document.querySelectorAll('#callees tbody tr')].map((tr) => [tr.cells[0].textContent, tr.cells[1] ? tr.cells[1].textContent : '']),
+    }));
+
+    // Call tree: expand a collapsed row.
+    await tab(page, 'tree');
+    const visible = () => page.evaluate(() => [...document.querySelectorAll('#tree .trow')].filter((e) => e.offsetParent !== null).length);
+    const before = await visible();
+    const closed = await page.$('#tree .trow:not(.open) > .tline');
+    let canExpand = false;
+    if (closed) {
+      canExpand = await closed.evaluate((e) => e.firstChild.textContent === '\u25b8');
+      if (canExpand) await closed.click();
+    }
+    out.tree = { before, after: await visible(), expanded: canExpand };
+
+    // Timeline: one row per thread.
+    await tab(page, 'timeline');
+    out.timeline = await page.evaluate(() => ({
+      rows: [...document.querySelectorAll('#tl .tlrow')].map((e) => e.textContent),
+      canvas: !!document.getElementById('tlc'),
+      empty: (document.querySelector('#tl .empty') || { textContent: '' }).textContent,
+    }));
+    if (out.timeline.canvas) {
+      const b = await page.evaluate(() => { const r = document.getElementById('tlc').getBoundingClientRect(); return [r.x, r.y, r.width]; });
+      await page.mouse.move(b[0] + b[2] / 2, b[1] + 11);
+    }
+    if (mode === 'hostile') {
+      await page.fill('#search', 'script|img|alert');
+      await page.press('#search', 'Enter');
+      for (const v of ['flame', 'icicle', 'table', 'tree', 'timeline']) await tab(page, v);
+      out.title = await page.evaluate(() => document.title);
+      out.h1 = await page.evaluate(() => document.querySelector('h1').textContent);
+    }
+  }
+  out.injected = await injected(page);
+  out.dialogs = state.dialogs;
+  out.errors = state.errors;
+} finally {
+  await close();
+}
+console.log(JSON.stringify(out));

@@ -1,0 +1,609 @@
+#!/usr/bin/env python3
+"""formats_visual — the flame graph (SVG), the HTML report and the folded-stack commands.
+
+Checks, with the standard library only:
+  - `pyflare flamegraph`, `convert` and `diff` on well-formed, odd and broken
+    folded input (py-spy, Austin, CRLF, comments, long lines; malformed lines
+    reported with their line number, --lenient counting what it skipped, no
+    output file left behind on failure);
+  - the SVG is well-formed XML, for ordinary and hostile names, and hostile
+    names come out as text;
+  - in headless Chromium (tests/browser, playwright-core from npm, Debian's
+    chromium): hover, zoom, reset and search in the SVG; every view of the
+    HTML report; no dialog or injected element for hostile names; and the time
+    a 1,000,000-sample report takes to first render (printed, not asserted).
+
+Needs PYFLARE (the binary). PYFLARE_BUILD (the build directory, for
+libpyflare.a) lets it build a small generator of profiles with a sample
+timeline; without it, or without cc, those checks are skipped with the
+reason. Prints "formats_visual: N passed, N failed, N skipped" last.
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
+PYFLARE = os.environ.get("PYFLARE") or os.path.join(ROOT, "build", "pyflare")
+BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
+SVG = "{http://www.w3.org/2000/svg}"
+
+passed = failed = skipped = 0
+TMP = tempfile.mkdtemp(prefix="pyflare-visual-")
+
+
+def report(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("  ok    %s" % name)
+    else:
+        failed += 1
+        print("  FAIL  %s%s" % (name, (": " + detail) if detail else ""))
+
+
+def skip(name, why):
+    global skipped
+    skipped += 1
+    print("  SKIP  %s: %s" % (name, why))
+
+
+def check(name, fn):
+    try:
+        fn()
+        report(name, True)
+    except AssertionError as e:
+        report(name, False, str(e)[:1500])
+    except Exception as e:  # a crash in the test is a failure too, with its reason
+        report(name, False, "%s: %s" % (type(e).__name__, str(e)[:1500]))
+
+
+def path(name):
+    return os.path.join(TMP, name)
+
+
+def write(name, data):
+    p = path(name)
+    with open(p, "wb") as f:
+        f.write(data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data)
+    return p
+
+
+def pyflare(*args, stdin=None, timeout=600):
+    r = subprocess.run([PYFLARE] + list(args), input=stdin, capture_output=True, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr.decode("utf-8", "replace")
+
+
+def one_line(err):
+    lines = [l for l in err.splitlines() if l.strip()]
+    return len(lines) == 1, lines
+
+
+def no_leftovers(target):
+    d = os.path.dirname(target)
+    base = os.path.basename(target)
+    return not os.path.exists(target) and not [f for f in os.listdir(d) if f.startswith(base + ".tmp")]
+
+
+# ---- folded input, as the tests think of it ------------------------------------------------
+
+def parse_folded(text):
+    """(frames, count) per line, with the reader's rules."""
+    out = []
+    for line in text.split("\n"):  # not splitlines(): names may hold U+2028
+        line = line.rstrip("\r")
+        if not line.strip() or line.startswith("# "):
+            continue
+        stack, _, count = line.rstrip(" \t").rpartition(" ")
+        out.append(([f for f in stack.split(";") if f], int(count)))
+    return out
+
+
+def matched_percent(stacks, regex):
+    """Share of samples whose stack has a frame matching regex: what "Matched" must say."""
+    r = re.compile(regex)
+    total = sum(c for _, c in stacks)
+    hit = sum(c for frames, c in stacks if any(r.search(f) for f in frames))
+    return 100.0 * hit / total if total else 0.0
+
+
+def func_label(frame):
+    """"name (file:line)" -> "name (file)", the functions table's label."""
+    if frame.endswith(")") and " (" in frame:
+        i = frame.rindex(" (")
+        name, inner = frame[:i], frame[i + 2:-1]
+        m = re.match(r"^(.*):[1-9]\d*$", inner)
+        return "%s (%s)" % (name, m.group(1) if m else inner)
+    return frame
+
+
+def svg_frames(root):
+    """The frame groups: <g id="f"> holds one <g> per row, each holding one <g> per frame."""
+    f = [g for g in root.iter(SVG + "g") if g.get("id") == "f"]
+    assert len(f) == 1, "no <g id=\"f\"> frame container"
+    rows = list(f[0])
+    frames = []
+    for depth, row in enumerate(rows):
+        y = float(re.match(r"translate\([\d.]+,([\d.]+)\)", row.get("transform")).group(1))
+        for g in row:
+            title = g.find(SVG + "title")
+            rect = g.find(SVG + "rect")
+            text = g.find(SVG + "text")
+            frames.append({"depth": depth, "y": y, "title": title.text if title is not None else None,
+                           "x": float(rect.get("x")), "w": float(rect.get("width")), "fill": rect.get("fill"),
+                           "text": text.text if text is not None else None, "cls": g.get("class")})
+    return frames
+
+
+def rgb(fill):
+    return tuple(int(fill[i:i + 2], 16) for i in (1, 3, 5))
+
+
+# ---- the commands ------------------------------------------------------------------------
+
+SIMPLE = (
+    "main (app.py:1);work (app.py:10);calc (app.py:20) 50\n"
+    "main (app.py:1);work (app.py:10);recv (/usr/lib/python3.11/socket.py:5) 30\n"
+    "main (app.py:1);idle (app.py:30) 20\n"
+    "main (app.py:1);work (app.py:10);calc (app.py:20);np.sum (/v/lib/python3.11/site-packages/numpy/core.py:7) 10\n"
+    "main (app.py:1);work (app.py:10);calc (app.py:20);memcpy (libc.so.6) 4\n"
+    "thread (MainThread);main (app.py:1) 6\n"
+)
+
+HOSTILE_NAMES = [
+    "<script>alert(1)</script>",
+    "\"'><img src=x onerror=alert(1)>",
+    "&amp",
+    "x&amp y",
+    "]]>",
+    "ctl\x01\x07\x1b[31mred",
+    "tab\there",
+    "bad\udcff\udcfeutf8",  # invalid UTF-8 bytes 0xff 0xfe (surrogateescape)
+    "</svg><svg onload=alert(2)>",
+    "\u2028line\u2029sep",
+]
+
+
+def hostile_folded():
+    lines = []
+    for i, n in enumerate(HOSTILE_NAMES):
+        lines.append("main (app.py:1);%s (evil<b>.py:%d) %d" % (n, i + 1, 5 + i))
+        lines.append("%s;leaf 3" % n)
+    return "\n".join(lines) + "\n"
+
+
+def test_svg_wellformed():
+    src = write("simple.folded", SIMPLE)
+    out = path("simple.svg")
+    rc, _, err = pyflare("flamegraph", "--title", "T & <b>", "--subtitle", "S \"q\"", src, "-o", out)
+    assert rc == 0, err
+    root = ET.parse(out).getroot()
+    frames = svg_frames(root)
+    titles = [f["title"].split("\n")[0] for f in frames]
+    for name in ("all", "main", "work", "calc", "recv", "idle", "np.sum", "memcpy", "thread (MainThread)"):
+        assert name in titles, "no frame for %r in %r" % (name, titles)
+    assert all(f["w"] > 0 for f in frames)
+    assert sum(1 for f in frames if f["text"]) >= 5, "frames carry no text"
+    texts = ["".join(t.itertext()) for t in root.iter(SVG + "text")]
+    assert "T & <b>" in texts and "S \"q\"" in texts, texts[:5]
+    allf = [f for f in frames if f["depth"] == 0][0]
+    assert abs(allf["w"] - 1180) < 0.01 and allf["title"].endswith("120 samples (100.00%)"), allf
+    main = [f for f in frames if f["title"].startswith("main\napp.py:1\n") and f["depth"] == 1][0]
+    assert "114 samples" in main["title"], main
+    # colours by origin: own code warm, stdlib blue, third-party green, native khaki, thread purple
+    col = {f["title"].split("\n")[0]: rgb(f["fill"]) for f in frames}
+    assert col["calc"][0] >= 225 and col["calc"][2] <= 80, col["calc"]
+    assert col["recv"][2] >= 215 and col["recv"][0] <= 140, col["recv"]
+    assert col["np.sum"][1] >= 190 and col["np.sum"][2] <= 140, col["np.sum"]
+    assert 190 <= col["memcpy"][0] <= 220 and col["memcpy"][2] <= 165, col["memcpy"]
+    assert col["thread (MainThread)"][2] >= 220, col["thread (MainThread)"]
+    # same function name, same colour, in another graph too
+    out2 = path("simple2.svg")
+    rc, _, err = pyflare("flamegraph", write("other.folded", "x;calc (app.py:20) 3\n"), "-o", out2)
+    col2 = {f["title"].split("\n")[0]: f["fill"] for f in svg_frames(ET.parse(out2).getroot())}
+    assert col2["calc"] == [f["fill"] for f in frames if f["title"].startswith("calc\n")][0]
+    scripts = list(root.iter(SVG + "script"))
+    assert len(scripts) == 1
+
+
+def test_svg_hostile():
+    src = write("hostile.folded", hostile_folded())
+    out = path("hostile.svg")
+    rc, _, err = pyflare("flamegraph", "--title", "<script>alert(9)</script>", src, "-o", out)
+    assert rc == 0, err
+    raw = open(out, "rb").read()
+    raw.decode("utf-8")  # strictly valid UTF-8
+    root = ET.fromstring(raw)
+    frames = svg_frames(root)
+    names = [f["title"].split("\n")[0] for f in frames]
+    for n in ("<script>alert(1)</script>", "\"'><img src=x onerror=alert(1)>", "&amp", "x&amp y", "]]>",
+              "</svg><svg onload=alert(2)>", "\u2028line\u2029sep"):
+        assert n in names, "%r not shown as text in %r" % (n, names)
+    assert "ctl\ufffd\ufffd\ufffd[31mred" in names, names
+    assert "bad\ufffd\ufffdutf8" in names, names
+    tags = {el.tag for el in root.iter()}
+    assert not {t for t in tags if t.split("}")[-1] in ("img", "foreignObject", "iframe", "a")}, tags
+    assert len(list(root.iter(SVG + "script"))) == 1
+    for el in root.iter():
+        for k in el.attrib:
+            assert not k.lower().startswith("on"), "event attribute %s on %s" % (k, el.tag)
+    texts = ["".join(t.itertext()) for t in root.iter(SVG + "text")]
+    assert "<script>alert(9)</script>" in texts
+
+
+def test_svg_options():
+    src = write("simple.folded", SIMPLE)
+    rc, _, err = pyflare("flamegraph", "--reverse", src, "-o", path("rev.svg"))
+    assert rc == 0, err
+    fr = svg_frames(ET.parse(path("rev.svg")).getroot())
+    row1 = {f["title"].split("\n")[0] for f in fr if f["depth"] == 1}
+    assert row1 == {"calc", "recv", "idle", "np.sum", "memcpy", "main"}, row1
+    rc, _, err = pyflare("flamegraph", "--inverted", src, "-o", path("inv.svg"))
+    fr = svg_frames(ET.parse(path("inv.svg")).getroot())
+    assert fr[0]["depth"] == 0 and fr[0]["y"] < [f for f in fr if f["depth"] == 1][0]["y"], "icicle: root not on top"
+    fr = svg_frames(ET.parse(path("simple.svg")).getroot())
+    assert fr[0]["y"] > [f for f in fr if f["depth"] == 1][0]["y"], "flame graph: root not at the bottom"
+    # minwidth: 3000 one-sample leaves beside a heavy one get merged into one grey frame
+    lines = ["main (app.py:1);hot (app.py:2) 200000"] + ["main (app.py:1);f%d (app.py:%d) 1" % (i, i + 3) for i in range(3000)]
+    many = write("many.folded", "\n".join(lines) + "\n")
+    rc, _, err = pyflare("flamegraph", many, "-o", path("many.svg"))
+    assert rc == 0, err
+    fr = svg_frames(ET.parse(path("many.svg")).getroot())
+    merged = [f for f in fr if f["cls"] == "m"]
+    assert len(merged) == 1 and "3000 frames" in merged[0]["title"], merged
+    assert len(fr) < 10, len(fr)
+    rc, _, err = pyflare("flamegraph", "--minwidth", "0", many, "-o", path("many0.svg"))
+    fr0 = svg_frames(ET.parse(path("many0.svg")).getroot())
+    assert len(fr0) == 3003, len(fr0)
+    assert os.path.getsize(path("many.svg")) * 10 < os.path.getsize(path("many0.svg"))
+    # stdout output and stdin input
+    rc, out, err = pyflare("flamegraph", "-", stdin=SIMPLE.encode())
+    assert rc == 0 and out.startswith(b"<?xml") and ET.fromstring(out) is not None, err
+
+
+def test_diff():
+    before = write("before.folded", "main (a.py:1);grow (a.py:2) 10\nmain (a.py:1);shrink (a.py:3) 10\nmain (a.py:1);same (a.py:4) 10\n")
+    after = write("after.folded", "main (a.py:1);grow (a.py:2) 40\nmain (a.py:1);shrink (a.py:3) 5\nmain (a.py:1);same (a.py:4) 15\nmain (a.py:1);new (a.py:5) 15\n")
+    out = path("diff.svg")
+    rc, _, err = pyflare("diff", before, after, "-o", out)
+    assert rc == 0, err
+    fr = {f["title"].split("\n")[0]: f for f in svg_frames(ET.parse(out).getroot())}
+    g, s, n = rgb(fr["grow"]["fill"]), rgb(fr["shrink"]["fill"]), rgb(fr["new"]["fill"])
+    assert g[0] == 255 and g[1] < 200, ("grow should be red", g)
+    assert s[2] == 255 and s[0] < 200, ("shrink should be blue", s)
+    assert n[0] == 255 and n[1] < 255, ("new should be red", n)
+    assert "self 33.33% -> 53.33%" in fr["grow"]["title"], fr["grow"]["title"]
+    rc, _, err = pyflare("diff", before, path("nope.folded"), "-o", path("diff2.svg"))
+    assert rc != 0 and one_line(err)[0] and "nope.folded" in err and no_leftovers(path("diff2.svg")), err
+
+
+def test_convert_formats():
+    src = write("simple.folded", SIMPLE)
+    rc, _, err = pyflare("convert", src, path("rt.folded"))
+    assert rc == 0, err
+    got = sorted(open(path("rt.folded")).read().splitlines())
+    assert got == sorted(SIMPLE.splitlines()), (got, sorted(SIMPLE.splitlines()))
+    rc, _, err = pyflare("convert", src, path("s.html"))
+    assert rc == 0, err
+    rc, out, err = pyflare("convert", "--format", "folded", src, "-")
+    assert rc == 0 and out.decode().count("\n") == 6, err
+    # py-spy, Austin (with its header), CRLF, blank lines, comments
+    austin = ("# austin: 3.6.0\n# mode: wall\n\n"
+              "P4242;T7f00aa;/usr/lib/python3.11/runpy.py:_run_module_as_main:196;app.py:main:10 5\r\n"
+              "P4242;T7f00aa;/usr/lib/python3.11/runpy.py:_run_module_as_main:196;app.py:main:10;<frozen x>:f:3 7\r\n")
+    rc, out, err = pyflare("convert", "--format", "folded", write("austin.folded", austin), "-")
+    assert rc == 0, err
+    assert sorted(out.decode().splitlines()) == [
+        "P4242;T7f00aa;_run_module_as_main (/usr/lib/python3.11/runpy.py:196);main (app.py:10) 5",
+        "P4242;T7f00aa;_run_module_as_main (/usr/lib/python3.11/runpy.py:196);main (app.py:10);f (<frozen x>:3) 7",
+    ], out.decode()
+    # frames with spaces and odd shapes stay whole
+    odd = "thread (0x7f12 worker one);do stuff (x);a:b;f (not a path) 3\n"
+    rc, out, err = pyflare("convert", "--format", "folded", write("odd.folded", odd), "-")
+    assert rc == 0 and out.decode() == odd, (out, err)
+    # a very long line: 20,000 frames
+    deep = ";".join("f%d (m.py:%d)" % (i % 50, i % 50 + 1) for i in range(20000)) + " 1\n"
+    rc, _, err = pyflare("flamegraph", write("deep.folded", deep), "-o", path("deep.svg"))
+    assert rc == 0, err
+    assert len(svg_frames(ET.parse(path("deep.svg")).getroot())) == 20001
+
+
+def test_errors():
+    out = path("err.svg")
+    rc, _, err = pyflare("flamegraph", path("missing.folded"), "-o", out)
+    ok, lines = one_line(err)
+    assert rc != 0 and ok and "cannot open" in err and no_leftovers(out), (rc, err)
+    cases = [
+        ("a;b 1\nno_count_here\nc 2\n", ":2: missing sample count"),
+        ("a;b 1\nc 2\nd -5\n", ":3: sample count '-5' is negative"),
+        ("a 12x\n", ":1: sample count '12x' is not a whole number"),
+        ("a 1.5\n", ":1: sample count '1.5' is not a whole number"),
+        ("a 1\n;; 5\n", ":2: empty stack"),
+        ("a 1\n 5\n", ":2: empty stack"),
+        ("a 99999999999999999999\n", ":1: sample count '99999999999999999999' is too large"),
+        ("a\x00b 1\n", ":1: NUL byte"),
+    ]
+    for text, want in cases:
+        src = write("bad.folded", text)
+        rc, _, err = pyflare("flamegraph", src, "-o", out)
+        ok, lines = one_line(err)
+        assert rc != 0 and ok and (src + want) in err and no_leftovers(out), (text, rc, err)
+        rc, _, err = pyflare("convert", src, path("err.html"))
+        assert rc != 0 and (src + want) in err and no_leftovers(path("err.html")), (text, err)
+    # --lenient skips and counts
+    src = write("mixed.folded", "a;b 1\nno count\nc -1\n\n# comment\nd x\ne 4\n")
+    rc, _, err = pyflare("flamegraph", "--lenient", src, "-o", out)
+    assert rc == 0 and "skipped 3 malformed lines" in err and os.path.exists(out), (rc, err)
+    fr = svg_frames(ET.parse(out).getroot())
+    assert fr[0]["title"].endswith("5 samples (100.00%)"), fr[0]
+    os.unlink(out)
+    # usage errors
+    for args, want in [
+        (["convert", "--format", "nope", src, path("x.svg")], "unknown format 'nope'"),
+        (["convert", src, path("x.weird")], "cannot tell the format"),
+        (["flamegraph", "--minwidth", "-1", src], "invalid --minwidth"),
+        (["flamegraph", "--bogus", src], "unknown option '--bogus'"),
+        (["flamegraph"], "expected one input file"),
+        (["diff", src], "two input files"),
+        (["flamegraph", TMP, "-o", out], "cannot read"),
+        (["flamegraph", src, "-o", "/nonexistent-dir/x.svg"], "/nonexistent-dir/x.svg"),
+    ]:
+        rc, _, err = pyflare(*args)
+        ok, lines = one_line(err)
+        assert rc != 0 and ok and want in err, (args, rc, err)
+    for cmd in ("flamegraph", "convert", "diff"):
+        rc, out_, err = pyflare(cmd, "--help")
+        assert rc == 0 and b"usage: pyflare " + cmd.encode() in out_, (cmd, err)
+
+
+def html_data(p):
+    """The JSON block of a report, with its binary block checked and decoded."""
+    html = open(p, "rb").read().decode("utf-8")
+    m = re.search(r'<script type="application/json" id="pf-data">(.*?)</script>', html, re.S)
+    assert m, "no JSON data block"
+    block = m.group(1)
+    assert "<" not in block and "\u2028" not in block and "\u2029" not in block, "unescaped markup in the data block"
+    d = json.loads(block)
+    raw = zlib.decompress(base64.b64decode(d["bin"]))
+    pos, vals = 0, []
+    while pos < len(raw):
+        v, shift = 0, 0
+        while True:
+            b = raw[pos]
+            pos += 1
+            v |= (b & 127) << shift
+            shift += 7
+            if not b & 128:
+                break
+        vals.append(v)
+    assert len(vals) == d["n"] + 2 * (d["n"] - 1) + 3 * d["ns"], "binary block has the wrong length"
+    d["self"] = vals[:d["n"]]
+    return html, d
+
+
+def test_html_static():
+    src = write("hostile.folded", hostile_folded())
+    out = path("hostile.html")
+    rc, _, err = pyflare("convert", "--title", "</title><script>alert(7)</script>", src, out)
+    assert rc == 0, err
+    html, d = html_data(out)
+    for n in ("<script>alert(1)</script>", "\"'><img src=x onerror=alert(1)>", "</svg><svg onload=alert(2)>"):
+        assert n in d["strings"], n
+    assert html.count("<script") == 2 and "&lt;/title&gt;&lt;script&gt;alert(7)" in html
+    assert sum(d["self"]) == sum(c for _, c in parse_folded(hostile_folded()))
+    assert d["ns"] == 0
+
+
+# ---- the browser ----------------------------------------------------------------------------
+
+def browser_ready():
+    """None when the browser checks can run, else why not."""
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(chromium):
+        return "no Chromium at %s (Debian: apt-get install chromium)" % chromium
+    if not shutil.which("node"):
+        return "no node (Debian: apt-get install nodejs npm)"
+    if not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
+        if not shutil.which("npm"):
+            return "playwright-core is not installed and there is no npm to install it"
+        r = subprocess.run(["npm", "ci", "--prefix", BROWSER_DIR, "--no-audit", "--no-fund"], capture_output=True,
+                           text=True, timeout=600)
+        if r.returncode != 0:
+            return "npm ci in tests/browser failed: %s" % (r.stderr.strip().splitlines() or ["?"])[-1]
+    return None
+
+
+def node(script, *args, timeout=900):
+    r = subprocess.run(["node", os.path.join(BROWSER_DIR, script)] + list(args), capture_output=True, text=True,
+                       timeout=timeout, cwd=BROWSER_DIR)
+    assert r.returncode == 0, "node %s failed: %s" % (script, r.stderr[-2000:])
+    return json.loads(r.stdout.strip().split("\n")[-1])  # names may hold U+2028: not splitlines()
+
+
+def assert_clean(o):
+    assert not o["dialogs"], "dialogs fired: %r" % o["dialogs"]
+    assert not o["errors"], "page errors: %r" % o["errors"]
+    inj = o["injected"]
+    assert inj["img"] == 0 and inj["onattrs"] == 0 and inj["bold"] == 0, "injected markup: %r" % inj
+
+
+def figure(text):
+    m = re.search(r"([\d.]+)%", text or "")
+    assert m, "no percentage in %r" % text
+    return float(m.group(1))
+
+
+def browser_svg_interact():
+    lines = []
+    for i in range(40):
+        lines.append("main (app.py:1);handler%d (app.py:%d);db.query (/v/lib/python3.11/site-packages/orm/q.py:9) %d" % (i % 7, i % 7 + 10, 10 + i))
+        lines.append("main (app.py:1);handler%d (app.py:%d);json.dumps (/usr/lib/python3.11/json/__init__.py:231);encode (/usr/lib/python3.11/json/encoder.py:%d) %d" % (i % 5, i % 5 + 10, 100 + i % 3, 5 + i))
+    text = "\n".join(lines) + "\n"
+    src = write("browse.folded", text)
+    out = path("browse.svg")
+    rc, _, err = pyflare("flamegraph", src, "-o", out)
+    assert rc == 0, err
+    regex = r"db\.query|encode \("
+    o = node("check_svg.mjs", out, "interact", regex)
+    assert_clean({**o, "dialogs": [d for d in o["dialogs"] if d["type"] != "prompt"]})
+    t = o["tooltip"]
+    name, loc = o["hover"]["title"].split("\n")[:2]
+    assert t["shown"] and t["lines"][0] == name and t["lines"][1] == loc, t
+    assert re.match(r"^[\d,]+ samples, [\d.]+% of all", t["lines"][2]), t
+    z = o["zoom"]
+    assert abs(z["after"] - 1180) < 0.5 and z["before"] < 1100, z
+    assert z["ancestors"] >= 2 and z["ancestorsGreyed"] == z["ancestors"], z
+    assert z["outsideShown"] == 0 and z["resetShown"], z
+    assert abs(o["reset"]["width"] - z["before"]) < 0.05 and o["reset"]["greyed"] == 0 and o["reset"]["hidden"] == 0, o["reset"]
+    want = matched_percent(parse_folded(text), regex)
+    assert abs(figure(o["matched"]) - want) < 0.006, (o["matched"], want)
+    assert o["highlighted"] > 0
+
+
+def browser_svg_hostile():
+    o = node("check_svg.mjs", path("hostile.svg"), "hostile")
+    assert_clean(o)
+    assert o["injected"]["scripts"] == 1
+    assert "<script>alert(1)</script>" in o["titles"], o["titles"]
+
+
+def gen_profile():
+    """Builds tests/formats_visual/gen_profile.c against libpyflare.a, or says why not."""
+    lib = os.path.join(BUILD, "libpyflare.a")
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not os.path.exists(lib):
+        return None, "no %s (set PYFLARE_BUILD)" % lib
+    if not cc:
+        return None, "no C compiler"
+    exe = path("gen_profile")
+    r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-O2", "-I", os.path.join(ROOT, "src"),
+                        os.path.join(HERE, "gen_profile.c"), lib, "-lz", "-lm", "-o", exe], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, "cannot build gen_profile: %s" % r.stderr.strip()[-300:]
+    return exe, None
+
+
+def browser_html_interact(gen):
+    out = path("report.html")
+    subprocess.run([gen, "3000", "3", out], check=True)
+    stacks = parse_folded(open(out + ".folded").read())
+    regex = r"decode|recv_into"
+    o = node("check_html.mjs", out, "interact", regex)
+    assert_clean(o)
+    assert o["hover"]["tip"] and o["hover"]["tip"].split("\n")[0] == o["hover"]["label"].split(" (")[0], o["hover"]
+    z = o["zoom"]
+    assert z["zoomRoot"] and abs(z["after"] - z["width"]) < 0.5 and z["before"] < z["width"] - 10, z
+    assert z["greyed"] == z["depth"] and z["greyedFull"] == z["depth"], z
+    assert o["reset"]["zoomRoot"] == 0 and abs(o["reset"]["rootWidth"] - o["reset"]["width"]) < 0.5, o["reset"]
+    assert o["icicle"]["rootAbove"] is True
+    want = matched_percent(stacks, regex)
+    assert abs(figure(o["matched"]) - want) < 0.006, (o["matched"], want)
+    assert all(o["sort"].values()), o["sort"]
+    # the table agrees with the folded stacks: self and total per function
+    fself, ftot = {}, {}
+    for frames, c in stacks:
+        labs = [func_label(f) for f in frames]
+        fself[labs[-1]] = fself.get(labs[-1], 0) + c
+        for lab in set(labs):
+            ftot[lab] = ftot.get(lab, 0) + c
+    for f in o["functions"]:
+        lab = "%s (%s)" % (f["name"], f["file"]) if f["file"] else f["name"]
+        assert f["self"] == fself.get(lab, 0) and f["total"] == ftot.get(lab), (f, fself.get(lab), ftot.get(lab))
+    assert o["tableRows"] == len(ftot) and 0 < o["tableFiltered"] < o["tableRows"], (o["tableRows"], len(ftot))
+    # callers and callees of the selected function
+    sel = o["selected"]
+    assert sel["shown"], sel
+    callers, callees = {}, {}
+    for frames, c in stacks:
+        labs = [func_label(f) for f in frames]
+        if sel["name"] not in labs:
+            continue
+        i = labs.index(sel["name"])
+        k = labs[i - 1] if i else "(root)"
+        callers[k] = callers.get(k, 0) + c
+        if i + 1 < len(labs):
+            callees[labs[i + 1]] = callees.get(labs[i + 1], 0) + c
+    got = {n: int(w.split()[0].replace(",", "")) for n, w in sel["callers"]}
+    assert got == callers, (sel["name"], got, callers)
+    got = {n: int(w.split()[0].replace(",", "")) for n, w in sel["callees"] if w}
+    assert got == callees, (sel["name"], got, callees)
+    assert o["tree"]["expanded"] and o["tree"]["after"] > o["tree"]["before"], o["tree"]
+    tl = o["timeline"]
+    assert tl["canvas"] and len(tl["rows"]) == 3 and tl["rows"][0].startswith("MainThread"), tl
+
+
+def browser_html_hostile(gen):
+    out = path("hostile_report.html")
+    subprocess.run([gen, "3000", "3", out, "hostile"], check=True)
+    o = node("check_html.mjs", out, "hostile")
+    assert_clean(o)
+    assert o["injected"]["scripts"] == 2, o["injected"]
+    assert o["title"] == "<script>alert(5)</script> title" and o["h1"] == o["title"], (o["title"], o["h1"])
+    assert any(r.startswith("<b onmouseover=alert(4)>worker</b>") for r in o["timeline"]["rows"]), o["timeline"]
+    # and a report made from folded stacks with hostile names: no timeline, said so
+    o = node("check_html.mjs", path("hostile.html"), "hostile")
+    assert_clean(o)
+    assert not o["timeline"]["canvas"] and "No timeline" in o["timeline"]["empty"], o["timeline"]
+
+
+def browser_html_timing(gen):
+    out = path("million.html")
+    t = time.time()
+    subprocess.run([gen, "1000000", "8", out], check=True)
+    gen_s = time.time() - t
+    o = node("check_html.mjs", out, "timing")
+    assert not o["errors"], o["errors"]
+    assert o["samples"] == 1000000
+    print("        1,000,000-sample report: %.1f MB, %d tree nodes, written in %.1f s (with the generator); "
+          "Chromium first render %.0f ms after navigation start (%.0f ms wall incl. page load); load average %s"
+          % (os.path.getsize(out) / 1e6, o["nodes"], gen_s, o["readyMs"], o["wallMs"],
+             " ".join("%.1f" % x for x in os.getloadavg())))
+
+
+def main():
+    if not os.access(PYFLARE, os.X_OK):
+        print("formats_visual: cannot run %s (set PYFLARE)" % PYFLARE)
+        print("formats_visual: 0 passed, 1 failed, 0 skipped")
+        return 1
+    print("formats_visual (%s)" % PYFLARE)
+    check("svg: well-formed, frames, colours by origin, title", test_svg_wellformed)
+    check("svg: hostile names are text", test_svg_hostile)
+    check("svg: --reverse, --inverted, --minwidth, stdin/stdout", test_svg_options)
+    check("diff: growth red, shrink blue", test_diff)
+    check("convert: round trip, py-spy, Austin, CRLF, comments, long lines", test_convert_formats)
+    check("errors: missing file, malformed lines with line numbers, --lenient, usage", test_errors)
+    check("html: data block escaped and complete", test_html_static)
+
+    why = browser_ready()
+    browser = ["svg in Chromium: hover, zoom, reset, search", "svg in Chromium: hostile names",
+               "html in Chromium: every view", "html in Chromium: hostile names", "html in Chromium: 1,000,000 samples"]
+    if why:
+        for name in browser:
+            skip(name, why)
+    else:
+        check(browser[0], browser_svg_interact)
+        check(browser[1], browser_svg_hostile)
+        gen, gen_why = gen_profile()
+        if not gen:
+            for name in browser[2:]:
+                skip(name, gen_why)
+        else:
+            check(browser[2], lambda: browser_html_interact(gen))
+            check(browser[3], lambda: browser_html_hostile(gen))
+            check(browser[4], lambda: browser_html_timing(gen))
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("formats_visual: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

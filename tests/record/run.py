@@ -480,6 +480,22 @@ def roots_of(stacks):
     return set(frames[0] for frames, _ in stacks)
 
 
+def main_thread_asleep(pid, seconds=10):
+    """True once the main thread has been in state S for 20 consecutive checks."""
+    streak, deadline = 0, time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/task/%d/stat" % (pid, pid)) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        streak = streak + 1 if state == "S" else 0
+        if streak >= 20:
+            return True
+        time.sleep(0.005)
+    return False
+
+
 def job_threads(interp, python):
     prefix = interp + "/threads"
     work = tempfile.mkdtemp(prefix="pyflare-rec-")
@@ -494,6 +510,10 @@ def job_threads(interp, python):
             return [Result("FAIL", prefix, "target: " + lines[0], lines[1:])]
         if sorted(info["threads"]) != ["MainThread", "alpha", "beta", "gamma"]:
             return [Result("FAIL", prefix, "target's threads are %s (test bug)" % info["threads"])]
+        # The main thread writes the ready file and then goes to sleep: until it
+        # is asleep in the kernel it is legitimately running. Wait for that.
+        if not main_thread_asleep(target.pid):
+            return [Result("FAIL", prefix, "target's main thread never went to sleep (test bug)")]
         runs = {}
         for mode, extra in (("plain", []), ("idle", ["--idle"]), ("gil", ["--gil"])):
             out = os.path.join(work, mode + ".folded")

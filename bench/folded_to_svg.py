@@ -6,7 +6,8 @@ Generates folded stacks that look like a real Python program's (a call tree of
 deep, sharing prefixes as real stacks do; about 1.1 KB a line, so 100,000
 lines is ~110 MB), then times `pyflare flamegraph` on them and reports wall
 time, peak RSS and output size. When flamegraph.pl is available (PATH, or
-FLAMEGRAPH_PL=/path/to/flamegraph.pl) it runs on the same input in the same
+FLAMEGRAPH_PL=/path/to/flamegraph.pl, or the copy Debian's libdevel-nytprof-perl
+ships) it runs on the same input in the same
 run and the ratios are printed. Figures only: nothing here asserts on time.
 
     python3 bench/folded_to_svg.py [--lines 100000] [--big 1000000] [--keep DIR]
@@ -95,7 +96,9 @@ def find_flamegraph_pl():
             with open(p, "rb") as f:  # Debian's "flamegraph" could be another tool: want the Perl script
                 if b"perl" in f.readline():
                     return p
-    return None
+    # Debian ships Brendan Gregg's script inside Devel::NYTProf (libdevel-nytprof-perl).
+    nytprof = "/usr/share/perl5/Devel/NYTProf/flamegraph.pl"
+    return nytprof if os.path.exists(nytprof) else None
 
 
 def main():
@@ -127,7 +130,7 @@ def main():
             if not compare:
                 continue
             if not fg:
-                print("  flamegraph.pl: not available (not on PATH, no FLAMEGRAPH_PL; Debian has no package for it): "
+                print("  flamegraph.pl: not available (not on PATH, no FLAMEGRAPH_PL, no libdevel-nytprof-perl): "
                       "no comparison in this run")
                 continue
             out_fg = os.path.join(work, "flamegraph_pl_%d.svg" % n)

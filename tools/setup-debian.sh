@@ -17,6 +17,7 @@ packages=(
   python3-yappi      # the tracer benchmark compares against yappi
   chromium           # the SVG/HTML viewers are tested in a real browser
   procps util-linux  # ps, setpriv, unshare for the permission and container tests
+  libdevel-nytprof-perl # its flamegraph.pl is what bench/folded_to_svg.py compares against
 )
 # playwright-core (npm) drives that browser. A Node.js from elsewhere (e.g.
 # NodeSource) bundles npm and conflicts with Debian's npm package: only ask

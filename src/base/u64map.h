@@ -42,8 +42,29 @@ static inline uint32_t u64map_get(const u64map *m, uint64_t key) {
     }
 }
 
+/* The slot holding key, or the empty slot where it would go (value ==
+ * U64MAP_NONE: fill key and value, then count it in used). NULL when an
+ * insertion would push the load past 1/2: use u64map_put then. */
+static inline u64map_slot *u64map_slot_for(u64map *m, uint64_t key) {
+    if (!m->cap)
+        return NULL;
+    size_t i = (size_t)u64map_hash(key) & (m->cap - 1);
+    for (;;) {
+        u64map_slot *s = &m->slots[i];
+        if (s->value == U64MAP_NONE)
+            return (m->used + 1) * 2 > m->cap ? NULL : s;
+        if (s->key == key)
+            return s;
+        i = (i + 1) & (m->cap - 1);
+    }
+}
+
 /* Sets key -> value (key must be absent). Returns 0, or -1 on out-of-memory. */
 int u64map_put(u64map *m, uint64_t key, uint32_t value);
 void u64map_free(u64map *m);
+
+/* Hints that a big, randomly accessed block (grown by realloc) be backed by
+ * huge pages; does nothing for small blocks. */
+void u64map_advise_huge(void *block, size_t bytes);
 
 #endif

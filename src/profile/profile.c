@@ -60,17 +60,28 @@ static int reserve(void **array, size_t *cap, size_t count, size_t elem) {
     void *bigger = realloc(*array, n * elem);
     if (!bigger)
         return -1;
+    u64map_advise_huge(bigger, n * elem); /* the node array is walked at random too */
     *array = bigger;
     *cap = n;
     return 0;
 }
 #define RESERVE(p, arr, count, cap) reserve((void **)&(p)->arr, &(p)->cap, (p)->count, sizeof *(p)->arr)
 
+/* A string hash that eats 8 bytes per step (interning hashes every new label,
+ * and folded input is hundreds of megabytes of them). */
 static uint64_t hash_bytes(const char *s, size_t len) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (len * 0xff51afd7ed558ccdull);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 29;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, s + i, len - i);
+    h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
+    return u64map_hash(h);
 }
 
 static char *arena_alloc(pf_profile *p, size_t len) {
@@ -194,9 +205,10 @@ pf_frame_id pf_frame_intern(pf_profile *p, pf_func_id func, int line) {
 
 pf_node_id pf_node_child(pf_profile *p, pf_node_id parent, pf_frame_id frame) {
     uint64_t key = (uint64_t)parent << 32 | frame;
-    uint32_t id = u64map_get(&p->node_map, key);
-    if (id != U64MAP_NONE)
-        return id;
+    /* One probe finds the child or the slot where it goes. */
+    u64map_slot *slot = u64map_slot_for(&p->node_map, key);
+    if (slot && slot->value != U64MAP_NONE)
+        return slot->value;
     size_t old_cap = p->nodes_cap;
     if (RESERVE(p, nodes, nnodes, nodes_cap)) {
         p->failed = 1;
@@ -211,9 +223,15 @@ pf_node_id pf_node_child(pf_profile *p, pf_node_id parent, pf_frame_id frame) {
         memset(bigger + old_cap, 0, (p->nodes_cap - old_cap) * sizeof *bigger);
         p->last_child = bigger;
     }
-    if (u64map_put(&p->node_map, key, (uint32_t)p->nnodes)) {
-        p->failed = 1;
-        return 0;
+    if (!slot) { /* the map was full: grow it, then insert */
+        if (u64map_put(&p->node_map, key, (uint32_t)p->nnodes)) {
+            p->failed = 1;
+            return 0;
+        }
+    } else {
+        slot->key = key;
+        slot->value = (uint32_t)p->nnodes;
+        p->node_map.used++;
     }
     pf_node_id id_new = (pf_node_id)p->nnodes++;
     pf_node *n = &p->nodes[id_new];

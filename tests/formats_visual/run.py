@@ -555,6 +555,41 @@ def browser_html_hostile(gen):
     assert not o["timeline"]["canvas"] and "No timeline" in o["timeline"]["empty"], o["timeline"]
 
 
+# A real program for the recorded-profile checks: after a moment of start-up it
+# only ever runs spin_hot (in two callers), so a search for it must match
+# nearly everything, and callers split roughly 1:3.
+RECORDED_PROGRAM = """import time
+def spin_hot(seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        pass
+def light():
+    spin_hot(0.5)
+def heavy():
+    spin_hot(1.5)
+light()
+heavy()
+"""
+
+
+def browser_recorded():
+    """SVG and HTML written by `pyflare record` from a real program, driven in Chromium."""
+    for ext, script in ((".svg", "check_svg.mjs"), (".html", "check_html.mjs")):
+        out = path("recorded" + ext)
+        rc, _, err = pyflare("record", "--rate", "500", "-o", out, "--", sys.executable, "-c", RECORDED_PROGRAM)
+        assert rc == 0 and os.path.exists(out), "record -o %s: exit %d: %s" % (out, rc, err)
+        o = node(script, out, "interact", "spin_hot")
+        assert_clean({**o, "dialogs": [d for d in o["dialogs"] if d["type"] != "prompt"]})
+        pct = figure(o["matched"])
+        assert 80 <= pct <= 100, (ext, o["matched"])
+        if ext == ".html":
+            names = [f["name"] for f in o["functions"]]
+            assert "spin_hot" in names and "heavy" in names and "light" in names, names
+            tl = o["timeline"]
+            # one row, the main thread (unnamed: the program never imports threading)
+            assert tl["canvas"] and len(tl["rows"]) == 1, tl
+
+
 def browser_html_timing(gen):
     out = path("million.html")
     t = time.time()
@@ -585,16 +620,18 @@ def main():
 
     why = browser_ready()
     browser = ["svg in Chromium: hover, zoom, reset, search", "svg in Chromium: hostile names",
-               "html in Chromium: every view", "html in Chromium: hostile names", "html in Chromium: 1,000,000 samples"]
+               "html in Chromium: every view", "html in Chromium: hostile names", "html in Chromium: 1,000,000 samples",
+               "svg and html recorded from a real program, in Chromium"]
     if why:
         for name in browser:
             skip(name, why)
     else:
         check(browser[0], browser_svg_interact)
         check(browser[1], browser_svg_hostile)
+        check(browser[5], browser_recorded)
         gen, gen_why = gen_profile()
         if not gen:
-            for name in browser[2:]:
+            for name in browser[2:5]:
                 skip(name, gen_why)
         else:
             check(browser[2], lambda: browser_html_interact(gen))

@@ -485,7 +485,13 @@ def gen_profile():
     if not cc:
         return None, "no C compiler"
     exe = path("gen_profile")
-    r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-O2", "-I", os.path.join(ROOT, "src"),
+    flags = []
+    with open(lib, "rb") as fh:
+        if b"__asan_" in fh.read():
+            # `make asan` builds the library with sanitizers (and clang): link the generator to match.
+            flags = ["-fsanitize=address,undefined"]
+            cc = shutil.which("clang") or cc
+    r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-O2"] + flags + ["-I", os.path.join(ROOT, "src"),
                         os.path.join(HERE, "gen_profile.c"), lib, "-lz", "-lm", "-o", exe], capture_output=True, text=True)
     if r.returncode != 0:
         return None, "cannot build gen_profile: %s" % r.stderr.strip()[-300:]

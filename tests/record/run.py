@@ -367,9 +367,18 @@ def cpu_share_problems(stacks, spent, label):
 
 def timed(args, timeout, cwd):
     """pyflare run with its sampling clock protected from the machine's load
-    (see RT_PREFIX); returns (run, time.time() when it exited)."""
+    (see RT_PREFIX); returns (run, when sampling ended). Sampling ends just
+    before the profile is written, so that is the output file's mtime, not the
+    moment pyflare exited (which comes later by the write and, under ASan, by
+    LeakSanitizer's scan at exit)."""
     run = pyflare(args, timeout, cwd=cwd, prefix=RT_PREFIX)
-    return run, time.time()
+    ended = time.time()
+    if "-o" in args:
+        out = args[args.index("-o") + 1]
+        out = out if os.path.isabs(out) else os.path.join(cwd, out)
+        if os.path.exists(out):
+            ended = os.stat(out).st_mtime
+    return run, ended
 
 
 def job_cpu(interp, python):

@@ -1,8 +1,9 @@
 # pyflare — build, test, demo.
-#   make            build/pyflare (and the in-process module later)
+#   make            build/pyflare and the in-process module for every interpreter found
 #   make test       unit tests + integration tests against every interpreter found
 #   make asan       the same tests on an AddressSanitizer + UBSan build (build/asan/)
-#   make demo       dump a bundled example program's threads
+#   make static     build/static/pyflare, one self-contained binary for containers
+#   make demo       run pyflare on a bundled example program
 
 CC      ?= cc
 PYTHON  ?= python3
@@ -54,12 +55,16 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" unit integration
 
+# One self-contained binary to copy into a production container (glibc and zlib linked in).
+static:
+	$(MAKE) BUILD=build/static LDFLAGS=-static build/static/pyflare
+
 demo: $(BUILD)/pyflare
 	$(PYTHON) examples/demo.py
 
 clean:
 	rm -rf build
 
-.PHONY: all unit integration test asan demo clean
+.PHONY: all unit integration test asan static demo clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 -include module/module.mk

@@ -18,6 +18,7 @@
  * '<', '>', '&', U+2028/2029 and control characters escaped (so nothing can
  * close the script block), and the script shows them only with textContent
  * or canvas text. The title and subtitle are HTML-escaped. */
+#include "output/outbuf.h"
 #include "output/writer.h"
 
 #include <inttypes.h>
@@ -28,59 +29,21 @@
 
 /* ---- buffered output --------------------------------------------------- */
 
-typedef struct hbuf {
-    FILE *f;
-    size_t len;
-    int failed;
-    char b[1 << 16];
-} hbuf;
-
-static void hb_flush(hbuf *s) {
-    if (s->len && fwrite(s->b, 1, s->len, s->f) != s->len)
-        s->failed = 1;
-    s->len = 0;
-}
-
-static void hb_put(hbuf *s, const char *p, size_t n) {
-    if (n > sizeof s->b - s->len) {
-        hb_flush(s);
-        if (n > sizeof s->b) {
-            if (fwrite(p, 1, n, s->f) != n)
-                s->failed = 1;
-            return;
-        }
-    }
-    memcpy(s->b + s->len, p, n);
-    s->len += n;
-}
-
-static void hb_puts(hbuf *s, const char *p) { hb_put(s, p, strlen(p)); }
-
-static void hb_printf(hbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hb_printf(hbuf *s, const char *fmt, ...) {
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        hb_put(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 /* Integers are most of a big page: format them without printf. */
-static void hb_u64(hbuf *s, uint64_t v) {
+static void hb_u64(out_buf *s, uint64_t v) {
     char tmp[24];
     int n = 24;
     do {
         tmp[--n] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    hb_put(s, tmp + n, (size_t)(24 - n));
+    out_buf_put(s, tmp + n, (size_t)(24 - n));
 }
 
-static void hb_i64(hbuf *s, int64_t v) {
+static void hb_i64(out_buf *s, int64_t v) {
     if (v < 0) {
-        hb_put(s, "-", 1);
+        out_buf_put(s, "-", 1);
         hb_u64(s, (uint64_t)0 - (uint64_t)v);
     } else
         hb_u64(s, (uint64_t)v);
@@ -119,10 +82,10 @@ static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *adv) {
 
 /* A JSON string literal that is also safe inside an HTML script block: no
  * '<' (so no "</script" or "<!--"), no raw line separators, valid UTF-8. */
-static void json_str(hbuf *o, const char *str) {
+static void json_str(out_buf *o, const char *str) {
     const unsigned char *s = (const unsigned char *)str;
     size_t len = strlen(str), run = 0, i = 0, adv;
-    hb_put(o, "\"", 1);
+    out_buf_put(o, "\"", 1);
     while (i < len) {
         uint32_t cp = utf8_next(s + i, len - i, &adv);
         char esc[8];
@@ -137,19 +100,19 @@ static void json_str(hbuf *o, const char *str) {
         } else if (cp == 0xFFFD && adv == 1)
             rep = "\\ufffd";
         if (rep) {
-            hb_put(o, str + run, i - run);
-            hb_puts(o, rep);
+            out_buf_put(o, str + run, i - run);
+            out_buf_puts(o, rep);
             run = i + adv;
         }
         i += adv;
     }
-    hb_put(o, str + run, i - run);
-    hb_put(o, "\"", 1);
+    out_buf_put(o, str + run, i - run);
+    out_buf_put(o, "\"", 1);
 }
 
 /* HTML text (title, subtitle): markup characters as entities, control
  * characters and invalid bytes as U+FFFD. */
-static void html_text(hbuf *o, const char *str) {
+static void html_text(out_buf *o, const char *str) {
     const unsigned char *s = (const unsigned char *)str;
     size_t len = strlen(str), run = 0, i = 0, adv;
     while (i < len) {
@@ -168,13 +131,13 @@ static void html_text(hbuf *o, const char *str) {
         else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp == 0xFFFD && adv == 1))
             rep = "\xEF\xBF\xBD";
         if (rep) {
-            hb_put(o, str + run, i - run);
-            hb_puts(o, rep);
+            out_buf_put(o, str + run, i - run);
+            out_buf_puts(o, rep);
             run = i + adv;
         }
         i += adv;
     }
-    hb_put(o, str + run, i - run);
+    out_buf_put(o, str + run, i - run);
 }
 
 /* ---- tree order ---------------------------------------------------------- */
@@ -277,7 +240,7 @@ out:
 /* Streams bytes through deflate (zlib format, as DecompressionStream('deflate')
  * expects) and base64 into the page. */
 typedef struct blob {
-    hbuf *o;
+    out_buf *o;
     z_stream z;
     unsigned char in[1 << 16];
     size_t in_len;
@@ -300,11 +263,11 @@ static void b64_put(blob *b, const unsigned char *p, size_t n) {
         out[k++] = b64chars[v >> 6 & 63], out[k++] = b64chars[v & 63];
         b->ncarry = 0;
         if (k + 4 > sizeof out) {
-            hb_put(b->o, out, k);
+            out_buf_put(b->o, out, k);
             k = 0;
         }
     }
-    hb_put(b->o, out, k);
+    out_buf_put(b->o, out, k);
 }
 
 static void b64_end(blob *b) {
@@ -312,7 +275,7 @@ static void b64_end(blob *b) {
         return;
     uint32_t v = (uint32_t)b->carry[0] << 16 | (b->ncarry > 1 ? (uint32_t)b->carry[1] << 8 : 0);
     char out[4] = {b64chars[v >> 18], b64chars[v >> 12 & 63], b->ncarry > 1 ? b64chars[v >> 6 & 63] : '=', '='};
-    hb_put(b->o, out, 4);
+    out_buf_put(b->o, out, 4);
     b->ncarry = 0;
 }
 
@@ -883,14 +846,14 @@ static const char script[] =
     "})();\n";
 /* END PAGE TEXT */
 
-static void json_u32_array(hbuf *o, const char *key, const uint32_t *v, size_t n) {
-    hb_printf(o, "\"%s\":[", key);
+static void json_u32_array(out_buf *o, const char *key, const uint32_t *v, size_t n) {
+    out_buf_printf(o, "\"%s\":[", key);
     for (size_t i = 0; i < n; i++) {
         if (i)
-            hb_put(o, ",", 1);
+            out_buf_put(o, ",", 1);
         hb_u64(o, v[i]);
     }
-    hb_put(o, "]", 1);
+    out_buf_put(o, "]", 1);
 }
 
 /* Strings are emitted once, in a table, and referred to by index. */
@@ -933,7 +896,7 @@ static uint32_t str_ref(strtab *t, pf_str_id id) {
     return t->map[id] - 1;
 }
 
-static int write_html(const pf_profile *p, hbuf *o, const out_options *opt, pf_error *err) {
+static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, pf_error *err) {
     size_t nnodes, nframes, nfuncs, nthreads, nprocs, nsamples;
     const pf_node *nodes = pf_nodes(p, &nnodes);
     const pf_frame *frames = pf_frames(p, &nframes);
@@ -955,94 +918,94 @@ static int write_html(const pf_profile *p, hbuf *o, const out_options *opt, pf_e
     if (!n || !tmp)
         goto oom;
 
-    hb_puts(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    out_buf_puts(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                "<meta name=\"viewport\" content=\"width=device-width\"><title>");
     html_text(o, title);
-    hb_puts(o, "</title>\n<style>");
-    hb_puts(o, css_style);
-    hb_puts(o, "</style></head><body>\n<header><h1>");
+    out_buf_puts(o, "</title>\n<style>");
+    out_buf_puts(o, css_style);
+    out_buf_puts(o, "</style></head><body>\n<header><h1>");
     html_text(o, title);
-    hb_puts(o, "</h1><div class=\"sub\">");
+    out_buf_puts(o, "</h1><div class=\"sub\">");
     html_text(o, subtitle);
-    hb_puts(o, "</div><div class=\"sub\" id=\"total\"></div>\n");
-    hb_puts(o, page_body);
+    out_buf_puts(o, "</div><div class=\"sub\" id=\"total\"></div>\n");
+    out_buf_puts(o, page_body);
 
     /* The data. */
-    hb_puts(o, "<script type=\"application/json\" id=\"pf-data\">{\"v\":1,\"unit\":");
+    out_buf_puts(o, "<script type=\"application/json\" id=\"pf-data\">{\"v\":1,\"unit\":");
     json_str(o, meta->weight_unit ? meta->weight_unit : "samples");
-    hb_puts(o, ",\"mode\":");
+    out_buf_puts(o, ",\"mode\":");
     json_str(o, meta->mode == PF_MODE_TRACED ? "traced" : "sampled");
-    hb_printf(o, ",\"rate_hz\":%.6g,\"duration_ns\":%" PRIu64 ",\"start_unix_ns\":%" PRIu64 ",\"command\":",
+    out_buf_printf(o, ",\"rate_hz\":%.6g,\"duration_ns\":%" PRIu64 ",\"start_unix_ns\":%" PRIu64 ",\"command\":",
               meta->rate_hz, meta->duration_ns, meta->start_unix_ns);
     json_str(o, pf_str(p, meta->command));
-    hb_puts(o, ",\"python\":");
+    out_buf_puts(o, ",\"python\":");
     json_str(o, pf_str(p, meta->python));
     /* The view the page opens on: the icicle when asked for an inverted graph. */
-    hb_puts(o, opt && opt->inverted ? ",\"view\":\"icicle\"" : ",\"view\":\"flame\"");
+    out_buf_puts(o, opt && opt->inverted ? ",\"view\":\"icicle\"" : ",\"view\":\"flame\"");
 
     /* Functions first, so their strings get small indexes. */
     for (size_t i = 0; i < nfuncs; i++)
         tmp[i] = str_ref(&st, funcs[i].name);
-    hb_puts(o, ",\n\"funcs\":{");
+    out_buf_puts(o, ",\n\"funcs\":{");
     json_u32_array(o, "name", tmp, nfuncs);
     for (size_t i = 0; i < nfuncs; i++)
         tmp[i] = str_ref(&st, funcs[i].file);
-    hb_put(o, ",", 1);
+    out_buf_put(o, ",", 1);
     json_u32_array(o, "file", tmp, nfuncs);
     for (size_t i = 0; i < nfuncs; i++)
         tmp[i] = funcs[i].kind;
-    hb_put(o, ",", 1);
+    out_buf_put(o, ",", 1);
     json_u32_array(o, "kind", tmp, nfuncs);
-    hb_puts(o, "},\n\"frames\":{");
+    out_buf_puts(o, "},\n\"frames\":{");
     for (size_t i = 0; i < nframes; i++)
         tmp[i] = frames[i].func;
     json_u32_array(o, "func", tmp, nframes);
-    hb_puts(o, ",\"line\":[");
+    out_buf_puts(o, ",\"line\":[");
     for (size_t i = 0; i < nframes; i++) {
         if (i)
-            hb_put(o, ",", 1);
+            out_buf_put(o, ",", 1);
         hb_i64(o, frames[i].line);
     }
-    hb_puts(o, "]},\n\"threads\":{\"name\":[");
+    out_buf_puts(o, "]},\n\"threads\":{\"name\":[");
     for (size_t i = 0; i < nthreads; i++) {
         if (i)
-            hb_put(o, ",", 1);
+            out_buf_put(o, ",", 1);
         hb_u64(o, str_ref(&st, threads[i].name));
     }
     /* Thread ids are addresses: too big for a JavaScript number, so strings. */
-    hb_puts(o, "],\"tid\":[");
+    out_buf_puts(o, "],\"tid\":[");
     for (size_t i = 0; i < nthreads; i++)
-        hb_printf(o, "%s\"0x%" PRIx64 "\"", i ? "," : "", threads[i].thread_id);
-    hb_puts(o, "],\"native\":[");
+        out_buf_printf(o, "%s\"0x%" PRIx64 "\"", i ? "," : "", threads[i].thread_id);
+    out_buf_puts(o, "],\"native\":[");
     for (size_t i = 0; i < nthreads; i++) {
         if (i)
-            hb_put(o, ",", 1);
+            out_buf_put(o, ",", 1);
         hb_i64(o, threads[i].native_id);
     }
-    hb_puts(o, "],\"process\":[");
+    out_buf_puts(o, "],\"process\":[");
     for (size_t i = 0; i < nthreads; i++) {
         if (i)
-            hb_put(o, ",", 1);
+            out_buf_put(o, ",", 1);
         hb_u64(o, threads[i].process);
     }
-    hb_puts(o, "]},\n\"processes\":{\"pid\":[");
+    out_buf_puts(o, "]},\n\"processes\":{\"pid\":[");
     for (size_t i = 0; i < nprocs; i++) {
         if (i)
-            hb_put(o, ",", 1);
+            out_buf_put(o, ",", 1);
         hb_i64(o, procs[i].pid);
     }
-    hb_puts(o, "],\"command\":[");
+    out_buf_puts(o, "],\"command\":[");
     for (size_t i = 0; i < nprocs; i++) {
         if (i)
-            hb_put(o, ",", 1);
+            out_buf_put(o, ",", 1);
         hb_u64(o, str_ref(&st, procs[i].command));
     }
-    hb_puts(o, "]},\n\"strings\":[");
+    out_buf_puts(o, "]},\n\"strings\":[");
     if (st.failed)
         goto oom;
     for (size_t i = 0; i < st.n; i++) {
         if (i)
-            hb_put(o, ",", 1);
+            out_buf_put(o, ",", 1);
         json_str(o, pf_str(p, st.ids[i]));
     }
     /* The binary block: varints, in this order: every node's self weight;
@@ -1050,7 +1013,7 @@ static int write_html(const pf_profile *p, hbuf *o, const out_options *opt, pf_e
      * preorder) and their frame; then per sample the time step in
      * microseconds (zigzag), the thread, and the node as a change from that
      * thread's previous sample (zigzag: a thread that stays put costs 0). */
-    hb_printf(o, "],\n\"n\":%zu,\"ns\":%zu,\"bin\":\"", n, nsamples);
+    out_buf_printf(o, "],\n\"n\":%zu,\"ns\":%zu,\"bin\":\"", n, nsamples);
     blob *b = calloc(1, sizeof *b);
     if (!b || deflateInit(&b->z, 6) != Z_OK) {
         free(b);
@@ -1090,9 +1053,9 @@ static int write_html(const pf_profile *p, hbuf *o, const out_options *opt, pf_e
     free(b);
     if (bad)
         goto oom;
-    hb_puts(o, "\"}</script>\n<script>");
-    hb_puts(o, script);
-    hb_puts(o, "</script>\n</body></html>\n");
+    out_buf_puts(o, "\"}</script>\n<script>");
+    out_buf_puts(o, script);
+    out_buf_puts(o, "</script>\n</body></html>\n");
     rc = 0;
     goto done;
 oom:
@@ -1109,14 +1072,14 @@ done:
 int out_write_html(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
     if (pf_profile_failed(p))
         return pf_fail(err, PF_ERR_IO, "the profile is incomplete (out of memory while recording)");
-    hbuf *s = malloc(sizeof *s);
+    out_buf *s = malloc(sizeof *s);
     if (!s)
         return pf_fail(err, PF_ERR_IO, "out of memory");
     s->f = f;
     s->len = 0;
     s->failed = 0;
     int rc = write_html(p, s, o, err);
-    hb_flush(s);
+    out_buf_flush(s);
     if (rc == 0 && s->failed)
         rc = pf_fail(err, PF_ERR_IO, "cannot write the html output");
     free(s);

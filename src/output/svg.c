@@ -15,6 +15,7 @@
  * Everything the profiled program named (functions, files, thread names) is
  * untrusted: it is written only as escaped XML text, never into the script or
  * an attribute, and the script only ever moves it with textContent. */
+#include "output/outbuf.h"
 #include "output/writer.h"
 
 #include <inttypes.h>
@@ -35,44 +36,6 @@
 
 /* ---- buffered output --------------------------------------------------- */
 
-typedef struct sbuf {
-    FILE *f;
-    size_t len;
-    int failed;
-    char b[1 << 16];
-} sbuf;
-
-static void sb_flush(sbuf *s) {
-    if (s->len && fwrite(s->b, 1, s->len, s->f) != s->len)
-        s->failed = 1;
-    s->len = 0;
-}
-
-static void sb_put(sbuf *s, const char *p, size_t n) {
-    if (n > sizeof s->b - s->len) {
-        sb_flush(s);
-        if (n > sizeof s->b) {
-            if (fwrite(p, 1, n, s->f) != n)
-                s->failed = 1;
-            return;
-        }
-    }
-    memcpy(s->b + s->len, p, n);
-    s->len += n;
-}
-
-static void sb_puts(sbuf *s, const char *p) { sb_put(s, p, strlen(p)); }
-
-static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *s, const char *fmt, ...) {
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        sb_put(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 /* ---- untrusted text as XML ------------------------------------------------ */
 
@@ -115,7 +78,7 @@ static int xml_unsafe(uint32_t cp) {
 /* Writes s[0..len) as escaped XML character data. With max_chars > 0, text
  * longer than that is cut to max_chars - 2 characters and "..". Runs of
  * harmless bytes are copied in one piece, which keeps big files fast. */
-static void xml_text(sbuf *o, const char *str, size_t len, size_t max_chars) {
+static void xml_text(out_buf *o, const char *str, size_t len, size_t max_chars) {
     const unsigned char *s = (const unsigned char *)str;
     size_t limit = (size_t)-1, adv;
     if (max_chars) {
@@ -140,24 +103,24 @@ static void xml_text(sbuf *o, const char *str, size_t len, size_t max_chars) {
         else if (xml_unsafe(cp) || (cp == 0xFFFD && adv == 1))
             rep = "\xEF\xBF\xBD"; /* U+FFFD */
         if (rep) {
-            sb_put(o, str + run, i - run);
-            sb_puts(o, rep);
+            out_buf_put(o, str + run, i - run);
+            out_buf_puts(o, rep);
             run = i + adv;
         }
         i += adv;
         chars++;
     }
-    sb_put(o, str + run, i - run);
+    out_buf_put(o, str + run, i - run);
     if (limit != (size_t)-1)
-        sb_puts(o, "..");
+        out_buf_puts(o, "..");
 }
 
-static void xml_str(sbuf *o, const char *s) { xml_text(o, s, strlen(s), 0); }
+static void xml_str(out_buf *o, const char *s) { xml_text(o, s, strlen(s), 0); }
 
 /* ---- numbers --------------------------------------------------------------- */
 
 /* v * FRAME_W / total as fixed point with `dec` decimals, trailing zeros cut. */
-static void put_px(sbuf *o, uint64_t v, uint64_t total, int dec, uint64_t p10) {
+static void put_px(out_buf *o, uint64_t v, uint64_t total, int dec, uint64_t p10) {
     unsigned __int128 num = (unsigned __int128)v * FRAME_W * p10;
     uint64_t q = (uint64_t)((num + total / 2) / total);
     char tmp[48];
@@ -172,11 +135,11 @@ static void put_px(sbuf *o, uint64_t v, uint64_t total, int dec, uint64_t p10) {
         f[fl] = 0;
         snprintf(tmp + n, sizeof tmp - (size_t)n, ".%s", f);
     }
-    sb_puts(o, tmp);
+    out_buf_puts(o, tmp);
 }
 
 /* 1234567 -> "1,234,567" */
-static void put_count(sbuf *o, uint64_t v) {
+static void put_count(out_buf *o, uint64_t v) {
     char digits[32], out[48];
     int n = snprintf(digits, sizeof digits, "%" PRIu64, v), k = 0;
     for (int i = 0; i < n; i++) {
@@ -184,22 +147,22 @@ static void put_count(sbuf *o, uint64_t v) {
             out[k++] = ',';
         out[k++] = digits[i];
     }
-    sb_put(o, out, (size_t)k);
+    out_buf_put(o, out, (size_t)k);
 }
 
 /* A weight as the profile's unit says: samples, or time for traced profiles. */
-static void put_weight(sbuf *o, uint64_t v, int is_ns) {
+static void put_weight(out_buf *o, uint64_t v, int is_ns) {
     if (!is_ns) {
         put_count(o, v);
-        sb_puts(o, v == 1 ? " sample" : " samples");
+        out_buf_puts(o, v == 1 ? " sample" : " samples");
     } else if (v >= 1000000000)
-        sb_printf(o, "%.2f s", v / 1e9);
+        out_buf_printf(o, "%.2f s", v / 1e9);
     else if (v >= 1000000)
-        sb_printf(o, "%.2f ms", v / 1e6);
+        out_buf_printf(o, "%.2f ms", v / 1e6);
     else if (v >= 1000)
-        sb_printf(o, "%.2f us", v / 1e3);
+        out_buf_printf(o, "%.2f us", v / 1e3);
     else
-        sb_printf(o, "%" PRIu64 " ns", v);
+        out_buf_printf(o, "%" PRIu64 " ns", v);
 }
 
 /* ---- frame labels ------------------------------------------------------------ */
@@ -703,7 +666,7 @@ static void diff_colour(uint64_t self, uint64_t total, uint64_t bself, uint64_t 
         snprintf(out, 8, "#ffffff");
 }
 
-static int write_svg(const pf_profile *p, sbuf *o, const out_options *opt, pf_error *err) {
+static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf_error *err) {
     size_t nframes, nfuncs;
     const pf_frame *frames = pf_frames(p, &nframes);
     const pf_func *funcs = pf_funcs(p, &nfuncs);
@@ -759,41 +722,41 @@ static int write_svg(const pf_profile *p, sbuf *o, const out_options *opt, pf_er
     int rows = total ? (int)maxdepth + 1 : 1;
     int height = top_h + rows * ROW_H + BOTTOM_H;
 
-    sb_puts(o, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
-    sb_printf(o,
+    out_buf_puts(o, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
+    out_buf_printf(o,
               "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
               "xmlns=\"http://www.w3.org/2000/svg\">\n",
               IMG_W, height, IMG_W, height);
-    sb_puts(o, "<style>");
-    sb_puts(o, style);
-    sb_puts(o, "</style>\n");
-    sb_puts(o, "<rect width=\"100%\" height=\"100%\" fill=\"#f2f2ee\"/>\n");
-    sb_printf(o, "<text class=\"ti\" x=\"%d\" y=\"26\" text-anchor=\"middle\">", IMG_W / 2);
+    out_buf_puts(o, "<style>");
+    out_buf_puts(o, style);
+    out_buf_puts(o, "</style>\n");
+    out_buf_puts(o, "<rect width=\"100%\" height=\"100%\" fill=\"#f2f2ee\"/>\n");
+    out_buf_printf(o, "<text class=\"ti\" x=\"%d\" y=\"26\" text-anchor=\"middle\">", IMG_W / 2);
     xml_str(o, title);
-    sb_puts(o, "</text>\n");
+    out_buf_puts(o, "</text>\n");
     if (subtitle) {
-        sb_printf(o, "<text x=\"%d\" y=\"46\" text-anchor=\"middle\" fill=\"#555\">", IMG_W / 2);
+        out_buf_printf(o, "<text x=\"%d\" y=\"46\" text-anchor=\"middle\" fill=\"#555\">", IMG_W / 2);
         xml_str(o, subtitle);
-        sb_puts(o, "</text>\n");
+        out_buf_puts(o, "</text>\n");
     }
-    sb_printf(o, "<text id=\"rz\" class=\"b\" x=\"%d\" y=\"26\" style=\"display:none\">Reset Zoom</text>\n", PAD);
-    sb_printf(o, "<text id=\"sb\" class=\"b\" x=\"%d\" y=\"26\" text-anchor=\"end\">Search</text>\n", IMG_W - PAD);
-    sb_printf(o, "<text id=\"m\" x=\"%d\" y=\"%d\" text-anchor=\"end\"></text>\n", IMG_W - PAD, height - 12);
+    out_buf_printf(o, "<text id=\"rz\" class=\"b\" x=\"%d\" y=\"26\" style=\"display:none\">Reset Zoom</text>\n", PAD);
+    out_buf_printf(o, "<text id=\"sb\" class=\"b\" x=\"%d\" y=\"26\" text-anchor=\"end\">Search</text>\n", IMG_W - PAD);
+    out_buf_printf(o, "<text id=\"m\" x=\"%d\" y=\"%d\" text-anchor=\"end\"></text>\n", IMG_W - PAD, height - 12);
     if (!total)
-        sb_printf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">No samples</text>\n", IMG_W / 2,
+        out_buf_printf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">No samples</text>\n", IMG_W / 2,
                   top_h + ROW_H);
 
     unsigned origins_seen = 0;
-    sb_puts(o, "<g id=\"f\">");
+    out_buf_puts(o, "<g id=\"f\">");
     uint32_t row = UINT32_MAX;
     for (size_t i = 0; i < nitems; i++) {
         const item *it = &items[i];
         if (it->depth != row) {
             if (row != UINT32_MAX)
-                sb_puts(o, "</g>");
+                out_buf_puts(o, "</g>");
             row = it->depth;
             int y = top_h + (int)(inverted ? row : maxdepth - row) * ROW_H;
-            sb_printf(o, "\n<g transform=\"translate(%d,%d)\">", PAD, y);
+            out_buf_printf(o, "\n<g transform=\"translate(%d,%d)\">", PAD, y);
         }
         const vnode *v = &vc.n[it->node];
         const pf_func *fn = NULL;
@@ -812,38 +775,38 @@ static int write_svg(const pf_profile *p, sbuf *o, const out_options *opt, pf_er
             origin_colour(origin, name, colour);
         }
 
-        sb_puts(o, it->merged ? "\n<g class=\"m\"><title>" : "\n<g><title>");
+        out_buf_puts(o, it->merged ? "\n<g class=\"m\"><title>" : "\n<g><title>");
         if (it->merged) {
-            sb_printf(o, "%" PRIu32 " frames narrower than %.2g px, merged\n\n", it->merged, minwidth);
+            out_buf_printf(o, "%" PRIu32 " frames narrower than %.2g px, merged\n\n", it->merged, minwidth);
         } else {
             xml_str(o, name);
-            sb_puts(o, "\n");
+            out_buf_puts(o, "\n");
             if (fn && fn->kind != PF_FUNC_THREAD && fn->kind != PF_FUNC_PROCESS && fn->kind != PF_FUNC_OTHER &&
                 fn->file && *pf_str(p, fn->file)) {
                 xml_str(o, pf_str(p, fn->file));
                 if (frames[v->frame].line > 0)
-                    sb_printf(o, ":%d", frames[v->frame].line);
+                    out_buf_printf(o, ":%d", frames[v->frame].line);
             }
-            sb_puts(o, "\n");
+            out_buf_puts(o, "\n");
         }
         put_weight(o, it->weight, is_ns);
-        sb_printf(o, " (%.2f%%)", 100.0 * (double)it->weight / (double)total);
+        out_buf_printf(o, " (%.2f%%)", 100.0 * (double)it->weight / (double)total);
         if (base && !it->merged) {
             double after = 100.0 * (double)v->self / total;
             double before = btotal ? 100.0 * (double)bself[it->node] / btotal : 0;
-            sb_printf(o, "\nself %.2f%% -> %.2f%% (%+.2f)", before, after, after - before);
+            out_buf_printf(o, "\nself %.2f%% -> %.2f%% (%+.2f)", before, after, after - before);
         }
-        sb_puts(o, "</title><rect x=\"");
+        out_buf_puts(o, "</title><rect x=\"");
         put_px(o, it->start, total, dec, p10);
-        sb_puts(o, "\" width=\"");
+        out_buf_puts(o, "\" width=\"");
         put_px(o, it->weight, total, dec, p10);
-        sb_printf(o, "\" height=\"%d\" fill=\"%s\"/>", RECT_H, colour);
+        out_buf_printf(o, "\" height=\"%d\" fill=\"%s\"/>", RECT_H, colour);
 
         double wpx = (double)it->weight * FRAME_W / (double)total;
         size_t chars = (size_t)floor(wpx / CHAR_W);
         if (chars >= 3) {
             double xpx = (double)it->start * FRAME_W / (double)total;
-            sb_printf(o, "<text x=\"%.1f\" y=\"11\">", xpx + 3);
+            out_buf_printf(o, "<text x=\"%.1f\" y=\"11\">", xpx + 3);
             if (it->merged) {
                 char tmp[96];
                 int n = snprintf(tmp, sizeof tmp, "%" PRIu32 " frames narrower than %.2g px, merged", it->merged,
@@ -853,37 +816,37 @@ static int write_svg(const pf_profile *p, sbuf *o, const out_options *opt, pf_er
                 const char *l = label_of(&lc, v->frame);
                 xml_text(o, l, strlen(l), chars);
             }
-            sb_puts(o, "</text>");
+            out_buf_puts(o, "</text>");
         }
-        sb_puts(o, "</g>");
+        out_buf_puts(o, "</g>");
     }
     if (row != UINT32_MAX)
-        sb_puts(o, "</g>");
-    sb_puts(o, "\n</g>\n");
+        out_buf_puts(o, "</g>");
+    out_buf_puts(o, "\n</g>\n");
 
     /* Legend: what the colours mean. */
     int lx = PAD, ly = height - 24;
-    sb_printf(o, "<g transform=\"translate(%d,%d)\">", lx, ly);
+    out_buf_printf(o, "<g transform=\"translate(%d,%d)\">", lx, ly);
     int x = 0;
     if (base) {
-        sb_puts(o, "<rect width=\"10\" height=\"10\" fill=\"#ff5050\"/><text x=\"14\" y=\"9\">self share grew</text>"
+        out_buf_puts(o, "<rect width=\"10\" height=\"10\" fill=\"#ff5050\"/><text x=\"14\" y=\"9\">self share grew</text>"
                    "<rect x=\"130\" width=\"10\" height=\"10\" fill=\"#5050ff\"/>"
                    "<text x=\"144\" y=\"9\">shrank (compared with the baseline)</text>");
     } else {
         for (int k = 0; k < NORIG; k++) {
             if (!(origins_seen & 1u << k))
                 continue;
-            sb_printf(o, "<rect x=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"9\">%s</text>", x,
+            out_buf_printf(o, "<rect x=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"9\">%s</text>", x,
                       origin_swatch[k], x + 14, origin_names[k]);
             x += 14 + (int)(strlen(origin_names[k]) * CHAR_W) + 16;
         }
     }
-    sb_puts(o, "</g>\n");
+    out_buf_puts(o, "</g>\n");
 
-    sb_puts(o, "<g id=\"tip\" style=\"display:none\" pointer-events=\"none\"><rect rx=\"3\"/><text></text></g>\n");
-    sb_printf(o, "<script><![CDATA[\nvar T=%" PRIu64 ",FW=%d,CW=%g,NSU=%d;\n", total, FRAME_W, CHAR_W, is_ns);
-    sb_puts(o, script);
-    sb_puts(o, "]]></script>\n</svg>\n");
+    out_buf_puts(o, "<g id=\"tip\" style=\"display:none\" pointer-events=\"none\"><rect rx=\"3\"/><text></text></g>\n");
+    out_buf_printf(o, "<script><![CDATA[\nvar T=%" PRIu64 ",FW=%d,CW=%g,NSU=%d;\n", total, FRAME_W, CHAR_W, is_ns);
+    out_buf_puts(o, script);
+    out_buf_puts(o, "]]></script>\n</svg>\n");
     rc = 0;
     goto done;
 oom:
@@ -901,14 +864,14 @@ done:
 int out_write_svg(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
     if (pf_profile_failed(p) || (o && o->baseline && pf_profile_failed(o->baseline)))
         return pf_fail(err, PF_ERR_IO, "the profile is incomplete (out of memory while recording)");
-    sbuf *s = malloc(sizeof *s);
+    out_buf *s = malloc(sizeof *s);
     if (!s)
         return pf_fail(err, PF_ERR_IO, "out of memory");
     s->f = f;
     s->len = 0;
     s->failed = 0;
     int rc = write_svg(p, s, o, err);
-    sb_flush(s);
+    out_buf_flush(s);
     if (rc == 0 && s->failed)
         rc = pf_fail(err, PF_ERR_IO, "cannot write the svg output");
     free(s);

@@ -1,0 +1,23 @@
+/* outbuf.h — a large write buffer in front of a FILE, for writers that emit
+ * millions of small pieces (SVG frames, HTML data). Errors are remembered in
+ * `failed` rather than checked at every call; the writer checks once at the end. */
+#ifndef PYFLARE_OUTPUT_OUTBUF_H
+#define PYFLARE_OUTPUT_OUTBUF_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct out_buf {
+    FILE *f;
+    size_t len;
+    int failed;
+    char b[1 << 16];
+} out_buf;
+
+void out_buf_flush(out_buf *s);
+void out_buf_put(out_buf *s, const char *p, size_t n);
+void out_buf_puts(out_buf *s, const char *p);
+/* printf into the buffer; one piece is at most 255 bytes (longer is cut). */
+void out_buf_printf(out_buf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,7 +1,8 @@
 """Shared helpers for the benchmarks: finding interpreters and pyflare,
-starting targets, running a profiler and reading its CPU time (from wait4)."""
+starting targets, running a profiler and reading its CPU time (RUSAGE_CHILDREN)."""
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -38,19 +39,25 @@ def stop(p):
 
 def run_timed(argv, seconds=None, stop_signal=signal.SIGINT):
     """Run a command (stopping it with stop_signal after `seconds` if given).
-    Returns (cpu_seconds, stdout, stderr, wall_seconds, rusage)."""
+    Returns (cpu_seconds, stdout, stderr, wall_seconds, returncode). CPU time is
+    the change in RUSAGE_CHILDREN across the run (commands run one at a time)."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     p = subprocess.Popen(argv, stdout=out, stderr=err)
     if seconds is not None:
-        time.sleep(seconds)
-        p.send_signal(stop_signal)
-    _, status, ru = os.wait4(p.pid, 0)
+        try:
+            p.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            p.send_signal(stop_signal)
+    rc = p.wait()
     wall = time.time() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out.seek(0)
     err.seek(0)
-    return ru.ru_utime + ru.ru_stime, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), wall, ru
+    return cpu, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), wall, rc
 
 
 def pyflare_summary(stderr):

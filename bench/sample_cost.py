@@ -7,7 +7,7 @@ read the interpreter) sampling a target that spins at a known stack depth.
 For each interpreter (3.8, 3.12) and shape (depth 10, 100, 1000; 8 threads at
 depth 50) it attaches to bench/deep_target.py and samples as fast as it can
 (pyflare: --rate 1000000, so the clock never sleeps; austin: -i 1). CPU time
-comes from wait4's rusage (user + system), divided by the number of samples
+comes from the change in RUSAGE_CHILDREN (user + system), divided by the number of samples
 the profiler reports (pyflare: clock ticks, each walking every thread;
 austin 1.0: one output line per thread sample, so its figure is divided by the
 thread count to compare per tick). Figures only: nothing is asserted."""
@@ -31,7 +31,7 @@ def pyflare_cost(pid, out_dir):
 
 
 def austin_cost(pid, threads):
-    cpu, out, err, wall, _ = run_timed(["austin", "-i", "1", "-p", str(pid)], seconds=SECONDS)
+    cpu, out, err, wall, rc = run_timed(["austin", "-i", "1", "-p", str(pid)], seconds=SECONDS)
     lines = sum(1 for l in out.splitlines() if l and not l.startswith("#"))
     if lines == 0:
         return None, None

@@ -5,6 +5,9 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#define SPIN_BELOW_NS 250000ull /* rates above 4 kHz spin the last stretch */
+#define SPIN_MARGIN_NS 60000ull
+
 uint64_t sampler_now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -33,11 +36,19 @@ int sampler_clock_wait(sampler_clock *c) {
         c->late++;
         c->next_ns += missed * c->period_ns;
     }
-    if (now < c->next_ns) {
-        struct timespec until = {(time_t)(c->next_ns / 1000000000ull), (long)(c->next_ns % 1000000000ull)};
+    /* At high rates the kernel's wake-up delay (tens of microseconds) is a
+     * large part of a slot: sleep to just before the deadline, then spin on
+     * the vDSO clock. Below SPIN_BELOW_NS periods only; slower rates sleep. */
+    uint64_t wake = c->next_ns;
+    if (c->period_ns < SPIN_BELOW_NS)
+        wake = c->next_ns > SPIN_MARGIN_NS ? c->next_ns - SPIN_MARGIN_NS : 0;
+    if (now < wake) {
+        struct timespec until = {(time_t)(wake / 1000000000ull), (long)(wake % 1000000000ull)};
         if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
             return -1;
     }
+    while (c->period_ns < SPIN_BELOW_NS && sampler_now_ns() < c->next_ns)
+        ;
     c->next_ns += c->period_ns;
     c->ticks++;
     return 0;

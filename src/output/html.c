@@ -425,7 +425,7 @@ static const char script[] =
     "}\n"
     "if (bad || pos !== B.length) { fail('The profile data is damaged (wrong size).'); return; }\n"
     "var NSU = D.unit === 'nanoseconds';\n"
-    "var fnName = D.funcs.name, fnFile = D.funcs.file, fnKind = D.funcs.kind, NF = fnName.length;\n"
+    "var fnName = D.funcs.name, fnFile = D.funcs.file, fnKind = D.funcs.kind, fnKnown = D.funcs.origin, NF = fnName.length;\n"
     "var frFunc = D.frames.func, frLine = D.frames.line, NFR = frFunc.length;\n"
     "/* Nodes come in preorder: a subtree is the range [i, i + size[i]). */\n"
     "for (i = N - 1; i > 0; i--) { tot[i] += self[i]; size[i] += 1; tot[par[i]] += tot[i]; size[par[i]] += size[i]; }\n"
@@ -462,6 +462,7 @@ static const char script[] =
     "  if (k === 1) return 3;\n"
     "  if (k === 2 || k === 3) return 4;\n"
     "  if (k === 4) return 5;\n"
+    "  if (fnKnown && fnKnown[f]) return fnKnown[f] - 1;\n"
     "  var file = S[fnFile[f]];\n"
     "  if (/\\/(site|dist)-packages\\//.test(file)) return 2;\n"
     "  if (/\\/lib\\/python\\d[\\d.]*\\//.test(file) || file.indexOf('<frozen ') === 0) return 1;\n"
@@ -956,6 +957,10 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
         tmp[i] = funcs[i].kind;
     out_buf_put(o, ",", 1);
     json_u32_array(o, "kind", tmp, nfuncs);
+    for (size_t i = 0; i < nfuncs; i++)
+        tmp[i] = funcs[i].origin; /* pf_origin: 1 own, 2 stdlib, 3 third-party; 0 = from the path */
+    out_buf_puts(o, ",");
+    json_u32_array(o, "origin", tmp, nfuncs);
     out_buf_puts(o, "},\n\"frames\":{");
     for (size_t i = 0; i < nframes; i++)
         tmp[i] = frames[i].func;

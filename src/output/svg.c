@@ -465,6 +465,12 @@ static int origin_of(const pf_profile *p, const pf_func *fn) {
     case PF_FUNC_OTHER: return ORIG_OTHER;
     default: break;
     }
+    switch (fn->origin) { /* known when whoever shortened the file name said so */
+    case PF_ORIGIN_OWN: return ORIG_OWN;
+    case PF_ORIGIN_STDLIB: return ORIG_STDLIB;
+    case PF_ORIGIN_THIRD_PARTY: return ORIG_THIRD;
+    default: break;
+    }
     const char *file = pf_str(p, fn->file);
     if (strstr(file, "/site-packages/") || strstr(file, "/dist-packages/"))
         return ORIG_THIRD;

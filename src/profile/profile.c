@@ -186,8 +186,13 @@ pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int fir
         p->failed = 1;
         return 0;
     }
-    p->funcs[p->nfuncs] = (pf_func){name, file, firstline, (uint8_t)kind};
+    p->funcs[p->nfuncs] = (pf_func){name, file, firstline, (uint8_t)kind, PF_ORIGIN_UNKNOWN};
     return (pf_func_id)p->nfuncs++;
+}
+
+void pf_func_set_origin(pf_profile *p, pf_func_id func, pf_origin origin) {
+    if (func && func < p->nfuncs)
+        p->funcs[func].origin = (uint8_t)origin;
 }
 
 pf_frame_id pf_frame_intern(pf_profile *p, pf_func_id func, int line) {

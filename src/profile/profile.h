@@ -34,11 +34,21 @@ typedef enum {
     PF_FUNC_OTHER,        /* synthetic: e.g. "<idle>" */
 } pf_func_kind;
 
+/* Where Python code comes from, for colouring. Known to whoever shortens file
+ * names (the shortened name no longer says); 0 = derive it from the file name. */
+typedef enum {
+    PF_ORIGIN_UNKNOWN = 0,
+    PF_ORIGIN_OWN,          /* the program's own code */
+    PF_ORIGIN_STDLIB,       /* the standard library */
+    PF_ORIGIN_THIRD_PARTY,  /* site-packages / dist-packages */
+} pf_origin;
+
 typedef struct pf_func {
     pf_str_id name;       /* qualified name where known */
     pf_str_id file;       /* as shown (possibly shortened) */
     int32_t firstline;
     uint8_t kind;         /* pf_func_kind */
+    uint8_t origin;       /* pf_origin */
 } pf_func;
 
 typedef struct pf_frame {
@@ -99,6 +109,7 @@ pf_str_id pf_intern(pf_profile *p, const char *s);
 pf_str_id pf_intern_len(pf_profile *p, const char *s, size_t len);
 const char *pf_str(const pf_profile *p, pf_str_id id);
 pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int firstline, pf_func_kind kind);
+void pf_func_set_origin(pf_profile *p, pf_func_id func, pf_origin origin);
 pf_frame_id pf_frame_intern(pf_profile *p, pf_func_id func, int line);
 pf_node_id pf_node_child(pf_profile *p, pf_node_id parent, pf_frame_id frame);
 /* The node for a whole stack given root first, under `from` (PF_ROOT or a thread/process node). */

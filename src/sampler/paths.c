@@ -27,17 +27,26 @@ static const char *after_last(const char *path, const char *marker) {
     return found;
 }
 
-void sampler_shorten_path(const char *path, const char *script_dir, char *out, size_t cap) {
+pf_origin sampler_shorten_path(const char *path, const char *script_dir, char *out, size_t cap) {
+    pf_origin origin = PF_ORIGIN_THIRD_PARTY;
     const char *rest = after_last(path, "/site-packages/");
     const char *dist = after_last(path, "/dist-packages/");
     if (dist > rest)
         rest = dist;
-    if (!rest)
+    if (!rest) {
+        origin = PF_ORIGIN_STDLIB;
         rest = after_stdlib_root(path);
-    if (!rest && script_dir && *script_dir) {
-        size_t len = strlen(script_dir);
-        if (!strncmp(path, script_dir, len) && path[len] == '/')
-            rest = path + len + 1;
+    }
+    if (!rest && !strncmp(path, "<frozen ", 8))
+        rest = path; /* frozen standard-library modules */
+    if (!rest) {
+        origin = PF_ORIGIN_OWN;
+        if (script_dir && *script_dir) {
+            size_t len = strlen(script_dir);
+            if (!strncmp(path, script_dir, len) && path[len] == '/')
+                rest = path + len + 1;
+        }
     }
     snprintf(out, cap, "%s", rest && *rest ? rest : path);
+    return origin;
 }

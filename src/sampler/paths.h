@@ -10,7 +10,10 @@
 
 #include <stddef.h>
 
-/* Writes the shortened form of path into out. script_dir may be NULL or "". */
-void sampler_shorten_path(const char *path, const char *script_dir, char *out, size_t cap);
+#include "profile/profile.h"
+
+/* Writes the shortened form of path into out (script_dir may be NULL or "")
+ * and returns where the file comes from, judged by the root that matched. */
+pf_origin sampler_shorten_path(const char *path, const char *script_dir, char *out, size_t cap);
 
 #endif

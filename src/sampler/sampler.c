@@ -228,13 +228,11 @@ static int reserve_stack(thread_state *ts, size_t n) {
 static pf_frame_id frame_for(sampler *s, session *x, py_code *code, int line) {
     if (!code->cookie) {
         char shown[PATH_MAX];
-        const char *file = code->file;
-        if (!s->o.full_paths) {
-            sampler_shorten_path(code->file, x->script_dir, shown, sizeof shown);
-            file = shown;
-        }
+        pf_origin origin = sampler_shorten_path(code->file, x->script_dir, shown, sizeof shown);
+        const char *file = s->o.full_paths ? code->file : shown;
         code->cookie = pf_func_intern(s->profile, pf_intern(s->profile, code->function), pf_intern(s->profile, file),
                                       code->firstlineno, PF_FUNC_PYTHON);
+        pf_func_set_origin(s->profile, code->cookie, origin);
     }
     return pf_frame_intern(s->profile, code->cookie, s->o.by_function ? 0 : (line > 0 ? line : 0));
 }

@@ -215,6 +215,32 @@ def test_svg_wellformed():
     assert len(scripts) == 1
 
 
+STDLIB_PROGRAM = """import json, time
+def own_loop():
+    end = time.time() + 1.5
+    while time.time() < end:
+        json.dumps({"k": list(range(200))})
+own_loop()
+"""
+
+
+def test_svg_recorded_origins():
+    """record shortens file names (json/encoder.py, not .../lib/python3.11/json/encoder.py):
+    the origin colours must survive that."""
+    out = path("origins.svg")
+    rc, _, err = pyflare("record", "--rate", "500", "-o", out, "--", sys.executable, "-c", STDLIB_PROGRAM)
+    assert rc == 0, err
+    frames = svg_frames(ET.parse(out).getroot())
+    col = {}
+    for f in frames:
+        name, loc = (f["title"].split("\n") + ["", ""])[:2]
+        col[(name, loc.split(":")[0])] = rgb(f["fill"])
+    stdlib = [c for (name, loc), c in col.items() if loc.startswith("json/")]
+    own = [c for (name, loc), c in col.items() if name == "own_loop"]
+    assert stdlib and all(c[2] >= 215 and c[0] <= 140 for c in stdlib), ("json/ frames not blue", stdlib, sorted(col))
+    assert own and all(c[0] >= 225 and c[2] <= 80 for c in own), ("own_loop not warm", own)
+
+
 def test_svg_hostile():
     src = write("hostile.folded", hostile_folded())
     out = path("hostile.svg")
@@ -618,6 +644,7 @@ def main():
     print("formats_visual (%s)" % PYFLARE)
     check("svg: well-formed, frames, colours by origin, title", test_svg_wellformed)
     check("svg: hostile names are text", test_svg_hostile)
+    check("svg: origin colours survive record's path shortening", test_svg_recorded_origins)
     check("svg: --reverse, --inverted, --minwidth, stdin/stdout", test_svg_options)
     check("diff: growth red, shrink blue", test_diff)
     check("convert: round trip, py-spy, Austin, CRLF, comments, long lines", test_convert_formats)

@@ -44,9 +44,14 @@ struct pf_profile {
     pf_process *processes;
     size_t nprocesses, processes_cap;
 
+    /* The timeline, 8 bytes a sample while recording (see log_append); expanded
+     * into `samples` once, when the writers first ask for it. */
+    struct packed_sample { uint32_t node, word; } *log;
+    size_t nlog, log_cap;
+    uint64_t log_last_us;
     pf_sample *samples;
-    size_t nsamples, samples_cap;
-    int log_samples;
+    size_t nsamples;
+    int log_samples, samples_ready;
 
     pf_meta meta;
     int failed;
@@ -139,6 +144,7 @@ void pf_profile_free(pf_profile *p) {
     free(p->threads);
     free(p->processes);
     free(p->samples);
+    free(p->log);
     u64map_free(&p->str_map);
     u64map_free(&p->func_map);
     u64map_free(&p->frame_map);
@@ -285,18 +291,73 @@ void pf_thread_set_name(pf_profile *p, uint32_t thread, const char *name) {
 
 void pf_profile_log_samples(pf_profile *p, int on) { p->log_samples = on; }
 
+/* A logged sample is one word pair: the node, and the thread (12 bits) with
+ * the microseconds since the previous sample (20 bits). Anything that does not
+ * fit (a thread index >= 4095, a gap over a second, time going backwards) is
+ * written as an escape: {ESCAPE, thread}, {time low, time high}, {node, 0}. */
+#define LOG_ESCAPE UINT32_MAX
+#define LOG_DT_BITS 20
+#define LOG_THREAD_MAX 4095u
+
+static int log_push(pf_profile *p, uint32_t a, uint32_t b) {
+    if (RESERVE(p, log, nlog, log_cap))
+        return -1;
+    p->log[p->nlog++] = (struct packed_sample){a, b};
+    return 0;
+}
+
 void pf_sample_add(pf_profile *p, pf_node_id node, uint32_t thread, uint64_t time_ns, uint64_t weight) {
     p->nodes[node].self += weight;
     if (!p->log_samples)
         return;
-    if (RESERVE(p, samples, nsamples, samples_cap)) {
+    uint64_t us = time_ns / 1000;
+    uint64_t dt = us - p->log_last_us;
+    int ok;
+    if (thread < LOG_THREAD_MAX && us >= p->log_last_us && dt < (1u << LOG_DT_BITS) && node != LOG_ESCAPE)
+        ok = log_push(p, node, thread << LOG_DT_BITS | (uint32_t)dt) == 0;
+    else
+        ok = log_push(p, LOG_ESCAPE, thread) == 0 && log_push(p, (uint32_t)us, (uint32_t)(us >> 32)) == 0 &&
+             log_push(p, node, 0) == 0;
+    if (!ok)
+        p->failed = 1;
+    p->log_last_us = us;
+    p->samples_ready = 0;
+}
+
+/* Expands the packed log into pf_sample records (once, or again after new samples). */
+static void expand_samples(pf_profile *p) {
+    free(p->samples);
+    p->samples = NULL;
+    p->nsamples = 0;
+    p->samples_ready = 1;
+    if (!p->nlog)
+        return;
+    p->samples = malloc(p->nlog * sizeof *p->samples); /* at most one sample per entry */
+    if (!p->samples) {
         p->failed = 1;
         return;
     }
-    p->samples[p->nsamples++] = (pf_sample){time_ns, node, thread};
+    uint64_t us = 0;
+    for (size_t i = 0; i < p->nlog; i++) {
+        struct packed_sample e = p->log[i];
+        uint32_t thread;
+        if (e.node == LOG_ESCAPE) {
+            if (i + 2 >= p->nlog)
+                break;
+            thread = e.word;
+            us = (uint64_t)p->log[i + 1].node | (uint64_t)p->log[i + 1].word << 32;
+            e = p->log[i + 2];
+            i += 2;
+        } else {
+            thread = e.word >> LOG_DT_BITS;
+            us += e.word & ((1u << LOG_DT_BITS) - 1);
+        }
+        p->samples[p->nsamples++] = (pf_sample){us * 1000, e.node, thread};
+    }
 }
 
 void pf_profile_finish(pf_profile *p) {
+    expand_samples(p);
     if (p->meta.mode != PF_MODE_SAMPLED)
         return;
     /* Children always come after their parent, so one backward pass sums totals. */
@@ -314,13 +375,18 @@ const pf_frame *pf_frames(const pf_profile *p, size_t *n) { *n = p->nframes; ret
 const pf_func *pf_funcs(const pf_profile *p, size_t *n) { *n = p->nfuncs; return p->funcs; }
 const pf_thread *pf_threads(const pf_profile *p, size_t *n) { *n = p->nthreads; return p->threads; }
 const pf_process *pf_processes(const pf_profile *p, size_t *n) { *n = p->nprocesses; return p->processes; }
-const pf_sample *pf_samples(const pf_profile *p, size_t *n) { *n = p->nsamples; return p->samples; }
+const pf_sample *pf_samples(const pf_profile *p, size_t *n) {
+    if (!p->samples_ready) /* a cache of the packed log, not a change to the profile */
+        expand_samples((pf_profile *)p);
+    *n = p->nsamples;
+    return p->samples;
+}
 uint64_t pf_total_weight(const pf_profile *p) { return p->nodes[0].total; }
 
 size_t pf_profile_memory(const pf_profile *p) {
     return p->arena_bytes + p->strs_cap * sizeof *p->strs + p->funcs_cap * sizeof *p->funcs +
            p->frames_cap * sizeof *p->frames + p->nodes_cap * (sizeof *p->nodes + sizeof *p->last_child) +
            p->threads_cap * sizeof *p->threads + p->processes_cap * sizeof *p->processes +
-           p->samples_cap * sizeof *p->samples +
+           p->log_cap * sizeof *p->log + p->nsamples * sizeof *p->samples +
            (p->str_map.cap + p->func_map.cap + p->frame_map.cap + p->node_map.cap) * sizeof(u64map_slot);
 }

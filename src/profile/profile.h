@@ -76,9 +76,11 @@ typedef struct pf_process {
     pf_str_id command;
 } pf_process;
 
-/* One sampled stack at one moment (the timeline). */
+/* One sampled stack at one moment (the timeline). While recording the log
+ * is kept packed (8 bytes a sample, microsecond resolution); pf_samples()
+ * hands it out expanded. */
 typedef struct pf_sample {
-    uint64_t time_ns;     /* since the profile started */
+    uint64_t time_ns;     /* since the profile started, a whole number of microseconds */
     pf_node_id node;
     uint32_t thread;
 } pf_sample;

@@ -122,3 +122,31 @@ void out_text_write(FILE *f, const char *s) {
         fputs(piece, f);
     }
 }
+
+uint32_t out_utf8_next(const unsigned char *s, size_t len, size_t *adv) {
+    unsigned c = s[0];
+    *adv = 1;
+    if (c < 0x80)
+        return c;
+    size_t n;
+    uint32_t cp, min;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, cp = c & 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, cp = c & 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0xFFFD;
+    if (len < n)
+        return 0xFFFD;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0xFFFD;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0xFFFD;
+    *adv = n;
+    return cp;
+}

@@ -8,12 +8,17 @@
 #define PYFLARE_OUTPUT_ESCAPE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Length of the valid UTF-8 sequence starting at s (1-4), or 0 if the bytes
  * there are not valid UTF-8 (overlong, surrogate, out of range, truncated).
  * s must point at a non-NUL byte. */
 size_t out_utf8_len(const unsigned char *s);
+
+/* The code point at s (len > 0 bytes), or U+FFFD for one byte of invalid
+ * UTF-8 (overlong, surrogate, truncated, out of range); *adv = bytes used. */
+uint32_t out_utf8_next(const unsigned char *s, size_t len, size_t *adv);
 
 /* Writes s as a JSON string literal, escaping quotes, backslashes and control
  * characters; bytes that are not valid UTF-8 become U+FFFD. */

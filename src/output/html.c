@@ -18,6 +18,7 @@
  * '<', '>', '&', U+2028/2029 and control characters escaped (so nothing can
  * close the script block), and the script shows them only with textContent
  * or canvas text. The title and subtitle are HTML-escaped. */
+#include "output/escape.h"
 #include "output/outbuf.h"
 #include "output/writer.h"
 
@@ -51,34 +52,6 @@ static void hb_i64(out_buf *s, int64_t v) {
 
 /* ---- untrusted text ---------------------------------------------------- */
 
-/* The code point at s (len > 0), or U+FFFD for one byte of invalid UTF-8. */
-static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *adv) {
-    unsigned c = s[0];
-    *adv = 1;
-    if (c < 0x80)
-        return c;
-    size_t n;
-    uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, cp = c & 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, cp = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0xFFFD;
-    if (len < n)
-        return 0xFFFD;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0xFFFD;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0xFFFD;
-    *adv = n;
-    return cp;
-}
 
 /* A JSON string literal that is also safe inside an HTML script block: no
  * '<' (so no "</script" or "<!--"), no raw line separators, valid UTF-8. */
@@ -87,7 +60,7 @@ static void json_str(out_buf *o, const char *str) {
     size_t len = strlen(str), run = 0, i = 0, adv;
     out_buf_put(o, "\"", 1);
     while (i < len) {
-        uint32_t cp = utf8_next(s + i, len - i, &adv);
+        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
         char esc[8];
         const char *rep = NULL;
         if (cp == '"')
@@ -116,7 +89,7 @@ static void html_text(out_buf *o, const char *str) {
     const unsigned char *s = (const unsigned char *)str;
     size_t len = strlen(str), run = 0, i = 0, adv;
     while (i < len) {
-        uint32_t cp = utf8_next(s + i, len - i, &adv);
+        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
         const char *rep = NULL;
         if (cp == '&')
             rep = "&amp;";

@@ -15,6 +15,7 @@
  * Everything the profiled program named (functions, files, thread names) is
  * untrusted: it is written only as escaped XML text, never into the script or
  * an attribute, and the script only ever moves it with textContent. */
+#include "output/escape.h"
 #include "output/outbuf.h"
 #include "output/writer.h"
 
@@ -39,35 +40,6 @@
 
 /* ---- untrusted text as XML ------------------------------------------------ */
 
-/* The code point at s (len > 0 bytes), or U+FFFD for one byte of invalid
- * UTF-8 (overlong, surrogate, truncated, out of range); *adv = bytes used. */
-static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *adv) {
-    unsigned c = s[0];
-    *adv = 1;
-    if (c < 0x80)
-        return c;
-    size_t n;
-    uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, cp = c & 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, cp = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0xFFFD;
-    if (len < n)
-        return 0xFFFD;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0xFFFD;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0xFFFD;
-    *adv = n;
-    return cp;
-}
 
 /* XML 1.0 cannot carry most control characters even as references, and a
  * newline inside a name would break the title's line structure. */
@@ -84,13 +56,13 @@ static void xml_text(out_buf *o, const char *str, size_t len, size_t max_chars) 
     if (max_chars) {
         size_t chars = 0;
         for (size_t i = 0; i < len && chars <= max_chars; i += adv, chars++)
-            utf8_next(s + i, len - i, &adv);
+            out_utf8_next(s + i, len - i, &adv);
         if (chars > max_chars)
             limit = max_chars - 2;
     }
     size_t i = 0, chars = 0, run = 0;
     while (i < len && chars < limit) {
-        uint32_t cp = utf8_next(s + i, len - i, &adv);
+        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
         const char *rep = NULL;
         if (cp == '&')
             rep = "&amp;";

@@ -1050,16 +1050,5 @@ done:
 int out_write_html(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
     if (pf_profile_failed(p))
         return pf_fail(err, PF_ERR_IO, "the profile is incomplete (out of memory while recording)");
-    out_buf *s = malloc(sizeof *s);
-    if (!s)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
-    s->f = f;
-    s->len = 0;
-    s->failed = 0;
-    int rc = write_html(p, s, o, err);
-    out_buf_flush(s);
-    if (rc == 0 && s->failed)
-        rc = pf_fail(err, PF_ERR_IO, "cannot write the html output");
-    free(s);
-    return rc;
+    return out_buf_write(p, f, o, "html", write_html, err);
 }

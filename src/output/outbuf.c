@@ -2,6 +2,7 @@
 #include "output/outbuf.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 void out_buf_flush(out_buf *s) {
@@ -33,4 +34,20 @@ void out_buf_printf(out_buf *s, const char *fmt, ...) {
     va_end(ap);
     if (n > 0)
         out_buf_put(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char *name, out_buf_body body,
+                  pf_error *err) {
+    out_buf *s = malloc(sizeof *s); /* 64 KiB: not on the stack */
+    if (!s)
+        return pf_fail(err, PF_ERR_IO, "out of memory");
+    s->f = f;
+    s->len = 0;
+    s->failed = 0;
+    int rc = body(p, s, o, err);
+    out_buf_flush(s);
+    if (rc == 0 && s->failed)
+        rc = pf_fail(err, PF_ERR_IO, "cannot write the %s output", name);
+    free(s);
+    return rc;
 }

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/error.h"
+#include "output/writer.h"
+
 typedef struct out_buf {
     FILE *f;
     size_t len;
@@ -19,5 +22,11 @@ void out_buf_put(out_buf *s, const char *p, size_t n);
 void out_buf_puts(out_buf *s, const char *p);
 /* printf into the buffer; one piece is at most 255 bytes (longer is cut). */
 void out_buf_printf(out_buf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Runs a writer's body with a fresh buffer in front of f, flushes it, and
+ * turns a write failure into "cannot write the NAME output". 0 or -1. */
+typedef int (*out_buf_body)(const pf_profile *p, out_buf *s, const out_options *o, pf_error *err);
+int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char *name, out_buf_body body,
+                  pf_error *err);
 
 #endif

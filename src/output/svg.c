@@ -842,16 +842,5 @@ done:
 int out_write_svg(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
     if (pf_profile_failed(p) || (o && o->baseline && pf_profile_failed(o->baseline)))
         return pf_fail(err, PF_ERR_IO, "the profile is incomplete (out of memory while recording)");
-    out_buf *s = malloc(sizeof *s);
-    if (!s)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
-    s->f = f;
-    s->len = 0;
-    s->failed = 0;
-    int rc = write_svg(p, s, o, err);
-    out_buf_flush(s);
-    if (rc == 0 && s->failed)
-        rc = pf_fail(err, PF_ERR_IO, "cannot write the svg output");
-    free(s);
-    return rc;
+    return out_buf_write(p, f, o, "svg", write_svg, err);
 }

@@ -102,6 +102,7 @@ int cmd_dump(int argc, char **argv) {
     target *t = NULL;
     py_proc *p = NULL;
     py_walker *w = NULL;
+    py_name_book *book = NULL;
     const py_thread *threads;
     const target_thread *live_tasks;
     target_thread *tasks = NULL;
@@ -128,6 +129,7 @@ int cmd_dump(int argc, char **argv) {
         goto free_out;
     }
     size_t used = 0;
+    book = py_name_book_new(p); /* without one, threads go unnamed */
     for (size_t i = 0; i < n; i++) {
         const py_thread *pt = &threads[i];
         out_thread *x = &ot[i];
@@ -136,7 +138,7 @@ int cmd_dump(int argc, char **argv) {
         x->gil = pt->holds_gil;
         int state = pt->native_id >= 0 ? state_of(tasks, ntasks, pt->native_id) : '?';
         x->active = state == 'R' || (state == '?' && pt->holds_gil == 1);
-        if (py_thread_name(p, pt->interp, pt->thread_id, names[i], sizeof names[i], NULL) == 1)
+        if (book && py_name_book_lookup(book, pt->interp, pt->thread_id, names[i], sizeof names[i], NULL) == 1)
             x->name = names[i];
         x->frames = of + used;
         x->nframes = pt->nframes;
@@ -163,6 +165,7 @@ free_out:
 out:
     free(tasks);
     py_walker_free(w);
+    py_name_book_free(book);
     py_proc_close(p);
     target_close(t);
     return rc;

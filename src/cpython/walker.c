@@ -45,8 +45,9 @@ typedef struct batch {
     uint8_t *buf;
     size_t used, buf_cap;
     u64map exact;                 /* start address -> span index */
-    size_t windows[PY_MAX_THREADS]; /* indexes of window spans */
-    size_t nwindows;
+    size_t *windows;              /* indexes of window spans (one per thread at most) */
+    size_t nwindows, windows_cap;
+    int windows_sorted;           /* by start address, for a binary search */
     size_t ran;                   /* spans [0, ran) have been read */
     struct order { uint64_t addr; size_t span; } *order; /* spans sorted by address, to coalesce */
     size_t order_cap;
@@ -97,8 +98,9 @@ struct py_walker {
     int64_t pthread_tid_offset;   /* -1 unknown, -2 not found */
     size_t tstate_bytes, frame_bytes;
     batch batch;
-    thread_memo *memos;
+    thread_memo *memos;           /* reallocated as threads come: refer to them by index */
     size_t nmemos, memos_cap;
+    u64map memo_index;            /* tstate -> index in memos */
     uint64_t interps[MAX_INTERPS], gils[MAX_INTERPS];
     size_t ninterps;
     line_memo *lines;
@@ -108,9 +110,11 @@ struct py_walker {
     size_t ncodes_used, codes_used_cap, ncodes_prefetched;
     int64_t identity_lo;          /* the code object's (filename, name) pointers: offset and length */
     size_t identity_len;
-    struct tstate_facts *facts;   /* per thread of the current sample */
-    struct thread_memo **memo_of_thread;
+    struct tstate_facts *facts;   /* per thread of the current sample, threads_cap long */
+    size_t *memo_of_thread;       /* per thread: index in memos, or NO_MEMO */
 };
+
+#define NO_MEMO SIZE_MAX
 
 
 static int64_t max_offset(const int64_t *offsets, size_t n) {
@@ -130,8 +134,6 @@ int py_walker_new(py_proc *p, py_walker **out, pf_error *err) {
     w->codes = py_code_cache_new();
     w->seen = calloc(SEEN_SIZE, sizeof *w->seen);
     w->lines = calloc(LINE_MEMO_SIZE, sizeof *w->lines);
-    w->facts = calloc(PY_MAX_THREADS, sizeof *w->facts);
-    w->memo_of_thread = calloc(PY_MAX_THREADS, sizeof *w->memo_of_thread);
     w->pthread_tid_offset = -1;
     int64_t ts[] = {L->tstate.next, L->tstate.interp, L->tstate.thread_id, L->tstate.native_thread_id,
                     L->tstate.frame, L->tstate.cframe, L->tstate.current_frame, L->tstate.datastack_chunk};
@@ -148,7 +150,7 @@ int py_walker_new(py_proc *p, py_walker **out, pf_error *err) {
     uint64_t hi = name_field > (uint64_t)L->code.filename ? name_field : (uint64_t)L->code.filename;
     w->identity_lo = (int64_t)lo;
     w->identity_len = (size_t)(hi - lo + 8);
-    if (!w->codes || !w->seen || !w->lines || !w->facts || !w->memo_of_thread || w->tstate_bytes > 4096 || w->frame_bytes > 512) {
+    if (!w->codes || !w->seen || !w->lines || w->tstate_bytes > 4096 || w->frame_bytes > 512) {
         py_walker_free(w);
         return pf_fail(err, PF_ERR_IO, "out of memory");
     }
@@ -163,6 +165,7 @@ void py_walker_free(py_walker *w) {
     for (size_t i = 0; i < w->nmemos; i++)
         free(w->memos[i].chain);
     free(w->memos);
+    u64map_free(&w->memo_index);
     free(w->threads);
     free(w->frame_pool);
     free(w->seen);
@@ -174,6 +177,7 @@ void py_walker_free(py_walker *w) {
     free(w->batch.buf);
     free(w->batch.order);
     free(w->batch.merged);
+    free(w->batch.windows);
     u64map_free(&w->batch.exact);
     free(w);
 }
@@ -213,9 +217,16 @@ static void batch_add(batch *b, uint64_t addr, size_t len, int is_window) {
         b->buf_cap = cap;
     }
     if (is_window) {
-        if (b->nwindows == PY_MAX_THREADS)
-            return;
+        if (b->nwindows == b->windows_cap) {
+            size_t cap = b->windows_cap ? b->windows_cap * 2 : 64;
+            size_t *bigger = realloc(b->windows, cap * sizeof *bigger);
+            if (!bigger)
+                return;
+            b->windows = bigger;
+            b->windows_cap = cap;
+        }
         b->windows[b->nwindows++] = b->n;
+        b->windows_sorted = 0;
     } else if (u64map_put(&b->exact, addr, (uint32_t)b->n) != 0) {
         return;
     }
@@ -323,17 +334,51 @@ static void batch_run(py_walker *w) {
     }
 }
 
+static const span *batch_spans_for_sort; /* qsort has no context argument */
+
+static int window_by_address(const void *a, const void *b) {
+    uint64_t x = batch_spans_for_sort[*(const size_t *)a].addr, y = batch_spans_for_sort[*(const size_t *)b].addr;
+    return x < y ? -1 : x > y;
+}
+
+/* The prefetched window holding [addr, addr + len), or NULL. A server has
+ * thousands of threads, each with its own window: windows are searched by
+ * address, not one by one. Windows of distinct threads are distinct chunks;
+ * a thread whose chunk changed in this sample may have two, hence the few
+ * steps back over windows that start lower. */
+static const span *window_holding(batch *b, uint64_t addr, size_t len) {
+    if (!b->nwindows)
+        return NULL;
+    if (!b->windows_sorted) {
+        batch_spans_for_sort = b->spans;
+        qsort(b->windows, b->nwindows, sizeof *b->windows, window_by_address);
+        b->windows_sorted = 1;
+    }
+    size_t lo = 0, hi = b->nwindows; /* first window starting above addr */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->spans[b->windows[mid]].addr <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo, steps = 0; k > 0 && steps < 4; k--, steps++) {
+        const span *s = &b->spans[b->windows[k - 1]];
+        if (s->ok && addr + len <= s->addr + s->len)
+            return s;
+    }
+    return NULL;
+}
+
 /* len bytes at addr: from the prefetch if this sample read them, else read now into scratch. */
 static const uint8_t *fetch(py_walker *w, uint64_t addr, size_t len, uint8_t *scratch, pf_error *err) {
     batch *b = &w->batch;
     uint32_t i = u64map_get(&b->exact, addr);
     if (i != U64MAP_NONE && b->spans[i].ok && b->spans[i].len >= len)
         return b->buf + b->spans[i].off;
-    for (size_t k = 0; k < b->nwindows; k++) {
-        const span *s = &b->spans[b->windows[k]];
-        if (s->ok && addr >= s->addr && addr + len <= s->addr + s->len)
-            return b->buf + s->off + (addr - s->addr);
-    }
+    const span *s = window_holding(b, addr, len);
+    if (s)
+        return b->buf + s->off + (addr - s->addr);
     w->singles++;
     if (target_read(w->proc->target, addr, scratch, len, err) != 0)
         return NULL;
@@ -357,24 +402,38 @@ static uint64_t word_at(const uint8_t *bytes, int64_t offset) {
 
 /* ---- per-thread memory of the last sample ---- */
 
-static thread_memo *memo_for(py_walker *w, uint64_t tstate, uint64_t thread_id) {
-    for (size_t i = 0; i < w->nmemos; i++)
-        if (w->memos[i].tstate == tstate && w->memos[i].thread_id == thread_id)
-            return &w->memos[i];
-    if (w->nmemos == w->memos_cap) {
-        size_t cap = w->memos_cap ? w->memos_cap * 2 : 16;
-        thread_memo *bigger = realloc(w->memos, cap * sizeof *bigger);
-        if (!bigger)
-            return NULL;
-        w->memos = bigger;
-        w->memos_cap = cap;
-    }
-    thread_memo *m = &w->memos[w->nmemos++];
+static void memo_reset(thread_memo *m, uint64_t tstate, uint64_t thread_id) {
+    free(m->chain);
     memset(m, 0, sizeof *m);
     m->tstate = tstate;
     m->thread_id = thread_id;
     m->native_id = -1;
-    return m;
+}
+
+/* The index of the memo of thread (tstate, thread_id), made if new; NO_MEMO
+ * when out of memory. An index, not a pointer: the next call may move them all. */
+static size_t memo_for(py_walker *w, uint64_t tstate, uint64_t thread_id) {
+    uint32_t known = u64map_get(&w->memo_index, tstate);
+    if (known != U64MAP_NONE) {
+        thread_memo *m = &w->memos[known];
+        if (m->thread_id != thread_id) /* a new thread in an old thread's freed state */
+            memo_reset(m, tstate, thread_id);
+        return known;
+    }
+    if (w->nmemos == w->memos_cap) {
+        size_t cap = w->memos_cap ? w->memos_cap * 2 : 16;
+        thread_memo *bigger = realloc(w->memos, cap * sizeof *bigger);
+        if (!bigger)
+            return NO_MEMO;
+        w->memos = bigger;
+        w->memos_cap = cap;
+    }
+    if (u64map_put(&w->memo_index, tstate, (uint32_t)w->nmemos) != 0)
+        return NO_MEMO;
+    thread_memo *m = &w->memos[w->nmemos];
+    m->chain = NULL;
+    memo_reset(m, tstate, thread_id);
+    return w->nmemos++;
 }
 
 static void memo_chain_add(thread_memo *m, uint64_t frame) {
@@ -389,13 +448,20 @@ static void memo_chain_add(thread_memo *m, uint64_t frame) {
     m->chain[m->nchain++] = frame;
 }
 
-/* Forgets threads that did not appear in this sample. */
+/* Forgets threads that did not appear in this sample, and re-indexes the rest. */
 static void memos_sweep(py_walker *w) {
     size_t keep = 0;
+    u64map *index = &w->memo_index;
+    for (size_t i = 0; i < index->cap; i++)
+        index->slots[i].value = U64MAP_NONE;
+    index->used = 0;
     for (size_t i = 0; i < w->nmemos; i++) {
         if (w->memos[i].live) {
             w->memos[i].live = 0;
-            w->memos[keep++] = w->memos[i];
+            w->memos[keep] = w->memos[i];
+            if (u64map_get(index, w->memos[keep].tstate) == U64MAP_NONE)
+                (void)u64map_put(index, w->memos[keep].tstate, (uint32_t)keep); /* out of memory: found no more, made anew */
+            keep++;
         } else {
             free(w->memos[i].chain);
         }
@@ -654,12 +720,12 @@ done:
         w->pthread_tid_offset = -2;
 }
 
-static void fill_native_ids(py_walker *w, thread_memo **memos) {
+static void fill_native_ids(py_walker *w) {
     for (size_t i = 0; i < w->nthreads; i++) {
         py_thread *t = &w->threads[i];
-        thread_memo *m = memos[i];
-        if (t->native_id >= 0 || !m)
+        if (t->native_id >= 0 || w->memo_of_thread[i] == NO_MEMO)
             continue;
+        thread_memo *m = &w->memos[w->memo_of_thread[i]];
         if (m->native_id >= 0) {
             t->native_id = m->native_id;
             continue;
@@ -673,6 +739,7 @@ static void fill_native_ids(py_walker *w, thread_memo **memos) {
     }
 }
 
+/* Room for one more thread in the per-thread arrays, which grow together. */
 static py_thread *new_thread(py_walker *w) {
     if (w->nthreads == w->threads_cap) {
         size_t cap = w->threads_cap ? w->threads_cap * 2 : 16;
@@ -680,6 +747,14 @@ static py_thread *new_thread(py_walker *w) {
         if (!bigger)
             return NULL;
         w->threads = bigger;
+        tstate_facts *facts = realloc(w->facts, cap * sizeof *facts);
+        if (!facts)
+            return NULL;
+        w->facts = facts;
+        size_t *memo_of_thread = realloc(w->memo_of_thread, cap * sizeof *memo_of_thread);
+        if (!memo_of_thread)
+            return NULL;
+        w->memo_of_thread = memo_of_thread;
         w->threads_cap = cap;
     }
     py_thread *t = &w->threads[w->nthreads++];
@@ -733,8 +808,6 @@ static void prefetch_threads(py_walker *w) {
 
 int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_error *err) {
     const py_layout *L = &w->proc->layout;
-    tstate_facts *facts = w->facts;
-    thread_memo **memos = w->memo_of_thread;
     uint8_t scratch[4096];
     uint64_t interp;
 
@@ -754,16 +827,21 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
         int gil_known = gil_holder(w, ninterps, interp, &holder) == 0;
         if (read_u64(w, interp + (uint64_t)L->interp.tstate_head, &tstate, err) != 0)
             return -1;
+        /* A list that loops (stale or hostile memory) is caught by Brent's
+         * method: compare with a remembered state whose distance doubles. */
+        uint64_t remembered = tstate;
+        size_t steps = 0, power = 1;
         while (tstate) {
             if (w->nthreads >= PY_MAX_THREADS)
-                return pf_fail(err, PF_ERR_CORRUPT, "thread list does not end");
+                return pf_fail(err, PF_ERR_CORRUPT, "more than %d threads: the thread list looks corrupt",
+                               PY_MAX_THREADS);
             const uint8_t *ts = fetch(w, tstate, w->tstate_bytes, scratch, err);
             if (!ts)
                 return -1;
             py_thread *t = new_thread(w);
             if (!t)
                 return pf_fail(err, PF_ERR_IO, "out of memory");
-            tstate_facts *f = &facts[w->nthreads - 1];
+            tstate_facts *f = &w->facts[w->nthreads - 1];
             memset(f, 0, sizeof *f);
             t->tstate = tstate;
             t->interp = interp;
@@ -780,6 +858,13 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
             if (L->tstate.datastack_chunk != PY_NO_FIELD)
                 f->chunk = word_at(ts, L->tstate.datastack_chunk);
             tstate = word_at(ts, L->tstate.next);
+            if (tstate == remembered)
+                return pf_fail(err, PF_ERR_CORRUPT, "thread list loops back to 0x%llx", (unsigned long long)tstate);
+            if (++steps == power) {
+                remembered = tstate;
+                power *= 2;
+                steps = 0;
+            }
         }
         if (read_u64(w, interp + (uint64_t)L->interp.next, &interp, err) != 0)
             return -1;
@@ -788,14 +873,19 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
 
     /* Phase 2, only for threads that moved (a new cframe or chunk) or are new:
      * their frames, as far as we can guess them, in one more read. */
+    tstate_facts *facts = w->facts;
+    size_t *memo_index = w->memo_of_thread;
+    for (size_t i = 0; i < w->nthreads; i++)
+        memo_index[i] = memo_for(w, w->threads[i].tstate, w->threads[i].thread_id);
+    /* From here on w->memos does not move until memos_sweep(). */
     for (size_t i = 0; i < w->nthreads; i++) {
-        memos[i] = memo_for(w, w->threads[i].tstate, w->threads[i].thread_id);
-        if (!memos[i])
+        if (memo_index[i] == NO_MEMO)
             continue;
-        memos[i]->live = 1;
-        if (memos[i]->cframe != facts[i].cframe || memos[i]->chunk != facts[i].chunk)
-            prefetch_thread(w, memos[i], &facts[i]);
-        memos[i]->cframe = facts[i].cframe;
+        thread_memo *m = &w->memos[memo_index[i]];
+        m->live = 1;
+        if (m->cframe != facts[i].cframe || m->chunk != facts[i].chunk)
+            prefetch_thread(w, m, &facts[i]);
+        m->cframe = facts[i].cframe;
     }
     batch_run(w);
     for (size_t i = 0; i < w->nthreads; i++) {
@@ -803,7 +893,8 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
         thread_memo scratch_memo = {0};
         size_t first = w->frames_used;
         pf_error frame_err;
-        if (walk_thread(w, t, memos[i] ? memos[i] : &scratch_memo, &facts[i], &frame_err) != 0) {
+        thread_memo *m = memo_index[i] == NO_MEMO ? &scratch_memo : &w->memos[memo_index[i]];
+        if (walk_thread(w, t, m, &facts[i], &frame_err) != 0) {
             t->error = frame_err.kind;
             if (frame_err.kind == PF_ERR_EXITED) {
                 free(scratch_memo.chain);
@@ -816,7 +907,7 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
     }
     for (size_t i = 0; i < w->nthreads; i++)
         w->threads[i].frames = w->frame_pool ? w->frame_pool + (uintptr_t)w->threads[i].frames : NULL;
-    fill_native_ids(w, memos);
+    fill_native_ids(w);
     memos_sweep(w);
     *threads = w->threads;
     *n = w->nthreads;

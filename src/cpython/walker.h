@@ -14,7 +14,7 @@
 #include "cpython/proc.h"
 
 #define PY_MAX_DEPTH 8192   /* deeper stacks are truncated (and flagged) */
-#define PY_MAX_THREADS 4096
+#define PY_MAX_THREADS (1 << 20) /* more is taken for a corrupt thread list */
 
 typedef struct py_frame {
     py_code *code;          /* mutable only for its consumer cookie */

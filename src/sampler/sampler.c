@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/u64map.h"
 #include "cpython/proc.h"
 #include "cpython/threadnames.h"
 #include "cpython/walker.h"
@@ -28,6 +29,7 @@ typedef struct session {
     target *target;
     py_proc *proc;
     py_walker *walker;
+    py_name_book *names;      /* thread names, looked up when a thread is first seen */
     uint32_t pf_process;
     pf_node_id root;          /* the process root (subprocesses), else PF_ROOT */
     char script_dir[PATH_MAX];
@@ -61,6 +63,9 @@ struct sampler {
     size_t nsessions;
     thread_state *threads;
     size_t nthreads, threads_cap;
+    u64map thread_index;      /* thread_key() -> index in threads */
+    char *states;             /* per thread of the current sample: its run state */
+    size_t states_cap;
     watched *watch;
     size_t nwatch, watch_cap;
     sampler_stats stats;
@@ -82,6 +87,7 @@ void sampler_free(sampler *s) {
         return;
     for (size_t i = 0; i < s->nsessions; i++) {
         py_walker_free(s->sessions[i].walker);
+        py_name_book_free(s->sessions[i].names);
         py_proc_close(s->sessions[i].proc);
         target_close(s->sessions[i].target);
     }
@@ -91,6 +97,8 @@ void sampler_free(sampler *s) {
         free(s->threads[i].last_node);
     }
     free(s->threads);
+    u64map_free(&s->thread_index);
+    free(s->states);
     free(s->watch);
     free(s);
 }
@@ -151,6 +159,7 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
         target_close(x->target);
         return -1;
     }
+    x->names = py_name_book_new(x->proc); /* without one, threads go unnamed */
     char cmd[1024], label[1100];
     target_cmdline(x->target, cmd, sizeof cmd);
     find_script_dir(x->target, x->script_dir, sizeof x->script_dir);
@@ -169,10 +178,17 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
     return 0;
 }
 
+/* A thread's identity across samples: its session and thread id (a pthread_t,
+ * an address below 2^56). */
+static uint64_t thread_key(uint32_t si, uint64_t thread_id) { return thread_id ^ ((uint64_t)si << 56); }
+
 static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
-    for (size_t i = s->nthreads; i-- > 0;)
-        if (s->threads[i].session == si && s->threads[i].thread_id == pt->thread_id)
-            return &s->threads[i];
+    uint32_t known = u64map_get(&s->thread_index, thread_key(si, pt->thread_id));
+    if (known != U64MAP_NONE && s->threads[known].session == si && s->threads[known].thread_id == pt->thread_id)
+        return &s->threads[known];
+    /* (A key that collides, from a thread id past 2^56, gets an unindexed entry.) */
+    if (known == U64MAP_NONE && u64map_put(&s->thread_index, thread_key(si, pt->thread_id), (uint32_t)s->nthreads) != 0)
+        return NULL;
     if (s->nthreads == s->threads_cap) {
         size_t cap = s->threads_cap ? s->threads_cap * 2 : 16;
         thread_state *bigger = realloc(s->threads, cap * sizeof *bigger);
@@ -188,7 +204,7 @@ static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
     ts->thread_id = pt->thread_id;
     /* The name is read once, when the thread is first seen: it is a dict walk. */
     char name[256], label[300];
-    int named = py_thread_name(x->proc, pt->interp, pt->thread_id, name, sizeof name, NULL) == 1;
+    int named = x->names && py_name_book_lookup(x->names, pt->interp, pt->thread_id, name, sizeof name, NULL) == 1;
     ts->pf_thread = pf_thread_add(s->profile, x->pf_process, pt->thread_id, pt->native_id, named ? name : NULL);
     ts->root = x->root;
     if (s->o.thread_roots) {
@@ -286,8 +302,20 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         return;
     }
     int rc = py_walker_sample(x->walker, &threads, &n, &err);
+    if (x->names)
+        py_name_book_new_sample(x->names);
+    if (rc == 0 && n > s->states_cap) {
+        char *bigger = realloc(s->states, n);
+        if (!bigger) {
+            rc = -1;
+            pf_fail(&err, PF_ERR_IO, "out of memory");
+        } else {
+            s->states = bigger;
+            s->states_cap = n;
+        }
+    }
     /* Thread states are read while still paused: after resuming all run briefly. */
-    char states[PY_MAX_THREADS];
+    char *states = s->states;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         /* The GIL holder is running Python code: no need to ask the kernel.
          * Others may be running C code without the GIL, or waiting. */

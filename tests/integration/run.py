@@ -56,7 +56,12 @@ EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
             "3.11.7", "3.12.1", "3.13.0", "system-3.11"]
 SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11"}
 
-SCENARIOS = ["basic", "deep", "qualnames", "generators", "callbacks", "nonascii"]
+SCENARIOS = ["basic", "deep", "qualnames", "generators", "callbacks", "nonascii", "crowd"]
+# The crowd scenario again with 10 000 threads, on one interpreter per frame
+# model (frame objects, cframe, 3.13 interpreter frames): thread lists far
+# longer than any fixed table, as a busy server has.
+CROWD_10K_PYTHONS = ["3.9.18", "3.12.1", "3.13.0"]
+CROWD_10K = 10000
 
 WORKERS = 3             # parallel jobs (the machine has 2 cores)
 READY_TIMEOUT = 30      # seconds for a target to park and write its truth
@@ -191,6 +196,9 @@ class Target:
     """One scenario program running under one interpreter."""
 
     def __init__(self, python, scenario, workdir):
+        self.env = {}
+        if scenario == "crowd10k":
+            scenario, self.env = "crowd", {"CROWD_THREADS": str(CROWD_10K)}
         self.script = os.path.join(TARGETS, scenario + ".py")
         self.python = python
         self.truth_path = os.path.join(workdir, "truth.json")
@@ -205,6 +213,7 @@ class Target:
         for var in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONINSPECT"):
             env.pop(var, None)
         env.update(LC_ALL="C.UTF-8", PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
+        env.update(self.env)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [self.python, self.script, self.truth_path, self.counter_path],
@@ -223,7 +232,7 @@ class Target:
 
     def wait_ready(self):
         """The truth dict, once written and all parked threads are asleep."""
-        deadline = time.monotonic() + READY_TIMEOUT
+        deadline = time.monotonic() + READY_TIMEOUT * (10 if self.env else 1)
         truth = spun = None
         while time.monotonic() < deadline:
             if truth is None and os.path.exists(self.truth_path):
@@ -434,6 +443,9 @@ def expected_stacks(scenario, version):
         main.update({"sorted-key": ["by_length", "sort_words"],
                      "map": ["transform", "apply_map"],
                      "hash": [q("Key.__hash__", "__hash__"), "build_index"]})
+    elif scenario.startswith("crowd"):
+        for i in range(CROWD_10K if scenario == "crowd10k" else 200):
+            main["crowd-%d" % i] = ["park_forever"] + ["level%d" % k for k in range(1, i % 3 + 2)]
     elif scenario == "nonascii":
         main.update({"arbeiter-ü": ["grüß_dich"],
                      "スレッド": [q("日本.<locals>.内側", "内側"), "日本"],
@@ -521,6 +533,33 @@ def test_text(name, target, truth):
     return check(name, problems)
 
 
+def test_record(name, target, truth, workdir):
+    """`record --idle --threads` sees every thread of the truth, each with its
+    own innermost frame (used on the crowd scenarios: many threads at once)."""
+    out = os.path.join(workdir, "profile.folded")
+    run = pyflare(["record", "--pid", str(target.pid), "--idle", "--threads", "-d", "2",
+                   "-f", "folded", "-o", out], timeout=PYFLARE_TIMEOUT * 4)
+    if run.failure or run.rc != 0:
+        return check(name, ["pyflare record failed: " + run.describe()])
+    innermost = {}
+    with open(out, encoding="utf-8") as f:
+        for line in f:
+            stack, _, count = line.rstrip("\n").rpartition(" ")
+            frames = stack.split(";")
+            if frames[0].startswith("thread ") and int(count) > 0:
+                innermost.setdefault(frames[0][len("thread "):], set()).add(frames[-1].split(" (")[0])
+    problems = []
+    for t in truth["threads"]:
+        if t["name"] == "MainThread":
+            continue
+        want = t["frames"][0]["function"]
+        if innermost.get(t["name"]) != {want}:
+            problems.append("thread %r: innermost %s, expected {%r}" % (t["name"], innermost.get(t["name"]), want))
+    if problems:
+        problems[0] += " (%d of %d threads wrong)" % (len(problems), len(truth["threads"]) - 1)
+    return check(name, problems[:5])
+
+
 def run_scenario(interp, python, scenario):
     """All tests of one scenario under one interpreter (one target process)."""
     prefix = "%s/%s" % (interp, scenario)
@@ -539,9 +578,12 @@ def run_scenario(interp, python, scenario):
         if bad_truth:
             return [check(prefix + "/truth", ["target's own report is wrong (test bug): " + bad_truth[0]]
                           + bad_truth[1:])]
-        return [test_json(prefix + "/json", target, truth),
-                test_blocking(prefix + "/blocking", target, truth, scenario == "basic"),
-                test_text(prefix + "/text", target, truth)]
+        results = [test_json(prefix + "/json", target, truth),
+                   test_blocking(prefix + "/blocking", target, truth, scenario == "basic"),
+                   test_text(prefix + "/text", target, truth)]
+        if scenario.startswith("crowd"):
+            results.append(test_record(prefix + "/record", target, truth, workdir))
+        return results
     finally:
         target.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -710,6 +752,8 @@ def main(argv):
             for scenario in SCENARIOS:
                 if selected("%s/%s" % (name, scenario)):
                     jobs.append(pool.submit(run_scenario, name, path, scenario))
+            if name in CROWD_10K_PYTHONS and selected("%s/crowd10k" % name):
+                jobs.append(pool.submit(run_scenario, name, path, "crowd10k"))
         # Print in submission order so the output reads the same every run.
         for job in jobs:
             for r in job.result():

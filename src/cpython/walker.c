@@ -30,6 +30,7 @@
 #define CHUNK_WINDOW_MAX (1 << 20)
 #define MAX_INTERPS 64
 #define MAX_IOV 1024              /* IOV_MAX */
+#define TORN_REREADS 8            /* fresh looks at a torn stack before it is dropped */
 
 /* One range to prefetch, and where its bytes landed. */
 typedef struct span {
@@ -573,6 +574,13 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
         if (!f)
             return -1;
         memo_chain_add(m, frame);
+        /* A live frame is referenced by its caller's f_back or the thread
+         * state. A freed one (free list or a code object's zombie frame)
+         * still looks whole but links elsewhere: a torn read, not a stack. */
+        int64_t refcnt;
+        memcpy(&refcnt, f + L->type.ob_type - 8, 8);
+        if (refcnt <= 0)
+            return pf_fail(err, PF_ERR_CORRUPT, "frame 0x%llx was freed while being read", (unsigned long long)frame);
         int32_t lasti;
         memcpy(&lasti, f + L->frame_object.lasti, 4);
         int64_t offset = L->instr == PY_INSTR_LASTI_UNITS && lasti >= 0 ? (int64_t)lasti * 2 : lasti;
@@ -637,14 +645,18 @@ static void prefetch_thread(py_walker *w, const thread_memo *m, const tstate_fac
         batch_add(&w->batch, m->chain[i], w->frame_bytes, 0);
 }
 
-static int walk_thread(py_walker *w, py_thread *t, thread_memo *m, const tstate_facts *facts, pf_error *err) {
+/* Walks one thread. The memo's chain is rebuilt, or (again) extended with
+ * what this walk read. */
+static int walk_thread(py_walker *w, py_thread *t, thread_memo *m, const tstate_facts *facts, int again,
+                       pf_error *err) {
     const py_layout *L = &w->proc->layout;
     w->generation++;
     if (w->generation == 0) { /* wrapped: old stamps could collide */
         memset(w->seen, 0, SEEN_SIZE * sizeof *w->seen);
         w->generation = 1;
     }
-    m->nchain = 0;
+    if (!again || m->nchain > PY_MAX_DEPTH)
+        m->nchain = 0;
     if (L->frames == PY_FRAMES_OBJECTS)
         return walk_frame_objects(w, t, m, facts->first_frame, err);
     uint64_t frame = facts->first_frame;
@@ -806,6 +818,75 @@ static void prefetch_threads(py_walker *w) {
     batch_run(w);
 }
 
+/* Where a thread's frames start, from the bytes of its thread state. */
+static void frame_facts(const py_layout *L, const uint8_t *ts, tstate_facts *f) {
+    f->cframe = f->first_frame = f->chunk = 0;
+    if (L->frames == PY_FRAMES_CFRAME)
+        f->cframe = word_at(ts, L->tstate.cframe);
+    else
+        f->first_frame = word_at(ts, L->frames == PY_FRAMES_OBJECTS ? L->tstate.frame : L->tstate.current_frame);
+    if (L->tstate.datastack_chunk != PY_NO_FIELD)
+        f->chunk = word_at(ts, L->tstate.datastack_chunk);
+}
+
+/* Walks thread i from its facts; its frames go at the end of the pool. */
+static int walk_one(py_walker *w, size_t i, int again, pf_error *err) {
+    py_thread *t = &w->threads[i];
+    thread_memo scratch_memo = {0};
+    size_t first = w->frames_used;
+    thread_memo *m = w->memo_of_thread[i] == NO_MEMO ? &scratch_memo : &w->memos[w->memo_of_thread[i]];
+    t->nframes = 0;
+    t->truncated = 0;
+    t->error = PF_OK;
+    int rc = walk_thread(w, t, m, &w->facts[i], again, err);
+    if (rc != 0)
+        t->error = err->kind;
+    free(scratch_memo.chain);
+    t->frames = (py_frame *)(uintptr_t)first; /* an index until the pool stops moving */
+    return rc;
+}
+
+/* A stack torn by the running target (a frame freed or reused between two
+ * reads) is read again, thread state and all, in one batch: what tears a walk
+ * is the time between its reads, so each look prefetches every frame address
+ * the earlier looks met (frames come from free lists: the same few addresses
+ * recur), and the walk is served from that one read. Dropping torn stacks
+ * instead would bias every profile against code whose frames come and go
+ * fastest, i.e. hot recursive code. */
+static int reread_torn(py_walker *w, pf_error *err) {
+    const py_layout *L = &w->proc->layout;
+    for (int round = 0; round < TORN_REREADS; round++) {
+        int any = 0;
+        batch_reset(&w->batch);
+        for (size_t i = 0; i < w->nthreads; i++) {
+            if (w->threads[i].error != PF_ERR_CORRUPT)
+                continue;
+            any = 1;
+            batch_add(&w->batch, w->threads[i].tstate, w->tstate_bytes, 0);
+            if (w->memo_of_thread[i] != NO_MEMO)
+                prefetch_thread(w, &w->memos[w->memo_of_thread[i]], &w->facts[i]);
+        }
+        if (!any)
+            return 0;
+        batch_run(w);
+        for (size_t i = 0; i < w->nthreads; i++) {
+            if (w->threads[i].error != PF_ERR_CORRUPT)
+                continue;
+            uint8_t scratch[4096];
+            const uint8_t *ts = fetch(w, w->threads[i].tstate, w->tstate_bytes, scratch, err);
+            if (!ts)
+                return -1;
+            frame_facts(L, ts, &w->facts[i]);
+            pf_error frame_err;
+            if (walk_one(w, i, 1, &frame_err) != 0 && frame_err.kind == PF_ERR_EXITED) {
+                *err = frame_err;
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_error *err) {
     const py_layout *L = &w->proc->layout;
     uint8_t scratch[4096];
@@ -851,12 +932,7 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
                 uint64_t tid = word_at(ts, L->tstate.native_thread_id);
                 t->native_id = tid ? (int64_t)tid : -1;
             }
-            if (L->frames == PY_FRAMES_CFRAME)
-                f->cframe = word_at(ts, L->tstate.cframe);
-            else
-                f->first_frame = word_at(ts, L->frames == PY_FRAMES_OBJECTS ? L->tstate.frame : L->tstate.current_frame);
-            if (L->tstate.datastack_chunk != PY_NO_FIELD)
-                f->chunk = word_at(ts, L->tstate.datastack_chunk);
+            frame_facts(L, ts, f);
             tstate = word_at(ts, L->tstate.next);
             if (tstate == remembered)
                 return pf_fail(err, PF_ERR_CORRUPT, "thread list loops back to 0x%llx", (unsigned long long)tstate);
@@ -889,22 +965,14 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
     }
     batch_run(w);
     for (size_t i = 0; i < w->nthreads; i++) {
-        py_thread *t = &w->threads[i];
-        thread_memo scratch_memo = {0};
-        size_t first = w->frames_used;
         pf_error frame_err;
-        thread_memo *m = memo_index[i] == NO_MEMO ? &scratch_memo : &w->memos[memo_index[i]];
-        if (walk_thread(w, t, m, &facts[i], &frame_err) != 0) {
-            t->error = frame_err.kind;
-            if (frame_err.kind == PF_ERR_EXITED) {
-                free(scratch_memo.chain);
-                *err = frame_err;
-                return -1;
-            }
+        if (walk_one(w, i, 0, &frame_err) != 0 && frame_err.kind == PF_ERR_EXITED) {
+            *err = frame_err;
+            return -1;
         }
-        free(scratch_memo.chain);
-        t->frames = (py_frame *)(uintptr_t)first; /* an index until the pool stops moving */
     }
+    if (reread_torn(w, err) != 0)
+        return -1;
     for (size_t i = 0; i < w->nthreads; i++)
         w->threads[i].frames = w->frame_pool ? w->frame_pool + (uintptr_t)w->threads[i].frames : NULL;
     fill_native_ids(w);

@@ -1007,6 +1007,45 @@ def job_rate(python):
         shutil.rmtree(work, ignore_errors=True)
 
 
+RECURSION_MAX_LOST = 0.01    # share of samples a torn recursive stack may cost
+
+
+def job_recursion(interp, python):
+    """recursive.py at 1 kHz: frames come and go under the sampler (free-listed
+    frame objects before 3.11); at most 1% of samples may be lost as torn, and
+    every stack in fib() is a chain of fib() under main(), most stacks are."""
+    name = "%s/recursion" % interp
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    try:
+        out = os.path.join(work, "fib.folded")
+        run = pyflare(["record", "--rate", "1000", "-o", out, "--", python,
+                       os.path.join(TARGETS, "recursive.py"), "3"], 3 + SLACK)
+        stacks, summary, problems = recorded(run, out)
+        note = ""
+        if summary:
+            m = re.search(r"corrupt (\d+)", summary["errors"])   # torn stacks
+            lost = int(m.group(1)) if m else 0
+            share = lost / float(max(summary["ticks"], 1))
+            note = "%d of %d samples lost (%.2f%%): %s" % (lost, summary["ticks"], 100 * share, summary["errors"])
+            if share > RECURSION_MAX_LOST:
+                problems.append("lost %.1f%% of samples (at most %d%% allowed): %s"
+                                % (100 * share, 100 * RECURSION_MAX_LOST, summary["errors"]))
+        in_fib = 0
+        for frames, n in stacks:
+            funcs = [func_of(f) for f in frames]
+            if funcs[-1] != "fib":
+                continue    # start-up and the clock check
+            in_fib += n
+            if funcs[:2] != ["<module>", "main"] or set(funcs[2:]) != {"fib"}:
+                problems.append("a stack in fib() is not <module>;main;fib...: %s" % ";".join(frames)[:300])
+                break
+        if summary and in_fib < summary["stacks"] // 2:
+            problems.append("only %d of %d stacks end in fib()" % (in_fib, summary["stacks"]))
+        return [check(name, problems, note)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- main --
 
 def interpreters():
@@ -1107,6 +1146,8 @@ def run_all(filters, selected):
     for name, path in present:
         if version_of(name) >= (3, 8):
             plan.append(("%s/subprocesses" % name, job_subprocesses, (name, path)))
+    for name, path in present:
+        plan.append(("%s/recursion" % name, job_recursion, (name, path)))
     for name, path in present:
         plan.append(("%s/paths" % name, job_paths, (name, path)))
         plan.append(("%s/pyflame" % name, job_pyflame, (name, path)))

@@ -40,6 +40,7 @@ static const char record_usage[] =
     "  --function            aggregate by function (no line numbers)\n"
     "  --full-paths          keep file names whole (default: relative to import roots)\n"
     "  --blocking            pause the program for each sample (consistent, slower)\n"
+    "  --spin                busy-wait before each sample: exact spacing, for a whole CPU\n"
     "  --subprocesses        also sample child Python processes, each under a process root\n"
     "  --reverse, --inverted, --minwidth PX, --title T   flame graph options\n"
     "\n"
@@ -136,6 +137,8 @@ static int parse(int argc, char **argv, record_options *o, int pyflame) {
             o->sampling.blocking = 1;
         } else if (!strcmp(a, "--subprocesses")) {
             o->sampling.subprocesses = 1;
+        } else if (!strcmp(a, "--spin")) {
+            o->sampling.spin = 1;
         } else if (!strcmp(a, "--reverse")) {
             o->out.reverse = 1;
         } else if (!strcmp(a, "--inverted")) {

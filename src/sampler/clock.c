@@ -5,8 +5,7 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-#define SPIN_BELOW_NS 250000ull /* rates above 4 kHz spin the last stretch */
-#define SPIN_MARGIN_NS 60000ull
+#define SPIN_MARGIN_NS 60000ull /* with spin: sleep to this long before the slot */
 
 uint64_t sampler_now_ns(void) {
     struct timespec ts;
@@ -14,7 +13,7 @@ uint64_t sampler_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void sampler_clock_start(sampler_clock *c, double rate_hz) {
+void sampler_clock_start(sampler_clock *c, double rate_hz, int spin) {
     /* The default 50 us timer slack lets the kernel wake us late on purpose;
      * at kHz rates that alone costs slots. Measured here: mean wake-up delay
      * 261 us -> 119 us under load. */
@@ -25,6 +24,7 @@ void sampler_clock_start(sampler_clock *c, double rate_hz) {
     c->start_ns = sampler_now_ns();
     c->next_ns = c->start_ns;
     c->ticks = c->late = 0;
+    c->spin = spin;
 }
 
 int sampler_clock_wait(sampler_clock *c) {
@@ -36,18 +36,19 @@ int sampler_clock_wait(sampler_clock *c) {
         c->late++;
         c->next_ns += missed * c->period_ns;
     }
-    /* At high rates the kernel's wake-up delay (tens of microseconds) is a
-     * large part of a slot: sleep to just before the deadline, then spin on
-     * the vDSO clock. Below SPIN_BELOW_NS periods only; slower rates sleep. */
+    /* The kernel wakes us tens of microseconds late. That shifts a sample,
+     * it does not lose one: the next deadline stays where it was, so the
+     * average rate holds. Spinning the last stretch on the vDSO clock makes
+     * the spacing exact, at the price of a busy CPU: only when asked. */
     uint64_t wake = c->next_ns;
-    if (c->period_ns < SPIN_BELOW_NS)
+    if (c->spin)
         wake = c->next_ns > SPIN_MARGIN_NS ? c->next_ns - SPIN_MARGIN_NS : 0;
     if (now < wake) {
         struct timespec until = {(time_t)(wake / 1000000000ull), (long)(wake % 1000000000ull)};
         if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
             return -1;
     }
-    while (c->period_ns < SPIN_BELOW_NS && sampler_now_ns() < c->next_ns)
+    while (c->spin && sampler_now_ns() < c->next_ns)
         ;
     c->next_ns += c->period_ns;
     c->ticks++;

@@ -12,10 +12,12 @@
 typedef struct sampler_clock {
     uint64_t start_ns, period_ns, next_ns;
     uint64_t ticks, late;
+    int spin;               /* busy-wait the last stretch before each slot */
 } sampler_clock;
 
 uint64_t sampler_now_ns(void);
-void sampler_clock_start(sampler_clock *c, double rate_hz);
+/* spin: trade CPU for exact spacing (see sampler_clock_wait). */
+void sampler_clock_start(sampler_clock *c, double rate_hz, int spin);
 /* Sleeps until the next slot is due. Returns 0, or -1 if a signal interrupted
  * the sleep (the caller checks its stop flag and calls again). */
 int sampler_clock_wait(sampler_clock *c);

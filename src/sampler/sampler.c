@@ -443,7 +443,7 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
     meta->period_ns = (uint64_t)(1e9 / s->o.rate_hz);
     meta->weight_unit = "samples";
     pf_profile_log_samples(s->profile, 1);
-    sampler_clock_start(&s->clock, s->o.rate_hz);
+    sampler_clock_start(&s->clock, s->o.rate_hz, s->o.spin);
     uint64_t start = s->clock.start_ns;
     uint64_t end = s->o.duration_s > 0 ? start + (uint64_t)(s->o.duration_s * 1e9) : UINT64_MAX;
     uint64_t next_scan = start, next_sweep = start + THREAD_SWEEP_NS, next_progress = start + PROGRESS_NS;

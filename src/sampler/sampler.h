@@ -26,6 +26,7 @@ typedef struct sampler_options {
     int full_paths;         /* do not shorten file names */
     int blocking;           /* pause each process for each sample */
     int subprocesses;       /* follow child processes, each under a process root */
+    int spin;               /* busy-wait before each slot: exact spacing for a CPU */
 } sampler_options;
 
 typedef struct sampler_stats {

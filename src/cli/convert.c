@@ -195,6 +195,7 @@ int cmd_flamegraph(int argc, char **argv) {
     int rc = parse_args(argc, argv, OPT_DRAW, 1, flamegraph_help, &a);
     if (rc)
         return rc == 1 ? 0 : rc;
+    cli_discard_temp_on_signal();
     pf_error err = {0};
     if (a.out && out_check_writable(a.out, &err) != 0)
         return cli_fail(&err);
@@ -225,6 +226,7 @@ int cmd_convert(int argc, char **argv) {
             return cli_usage_error("convert: cannot tell the format from '%s': use --format NAME (formats: %s)",
                                    out, out_format_names());
     }
+    cli_discard_temp_on_signal();
     pf_error err = {0};
     if (out_check_writable(out, &err) != 0)
         return cli_fail(&err);
@@ -243,6 +245,7 @@ int cmd_diff(int argc, char **argv) {
         return rc == 1 ? 0 : rc;
     if (!strcmp(a.pos[0], "-") && !strcmp(a.pos[1], "-"))
         return cli_usage_error("diff: BEFORE and AFTER cannot both be standard input");
+    cli_discard_temp_on_signal();
     pf_error err = {0};
     if (a.out && out_check_writable(a.out, &err) != 0)
         return cli_fail(&err);

@@ -946,67 +946,10 @@ def t_record_text(d):
 def main():
     tmp = tempfile.mkdtemp(prefix="pyflare-formats-")
     try:
-        lib = os.path.join(BUILD, "libpyflare.a")
-        mk = os.path.join(tmp, "mkprofile")
-        cc = os.environ.get("CC", "cc")
-        if not os.path.exists(lib):
-            print("FAIL build: %s missing (run make)" % lib)
-            counts["failed"] += 1
-        else:
-            flags = []
-            with open(lib, "rb") as fh:
-                blob = fh.read()
-            if b"__asan_" in blob or b"__ubsan_" in blob:
-                # `make asan` builds the library with sanitizers (and clang): link the driver to match.
-                flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-                cc = os.environ.get("CC") or (shutil.which("clang") and "clang") or "cc"
-            r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-g"] + flags +
-                               ["-I" + os.path.join(ROOT, "src"), os.path.join(HERE, "mkprofile.c"), lib,
-                                "-lz", "-o", mk], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            if r.returncode != 0:
-                print("FAIL build mkprofile:\n" + r.stdout.decode(errors="replace"))
-                counts["failed"] += 1
-                mk = None
-
-        def make(spec, name):
-            d = os.path.join(tmp, name)
-            os.makedirs(d)
-            spec.write(os.path.join(d, "spec.txt"))
-            r = subprocess.run([mk, os.path.join(d, "spec.txt"), d], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            check(r.returncode == 0, "mkprofile failed: " + r.stdout.decode(errors="replace"))
-            return d
-
-        if mk and os.path.exists(mk):
-            s = sampled_spec()
-            e = expect_sampled(s)
-            d = make(s, "sampled")
-            for name, fn in [("callgrind sampled", t_callgrind_sampled), ("pprof sampled", t_pprof_sampled),
-                             ("pstats sampled", t_pstats_sampled), ("speedscope sampled", t_speedscope_sampled),
-                             ("text sampled", t_text_sampled)]:
-                run_test(name, fn, d, s, e)
-            s2 = sampled_spec(log=False)
-            d2 = make(s2, "sampled-nolog")
-            run_test("speedscope sampled without a log", t_speedscope_tree, d2, s2, expect_sampled(s2))
-            t = traced_spec()
-            d3 = make(t, "traced")
-            for name, fn in [("pstats traced vs cProfile", t_pstats_traced),
-                             ("callgrind traced vs cProfile", t_callgrind_traced),
-                             ("pprof traced vs cProfile", t_pprof_traced),
-                             ("speedscope traced", t_speedscope_traced), ("text traced", t_text_traced)]:
-                run_test(name, fn, d3, t)
-
-            for mode in ("sampled", "traced"):
-                h = hostile_spec(mode)
-                run_test("odd shapes, %s" % mode, lambda m=mode, h=h: t_hostile(make(h, "hostile-" + m), h))
-                empty = Spec(mode)
-                run_test("empty profile, %s" % mode, lambda m=mode, e=empty: t_empty(make(e, "empty-" + m), m))
-
-        rec = os.path.join(tmp, "record")
-        os.makedirs(rec)
-        for name, fn in [("record pprof", t_record_pprof), ("record callgrind", t_record_callgrind),
-                         ("record pstats", t_record_pstats), ("record speedscope", t_record_speedscope),
-                         ("record text", t_record_text)]:
-            run_test(name, fn, rec)
+        import output_paths
+        output_paths.run_all(run_test, PYFLARE, BUILD, tmp, check, Skip)
+        if sys.argv[1:] != ["paths"]:  # "paths": only the output-path tests
+            formats(tmp)
     finally:
         if os.environ.get("KEEP"):
             print("kept " + tmp)
@@ -1014,6 +957,71 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
     print("formats: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
     return 1 if counts["failed"] else 0
+
+
+def formats(tmp):
+    """The format tests proper: mkprofile's profiles read back by each consumer, then recorded ones."""
+    lib = os.path.join(BUILD, "libpyflare.a")
+    mk = os.path.join(tmp, "mkprofile")
+    cc = os.environ.get("CC", "cc")
+    if not os.path.exists(lib):
+        print("FAIL build: %s missing (run make)" % lib)
+        counts["failed"] += 1
+    else:
+        flags = []
+        with open(lib, "rb") as fh:
+            blob = fh.read()
+        if b"__asan_" in blob or b"__ubsan_" in blob:
+            # `make asan` builds the library with sanitizers (and clang): link the driver to match.
+            flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+            cc = os.environ.get("CC") or (shutil.which("clang") and "clang") or "cc"
+        r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-g"] + flags +
+                           ["-I" + os.path.join(ROOT, "src"), os.path.join(HERE, "mkprofile.c"), lib,
+                            "-lz", "-o", mk], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            print("FAIL build mkprofile:\n" + r.stdout.decode(errors="replace"))
+            counts["failed"] += 1
+            mk = None
+
+    def make(spec, name):
+        d = os.path.join(tmp, name)
+        os.makedirs(d)
+        spec.write(os.path.join(d, "spec.txt"))
+        r = subprocess.run([mk, os.path.join(d, "spec.txt"), d], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        check(r.returncode == 0, "mkprofile failed: " + r.stdout.decode(errors="replace"))
+        return d
+
+    if mk and os.path.exists(mk):
+        s = sampled_spec()
+        e = expect_sampled(s)
+        d = make(s, "sampled")
+        for name, fn in [("callgrind sampled", t_callgrind_sampled), ("pprof sampled", t_pprof_sampled),
+                         ("pstats sampled", t_pstats_sampled), ("speedscope sampled", t_speedscope_sampled),
+                         ("text sampled", t_text_sampled)]:
+            run_test(name, fn, d, s, e)
+        s2 = sampled_spec(log=False)
+        d2 = make(s2, "sampled-nolog")
+        run_test("speedscope sampled without a log", t_speedscope_tree, d2, s2, expect_sampled(s2))
+        t = traced_spec()
+        d3 = make(t, "traced")
+        for name, fn in [("pstats traced vs cProfile", t_pstats_traced),
+                         ("callgrind traced vs cProfile", t_callgrind_traced),
+                         ("pprof traced vs cProfile", t_pprof_traced),
+                         ("speedscope traced", t_speedscope_traced), ("text traced", t_text_traced)]:
+            run_test(name, fn, d3, t)
+
+        for mode in ("sampled", "traced"):
+            h = hostile_spec(mode)
+            run_test("odd shapes, %s" % mode, lambda m=mode, h=h: t_hostile(make(h, "hostile-" + m), h))
+            empty = Spec(mode)
+            run_test("empty profile, %s" % mode, lambda m=mode, e=empty: t_empty(make(e, "empty-" + m), m))
+
+    rec = os.path.join(tmp, "record")
+    os.makedirs(rec)
+    for name, fn in [("record pprof", t_record_pprof), ("record callgrind", t_record_callgrind),
+                     ("record pstats", t_record_pstats), ("record speedscope", t_record_speedscope),
+                     ("record text", t_record_text)]:
+        run_test(name, fn, rec)
 
 
 if __name__ == "__main__":

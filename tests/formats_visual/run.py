@@ -91,7 +91,8 @@ def one_line(err):
 def no_leftovers(target):
     d = os.path.dirname(target)
     base = os.path.basename(target)
-    return not os.path.exists(target) and not [f for f in os.listdir(d) if f.startswith(base + ".tmp")]
+    return not os.path.exists(target) and not [f for f in os.listdir(d)
+                                               if f.startswith(base + ".tmp") or f.startswith("." + base + ".pyflare-")]
 
 
 # ---- folded input, as the tests think of it ------------------------------------------------

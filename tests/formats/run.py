@@ -527,7 +527,7 @@ def t_text_sampled(d, s, e):
     check(b"\x1b" not in raw, "raw ESC in uncoloured text output")
     check(b"\xc2\x85" not in raw and b"\xff" not in raw, "C1 control or invalid byte passed through")
     text = raw.decode("utf-8")
-    check("%d samples at 100 Hz" % e["total"] in text, "header lacks the sample count")
+    check("%d stacks at 100 Hz" % e["total"] in text, "header lacks the stack count")
     rows = parse_text_rows(text.split("Call tree")[0])
     byid = {f.id: f for f in s.funcs}
     top = sorted(e["text_self"].items(), key=lambda kv: (-kv[1], -e["text_total"][kv[0]], kv[0]))
@@ -784,7 +784,7 @@ def hostile_spec(mode):
     """Deep recursion, empty and huge names, terminal escapes, a process root,
     a sample naming a thread that does not exist, samples on synthetic nodes."""
     s = Spec(mode)
-    s.lines.append("meta 0 0 0 0 x x")
+    s.lines.append("meta 10000000 100 0 0 x x")  # pstats needs a rate (converted stacks get one from --rate)
     s.lines.append("log 1")
     s.lines.append("process 1 x")
     s.lines.append("thread 0 5 -1 x")
@@ -908,6 +908,63 @@ def record(d, name):
     return out
 
 
+# ---- folded stacks converted: no rate, command or duration is known unless given ----
+
+CONVERTED = b"a 1\nb;x 5\nc 3\n"  # roots in an order that is not by weight
+
+
+def convert(d, name, *args):
+    src = os.path.join(d, "conv.folded")
+    with open(src, "wb") as fh:
+        fh.write(CONVERTED)
+    out = os.path.join(d, name)
+    r = subprocess.run([PYFLARE, "convert"] + list(args) + [src, out], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    return r.returncode, out, r.stderr.decode("utf-8", "replace")
+
+
+def t_converted_pprof(d):
+    """go tool pprof's default view of converted stacks shows their counts; with --rate, times."""
+    rc, out, err = convert(d, "conv.pprof")
+    check(rc == 0, "convert failed: " + err)
+    text = pprof(out, "-top")
+    m = re.search(r"Showing nodes accounting for (\S+), [\d.]+% of (\S+) total", text)
+    check(m and parse_value(m.group(2)) == 9, "default view total is not the 9 stacks:\n" + text)
+    rc, out, err = convert(d, "conv-rate.pprof", "--rate", "100")
+    check(rc == 0, "convert --rate failed: " + err)
+    text = pprof(out, "-top")
+    m = re.search(r"of (\S+) total", text)
+    check(m and m.group(1) == "90ms", "with --rate 100 the default view is not 90ms of CPU:\n" + text)
+
+
+def t_converted_headers(d):
+    """callgrind, text and pstats state only what is known, and --rate gives the times."""
+    rc, out, err = convert(d, "conv.callgrind")
+    check(rc == 0, err)
+    with open(out) as fh:
+        cg = fh.read()
+    check(" 0 Hz" not in cg and "sampled at" not in cg, "callgrind claims a rate:\n" + cg[:600])
+    rc, out, err = convert(d, "conv-rate.callgrind", "--rate", "250")
+    with open(out) as fh:
+        check("sampled at 250 Hz" in fh.read(), "callgrind does not state the given rate")
+    rc, out, err = convert(d, "conv.text")
+    with open(out) as fh:
+        text = fh.read()
+    check("unknown" not in text.split("\n")[0] and "9 stacks" in text and " Hz" not in text,
+          "text header claims what it does not know:\n" + text[:300])
+    tree = text.split("Call tree")[1].split("\n")[1:]
+    roots = [l.split()[2] for l in tree if re.match(r"^[\d.]+%", l)]
+    check(roots == ["b", "c", "a"], "the call tree's roots are not heaviest first: %r" % roots)
+    rc, out, err = convert(d, "conv.pstats")
+    check(rc != 0 and len(err.strip().splitlines()) == 1 and "--rate" in err and not os.path.exists(out),
+          "pstats without a rate: exit %d, %r" % (rc, err))
+    rc, out, err = convert(d, "conv-rate.pstats", "--rate", "100")
+    check(rc == 0, err)
+    st = stats_dict(out)
+    total = sum(v[2] for v in st.values())
+    check(close(total, 0.09), "pstats total %r s, expected 9 stacks at 100 Hz = 0.09 s" % total)
+
+
 def t_record_pprof(d):
     rows, total, out = pprof_top(record(d, "rec.pprof"), "samples")
     check(total and total > 20, "only %r samples" % total)
@@ -1014,7 +1071,13 @@ def formats(tmp):
             h = hostile_spec(mode)
             run_test("odd shapes, %s" % mode, lambda m=mode, h=h: t_hostile(make(h, "hostile-" + m), h))
             empty = Spec(mode)
+            empty.lines.append("meta 10000000 100 0 0 x x")
             run_test("empty profile, %s" % mode, lambda m=mode, e=empty: t_empty(make(e, "empty-" + m), m))
+
+    conv = os.path.join(tmp, "converted")
+    os.makedirs(conv)
+    run_test("converted stacks: pprof's default view", t_converted_pprof, conv)
+    run_test("converted stacks: callgrind/text/pstats headers, --rate", t_converted_headers, conv)
 
     rec = os.path.join(tmp, "record")
     os.makedirs(rec)

@@ -965,6 +965,34 @@ def t_converted_headers(d):
     check(close(total, 0.09), "pstats total %r s, expected 9 stacks at 100 Hz = 0.09 s" % total)
 
 
+def t_converted_long_name(d):
+    """A 10 000-byte UTF-8 name goes through convert to folded whole (it was cut at 8 KiB mid-character)."""
+    src = os.path.join(d, "long.folded")
+    data = ("main;" + "\u00e9" * 5000 + ";leaf 3\nmain;x 1\n").encode("utf-8")
+    with open(src, "wb") as fh:
+        fh.write(data)
+    r = subprocess.run([PYFLARE, "convert", "--format", "folded", src, "-"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    check(r.returncode == 0, r.stderr.decode(errors="replace"))
+    r.stdout.decode("utf-8")  # a cut mid-character would not decode
+    check(sorted(r.stdout.splitlines()) == sorted(data.splitlines()), "the long name changed: %d bytes out"
+          % len(r.stdout))
+
+
+def t_full_disk(d):
+    """Every writer says why it cannot write (a full disk: /dev/full as standard output), in one line."""
+    src = os.path.join(d, "full.folded")
+    with open(src, "wb") as fh:
+        fh.write(CONVERTED)
+    for fmt in ("svg", "html", "folded", "text", "speedscope", "callgrind"):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([PYFLARE, "convert", "--format", fmt, src, "-"], stdout=full,
+                               stderr=subprocess.PIPE, timeout=60)
+        err = r.stderr.decode(errors="replace").strip()
+        check(r.returncode != 0 and len(err.splitlines()) == 1 and "No space left" in err,
+              "%s to a full disk: exit %d, %r" % (fmt, r.returncode, err))
+
+
 def t_record_pprof(d):
     rows, total, out = pprof_top(record(d, "rec.pprof"), "samples")
     check(total and total > 20, "only %r samples" % total)
@@ -1078,6 +1106,8 @@ def formats(tmp):
     os.makedirs(conv)
     run_test("converted stacks: pprof's default view", t_converted_pprof, conv)
     run_test("converted stacks: callgrind/text/pstats headers, --rate", t_converted_headers, conv)
+    run_test("converted stacks: a 10 000-byte name kept whole", t_converted_long_name, conv)
+    run_test("writing to a full disk says why", t_full_disk, conv)
 
     rec = os.path.join(tmp, "record")
     os.makedirs(rec)

@@ -2,12 +2,13 @@
 #include "output/writer.h"
 
 #include <string.h>
+#include <strings.h>
 
 static const out_format formats[] = {
     {"svg", ".svg", out_write_svg, 0},
     {"html", ".html .htm", out_write_html, 0},
     {"folded", ".folded .txt .collapsed", out_write_folded, 0},
-    {"speedscope", ".speedscope .speedscope.json", out_write_speedscope, 0},
+    {"speedscope", ".speedscope .speedscope.json .json", out_write_speedscope, 0}, /* JSON: speedscope's */
     {"callgrind", ".callgrind", out_write_callgrind, 0},
     {"pprof", ".pprof .pb.gz .pb", out_write_pprof, 1},
     {"pstats", ".pstats .prof", out_write_pstats, 1},
@@ -22,9 +23,10 @@ const out_format *out_format_named(const char *name) {
     return NULL;
 }
 
+/* Suffixes match whatever their case: "OUT.SVG" is an SVG. */
 static int ends_with(const char *s, const char *suffix, size_t suffix_len) {
     size_t len = strlen(s);
-    return len >= suffix_len && !strncmp(s + len - suffix_len, suffix, suffix_len);
+    return len >= suffix_len && !strncasecmp(s + len - suffix_len, suffix, suffix_len);
 }
 
 const out_format *out_format_for_path(const char *path) {

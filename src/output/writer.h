@@ -36,7 +36,8 @@ typedef struct out_format {
 
 /* The format named name, or NULL. */
 const out_format *out_format_named(const char *name);
-/* The format a file name implies by its suffix (or callgrind.out.* prefix), or NULL. */
+/* The format a file name implies by its suffix, in any case (or callgrind.out.* prefix),
+ * or NULL. A plain .json is speedscope's JSON, the one JSON profile format written. */
 const out_format *out_format_for_path(const char *path);
 /* Space-separated names of all formats, for messages. */
 const char *out_format_names(void);

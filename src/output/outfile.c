@@ -64,51 +64,56 @@ static char *link_target(const char *link, const char *target) {
     return out;
 }
 
-static int resolve(const char *path, dest *d, pf_error *err) {
+/* The name a chain of symbolic links ends at (whether or not it exists), malloc'd. */
+static char *follow_links(const char *path, pf_error *err) {
     char *cur = strdup(path);
-    if (!cur)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+    if (!cur) {
+        pf_fail(err, PF_ERR_IO, "out of memory");
+        return NULL;
+    }
     for (int links = 0;; links++) {
-        if (lstat(cur, &d->st) != 0) {
-            int e = errno;
-            if (e == ENOENT) {
-                d->kind = DEST_NEW;
-                d->path = cur;
-                return 0;
-            }
-            free(cur);
-            return pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(e));
-        }
-        if (!S_ISLNK(d->st.st_mode))
-            break;
-        if (links >= MAX_LINKS) {
-            free(cur);
-            return pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(ELOOP));
-        }
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode))
+            return cur;
         char target[PATH_MAX];
-        ssize_t n = readlink(cur, target, sizeof target - 1);
+        ssize_t n = links < MAX_LINKS ? readlink(cur, target, sizeof target - 1) : -1;
         if (n < 0) {
-            int e = errno;
+            pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(links < MAX_LINKS ? errno : ELOOP));
             free(cur);
-            return pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(e));
+            return NULL;
         }
         target[n] = 0;
         char *next = link_target(cur, target);
         free(cur);
-        if (!next)
-            return pf_fail(err, PF_ERR_IO, "out of memory");
+        if (!next) {
+            pf_fail(err, PF_ERR_IO, "out of memory");
+            return NULL;
+        }
         cur = next;
     }
-    d->path = cur;
-    if (S_ISDIR(d->st.st_mode)) {
-        d->kind = DEST_DIR;
-        free(cur);
-        d->path = NULL;
+}
+
+static int resolve(const char *path, dest *d, pf_error *err) {
+    memset(d, 0, sizeof *d);
+    /* What the name finally designates, through any links, the kernel's own
+     * (/dev/stdout, /proc/self/fd/N of a pipe) included. */
+    if (stat(path, &d->st) != 0) {
+        if (errno != ENOENT)
+            return pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        d->kind = DEST_NEW; /* absent, or a link to a name that does not exist yet */
+    } else if (S_ISDIR(d->st.st_mode)) {
         return pf_fail(err, PF_ERR_USAGE, "cannot write %s: it is a directory (name a file, e.g. %s/profile.svg)",
                        path, path);
+    } else if (!S_ISREG(d->st.st_mode)) {
+        d->kind = DEST_SPECIAL; /* opened by the name given: the kernel follows its links */
+        d->path = strdup(path);
+        return d->path ? 0 : pf_fail(err, PF_ERR_IO, "out of memory");
+    } else {
+        d->kind = DEST_FILE;
     }
-    d->kind = S_ISREG(d->st.st_mode) ? DEST_FILE : DEST_SPECIAL;
-    return 0;
+    /* A file (or a new one) is replaced where it lives: beside the links' final name. */
+    d->path = follow_links(path, err);
+    return d->path ? 0 : -1;
 }
 
 /* Creates a fresh temporary file beside d->path: ".NAME.pyflare-XXXXXXXX", with NAME

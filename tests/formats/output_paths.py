@@ -122,6 +122,13 @@ class Paths:
         self.check(rc == 0 and got and sorted(got[0].splitlines()) == sorted(FOLDED.splitlines()),
                    "the socket got %r (exit %d: %s)" % (got, rc, err))
 
+    def t_proc_fd(self):
+        """/proc/self/fd/1 on a pipe (what `-o >(cmd)` and /dev/stdout amount to) is written into the pipe."""
+        d, src = self.dir()
+        rc, out, err = self.run(["convert", "--format", "folded", src, "/proc/self/fd/1"])
+        self.check(rc == 0 and sorted(out.splitlines()) == sorted(FOLDED.splitlines()),
+                   "exit %d, got %r: %s" % (rc, out, err))
+
     def t_symlink(self):
         """A symlink is written through: the link stays, its target gets the output (also a dangling link)."""
         d, src = self.dir()
@@ -325,6 +332,7 @@ def run_all(run_test, pyflare, build, tmp, check, skip):
     p = Paths(pyflare, build, tmp, check, skip)
     for name, fn in [("output to a device stays a device", p.t_device), ("output to a FIFO", p.t_fifo),
                      ("output to a Unix socket", p.t_socket), ("output through a symlink", p.t_symlink),
+                     ("output to /proc/self/fd/1, a pipe", p.t_proc_fd),
                      ("a symlink planted at the temporary name", p.t_planted_temp),
                      ("an existing file's mode is kept", p.t_mode), ("a 250-byte output name", p.t_long_name),
                      ("a directory or missing directory refused first", p.t_refused_early),

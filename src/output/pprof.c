@@ -168,7 +168,7 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
      * known, so pprof does not try to symbolize addresses. */
     size_t m = out_pb_begin(&b, PROFILE_MAPPING);
     out_pb_uint(&b, MAPPING_ID, 1);
-    out_pb_uint(&b, MAPPING_FILENAME, str_index_line(&t, nproc ? pf_str(p, procs[0].command) : "python"));
+    out_pb_uint(&b, MAPPING_FILENAME, str_index_line(&t, nproc ? pf_str(p, procs[0].command) : ""));
     out_pb_uint(&b, MAPPING_HAS_FUNCTIONS, 1);
     out_pb_uint(&b, MAPPING_HAS_FILENAMES, 1);
     out_pb_uint(&b, MAPPING_HAS_LINE_NUMBERS, 1);

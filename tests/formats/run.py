@@ -930,6 +930,7 @@ def t_converted_pprof(d):
     text = pprof(out, "-top")
     m = re.search(r"Showing nodes accounting for (\S+), [\d.]+% of (\S+) total", text)
     check(m and parse_value(m.group(2)) == 9, "default view total is not the 9 stacks:\n" + text)
+    check("File: python" not in text, "pprof names a program the stacks do not:\n" + text)
     rc, out, err = convert(d, "conv-rate.pprof", "--rate", "100")
     check(rc == 0, "convert --rate failed: " + err)
     text = pprof(out, "-top")

@@ -2,8 +2,18 @@
 # Installs everything pyflare's build, demo and tests need on a fresh Debian
 # (bookworm) machine. Idempotent: only missing packages are installed, and
 # apt-get update runs only when something is missing.
-#   sudo tools/setup-debian.sh
+#   tools/setup-debian.sh      (as root, or as a user with sudo)
 set -euo pipefail
+
+# Installing packages needs root. A user is asked through sudo; a root-only machine
+# (a fresh Debian container) often has no sudo, and needs none.
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo -- bash "$0" "$@"
+  fi
+  echo "setup-debian.sh: installing packages needs root, and sudo is not installed: run this as root" >&2
+  exit 1
+fi
 
 packages=(
   build-essential    # cc, make

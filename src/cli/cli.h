@@ -18,6 +18,10 @@ int cmd_trace(int argc, char **argv);      /* trace.c */
 int cli_fail(const pf_error *err);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* For commands that end on a signal (convert, flamegraph, diff): SIGINT, SIGTERM,
+ * SIGHUP and SIGQUIT remove the output's temporary file, then end the command. */
+void cli_discard_temp_on_signal(void);
+
 /* A PID given by the user: digits only, in range. Returns 0 or -1 (message printed). */
 int cli_parse_pid(const char *text, pid_t *pid);
 

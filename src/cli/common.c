@@ -2,10 +2,13 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "output/writer.h"
 
 int cli_fail(const pf_error *err) {
     fprintf(stderr, "pyflare: %s\n", err->msg);
@@ -43,4 +46,20 @@ int cli_parse_pid(const char *text, pid_t *pid) {
     }
     *pid = (pid_t)value;
     return 0;
+}
+
+/* Removes the output's temporary file, then dies of the signal as if unhandled. */
+static void on_fatal_signal(int sig) {
+    out_discard_temp();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cli_discard_temp_on_signal(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
 }

@@ -16,12 +16,13 @@
 #include "output/writer.h"
 
 /* Which options a command takes. */
-enum { OPT_DRAW = 1, OPT_FORMAT = 2 };
+enum { OPT_DRAW = 1, OPT_FORMAT = 2, OPT_RATE = 4 };
 
 typedef struct conv_args {
     out_options o;
     const char *out;     /* -o FILE, or NULL */
     const char *format;  /* --format NAME, or NULL */
+    double rate;         /* --rate HZ the stacks were sampled at; 0 = not known */
     int lenient;
     const char *pos[3];
     int npos;
@@ -47,14 +48,16 @@ static const char convert_help[] =
     "usage: pyflare convert [options] IN OUT\n"
     "\n"
     "Converts folded stacks to another format, chosen by OUT's extension\n"
-    "(.svg .html .folded .speedscope.json .callgrind .pprof .pstats .text) or\n"
-    "by --format. IN may be '-' for standard input, OUT '-' for standard output\n"
-    "(then --format is needed).\n"
+    "(.svg .html .folded .speedscope.json or .json .callgrind .pprof .pstats .text,\n"
+    "in any case; .json is speedscope's JSON) or by --format. IN may be '-' for\n"
+    "standard input, OUT '-' for standard output (then --format is needed).\n"
     "\n"
     "options:\n"
     "  --format NAME    one of: %s\n"
     "  --title T, --subtitle S, --reverse, --inverted, --minwidth PX\n"
     "                   as for 'pyflare flamegraph' (svg and html)\n"
+    "  --rate HZ        the rate the stacks were sampled at, so times can be shown\n"
+    "                   (needed for pstats; otherwise weights are stack counts)\n"
     "  --lenient        skip malformed lines (and say how many) instead of failing\n";
 
 static const char diff_help[] =
@@ -130,6 +133,14 @@ static int parse_args(int argc, char **argv, int allowed, int want_pos, const ch
                 return cli_usage_error("%s: invalid --minwidth '%s': expected pixels, a number from 0 to 1200",
                                        cmd, v);
             a->o.minwidth = w;
+        } else if ((allowed & OPT_RATE) && (v = opt_value(argc, argv, &i, "--rate", &missing))) {
+            char *end;
+            errno = 0;
+            double hz = strtod(v, &end);
+            if (!*v || *end || errno || !isfinite(hz) || hz <= 0 || hz > 1e9)
+                return cli_usage_error("%s: invalid --rate '%s': expected samples per second, a number above 0",
+                                       cmd, v);
+            a->rate = hz;
         } else if (missing) {
             return cli_usage_error("%s: option '%s' needs a value (try 'pyflare %s --help')", cmd, arg, cmd);
         } else {
@@ -146,7 +157,7 @@ static int parse_args(int argc, char **argv, int allowed, int want_pos, const ch
 }
 
 /* Reads folded stacks from path ("-" = stdin) into a new, finished profile. */
-static pf_profile *load_folded(const char *path, int lenient, pf_error *err) {
+static pf_profile *load_folded(const char *path, int lenient, double rate, pf_error *err) {
     int is_stdin = !strcmp(path, "-");
     const char *name = is_stdin ? "stdin" : path;
     FILE *in = is_stdin ? stdin : fopen(path, "rb");
@@ -161,7 +172,12 @@ static pf_profile *load_folded(const char *path, int lenient, pf_error *err) {
             fclose(in);
         return NULL;
     }
-    pf_profile_meta(p)->mode = PF_MODE_SAMPLED;
+    pf_meta *meta = pf_profile_meta(p);
+    meta->mode = PF_MODE_SAMPLED;
+    if (rate > 0) { /* only when given: a writer states a rate only when it is known */
+        meta->rate_hz = rate;
+        meta->period_ns = (uint64_t)(1e9 / rate + 0.5);
+    }
     size_t skipped = 0;
     int rc = out_read_folded(in, name, p, lenient, &skipped, err);
     if (!is_stdin)
@@ -195,10 +211,11 @@ int cmd_flamegraph(int argc, char **argv) {
     int rc = parse_args(argc, argv, OPT_DRAW, 1, flamegraph_help, &a);
     if (rc)
         return rc == 1 ? 0 : rc;
+    cli_discard_temp_on_signal();
     pf_error err = {0};
     if (a.out && out_check_writable(a.out, &err) != 0)
         return cli_fail(&err);
-    pf_profile *p = load_folded(a.pos[0], a.lenient, &err);
+    pf_profile *p = load_folded(a.pos[0], a.lenient, a.rate, &err);
     if (!p)
         return cli_fail(&err);
     rc = write_out(p, out_format_named("svg"), a.out, &a.o);
@@ -208,7 +225,7 @@ int cmd_flamegraph(int argc, char **argv) {
 
 int cmd_convert(int argc, char **argv) {
     conv_args a;
-    int rc = parse_args(argc, argv, OPT_DRAW | OPT_FORMAT, 2, convert_help, &a);
+    int rc = parse_args(argc, argv, OPT_DRAW | OPT_FORMAT | OPT_RATE, 2, convert_help, &a);
     if (rc)
         return rc == 1 ? 0 : rc;
     if (a.out)
@@ -225,10 +242,11 @@ int cmd_convert(int argc, char **argv) {
             return cli_usage_error("convert: cannot tell the format from '%s': use --format NAME (formats: %s)",
                                    out, out_format_names());
     }
+    cli_discard_temp_on_signal();
     pf_error err = {0};
     if (out_check_writable(out, &err) != 0)
         return cli_fail(&err);
-    pf_profile *p = load_folded(a.pos[0], a.lenient, &err);
+    pf_profile *p = load_folded(a.pos[0], a.lenient, a.rate, &err);
     if (!p)
         return cli_fail(&err);
     rc = write_out(p, fmt, out, &a.o);
@@ -243,13 +261,14 @@ int cmd_diff(int argc, char **argv) {
         return rc == 1 ? 0 : rc;
     if (!strcmp(a.pos[0], "-") && !strcmp(a.pos[1], "-"))
         return cli_usage_error("diff: BEFORE and AFTER cannot both be standard input");
+    cli_discard_temp_on_signal();
     pf_error err = {0};
     if (a.out && out_check_writable(a.out, &err) != 0)
         return cli_fail(&err);
-    pf_profile *before = load_folded(a.pos[0], a.lenient, &err);
+    pf_profile *before = load_folded(a.pos[0], a.lenient, a.rate, &err);
     if (!before)
         return cli_fail(&err);
-    pf_profile *after = load_folded(a.pos[1], a.lenient, &err);
+    pf_profile *after = load_folded(a.pos[1], a.lenient, a.rate, &err);
     if (!after) {
         pf_profile_free(before);
         return cli_fail(&err);

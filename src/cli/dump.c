@@ -1,4 +1,5 @@
 /* dump.c — `pyflare dump`: every thread's stack, once. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +158,11 @@ int cmd_dump(int argc, char **argv) {
         out_snapshot_json(stdout, &snap);
     else
         out_snapshot_text(stdout, &snap);
-    rc = fflush(stdout) == 0 ? 0 : 1;
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "pyflare: cannot write to standard output: %s\n", strerror(errno ? errno : EIO));
+        rc = 1;
+    }
 free_out:
     free(ot);
     free(of);

@@ -15,9 +15,16 @@ static const char usage[] =
     "  convert IN OUT                         convert folded stacks to any format\n"
     "  diff BEFORE AFTER -o OUT.svg           differential flame graph\n"
     "\n"
-    "Run 'pyflare <command> --help' for a command's options.\n";
+    "Run 'pyflare <command> --help' for a command's options; 'pyflare --version'\n"
+    "prints the version.\n";
+
+#define PYFLARE_VERSION "0.1.0" /* as setup.py */
 
 int main(int argc, char **argv) {
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+        printf("pyflare %s\n", PYFLARE_VERSION);
+        return 0;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

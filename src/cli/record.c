@@ -30,7 +30,8 @@ static const char record_usage[] =
     "\n"
     "  -o, --output FILE     where to write (default pyflare-PID.svg; '-' = stdout)\n"
     "  -f, --format NAME     svg html folded speedscope callgrind pprof pstats text\n"
-    "                        (default: from the output file's extension)\n"
+    "                        (default: from the output file's extension, in any case;\n"
+    "                        .json is speedscope)\n"
     "  -r, --rate HZ         samples per second (default 100)\n"
     "  -d, --duration S      stop after S seconds (default: until the program exits)\n"
     "  -p, --pid PID         attach to a running process\n"
@@ -82,6 +83,8 @@ static int parse(int argc, char **argv, record_options *o, int pyflame) {
     o->sampling.idle = pyflame;                 /* Pyflame counted idle time unless -x */
     o->out.minwidth = 0.1;
     o->pyflame = pyflame;
+    const char *saw_exclude = NULL; /* -x / --exclude-idle, which --idle contradicts */
+    int saw_idle = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         double v;
@@ -118,6 +121,7 @@ static int parse(int argc, char **argv, record_options *o, int pyflame) {
                 return 2;
         } else if (!strcmp(a, "-x") || !strcmp(a, "--exclude-idle")) {
             o->sampling.idle = 0;
+            saw_exclude = a;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--trace")) {
             o->command = argv + i + 1; /* Pyflame: -t COMMAND... */
             if (!o->command[0])
@@ -125,6 +129,7 @@ static int parse(int argc, char **argv, record_options *o, int pyflame) {
             break;
         } else if (!strcmp(a, "--idle")) {
             o->sampling.idle = 1;
+            saw_idle = 1;
         } else if (!strcmp(a, "--gil")) {
             o->sampling.gil_only = 1;
         } else if (!strcmp(a, "--threads")) {
@@ -154,6 +159,8 @@ static int parse(int argc, char **argv, record_options *o, int pyflame) {
             return cli_usage_error("record: unknown option '%s' (try 'pyflare record --help')", a);
         }
     }
+    if (saw_exclude && saw_idle)
+        return cli_usage_error("%s excludes idle threads and --idle includes them: give one", saw_exclude);
     if (!o->pid && !o->command)
         return cli_usage_error("record: what to profile? give --pid PID, or a command after '--'");
     if (o->pid && o->command)
@@ -188,9 +195,9 @@ static const out_format *choose_format(record_options *o, char *default_output, 
 
 static void show_progress(const sampler_stats *st, void *arg) {
     (void)arg;
-    fprintf(stderr, "\r\033[Kpyflare: %.1f s, %llu samples, %.0f Hz, %llu late, %llu errors", st->elapsed_ns / 1e9,
+    fprintf(stderr, "\r\033[Kpyflare: %.1f s, %llu stacks, %.0f Hz, %llu late, %llu errors", st->elapsed_ns / 1e9,
             (unsigned long long)st->stacks, st->achieved_hz, (unsigned long long)st->late,
-            (unsigned long long)st->errors_total);
+            (unsigned long long)(st->errors_total - st->errors[PF_ERR_EXITED]));
 }
 
 static void print_summary(const sampler_stats *st, double rate) {
@@ -201,13 +208,15 @@ static void print_summary(const sampler_stats *st, double rate) {
             st->threads_seen == 1 ? "" : "s");
     if (st->processes_seen > 1)
         fprintf(stderr, " in %llu processes", (unsigned long long)st->processes_seen);
-    if (!st->errors_total) {
+    /* A process or thread that ended between two reads is how a recording ends, not an error. */
+    unsigned long long errors = st->errors_total - st->errors[PF_ERR_EXITED];
+    if (!errors) {
         fputs("; no errors\n", stderr);
         return;
     }
-    fprintf(stderr, "; %llu errors:", (unsigned long long)st->errors_total);
+    fprintf(stderr, "; %llu error%s:", errors, errors == 1 ? "" : "s");
     for (int k = 0; k <= PF_ERR_USAGE; k++)
-        if (st->errors[k])
+        if (st->errors[k] && k != PF_ERR_EXITED)
             fprintf(stderr, " %s %llu", pf_error_kind_name((pf_error_kind)k), (unsigned long long)st->errors[k]);
     fputc('\n', stderr);
 }

@@ -174,8 +174,10 @@ int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_e
     fputs("part: 1\n", f);
     if (traced)
         fputs("desc: Mode: traced (exact calls, nanoseconds)\n", f);
-    else
+    else if (meta->rate_hz > 0)
         fprintf(f, "desc: Mode: sampled at %.6g Hz (%" PRIu64 " ns per sample)\n", meta->rate_hz, meta->period_ns);
+    else
+        fputs("desc: Mode: sampled (the sampling rate is not known)\n", f);
     fputs("positions: line\n", f);
     fprintf(f, "event: %s : %s\n", traced ? "Nanoseconds" : "Samples",
             traced ? "Time in nanoseconds" : "Samples taken");

@@ -12,7 +12,13 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
     pf_node_id *path = malloc((n ? n : 1) * sizeof *path);
     if (!path)
         return pf_fail(err, PF_ERR_IO, "out of memory");
-    char label[8192];
+    /* Labels are never cut (a cut could split a UTF-8 character or merge two names): the buffer grows. */
+    size_t cap = 8192;
+    char *label = malloc(cap);
+    if (!label) {
+        free(path);
+        return pf_fail(err, PF_ERR_IO, "out of memory");
+    }
     for (size_t i = 1; i < n; i++) {
         if (!nodes[i].self)
             continue;
@@ -20,7 +26,19 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
         for (pf_node_id at = (pf_node_id)i; at != PF_ROOT; at = nodes[at].parent)
             path[depth++] = at;
         for (size_t k = depth; k-- > 0;) {
-            out_frame_label(p, nodes[path[k]].frame, label, sizeof label);
+            int len = out_frame_label(p, nodes[path[k]].frame, label, cap);
+            if (len >= 0 && (size_t)len >= cap) {
+                char *bigger = malloc((size_t)len + 1);
+                if (!bigger) {
+                    free(label);
+                    free(path);
+                    return pf_fail(err, PF_ERR_IO, "out of memory");
+                }
+                free(label);
+                label = bigger;
+                cap = (size_t)len + 1;
+                out_frame_label(p, nodes[path[k]].frame, label, cap);
+            }
             /* ';' separates frames and a newline ends the line: neither may appear inside one. */
             for (char *c = label; *c; c++)
                 if (*c == ';' || *c == '\n' || *c == '\r')
@@ -31,6 +49,7 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
         }
         fprintf(f, " %" PRIu64 "\n", nodes[i].self);
     }
+    free(label);
     free(path);
     return 0;
 }

@@ -318,6 +318,27 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
     return 0;
 }
 
+/* What a first line says the input is when it is another format, or NULL: so a
+ * flame graph fed back in is named as such rather than reported as a bad count. */
+static const char *foreign_format(const char *line, size_t len) {
+    size_t i = 0;
+    if (len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3))
+        i = 3; /* a UTF-8 byte order mark */
+    while (i < len && isspace((unsigned char)line[i]))
+        i++;
+    const char *s = line + i;
+    size_t n = len - i;
+    if (n >= 2 && (unsigned char)s[0] == 0x1f && (unsigned char)s[1] == 0x8b)
+        return "gzip-compressed data (a pprof profile?)";
+    if (starts_with(s, n, "<svg") || starts_with(s, n, "<?xml"))
+        return "an SVG (or other XML) file";
+    if (starts_with(s, n, "<!DOCTYPE") || starts_with(s, n, "<!doctype") || starts_with(s, n, "<html"))
+        return "an HTML file";
+    if (starts_with(s, n, "{") || starts_with(s, n, "["))
+        return "a JSON file";
+    return NULL;
+}
+
 int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err) {
     reader r = {.p = p};
     /* Two line buffers, swapped each line, so the previous line stays readable. */
@@ -349,6 +370,10 @@ int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size
         while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
             lead++;
         /* Blank lines, and "# ..." headers such as Austin's metadata. */
+        if (lineno == 1 && starts_with(line, len, "# callgrind format")) {
+            rc = pf_fail(err, PF_ERR_USAGE, "%s is not folded stacks: it is a callgrind file", name);
+            break;
+        }
         if (lead == len || (len >= 2 && line[0] == '#' && line[1] == ' '))
             continue;
         int res = parse_one(&r, line, len, bufs[!which], &nprev, &total, why, sizeof why);
@@ -357,6 +382,13 @@ int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size
             break;
         }
         if (res < 0) {
+            /* The first line not being folded stacks may say what the input is instead. */
+            const char *foreign = !total && !nskipped ? foreign_format(line, len) : NULL;
+            if (foreign) {
+                rc = pf_fail(err, PF_ERR_USAGE, "%s is not folded stacks: it looks like %s (give folded stacks, "
+                                                "one 'frame;frame;... COUNT' per line)", name, foreign);
+                break;
+            }
             if (!lenient) {
                 rc = pf_fail(err, PF_ERR_USAGE, "%s:%zu: %s", name, lineno, why);
                 break;

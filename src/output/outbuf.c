@@ -1,13 +1,21 @@
 /* outbuf.c — the buffered writer shared by the SVG and HTML writers (see outbuf.h). */
 #include "output/outbuf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+static void failed(out_buf *s) {
+    if (!s->failed)
+        s->error = errno ? errno : EIO;
+    s->failed = 1;
+}
+
 void out_buf_flush(out_buf *s) {
+    errno = 0;
     if (s->len && fwrite(s->b, 1, s->len, s->f) != s->len)
-        s->failed = 1;
+        failed(s);
     s->len = 0;
 }
 
@@ -15,8 +23,9 @@ void out_buf_put(out_buf *s, const char *p, size_t n) {
     if (n > sizeof s->b - s->len) {
         out_buf_flush(s);
         if (n > sizeof s->b) {
+            errno = 0;
             if (fwrite(p, 1, n, s->f) != n)
-                s->failed = 1;
+                failed(s);
             return;
         }
     }
@@ -44,10 +53,16 @@ int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char
     s->f = f;
     s->len = 0;
     s->failed = 0;
+    s->error = 0;
     int rc = body(p, s, o, err);
     out_buf_flush(s);
+    if (rc == 0 && !s->failed) { /* stdio may hold the last piece: its failure is this writer's too */
+        errno = 0;
+        if (fflush(f) != 0)
+            failed(s);
+    }
     if (rc == 0 && s->failed)
-        rc = pf_fail(err, PF_ERR_IO, "cannot write the %s output", name);
+        rc = pf_fail(err, PF_ERR_IO, "cannot write the %s output: %s", name, strerror(s->error));
     free(s);
     return rc;
 }

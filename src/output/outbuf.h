@@ -14,6 +14,7 @@ typedef struct out_buf {
     FILE *f;
     size_t len;
     int failed;
+    int error;       /* errno of the first failed write, for the message */
     char b[1 << 16];
 } out_buf;
 
@@ -24,7 +25,7 @@ void out_buf_puts(out_buf *s, const char *p);
 void out_buf_printf(out_buf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Runs a writer's body with a fresh buffer in front of f, flushes it, and
- * turns a write failure into "cannot write the NAME output". 0 or -1. */
+ * turns a write failure into "cannot write the NAME output: REASON". 0 or -1. */
 typedef int (*out_buf_body)(const pf_profile *p, out_buf *s, const out_options *o, pf_error *err);
 int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char *name, out_buf_body body,
                   pf_error *err);

@@ -7,10 +7,13 @@
  * own, listing the node's locations leaf first. Thread and process roots stay
  * in the stacks as frames, as they are in flame graphs, so totals match.
  *   sampled mode: values samples/count and cpu/nanoseconds (= samples × the
- *                 sampling period), period_type cpu/nanoseconds;
+ *                 sampling period), period_type cpu/nanoseconds; when the
+ *                 period is not known (folded stacks converted without
+ *                 --rate) only samples/count, so the default view is never
+ *                 a column of zeros;
  *   traced mode:  values calls/count (the node's exact call count) and
  *                 wall/nanoseconds (the node's own time).
- * The last sample type is pprof's default, so time is what it shows first.
+ * default_sample_type names what pprof shows first: time when it is known.
  *
  * Strings in a protobuf must be valid UTF-8: names are cleaned (invalid bytes
  * become U+FFFD) before they go into the string table. */
@@ -122,6 +125,7 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
     uint64_t period = meta->period_ns;
     if (!period && meta->rate_hz > 0)
         period = (uint64_t)(1e9 / meta->rate_hz + 0.5);
+    int timed = traced || period; /* a time value per sample is known */
 
     out_pb b = {0};
     strtab t = {0};
@@ -132,7 +136,8 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
         value_type(&b, PROFILE_SAMPLE_TYPE, &t, "wall", "nanoseconds");
     } else {
         value_type(&b, PROFILE_SAMPLE_TYPE, &t, "samples", "count");
-        value_type(&b, PROFILE_SAMPLE_TYPE, &t, "cpu", "nanoseconds");
+        if (timed)
+            value_type(&b, PROFILE_SAMPLE_TYPE, &t, "cpu", "nanoseconds");
     }
 
     /* Samples: every node with weight (or, traced, calls) of its own. */
@@ -152,7 +157,8 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
             out_pb_varint(&b, node->self);
         } else {
             out_pb_varint(&b, node->self);
-            out_pb_varint(&b, node->self * period);
+            if (timed)
+                out_pb_varint(&b, node->self * period);
         }
         out_pb_end(&b, vals);
         out_pb_end(&b, m);
@@ -162,7 +168,7 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
      * known, so pprof does not try to symbolize addresses. */
     size_t m = out_pb_begin(&b, PROFILE_MAPPING);
     out_pb_uint(&b, MAPPING_ID, 1);
-    out_pb_uint(&b, MAPPING_FILENAME, str_index_line(&t, nproc ? pf_str(p, procs[0].command) : "python"));
+    out_pb_uint(&b, MAPPING_FILENAME, str_index_line(&t, nproc ? pf_str(p, procs[0].command) : ""));
     out_pb_uint(&b, MAPPING_HAS_FUNCTIONS, 1);
     out_pb_uint(&b, MAPPING_HAS_FILENAMES, 1);
     out_pb_uint(&b, MAPPING_HAS_LINE_NUMBERS, 1);
@@ -203,14 +209,17 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
     if (traced) {
         value_type(&b, PROFILE_PERIOD_TYPE, &t, "wall", "nanoseconds");
         out_pb_uint(&b, PROFILE_PERIOD, 1);
-    } else {
+    } else if (timed) {
         value_type(&b, PROFILE_PERIOD_TYPE, &t, "cpu", "nanoseconds");
         out_pb_uint(&b, PROFILE_PERIOD, period);
+    } else {
+        value_type(&b, PROFILE_PERIOD_TYPE, &t, "samples", "count");
+        out_pb_uint(&b, PROFILE_PERIOD, 1);
     }
     out_pb_uint(&b, PROFILE_COMMENT, str_index(&t, "pyflare"));
     if (*pf_str(p, meta->command))
         out_pb_uint(&b, PROFILE_COMMENT, str_index_line(&t, pf_str(p, meta->command)));
-    out_pb_uint(&b, PROFILE_DEFAULT_SAMPLE_TYPE, str_index(&t, traced ? "wall" : "cpu"));
+    out_pb_uint(&b, PROFILE_DEFAULT_SAMPLE_TYPE, str_index(&t, traced ? "wall" : timed ? "cpu" : "samples"));
 
     /* The string table last: only now is every string in it. */
     for (size_t i = 0; i < t.map.n; i++)

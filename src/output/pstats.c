@@ -109,8 +109,9 @@ int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_erro
         unit = (double)meta->period_ns * 1e-9;
     else if (meta->rate_hz > 0)
         unit = 1.0 / meta->rate_hz;
-    else
-        unit = 1.0; /* no known period: one sample reads as one second */
+    else /* pstats holds seconds: inventing a period would make every time wrong */
+        return pf_fail(err, PF_ERR_USAGE, "pstats holds times, and this profile's sampling rate is not known "
+                                          "(for folded stacks, give it with convert --rate HZ)");
 
     uint32_t *cls = calloc(nfn ? nfn : 1, sizeof *cls);
     pkey *keys = calloc(nfn + 1, sizeof *keys); /* by class; at most one class per function */

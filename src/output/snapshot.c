@@ -47,22 +47,33 @@ void out_snapshot_json(FILE *f, const out_snapshot *s) {
     fputs("\n]}\n", f);
 }
 
+/* Names come from the target: escaped, so none can drive the terminal. */
 void out_snapshot_text(FILE *f, const out_snapshot *s) {
-    fprintf(f, "Process %d: %s   (CPython %s)\n", s->pid, s->command, s->python);
+    fprintf(f, "Process %d: ", s->pid);
+    out_text_write(f, s->command);
+    fputs("   (CPython ", f);
+    out_text_write(f, s->python);
+    fputs(")\n", f);
     for (size_t i = 0; i < s->nthreads; i++) {
         const out_thread *t = &s->threads[i];
         fprintf(f, "Thread %" PRIu64, t->thread_id);
-        if (t->name)
-            fprintf(f, " \"%s\"", t->name);
+        if (t->name) {
+            fputs(" \"", f);
+            out_text_write(f, t->name);
+            fputc('"', f);
+        }
         fprintf(f, " (%s%s", t->active ? "active" : "idle", t->gil == 1 ? ", holds GIL" : "");
         if (t->native_id >= 0)
             fprintf(f, ", native id %" PRId64, t->native_id);
         fputs(")\n", f);
         for (size_t k = 0; k < t->nframes; k++) {
+            fputs("    ", f);
+            out_text_write(f, t->frames[k].function);
+            fputs(" (", f);
+            out_text_write(f, t->frames[k].file);
             if (t->frames[k].line >= 0)
-                fprintf(f, "    %s (%s:%d)\n", t->frames[k].function, t->frames[k].file, t->frames[k].line);
-            else
-                fprintf(f, "    %s (%s)\n", t->frames[k].function, t->frames[k].file);
+                fprintf(f, ":%d", t->frames[k].line);
+            fputs(")\n", f);
         }
         if (t->truncated)
             fputs("    ... (deeper frames left out)\n", f);

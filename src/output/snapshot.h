@@ -1,8 +1,9 @@
 /* snapshot.h — every thread's stack at one moment, as `pyflare dump` prints it.
  *
  * Plain data, filled by the CLI from the walker: writers here know nothing of
- * processes. Text is for people (like a traceback, innermost first); JSON is
- * the interface scripts and tests rely on. */
+ * processes. Text is for people (like a traceback, innermost first), with every
+ * name from the target escaped for the terminal; JSON is the interface scripts
+ * and tests rely on. */
 #ifndef PYFLARE_OUTPUT_SNAPSHOT_H
 #define PYFLARE_OUTPUT_SNAPSHOT_H
 

@@ -79,33 +79,38 @@ static void w_label(const tctx *t, pf_frame_id frame) {
     fputs(RESET(t), t->f);
 }
 
+/* The header states only what the profile knows: a profile converted from folded
+ * stacks has no command, duration or rate, and its weights are stack counts. */
 static void w_header(const tctx *t) {
     const pf_meta *m = pf_profile_meta_const(t->p);
     const char *cmd = pf_str(t->p, m->command), *py = pf_str(t->p, m->python);
-    fprintf(t->f, "%spyflare%s  ", c_(t, "\033[1m"), RESET(t));
-    out_text_write(t->f, *cmd ? cmd : "(unknown command)");
+    fprintf(t->f, "%spyflare%s", c_(t, "\033[1m"), RESET(t));
+    if (*cmd) {
+        fputs("  ", t->f);
+        out_text_write(t->f, cmd);
+    }
     fputc('\n', t->f);
-    char dur[48];
+    char dur[48] = "";
     if (m->duration_ns >= 1000000000u)
-        snprintf(dur, sizeof dur, "%.3f s", (double)m->duration_ns / 1e9);
-    else
-        snprintf(dur, sizeof dur, "%.3f ms", (double)m->duration_ns / 1e6);
+        snprintf(dur, sizeof dur, " %.3f s", (double)m->duration_ns / 1e9);
+    else if (m->duration_ns)
+        snprintf(dur, sizeof dur, " %.3f ms", (double)m->duration_ns / 1e6);
+    /* A sampled profile's weight counts stacks: one per thread sampled at each tick. */
     if (t->traced)
-        fprintf(t->f, "Traced %s", dur);
-    else if (m->rate_hz > 0)
-        fprintf(t->f, "Sampled %s: %" PRIu64 " samples at %.6g Hz", dur, t->grand, m->rate_hz);
+        fprintf(t->f, "Traced%s", dur);
     else
-        fprintf(t->f, "Sampled %s: %" PRIu64 " samples", dur, t->grand);
+        fprintf(t->f, "Sampled%s: %" PRIu64 " stack%s", dur, t->grand, t->grand == 1 ? "" : "s");
+    if (!t->traced && m->rate_hz > 0)
+        fprintf(t->f, " at %.6g Hz", m->rate_hz);
     if (*py) {
         fputs(", Python ", t->f);
         out_text_write(t->f, py);
     }
     fputc('\n', t->f);
     if (t->unit_ns > 0)
-        fprintf(t->f, "Times in %s%s.\n", t->unit,
-                t->traced ? "" : " (samples times the sampling period)");
+        fprintf(t->f, "Times in %s%s.\n", t->unit, t->traced ? "" : " (stacks times the sampling period)");
     else
-        fputs("Weights in samples.\n", t->f);
+        fputs("Weights are stack counts (the sampling rate is not known).\n", t->f);
 }
 
 typedef struct top_row {
@@ -250,27 +255,44 @@ static int cmp_children(const void *a, const void *b) { return by_total_desc(a, 
 
 static int w_tree(tctx *t, pf_node_id n, int top, int last, int depth);
 
-/* The children of n (already printed), indented one level further. */
-static int w_children(tctx *t, pf_node_id n, int depth) {
-    size_t count = 0;
+/* n's visible children, heaviest first (roots and inner nodes alike); *count 0 = none. */
+static pf_node_id *sorted_children(const tctx *t, pf_node_id n, size_t *count, int *oom) {
+    *count = 0;
+    *oom = 0;
     for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
-        count += visible(t, c);
-    if (!count)
-        return 0;
-    if (depth >= MAX_DEPTH) {
-        w_branch(t, 0, 1);
-        fprintf(t->f, "%s[deeper frames not shown]%s\n", DIM(t), RESET(t));
-        return 0;
+        *count += visible(t, c);
+    if (!*count)
+        return NULL;
+    pf_node_id *kids = malloc(*count * sizeof *kids);
+    if (!kids) {
+        *oom = 1;
+        return NULL;
     }
-    pf_node_id *kids = malloc(count * sizeof *kids);
-    if (!kids)
-        return -1;
     size_t k = 0;
     for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
         if (visible(t, c))
             kids[k++] = c;
     sort_tot = t->tot;
-    qsort(kids, count, sizeof *kids, cmp_children);
+    qsort(kids, *count, sizeof *kids, cmp_children);
+    return kids;
+}
+
+/* The children of n (already printed), indented one level further. */
+static int w_children(tctx *t, pf_node_id n, int depth) {
+    size_t count;
+    int oom;
+    if (depth >= MAX_DEPTH) {
+        for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
+            if (visible(t, c)) {
+                w_branch(t, 0, 1);
+                fprintf(t->f, "%s[deeper frames not shown]%s\n", DIM(t), RESET(t));
+                break;
+            }
+        return 0;
+    }
+    pf_node_id *kids = sorted_children(t, n, &count, &oom);
+    if (!kids)
+        return oom ? -1 : 0;
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++)
         rc = w_tree(t, kids[i], 0, i + 1 == count, depth + 1);
@@ -343,10 +365,13 @@ int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error 
         if (rc == 0) {
             fprintf(f, "\n%sCall tree%s %s(frames under 1%% hidden)%s\n", c_(&t, "\033[1m"), RESET(&t), DIM(&t),
                     RESET(&t));
-            sort_tot = tot;
-            for (pf_node_id c = t.nodes[0].first_child; c && rc == 0; c = t.nodes[c].next_sibling)
-                if (visible(&t, c))
-                    rc = w_tree(&t, c, 1, 1, 0);
+            size_t nroots;
+            int oom;
+            pf_node_id *roots = sorted_children(&t, PF_ROOT, &nroots, &oom);
+            rc = oom ? -1 : 0;
+            for (size_t i = 0; i < nroots && rc == 0; i++)
+                rc = w_tree(&t, roots[i], 1, 1, 0);
+            free(roots);
         }
     }
     free(t.prefix);

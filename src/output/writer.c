@@ -1,18 +1,14 @@
-/* writer.c — the format registry and atomic file output (see writer.h). */
+/* writer.c — the format registry (see writer.h); where a file goes is outfile.c. */
 #include "output/writer.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
 
 static const out_format formats[] = {
     {"svg", ".svg", out_write_svg, 0},
     {"html", ".html .htm", out_write_html, 0},
     {"folded", ".folded .txt .collapsed", out_write_folded, 0},
-    {"speedscope", ".speedscope .speedscope.json", out_write_speedscope, 0},
+    {"speedscope", ".speedscope .speedscope.json .json", out_write_speedscope, 0}, /* JSON: speedscope's */
     {"callgrind", ".callgrind", out_write_callgrind, 0},
     {"pprof", ".pprof .pb.gz .pb", out_write_pprof, 1},
     {"pstats", ".pstats .prof", out_write_pstats, 1},
@@ -27,9 +23,10 @@ const out_format *out_format_named(const char *name) {
     return NULL;
 }
 
+/* Suffixes match whatever their case: "OUT.SVG" is an SVG. */
 static int ends_with(const char *s, const char *suffix, size_t suffix_len) {
     size_t len = strlen(s);
-    return len >= suffix_len && !strncmp(s + len - suffix_len, suffix, suffix_len);
+    return len >= suffix_len && !strncasecmp(s + len - suffix_len, suffix, suffix_len);
 }
 
 const out_format *out_format_for_path(const char *path) {
@@ -70,55 +67,4 @@ int out_frame_label(const pf_profile *p, pf_frame_id frame, char *buf, size_t ca
     if (fr->line > 0)
         return snprintf(buf, cap, "%s (%s:%d)", pf_str(p, fn->name), file, fr->line);
     return snprintf(buf, cap, "%s (%s)", pf_str(p, fn->name), file);
-}
-
-int out_check_writable(const char *path, pf_error *err) {
-    if (!strcmp(path, "-"))
-        return 0;
-    char *copy = strdup(path);
-    if (!copy)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
-    const char *dir = dirname(copy);
-    int ok = access(dir, W_OK | X_OK) == 0;
-    int saved = errno;
-    free(copy);
-    if (!ok)
-        return pf_fail(err, PF_ERR_IO, "cannot write %s: directory not writable (%s)", path, strerror(saved));
-    return 0;
-}
-
-int out_write_file(const pf_profile *p, const out_format *fmt, const char *path, const out_options *o,
-                   pf_error *err) {
-    if (!strcmp(path, "-")) {
-        if (fmt->write(p, stdout, o, err) != 0)
-            return -1;
-        if (fflush(stdout) != 0)
-            return pf_fail(err, PF_ERR_IO, "cannot write to standard output: %s", strerror(errno));
-        return 0;
-    }
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 32);
-    if (!tmp)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
-    snprintf(tmp, len + 32, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        int saved = errno;
-        if (fd >= 0)
-            close(fd);
-        free(tmp);
-        return pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(saved));
-    }
-    int rc = fmt->write(p, f, o, err);
-    if (rc == 0 && (ferror(f) || fflush(f) != 0))
-        rc = pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    if (fclose(f) != 0 && rc == 0)
-        rc = pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
 }

@@ -1,9 +1,10 @@
 /* writer.h — the output formats: one writer per format, all reading one pf_profile.
  *
  * A writer gets the finished profile and a FILE; it knows nothing of
- * processes. out_write_file() is how every command writes an output: into a
- * temporary file beside the destination, renamed into place only when
- * complete, so an interrupted run never leaves half a file under the name. */
+ * processes. out_write_file() (outfile.c) is how every command writes an output:
+ * a regular file is replaced atomically (a temporary file beside it, renamed into
+ * place only when complete), a symlink is written through, a device, FIFO or
+ * socket is written in place, a directory is refused. */
 #ifndef PYFLARE_OUTPUT_WRITER_H
 #define PYFLARE_OUTPUT_WRITER_H
 
@@ -35,18 +36,24 @@ typedef struct out_format {
 
 /* The format named name, or NULL. */
 const out_format *out_format_named(const char *name);
-/* The format a file name implies by its suffix (or callgrind.out.* prefix), or NULL. */
+/* The format a file name implies by its suffix, in any case (or callgrind.out.* prefix),
+ * or NULL. A plain .json is speedscope's JSON, the one JSON profile format written. */
 const out_format *out_format_for_path(const char *path);
 /* Space-separated names of all formats, for messages. */
 const char *out_format_names(void);
 
-/* Writes to path atomically ("-" = stdout). */
+/* Writes to path ("-" = stdout) as outfile.c describes. */
 int out_write_file(const pf_profile *p, const out_format *fmt, const char *path, const out_options *o,
                    pf_error *err);
 
-/* Checks before recording starts that path's directory is writable, so a long
- * recording does not end in "cannot write". */
+/* Checks, before any sampling or reading starts, that path can be written the way
+ * out_write_file would write it (a directory or an unwritable place is refused),
+ * so a long recording does not end in "cannot write". */
 int out_check_writable(const char *path, pf_error *err);
+
+/* Removes the temporary file out_write_file is filling, if any. Async-signal-safe:
+ * for the CLI's SIGINT/SIGTERM handlers, so a killed command leaves no temporary file. */
+void out_discard_temp(void);
 
 /* The writers. */
 int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);

@@ -20,6 +20,25 @@ static const char *permission_hint =
     "run pyflare as root, with CAP_SYS_PTRACE (containers: --cap-add SYS_PTRACE), "
     "or as the same user with kernel.yama.ptrace_scope=0";
 
+/* Whether /proc/PID/stat's flags carry PF_KTHREAD: a kernel thread, which has no
+ * user memory and must not be reported as a zombie. */
+static int is_kernel_thread(pid_t pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the command name may hold anything, ')' included */
+    unsigned long flags = 0;
+    char state;
+    if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+        return 0;
+    return state != 'Z' && state != 'X' && (flags & 0x00200000ul); /* PF_KTHREAD, include/linux/sched.h */
+}
+
 int target_open(pid_t pid, target **out, pf_error *err) {
     char path[64];
     if (pid <= 0)
@@ -36,12 +55,15 @@ int target_open(pid_t pid, target **out, pf_error *err) {
                            (int)pid, permission_hint);
         return pf_fail(err, PF_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     }
-    /* An unreadable maps file (zombie, or access revoked) reads as empty. */
+    /* An empty maps file: a zombie, a kernel thread (no user memory at all), or access revoked. */
     int c = fgetc(f);
     fclose(f);
     if (c == EOF) {
         if (kill(pid, 0) != 0 && errno == ESRCH)
             return pf_fail(err, PF_ERR_NO_PROCESS, "no process with id %d", (int)pid);
+        if (is_kernel_thread(pid))
+            return pf_fail(err, PF_ERR_NOT_PYTHON, "process %d is a kernel thread, not a Python program (it has no "
+                                                   "user memory to read)", (int)pid);
         return pf_fail(err, PF_ERR_EXITED, "process %d has exited (it is a zombie or has no memory)", (int)pid);
     }
     target *t = calloc(1, sizeof *t);

@@ -527,7 +527,7 @@ def t_text_sampled(d, s, e):
     check(b"\x1b" not in raw, "raw ESC in uncoloured text output")
     check(b"\xc2\x85" not in raw and b"\xff" not in raw, "C1 control or invalid byte passed through")
     text = raw.decode("utf-8")
-    check("%d samples at 100 Hz" % e["total"] in text, "header lacks the sample count")
+    check("%d stacks at 100 Hz" % e["total"] in text, "header lacks the stack count")
     rows = parse_text_rows(text.split("Call tree")[0])
     byid = {f.id: f for f in s.funcs}
     top = sorted(e["text_self"].items(), key=lambda kv: (-kv[1], -e["text_total"][kv[0]], kv[0]))
@@ -784,7 +784,7 @@ def hostile_spec(mode):
     """Deep recursion, empty and huge names, terminal escapes, a process root,
     a sample naming a thread that does not exist, samples on synthetic nodes."""
     s = Spec(mode)
-    s.lines.append("meta 0 0 0 0 x x")
+    s.lines.append("meta 10000000 100 0 0 x x")  # pstats needs a rate (converted stacks get one from --rate)
     s.lines.append("log 1")
     s.lines.append("process 1 x")
     s.lines.append("thread 0 5 -1 x")
@@ -908,6 +908,92 @@ def record(d, name):
     return out
 
 
+# ---- folded stacks converted: no rate, command or duration is known unless given ----
+
+CONVERTED = b"a 1\nb;x 5\nc 3\n"  # roots in an order that is not by weight
+
+
+def convert(d, name, *args):
+    src = os.path.join(d, "conv.folded")
+    with open(src, "wb") as fh:
+        fh.write(CONVERTED)
+    out = os.path.join(d, name)
+    r = subprocess.run([PYFLARE, "convert"] + list(args) + [src, out], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    return r.returncode, out, r.stderr.decode("utf-8", "replace")
+
+
+def t_converted_pprof(d):
+    """go tool pprof's default view of converted stacks shows their counts; with --rate, times."""
+    rc, out, err = convert(d, "conv.pprof")
+    check(rc == 0, "convert failed: " + err)
+    text = pprof(out, "-top")
+    m = re.search(r"Showing nodes accounting for (\S+), [\d.]+% of (\S+) total", text)
+    check(m and parse_value(m.group(2)) == 9, "default view total is not the 9 stacks:\n" + text)
+    check("File: python" not in text, "pprof names a program the stacks do not:\n" + text)
+    rc, out, err = convert(d, "conv-rate.pprof", "--rate", "100")
+    check(rc == 0, "convert --rate failed: " + err)
+    text = pprof(out, "-top")
+    m = re.search(r"of (\S+) total", text)
+    check(m and m.group(1) == "90ms", "with --rate 100 the default view is not 90ms of CPU:\n" + text)
+
+
+def t_converted_headers(d):
+    """callgrind, text and pstats state only what is known, and --rate gives the times."""
+    rc, out, err = convert(d, "conv.callgrind")
+    check(rc == 0, err)
+    with open(out) as fh:
+        cg = fh.read()
+    check(" 0 Hz" not in cg and "sampled at" not in cg, "callgrind claims a rate:\n" + cg[:600])
+    rc, out, err = convert(d, "conv-rate.callgrind", "--rate", "250")
+    with open(out) as fh:
+        check("sampled at 250 Hz" in fh.read(), "callgrind does not state the given rate")
+    rc, out, err = convert(d, "conv.text")
+    with open(out) as fh:
+        text = fh.read()
+    check("unknown" not in text.split("\n")[0] and "9 stacks" in text and " Hz" not in text,
+          "text header claims what it does not know:\n" + text[:300])
+    tree = text.split("Call tree")[1].split("\n")[1:]
+    roots = [l.split()[2] for l in tree if re.match(r"^[\d.]+%", l)]
+    check(roots == ["b", "c", "a"], "the call tree's roots are not heaviest first: %r" % roots)
+    rc, out, err = convert(d, "conv.pstats")
+    check(rc != 0 and len(err.strip().splitlines()) == 1 and "--rate" in err and not os.path.exists(out),
+          "pstats without a rate: exit %d, %r" % (rc, err))
+    rc, out, err = convert(d, "conv-rate.pstats", "--rate", "100")
+    check(rc == 0, err)
+    st = stats_dict(out)
+    total = sum(v[2] for v in st.values())
+    check(close(total, 0.09), "pstats total %r s, expected 9 stacks at 100 Hz = 0.09 s" % total)
+
+
+def t_converted_long_name(d):
+    """A 10 000-byte UTF-8 name goes through convert to folded whole (it was cut at 8 KiB mid-character)."""
+    src = os.path.join(d, "long.folded")
+    data = ("main;" + "\u00e9" * 5000 + ";leaf 3\nmain;x 1\n").encode("utf-8")
+    with open(src, "wb") as fh:
+        fh.write(data)
+    r = subprocess.run([PYFLARE, "convert", "--format", "folded", src, "-"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    check(r.returncode == 0, r.stderr.decode(errors="replace"))
+    r.stdout.decode("utf-8")  # a cut mid-character would not decode
+    check(sorted(r.stdout.splitlines()) == sorted(data.splitlines()), "the long name changed: %d bytes out"
+          % len(r.stdout))
+
+
+def t_full_disk(d):
+    """Every writer says why it cannot write (a full disk: /dev/full as standard output), in one line."""
+    src = os.path.join(d, "full.folded")
+    with open(src, "wb") as fh:
+        fh.write(CONVERTED)
+    for fmt in ("svg", "html", "folded", "text", "speedscope", "callgrind"):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([PYFLARE, "convert", "--format", fmt, src, "-"], stdout=full,
+                               stderr=subprocess.PIPE, timeout=60)
+        err = r.stderr.decode(errors="replace").strip()
+        check(r.returncode != 0 and len(err.splitlines()) == 1 and "No space left" in err,
+              "%s to a full disk: exit %d, %r" % (fmt, r.returncode, err))
+
+
 def t_record_pprof(d):
     rows, total, out = pprof_top(record(d, "rec.pprof"), "samples")
     check(total and total > 20, "only %r samples" % total)
@@ -946,67 +1032,10 @@ def t_record_text(d):
 def main():
     tmp = tempfile.mkdtemp(prefix="pyflare-formats-")
     try:
-        lib = os.path.join(BUILD, "libpyflare.a")
-        mk = os.path.join(tmp, "mkprofile")
-        cc = os.environ.get("CC", "cc")
-        if not os.path.exists(lib):
-            print("FAIL build: %s missing (run make)" % lib)
-            counts["failed"] += 1
-        else:
-            flags = []
-            with open(lib, "rb") as fh:
-                blob = fh.read()
-            if b"__asan_" in blob or b"__ubsan_" in blob:
-                # `make asan` builds the library with sanitizers (and clang): link the driver to match.
-                flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-                cc = os.environ.get("CC") or (shutil.which("clang") and "clang") or "cc"
-            r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-g"] + flags +
-                               ["-I" + os.path.join(ROOT, "src"), os.path.join(HERE, "mkprofile.c"), lib,
-                                "-lz", "-o", mk], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            if r.returncode != 0:
-                print("FAIL build mkprofile:\n" + r.stdout.decode(errors="replace"))
-                counts["failed"] += 1
-                mk = None
-
-        def make(spec, name):
-            d = os.path.join(tmp, name)
-            os.makedirs(d)
-            spec.write(os.path.join(d, "spec.txt"))
-            r = subprocess.run([mk, os.path.join(d, "spec.txt"), d], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            check(r.returncode == 0, "mkprofile failed: " + r.stdout.decode(errors="replace"))
-            return d
-
-        if mk and os.path.exists(mk):
-            s = sampled_spec()
-            e = expect_sampled(s)
-            d = make(s, "sampled")
-            for name, fn in [("callgrind sampled", t_callgrind_sampled), ("pprof sampled", t_pprof_sampled),
-                             ("pstats sampled", t_pstats_sampled), ("speedscope sampled", t_speedscope_sampled),
-                             ("text sampled", t_text_sampled)]:
-                run_test(name, fn, d, s, e)
-            s2 = sampled_spec(log=False)
-            d2 = make(s2, "sampled-nolog")
-            run_test("speedscope sampled without a log", t_speedscope_tree, d2, s2, expect_sampled(s2))
-            t = traced_spec()
-            d3 = make(t, "traced")
-            for name, fn in [("pstats traced vs cProfile", t_pstats_traced),
-                             ("callgrind traced vs cProfile", t_callgrind_traced),
-                             ("pprof traced vs cProfile", t_pprof_traced),
-                             ("speedscope traced", t_speedscope_traced), ("text traced", t_text_traced)]:
-                run_test(name, fn, d3, t)
-
-            for mode in ("sampled", "traced"):
-                h = hostile_spec(mode)
-                run_test("odd shapes, %s" % mode, lambda m=mode, h=h: t_hostile(make(h, "hostile-" + m), h))
-                empty = Spec(mode)
-                run_test("empty profile, %s" % mode, lambda m=mode, e=empty: t_empty(make(e, "empty-" + m), m))
-
-        rec = os.path.join(tmp, "record")
-        os.makedirs(rec)
-        for name, fn in [("record pprof", t_record_pprof), ("record callgrind", t_record_callgrind),
-                         ("record pstats", t_record_pstats), ("record speedscope", t_record_speedscope),
-                         ("record text", t_record_text)]:
-            run_test(name, fn, rec)
+        import output_paths
+        output_paths.run_all(run_test, PYFLARE, BUILD, tmp, check, Skip)
+        if sys.argv[1:] != ["paths"]:  # "paths": only the output-path tests
+            formats(tmp)
     finally:
         if os.environ.get("KEEP"):
             print("kept " + tmp)
@@ -1014,6 +1043,79 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
     print("formats: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
     return 1 if counts["failed"] else 0
+
+
+def formats(tmp):
+    """The format tests proper: mkprofile's profiles read back by each consumer, then recorded ones."""
+    lib = os.path.join(BUILD, "libpyflare.a")
+    mk = os.path.join(tmp, "mkprofile")
+    cc = os.environ.get("CC", "cc")
+    if not os.path.exists(lib):
+        print("FAIL build: %s missing (run make)" % lib)
+        counts["failed"] += 1
+    else:
+        flags = []
+        with open(lib, "rb") as fh:
+            blob = fh.read()
+        if b"__asan_" in blob or b"__ubsan_" in blob:
+            # `make asan` builds the library with sanitizers (and clang): link the driver to match.
+            flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+            cc = os.environ.get("CC") or (shutil.which("clang") and "clang") or "cc"
+        r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-g"] + flags +
+                           ["-I" + os.path.join(ROOT, "src"), os.path.join(HERE, "mkprofile.c"), lib,
+                            "-lz", "-o", mk], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            print("FAIL build mkprofile:\n" + r.stdout.decode(errors="replace"))
+            counts["failed"] += 1
+            mk = None
+
+    def make(spec, name):
+        d = os.path.join(tmp, name)
+        os.makedirs(d)
+        spec.write(os.path.join(d, "spec.txt"))
+        r = subprocess.run([mk, os.path.join(d, "spec.txt"), d], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        check(r.returncode == 0, "mkprofile failed: " + r.stdout.decode(errors="replace"))
+        return d
+
+    if mk and os.path.exists(mk):
+        s = sampled_spec()
+        e = expect_sampled(s)
+        d = make(s, "sampled")
+        for name, fn in [("callgrind sampled", t_callgrind_sampled), ("pprof sampled", t_pprof_sampled),
+                         ("pstats sampled", t_pstats_sampled), ("speedscope sampled", t_speedscope_sampled),
+                         ("text sampled", t_text_sampled)]:
+            run_test(name, fn, d, s, e)
+        s2 = sampled_spec(log=False)
+        d2 = make(s2, "sampled-nolog")
+        run_test("speedscope sampled without a log", t_speedscope_tree, d2, s2, expect_sampled(s2))
+        t = traced_spec()
+        d3 = make(t, "traced")
+        for name, fn in [("pstats traced vs cProfile", t_pstats_traced),
+                         ("callgrind traced vs cProfile", t_callgrind_traced),
+                         ("pprof traced vs cProfile", t_pprof_traced),
+                         ("speedscope traced", t_speedscope_traced), ("text traced", t_text_traced)]:
+            run_test(name, fn, d3, t)
+
+        for mode in ("sampled", "traced"):
+            h = hostile_spec(mode)
+            run_test("odd shapes, %s" % mode, lambda m=mode, h=h: t_hostile(make(h, "hostile-" + m), h))
+            empty = Spec(mode)
+            empty.lines.append("meta 10000000 100 0 0 x x")
+            run_test("empty profile, %s" % mode, lambda m=mode, e=empty: t_empty(make(e, "empty-" + m), m))
+
+    conv = os.path.join(tmp, "converted")
+    os.makedirs(conv)
+    run_test("converted stacks: pprof's default view", t_converted_pprof, conv)
+    run_test("converted stacks: callgrind/text/pstats headers, --rate", t_converted_headers, conv)
+    run_test("converted stacks: a 10 000-byte name kept whole", t_converted_long_name, conv)
+    run_test("writing to a full disk says why", t_full_disk, conv)
+
+    rec = os.path.join(tmp, "record")
+    os.makedirs(rec)
+    for name, fn in [("record pprof", t_record_pprof), ("record callgrind", t_record_callgrind),
+                     ("record pstats", t_record_pstats), ("record speedscope", t_record_speedscope),
+                     ("record text", t_record_text)]:
+        run_test(name, fn, rec)
 
 
 if __name__ == "__main__":

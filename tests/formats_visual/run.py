@@ -91,7 +91,8 @@ def one_line(err):
 def no_leftovers(target):
     d = os.path.dirname(target)
     base = os.path.basename(target)
-    return not os.path.exists(target) and not [f for f in os.listdir(d) if f.startswith(base + ".tmp")]
+    return not os.path.exists(target) and not [f for f in os.listdir(d)
+                                               if f.startswith(base + ".tmp") or f.startswith("." + base + ".pyflare-")]
 
 
 # ---- folded input, as the tests think of it ------------------------------------------------
@@ -391,6 +392,30 @@ def test_errors():
         assert rc == 0 and b"usage: pyflare " + cmd.encode() in out_, (cmd, err)
 
 
+def test_cli_names():
+    """--version; output suffixes in any case and .json as speedscope; a flame graph or a pprof
+    fed back as input is named for what it is, not reported as a bad sample count."""
+    rc, out, err = pyflare("--version")
+    assert rc == 0 and re.match(rb"^pyflare \d+\.\d+\.\d+\n$", out), (rc, out, err)
+    src = write("names.folded", "main;work 3\nmain;idle 1\n")
+    rc, _, err = pyflare("convert", src, path("UPPER.SVG"))
+    assert rc == 0, err
+    svg_frames(ET.parse(path("UPPER.SVG")).getroot())
+    for name in ("plain.json", "UPPER.JSON", "x.Speedscope.Json"):
+        rc, _, err = pyflare("convert", src, path(name))
+        assert rc == 0, (name, err)
+        doc = json.load(open(path(name)))
+        assert doc["$schema"].startswith("https://www.speedscope.app/"), (name, doc.keys())
+    rc, _, err = pyflare("convert", src, path("graph.svg"))
+    rc2, _, _ = pyflare("convert", src, path("prof.pprof"))
+    assert rc == 0 and rc2 == 0, err
+    for fed, what in (("graph.svg", "SVG"), ("prof.pprof", "gzip")):
+        for args in (["flamegraph", path(fed), "-o", path("again.svg")], ["convert", "--lenient", "--format", "folded", path(fed), "-"]):
+            rc, _, err = pyflare(*args)
+            ok, lines = one_line(err)
+            assert rc != 0 and ok and "not folded stacks" in err and what in err, (args, rc, err)
+
+
 def html_data(p):
     """The JSON block of a report, with its binary block checked and decoded."""
     html = open(p, "rb").read().decode("utf-8")
@@ -650,6 +675,7 @@ def main():
     check("convert: round trip, py-spy, Austin, CRLF, comments, long lines", test_convert_formats)
     check("errors: missing file, malformed lines with line numbers, --lenient, usage", test_errors)
     check("html: data block escaped and complete", test_html_static)
+    check("cli: --version, suffixes in any case, .json, a flame graph as input", test_cli_names)
 
     why = browser_ready()
     browser = ["svg in Chromium: hover, zoom, reset, search", "svg in Chromium: hostile names",

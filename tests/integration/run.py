@@ -125,18 +125,24 @@ class Run:
         return how
 
 
-def pyflare(args, prefix=(), binary=None, timeout=PYFLARE_TIMEOUT):
-    """Run pyflare with args (optionally behind a prefix command like setpriv)."""
+def pyflare(args, prefix=(), binary=None, timeout=PYFLARE_TIMEOUT, stdout_path=None):
+    """Run pyflare with args (optionally behind a prefix command like setpriv,
+    or with its standard output going to the file stdout_path)."""
     cmd = list(prefix) + [binary or PYFLARE] + list(args)
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL, timeout=timeout, cwd="/")
+        out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
+        try:
+            p = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, timeout=timeout, cwd="/")
+        finally:
+            if stdout_path:
+                out.close()
     except subprocess.TimeoutExpired as e:
         return Run(cmd, out=e.stdout or b"", err=e.stderr or b"",
                    failure="timed out after %ds" % timeout)
     except OSError as e:
         return Run(cmd, failure="could not run %s: %s" % (cmd[0], e))
-    return Run(cmd, p.returncode, p.stdout, p.stderr)
+    return Run(cmd, p.returncode, p.stdout or b"", p.stderr)
 
 
 def parse_json_dump(run):
@@ -702,6 +708,72 @@ def error_tests():
         p.wait()
     results.append(Result("SKIP", "errors/exits-during-read",
                           "no deterministic way to exit mid-read (see errors/zombie)"))
+
+    # A kernel thread (kthreadd is pid 2 in a full system; any PF_KTHREAD task will do).
+    kthread = kernel_thread_pid()
+    if kthread is None:
+        results.append(Result("SKIP", "errors/kernel-thread", "no kernel thread visible (a PID namespace?)"))
+    else:
+        run = pyflare(["dump", "--pid", str(kthread)])
+        results.append(expect_error("errors/kernel-thread", run, must_mention=["kernel thread"]))
+    results += message_tests()
+    return results
+
+
+def kernel_thread_pid():
+    """A pid whose /proc/PID/stat flags say PF_KTHREAD (the kernel's own truth), or None."""
+    for pid in [2] + sorted(int(d) for d in os.listdir("/proc") if d.isdigit())[:200]:
+        try:
+            stat = read_proc("/proc/%d/stat" % pid)
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[6]) & 0x00200000 and fields[0] not in "ZX":
+            return pid
+    return None
+
+
+HOSTILE_TARGET = r"""
+import sys, time
+name = "evil\x1b]0;pwned\x07\x1b[2J\r\x08fn"
+src = "def f(path):\n    open(path, 'w').close()\n    while True:\n        time.sleep(3600)\n"
+ns = {"time": time}
+exec(compile(src, "file\x1b[31m\x07\x7f\x9b.py", "exec"), ns)
+f = ns["f"]
+if hasattr(f.__code__, "replace"):
+    f.__code__ = f.__code__.replace(co_name=name)
+f(sys.argv[1])
+"""
+
+
+def message_tests():
+    """What dump prints about a hostile target, and when it cannot print."""
+    results = []
+    tmp = tempfile.mkdtemp(prefix="pyflare-msg-")
+    ready = os.path.join(tmp, "ready")
+    p = spawn([sys.executable, "-c", HOSTILE_TARGET, ready])
+    try:
+        if not wait_for(lambda: os.path.exists(ready), 30):
+            results.append(Result("FAIL", "errors/hostile-names", "the target never started"))
+        else:
+            run = pyflare(["dump", "--pid", str(p.pid)])
+            problems = [] if run.rc == 0 and not run.failure else ["pyflare failed: " + run.describe()]
+            for c in sorted(set(range(0x20)) - {0x0a} | {0x7f}):
+                if bytes([c]) in run.out:
+                    problems.append("raw control byte 0x%02x reached the terminal" % c)
+            if b"\xc2\x9b" in run.out:
+                problems.append("raw C1 control U+009B reached the terminal")
+            if b"\\x1b]0;pwned" not in run.out or b"file\\x1b[31m" not in run.out:
+                problems.append("the names are not shown escaped")
+            if problems:
+                problems.append("output was: %r" % run.out[:600])
+            results.append(check("errors/hostile-names", problems))
+            full = pyflare(["dump", "--pid", str(p.pid)], stdout_path="/dev/full")
+            results.append(expect_error("errors/stdout-full", full, must_mention=["standard output"],
+                                        any_of=["space"]))
+    finally:
+        reap(p)
+        shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 

@@ -932,6 +932,13 @@ def job_errors(python):
         results.append(check("errors/output-under-file", problems))
 
         results.append(readonly_dir_case())
+        results.append(output_refused_first_case(python))
+
+        results.append(error_case("-x with --idle", ["record", "--pid", pid, "-x", "--idle", "--duration", "1",
+                                                     "-o", "out.folded"], rc=2, mention=["-x", "--idle"]))
+        results.append(error_case("pyflame -x with --idle", ["--idle", "-x", "-s", "1", "-p", pid], rc=2,
+                                  mention=["-x", "--idle"]))
+        results.append(normal_exit_case(python))
 
         results.append(error_case("command-missing", ["record", "-o", "out.folded", "--", "/nonexistent/binary"],
                                   mention=["/nonexistent/binary"]))
@@ -944,6 +951,43 @@ def job_errors(python):
         if target:
             target.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def output_refused_first_case(python):
+    """A directory, a missing directory or an existing directory named as the output is refused
+    before the program is started (the program's own marker file is the truth)."""
+    name = "errors/output-refused-before-start"
+    work = tempfile.mkdtemp(prefix="pyflare-rec-out-")
+    try:
+        os.mkdir(os.path.join(work, "adir.svg"))
+        marker = os.path.join(work, "started")
+        prog = "open(%r, 'w').close()\nimport time\ntime.sleep(2)\n" % marker
+        problems = []
+        for out in ("adir.svg", "missing/x.svg", "adir.svg/"):
+            run = pyflare(["record", "--duration", "3", "-o", os.path.join(work, out), "--", python, "-c", prog], 30)
+            problems += ["-o %s: %s" % (out, p) for p in error_problems(run)]
+            if os.path.exists(marker):
+                problems.append("-o %s: the program was started before the output was refused" % out)
+                os.unlink(marker)
+        if not os.path.isdir(os.path.join(work, "adir.svg")):
+            problems.append("the directory was replaced")
+        return check(name, problems)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def normal_exit_case(python):
+    """A launched program that ends normally is not counted as an error in the summary."""
+    problems = []
+    prog = "import time\nend = time.time() + 0.4\nwhile time.time() < end: pass\n"
+    for i in range(5):
+        run, _ = in_empty_dir(["record", "--rate", "1000", "-o", "out.folded", "--", python, "-c", prog])
+        summary = parse_summary(run)
+        if run.rc != 0 or not summary:
+            problems.append("run %d: %s" % (i, run.describe()))
+        elif "exited" in summary["errors"]:
+            problems.append("run %d: the program's exit is listed as an error: %s" % (i, summary["errors"]))
+    return check("errors/normal-exit-is-not-an-error", problems)
 
 
 def readonly_dir_case():

@@ -274,9 +274,18 @@ int out_write_file(const pf_profile *p, const out_format *fmt, const char *path,
         return rc;
     }
     char *tmp;
+    /* A signal between creating the temporary file and noting its name
+     * would leave it behind: hold SIGINT/SIGTERM until it is noted. */
+    sigset_t stopping, before;
+    sigemptyset(&stopping);
+    sigaddset(&stopping, SIGINT);
+    sigaddset(&stopping, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stopping, &before);
     int fd = create_temp(&d, &tmp);
     if (fd < 0) {
-        rc = temp_failure(path, &d, errno, err);
+        int e = errno;
+        sigprocmask(SIG_SETMASK, &before, NULL);
+        rc = temp_failure(path, &d, e, err);
         free(d.path);
         return rc;
     }
@@ -285,6 +294,7 @@ int out_write_file(const pf_profile *p, const out_format *fmt, const char *path,
         memcpy(pending_temp, tmp, strlen(tmp) + 1);
         pending_set = 1;
     }
+    sigprocmask(SIG_SETMASK, &before, NULL);
     if (d.kind == DEST_FILE) {
         /* The replacement keeps what the file was: its owner where we may set it
          * (root), then its permission bits (after chown, which clears set-id bits). */
@@ -299,6 +309,7 @@ int out_write_file(const pf_profile *p, const out_format *fmt, const char *path,
         }
     }
     rc = write_fd(p, fmt, fd, path, o, err);
+    sigprocmask(SIG_BLOCK, &stopping, NULL); /* renamed or removed, and forgotten, at once */
     if (rc == 0 && rename(tmp, d.path) != 0)
         rc = pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(errno));
 fail:
@@ -306,6 +317,7 @@ fail:
         unlink(tmp);
     if (track)
         pending_set = 0;
+    sigprocmask(SIG_SETMASK, &before, NULL);
     free(tmp);
     free(d.path);
     return rc;

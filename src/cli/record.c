@@ -371,7 +371,7 @@ int cmd_record(int argc, char **argv) {
     meta->command = pf_intern(profile, command);
     meta->start_unix_ns = (uint64_t)time(NULL) * 1000000000ull - meta->duration_ns;
     char subtitle[1400];
-    snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %llu samples", command, meta->duration_ns / 1e9,
+    snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %llu stacks", command, meta->duration_ns / 1e9,
              o.sampling.rate_hz, (unsigned long long)st->stacks);
     if (!o.out.subtitle)
         o.out.subtitle = subtitle;

@@ -11,8 +11,9 @@
  * A character or block device, a FIFO or a socket is written in place: renaming a
  * file over /dev/null would replace the device. A directory is refused.
  *
- * While a temporary file exists, its name is kept where a signal handler can remove
- * it (out_discard_temp), so a command killed mid-write leaves nothing behind. */
+ * While a temporary file exists (out_check_writable's probe included), its name is
+ * kept where a signal handler can remove it (out_discard_temp), so a command killed
+ * mid-write leaves nothing behind. */
 #include "output/writer.h"
 
 #include <errno.h>
@@ -158,6 +159,24 @@ static int create_temp(const dest *d, char **tmp) {
     return -1;
 }
 
+/* create_temp, with the name recorded for out_discard_temp (*track) when the slot
+ * is free. Signals wait meanwhile, so a handler never misses a file just created. */
+static int create_tracked_temp(const dest *d, char **tmp, int *track) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int fd = create_temp(d, tmp);
+    int e = errno;
+    *track = fd >= 0 && !pending_set && strlen(*tmp) < sizeof pending_temp;
+    if (*track) {
+        memcpy(pending_temp, *tmp, strlen(*tmp) + 1);
+        pending_set = 1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return fd;
+}
+
 /* The directory part of a path, for messages. */
 static const char *dir_of(const char *path, char *buf, size_t cap) {
     const char *slash = strrchr(path, '/');
@@ -213,12 +232,15 @@ int out_check_writable(const char *path, pf_error *err) {
         /* Creating (and removing) a temporary file is the one sure test: it sees
          * permissions, ACLs, read-only file systems and missing directories alike. */
         char *tmp;
-        int fd = create_temp(&d, &tmp);
+        int track;
+        int fd = create_tracked_temp(&d, &tmp, &track);
         if (fd < 0) {
             rc = temp_failure(path, &d, errno, err);
         } else {
             close(fd);
             unlink(tmp);
+            if (track)
+                pending_set = 0;
             free(tmp);
         }
     }
@@ -274,27 +296,13 @@ int out_write_file(const pf_profile *p, const out_format *fmt, const char *path,
         return rc;
     }
     char *tmp;
-    /* A signal between creating the temporary file and noting its name
-     * would leave it behind: hold SIGINT/SIGTERM until it is noted. */
-    sigset_t stopping, before;
-    sigemptyset(&stopping);
-    sigaddset(&stopping, SIGINT);
-    sigaddset(&stopping, SIGTERM);
-    sigprocmask(SIG_BLOCK, &stopping, &before);
-    int fd = create_temp(&d, &tmp);
+    int track;
+    int fd = create_tracked_temp(&d, &tmp, &track);
     if (fd < 0) {
-        int e = errno;
-        sigprocmask(SIG_SETMASK, &before, NULL);
-        rc = temp_failure(path, &d, e, err);
+        rc = temp_failure(path, &d, errno, err);
         free(d.path);
         return rc;
     }
-    int track = !pending_set && strlen(tmp) < sizeof pending_temp;
-    if (track) {
-        memcpy(pending_temp, tmp, strlen(tmp) + 1);
-        pending_set = 1;
-    }
-    sigprocmask(SIG_SETMASK, &before, NULL);
     if (d.kind == DEST_FILE) {
         /* The replacement keeps what the file was: its owner where we may set it
          * (root), then its permission bits (after chown, which clears set-id bits). */
@@ -309,7 +317,6 @@ int out_write_file(const pf_profile *p, const out_format *fmt, const char *path,
         }
     }
     rc = write_fd(p, fmt, fd, path, o, err);
-    sigprocmask(SIG_BLOCK, &stopping, NULL); /* renamed or removed, and forgotten, at once */
     if (rc == 0 && rename(tmp, d.path) != 0)
         rc = pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(errno));
 fail:
@@ -317,7 +324,6 @@ fail:
         unlink(tmp);
     if (track)
         pending_set = 0;
-    sigprocmask(SIG_SETMASK, &before, NULL);
     free(tmp);
     free(d.path);
     return rc;

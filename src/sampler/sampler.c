@@ -205,6 +205,10 @@ static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
     /* The name is read once, when the thread is first seen: it is a dict walk. */
     char name[256], label[300];
     int named = x->names && py_name_book_lookup(x->names, pt->interp, pt->thread_id, name, sizeof name, NULL) == 1;
+    /* Before `threading` is imported (a launched program's first samples) the main thread
+     * is in no dict, yet it is the one threading will call MainThread: the process's own TID. */
+    if (!named && pt->native_id > 0 && target_host_tid(x->target, (pid_t)pt->native_id) == x->pid)
+        named = snprintf(name, sizeof name, "MainThread") > 0;
     ts->pf_thread = pf_thread_add(s->profile, x->pf_process, pt->thread_id, pt->native_id, named ? name : NULL);
     ts->root = x->root;
     if (s->o.thread_roots) {

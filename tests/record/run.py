@@ -939,6 +939,7 @@ def job_errors(python):
         results.append(error_case("pyflame -x with --idle", ["--idle", "-x", "-s", "1", "-p", pid], rc=2,
                                   mention=["-x", "--idle"]))
         results.append(normal_exit_case(python))
+        results.append(launched_main_thread_case(python))
 
         results.append(error_case("command-missing", ["record", "-o", "out.folded", "--", "/nonexistent/binary"],
                                   mention=["/nonexistent/binary"]))
@@ -988,6 +989,20 @@ def normal_exit_case(python):
         elif "exited" in summary["errors"]:
             problems.append("run %d: the program's exit is listed as an error: %s" % (i, summary["errors"]))
     return check("errors/normal-exit-is-not-an-error", problems)
+
+
+def launched_main_thread_case(python):
+    """A launched program that never imports threading: its main thread's root is
+    'thread MainThread' (what threading.main_thread().name says), not a number."""
+    prog = "import time\nend = time.time() + 0.4\nwhile time.time() < end: pass\n"
+    run, _ = in_empty_dir(["record", "--threads", "--format", "folded", "-o", "-", "--", python, "-c", prog])
+    stacks, problems = parse_folded(run.out.decode("utf-8", "replace"))
+    roots = sorted(set(frames[0] for frames, _ in stacks))
+    if run.rc != 0:
+        problems.append(run.describe())
+    elif roots != ["thread MainThread"]:
+        problems.append("thread roots are %s, expected ['thread MainThread']" % roots)
+    return check("names/launched-main-thread", problems)
 
 
 def readonly_dir_case():

@@ -2,14 +2,14 @@
  * profiler (the pyflare._tracer extension module, module/tracer.c).
  *
  *   pyflare trace [-o OUT] [--format F] [--clock wall|cpu] [--no-builtins]
- *                 [--threads] -- python [python options] (script.py | -m module) [args]
+ *                 [--threads] -- python [python options] (script.py | -m module | -c code) [args]
  *
  * The module is built once per interpreter (module/module.mk), so this asks
  * the given interpreter which one it is (version tag and extension suffix, the
  * same tag module/pyinfo.py gives the build), finds that build beside this
  * binary (build/pyflare -> build/module/<tag>/) or under an install prefix
  * (PREFIX/bin/pyflare -> PREFIX/lib/pyflare/<tag>/), and then becomes
- *   python [python options] -m pyflare -o OUT ... -- script.py args
+ *   python [python options] -m pyflare -o OUT ... (-- script.py | -m module | -c code) args
  * with PYTHONPATH pointing at it: exec, not a child, so the exit status and
  * signals are the script's own. PYFLARE_MODULE_DIR overrides the search; an
  * interpreter that can already import pyflare._tracer (pip install) is used
@@ -29,7 +29,7 @@
 #include "output/writer.h"
 
 static const char trace_usage[] =
-    "usage: pyflare trace [-o OUT] [options] -- python [python options] (SCRIPT | -m MODULE) [ARGS...]\n"
+    "usage: pyflare trace [-o OUT] [options] -- python [python options] (SCRIPT | -m MODULE | -c CODE) [ARGS...]\n"
     "\n"
     "Runs SCRIPT under pyflare's in-process deterministic profiler: every call is\n"
     "counted and timed (like cProfile, at lower cost), then the profile is written.\n"
@@ -209,9 +209,7 @@ int cmd_trace(int argc, char **argv) {
     args[n++] = (char *)python;
     for (; j < ncommand; j++) {
         const char *a = command[j];
-        if (!strcmp(a, "-c"))
-            return cli_usage_error("trace: python -c is not supported: put the code in a file");
-        if (a[0] != '-' || !strcmp(a, "-") || !strcmp(a, "-m"))
+        if (a[0] != '-' || !strcmp(a, "-") || !strcmp(a, "-m") || !strcmp(a, "-c"))
             break;
         args[n++] = command[j];
         /* Options whose value is the next word. */
@@ -220,6 +218,8 @@ int cmd_trace(int argc, char **argv) {
     }
     if (j >= ncommand)
         return cli_usage_error("trace: no script in the command: python script.py [args]");
+    if ((!strcmp(command[j], "-m") || !strcmp(command[j], "-c")) && j + 1 >= ncommand)
+        return cli_usage_error("trace: python %s needs a value", command[j]);
     args[n++] = "-m";
     args[n++] = "pyflare";
     if (output) {
@@ -238,8 +238,8 @@ int cmd_trace(int argc, char **argv) {
         args[n++] = "--no-builtins";
     if (threads)
         args[n++] = "--threads";
-    if (strcmp(command[j], "-m"))
-        args[n++] = "--";
+    if (strcmp(command[j], "-m") && strcmp(command[j], "-c"))
+        args[n++] = "--"; /* -m and -c end python -m pyflare's options too */
     for (; j < ncommand; j++)
         args[n++] = command[j];
     args[n] = NULL;

@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+"""Threads racing enable()/disable() on one Profile (issue 9, item 6): run.py
+starts this once per interpreter, as its own process, since the defect it
+guards against killed the interpreter (a heap-use-after-free when two
+threads were inside disable() at once).
+
+    python concurrent_enable.py [THREADS ROUNDS]
+
+Prints "PASS concurrent-enable-disable" or "FAIL ...: reason"; a crash is
+seen by run.py as the exit status. After the race the profile must still
+work: no thread keeps a profile hook, it is disabled, and a clean run gives
+exact call counts. Python 2.7 and 3.x syntax.
+"""
+from __future__ import print_function
+
+import sys
+import threading
+
+import pyflare
+
+THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 8
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def main():
+    # Switch threads as often as the interpreter allows, so that a thread is
+    # often taken off the GIL inside enable()/disable().
+    if hasattr(sys, "setswitchinterval"):
+        sys.setswitchinterval(1e-6)
+    else:
+        sys.setcheckinterval(1)
+    prof = pyflare.Profile()
+    errors = []
+    start = threading.Event()
+    hooks = []
+
+    def hammer():
+        start.wait()
+        try:
+            for i in range(ROUNDS):
+                prof.enable()
+                fib(3)
+                prof.disable()
+        except Exception as e:
+            errors.append(repr(e))
+        hooks.append(sys.getprofile())
+
+    # Two threads inside disable() at once released the profile twice (and a
+    # crash followed, or not): its reference count tells, every time.
+    refs = sys.getrefcount(prof)
+    threads = [threading.Thread(target=hammer) for _ in range(THREADS)]
+    for t in threads:
+        t.start()
+    start.set()
+    for t in threads:
+        t.join()
+    if errors:
+        return "enable()/disable() raised: %s" % errors[0]
+    if sys.getrefcount(prof) != refs:
+        return "the profile's reference count went from %d to %d" % (refs, sys.getrefcount(prof))
+    if prof.enabled:
+        return "still enabled after every thread disabled it"
+    left = [h for h in hooks + [sys.getprofile()] if h is not None]
+    if left:
+        return "profile hooks left behind: %r" % left[:3]
+    prof.clear()
+    prof.enable()
+    fib(10)
+    prof.disable()
+    calls = [v["calls"] for k, v in prof.stats().items() if k[2].endswith("fib")]
+    if calls != [177]:
+        return "after the race, fib(10) counted %r calls, expected [177]" % calls
+    return None
+
+
+if __name__ == "__main__":
+    problem = main()
+    print("FAIL concurrent-enable-disable: %s" % problem if problem else "PASS concurrent-enable-disable")

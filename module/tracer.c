@@ -757,6 +757,7 @@ static int monitoring_install(Profiler *p) {
     PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is", PROFILER_ID, "pyflare");
     if (!r) {
         if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_Clear(); /* no call with an exception pending (a debug build asserts) */
             PyObject *who = PyObject_CallMethod(mon, "get_tool", "i", PROFILER_ID);
             PyErr_Clear();
             Py_ssize_t len;

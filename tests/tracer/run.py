@@ -81,7 +81,6 @@ class Python:
 
     def __init__(self, name, python, root=""):
         self.name, self.python, self.root = name, python, root
-        self.argv = ["chroot", root, python] if root else [python]
 
     def inner(self, path):
         return path[len(self.root):] if self.root else path
@@ -90,17 +89,31 @@ class Python:
         """A temporary directory both sides can see."""
         return tempfile.mkdtemp(prefix=prefix, dir=os.path.join(self.root, "tmp") if self.root else None)
 
+    def preload(self, tmp):
+        """Under asan, the environment preloading the sanitizer runtime, else {}."""
+        if not ASAN_RT:
+            return {}
+        rt = ASAN_RT
+        if self.root:  # the root has no compiler runtime: bring it along
+            rt = os.path.join(tmp, os.path.basename(ASAN_RT))
+            if not os.path.exists(rt):
+                shutil.copy(ASAN_RT, rt)
+        # detect_leaks=0: the interpreter keeps what it allocates.
+        return {"LD_PRELOAD": self.inner(rt), "ASAN_OPTIONS": "detect_leaks=0"}
+
+    def cmd(self, tmp):
+        """The command running this interpreter (chroot itself must not get
+        the preload: the runtime's path is the root's)."""
+        if not self.root:
+            return [self.python]
+        return ["chroot", self.root, "/usr/bin/env"] + ["%s=%s" % kv for kv in sorted(self.preload(tmp).items())] \
+            + [self.python]
+
     def env(self, tmp, extra=None):
-        """The environment of a run: the sanitizer runtime preloaded (asan build)."""
+        """The environment of a run: extra, and the preload on this system."""
         e = dict(extra or {})
-        if ASAN_RT:
-            rt = ASAN_RT
-            if self.root:  # the root has no compiler runtime: bring it along
-                rt = os.path.join(tmp, os.path.basename(ASAN_RT))
-                if not os.path.exists(rt):
-                    shutil.copy(ASAN_RT, rt)
-            e["LD_PRELOAD"] = self.inner(rt)
-            e["ASAN_OPTIONS"] = "detect_leaks=0"  # the interpreter keeps what it allocates
+        if not self.root:
+            e.update(self.preload(tmp))
         return e
 
     def launcher(self, tmp):
@@ -109,7 +122,7 @@ class Python:
         get the shared runtime: its own is linked in). Path as seen inside."""
         if not ASAN_RT:
             return self.python
-        env = self.env(tmp)
+        env = self.preload(tmp)
         path = os.path.join(tmp, "python-asan")
         with open(path, "w") as f:
             f.write("#!/bin/sh\nLD_PRELOAD=%s ASAN_OPTIONS=%s exec %s \"$@\"\n"
@@ -161,8 +174,9 @@ def run(argv, env=None, cwd=None, timeout=TIMEOUT, stdin=None):
 
 def module_dir(py):
     """(build dir of py's module, tag), or (None, why)."""
+    argv = ["chroot", py.root, py.python] if py.root else [py.python]
     with open(os.path.join(ROOT, "module", "pyinfo.py"), "rb") as f:
-        rc, out, err = run(py.argv + ["-"] + ([py.root] if py.root else []), stdin=f)
+        rc, out, err = run(argv + ["-"] + ([py.root] if py.root else []), stdin=f)
     if rc != 0 or "|" not in out:
         return None, "module/pyinfo.py failed: %s" % (err.strip() or out.strip())
     tag, include, suffix = out.strip().split("|")[:3]
@@ -266,7 +280,7 @@ def test_interpreter(name, py, reason):
             shutil.copy(os.path.join(HERE, f), tmp)
         inner = py.inner
         env = py.env(tmp, {"PYTHONPATH": inner(staged(py, tmp, mdir))})
-        rc, out, err = run(py.argv + [inner(os.path.join(tmp, "cases.py")), inner(tmp)], env=env)
+        rc, out, err = run(py.cmd(tmp) + [inner(os.path.join(tmp, "cases.py")), inner(tmp)], env=env)
         files = {}
         for line in out.splitlines():
             word, _, rest = line.partition(" ")
@@ -291,7 +305,7 @@ def test_interpreter(name, py, reason):
             report("SKIP", name + "/callgrind-annotate", files.get("callgrind-missing", "no callgrind file"))
 
         # Threads racing enable()/disable(): before the fix, a crash (3.8, 3.11).
-        rc, out, err = run(py.argv + [inner(os.path.join(tmp, "concurrent_enable.py"))], env=env)
+        rc, out, err = run(py.cmd(tmp) + [inner(os.path.join(tmp, "concurrent_enable.py"))], env=env)
         if rc != 0 or not out.startswith("PASS"):
             report("FAIL", name + "/concurrent-enable-disable", "exit %d: %s %s" % (rc, out.strip(), err.strip()[-600:]))
         else:
@@ -303,7 +317,7 @@ def test_interpreter(name, py, reason):
         for arg, want_rc in (("0", 0), ("3", 3), ("raise", 1)):
             out_file = os.path.join(tmp, "cli-%s.pstats" % arg)
             argv_file = os.path.join(tmp, "argv-%s" % arg)
-            rc, out, err = run(py.argv + ["-m", "pyflare", "-o", inner(out_file), inner(script), inner(argv_file), arg],
+            rc, out, err = run(py.cmd(tmp) + ["-m", "pyflare", "-o", inner(out_file), inner(script), inner(argv_file), arg],
                                env=env)
             problems = []
             if rc != want_rc:
@@ -325,7 +339,7 @@ def test_interpreter(name, py, reason):
         with open(forking, "w") as f:
             f.write(FORKING)
         out_file = os.path.join(tmp, "fork.pstats")
-        rc, out, err = run(py.argv + ["-m", "pyflare", "-q", "-o", inner(out_file), inner(forking)], env=env)
+        rc, out, err = run(py.cmd(tmp) + ["-m", "pyflare", "-q", "-o", inner(out_file), inner(forking)], env=env)
         if rc != 0 or not os.path.exists(out_file) or err.strip():
             report("FAIL", name + "/fork-child-does-not-write", "exit %d, file %s: %s"
                    % (rc, os.path.exists(out_file), err.strip()[-300:]))
@@ -334,7 +348,7 @@ def test_interpreter(name, py, reason):
 
         # python -m pyflare -c CODE args: as python -c runs it.
         out_file = os.path.join(tmp, "code.pstats")
-        rc, out, err = run(py.argv + ["-m", "pyflare", "-q", "-o", inner(out_file), "-c", CODE, "a1", "a2"], env=env)
+        rc, out, err = run(py.cmd(tmp) + ["-m", "pyflare", "-q", "-o", inner(out_file), "-c", CODE, "a1", "a2"], env=env)
         if rc != 4 or out != "['-c', 'a1', 'a2']''" or not os.path.exists(out_file):
             report("FAIL", name + "/cli-code", "exit %d (expected 4), output %r, file %s: %s"
                    % (rc, out, os.path.exists(out_file), err.strip()[-300:]))
@@ -345,7 +359,7 @@ def test_interpreter(name, py, reason):
         with open(decorated, "w") as f:
             f.write(DECORATED)
         out_file = os.path.join(tmp, "decorated.pstats")
-        rc, out, err = run(py.argv + [inner(decorated), inner(out_file)], env=env)
+        rc, out, err = run(py.cmd(tmp) + [inner(decorated), inner(out_file)], env=env)
         if rc != 0 or not os.path.exists(out_file):
             report("FAIL", name + "/decorator", "exit %d, file %s: %s" % (rc, os.path.exists(out_file), err.strip()))
         else:
@@ -414,7 +428,7 @@ def test_django(name, py, reason):
         return report("SKIP", name, reason)
     tmp = py.tmpdir("pyflare-django-")
     try:
-        rc, out, err = run(py.argv + ["-c", "import django"], env=py.env(tmp))
+        rc, out, err = run(py.cmd(tmp) + ["-c", "import django"], env=py.env(tmp))
         if rc != 0:
             where = " in %s" % py.root if py.root else ""
             return report("SKIP", name, "Django does not import in %s%s (apt-get install python3-django): %s"
@@ -426,7 +440,7 @@ def test_django(name, py, reason):
         shutil.copytree(os.path.join(HERE, "django_app"), app)
         out_dir = os.path.join(tmp, "out")
         os.mkdir(out_dir)
-        rc, out, err = run(py.argv + [py.inner(os.path.join(app, "check_django.py")), py.inner(out_dir)],
+        rc, out, err = run(py.cmd(tmp) + [py.inner(os.path.join(app, "check_django.py")), py.inner(out_dir)],
                            env=py.env(tmp, {"PYTHONPATH": py.inner(staged(py, tmp, mdir))}))
         files = {}
         for line in out.splitlines():

@@ -16,6 +16,8 @@ options:
   --no-builtins       do not time builtin (C) functions
   --threads           one root per thread in the call tree
   -q, --quiet         do not say where the profile went
+(--output-name NAME: the name to say it went to; pyflare trace passes it
+when OUT is reached through a descriptor.)
 """
 import os
 import sys
@@ -31,7 +33,7 @@ def usage(message=None):
 
 def parse(argv):
     opts = {"output": None, "format": None, "clock": "wall", "builtins": True, "threads": False,
-            "quiet": False, "module": None, "code": None}
+            "quiet": False, "module": None, "code": None, "output_name": None}
     i = 0
     # Options end at the script (or -m module): what follows is the script's.
     while i < len(argv):
@@ -42,7 +44,7 @@ def parse(argv):
         if a in ("-h", "--help"):
             sys.stdout.write(__doc__)
             sys.exit(0)
-        elif a in ("-o", "--output", "-f", "--format", "--clock", "-m", "-c"):
+        elif a in ("-o", "--output", "-f", "--format", "--clock", "-m", "-c", "--output-name"):
             if value is None:
                 i += 1
                 if i >= len(argv):
@@ -52,7 +54,7 @@ def parse(argv):
                 opts["module" if a == "-m" else "code"] = value
                 return opts, argv[i + 1:]
             opts[{"-o": "output", "--output": "output", "-f": "format", "--format": "format",
-                  "--clock": "clock"}[a]] = value
+                  "--clock": "clock", "--output-name": "output_name"}[a]] = value
         elif a == "--no-builtins":
             opts["builtins"] = False
         elif a == "--threads":
@@ -129,14 +131,14 @@ def main():
         prof.disable()
         # A fork()ed child ending here does not write: the profile is the parent's.
         if os.getpid() == pid:
-            write(prof, out, fmt, opts["quiet"])
+            write(prof, out, fmt, opts["quiet"], opts["output_name"] or out)
 
 
-def write(prof, out, fmt, quiet):
+def write(prof, out, fmt, quiet, shown):
     try:
         prof.write(out, format=fmt)
         if not quiet and out != "-":
-            sys.stderr.write("pyflare: profile written to %s\n" % out)
+            sys.stderr.write("pyflare: profile written to %s\n" % shown)
     except Exception as e:
         sys.stderr.write("pyflare: %s\n" % e)
         sys.exit(1)

@@ -30,7 +30,8 @@ name when absent). They run under chroot, so everything they touch is copied
 into a temporary directory inside the root: the scripts, the module build
 (build/ stays the one source), and for `pyflare trace` an install layout
 (bin/pyflare, lib/pyflare/<tag>/) run inside the root, as a user of that
-system would.
+system would. `pyflare trace -- chroot ROOT python3.15 ...` from here is
+tested too (module and output reach the root as /proc/self/fd paths).
 
 Under `make asan` the module is built with the sanitizers; the interpreters
 are not, so the sanitizer runtime named in build/asan/module/asan-runtime is
@@ -386,6 +387,27 @@ def test_interpreter(name, py, reason):
                    % (rc, os.path.exists(out_file), err.strip()[-300:]))
         else:
             check_callgrind(name + "/pyflare-trace", out_file, ["fib"])
+        if py.root:
+            # From here: pyflare trace -- chroot ROOT python ..., the module and
+            # the output (a directory outside the root) passed as descriptors.
+            here = tempfile.mkdtemp(prefix="pyflare-tracer-here-")
+            try:
+                out_file = os.path.join(here, "trace.pstats")
+                argv_file = os.path.join(tmp, "argv-chroot")
+                rc, out, err = run([PYFLARE, "trace", "-o", out_file, "--", "chroot", py.root, python, inner(script),
+                                    inner(argv_file), "6"])
+                if rc != 6 or not os.path.exists(out_file) or "written to %s" % out_file not in err:
+                    report("FAIL", name + "/pyflare-trace-chroot", "exit %d (expected 6), file %s: %s"
+                           % (rc, os.path.exists(out_file), err.strip()[-300:]))
+                else:
+                    check_pstats(name + "/pyflare-trace-chroot", out_file, {"fib": (1, fib_calls(12))})
+            finally:
+                shutil.rmtree(here, ignore_errors=True)
+            rc, out, err = run([PYFLARE, "trace", "--", "chroot", "--bogus", py.root, python, inner(script)])
+            if rc != 2 or len(err.strip().splitlines()) != 1 or "--bogus" not in err:
+                report("FAIL", name + "/pyflare-trace-chroot-option", "exit %d, stderr %r" % (rc, err))
+            else:
+                report("PASS", name + "/pyflare-trace-chroot-option")
         # pyflare trace -- python -c CODE (refused before).
         out_file = os.path.join(tmp, "trace-code.pstats")
         rc, out, err = run(trace + ["-o", inner(out_file), "--", python, "-c", CODE, "b1"])

@@ -743,10 +743,12 @@ static const struct {
 #define N_MON_EVENTS (sizeof mon_events / sizeof mon_events[0])
 static PyObject *mon_funcs[5];
 
+/* sys.monitoring, new reference (no import: see loaded_module). */
 static PyObject *monitoring(void) {
-    PyObject *sys = PyImport_ImportModule("sys");
-    PyObject *mon = sys ? PyObject_GetAttrString(sys, "monitoring") : NULL;
-    Py_XDECREF(sys);
+    PyObject *mon = PySys_GetObject("monitoring"); /* borrowed */
+    if (!mon)
+        PyErr_SetString(PyExc_RuntimeError, "sys.monitoring is missing");
+    Py_XINCREF(mon);
     return mon;
 }
 
@@ -994,9 +996,22 @@ static PyObject *Profiler_thread_start(Profiler *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* A module, new reference: from sys.modules when loaded, which takes no lock.
+ * enable()/disable() hold the switch lock meanwhile, and on 2.7 an import
+ * takes the global import lock: a thread importing a module whose code calls
+ * enable() would wait for us while we waited for it. */
+static PyObject *loaded_module(const char *name) {
+    PyObject *mod = PyDict_GetItemString(PyImport_GetModuleDict(), name); /* borrowed */
+    if (mod) {
+        Py_INCREF(mod);
+        return mod;
+    }
+    return PyImport_ImportModule(name);
+}
+
 /* threading.setprofile(f), or None. */
 static int threading_setprofile(PyObject *f) {
-    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *threading = loaded_module("threading");
     PyObject *r = threading ? PyObject_CallMethod(threading, "setprofile", "O", f) : NULL;
     Py_XDECREF(threading);
     Py_XDECREF(r);
@@ -1006,7 +1021,7 @@ static int threading_setprofile(PyObject *f) {
 /* The hook threading gives new threads (threading.setprofile), new reference;
  * NULL with an exception. */
 static PyObject *threading_getprofile(void) {
-    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *threading = loaded_module("threading");
     PyObject *hook = threading ? PyObject_GetAttrString(threading, "_profile_hook") : NULL;
     Py_XDECREF(threading);
     return hook;

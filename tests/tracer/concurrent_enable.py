@@ -26,6 +26,52 @@ def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
 
 
+IMPORTED = """
+import sys
+prof = sys.modules["__main__"].SHARED[0]
+for _ in range(200):
+    prof.enable()
+    prof.disable()
+"""
+SHARED = []
+
+
+def import_while_switching(prof):
+    import os
+    import tempfile
+    d = tempfile.mkdtemp()
+    stop = []
+
+    def hammer():
+        while not stop:
+            prof.enable()
+            prof.disable()
+
+    try:
+        for i in range(20):
+            with open(os.path.join(d, "enabling_%d.py" % i), "w") as f:
+                f.write(IMPORTED)
+        sys.path.insert(0, d)
+        SHARED[:] = [prof]
+        t = threading.Thread(target=hammer)
+        t.daemon = True
+        t.start()
+        importer = threading.Thread(target=lambda: [__import__("enabling_%d" % i) for i in range(20)])
+        importer.daemon = True
+        importer.start()
+        importer.join(60)
+        stop.append(1)
+        t.join(60)
+        if importer.is_alive() or t.is_alive():
+            return "a thread importing a module that enables the profile deadlocked against enable()/disable()"
+        return None
+    finally:
+        sys.path.remove(d)
+        for name in os.listdir(d):
+            os.unlink(os.path.join(d, name))
+        os.rmdir(d)
+
+
 def main():
     # Switch threads as often as the interpreter allows, so that a thread is
     # often taken off the GIL inside enable()/disable().
@@ -67,6 +113,12 @@ def main():
     left = [h for h in hooks + [sys.getprofile()] if h is not None]
     if left:
         return "profile hooks left behind: %r" % left[:3]
+    # A module whose import enables the profile, imported while another
+    # thread enables and disables it: the importer holds import locks (2.7: the
+    # global one) while it waits for enable(), so enable() must not import.
+    problem = import_while_switching(prof)
+    if problem:
+        return problem
     prof.clear()
     prof.enable()
     fib(10)

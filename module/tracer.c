@@ -198,11 +198,20 @@ typedef struct Profiler {
     uint64_t last_ts_id;
     thread_ctx *last_ctx;
     uint64_t enabled_at_ns, duration_ns, start_unix_ns;
+    long pid;                     /* the process it belongs to: a fork()ed copy neither runs nor writes */
     int failed;                   /* out of memory: the profile is incomplete */
 } Profiler;
 
 static PyTypeObject ProfilerType;
 static Profiler *active;          /* the enabled profiler (one at a time) */
+/* enable() and disable() run Python code (sys.monitoring, threading), during
+ * which another thread may take the GIL and call them too: one switch at a
+ * time, across all profiles. The lock belongs to the process that made it
+ * (a fork()ed child makes its own: the parent's may be held by a thread the
+ * child does not have). */
+static PyThread_type_lock switch_lock;
+static long switch_lock_pid;
+static unsigned long switch_owner; /* thread inside a switch (a re-entry is refused, not a deadlock) */
 /* The type of list.append: 2.7 does not export it as PyMethodDescr_Type. */
 static PyTypeObject *method_descr_type;
 static uintptr_t own_lo, own_hi; /* profiler_methods[]: our own calls are not profiled */
@@ -734,10 +743,12 @@ static const struct {
 #define N_MON_EVENTS (sizeof mon_events / sizeof mon_events[0])
 static PyObject *mon_funcs[5];
 
+/* sys.monitoring, new reference (no import: see loaded_module). */
 static PyObject *monitoring(void) {
-    PyObject *sys = PyImport_ImportModule("sys");
-    PyObject *mon = sys ? PyObject_GetAttrString(sys, "monitoring") : NULL;
-    Py_XDECREF(sys);
+    PyObject *mon = PySys_GetObject("monitoring"); /* borrowed */
+    if (!mon)
+        PyErr_SetString(PyExc_RuntimeError, "sys.monitoring is missing");
+    Py_XINCREF(mon);
     return mon;
 }
 
@@ -748,6 +759,7 @@ static int monitoring_install(Profiler *p) {
     PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is", PROFILER_ID, "pyflare");
     if (!r) {
         if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_Clear(); /* no call with an exception pending (a debug build asserts) */
             PyObject *who = PyObject_CallMethod(mon, "get_tool", "i", PROFILER_ID);
             PyErr_Clear();
             Py_ssize_t len;
@@ -840,7 +852,7 @@ static inline int frame_resumed(PyFrameObject *f, PyCodeObject *co) {
 
 static int profile_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg) {
     Profiler *p = (Profiler *)obj;
-    if (p->noop)
+    if (p != active || p->noop) /* disable() has begun, or a fork()ed child */
         return 0;
     thread_ctx *t = ctx_get(p, PyThreadState_GET());
     if (!t)
@@ -892,16 +904,74 @@ static void set_hook_on(PyThreadState *ts, Py_tracefunc fn, PyObject *obj) {
 #endif
 }
 
-static void set_hook_all(Profiler *p, int on) {
+/* Sets our hook on every thread (on), or clears it where it is still ours
+ * (off): a hook another profiler put in its place is left to it. Returns how
+ * many threads carry another profiler's hook (off: it took over meanwhile). */
+static int set_hook_all(Profiler *p, int on) {
     PyThreadState *me = PyThreadState_GET();
+    int foreign = 0;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(me->interp); ts; ts = PyThreadState_Next(ts)) {
+        if (!on && ts->c_profilefunc != profile_hook) {
+            foreign += ts->c_profilefunc != NULL && (p->all_threads || ts == me);
+            continue; /* not ours to clear */
+        }
         if (ts == me)
             PyEval_SetProfile(on ? profile_hook : NULL, on ? (PyObject *)p : NULL);
-        else if (!on && ts->c_profilefunc != profile_hook)
-            continue; /* not ours to clear */
         else
             set_hook_on(ts, on ? profile_hook : NULL, on ? (PyObject *)p : NULL);
     }
+    return foreign;
+}
+
+/* What a profile hook is, for a message: cProfile, or sys.setprofile(f). */
+static void describe_hook(PyObject *obj, char *buf, size_t cap) {
+    Py_ssize_t len;
+    int lsprof = 0; /* cProfile.Profile derives from _lsprof.Profiler */
+    for (PyTypeObject *t = obj ? Py_TYPE(obj) : NULL; t && !lsprof; t = t->tp_base)
+        lsprof = !strcmp(type_name(t), "_lsprof.Profiler");
+    if (lsprof)
+        snprintf(buf, cap, "cProfile");
+    else if (obj && PyFunction_Check(obj))
+        snprintf(buf, cap, "sys.setprofile(%s)", text_of(((PyFunctionObject *)obj)->func_name, &len));
+    else
+        snprintf(buf, cap, "a profile hook (%s)", obj ? type_name(Py_TYPE(obj)) : "C");
+}
+
+/* Before 3.12 a thread has one profile hook: pyflare cannot run beside
+ * another profiler, and silently replacing one would break it (cProfile's
+ * stacks, a coverage or tracing tool). So enable() refuses while another
+ * hook is set on a thread it would profile, or threading.setprofile() would
+ * be replaced. 0, or -1 with RuntimeError. */
+static int refuse_foreign_hooks(Profiler *p, PyObject *threading_hook) {
+    PyThreadState *me = PyThreadState_GET();
+    char who[200] = "";
+    int n = 0;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(me->interp); ts; ts = PyThreadState_Next(ts)) {
+        if ((ts != me && !p->all_threads) || !ts->c_profilefunc || ts->c_profilefunc == profile_hook)
+            continue;
+        if (!n++)
+            describe_hook(ts->c_profileobj, who, sizeof who);
+    }
+    if (n) {
+        PyErr_Format(PyExc_RuntimeError,
+                     "another profiler is active (%s, on %d thread%s): before Python 3.12 pyflare cannot share "
+                     "the profile hook; stop it first",
+                     who, n, n == 1 ? "" : "s");
+        return -1;
+    }
+    if (p->all_threads && threading_hook && threading_hook != Py_None) {
+        Py_ssize_t len;
+        PyObject *name = PyObject_GetAttrString(threading_hook, "__name__");
+        if (!name)
+            PyErr_Clear();
+        PyErr_Format(PyExc_RuntimeError,
+                     "another profiler is active (threading.setprofile(%s)): before Python 3.12 pyflare cannot "
+                     "share the profile hook; stop it first",
+                     name ? text_of(name, &len) : type_name(Py_TYPE(threading_hook)));
+        Py_XDECREF(name);
+        return -1;
+    }
+    return 0;
 }
 
 /* threading.setprofile() target: runs once in each thread started while
@@ -926,13 +996,35 @@ static PyObject *Profiler_thread_start(Profiler *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* A module, new reference: from sys.modules when loaded, which takes no lock.
+ * enable()/disable() hold the switch lock meanwhile, and on 2.7 an import
+ * takes the global import lock: a thread importing a module whose code calls
+ * enable() would wait for us while we waited for it. */
+static PyObject *loaded_module(const char *name) {
+    PyObject *mod = PyDict_GetItemString(PyImport_GetModuleDict(), name); /* borrowed */
+    if (mod) {
+        Py_INCREF(mod);
+        return mod;
+    }
+    return PyImport_ImportModule(name);
+}
+
 /* threading.setprofile(f), or None. */
 static int threading_setprofile(PyObject *f) {
-    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *threading = loaded_module("threading");
     PyObject *r = threading ? PyObject_CallMethod(threading, "setprofile", "O", f) : NULL;
     Py_XDECREF(threading);
     Py_XDECREF(r);
     return r ? 0 : -1;
+}
+
+/* The hook threading gives new threads (threading.setprofile), new reference;
+ * NULL with an exception. */
+static PyObject *threading_getprofile(void) {
+    PyObject *threading = loaded_module("threading");
+    PyObject *hook = threading ? PyObject_GetAttrString(threading, "_profile_hook") : NULL;
+    Py_XDECREF(threading);
+    return hook;
 }
 #endif
 
@@ -972,6 +1064,7 @@ static int profiler_reset(Profiler *p) {
     m->mode = PF_MODE_TRACED;
     m->weight_unit = "nanoseconds";
     pf_process_add(p->prof, (int)getpid(), "");
+    p->pid = (long)getpid();
     return 0;
 }
 
@@ -1035,26 +1128,78 @@ static int Profiler_init(Profiler *self, PyObject *args, PyObject *kw) {
     return profiler_reset(self);
 }
 
-static PyObject *Profiler_enable(Profiler *self, PyObject *unused) {
+/* Enters enable()/disable(): waits (GIL released) while another thread is
+ * in one. 0, or -1 with an exception. */
+static int switch_begin(void) {
+    unsigned long me = PyThread_get_thread_ident();
+    if (switch_lock_pid != (long)getpid()) { /* first use, or a fork()ed child */
+        switch_lock = PyThread_allocate_lock();
+        switch_lock_pid = (long)getpid();
+        switch_owner = 0;
+        if (!switch_lock) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    if (switch_owner == me) {
+        PyErr_SetString(PyExc_RuntimeError, "enable()/disable() called while this thread is enabling or disabling "
+                                            "a profile (from a finalizer?)");
+        return -1;
+    }
+    if (!PyThread_acquire_lock(switch_lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(switch_lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    switch_owner = me;
+    return 0;
+}
+
+static void switch_end(void) {
+    switch_owner = 0;
+    PyThread_release_lock(switch_lock);
+}
+
+/* A profile copied into a fork()ed child holds the parent's measurements. */
+static int refuse_forked_copy(Profiler *p) {
+    if (p->pid == (long)getpid())
+        return 0;
+    PyErr_Format(PyExc_RuntimeError,
+                 "this profile belongs to process %ld; process %ld is a fork()ed copy: clear() it or make a new "
+                 "Profile here",
+                 p->pid, (long)getpid());
+    return -1;
+}
+
+static int profiler_enable(Profiler *self) {
     if (active == self)
-        Py_RETURN_NONE;
+        return 0;
     if (active) {
         PyErr_SetString(PyExc_RuntimeError, "another pyflare profile is already enabled");
-        return NULL;
+        return -1;
     }
+    if (refuse_forked_copy(self) < 0)
+        return -1;
 #if USE_MONITORING
     if (monitoring_install(self) < 0)
-        return NULL;
+        return -1;
 #else
-    PyObject *starter = PyObject_GetAttrString((PyObject *)self, "_thread_start");
-    int rc = starter ? threading_setprofile(self->all_threads ? starter : Py_None) : -1;
-    Py_XDECREF(starter);
-    if (rc < 0)
-        return NULL;
-    if (self->all_threads)
+    PyObject *hook = threading_getprofile();
+    if (!hook || refuse_foreign_hooks(self, hook) < 0) {
+        Py_XDECREF(hook);
+        return -1;
+    }
+    Py_DECREF(hook);
+    if (self->all_threads) {
+        PyObject *starter = PyObject_GetAttrString((PyObject *)self, "_thread_start");
+        int rc = starter ? threading_setprofile(starter) : -1;
+        Py_XDECREF(starter);
+        if (rc < 0)
+            return -1;
         set_hook_all(self, 1);
-    else
+    } else {
         PyEval_SetProfile(profile_hook, (PyObject *)self);
+    }
 #endif
     self->only_ts = PyThreadState_GET();
     self->only_ts_id = ts_unique_id(self->only_ts);
@@ -1065,6 +1210,16 @@ static PyObject *Profiler_enable(Profiler *self, PyObject *unused) {
     self->enabled_at_ns = clock_ns(CLOCK_MONOTONIC);
     if (!self->start_unix_ns)
         self->start_unix_ns = clock_ns(CLOCK_REALTIME);
+    return 0;
+}
+
+static PyObject *Profiler_enable(Profiler *self, PyObject *unused) {
+    if (switch_begin() < 0)
+        return NULL;
+    int rc = profiler_enable(self);
+    switch_end();
+    if (rc < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -1081,21 +1236,47 @@ static void flush_stacks(Profiler *p) {
     }
 }
 
-static PyObject *Profiler_disable(Profiler *self, PyObject *unused) {
+/* Stops profiling: first `active` (events are ignored from here on, even
+ * while the hooks are removed, which runs Python code), then the frames
+ * still open are closed, then the hooks go. Returns how many threads were
+ * found with another profiler's hook in place of ours (before 3.12). */
+static int profiler_disable(Profiler *self) {
     if (active != self)
-        Py_RETURN_NONE;
-#if USE_MONITORING
-    monitoring_remove();
-#else
-    set_hook_all(self, 0);
-    if (threading_setprofile(Py_None) < 0)
-        PyErr_Clear();
-#endif
+        return 0;
+    active = NULL;
     flush_stacks(self);
     self->enabled = 0;
     self->duration_ns += clock_ns(CLOCK_MONOTONIC) - self->enabled_at_ns;
-    active = NULL;
-    Py_DECREF(self);
+    int foreign = 0;
+#if USE_MONITORING
+    monitoring_remove();
+#else
+    SAVE_ERR();
+    foreign = set_hook_all(self, 0);
+    if (self->all_threads && threading_setprofile(Py_None) < 0)
+        PyErr_Clear();
+    RESTORE_ERR();
+#endif
+    Py_DECREF(self); /* the reference `active` held; the caller holds another */
+    return foreign;
+}
+
+static PyObject *Profiler_disable(Profiler *self, PyObject *unused) {
+    if (switch_begin() < 0)
+        return NULL;
+    int foreign = profiler_disable(self);
+    switch_end();
+    /* A cProfile (or sys.setprofile) started while enabled replaced our hook
+     * (before 3.12 a thread has one): what ran after that is missing. */
+    if (foreign > 0) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "another profiler replaced pyflare's profile hook on %d thread%s while enabled: calls after that "
+                 "are missing from this profile",
+                 foreign, foreign == 1 ? "" : "s");
+        if (PyErr_WarnEx(PyExc_RuntimeWarning, msg, 1) < 0)
+            return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -1200,6 +1381,8 @@ static PyObject *Profiler_write(Profiler *self, PyObject *args, PyObject *kw) {
         return NULL;
 #endif
     PyObject *result = NULL;
+    if (refuse_forked_copy(self) < 0)
+        goto done;
     const out_format *fmt = format ? out_format_named(format) : out_format_for_path(path);
     if (!fmt) {
         if (format)
@@ -1391,6 +1574,54 @@ static PyTypeObject ProfilerType = {
 
 /* ------------------------------------------------------------- the module */
 
+/* os.register_at_fork(after_in_child=...) (3.7+): a fork()ed child does not
+ * go on profiling into its copy of the parent's profile (which it may not
+ * write); it can enable a Profile of its own. Before 3.7 the child's copy
+ * goes on recording, and still cannot be written. */
+static PyObject *after_fork_child(PyObject *module, PyObject *unused) {
+    Profiler *p = active;
+    if (p && p->pid != (long)getpid()) {
+        active = NULL;
+        p->enabled = 0;
+#if USE_MONITORING
+        monitoring_remove();
+#else
+        SAVE_ERR();
+        set_hook_all(p, 0);
+        if (p->all_threads && threading_setprofile(Py_None) < 0)
+            PyErr_Clear();
+        RESTORE_ERR();
+#endif
+        Py_DECREF(p);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"_after_fork_child", NOARGS(after_fork_child), METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static int register_at_fork(PyObject *m) {
+#if PY_VERSION_HEX >= 0x03070000
+    PyObject *os = PyImport_ImportModule("os");
+    PyObject *fn = os ? PyObject_GetAttrString(m, "_after_fork_child") : NULL;
+    PyObject *reg = fn ? PyObject_GetAttrString(os, "register_at_fork") : NULL;
+    PyObject *kw = reg ? Py_BuildValue("{s:O}", "after_in_child", fn) : NULL;
+    PyObject *args = kw ? PyTuple_New(0) : NULL;
+    PyObject *r = args ? PyObject_Call(reg, args, kw) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(args);
+    Py_XDECREF(kw);
+    Py_XDECREF(reg);
+    Py_XDECREF(fn);
+    Py_XDECREF(os);
+    return r ? 0 : -1;
+#else
+    return 0;
+#endif
+}
+
 static int module_setup(PyObject *m) {
 #if PY_MAJOR_VERSION >= 3
     method_descr_type = &PyMethodDescr_Type;
@@ -1426,6 +1657,8 @@ static int module_setup(PyObject *m) {
     Py_INCREF(&ProfilerType);
     if (PyModule_AddObject(m, "Profile", (PyObject *)&ProfilerType) < 0)
         return -1;
+    if (register_at_fork(m) < 0)
+        return -1;
     return PyModule_AddStringConstant(m, "backend", USE_MONITORING ? "sys.monitoring" : "profile hook");
 }
 
@@ -1435,6 +1668,7 @@ static struct PyModuleDef tracer_module = {
     .m_name = "pyflare._tracer",
     .m_doc = "pyflare's deterministic profiler (C).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 /* Built with hidden visibility; only the init function is exported. */
@@ -1446,7 +1680,7 @@ __attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__tracer(void) {
 }
 #else
 __attribute__((visibility("default"))) PyMODINIT_FUNC init_tracer(void) {
-    PyObject *m = Py_InitModule3("pyflare._tracer", NULL, "pyflare's deterministic profiler (C).");
+    PyObject *m = Py_InitModule3("pyflare._tracer", module_methods, "pyflare's deterministic profiler (C).");
     if (m)
         module_setup(m);
 }

@@ -27,10 +27,17 @@ Profile(clock='wall', builtins=True, threads=False, all_threads=True):
 Generators and coroutines count one call per start; resuming one is not a new
 call (cProfile counts each resumption) and suspended time is not counted.
 Only one Profile can be enabled at a time (on 3.12+ it holds
-sys.monitoring's profiler tool id, which cProfile also wants).
+sys.monitoring's profiler tool id, which cProfile also wants). Before 3.12 a
+thread has a single profile hook: enable() refuses (RuntimeError, one line)
+while another profiler (cProfile, sys.setprofile, threading.setprofile) is
+active, and disable() warns (RuntimeWarning) if one took the hook over
+meanwhile, leaving it in place. enable() and disable() may be called from any
+thread. A fork()ed child stops profiling; its copy of the profile cannot be
+written (RuntimeError) or enabled again until clear()ed.
 """
 import atexit
 import functools
+import os
 import sys
 
 from pyflare._tracer import Profile, backend
@@ -54,7 +61,8 @@ def profile(fn=None, output=None, format=None, clock="wall", builtins=True, imme
         fmt = format or (None if output else "text")
 
         def write():
-            if state["ran"]:
+            # A fork()ed child exiting does not write the parent's profile.
+            if state["ran"] and os.getpid() == state["pid"]:
                 try:
                     prof.write(path, format=fmt)
                 except Exception as e:  # at exit nobody can catch it: say it
@@ -69,7 +77,8 @@ def profile(fn=None, output=None, format=None, clock="wall", builtins=True, imme
             except RuntimeError:
                 return f(*args, **kwargs)
             state["depth"] = 1
-            state["ran"] = True
+            if not state["ran"]:
+                state["ran"], state["pid"] = True, os.getpid()
             try:
                 return f(*args, **kwargs)
             finally:

@@ -2,21 +2,30 @@
  * profiler (the pyflare._tracer extension module, module/tracer.c).
  *
  *   pyflare trace [-o OUT] [--format F] [--clock wall|cpu] [--no-builtins]
- *                 [--threads] -- python [python options] (script.py | -m module) [args]
+ *                 [--threads] -- python [python options] (script.py | -m module | -c code) [args]
  *
  * The module is built once per interpreter (module/module.mk), so this asks
  * the given interpreter which one it is (version tag and extension suffix, the
  * same tag module/pyinfo.py gives the build), finds that build beside this
  * binary (build/pyflare -> build/module/<tag>/) or under an install prefix
  * (PREFIX/bin/pyflare -> PREFIX/lib/pyflare/<tag>/), and then becomes
- *   python [python options] -m pyflare -o OUT ... -- script.py args
+ *   python [python options] -m pyflare -o OUT ... (-- script.py | -m module | -c code) args
  * with PYTHONPATH pointing at it: exec, not a child, so the exit status and
  * signals are the script's own. PYFLARE_MODULE_DIR overrides the search; an
  * interpreter that can already import pyflare._tracer (pip install) is used
- * as it is when no build is found. */
+ * as it is when no build is found.
+ *
+ * An interpreter of another root, `pyflare trace -- chroot [OPTIONS] ROOT
+ * python ...` (Debian sid's 3.14/3.15 here), is asked through the same chroot,
+ * and this system's build of the module is handed to it as /proc/self/fd/N: a
+ * directory descriptor left open across exec, whose /proc link reaches the
+ * directory from inside the root (the root needs /proc mounted). -o names a
+ * file here, passed the same way (its directory's descriptor); the script's
+ * own paths are the root's. Nothing is copied into the root. */
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -29,7 +38,7 @@
 #include "output/writer.h"
 
 static const char trace_usage[] =
-    "usage: pyflare trace [-o OUT] [options] -- python [python options] (SCRIPT | -m MODULE) [ARGS...]\n"
+    "usage: pyflare trace [-o OUT] [options] -- python [python options] (SCRIPT | -m MODULE | -c CODE) [ARGS...]\n"
     "\n"
     "Runs SCRIPT under pyflare's in-process deterministic profiler: every call is\n"
     "counted and timed (like cProfile, at lower cost), then the profile is written.\n"
@@ -43,7 +52,9 @@ static const char trace_usage[] =
     "  --no-builtins        do not time builtin (C) functions\n"
     "  --threads            one root per thread in the call tree\n"
     "\n"
-    "The exit status is the script's.\n";
+    "The exit status is the script's. For an interpreter in another root, put chroot\n"
+    "first: pyflare trace -o OUT -- chroot ROOT python3.15 /app/app.py (OUT is a path\n"
+    "here, the script's paths are the root's; ROOT needs /proc mounted).\n";
 
 /* Asked of the interpreter: "<tag>|<extension suffix>|<1 if pyflare._tracer imports>".
  * The tag must match module/pyinfo.py's. Works on Python 2.7 and 3.x. */
@@ -58,9 +69,21 @@ static const char query_code[] =
     "    have = 0\n"
     "sys.stdout.write('%s|%s|%d' % (tag, suffix, have))\n";
 
-/* Runs `python -c query_code` (with the user's environment, so PYTHONPATH and
- * virtualenvs count) and reads its one line into out. 0, or -1 with a message. */
-static int ask_python(const char *python, char *out, size_t cap) {
+/* Runs `[launcher...] python -c query_code` (with the user's environment, so
+ * PYTHONPATH and virtualenvs count) and reads its one line into out. 0, or -1
+ * with a message. launcher: the chroot command before python, or none. */
+static int ask_python(char **launcher, int nlauncher, const char *python, char *out, size_t cap) {
+    char *argv[64];
+    if (nlauncher > 60) {
+        fputs("pyflare: trace: too many chroot options\n", stderr);
+        return -1;
+    }
+    for (int i = 0; i < nlauncher; i++)
+        argv[i] = launcher[i];
+    argv[nlauncher] = (char *)python;
+    argv[nlauncher + 1] = "-c";
+    argv[nlauncher + 2] = (char *)query_code;
+    argv[nlauncher + 3] = NULL;
     int fds[2];
     if (pipe(fds) < 0) {
         perror("pyflare: pipe");
@@ -77,8 +100,8 @@ static int ask_python(const char *python, char *out, size_t cap) {
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execlp(python, python, "-c", query_code, (char *)NULL);
-        fprintf(stderr, "pyflare: cannot run %s: %s\n", python, strerror(errno));
+        execvp(argv[0], argv);
+        fprintf(stderr, "pyflare: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(fds[1]);
@@ -127,6 +150,41 @@ static int find_module(const char *tag, const char *suffix, char *dir, size_t ca
             return 0;
     }
     return -1;
+}
+
+/* `chroot [OPTION...] ROOT python ...`: how many words come before python
+ * (0: not chroot), and ROOT; -1 with a message when the command cannot be
+ * read (GNU chroot's options are --userspec=, --groups=, --skip-chdir). */
+static int chroot_launcher(char **command, int n, const char **root) {
+    const char *slash = strrchr(command[0], '/');
+    if (strcmp(slash ? slash + 1 : command[0], "chroot"))
+        return 0;
+    int i = 1;
+    for (; i < n && command[i][0] == '-'; i++)
+        if (strncmp(command[i], "--userspec=", 11) && strncmp(command[i], "--groups=", 9) &&
+            strcmp(command[i], "--skip-chdir")) {
+            fprintf(stderr, "pyflare: trace: chroot option %s is not understood (use --userspec=U:G, --groups=G,"
+                            " --skip-chdir)\n", command[i]);
+            return -1;
+        }
+    if (i + 1 >= n) {
+        fputs("pyflare: trace: chroot needs a root and a python: chroot ROOT python script.py\n", stderr);
+        return -1;
+    }
+    *root = command[i];
+    return i + 1;
+}
+
+/* An O_PATH descriptor of dir left open across exec, as "/proc/self/fd/N"
+ * (into buf); NULL with a message. */
+static const char *fd_path(const char *dir, char *buf, size_t cap) {
+    int fd = open(dir, O_PATH | O_DIRECTORY);
+    if (fd < 0) {
+        fprintf(stderr, "pyflare: cannot open %s: %s\n", dir, strerror(errno));
+        return NULL;
+    }
+    snprintf(buf, cap, "/proc/self/fd/%d", fd);
+    return buf;
 }
 
 int cmd_trace(int argc, char **argv) {
@@ -179,10 +237,17 @@ int cmd_trace(int argc, char **argv) {
 
     char **command = argv + i;
     int ncommand = argc - i;
+    const char *root = NULL;
+    int nlauncher = chroot_launcher(command, ncommand, &root);
+    if (nlauncher < 0)
+        return 2;
+    char **launcher = command;
+    command += nlauncher;
+    ncommand -= nlauncher;
     const char *python = command[0];
 
     char info[512];
-    if (ask_python(python, info, sizeof info) < 0)
+    if (ask_python(launcher, nlauncher, python, info, sizeof info) < 0)
         return 1;
     char *tag = info, *suffix = strchr(info, '|');
     *suffix++ = 0;
@@ -199,19 +264,45 @@ int cmd_trace(int argc, char **argv) {
         return 1;
     }
 
-    /* python [its options] -m pyflare [ours] -- script args | -m module args */
-    char **args = calloc((size_t)ncommand + 16, sizeof *args);
+    /* Inside another root, our module and output directory go as descriptors. */
+    char module_fd[64], outdir_fd[64], output_fd[PATH_MAX + 64];
+    const char *shown = output;
+    if (root) {
+        char proc[PATH_MAX];
+        snprintf(proc, sizeof proc, "%s/proc/self/fd", root);
+        if (access(proc, F_OK) != 0) {
+            fprintf(stderr, "pyflare: /proc is not mounted in %s (mount -t proc proc %s/proc): pyflare trace reaches "
+                            "the interpreter there through /proc/self/fd\n", root, root);
+            return 1;
+        }
+        if (found && !fd_path(dir, module_fd, sizeof module_fd))
+            return 1;
+        if (found)
+            snprintf(dir, sizeof dir, "%s", module_fd);
+        if (output && strcmp(output, "-")) {
+            char copy[PATH_MAX], base[PATH_MAX];
+            snprintf(copy, sizeof copy, "%s", output);
+            snprintf(base, sizeof base, "%s", output);
+            if (!fd_path(dirname(copy), outdir_fd, sizeof outdir_fd))
+                return 1;
+            snprintf(output_fd, sizeof output_fd, "%s/%s", outdir_fd, basename(base));
+            output = output_fd;
+        }
+    }
+
+    /* [chroot ROOT] python [its options] -m pyflare [ours] -- script args | -m module args | -c code args */
+    char **args = calloc((size_t)ncommand + (size_t)nlauncher + 18, sizeof *args);
     if (!args) {
         fputs("pyflare: out of memory\n", stderr);
         return 1;
     }
     int n = 0, j = 1;
+    for (int k = 0; k < nlauncher; k++)
+        args[n++] = launcher[k];
     args[n++] = (char *)python;
     for (; j < ncommand; j++) {
         const char *a = command[j];
-        if (!strcmp(a, "-c"))
-            return cli_usage_error("trace: python -c is not supported: put the code in a file");
-        if (a[0] != '-' || !strcmp(a, "-") || !strcmp(a, "-m"))
+        if (a[0] != '-' || !strcmp(a, "-") || !strcmp(a, "-m") || !strcmp(a, "-c"))
             break;
         args[n++] = command[j];
         /* Options whose value is the next word. */
@@ -220,11 +311,17 @@ int cmd_trace(int argc, char **argv) {
     }
     if (j >= ncommand)
         return cli_usage_error("trace: no script in the command: python script.py [args]");
+    if ((!strcmp(command[j], "-m") || !strcmp(command[j], "-c")) && j + 1 >= ncommand)
+        return cli_usage_error("trace: python %s needs a value", command[j]);
     args[n++] = "-m";
     args[n++] = "pyflare";
     if (output) {
         args[n++] = "-o";
         args[n++] = (char *)output;
+        if (shown != output) { /* say the name the user gave, not /proc/self/fd/N/... */
+            args[n++] = "--output-name";
+            args[n++] = (char *)shown;
+        }
     }
     if (format) {
         args[n++] = "--format";
@@ -238,8 +335,8 @@ int cmd_trace(int argc, char **argv) {
         args[n++] = "--no-builtins";
     if (threads)
         args[n++] = "--threads";
-    if (strcmp(command[j], "-m"))
-        args[n++] = "--";
+    if (strcmp(command[j], "-m") && strcmp(command[j], "-c"))
+        args[n++] = "--"; /* -m and -c end python -m pyflare's options too */
     for (; j < ncommand; j++)
         args[n++] = command[j];
     args[n] = NULL;
@@ -257,8 +354,8 @@ int cmd_trace(int argc, char **argv) {
         free(path);
     }
     fflush(NULL);
-    execvp(python, args);
-    fprintf(stderr, "pyflare: cannot run %s: %s\n", python, strerror(errno));
+    execvp(args[0], args);
+    fprintf(stderr, "pyflare: cannot run %s: %s\n", args[0], strerror(errno));
     free(args);
     return 127;
 }

@@ -472,6 +472,126 @@ def wsgi_middleware():
     check(len(files) == 1 and files[0].endswith(".callgrind"), "output_dir holds %r", files)
 
 
+def other_hook(frame, event, arg):
+    other_hook.events += 1
+
+
+other_hook.events = 0
+
+
+@case
+def other_profilers_not_replaced():
+    """Before 3.12 a thread has one profile hook: enable() refuses while another
+    profiler holds it (one line), and leaves it working; a cProfile started
+    inside takes the hook (it cannot know), and disable() warns and leaves it.
+    3.12+: cProfile and pyflare want the same sys.monitoring tool id, the
+    second is refused; a sys.setprofile hook works beside pyflare."""
+    import cProfile
+    import warnings
+    prof = pyflare.Profile()
+    sys.setprofile(other_hook)
+    try:
+        if V < (3, 12):
+            try:
+                prof.enable()
+                prof.disable()
+                raise Fail("enable() replaced a sys.setprofile hook")
+            except RuntimeError as e:
+                check("other_hook" in str(e) and "\n" not in str(e), "message %r", str(e))
+        else:
+            with prof:
+                fib(5)
+            check(find(prof.stats(), "fib")["calls"] == 15, "fib beside a sys.setprofile hook")
+        check(sys.getprofile() is other_hook, "sys.setprofile hook replaced by %r", sys.getprofile())
+        before = other_hook.events
+        fib(3)
+        check(other_hook.events > before, "the sys.setprofile hook no longer runs")
+    finally:
+        sys.setprofile(None)
+    if PY3:
+        c = cProfile.Profile()
+        c.enable()
+        try:
+            prof.enable()
+            prof.disable()
+            raise Fail("enable() inside cProfile was accepted")
+        except RuntimeError as e:
+            check("cProfile" in str(e) or "tool id" in str(e), "message %r", str(e))
+        finally:
+            c.disable()
+    # A cProfile started inside pyflare.
+    prof = pyflare.Profile()
+    c = cProfile.Profile()
+    prof.enable()
+    try:
+        c.enable()
+        took = True
+    except ValueError:  # 3.12+: the tool id is taken
+        took = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prof.disable()
+    if V < (3, 12):
+        check(took, "cProfile refused to start")
+        check(sys.getprofile() is c, "disable() removed cProfile's hook: %r", sys.getprofile())
+        check(any(issubclass(w.category, RuntimeWarning) and "replaced" in str(w.message) for w in caught),
+              "no warning that cProfile took over: %r", [str(w.message) for w in caught])
+        c.disable()
+    else:
+        check(not took, "cProfile started while pyflare held the tool id")
+        check(not caught, "warnings %r", [str(w.message) for w in caught])
+    check(sys.getprofile() is None, "a profile hook is left: %r", sys.getprofile())
+
+
+@case
+def forked_child_cannot_write():
+    if not hasattr(os, "fork"):
+        raise SkipCase("no fork")
+    prof = pyflare.Profile()
+    prof.enable()
+    fib(5)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            msg = "enabled=%s" % prof.enabled
+            if V >= (3, 7) and prof.enabled:
+                msg += " (still profiling)"
+            try:
+                prof.write(os.path.join(OUT, "child.pstats"))
+                msg += " wrote"
+            except RuntimeError as e:
+                msg += " refused: %s" % e
+            fresh = pyflare.Profile()
+            try:
+                fresh.enable()
+                fib(2)
+                fresh.disable()
+                msg += " fresh=%d" % find(fresh.stats(), "fib")["calls"]
+            except Exception as e:
+                msg += " fresh failed: %r" % e
+            os.write(w, msg.encode("utf-8"))
+        finally:
+            os._exit(0)
+    os.close(w)
+    got = b""
+    while True:
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        got += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    prof.disable()
+    got = got.decode("utf-8")
+    check(" refused: " in got and "fork" in got, "the child could write the parent's profile: %r", got)
+    check(not os.path.exists(os.path.join(OUT, "child.pstats")), "the child wrote a file")
+    if V >= (3, 7):
+        check("still profiling" not in got and "fresh=3" in got, "the child: %r", got)
+    check(find(prof.stats(), "fib")["calls"] == 15, "the parent's profile changed")
+
+
 class SkipCase(Exception):
     pass
 

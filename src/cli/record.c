@@ -209,6 +209,14 @@ static void print_summary(const sampler_stats *st, double rate) {
     fputc('\n', stderr);
 }
 
+/* The default mode weighs stacks by CPU time: say what a unit of weight is. */
+static void print_cpu(const sampler_stats *st, const pf_meta *meta) {
+    if (!meta->cpu_weighted)
+        return;
+    fprintf(stderr, "pyflare: the sampled threads used %.3f s of CPU; stacks are weighed by it (1 = %g ms of CPU)\n",
+            st->cpu_ns / 1e9, meta->period_ns / 1e6);
+}
+
 /* Starts the command; returns its pid, or -1 (message printed). */
 static pid_t launch(char **command) {
     int report[2];
@@ -349,6 +357,7 @@ int cmd_record(int argc, char **argv) {
     if (sampler_all_exited(s) || child_exited)
         fprintf(stderr, "pyflare: the program exited; writing what was recorded\n");
     print_summary(st, o.sampling.rate_hz);
+    print_cpu(st, pf_profile_meta(profile));
 
     char command[1024] = "";
     size_t nproc;
@@ -359,8 +368,12 @@ int cmd_record(int argc, char **argv) {
     meta->command = pf_intern(profile, command);
     meta->start_unix_ns = (uint64_t)time(NULL) * 1000000000ull - meta->duration_ns;
     char subtitle[1400];
-    snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %llu samples", command, meta->duration_ns / 1e9,
-             o.sampling.rate_hz, (unsigned long long)st->stacks);
+    if (meta->cpu_weighted)
+        snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %.3f s of CPU", command, meta->duration_ns / 1e9,
+                 o.sampling.rate_hz, meta->cpu_ns / 1e9);
+    else
+        snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %llu samples", command, meta->duration_ns / 1e9,
+                 o.sampling.rate_hz, (unsigned long long)st->stacks);
     if (!o.out.subtitle)
         o.out.subtitle = subtitle;
     o.out.color = !strcmp(o.output, "-") && isatty(1) && !getenv("NO_COLOR");

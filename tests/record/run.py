@@ -10,7 +10,7 @@ targets/ run on Python 2.7 and 3.6+ and measure their own truth.
 Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/cpu       cpu_split.py burns f1:f2:f5 = 1:2:5 (busy loops) and sleeps
                    in idle(); the folded shares of f1/f2/f5 must be within 3
-                   points of the target's own measurement, attached (--pid)
+                   points of the target's own CPU measurement, attached (--pid)
                    and launched (-- python ...; exit status 3 passed on); with
                    --idle, idle()'s share of all samples within 5 points.
   INTERP/threads   threads.py: spinners alpha, beta, gamma + a sleeping main
@@ -21,6 +21,10 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/pyflame   `pyflare -x -s S [-r INTERVAL] -p PID` writes folded to stdout.
   INTERP/paths     frames relative to site-packages and the script's directory;
                    --full-paths keeps them absolute; --function drops lines.
+  load             (3.12, alone, with one busy-loop process per core) cpu_split.py's
+                   f1/f2/f5 shares within 2 points of its own CPU truth, idle() at
+                   most 2 %, the profile's CPU (weight x period) within 10 % of
+                   /proc/PID/stat's; a SIGSTOPped spinner (GIL holder) counts nothing.
   lifecycle        (3.12) the target exits mid-recording; SIGINT and SIGTERM stop
                    an unbounded recording and the profile is written.
   errors           (3.12) bad pids, rates, durations, formats, outputs, commands.
@@ -337,15 +341,31 @@ def window_truth(truth, run, ended):
     w1 = ended
     w0 = w1 - summary["seconds"]
     spent = {"f1": 0.0, "f2": 0.0, "f5": 0.0, "idle": 0.0, "window": w1 - w0}
-    for fn, start, end in truth["calls"]:
+    for call in truth["calls"]:
+        fn, start, end = call[:3]
         overlap = min(end, w1) - max(start, w0)
         if overlap > 0:
             spent[fn] += overlap
     return spent
 
 
-def cpu_share_problems(stacks, spent, label):
+def window_cpu_truth(truth, run, ended):
+    """CPU seconds each busy function of cpu_split.py used within the recorded
+    window: each call's CPU, in proportion to the part of the call inside it."""
+    summary = parse_summary(run)
+    w1 = ended
+    w0 = w1 - summary["seconds"]
+    spent = {"f1": 0.0, "f2": 0.0, "f5": 0.0}
+    for fn, start, end, cpu in truth["calls"]:
+        overlap = min(end, w1) - max(start, w0)
+        if fn in spent and overlap > 0 and end > start:
+            spent[fn] += cpu * min(1.0, overlap / (end - start))
+    return spent
+
+
+def cpu_share_problems(stacks, spent, label, tolerance=None):
     """Problems if f1/f2/f5's sample shares are off the target's own shares."""
+    tolerance = tolerance or CPU_TOLERANCE
     counts = innermost_counts(stacks)
     got_total = sum(counts.get(f, 0) for f in ("f1", "f2", "f5"))
     want_total = sum(spent[f] for f in ("f1", "f2", "f5"))
@@ -354,14 +374,14 @@ def cpu_share_problems(stacks, spent, label):
                 % (label, got_total, counts)]
     got = dict((f, counts.get(f, 0) / float(got_total)) for f in ("f1", "f2", "f5"))
     want = dict((f, spent[f] / want_total) for f in ("f1", "f2", "f5"))
-    off = [f for f in got if abs(got[f] - want[f]) > CPU_TOLERANCE]
+    off = [f for f in got if abs(got[f] - want[f]) > tolerance]
     if not off:
         return []
     others = sorted(counts.items(), key=lambda kv: -kv[1])[:6]
     return ["%s: shares off by more than %d points in %s\n  pyflare: %s (%d samples)\n"
             "  truth (time in the function while recorded): %s\n"
             "  innermost functions by samples: %s"
-            % (label, round(100 * CPU_TOLERANCE), ", ".join(off), fmt_shares(got), got_total,
+            % (label, round(100 * tolerance), ", ".join(off), fmt_shares(got), got_total,
                fmt_shares(want), ", ".join("%s %d" % kv for kv in others))]
 
 
@@ -410,7 +430,7 @@ def job_cpu(interp, python):
         if not alive:
             problems.append("the target died while being recorded")
         if not problems:
-            problems += cpu_share_problems(stacks, window_truth(truth, *attach), "attached")
+            problems += cpu_share_problems(stacks, window_cpu_truth(truth, *attach), "attached")
         results.append(check(prefix + "/attach", problems))
 
         stacks, summary, problems = recorded(idle[0], os.path.join(work, "idle.folded"))
@@ -441,10 +461,136 @@ def job_cpu(interp, python):
         if truth is None:
             problems.append("the launched target wrote no truth")
         elif not problems:
-            problems += cpu_share_problems(stacks, window_truth(truth, *launch), "launched")
+            problems += cpu_share_problems(stacks, window_cpu_truth(truth, *launch), "launched")
         results.append(check(prefix + "/launch", problems))
         return results
     finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- load --
+
+LOAD_TOLERANCE = 0.02       # f1/f2/f5 shares vs the CPU truth with a hog on every core
+LOAD_IDLE_MAX = 0.02        # idle()'s share of the profile's CPU at most
+LOAD_CPU_TOLERANCE = 0.10   # the profile's CPU time vs /proc/PID/stat's
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of a process, in seconds (from /proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def start_hogs():
+    """One busy-loop process per core (nice 0), each in a session of its own."""
+    hogs = []
+    for _ in range(os.cpu_count() or 2):
+        hogs.append(track(subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                           stdin=subprocess.DEVNULL, start_new_session=True)))
+    return hogs
+
+
+def stop_hogs(hogs):
+    for p in hogs:
+        kill_group(p)
+        p.wait()
+        untrack(p)
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def job_load(python):
+    """The default mode measures CPU time: with a CPU hog on every core the
+    target runs only part of the time it is runnable, and a stopped thread
+    that holds the GIL runs not at all."""
+    results = []
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    script = os.path.join(TARGETS, "cpu_split.py")
+    hogs = start_hogs()
+    try:
+        truth_path, ready = os.path.join(work, "truth.json"), os.path.join(work, "ready.json")
+        target = Target([python, script, truth_path, ready, "0", "0"], ready=ready)
+        out = os.path.join(work, "load.folded")
+        try:
+            target.wait_ready()
+            time.sleep(0.5)      # let the scheduler settle between target and hogs
+            t0, c0 = time.time(), proc_cpu_seconds(target.pid)
+            run, ended = timed(["record", "--pid", str(target.pid), "--rate", "1000", "--duration", "4",
+                                "-o", out], 4 + SLACK, work)
+            t1, c1 = time.time(), proc_cpu_seconds(target.pid)
+            status = target.terminate()
+        except RuntimeError as e:
+            lines = str(e).splitlines()
+            return [Result("FAIL", "load/cpu", "target: " + lines[0], lines[1:])]
+        finally:
+            target.stop()
+        truth = read_json(truth_path)
+        stacks, summary, problems = recorded(run, out)
+        if truth is None:
+            problems.append("target wrote no truth (status %s)" % status)
+        note = ""
+        if not problems:
+            problems += cpu_share_problems(stacks, window_cpu_truth(truth, run, ended), "with hogs",
+                                           LOAD_TOLERANCE)
+            counts = innermost_counts(stacks)
+            total = sum(counts.values())
+            idle = counts.get("idle", 0) / float(total) if total else 1.0
+            if idle > LOAD_IDLE_MAX:
+                problems.append("idle() (asleep) has %.1f%% of the profile, at most %d%% expected"
+                                % (100 * idle, round(100 * LOAD_IDLE_MAX)))
+            # The target's own CPU over the recorded part of [t0, t1].
+            want = (c1 - c0) * summary["seconds"] / (t1 - t0)
+            got = total / 1000.0      # each unit of weight is one 1 ms period of CPU
+            busy = sum(counts.get(f, 0) for f in ("f1", "f2", "f5")) or 1
+            cpu_truth = window_cpu_truth(truth, run, ended)
+            note = ("profile %.2f s of CPU, /proc/PID/stat %.2f s; idle %.1f%%; %s (truth %s)"
+                    % (got, want, 100 * idle,
+                       fmt_shares(dict((f, counts.get(f, 0) / float(busy)) for f in ("f1", "f2", "f5"))),
+                       fmt_shares(dict((f, v / (sum(cpu_truth.values()) or 1)) for f, v in cpu_truth.items()))))
+            if want <= 0 or abs(got - want) > LOAD_CPU_TOLERANCE * want:
+                problems.append("the profile holds %.2f s of CPU, the target used %.2f s while recorded "
+                                "(/proc/PID/stat; tolerance %d%%)" % (got, want, round(100 * LOAD_CPU_TOLERANCE)))
+        results.append(check("load/cpu", problems, note))
+
+        # A stopped process whose only thread holds the GIL uses no CPU.
+        target = spinner(work, "0", python)
+        try:
+            os.kill(target.pid, signal.SIGSTOP)
+            deadline = time.monotonic() + 10
+            while proc_state(target.pid) != "T" and time.monotonic() < deadline:
+                time.sleep(0.01)
+            out = os.path.join(work, "stopped.folded")
+            run = pyflare(["record", "--pid", str(target.pid), "--rate", "200", "--duration", "1", "-o", out],
+                          1 + SLACK)
+            os.kill(target.pid, signal.SIGCONT)
+            problems = []
+            if run.failure or run.rc != 0:
+                problems.append("expected exit status 0: " + run.describe())
+            try:
+                with open(out) as f:
+                    stacks, bad = parse_folded(f.read())
+                problems += bad
+            except OSError as e:
+                stacks = []
+                problems.append("no output file: %s" % e)
+            spun = innermost_counts(stacks).get("spin_forever", 0)
+            if spun:
+                problems.append("the stopped target's spin_forever counts %d (expected nothing)" % spun)
+            results.append(check("load/stopped", problems))
+        finally:
+            target.stop()
+        return results
+    except RuntimeError as e:
+        return results + [Result("FAIL", "load", "target: " + str(e).splitlines()[0])]
+    finally:
+        stop_hogs(hogs)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -1110,7 +1256,8 @@ def run_all(filters, selected):
     for name, path in present:
         plan.append(("%s/paths" % name, job_paths, (name, path)))
         plan.append(("%s/pyflame" % name, job_pyflame, (name, path)))
-    for job_name, job in (("lifecycle", job_lifecycle), ("errors", job_errors), ("rate", job_rate)):
+    for job_name, job in (("load", job_load), ("lifecycle", job_lifecycle), ("errors", job_errors),
+                          ("rate", job_rate)):
         if ONCE_ON in paths:
             plan.append((job_name, job, (paths[ONCE_ON],)))
         elif selected(job_name):
@@ -1119,8 +1266,15 @@ def run_all(filters, selected):
             print(r.render(), flush=True)
             results.append(r)
 
+    # The load job starts CPU hogs: it runs alone, before the others.
+    for name, job, args in plan:
+        if name == "load" and selected(name):
+            for r in guarded(job, name, *args):
+                print(r.render(), flush=True)
+                results.append(r)
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        jobs = [pool.submit(guarded, job, name, *args) for name, job, args in plan if selected(name)]
+        jobs = [pool.submit(guarded, job, name, *args) for name, job, args in plan
+                if selected(name) and name != "load"]
         for job in jobs:
             for r in job.result():
                 print(r.render(), flush=True)

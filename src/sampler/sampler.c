@@ -19,6 +19,7 @@
 #define CHILD_SCAN_NS 200000000ull     /* look for new child processes 5 times a second */
 #define THREAD_SWEEP_NS 1000000000ull  /* forget exited threads' stat files once a second */
 #define PROGRESS_NS 250000000ull
+#define LOOK_NS 100000000ull            /* with a long interval, look at the duration and processes this often */
 #define PENDING_CHILD_NS 10000000000ull /* a child that is not (yet) Python is retried this long */
 #define MAX_SESSIONS 256
 /* The kernel brings a running thread's CPU time up to date at scheduler
@@ -38,6 +39,8 @@ typedef struct session {
     char script_dir[PATH_MAX];
     int exited;
     uint64_t consecutive_failures;
+    int exec_pending;         /* it exec()ed: target, proc and walker are closed until the new program opens */
+    uint64_t next_try_ns;
     uint64_t nsampled;        /* samples taken of this process */
     /* CPU-weighted mode: the threads seen running at the previous sample
      * (indexes into sampler.threads), whose CPU time since is theirs even if
@@ -169,22 +172,52 @@ static void find_script_dir(target *t, char *out, size_t cap) {
     }
 }
 
+/* Opens the program pid runs now: target, interpreter, walker; with
+ * --blocking, checks once that it can be paused (a process traced by another
+ * tool cannot). */
+static int open_image(sampler *s, session *x, pf_error *err) {
+    x->target = NULL;
+    x->proc = NULL;
+    x->walker = NULL;
+    if (target_open(x->pid, &x->target, err) != 0)
+        return -1;
+    if (py_proc_open(x->target, &x->proc, err) != 0 || py_walker_new(x->proc, &x->walker, err) != 0 ||
+        (s->o.blocking && target_pause(x->target, err) != 0)) {
+        py_walker_free(x->walker);
+        py_proc_close(x->proc);
+        target_close(x->target);
+        x->target = NULL;
+        x->proc = NULL;
+        x->walker = NULL;
+        return -1;
+    }
+    if (s->o.blocking)
+        target_resume(x->target);
+    find_script_dir(x->target, x->script_dir, sizeof x->script_dir);
+    if (s->cpu_weighted)
+        target_cpu_start(x->target); /* CPU time used before now is not ours to count */
+    return 0;
+}
+
+static void close_image(session *x) {
+    py_walker_free(x->walker);
+    py_proc_close(x->proc);
+    target_close(x->target);
+    x->walker = NULL;
+    x->proc = NULL;
+    x->target = NULL;
+}
+
 int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
     if (s->nsessions == MAX_SESSIONS)
         return pf_fail(err, PF_ERR_USAGE, "too many processes (at most %d)", MAX_SESSIONS);
     session *x = &s->sessions[s->nsessions];
     memset(x, 0, sizeof *x);
     x->pid = pid;
-    if (target_open(pid, &x->target, err) != 0)
+    if (open_image(s, x, err) != 0)
         return -1;
-    if (py_proc_open(x->target, &x->proc, err) != 0 || py_walker_new(x->proc, &x->walker, err) != 0) {
-        py_proc_close(x->proc);
-        target_close(x->target);
-        return -1;
-    }
     char cmd[1024], label[1100];
     target_cmdline(x->target, cmd, sizeof cmd);
-    find_script_dir(x->target, x->script_dir, sizeof x->script_dir);
     x->pf_process = pf_process_add(s->profile, (int)pid, cmd);
     x->root = PF_ROOT;
     if (s->o.subprocesses) {
@@ -195,11 +228,63 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
     pf_meta *meta = pf_profile_meta(s->profile);
     if (!meta->python)
         meta->python = pf_intern(s->profile, x->proc->version);
-    if (s->cpu_weighted)
-        target_cpu_start(x->target); /* CPU time used before now is not ours to count */
     s->nsessions++;
     s->stats.processes_seen++;
     return 0;
+}
+
+/* ---- a process that exec()s ---- */
+
+#define EXEC_RETRY_NS 20000000ull          /* try the new program as Python this often */
+#define EXEC_RETRY_OTHER_NS 250000000ull   /* ... and this often once it proved not Python */
+
+/* The process runs another program now: let go of the old image, and try
+ * the new one as Python from the next tick on. */
+static void begin_exec(sampler *s, uint32_t si, uint64_t now) {
+    session *x = &s->sessions[si];
+    char exe[sizeof s->stats.exec_program];
+    target_exe(x->target, exe, sizeof exe);
+    close_image(x);
+    x->exec_pending = 1;
+    x->next_try_ns = now;
+    x->nrunning = 0;
+    for (size_t i = 0; i < s->nthreads; i++)
+        if (s->threads[i].session == si) { /* the old image's threads are gone */
+            s->threads[i].nlast = 0;
+            s->threads[i].npending = 0;
+            s->threads[i].tid = -1;
+        }
+    s->stats.exec_pid = x->pid;
+    snprintf(s->stats.exec_program, sizeof s->stats.exec_program, "%s", exe);
+    s->stats.exec_not_python = 0;
+}
+
+static void retry_exec(sampler *s, session *x, uint64_t now) {
+    pf_error err;
+    if (open_image(s, x, &err) == 0) {
+        x->exec_pending = 0;
+        x->consecutive_failures = 0;
+        s->stats.execs_followed++;
+        return;
+    }
+    if (err.kind == PF_ERR_NO_PROCESS || err.kind == PF_ERR_EXITED) {
+        x->exec_pending = 0;
+        x->exited = 1;
+        return;
+    }
+    int other = err.kind == PF_ERR_NOT_PYTHON;
+    if (other && x->pid == s->stats.exec_pid)
+        s->stats.exec_not_python = 1;
+    x->next_try_ns = now + (other ? EXEC_RETRY_OTHER_NS : EXEC_RETRY_NS);
+}
+
+/* After a failed read or pause: has the process exec()ed, or ended? */
+static void check_image(sampler *s, uint32_t si, uint64_t now) {
+    session *x = &s->sessions[si];
+    if (target_execed(x->target))
+        begin_exec(s, si, now);
+    else if (target_gone(x->target))
+        x->exited = 1;
 }
 
 static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
@@ -385,9 +470,9 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     size_t n;
     pf_error err;
     if (s->o.blocking && target_pause(x->target, &err) != 0) {
-        count_error(s, err.kind);
-        if (err.kind == PF_ERR_EXITED || err.kind == PF_ERR_PERMISSION)
-            x->exited = 1;
+        check_image(s, si, time_ns + s->clock.start_ns);
+        if (!x->exec_pending)
+            count_error(s, err.kind); /* (an exec() is no failure) */
         return;
     }
     int rc = py_walker_sample(x->walker, &threads, &n, &err);
@@ -422,9 +507,11 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     if (s->o.blocking)
         target_resume(x->target);
     if (rc != 0) {
-        count_error(s, err.kind);
+        check_image(s, si, time_ns + s->clock.start_ns);
+        if (!x->exec_pending)
+            count_error(s, err.kind); /* (an exec() is no failure) */
         /* A process that stops answering is gone (or a zombie we will reap). */
-        if (err.kind == PF_ERR_EXITED || ++x->consecutive_failures > 100)
+        if (!x->exec_pending && (err.kind == PF_ERR_EXITED || ++x->consecutive_failures > 100))
             x->exited = 1;
         return;
     }
@@ -577,14 +664,28 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
     uint64_t next_scan = start, next_sweep = start + THREAD_SWEEP_NS, next_progress = start + PROGRESS_NS;
     (void)err;
     while (!*stop) {
-        if (sampler_clock_wait(&s->clock) != 0)
+        /* A sampling interval longer than LOOK_NS still looks at the duration
+         * and the processes this often. */
+        uint64_t look = sampler_now_ns() + LOOK_NS;
+        int waited = sampler_clock_wait(&s->clock, look < end ? look : end);
+        if (waited < 0)
             continue; /* a signal: look at the stop flag */
         uint64_t now = sampler_now_ns();
         if (now >= end)
             break;
-        for (size_t i = 0; i < s->nsessions; i++)
-            if (!s->sessions[i].exited)
+        for (size_t i = 0; i < s->nsessions; i++) {
+            session *x = &s->sessions[i];
+            if (x->exited)
+                continue;
+            if (x->exec_pending) {
+                if (now >= x->next_try_ns)
+                    retry_exec(s, x, now);
+            } else if (waited == 0) {
                 sample_session(s, (uint32_t)i, now - start);
+            } else if (target_gone(x->target)) {
+                x->exited = 1;
+            }
+        }
         if (s->o.subprocesses && now >= next_scan) {
             scan_children(s, now);
             next_scan = now + CHILD_SCAN_NS;
@@ -593,7 +694,11 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
             for (size_t i = 0; i < s->nsessions; i++) {
                 const target_thread *tasks;
                 size_t ntasks;
-                if (!s->sessions[i].exited)
+                if (s->sessions[i].exited || s->sessions[i].exec_pending)
+                    continue;
+                if (target_execed(s->sessions[i].target))
+                    begin_exec(s, (uint32_t)i, now);
+                else
                     target_threads(s->sessions[i].target, &tasks, &ntasks, NULL);
             }
             next_sweep = now + THREAD_SWEEP_NS;

@@ -45,6 +45,11 @@ typedef struct sampler_stats {
     uint64_t processes_seen;
     uint64_t elapsed_ns;
     double achieved_hz;
+    /* exec(): a sampled process that runs another program is opened anew. */
+    uint64_t execs_followed;  /* new programs sampled after an exec() */
+    pid_t exec_pid;           /* the last process seen to exec(), 0 none */
+    char exec_program[256];   /* what it runs now */
+    int exec_not_python;      /* ... and that is not Python */
 } sampler_stats;
 
 typedef struct sampler sampler;
@@ -58,7 +63,9 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err);
 typedef void (*sampler_progress_fn)(const sampler_stats *stats, void *arg);
 
 /* Samples until *stop is set, the duration ends or every process has exited.
- * progress (may be NULL) is called about four times a second. */
+ * progress (may be NULL) is called about four times a second. A process that
+ * exec()s is followed: the new program is sampled if it is Python, and
+ * watched until it exits if not (stats say so). */
 int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn progress, void *arg, pf_error *err);
 
 const sampler_stats *sampler_get_stats(const sampler *s);

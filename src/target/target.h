@@ -39,6 +39,16 @@ int target_open(pid_t pid, target **out, pf_error *err);
 void target_close(target *t);
 pid_t target_pid(const target *t);
 
+/* 1 when the process no longer runs: gone, or a zombie. */
+int target_gone(const target *t);
+/* 1 when the process still runs but has exec()ed another program since it
+ * was opened (its memory is another image now: open it anew). */
+int target_execed(const target *t);
+/* The program file it runs (/proc/PID/exe), "" if unknown. */
+void target_exe(const target *t, char *out, size_t cap);
+/* The process tracing thread tid (ptrace), 0 if none. */
+pid_t target_tracer(pid_t tid);
+
 /* Reads len bytes at addr. Fails with PF_ERR_READ, or PF_ERR_EXITED once
  * the process is gone. */
 int target_read(target *t, uint64_t addr, void *buf, size_t len, pf_error *err);

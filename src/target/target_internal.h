@@ -28,9 +28,12 @@ struct target {
     int *pending_signal;    /* a signal each one got while stopping, to deliver on resume */
     size_t nseized;
     int paused;
+    pid_t *dead;            /* threads that died while paused, not yet reaped */
+    size_t ndead;
 };
 
 void target_maps_free(target *t);
 void target_threads_free(target *t);
+void target_reap_dead(target *t);
 
 #endif

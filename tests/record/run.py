@@ -27,6 +27,13 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                    /proc/PID/stat's; a SIGSTOPped spinner (GIL holder) counts nothing.
   lifecycle        (3.12) the target exits mid-recording; SIGINT and SIGTERM stop
                    an unbounded recording and the profile is written.
+  events           (3.12) a launched target SIGKILLed during --blocking at 20 kHz
+                   (pyflare ends, profile written, status 137); thread churn under
+                   --blocking (the whole duration is recorded); exec() of Python
+                   followed (launched and attached) and of another program said
+                   clearly; a process traced by strace refused by record and dump
+                   --blocking naming the tracer; --duration and the program's exit
+                   end a recording whose interval is longer (--rate 0.01).
   errors           (3.12) bad pids, rates, durations, formats, outputs, commands.
   rate             (3.12) --rate 10000 prints its achieved rate and late count.
 
@@ -986,6 +993,226 @@ def job_lifecycle(python):
         shutil.rmtree(work, ignore_errors=True)
 
 
+# ------------------------------------------------------ process events --
+
+HANG_TIMEOUT = 30           # generous: a pyflare that has not ended by then hangs
+
+
+def tracer_of(pid):
+    """TracerPid from /proc/PID/status (0: not traced)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def folded_funcs(path):
+    try:
+        with open(path) as f:
+            stacks, _ = parse_folded(f.read())
+    except OSError:
+        return {}
+    return innermost_counts(stacks)
+
+
+def job_process_events(python):
+    """Targets that die, churn threads, exec() or are traced by another tool:
+    pyflare never hangs, never ends early, and says what happened."""
+    results = []
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    try:
+        results.append(sigkill_blocking_case(work, python))
+        results.append(churn_blocking_case(work, python))
+        results += exec_cases(work, python)
+        results += traced_cases(work, python)
+        results += long_interval_cases(work, python)
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def sigkill_blocking_case(work, python):
+    """A launched, multi-threaded target SIGKILLed during --blocking at 20 kHz."""
+    name = "events/sigkill-blocking"
+    ready, out = os.path.join(work, "kill-ready.json"), os.path.join(work, "kill.folded")
+    cmd, p = start_pyflare(["record", "--blocking", "--rate", "20000", "-o", out, "--",
+                            python, os.path.join(TARGETS, "threads.py"), ready])
+    problems = []
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not os.path.exists(ready) and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    info = read_json(ready)
+    if info is None:
+        kill_group(p)
+        run = communicate(p, cmd, 10)
+        return check(name, ["the launched target never got ready: " + run.describe()])
+    time.sleep(0.5)
+    os.kill(info["pid"], signal.SIGKILL)
+    run = communicate(p, cmd, HANG_TIMEOUT)
+    if run.failure:
+        problems.append("pyflare did not end after its target was killed: " + run.failure)
+    elif run.rc != 128 + signal.SIGKILL:
+        problems.append("exit status %s, expected %d (the program's, killed by SIGKILL): %s"
+                        % (run.rc, 128 + signal.SIGKILL, run.describe()))
+    if not run.failure and not folded_funcs(out):
+        problems.append("no profile written")
+    return check(name, problems)
+
+
+def churn_blocking_case(work, python):
+    """Threads exit all the time: --blocking records its whole duration."""
+    name = "events/churn-blocking"
+    ready = os.path.join(work, "churn-ready.json")
+    target = Target([python, os.path.join(TARGETS, "churn.py"), ready], ready=ready)
+    try:
+        target.wait_ready()
+        out = os.path.join(work, "churn.folded")
+        run = pyflare(["record", "--pid", str(target.pid), "--blocking", "--rate", "500", "--duration", "3",
+                       "--idle", "-o", out], 3 + SLACK)
+        problems = []
+        if run.failure or run.rc != 0:
+            problems.append("expected exit status 0: " + run.describe())
+        summary = parse_summary(run)
+        if summary is None:
+            problems.append("no summary line:\n" + run.text.strip())
+        elif summary["seconds"] < 2.5:
+            problems.append("recorded %.2f s of the 3 s asked for: %s" % (summary["seconds"], run.text.strip()))
+        if "exited" in run.text:
+            problems.append("says the program exited, yet it runs on:\n" + run.text.strip())
+        if not target.alive():
+            problems.append("the target died")
+        if "churn_work" not in folded_funcs(out) and "main" not in folded_funcs(out):
+            problems.append("no churn.py stacks recorded")
+        return check(name, problems)
+    except RuntimeError as e:
+        return Result("FAIL", name, "target: " + str(e).splitlines()[0])
+    finally:
+        target.stop()
+
+
+def exec_cases(work, python):
+    script = os.path.join(TARGETS, "exec_chain.py")
+    results = []
+    # Launched, exec()s Python: both images are profiled, its exit status (0) passed on.
+    out = os.path.join(work, "exec-py.folded")
+    run = pyflare(["record", "--rate", "200", "-o", out, "--", python, script, "-", "1", "python", "1.5"],
+                  2.5 + SLACK)
+    funcs, problems = folded_funcs(out), []
+    if run.failure or run.rc != 0:
+        problems.append("expected the program's exit status 0: " + run.describe())
+    for fn in ("before_exec", "after_exec"):
+        if not funcs.get(fn):
+            problems.append("no stack ends in %s (innermost: %s)" % (fn, funcs))
+    results.append(check("events/exec-python-launched", problems))
+
+    # Launched, exec()s a program that is not Python: said clearly, its exit status passed on.
+    out = os.path.join(work, "exec-sleep.folded")
+    run = pyflare(["record", "--rate", "200", "-o", out, "--", python, script, "-", "1", "sleep", "1.5"],
+                  2.5 + SLACK)
+    funcs, problems = folded_funcs(out), []
+    if run.failure or run.rc != 0:
+        problems.append("expected the program's exit status 0: " + run.describe())
+    if "exec" not in run.text or "not Python" not in run.text:
+        problems.append("stderr does not say the program exec()ed something that is not Python:\n"
+                        + run.text.strip())
+    if not funcs.get("before_exec"):
+        problems.append("no stack ends in before_exec (innermost: %s)" % funcs)
+    results.append(check("events/exec-other-launched", problems))
+
+    # Attached: the new image is profiled too.
+    ready = os.path.join(work, "exec-ready.json")
+    target = Target([python, script, ready, "1", "python", "2"], ready=ready)
+    try:
+        target.wait_ready()
+        out = os.path.join(work, "exec-attached.folded")
+        run = pyflare(["record", "--pid", str(target.pid), "--rate", "200", "--duration", "8", "-o", out],
+                      8 + SLACK)
+        funcs, problems = folded_funcs(out), []
+        if run.failure or run.rc != 0:
+            problems.append("expected exit status 0: " + run.describe())
+        for fn in ("before_exec", "after_exec"):
+            if not funcs.get(fn):
+                problems.append("no stack ends in %s (innermost: %s)" % (fn, funcs))
+        results.append(check("events/exec-python-attached", problems))
+    except RuntimeError as e:
+        results.append(Result("FAIL", "events/exec-python-attached", "target: " + str(e).splitlines()[0]))
+    finally:
+        target.stop()
+    return results
+
+
+def traced_cases(work, python):
+    names = ["events/traced-record", "events/traced-dump"]
+    if not shutil.which("strace"):
+        return [Result("SKIP", n, "no strace") for n in names]
+    results = []
+    target = spinner(work, "0", python)
+    strace = track(subprocess.Popen(["strace", "-p", str(target.pid), "-o", "/dev/null"],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True))
+    try:
+        deadline = time.monotonic() + 10
+        while tracer_of(target.pid) != strace.pid and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if tracer_of(target.pid) != strace.pid:
+            return [Result("SKIP", n, "strace could not attach") for n in names]
+        out = os.path.join(work, "traced.folded")
+        run, left = in_empty_dir(["record", "--pid", str(target.pid), "--blocking", "--duration", "1", "-o", out])
+        problems = error_problems(run, mention=["traced", str(strace.pid)])
+        if os.path.exists(out):
+            problems.append("an output file was written")
+        results.append(check(names[0], problems))
+        run, left = in_empty_dir(["dump", "--pid", str(target.pid), "--blocking"])
+        problems = error_problems(run, mention=["traced", str(strace.pid)])
+        if "as root" in run.text:
+            problems.append("tells root to run as root: " + run.text.strip())
+        results.append(check(names[1], problems))
+        return results
+    finally:
+        kill_group(strace)
+        strace.wait()
+        untrack(strace)
+        target.stop()
+
+
+def long_interval_cases(work, python):
+    """A sampling interval longer than the duration, or than the program's life."""
+    results = []
+    target = spinner(work, "0", python)
+    try:
+        out = os.path.join(work, "long.folded")
+        run = pyflare(["record", "--pid", str(target.pid), "--rate", "0.01", "--duration", "2", "-o", out],
+                      HANG_TIMEOUT)
+        problems = []
+        if run.failure:
+            problems.append("--duration 2 with --rate 0.01 (100 s between samples): " + run.failure)
+        elif run.rc != 0:
+            problems.append("expected exit status 0: " + run.describe())
+        elif not os.path.exists(out):
+            problems.append("no output file")
+        results.append(check("events/duration-long-interval", problems))
+    finally:
+        target.stop()
+    # Attached (no SIGCHLD tells pyflare): the program exits 1 s in.
+    target = spinner(work, "1", python, reaper=True)
+    try:
+        out = os.path.join(work, "long-exit.folded")
+        run = pyflare(["record", "--pid", str(target.pid), "--rate", "0.01", "-o", out], HANG_TIMEOUT)
+        problems = []
+        if run.failure:
+            problems.append("the program exited after 1 s, --rate 0.01: " + run.failure)
+        elif run.rc != 0:
+            problems.append("expected exit status 0: " + run.describe())
+        results.append(check("events/exit-long-interval", problems))
+    finally:
+        target.stop()
+    return results
+
+
 # -------------------------------------------------------------- errors --
 
 def error_problems(run, rc=None, mention=(), any_of=()):
@@ -1256,8 +1483,8 @@ def run_all(filters, selected):
     for name, path in present:
         plan.append(("%s/paths" % name, job_paths, (name, path)))
         plan.append(("%s/pyflame" % name, job_pyflame, (name, path)))
-    for job_name, job in (("load", job_load), ("lifecycle", job_lifecycle), ("errors", job_errors),
-                          ("rate", job_rate)):
+    for job_name, job in (("load", job_load), ("lifecycle", job_lifecycle), ("events", job_process_events),
+                          ("errors", job_errors), ("rate", job_rate)):
         if ONCE_ON in paths:
             plan.append((job_name, job, (paths[ONCE_ON],)))
         elif selected(job_name):

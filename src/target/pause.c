@@ -125,14 +125,24 @@ int target_pause(target *t, pf_error *err) {
         t->seized[t->nseized++] = tid;
         if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
             continue;
-        int status = 0;
-        pid_t got;
-        while ((got = waitpid(tid, &status, __WALL)) < 0 && errno == EINTR)
+        /* Look before taking: if it died (SIGKILL) instead of stopping, the
+         * group leader's exit status belongs to its parent's wait (pyflare's,
+         * for a launched program), so that one is left in place. */
+        siginfo_t info;
+        int rc;
+        memset(&info, 0, sizeof info);
+        while ((rc = waitid(P_PID, (id_t)tid, &info, WSTOPPED | WEXITED | __WALL | WNOWAIT)) < 0 && errno == EINTR)
             ;
-        if (got == tid && (WIFEXITED(status) || WIFSIGNALED(status))) {
-            t->nseized--; /* it died (SIGKILL) and the wait reaped it */
+        if (rc == 0 && info.si_code != CLD_TRAPPED && info.si_code != CLD_STOPPED) {
+            t->nseized--;
+            if (tid != t->pid)
+                while (waitpid(tid, NULL, __WALL) < 0 && errno == EINTR)
+                    ;
             continue;
         }
+        int status = 0;
+        while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR)
+            ;
         /* A signal that arrived first shows up as a signal-delivery stop: keep it
          * and hand it back on detach, so the target never loses a signal. */
         if (WIFSTOPPED(status) && (status >> 16) != PTRACE_EVENT_STOP)

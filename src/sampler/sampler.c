@@ -515,6 +515,17 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
             x->exited = 1;
         return;
     }
+    /* Torn stacks are also what the first walks of an exec()ed process look
+     * like (the old addresses now hold the new program): check, rather than
+     * walk another program's memory until the next sweep. */
+    for (size_t i = 0; i < n; i++)
+        if (threads[i].error != PF_OK) {
+            if (target_execed(x->target)) { /* one pread */
+                begin_exec(s, si, time_ns + s->clock.start_ns);
+                return;
+            }
+            break;
+        }
     x->consecutive_failures = 0;
     x->nsampled++;
     for (size_t i = 0; i < n; i++) {

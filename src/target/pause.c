@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,46 @@ static void remember_dead(target *t, pid_t tid) {
     t->dead[t->ndead++] = tid;
 }
 
+/* Waits for tid's stop after PTRACE_INTERRUPT: 1 with its status, or 0 if
+ * it died instead. Looks before taking: the group leader's exit status
+ * belongs to its parent's wait (pyflare's, for a launched program), so it is
+ * left in place. The leader's death is not reported while threads that died
+ * traced wait to be reaped, so for the leader the wait polls, reaping them,
+ * and watches its state rather than blocking for ever. */
+static int wait_stop(target *t, pid_t tid, int *status) {
+    int leader = tid == t->pid;
+    for (unsigned polls = 0;; polls++) {
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        int rc = waitid(P_PID, (id_t)tid, &info, WSTOPPED | WEXITED | __WALL | WNOWAIT | (leader ? WNOHANG : 0));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            return 0; /* not ours to wait for: gone */
+        if (info.si_pid == tid) {
+            if (info.si_code != CLD_TRAPPED && info.si_code != CLD_STOPPED) {
+                if (!leader)
+                    while (waitpid(tid, NULL, __WALL) < 0 && errno == EINTR)
+                        ;
+                return 0;
+            }
+            while (waitpid(tid, status, __WALL) < 0 && errno == EINTR)
+                ;
+            return 1;
+        }
+        if (polls < 64) { /* a stop usually comes within microseconds */
+            sched_yield();
+            continue;
+        }
+        reap_dead(t, 0);
+        char state = thread_state_now(t, tid);
+        if (state == 0 || state == 'Z' || state == 'X')
+            return 0;
+        struct timespec pause_ns = {0, 20000};
+        nanosleep(&pause_ns, NULL);
+    }
+}
+
 int target_pause(target *t, pf_error *err) {
     const target_thread *threads;
     size_t n;
@@ -125,24 +166,11 @@ int target_pause(target *t, pf_error *err) {
         t->seized[t->nseized++] = tid;
         if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
             continue;
-        /* Look before taking: if it died (SIGKILL) instead of stopping, the
-         * group leader's exit status belongs to its parent's wait (pyflare's,
-         * for a launched program), so that one is left in place. */
-        siginfo_t info;
-        int rc;
-        memset(&info, 0, sizeof info);
-        while ((rc = waitid(P_PID, (id_t)tid, &info, WSTOPPED | WEXITED | __WALL | WNOWAIT)) < 0 && errno == EINTR)
-            ;
-        if (rc == 0 && info.si_code != CLD_TRAPPED && info.si_code != CLD_STOPPED) {
-            t->nseized--;
-            if (tid != t->pid)
-                while (waitpid(tid, NULL, __WALL) < 0 && errno == EINTR)
-                    ;
+        int status = 0;
+        if (!wait_stop(t, tid, &status)) {
+            t->nseized--; /* it died (SIGKILL) instead of stopping */
             continue;
         }
-        int status = 0;
-        while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR)
-            ;
         /* A signal that arrived first shows up as a signal-delivery stop: keep it
          * and hand it back on detach, so the target never loses a signal. */
         if (WIFSTOPPED(status) && (status >> 16) != PTRACE_EVENT_STOP)

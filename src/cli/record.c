@@ -59,9 +59,24 @@ typedef struct record_options {
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t child_exited;
+static volatile pid_t launched_pid; /* the program pyflare started, 0 when attached */
 
 static void on_stop_signal(int sig) { (void)sig; stop_requested = 1; }
-static void on_child(int sig) { (void)sig; child_exited = 1; stop_requested = 1; }
+
+/* SIGCHLD also comes for every thread of a traced (--blocking) program that
+ * exits: only the launched program's own end stops the recording. */
+static void on_child(int sig) {
+    (void)sig;
+    int saved = errno;
+    siginfo_t info;
+    info.si_pid = 0;
+    if (launched_pid > 0 && waitid(P_PID, (id_t)launched_pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == launched_pid) {
+        child_exited = 1;
+        stop_requested = 1;
+    }
+    errno = saved;
+}
 
 static int parse_number(const char *option, const char *text, double min, double max, double *out) {
     char *end;
@@ -221,6 +236,14 @@ static void print_summary(const sampler_stats *st, double rate) {
     fputc('\n', stderr);
 }
 
+/* The default mode weighs stacks by CPU time: say what a unit of weight is. */
+static void print_cpu(const sampler_stats *st, const pf_meta *meta) {
+    if (!meta->cpu_weighted)
+        return;
+    fprintf(stderr, "pyflare: the sampled threads used %.3f s of CPU; stacks are weighed by it (1 = %g ms of CPU)\n",
+            st->cpu_ns / 1e9, meta->period_ns / 1e6);
+}
+
 /* Starts the command; returns its pid, or -1 (message printed). */
 static pid_t launch(char **command) {
     int report[2];
@@ -278,22 +301,27 @@ static int attach_launched(sampler *s, pid_t pid, pf_error *err) {
     }
 }
 
-/* The launched program's exit status as a shell would report it. */
+/* The launched program's exit status as a shell would report it. Never
+ * waits forever: SIGTERM, two seconds, SIGKILL, two more seconds. */
 static int reap(pid_t pid, int still_running) {
     int status = 0;
-    if (still_running) {
+    if (still_running)
         kill(pid, SIGTERM);
-        for (int i = 0; i < 200; i++) {
-            if (waitpid(pid, &status, WNOHANG) == pid)
-                goto done;
-            struct timespec ms = {0, 10000000};
-            nanosleep(&ms, NULL);
+    for (int i = 0;; i++) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid)
+            break;
+        if (got < 0 && errno != EINTR)
+            return 1; /* not ours to wait for any more */
+        if (i == 200)
+            kill(pid, SIGKILL);
+        if (i == 400) {
+            fprintf(stderr, "pyflare: process %d does not end; leaving it\n", (int)pid);
+            return 1;
         }
-        kill(pid, SIGKILL);
+        struct timespec ms = {0, 10000000};
+        nanosleep(&ms, NULL);
     }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-done:
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     if (WIFSIGNALED(status))
@@ -336,6 +364,12 @@ int cmd_record(int argc, char **argv) {
             rc = 1;
             goto out;
         }
+        launched_pid = child;
+        siginfo_t info = {0}; /* it may have ended before its SIGCHLD could be recognised */
+        if (waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == child) {
+            child_exited = 1;
+            stop_requested = 1;
+        }
         if (attach_launched(s, child, &err) != 0) {
             if (err.kind == PF_ERR_NOT_PYTHON && o.sampling.subprocesses)
                 err.kind = PF_OK; /* its Python children will be found */
@@ -358,9 +392,13 @@ int cmd_record(int argc, char **argv) {
     if (live)
         fputs("\r\033[K", stderr);
     const sampler_stats *st = sampler_get_stats(s);
+    if (st->exec_not_python)
+        fprintf(stderr, "pyflare: process %d exec()ed %s, which is not Python: nothing was sampled in it after "
+                        "that\n", (int)st->exec_pid, *st->exec_program ? st->exec_program : "another program");
     if (sampler_all_exited(s) || child_exited)
         fprintf(stderr, "pyflare: the program exited; writing what was recorded\n");
     print_summary(st, o.sampling.rate_hz);
+    print_cpu(st, pf_profile_meta(profile));
 
     char command[1024] = "";
     size_t nproc;
@@ -371,8 +409,12 @@ int cmd_record(int argc, char **argv) {
     meta->command = pf_intern(profile, command);
     meta->start_unix_ns = (uint64_t)time(NULL) * 1000000000ull - meta->duration_ns;
     char subtitle[1400];
-    snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %llu stacks", command, meta->duration_ns / 1e9,
-             o.sampling.rate_hz, (unsigned long long)st->stacks);
+    if (meta->cpu_weighted)
+        snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %.3f s of CPU", command, meta->duration_ns / 1e9,
+                 o.sampling.rate_hz, meta->cpu_ns / 1e9);
+    else
+        snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %llu stacks", command, meta->duration_ns / 1e9,
+                 o.sampling.rate_hz, (unsigned long long)st->stacks);
     if (!o.out.subtitle)
         o.out.subtitle = subtitle;
     o.out.color = !strcmp(o.output, "-") && isatty(1) && !getenv("NO_COLOR");
@@ -391,6 +433,10 @@ int cmd_record(int argc, char **argv) {
         rc = 0;
     }
     if (child > 0) {
+        /* Threads that died while paused are reaped first: until then the
+         * kernel keeps the program from ending. */
+        sampler_free(s);
+        s = NULL;
         int status = reap(child, !child_exited);
         if (rc == 0)
             rc = status;

@@ -132,12 +132,13 @@ static int write_from_log(const pf_profile *p, FILE *f, uint64_t period, int *fi
         order[i] = i;
     sort_samples = samples;
     qsort(order, ns, sizeof *order, by_thread_time);
-    uint64_t weight = period ? period : 1;
+    uint64_t unit = period ? period : 1; /* a sample's weight counts periods (of CPU time, or taken) */
     for (size_t i = 0; i < ns;) {
         uint32_t t = samples[order[i]].thread;
         size_t end = i;
+        uint64_t sum = 0;
         while (end < ns && samples[order[end]].thread == t)
-            end++;
+            sum += samples[order[end++]].weight * unit;
         char label[96];
         const char *tname;
         thread_label(p, t, label, sizeof label, &tname);
@@ -154,7 +155,7 @@ static int write_from_log(const pf_profile *p, FILE *f, uint64_t period, int *fi
             out_json_string(f, label);
         }
         fprintf(f, ", \"unit\": \"%s\", \"startValue\": 0, \"endValue\": %" PRIu64 ",\n   \"samples\": [",
-                period ? "nanoseconds" : "none", (uint64_t)(end - i) * weight);
+                period ? "nanoseconds" : "none", sum);
         for (size_t k = i; k < end; k++) {
             if (k > i)
                 fputc(',', f);
@@ -162,7 +163,7 @@ static int write_from_log(const pf_profile *p, FILE *f, uint64_t period, int *fi
         }
         fputs("],\n   \"weights\": [", f);
         for (size_t k = i; k < end; k++)
-            fprintf(f, "%s%" PRIu64, k > i ? "," : "", weight);
+            fprintf(f, "%s%" PRIu64, k > i ? "," : "", samples[order[k]].weight * unit);
         fputs("]}", f);
         i = end;
     }

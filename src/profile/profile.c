@@ -292,9 +292,10 @@ void pf_thread_set_name(pf_profile *p, uint32_t thread, const char *name) {
 void pf_profile_log_samples(pf_profile *p, int on) { p->log_samples = on; }
 
 /* A logged sample is one word pair: the node, and the thread (12 bits) with
- * the microseconds since the previous sample (20 bits). Anything that does not
- * fit (a thread index >= 4095, a gap over a second, time going backwards) is
- * written as an escape: {ESCAPE, thread}, {time low, time high}, {node, 0}. */
+ * the microseconds since the previous sample (20 bits); its weight is 1.
+ * Anything that does not fit (a thread index >= 4095, a gap over a second,
+ * time going backwards, a weight other than 1) is written as an escape:
+ * {ESCAPE, thread}, {time low, time high}, {node, weight}. */
 #define LOG_ESCAPE UINT32_MAX
 #define LOG_DT_BITS 20
 #define LOG_THREAD_MAX 4095u
@@ -313,11 +314,12 @@ void pf_sample_add(pf_profile *p, pf_node_id node, uint32_t thread, uint64_t tim
     uint64_t us = time_ns / 1000;
     uint64_t dt = us - p->log_last_us;
     int ok;
-    if (thread < LOG_THREAD_MAX && us >= p->log_last_us && dt < (1u << LOG_DT_BITS) && node != LOG_ESCAPE)
+    uint32_t w = weight > UINT32_MAX ? UINT32_MAX : (uint32_t)weight;
+    if (thread < LOG_THREAD_MAX && us >= p->log_last_us && dt < (1u << LOG_DT_BITS) && node != LOG_ESCAPE && w == 1)
         ok = log_push(p, node, thread << LOG_DT_BITS | (uint32_t)dt) == 0;
     else
         ok = log_push(p, LOG_ESCAPE, thread) == 0 && log_push(p, (uint32_t)us, (uint32_t)(us >> 32)) == 0 &&
-             log_push(p, node, 0) == 0;
+             log_push(p, node, w) == 0;
     if (!ok)
         p->failed = 1;
     p->log_last_us = us;
@@ -340,19 +342,20 @@ static void expand_samples(pf_profile *p) {
     uint64_t us = 0;
     for (size_t i = 0; i < p->nlog; i++) {
         struct packed_sample e = p->log[i];
-        uint32_t thread;
+        uint32_t thread, weight = 1;
         if (e.node == LOG_ESCAPE) {
             if (i + 2 >= p->nlog)
                 break;
             thread = e.word;
             us = (uint64_t)p->log[i + 1].node | (uint64_t)p->log[i + 1].word << 32;
             e = p->log[i + 2];
+            weight = e.word;
             i += 2;
         } else {
             thread = e.word >> LOG_DT_BITS;
             us += e.word & ((1u << LOG_DT_BITS) - 1);
         }
-        p->samples[p->nsamples++] = (pf_sample){us * 1000, e.node, thread};
+        p->samples[p->nsamples++] = (pf_sample){us * 1000, e.node, thread, weight};
     }
 }
 

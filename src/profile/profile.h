@@ -4,7 +4,8 @@
  * from the parent node's frame", so a stack is just its leaf node, and a stack
  * seen again costs one hash lookup per frame — or none, when the caller keeps
  * the leaf. Nodes carry weights:
- *   self   samples (sampling) or nanoseconds (tracing) spent in this node itself,
+ *   self   samples (sampling; with meta.cpu_weighted, periods of CPU time) or
+ *          nanoseconds (tracing) spent in this node itself,
  *   total  self plus all descendants (filled by pf_profile_finish for sampling;
  *          measured directly by the tracer, which must not double-count recursion),
  *   calls  exact call count (tracing only).
@@ -83,6 +84,7 @@ typedef struct pf_sample {
     uint64_t time_ns;     /* since the profile started, a whole number of microseconds */
     pf_node_id node;
     uint32_t thread;
+    uint32_t weight;      /* what it added to node's self (1 for a plain sample) */
 } pf_sample;
 
 typedef enum { PF_MODE_SAMPLED = 0, PF_MODE_TRACED } pf_mode;
@@ -96,6 +98,13 @@ typedef struct pf_meta {
     double rate_hz;           /* sampling rate (sampled mode) */
     uint64_t period_ns;       /* one sample's weight in time (sampled mode) */
     const char *weight_unit;  /* "samples" or "nanoseconds" */
+    /* Sampled mode, running threads only: a stack is weighed by the CPU time
+     * its thread really used, so a unit of weight is period_ns of CPU time (a
+     * thread waiting for a CPU, or stopped, adds nothing), and cpu_ns is the
+     * exact CPU time the sampled threads used. 0: a unit is one sample taken
+     * (wall time: --idle, --gil, folded input). */
+    int cpu_weighted;
+    uint64_t cpu_ns;
 } pf_meta;
 
 typedef struct pf_profile pf_profile;
@@ -121,7 +130,8 @@ uint32_t pf_process_add(pf_profile *p, int pid, const char *command);
 uint32_t pf_thread_add(pf_profile *p, uint32_t process, uint64_t thread_id, int64_t native_id, const char *name);
 void pf_thread_set_name(pf_profile *p, uint32_t thread, const char *name);
 
-/* Sampling: adds weight to node's self, and logs the sample when log_samples is on. */
+/* Sampling: adds weight to node's self, and logs the sample (with its weight)
+ * when log_samples is on. */
 void pf_sample_add(pf_profile *p, pf_node_id node, uint32_t thread, uint64_t time_ns, uint64_t weight);
 void pf_profile_log_samples(pf_profile *p, int on);
 

@@ -27,7 +27,7 @@ void sampler_clock_start(sampler_clock *c, double rate_hz, int spin) {
     c->spin = spin;
 }
 
-int sampler_clock_wait(sampler_clock *c) {
+int sampler_clock_wait(sampler_clock *c, uint64_t not_after_ns) {
     uint64_t now = sampler_now_ns();
     if (c->ticks > 0 && now > c->next_ns + c->period_ns) {
         /* The last sample ran past the slot after its own: count it and skip
@@ -43,6 +43,14 @@ int sampler_clock_wait(sampler_clock *c) {
     uint64_t wake = c->next_ns;
     if (c->spin)
         wake = c->next_ns > SPIN_MARGIN_NS ? c->next_ns - SPIN_MARGIN_NS : 0;
+    if (not_after_ns < wake) { /* the caller has something to look at before the slot */
+        if (now < not_after_ns) {
+            struct timespec until = {(time_t)(not_after_ns / 1000000000ull), (long)(not_after_ns % 1000000000ull)};
+            if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+                return -1;
+        }
+        return 1;
+    }
     if (now < wake) {
         struct timespec until = {(time_t)(wake / 1000000000ull), (long)(wake % 1000000000ull)};
         if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)

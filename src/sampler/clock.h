@@ -18,8 +18,11 @@ typedef struct sampler_clock {
 uint64_t sampler_now_ns(void);
 /* spin: trade CPU for exact spacing (see sampler_clock_wait). */
 void sampler_clock_start(sampler_clock *c, double rate_hz, int spin);
-/* Sleeps until the next slot is due. Returns 0, or -1 if a signal interrupted
- * the sleep (the caller checks its stop flag and calls again). */
-int sampler_clock_wait(sampler_clock *c);
+/* Sleeps until the next slot is due, or until not_after_ns (CLOCK_MONOTONIC)
+ * if that comes first. Returns 0 when the slot is due, 1 at not_after_ns (no
+ * slot: a long sampling interval still lets the caller end on time), or -1
+ * if a signal interrupted the sleep (the caller checks its stop flag and
+ * calls again). */
+int sampler_clock_wait(sampler_clock *c, uint64_t not_after_ns);
 
 #endif

@@ -20,8 +20,14 @@
 #define CHILD_SCAN_NS 200000000ull     /* look for new child processes 5 times a second */
 #define THREAD_SWEEP_NS 1000000000ull  /* forget exited threads' stat files once a second */
 #define PROGRESS_NS 250000000ull
+#define LOOK_NS 100000000ull            /* with a long interval, look at the duration and processes this often */
 #define PENDING_CHILD_NS 10000000000ull /* a child that is not (yet) Python is retried this long */
 #define MAX_SESSIONS 256
+/* The kernel brings a running thread's CPU time up to date at scheduler
+ * events and ticks (4 ms at 250 Hz), so it grows in steps: the stacks seen
+ * running since the last step share it. More than this many: the stack of a
+ * thread that long without a step (waiting for a CPU, stopped) is not moving. */
+#define PENDING_MAX 32
 
 /* One process being sampled. */
 typedef struct session {
@@ -35,7 +41,17 @@ typedef struct session {
     char script_dir[PATH_MAX];
     int exited;
     uint64_t consecutive_failures;
+    int exec_pending;         /* it exec()ed: target, proc and walker are closed until the new program opens */
+    uint64_t next_try_ns;
+    uint64_t nsampled;        /* samples taken of this process */
+    /* CPU-weighted mode: the threads seen running at the previous sample
+     * (indexes into sampler.threads), whose CPU time since is theirs even if
+     * they have stopped running by now. */
+    uint32_t *running, *running_next;
+    size_t nrunning, nrunning_next, running_cap;
 } session;
+
+typedef struct thread_view thread_view;
 
 /* One thread ever seen, and the stack it had last time. */
 typedef struct thread_state {
@@ -47,6 +63,13 @@ typedef struct thread_state {
     int32_t *last_line;       /* ... line ... */
     pf_node_id *last_node;    /* ... and the node it led to */
     size_t nlast, cap;
+    /* CPU-weighted mode: */
+    pid_t tid;                /* its TID in pyflare's /proc, -1 unknown */
+    uint64_t seen;            /* the session's sample count when last seen running */
+    uint64_t carry_ns;        /* CPU time not yet worth a whole period of weight */
+    pf_node_id pending[PENDING_MAX]; /* its stacks seen running since its CPU time last grew */
+    uint32_t npending;
+    int off_cpu;              /* it was off any CPU at its last CPU reading, and not put on one since */
 } thread_state;
 
 /* A process that is not Python (or not yet initialised): its children are
@@ -64,12 +87,14 @@ struct sampler {
     thread_state *threads;
     size_t nthreads, threads_cap;
     u64map thread_index;      /* thread_key() -> index in threads */
-    char *states;             /* per thread of the current sample: its run state */
-    size_t states_cap;
     watched *watch;
     size_t nwatch, watch_cap;
     sampler_stats stats;
     sampler_clock clock;
+    struct thread_view *view; /* per walked thread, what the kernel says of it */
+    size_t view_cap;
+    int cpu_weighted;         /* weigh stacks by the CPU time their thread used (see sampler.h) */
+    uint64_t period_ns;
 };
 
 int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf_error *err) {
@@ -78,6 +103,10 @@ int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf
         return pf_fail(err, PF_ERR_IO, "out of memory");
     s->o = *o;
     s->profile = profile;
+    s->cpu_weighted = !o->idle && !o->gil_only;
+    s->period_ns = (uint64_t)(1e9 / o->rate_hz);
+    if (!s->period_ns)
+        s->period_ns = 1;
     *out = s;
     return 0;
 }
@@ -90,6 +119,8 @@ void sampler_free(sampler *s) {
         py_name_book_free(s->sessions[i].names);
         py_proc_close(s->sessions[i].proc);
         target_close(s->sessions[i].target);
+        free(s->sessions[i].running);
+        free(s->sessions[i].running_next);
     }
     for (size_t i = 0; i < s->nthreads; i++) {
         free(s->threads[i].last_func);
@@ -98,8 +129,8 @@ void sampler_free(sampler *s) {
     }
     free(s->threads);
     u64map_free(&s->thread_index);
-    free(s->states);
     free(s->watch);
+    free(s->view);
     free(s);
 }
 
@@ -146,23 +177,55 @@ static void find_script_dir(target *t, char *out, size_t cap) {
     }
 }
 
+/* Opens the program pid runs now: target, interpreter, walker; with
+ * --blocking, checks once that it can be paused (a process traced by another
+ * tool cannot). */
+static int open_image(sampler *s, session *x, pf_error *err) {
+    x->target = NULL;
+    x->proc = NULL;
+    x->walker = NULL;
+    if (target_open(x->pid, &x->target, err) != 0)
+        return -1;
+    if (py_proc_open(x->target, &x->proc, err) != 0 || py_walker_new(x->proc, &x->walker, err) != 0 ||
+        (s->o.blocking && target_pause(x->target, err) != 0)) {
+        py_walker_free(x->walker);
+        py_proc_close(x->proc);
+        target_close(x->target);
+        x->target = NULL;
+        x->proc = NULL;
+        x->walker = NULL;
+        return -1;
+    }
+    if (s->o.blocking)
+        target_resume(x->target);
+    x->names = py_name_book_new(x->proc); /* without one, threads go unnamed */
+    find_script_dir(x->target, x->script_dir, sizeof x->script_dir);
+    if (s->cpu_weighted)
+        target_cpu_start(x->target); /* CPU time used before now is not ours to count */
+    return 0;
+}
+
+static void close_image(session *x) {
+    py_name_book_free(x->names);
+    x->names = NULL;
+    py_walker_free(x->walker);
+    py_proc_close(x->proc);
+    target_close(x->target);
+    x->walker = NULL;
+    x->proc = NULL;
+    x->target = NULL;
+}
+
 int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
     if (s->nsessions == MAX_SESSIONS)
         return pf_fail(err, PF_ERR_USAGE, "too many processes (at most %d)", MAX_SESSIONS);
     session *x = &s->sessions[s->nsessions];
     memset(x, 0, sizeof *x);
     x->pid = pid;
-    if (target_open(pid, &x->target, err) != 0)
+    if (open_image(s, x, err) != 0)
         return -1;
-    if (py_proc_open(x->target, &x->proc, err) != 0 || py_walker_new(x->proc, &x->walker, err) != 0) {
-        py_proc_close(x->proc);
-        target_close(x->target);
-        return -1;
-    }
-    x->names = py_name_book_new(x->proc); /* without one, threads go unnamed */
     char cmd[1024], label[1100];
     target_cmdline(x->target, cmd, sizeof cmd);
-    find_script_dir(x->target, x->script_dir, sizeof x->script_dir);
     x->pf_process = pf_process_add(s->profile, (int)pid, cmd);
     x->root = PF_ROOT;
     if (s->o.subprocesses) {
@@ -181,6 +244,60 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
 /* A thread's identity across samples: its session and thread id (a pthread_t,
  * an address below 2^56). */
 static uint64_t thread_key(uint32_t si, uint64_t thread_id) { return thread_id ^ ((uint64_t)si << 56); }
+
+/* ---- a process that exec()s ---- */
+
+#define EXEC_RETRY_NS 20000000ull          /* try the new program as Python this often */
+#define EXEC_RETRY_OTHER_NS 250000000ull   /* ... and this often once it proved not Python */
+
+/* The process runs another program now: let go of the old image, and try
+ * the new one as Python from the next tick on. */
+static void begin_exec(sampler *s, uint32_t si, uint64_t now) {
+    session *x = &s->sessions[si];
+    char exe[sizeof s->stats.exec_program];
+    target_exe(x->target, exe, sizeof exe);
+    close_image(x);
+    x->exec_pending = 1;
+    x->next_try_ns = now;
+    x->nrunning = 0;
+    for (size_t i = 0; i < s->nthreads; i++)
+        if (s->threads[i].session == si) { /* the old image's threads are gone */
+            s->threads[i].nlast = 0;
+            s->threads[i].npending = 0;
+            s->threads[i].tid = -1;
+        }
+    s->stats.exec_pid = x->pid;
+    snprintf(s->stats.exec_program, sizeof s->stats.exec_program, "%s", exe);
+    s->stats.exec_not_python = 0;
+}
+
+static void retry_exec(sampler *s, session *x, uint64_t now) {
+    pf_error err;
+    if (open_image(s, x, &err) == 0) {
+        x->exec_pending = 0;
+        x->consecutive_failures = 0;
+        s->stats.execs_followed++;
+        return;
+    }
+    if (err.kind == PF_ERR_NO_PROCESS || err.kind == PF_ERR_EXITED) {
+        x->exec_pending = 0;
+        x->exited = 1;
+        return;
+    }
+    int other = err.kind == PF_ERR_NOT_PYTHON;
+    if (other && x->pid == s->stats.exec_pid)
+        s->stats.exec_not_python = 1;
+    x->next_try_ns = now + (other ? EXEC_RETRY_OTHER_NS : EXEC_RETRY_NS);
+}
+
+/* After a failed read or pause: has the process exec()ed, or ended? */
+static void check_image(sampler *s, uint32_t si, uint64_t now) {
+    session *x = &s->sessions[si];
+    if (target_execed(x->target))
+        begin_exec(s, si, now);
+    else if (target_gone(x->target))
+        x->exited = 1;
+}
 
 static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
     uint32_t known = u64map_get(&s->thread_index, thread_key(si, pt->thread_id));
@@ -202,6 +319,7 @@ static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
     memset(ts, 0, sizeof *ts);
     ts->session = si;
     ts->thread_id = pt->thread_id;
+    ts->tid = -1;
     /* The name is read once, when the thread is first seen: it is a dict walk. */
     char name[256], label[300];
     int named = x->names && py_name_book_lookup(x->names, pt->interp, pt->thread_id, name, sizeof name, NULL) == 1;
@@ -257,14 +375,15 @@ static pf_frame_id frame_for(sampler *s, session *x, py_code *code, int line) {
     return pf_frame_intern(s->profile, code->cookie, s->o.by_function ? 0 : (line > 0 ? line : 0));
 }
 
-/* Adds one stack (innermost first) under the thread's root, reusing the part
- * it shares with the thread's previous stack. Frames are compared by profile
- * function and line: a code object decoded anew (its address was reused) has
- * cookie 0 until frame_for, so it never matches a stale entry. */
-static void add_stack(sampler *s, session *x, thread_state *ts, const py_thread *pt, uint64_t time_ns) {
+/* The node of one stack (innermost first) under the thread's root, reusing
+ * the part it shares with the thread's previous stack. Frames are compared by
+ * profile function and line: a code object decoded anew (its address was
+ * reused) has cookie 0 until frame_for, so it never matches a stale entry.
+ * PF_ROOT if out of memory. */
+static pf_node_id stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt) {
     size_t n = pt->nframes;
     if (reserve_stack(ts, n) != 0)
-        return;
+        return PF_ROOT;
     pf_node_id node = ts->root;
     size_t k = 0;
     for (; k < n && k < ts->nlast; k++) {
@@ -283,8 +402,67 @@ static void add_stack(sampler *s, session *x, thread_state *ts, const py_thread 
         ts->last_node[k] = node;
     }
     ts->nlast = n;
-    pf_sample_add(s->profile, node, ts->pf_thread, time_ns, 1);
-    s->stats.stacks++;
+    return node;
+}
+
+static void record(sampler *s, thread_state *ts, pf_node_id node, uint64_t time_ns, uint64_t weight) {
+    if (node == PF_ROOT || !weight)
+        return;
+    pf_sample_add(s->profile, node, ts->pf_thread, time_ns, weight);
+    s->stats.stacks += weight;
+}
+
+/* CPU time a thread used, shared by the stacks it was seen running since its
+ * CPU time last grew, as weight: whole periods, the rest carried to its next
+ * stacks, so the profile's total is the CPU time used. */
+static void spread_cpu(sampler *s, thread_state *ts, uint64_t cpu_ns, uint64_t time_ns) {
+    s->stats.cpu_ns += cpu_ns;
+    uint32_t n = ts->npending;
+    if (!n) { /* nowhere to put it yet: the thread's next stack has it */
+        ts->carry_ns += cpu_ns;
+        return;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        ts->carry_ns += cpu_ns / n + (k == n - 1 ? cpu_ns % n : 0);
+        uint64_t w = ts->carry_ns / s->period_ns;
+        ts->carry_ns -= w * s->period_ns;
+        record(s, ts, ts->pending[k], time_ns, w);
+    }
+    ts->npending = 0;
+}
+
+static void running_push(session *x, uint32_t index) {
+    if (x->nrunning_next == x->running_cap) {
+        size_t cap = x->running_cap ? x->running_cap * 2 : 16;
+        uint32_t *a = realloc(x->running, cap * sizeof *a), *b = a ? realloc(x->running_next, cap * sizeof *b) : NULL;
+        if (a)
+            x->running = a;
+        if (!b)
+            return; /* out of memory: this thread's CPU time waits for its next running sample */
+        x->running_next = b;
+        x->running_cap = cap;
+    }
+    x->running_next[x->nrunning_next++] = index;
+}
+
+/* Threads that ran at the previous sample but not now (they went to wait):
+ * the CPU time they used since was spent where they were seen running. */
+static void settle_stopped_running(sampler *s, session *x, uint64_t time_ns) {
+    for (size_t k = 0; k < x->nrunning; k++) {
+        thread_state *ts = &s->threads[x->running[k]];
+        uint64_t cpu_ns = 0;
+        if (ts->seen == x->nsampled)
+            continue;
+        if (ts->tid > 0 && target_thread_cpu(x->target, ts->tid, &cpu_ns, NULL) == 0 && cpu_ns)
+            spread_cpu(s, ts, cpu_ns, time_ns);
+        ts->npending = 0; /* going to wait brings its CPU time up to date: nothing more is due */
+        ts->off_cpu = 1;
+    }
+    uint32_t *swap = x->running;
+    x->running = x->running_next;
+    x->running_next = swap;
+    x->nrunning = x->nrunning_next;
+    x->nrunning_next = 0;
 }
 
 static void count_error(sampler *s, pf_error_kind kind) {
@@ -294,71 +472,135 @@ static void count_error(sampler *s, pf_error_kind kind) {
     s->stats.errors_total++;
 }
 
+/* What the kernel says of a thread, read while the process is paused (a
+ * paused thread shows as stopped, so the state comes from the listing
+ * target_pause made before stopping anything). */
+struct thread_view {
+    char state;               /* 'R' on a CPU or waiting for one, '?' unknown, ... */
+    pid_t tid;                /* in pyflare's /proc, -1 unknown */
+    int has_cpu;              /* cpu_ns was read */
+    uint64_t cpu_ns;          /* CPU time used since it was last read */
+    int switched_in;          /* put on a CPU since it was last read */
+};
+
 static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     session *x = &s->sessions[si];
     const py_thread *threads;
     size_t n;
     pf_error err;
     if (s->o.blocking && target_pause(x->target, &err) != 0) {
-        count_error(s, err.kind);
-        if (err.kind == PF_ERR_EXITED || err.kind == PF_ERR_PERMISSION)
-            x->exited = 1;
+        check_image(s, si, time_ns + s->clock.start_ns);
+        if (!x->exec_pending)
+            count_error(s, err.kind); /* (an exec() is no failure) */
         return;
     }
     int rc = py_walker_sample(x->walker, &threads, &n, &err);
     if (x->names)
         py_name_book_new_sample(x->names);
-    if (rc == 0 && n > s->states_cap) {
-        char *bigger = realloc(s->states, n);
+    if (rc == 0 && n > s->view_cap) {
+        thread_view *bigger = realloc(s->view, n * sizeof *bigger);
         if (!bigger) {
             rc = -1;
             pf_fail(&err, PF_ERR_IO, "out of memory");
         } else {
-            s->states = bigger;
-            s->states_cap = n;
+            s->view = bigger;
+            s->view_cap = n;
         }
     }
-    /* Thread states are read while still paused: after resuming all run briefly. */
-    char *states = s->states;
+    thread_view *view = s->view;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        /* The GIL holder is running Python code: no need to ask the kernel.
-         * Others may be running C code without the GIL, or waiting. */
-        if (s->o.idle || s->o.gil_only || threads[i].holds_gil == 1 || threads[i].native_id <= 0)
-            states[i] = threads[i].holds_gil == 1 ? 'R' : '?';
+        thread_view *v = &view[i];
+        v->tid = threads[i].native_id > 0 ? target_host_tid(x->target, (pid_t)threads[i].native_id) : -1;
+        v->has_cpu = 0;
+        /* The GIL holder is running Python code: no need to ask the kernel
+         * whether it waits. Others may be running C code without the GIL, or waiting. */
+        if (s->o.idle || s->o.gil_only || v->tid <= 0)
+            v->state = threads[i].holds_gil == 1 ? 'R' : '?';
+        else if (s->o.blocking)
+            v->state = target_listed_state(x->target, v->tid);
         else
-            states[i] = target_thread_state(x->target, target_host_tid(x->target, (pid_t)threads[i].native_id));
+            v->state = threads[i].holds_gil == 1 ? 'R' : target_thread_state(x->target, v->tid);
+        /* Running or runnable: how much did it really run? (A thread waiting
+         * for a CPU, or stopped while holding the GIL, ran not at all.) */
+        if (s->cpu_weighted && v->tid > 0 && v->state == 'R')
+            v->has_cpu = target_thread_cpu(x->target, v->tid, &v->cpu_ns, &v->switched_in) == 0;
     }
     if (s->o.blocking)
         target_resume(x->target);
     if (rc != 0) {
-        count_error(s, err.kind);
+        check_image(s, si, time_ns + s->clock.start_ns);
+        if (!x->exec_pending)
+            count_error(s, err.kind); /* (an exec() is no failure) */
         /* A process that stops answering is gone (or a zombie we will reap). */
-        if (err.kind == PF_ERR_EXITED || ++x->consecutive_failures > 100)
+        if (!x->exec_pending && (err.kind == PF_ERR_EXITED || ++x->consecutive_failures > 100))
             x->exited = 1;
         return;
     }
+    /* Torn stacks are also what the first walks of an exec()ed process look
+     * like (the old addresses now hold the new program): check, rather than
+     * walk another program's memory until the next sweep. */
+    for (size_t i = 0; i < n; i++)
+        if (threads[i].error != PF_OK) {
+            if (target_execed(x->target)) { /* one pread */
+                begin_exec(s, si, time_ns + s->clock.start_ns);
+                return;
+            }
+            break;
+        }
     x->consecutive_failures = 0;
+    x->nsampled++;
     for (size_t i = 0; i < n; i++) {
         const py_thread *pt = &threads[i];
-        if (pt->error != PF_OK) {
-            count_error(s, pt->error); /* a torn stack is dropped, never recorded wrong */
-            continue;
-        }
-        if (pt->nframes == 0)
-            continue;
+        const thread_view *v = &view[i];
         if (s->o.gil_only) {
             if (pt->holds_gil != 1)
                 continue;
         } else if (!s->o.idle) {
             /* Unknown TIDs fall back to the GIL: the holder is running Python code. */
-            int running = states[i] == 'R' || (states[i] == '?' && pt->holds_gil == 1);
+            int running = v->state == 'R' || (v->state == '?' && pt->holds_gil == 1);
             if (!running)
                 continue;
         }
+        if (pt->error == PF_OK && pt->nframes == 0)
+            continue; /* no Python code running (its CPU time is not the profile's) */
+        if (pt->error != PF_OK) {
+            count_error(s, pt->error); /* a torn stack is dropped, never recorded wrong */
+            if (!v->has_cpu)
+                continue; /* (with a CPU figure: its CPU time goes to its other stacks) */
+        }
         thread_state *ts = thread_for(s, si, pt);
-        if (ts)
-            add_stack(s, x, ts, pt, time_ns);
+        if (!ts)
+            continue;
+        if (!v->has_cpu) { /* a plain sample: --idle, --gil, or no CPU figure for this thread */
+            record(s, ts, stack_node(s, x, ts, pt), time_ns, 1);
+            continue;
+        }
+        ts->tid = v->tid;
+        ts->seen = x->nsampled;
+        running_push(x, (uint32_t)(ts - s->threads));
+        /* Woken from a wait but not yet given a CPU: its stack is still the
+         * waiting one, and none of the CPU time to come is spent there. */
+        if (ts->off_cpu && !v->switched_in && !v->cpu_ns)
+            continue;
+        ts->off_cpu = 0;
+        /* Put on a CPU since the last reading: the stacks seen before were
+         * seen waiting (a thread taken off a CPU has its CPU time brought up
+         * to date then). With no CPU time yet, none of them ran; with some,
+         * the run began where the last of them was. */
+        if (v->switched_in && ts->npending > 0) {
+            ts->pending[0] = ts->pending[ts->npending - 1];
+            ts->npending = v->cpu_ns ? 1 : 0;
+        }
+        if (pt->error == PF_OK && pt->nframes > 0 && ts->npending < PENDING_MAX) {
+            pf_node_id node = stack_node(s, x, ts, pt);
+            if (node != PF_ROOT)
+                ts->pending[ts->npending++] = node;
+        }
+        if (v->cpu_ns)
+            spread_cpu(s, ts, v->cpu_ns, time_ns);
     }
+    if (s->cpu_weighted)
+        settle_stopped_running(s, x, time_ns);
 }
 
 /* ---- following child processes ---- */
@@ -446,6 +688,7 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
     meta->rate_hz = s->o.rate_hz;
     meta->period_ns = (uint64_t)(1e9 / s->o.rate_hz);
     meta->weight_unit = "samples";
+    meta->cpu_weighted = s->cpu_weighted;
     pf_profile_log_samples(s->profile, 1);
     sampler_clock_start(&s->clock, s->o.rate_hz, s->o.spin);
     uint64_t start = s->clock.start_ns;
@@ -453,14 +696,28 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
     uint64_t next_scan = start, next_sweep = start + THREAD_SWEEP_NS, next_progress = start + PROGRESS_NS;
     (void)err;
     while (!*stop) {
-        if (sampler_clock_wait(&s->clock) != 0)
+        /* A sampling interval longer than LOOK_NS still looks at the duration
+         * and the processes this often. */
+        uint64_t look = sampler_now_ns() + LOOK_NS;
+        int waited = sampler_clock_wait(&s->clock, look < end ? look : end);
+        if (waited < 0)
             continue; /* a signal: look at the stop flag */
         uint64_t now = sampler_now_ns();
         if (now >= end)
             break;
-        for (size_t i = 0; i < s->nsessions; i++)
-            if (!s->sessions[i].exited)
+        for (size_t i = 0; i < s->nsessions; i++) {
+            session *x = &s->sessions[i];
+            if (x->exited)
+                continue;
+            if (x->exec_pending) {
+                if (now >= x->next_try_ns)
+                    retry_exec(s, x, now);
+            } else if (waited == 0) {
                 sample_session(s, (uint32_t)i, now - start);
+            } else if (target_gone(x->target)) {
+                x->exited = 1;
+            }
+        }
         if (s->o.subprocesses && now >= next_scan) {
             scan_children(s, now);
             next_scan = now + CHILD_SCAN_NS;
@@ -469,7 +726,11 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
             for (size_t i = 0; i < s->nsessions; i++) {
                 const target_thread *tasks;
                 size_t ntasks;
-                if (!s->sessions[i].exited)
+                if (s->sessions[i].exited || s->sessions[i].exec_pending)
+                    continue;
+                if (target_execed(s->sessions[i].target))
+                    begin_exec(s, (uint32_t)i, now);
+                else
                     target_threads(s->sessions[i].target, &tasks, &ntasks, NULL);
             }
             next_sweep = now + THREAD_SWEEP_NS;
@@ -491,5 +752,6 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
     s->stats.elapsed_ns = now - start;
     s->stats.achieved_hz = s->stats.elapsed_ns ? s->stats.ticks * 1e9 / s->stats.elapsed_ns : 0;
     meta->duration_ns = s->stats.elapsed_ns;
+    meta->cpu_ns = s->stats.cpu_ns;
     return 0;
 }

@@ -3,6 +3,12 @@
  * The loop: wait for the next clock slot, walk every thread of every process,
  * keep the threads the options select (running on a CPU by default; all with
  * idle; the GIL holder with gil_only), and add each kept stack to the profile.
+ * By default a stack is weighed by the CPU time its thread really used since
+ * it was last read (whole sampling periods, the rest carried to the thread's
+ * next stack), so a thread waiting for a CPU, or stopped, counts nothing and
+ * the profile's total is the CPU time the threads used; a thread that stopped
+ * running since the previous sample has what it used there added to the
+ * stack it was seen running. With idle or gil_only each kept stack counts 1.
  * A stack costs little when it is like the thread's previous one: the common
  * root part is reused node by node, and only the frames below it are interned.
  * Failed or torn reads are counted by kind, never printed, never recorded. */
@@ -32,13 +38,19 @@ typedef struct sampler_options {
 typedef struct sampler_stats {
     uint64_t ticks;         /* clock slots sampled */
     uint64_t late;          /* slots that overran */
-    uint64_t stacks;        /* stacks recorded */
+    uint64_t stacks;        /* weight recorded: stacks, or (CPU-weighted) periods of CPU time */
+    uint64_t cpu_ns;        /* CPU-weighted: the CPU time the sampled threads used */
     uint64_t errors[PF_ERR_USAGE + 1]; /* failed samples by pf_error_kind */
     uint64_t errors_total;
     uint64_t threads_seen;
     uint64_t processes_seen;
     uint64_t elapsed_ns;
     double achieved_hz;
+    /* exec(): a sampled process that runs another program is opened anew. */
+    uint64_t execs_followed;  /* new programs sampled after an exec() */
+    pid_t exec_pid;           /* the last process seen to exec(), 0 none */
+    char exec_program[256];   /* what it runs now */
+    int exec_not_python;      /* ... and that is not Python */
 } sampler_stats;
 
 typedef struct sampler sampler;
@@ -52,7 +64,9 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err);
 typedef void (*sampler_progress_fn)(const sampler_stats *stats, void *arg);
 
 /* Samples until *stop is set, the duration ends or every process has exited.
- * progress (may be NULL) is called about four times a second. */
+ * progress (may be NULL) is called about four times a second. A process that
+ * exec()s is followed: the new program is sampled if it is Python, and
+ * watched until it exits if not (stats say so). */
 int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn progress, void *arg, pf_error *err);
 
 const sampler_stats *sampler_get_stats(const sampler *s);

@@ -7,17 +7,142 @@
 #include "target/target_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A thread's state letter, 0 when it is gone. */
+static char thread_state_now(const target *t, pid_t tid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)t->pid, (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0)
+        return 0;
+    buf[got] = 0;
+    const char *close_paren = strrchr(buf, ')');
+    return close_paren && close_paren[1] == ' ' ? close_paren[2] : 0;
+}
+
+/* Why PTRACE_SEIZE of a live thread was refused. */
+static int refused(target *t, pid_t tid, int saved, pf_error *err) {
+    pid_t tracer = target_tracer(tid);
+    if (tracer > 0 && tracer != getpid()) {
+        char path[64], name[64] = "";
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)tracer);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t got = fd >= 0 ? read(fd, name, sizeof name - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        name[got > 0 ? got : 0] = 0;
+        name[strcspn(name, "\n")] = 0;
+        return pf_fail(err, PF_ERR_PERMISSION,
+                       "process %d is traced by another process (pid %d%s%s): --blocking must trace it "
+                       "itself; stop that tracer, or record without --blocking",
+                       (int)t->pid, (int)tracer, *name ? ", " : "", name);
+    }
+    if (saved == EPERM && geteuid() == 0)
+        return pf_fail(err, PF_ERR_PERMISSION,
+                       "cannot pause process %d (ptrace: %s), although running as root: a security module, "
+                       "seccomp or kernel.yama.ptrace_scope=3 forbids it; record without --blocking",
+                       (int)t->pid, strerror(saved));
+    if (saved == EPERM)
+        return pf_fail(err, PF_ERR_PERMISSION,
+                       "cannot pause process %d (ptrace: %s): run as root or with CAP_SYS_PTRACE, "
+                       "or without --blocking", (int)t->pid, strerror(saved));
+    return pf_fail(err, PF_ERR_IO, "cannot pause thread %d: %s", (int)tid, strerror(saved));
+}
+
+/* Reaps threads that died while traced (the kernel keeps them, and their
+ * process, until their tracer waits for them). The group leader is left to
+ * its parent's wait, which gives the exit status. */
+static void reap_dead(target *t, int patient) {
+    size_t keep = 0;
+    for (size_t i = 0; i < t->ndead; i++) {
+        pid_t tid = t->dead[i];
+        int done = 0;
+        for (int tries = 0; !done && tries < (patient ? 200 : 1); tries++) {
+            int status;
+            pid_t got = waitpid(tid, &status, __WALL | WNOHANG);
+            done = got == tid || (got < 0 && errno == ECHILD);
+            if (!done && patient) {
+                struct timespec ms = {0, 1000000};
+                nanosleep(&ms, NULL);
+            }
+        }
+        if (!done)
+            t->dead[keep++] = tid;
+    }
+    t->ndead = keep;
+}
+
+static void remember_dead(target *t, pid_t tid) {
+    if (tid == t->pid)
+        return;
+    pid_t *bigger = realloc(t->dead, (t->ndead + 1) * sizeof *bigger);
+    if (!bigger)
+        return;
+    t->dead = bigger;
+    t->dead[t->ndead++] = tid;
+}
+
+/* Waits for tid's stop after PTRACE_INTERRUPT: 1 with its status, or 0 if
+ * it died instead. Looks before taking: the group leader's exit status
+ * belongs to its parent's wait (pyflare's, for a launched program), so it is
+ * left in place. The leader's death is not reported while threads that died
+ * traced wait to be reaped, so for the leader the wait polls, reaping them,
+ * and watches its state rather than blocking for ever. */
+static int wait_stop(target *t, pid_t tid, int *status) {
+    int leader = tid == t->pid;
+    for (unsigned polls = 0;; polls++) {
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        int rc = waitid(P_PID, (id_t)tid, &info, WSTOPPED | WEXITED | __WALL | WNOWAIT | (leader ? WNOHANG : 0));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            return 0; /* not ours to wait for: gone */
+        if (info.si_pid == tid) {
+            if (info.si_code != CLD_TRAPPED && info.si_code != CLD_STOPPED) {
+                if (!leader)
+                    while (waitpid(tid, NULL, __WALL) < 0 && errno == EINTR)
+                        ;
+                return 0;
+            }
+            while (waitpid(tid, status, __WALL) < 0 && errno == EINTR)
+                ;
+            return 1;
+        }
+        if (polls < 64) { /* a stop usually comes within microseconds */
+            sched_yield();
+            continue;
+        }
+        reap_dead(t, 0);
+        char state = thread_state_now(t, tid);
+        if (state == 0 || state == 'Z' || state == 'X')
+            return 0;
+        struct timespec pause_ns = {0, 20000};
+        nanosleep(&pause_ns, NULL);
+    }
+}
 
 int target_pause(target *t, pf_error *err) {
     const target_thread *threads;
     size_t n;
     if (t->paused)
         return 0;
+    if (t->ndead)
+        reap_dead(t, 0);
     if (target_threads(t, &threads, &n, err) != 0)
         return -1;
     t->seized = calloc(n, sizeof *t->seized);
@@ -29,22 +154,23 @@ int target_pause(target *t, pf_error *err) {
     for (size_t i = 0; i < n; i++) {
         pid_t tid = threads[i].tid;
         if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
-            if (errno == ESRCH)
-                continue; /* exited meanwhile */
             int saved = errno;
+            /* Exited meanwhile, or exiting (a thread on its way out refuses
+             * with EPERM): nothing to pause. */
+            char state = saved == ESRCH ? 0 : thread_state_now(t, tid);
+            if (state == 0 || state == 'Z' || state == 'X')
+                continue;
             target_resume(t);
-            if (saved == EPERM)
-                return pf_fail(err, PF_ERR_PERMISSION,
-                               "cannot pause process %d (ptrace: %s): run as root or with CAP_SYS_PTRACE, "
-                               "or without --blocking", (int)t->pid, strerror(saved));
-            return pf_fail(err, PF_ERR_IO, "cannot pause thread %d: %s", (int)tid, strerror(saved));
+            return refused(t, tid, saved, err);
         }
         t->seized[t->nseized++] = tid;
         if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
             continue;
-        int status;
-        while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR)
-            ;
+        int status = 0;
+        if (!wait_stop(t, tid, &status)) {
+            t->nseized--; /* it died (SIGKILL) instead of stopping */
+            continue;
+        }
         /* A signal that arrived first shows up as a signal-delivery stop: keep it
          * and hand it back on detach, so the target never loses a signal. */
         if (WIFSTOPPED(status) && (status >> 16) != PTRACE_EVENT_STOP)
@@ -55,11 +181,17 @@ int target_pause(target *t, pf_error *err) {
 
 void target_resume(target *t) {
     for (size_t i = 0; i < t->nseized; i++)
-        ptrace(PTRACE_DETACH, t->seized[i], 0, (void *)(intptr_t)t->pending_signal[i]);
+        if (ptrace(PTRACE_DETACH, t->seized[i], 0, (void *)(intptr_t)t->pending_signal[i]) != 0 && errno == ESRCH)
+            remember_dead(t, t->seized[i]); /* killed while paused: ours to reap */
     free(t->seized);
     free(t->pending_signal);
     t->seized = NULL;
     t->pending_signal = NULL;
     t->nseized = 0;
     t->paused = 0;
+}
+
+void target_reap_dead(target *t) {
+    if (t->ndead)
+        reap_dead(t, 1);
 }

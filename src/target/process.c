@@ -70,9 +70,12 @@ int target_open(pid_t pid, target **out, pf_error *err) {
     if (!t)
         return pf_fail(err, PF_ERR_IO, "out of memory");
     t->pid = pid;
-    t->mem_fd = -1;
     t->task_dir_fd = -1;
     t->other_pid_ns = -1;
+    /* /proc/PID/mem stays tied to the program image it was opened on, which
+     * is how an exec() is told apart (target_execed). */
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+    t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
     *out = t;
     /* Reading one byte of the stack proves we may read memory at all. */
     const target_mapping *maps;
@@ -102,6 +105,8 @@ void target_close(target *t) {
         return;
     if (t->paused)
         target_resume(t);
+    target_reap_dead(t);
+    free(t->dead);
     if (t->mem_fd >= 0)
         close(t->mem_fd);
     target_threads_free(t);
@@ -110,6 +115,60 @@ void target_close(target *t) {
 }
 
 pid_t target_pid(const target *t) { return t->pid; }
+
+/* The state letter of the process ('Z' zombie, ...), 0 if there is none. */
+static char process_state(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0)
+        return 0;
+    buf[got] = 0;
+    const char *close_paren = strrchr(buf, ')');
+    return close_paren && close_paren[1] == ' ' ? close_paren[2] : 0;
+}
+
+int target_gone(const target *t) {
+    char state = process_state(t->pid);
+    return state == 0 || state == 'Z' || state == 'X';
+}
+
+int target_execed(const target *t) {
+    if (t->mem_fd < 0)
+        return 0;
+    /* Address 0 is never mapped: the image pyflare opened answers EIO; once
+     * exec() (or exit) has discarded it, the read returns nothing at all. */
+    char byte;
+    ssize_t got = pread(t->mem_fd, &byte, 1, 0);
+    return got == 0 && !target_gone(t);
+}
+
+void target_exe(const target *t, char *out, size_t cap) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)t->pid);
+    ssize_t n = cap ? readlink(path, out, cap - 1) : -1;
+    if (cap)
+        out[n > 0 ? n : 0] = 0;
+}
+
+pid_t target_tracer(pid_t tid) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0)
+        return 0;
+    buf[got] = 0;
+    const char *line = strstr(buf, "\nTracerPid:");
+    return line ? (pid_t)strtol(line + 11, NULL, 10) : 0;
+}
 
 /* Tells a read that failed because the process is gone from one that hit a bad address. */
 static int read_failure(target *t, uint64_t addr, size_t len, int saved_errno, pf_error *err) {

@@ -39,6 +39,16 @@ int target_open(pid_t pid, target **out, pf_error *err);
 void target_close(target *t);
 pid_t target_pid(const target *t);
 
+/* 1 when the process no longer runs: gone, or a zombie. */
+int target_gone(const target *t);
+/* 1 when the process still runs but has exec()ed another program since it
+ * was opened (its memory is another image now: open it anew). */
+int target_execed(const target *t);
+/* The program file it runs (/proc/PID/exe), "" if unknown. */
+void target_exe(const target *t, char *out, size_t cap);
+/* The process tracing thread tid (ptrace), 0 if none. */
+pid_t target_tracer(pid_t tid);
+
 /* Reads len bytes at addr. Fails with PF_ERR_READ, or PF_ERR_EXITED once
  * the process is gone. */
 int target_read(target *t, uint64_t addr, void *buf, size_t len, pf_error *err);
@@ -73,6 +83,24 @@ pid_t target_host_tid(target *t, pid_t ns_tid);
 /* One thread's scheduler state letter ('R' running, ...), '?' if it is gone.
  * Its stat file is kept open, so this is one pread per call. */
 char target_thread_state(target *t, pid_t tid);
+
+/* CPU accounting from /proc/PID/task/TID/schedstat (nanoseconds on a CPU; the
+ * kernel refuses another process's per-thread CPU clocks). target_cpu_start
+ * takes every current thread's figure as its starting point; a thread met
+ * later starts from zero (it began after). target_thread_cpu then gives the
+ * CPU time tid used since the previous call for it (or since its start): a
+ * thread waiting for a CPU or stopped gets 0. One pread of a file kept open.
+ * The kernel brings a running thread's figure up to date at scheduler events
+ * and ticks, so a figure may trail by up to one tick; nothing is lost, it
+ * shows in the next call. *switched_in (may be NULL) tells whether the thread
+ * was put on a CPU since the previous call (exact: counted at the switch).
+ * Returns -1 when the thread is gone. */
+void target_cpu_start(target *t);
+int target_thread_cpu(target *t, pid_t tid, uint64_t *ns, int *switched_in);
+
+/* The state letter of tid as the last listing saw it (target_threads, which
+ * target_pause runs before stopping anything), '?' if it was not listed. */
+char target_listed_state(const target *t, pid_t tid);
 
 /* Stops every thread (PTRACE_SEIZE + PTRACE_INTERRUPT) for a consistent read,
  * and lets them go again. If pyflare dies while they are stopped, the kernel

@@ -17,7 +17,10 @@ struct target {
     target_thread *threads; /* last target_threads() result */
     size_t nthreads, threads_cap;
     int task_dir_fd;        /* /proc/PID/task, kept open between calls */
-    struct stat_fd { pid_t tid, ns_tid; int fd; } *stat_fds; /* per-thread stat files, kept open */
+    /* Per-thread /proc files, kept open: stat (state) and schedstat (CPU time,
+     * opened on first use), and the CPU time and switch count seen at the last target_thread_cpu. */
+    struct stat_fd { pid_t tid, ns_tid; int fd, sched_fd; uint64_t cpu_seen_ns, switches_seen; } *stat_fds;
+    int cpu_started;        /* target_cpu_start() ran: threads met later start from zero */
     int other_pid_ns;       /* -1 not checked yet, 0 same PID namespace as pyflare, 1 another */
     size_t nstat_fds, stat_fds_cap;
 
@@ -25,9 +28,12 @@ struct target {
     int *pending_signal;    /* a signal each one got while stopping, to deliver on resume */
     size_t nseized;
     int paused;
+    pid_t *dead;            /* threads that died while paused, not yet reaped */
+    size_t ndead;
 };
 
 void target_maps_free(target *t);
 void target_threads_free(target *t);
+void target_reap_dead(target *t);
 
 #endif

@@ -1,21 +1,30 @@
-/* threads.c — the target's threads and whether each is on a CPU.
+/* threads.c — the target's threads, their state and the CPU time they use.
  *
  * The state letter of /proc/PID/task/TID/stat is the cheap signal of "running"
- * ('R') versus waiting. The per-thread stat files are kept open and re-read with
- * pread, because sampling at kHz rates cannot afford an open() per thread. */
+ * ('R': on a CPU or waiting for one) versus waiting; schedstat's first figure
+ * is the exact CPU time a thread used. The per-thread files are kept open and
+ * re-read with pread, because sampling at kHz rates cannot afford an open()
+ * per thread. */
 #include "target/target_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+static void close_entry(struct stat_fd *e) {
+    close(e->fd);
+    if (e->sched_fd >= 0)
+        close(e->sched_fd);
+}
+
 void target_threads_free(target *t) {
     for (size_t i = 0; i < t->nstat_fds; i++)
-        close(t->stat_fds[i].fd);
+        close_entry(&t->stat_fds[i]);
     free(t->stat_fds);
     free(t->threads);
     if (t->task_dir_fd >= 0)
@@ -65,6 +74,8 @@ static pid_t read_ns_tid(target *t, pid_t tid) {
     return last;
 }
 
+#define NO_CPU_BASE UINT64_MAX /* no starting point for the thread's CPU time yet */
+
 static struct stat_fd *stat_entry(target *t, pid_t tid) {
     for (size_t i = 0; i < t->nstat_fds; i++)
         if (t->stat_fds[i].tid == tid)
@@ -72,28 +83,46 @@ static struct stat_fd *stat_entry(target *t, pid_t tid) {
     return NULL;
 }
 
-static int stat_fd_for(target *t, pid_t tid) {
+/* The entry of tid, its stat file opened on first use; NULL if the thread is gone. */
+static struct stat_fd *entry_for(target *t, pid_t tid) {
     struct stat_fd *known = stat_entry(t, tid);
     if (known)
-        return known->fd;
+        return known;
     char path[64];
     snprintf(path, sizeof path, "%d/stat", (int)tid);
     int fd = openat(t->task_dir_fd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return -1;
+        return NULL;
     if (t->nstat_fds == t->stat_fds_cap) {
         size_t cap = t->stat_fds_cap ? t->stat_fds_cap * 2 : 16;
         struct stat_fd *bigger = realloc(t->stat_fds, cap * sizeof *bigger);
         if (!bigger) {
             close(fd);
-            return -1;
+            return NULL;
         }
         t->stat_fds = bigger;
         t->stat_fds_cap = cap;
     }
     pid_t ns_tid = in_other_pid_ns(t) ? read_ns_tid(t, tid) : tid;
-    t->stat_fds[t->nstat_fds++] = (struct stat_fd){tid, ns_tid, fd};
-    return fd;
+    /* Met after target_cpu_start: the thread began since, all its CPU time
+     * counts. Before: its starting point is taken at target_cpu_start. */
+    t->stat_fds[t->nstat_fds++] = (struct stat_fd){tid, ns_tid, fd, -1, t->cpu_started ? 0 : NO_CPU_BASE, 0};
+    return &t->stat_fds[t->nstat_fds - 1];
+}
+
+static int stat_fd_for(target *t, pid_t tid) {
+    struct stat_fd *e = entry_for(t, tid);
+    return e ? e->fd : -1;
+}
+
+/* Forgets a thread whose files no longer answer: it exited, and its TID may
+ * come back as a new thread, which must not inherit these files. */
+static void drop_entry(target *t, pid_t tid) {
+    struct stat_fd *e = stat_entry(t, tid);
+    if (!e)
+        return;
+    close_entry(e);
+    *e = t->stat_fds[--t->nstat_fds];
 }
 
 /* Drops the cached stat files of threads that no longer exist. */
@@ -106,7 +135,7 @@ static void forget_exited(target *t) {
         if (alive)
             t->stat_fds[keep++] = t->stat_fds[i];
         else
-            close(t->stat_fds[i].fd);
+            close_entry(&t->stat_fds[i]);
     }
     t->nstat_fds = keep;
 }
@@ -152,10 +181,81 @@ char target_thread_state(target *t, pid_t tid) {
     int fd = stat_fd_for(t, tid);
     char buf[512];
     ssize_t got = fd >= 0 ? pread(fd, buf, sizeof buf - 1, 0) : -1;
-    if (got <= 0)
+    if (got <= 0) {
+        drop_entry(t, tid);
         return '?';
+    }
     buf[got] = 0;
     return parse_state(buf);
+}
+
+/* The total CPU time of an entry's thread and the number of times it was put
+ * on a CPU (schedstat's first and third figures); -1 if gone. */
+static int read_cpu(target *t, struct stat_fd *e, uint64_t *total, uint64_t *switches) {
+    if (e->sched_fd < 0) {
+        char path[64];
+        snprintf(path, sizeof path, "%d/schedstat", (int)e->tid);
+        e->sched_fd = openat(t->task_dir_fd, path, O_RDONLY | O_CLOEXEC);
+        if (e->sched_fd < 0)
+            return -1;
+    }
+    char buf[128];
+    ssize_t got = pread(e->sched_fd, buf, sizeof buf - 1, 0);
+    if (got <= 0)
+        return -1;
+    buf[got] = 0;
+    char *end, *end2;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (end == buf)
+        return -1;
+    strtoull(end, &end2, 10); /* the time spent waiting for a CPU */
+    unsigned long long n = strtoull(end2, &end, 10);
+    *total = v;
+    *switches = end != end2 ? n : 0;
+    return 0;
+}
+
+void target_cpu_start(target *t) {
+    const target_thread *threads;
+    size_t n;
+    if (target_threads(t, &threads, &n, NULL) == 0)
+        for (size_t i = 0; i < t->nstat_fds; i++) {
+            uint64_t total, switches;
+            if (read_cpu(t, &t->stat_fds[i], &total, &switches) == 0) {
+                t->stat_fds[i].cpu_seen_ns = total;
+                t->stat_fds[i].switches_seen = switches;
+            }
+        }
+    t->cpu_started = 1;
+}
+
+int target_thread_cpu(target *t, pid_t tid, uint64_t *ns, int *switched_in) {
+    *ns = 0;
+    if (switched_in)
+        *switched_in = 0;
+    if (open_task_dir(t) < 0)
+        return -1;
+    struct stat_fd *e = entry_for(t, tid);
+    uint64_t total, switches;
+    if (!e || read_cpu(t, e, &total, &switches) != 0) {
+        drop_entry(t, tid);
+        return -1;
+    }
+    /* A thread met before target_cpu_start but not read there starts now. */
+    if (e->cpu_seen_ns != NO_CPU_BASE && total > e->cpu_seen_ns)
+        *ns = total - e->cpu_seen_ns;
+    if (switched_in)
+        *switched_in = e->cpu_seen_ns != NO_CPU_BASE && switches != e->switches_seen;
+    e->cpu_seen_ns = total;
+    e->switches_seen = switches;
+    return 0;
+}
+
+char target_listed_state(const target *t, pid_t tid) {
+    for (size_t i = 0; i < t->nthreads; i++)
+        if (t->threads[i].tid == tid)
+            return t->threads[i].state;
+    return '?';
 }
 
 int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err) {

@@ -900,7 +900,10 @@ def record(d, name):
     if why:
         raise Skip(why)
     out = os.path.join(d, name)
-    r = subprocess.run([PYFLARE, "record", "-o", out, "--duration", "5", "--", sys.executable, "-c", PROGRAM],
+    # 1 kHz: stacks are weighed by the CPU time the program gets, which on a
+    # loaded machine can be a small part of its 1.5 s.
+    r = subprocess.run([PYFLARE, "record", "-o", out, "--duration", "5", "--rate", "1000", "--",
+                        sys.executable, "-c", PROGRAM],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     check(os.path.exists(out), "pyflare record wrote nothing (exit %d): %s" % (r.returncode, r.stderr.decode(errors="replace")))
     if r.returncode != 0:

@@ -10,7 +10,7 @@ targets/ run on Python 2.7 and 3.6+ and measure their own truth.
 Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/cpu       cpu_split.py burns f1:f2:f5 = 1:2:5 (busy loops) and sleeps
                    in idle(); the folded shares of f1/f2/f5 must be within 3
-                   points of the target's own measurement, attached (--pid)
+                   points of the target's own CPU measurement, attached (--pid)
                    and launched (-- python ...; exit status 3 passed on); with
                    --idle, idle()'s share of all samples within 5 points.
   INTERP/threads   threads.py: spinners alpha, beta, gamma + a sleeping main
@@ -21,8 +21,20 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/pyflame   `pyflare -x -s S [-r INTERVAL] -p PID` writes folded to stdout.
   INTERP/paths     frames relative to site-packages and the script's directory;
                    --full-paths keeps them absolute; --function drops lines.
+  load             (3.12, alone, with one busy-loop process per core) cpu_split.py's
+                   f1/f2/f5 shares within 2 points of its own CPU truth, idle() at
+                   most 2 %, the profile's CPU (weight x period) within 10 % of
+                   /proc/PID/stat's; a SIGSTOPped spinner (GIL holder) counts nothing.
   lifecycle        (3.12) the target exits mid-recording; SIGINT and SIGTERM stop
                    an unbounded recording and the profile is written.
+  events           (3.12) a launched target SIGKILLed during --blocking at 20 kHz
+                   (pyflare ends, profile written, status 137), and pyflare
+                   SIGTERMed there (ends, profile written); thread churn under
+                   --blocking (the whole duration is recorded); exec() of Python
+                   followed (launched and attached) and of another program said
+                   clearly; a process traced by strace refused by record and dump
+                   --blocking naming the tracer; --duration and the program's exit
+                   end a recording whose interval is longer (--rate 0.01).
   errors           (3.12) bad pids, rates, durations, formats, outputs, commands.
   rate             (3.12) --rate 10000 prints its achieved rate and late count.
 
@@ -337,15 +349,31 @@ def window_truth(truth, run, ended):
     w1 = ended
     w0 = w1 - summary["seconds"]
     spent = {"f1": 0.0, "f2": 0.0, "f5": 0.0, "idle": 0.0, "window": w1 - w0}
-    for fn, start, end in truth["calls"]:
+    for call in truth["calls"]:
+        fn, start, end = call[:3]
         overlap = min(end, w1) - max(start, w0)
         if overlap > 0:
             spent[fn] += overlap
     return spent
 
 
-def cpu_share_problems(stacks, spent, label):
+def window_cpu_truth(truth, run, ended):
+    """CPU seconds each busy function of cpu_split.py used within the recorded
+    window: each call's CPU, in proportion to the part of the call inside it."""
+    summary = parse_summary(run)
+    w1 = ended
+    w0 = w1 - summary["seconds"]
+    spent = {"f1": 0.0, "f2": 0.0, "f5": 0.0}
+    for fn, start, end, cpu in truth["calls"]:
+        overlap = min(end, w1) - max(start, w0)
+        if fn in spent and overlap > 0 and end > start:
+            spent[fn] += cpu * min(1.0, overlap / (end - start))
+    return spent
+
+
+def cpu_share_problems(stacks, spent, label, tolerance=None):
     """Problems if f1/f2/f5's sample shares are off the target's own shares."""
+    tolerance = tolerance or CPU_TOLERANCE
     counts = innermost_counts(stacks)
     got_total = sum(counts.get(f, 0) for f in ("f1", "f2", "f5"))
     want_total = sum(spent[f] for f in ("f1", "f2", "f5"))
@@ -354,14 +382,14 @@ def cpu_share_problems(stacks, spent, label):
                 % (label, got_total, counts)]
     got = dict((f, counts.get(f, 0) / float(got_total)) for f in ("f1", "f2", "f5"))
     want = dict((f, spent[f] / want_total) for f in ("f1", "f2", "f5"))
-    off = [f for f in got if abs(got[f] - want[f]) > CPU_TOLERANCE]
+    off = [f for f in got if abs(got[f] - want[f]) > tolerance]
     if not off:
         return []
     others = sorted(counts.items(), key=lambda kv: -kv[1])[:6]
     return ["%s: shares off by more than %d points in %s\n  pyflare: %s (%d samples)\n"
             "  truth (time in the function while recorded): %s\n"
             "  innermost functions by samples: %s"
-            % (label, round(100 * CPU_TOLERANCE), ", ".join(off), fmt_shares(got), got_total,
+            % (label, round(100 * tolerance), ", ".join(off), fmt_shares(got), got_total,
                fmt_shares(want), ", ".join("%s %d" % kv for kv in others))]
 
 
@@ -410,7 +438,7 @@ def job_cpu(interp, python):
         if not alive:
             problems.append("the target died while being recorded")
         if not problems:
-            problems += cpu_share_problems(stacks, window_truth(truth, *attach), "attached")
+            problems += cpu_share_problems(stacks, window_cpu_truth(truth, *attach), "attached")
         results.append(check(prefix + "/attach", problems))
 
         stacks, summary, problems = recorded(idle[0], os.path.join(work, "idle.folded"))
@@ -441,10 +469,136 @@ def job_cpu(interp, python):
         if truth is None:
             problems.append("the launched target wrote no truth")
         elif not problems:
-            problems += cpu_share_problems(stacks, window_truth(truth, *launch), "launched")
+            problems += cpu_share_problems(stacks, window_cpu_truth(truth, *launch), "launched")
         results.append(check(prefix + "/launch", problems))
         return results
     finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- load --
+
+LOAD_TOLERANCE = 0.02       # f1/f2/f5 shares vs the CPU truth with a hog on every core
+LOAD_IDLE_MAX = 0.02        # idle()'s share of the profile's CPU at most
+LOAD_CPU_TOLERANCE = 0.10   # the profile's CPU time vs /proc/PID/stat's
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of a process, in seconds (from /proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def start_hogs():
+    """One busy-loop process per core (nice 0), each in a session of its own."""
+    hogs = []
+    for _ in range(os.cpu_count() or 2):
+        hogs.append(track(subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                           stdin=subprocess.DEVNULL, start_new_session=True)))
+    return hogs
+
+
+def stop_hogs(hogs):
+    for p in hogs:
+        kill_group(p)
+        p.wait()
+        untrack(p)
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def job_load(python):
+    """The default mode measures CPU time: with a CPU hog on every core the
+    target runs only part of the time it is runnable, and a stopped thread
+    that holds the GIL runs not at all."""
+    results = []
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    script = os.path.join(TARGETS, "cpu_split.py")
+    hogs = start_hogs()
+    try:
+        truth_path, ready = os.path.join(work, "truth.json"), os.path.join(work, "ready.json")
+        target = Target([python, script, truth_path, ready, "0", "0"], ready=ready)
+        out = os.path.join(work, "load.folded")
+        try:
+            target.wait_ready()
+            time.sleep(0.5)      # let the scheduler settle between target and hogs
+            t0, c0 = time.time(), proc_cpu_seconds(target.pid)
+            run, ended = timed(["record", "--pid", str(target.pid), "--rate", "1000", "--duration", "4",
+                                "-o", out], 4 + SLACK, work)
+            t1, c1 = time.time(), proc_cpu_seconds(target.pid)
+            status = target.terminate()
+        except RuntimeError as e:
+            lines = str(e).splitlines()
+            return [Result("FAIL", "load/cpu", "target: " + lines[0], lines[1:])]
+        finally:
+            target.stop()
+        truth = read_json(truth_path)
+        stacks, summary, problems = recorded(run, out)
+        if truth is None:
+            problems.append("target wrote no truth (status %s)" % status)
+        note = ""
+        if not problems:
+            problems += cpu_share_problems(stacks, window_cpu_truth(truth, run, ended), "with hogs",
+                                           LOAD_TOLERANCE)
+            counts = innermost_counts(stacks)
+            total = sum(counts.values())
+            idle = counts.get("idle", 0) / float(total) if total else 1.0
+            if idle > LOAD_IDLE_MAX:
+                problems.append("idle() (asleep) has %.1f%% of the profile, at most %d%% expected"
+                                % (100 * idle, round(100 * LOAD_IDLE_MAX)))
+            # The target's own CPU over the recorded part of [t0, t1].
+            want = (c1 - c0) * summary["seconds"] / (t1 - t0)
+            got = total / 1000.0      # each unit of weight is one 1 ms period of CPU
+            busy = sum(counts.get(f, 0) for f in ("f1", "f2", "f5")) or 1
+            cpu_truth = window_cpu_truth(truth, run, ended)
+            note = ("profile %.2f s of CPU, /proc/PID/stat %.2f s; idle %.1f%%; %s (truth %s)"
+                    % (got, want, 100 * idle,
+                       fmt_shares(dict((f, counts.get(f, 0) / float(busy)) for f in ("f1", "f2", "f5"))),
+                       fmt_shares(dict((f, v / (sum(cpu_truth.values()) or 1)) for f, v in cpu_truth.items()))))
+            if want <= 0 or abs(got - want) > LOAD_CPU_TOLERANCE * want:
+                problems.append("the profile holds %.2f s of CPU, the target used %.2f s while recorded "
+                                "(/proc/PID/stat; tolerance %d%%)" % (got, want, round(100 * LOAD_CPU_TOLERANCE)))
+        results.append(check("load/cpu", problems, note))
+
+        # A stopped process whose only thread holds the GIL uses no CPU.
+        target = spinner(work, "0", python)
+        try:
+            os.kill(target.pid, signal.SIGSTOP)
+            deadline = time.monotonic() + 10
+            while proc_state(target.pid) != "T" and time.monotonic() < deadline:
+                time.sleep(0.01)
+            out = os.path.join(work, "stopped.folded")
+            run = pyflare(["record", "--pid", str(target.pid), "--rate", "200", "--duration", "1", "-o", out],
+                          1 + SLACK)
+            os.kill(target.pid, signal.SIGCONT)
+            problems = []
+            if run.failure or run.rc != 0:
+                problems.append("expected exit status 0: " + run.describe())
+            try:
+                with open(out) as f:
+                    stacks, bad = parse_folded(f.read())
+                problems += bad
+            except OSError as e:
+                stacks = []
+                problems.append("no output file: %s" % e)
+            spun = innermost_counts(stacks).get("spin_forever", 0)
+            if spun:
+                problems.append("the stopped target's spin_forever counts %d (expected nothing)" % spun)
+            results.append(check("load/stopped", problems))
+        finally:
+            target.stop()
+        return results
+    except RuntimeError as e:
+        return results + [Result("FAIL", "load", "target: " + str(e).splitlines()[0])]
+    finally:
+        stop_hogs(hogs)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -840,6 +994,257 @@ def job_lifecycle(python):
         shutil.rmtree(work, ignore_errors=True)
 
 
+# ------------------------------------------------------ process events --
+
+HANG_TIMEOUT = 30           # generous: a pyflare that has not ended by then hangs
+
+
+def tracer_of(pid):
+    """TracerPid from /proc/PID/status (0: not traced)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def folded_funcs(path):
+    try:
+        with open(path) as f:
+            stacks, _ = parse_folded(f.read())
+    except OSError:
+        return {}
+    return innermost_counts(stacks)
+
+
+def job_process_events(python):
+    """Targets that die, churn threads, exec() or are traced by another tool:
+    pyflare never hangs, never ends early, and says what happened."""
+    results = []
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    try:
+        # Whether the kill lands while the threads are paused is chance: three rounds.
+        rounds = [sigkill_blocking_case(work, python, r) for r in range(3)]
+        results.append(([r for r in rounds if r.status != "PASS"] + rounds)[0])
+        results.append(sigterm_blocking_case(work, python))
+        results.append(churn_blocking_case(work, python))
+        results += exec_cases(work, python)
+        results += traced_cases(work, python)
+        results += long_interval_cases(work, python)
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def sigkill_blocking_case(work, python, round_no=0):
+    """A launched, multi-threaded target SIGKILLed during --blocking at 20 kHz."""
+    name = "events/sigkill-blocking"
+    ready = os.path.join(work, "kill-ready-%d.json" % round_no)
+    out = os.path.join(work, "kill-%d.folded" % round_no)
+    cmd, p = start_pyflare(["record", "--blocking", "--rate", "20000", "-o", out, "--",
+                            python, os.path.join(TARGETS, "threads.py"), ready])
+    problems = []
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not os.path.exists(ready) and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    info = read_json(ready)
+    if info is None:
+        kill_group(p)
+        run = communicate(p, cmd, 10)
+        return check(name, ["the launched target never got ready: " + run.describe()])
+    time.sleep(0.5)
+    os.kill(info["pid"], signal.SIGKILL)
+    run = communicate(p, cmd, HANG_TIMEOUT)
+    if run.failure:
+        problems.append("pyflare did not end after its target was killed: " + run.failure)
+    elif run.rc != 128 + signal.SIGKILL:
+        problems.append("exit status %s, expected %d (the program's, killed by SIGKILL): %s"
+                        % (run.rc, 128 + signal.SIGKILL, run.describe()))
+    if not run.failure and not folded_funcs(out):
+        problems.append("no profile written")
+    return check(name, problems)
+
+
+def sigterm_blocking_case(work, python):
+    """SIGTERM to pyflare during --blocking at 20 kHz ends it, profile written."""
+    name = "events/sigterm-blocking"
+    ready, out = os.path.join(work, "term-ready.json"), os.path.join(work, "term.folded")
+    cmd, p = start_pyflare(["record", "--blocking", "--rate", "20000", "-o", out, "--",
+                            python, os.path.join(TARGETS, "threads.py"), ready])
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not os.path.exists(ready) and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    if not os.path.exists(ready):
+        kill_group(p)
+        run = communicate(p, cmd, 10)
+        return check(name, ["the launched target never got ready: " + run.describe()])
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    run = communicate(p, cmd, HANG_TIMEOUT)
+    problems = []
+    if run.failure:
+        problems.append("pyflare did not end on SIGTERM: " + run.failure)
+    elif run.rc != 128 + signal.SIGTERM:
+        problems.append("exit status %s, expected %d (the program's, ended by pyflare's SIGTERM): %s"
+                        % (run.rc, 128 + signal.SIGTERM, run.describe()))
+    if not run.failure and not folded_funcs(out):
+        problems.append("no profile written")
+    return check(name, problems)
+
+
+def churn_blocking_case(work, python):
+    """Threads exit all the time: --blocking records its whole duration."""
+    name = "events/churn-blocking"
+    ready = os.path.join(work, "churn-ready.json")
+    target = Target([python, os.path.join(TARGETS, "churn.py"), ready], ready=ready)
+    try:
+        target.wait_ready()
+        out = os.path.join(work, "churn.folded")
+        run = pyflare(["record", "--pid", str(target.pid), "--blocking", "--rate", "500", "--duration", "3",
+                       "--idle", "-o", out], 3 + SLACK)
+        problems = []
+        if run.failure or run.rc != 0:
+            problems.append("expected exit status 0: " + run.describe())
+        summary = parse_summary(run)
+        if summary is None:
+            problems.append("no summary line:\n" + run.text.strip())
+        elif summary["seconds"] < 2.5:
+            problems.append("recorded %.2f s of the 3 s asked for: %s" % (summary["seconds"], run.text.strip()))
+        if "exited" in run.text:
+            problems.append("says the program exited, yet it runs on:\n" + run.text.strip())
+        if not target.alive():
+            problems.append("the target died")
+        if "churn_work" not in folded_funcs(out) and "main" not in folded_funcs(out):
+            problems.append("no churn.py stacks recorded")
+        return check(name, problems)
+    except RuntimeError as e:
+        return Result("FAIL", name, "target: " + str(e).splitlines()[0])
+    finally:
+        target.stop()
+
+
+def exec_cases(work, python):
+    script = os.path.join(TARGETS, "exec_chain.py")
+    results = []
+    # Launched, exec()s Python: both images are profiled, its exit status (0) passed on.
+    out = os.path.join(work, "exec-py.folded")
+    run = pyflare(["record", "--rate", "200", "-o", out, "--", python, script, "-", "1", "python", "1.5"],
+                  2.5 + SLACK)
+    funcs, problems = folded_funcs(out), []
+    if run.failure or run.rc != 0:
+        problems.append("expected the program's exit status 0: " + run.describe())
+    for fn in ("before_exec", "after_exec"):
+        if not funcs.get(fn):
+            problems.append("no stack ends in %s (innermost: %s)" % (fn, funcs))
+    results.append(check("events/exec-python-launched", problems))
+
+    # Launched, exec()s a program that is not Python: said clearly, its exit status passed on.
+    out = os.path.join(work, "exec-sleep.folded")
+    run = pyflare(["record", "--rate", "200", "-o", out, "--", python, script, "-", "1", "sleep", "1.5"],
+                  2.5 + SLACK)
+    funcs, problems = folded_funcs(out), []
+    if run.failure or run.rc != 0:
+        problems.append("expected the program's exit status 0: " + run.describe())
+    if "exec" not in run.text or "not Python" not in run.text:
+        problems.append("stderr does not say the program exec()ed something that is not Python:\n"
+                        + run.text.strip())
+    if not funcs.get("before_exec"):
+        problems.append("no stack ends in before_exec (innermost: %s)" % funcs)
+    results.append(check("events/exec-other-launched", problems))
+
+    # Attached: the new image is profiled too.
+    ready = os.path.join(work, "exec-ready.json")
+    target = Target([python, script, ready, "1", "python", "2"], ready=ready)
+    try:
+        target.wait_ready()
+        out = os.path.join(work, "exec-attached.folded")
+        run = pyflare(["record", "--pid", str(target.pid), "--rate", "200", "--duration", "8", "-o", out],
+                      8 + SLACK)
+        funcs, problems = folded_funcs(out), []
+        if run.failure or run.rc != 0:
+            problems.append("expected exit status 0: " + run.describe())
+        for fn in ("before_exec", "after_exec"):
+            if not funcs.get(fn):
+                problems.append("no stack ends in %s (innermost: %s)" % (fn, funcs))
+        results.append(check("events/exec-python-attached", problems))
+    except RuntimeError as e:
+        results.append(Result("FAIL", "events/exec-python-attached", "target: " + str(e).splitlines()[0]))
+    finally:
+        target.stop()
+    return results
+
+
+def traced_cases(work, python):
+    names = ["events/traced-record", "events/traced-dump"]
+    if not shutil.which("strace"):
+        return [Result("SKIP", n, "no strace") for n in names]
+    results = []
+    target = spinner(work, "0", python)
+    strace = track(subprocess.Popen(["strace", "-p", str(target.pid), "-o", "/dev/null"],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True))
+    try:
+        deadline = time.monotonic() + 10
+        while tracer_of(target.pid) != strace.pid and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if tracer_of(target.pid) != strace.pid:
+            return [Result("SKIP", n, "strace could not attach") for n in names]
+        out = os.path.join(work, "traced.folded")
+        run, left = in_empty_dir(["record", "--pid", str(target.pid), "--blocking", "--duration", "1", "-o", out])
+        problems = error_problems(run, mention=["traced", str(strace.pid)])
+        if os.path.exists(out):
+            problems.append("an output file was written")
+        results.append(check(names[0], problems))
+        run, left = in_empty_dir(["dump", "--pid", str(target.pid), "--blocking"])
+        problems = error_problems(run, mention=["traced", str(strace.pid)])
+        if "as root" in run.text:
+            problems.append("tells root to run as root: " + run.text.strip())
+        results.append(check(names[1], problems))
+        return results
+    finally:
+        kill_group(strace)
+        strace.wait()
+        untrack(strace)
+        target.stop()
+
+
+def long_interval_cases(work, python):
+    """A sampling interval longer than the duration, or than the program's life."""
+    results = []
+    target = spinner(work, "0", python)
+    try:
+        out = os.path.join(work, "long.folded")
+        run = pyflare(["record", "--pid", str(target.pid), "--rate", "0.01", "--duration", "2", "-o", out],
+                      HANG_TIMEOUT)
+        problems = []
+        if run.failure:
+            problems.append("--duration 2 with --rate 0.01 (100 s between samples): " + run.failure)
+        elif run.rc != 0:
+            problems.append("expected exit status 0: " + run.describe())
+        elif not os.path.exists(out):
+            problems.append("no output file")
+        results.append(check("events/duration-long-interval", problems))
+    finally:
+        target.stop()
+    # Attached (no SIGCHLD tells pyflare): the program exits 1 s in.
+    target = spinner(work, "1", python, reaper=True)
+    try:
+        out = os.path.join(work, "long-exit.folded")
+        run = pyflare(["record", "--pid", str(target.pid), "--rate", "0.01", "-o", out], HANG_TIMEOUT)
+        problems = []
+        if run.failure:
+            problems.append("the program exited after 1 s, --rate 0.01: " + run.failure)
+        elif run.rc != 0:
+            problems.append("expected exit status 0: " + run.describe())
+        results.append(check("events/exit-long-interval", problems))
+    finally:
+        target.stop()
+    return results
+
+
 # -------------------------------------------------------------- errors --
 
 def error_problems(run, rc=None, mention=(), any_of=()):
@@ -1210,7 +1615,8 @@ def run_all(filters, selected):
     for name, path in present:
         plan.append(("%s/paths" % name, job_paths, (name, path)))
         plan.append(("%s/pyflame" % name, job_pyflame, (name, path)))
-    for job_name, job in (("lifecycle", job_lifecycle), ("errors", job_errors), ("rate", job_rate)):
+    for job_name, job in (("load", job_load), ("lifecycle", job_lifecycle), ("events", job_process_events),
+                          ("errors", job_errors), ("rate", job_rate)):
         if ONCE_ON in paths:
             plan.append((job_name, job, (paths[ONCE_ON],)))
         elif selected(job_name):
@@ -1219,8 +1625,15 @@ def run_all(filters, selected):
             print(r.render(), flush=True)
             results.append(r)
 
+    # The load job starts CPU hogs: it runs alone, before the others.
+    for name, job, args in plan:
+        if name == "load" and selected(name):
+            for r in guarded(job, name, *args):
+                print(r.render(), flush=True)
+                results.append(r)
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        jobs = [pool.submit(guarded, job, name, *args) for name, job, args in plan if selected(name)]
+        jobs = [pool.submit(guarded, job, name, *args) for name, job, args in plan
+                if selected(name) and name != "load"]
         for job in jobs:
             for r in job.result():
                 print(r.render(), flush=True)

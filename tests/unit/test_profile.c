@@ -43,8 +43,14 @@ static void test_sample_log(void) {
         {5, 1}, {6, 1}, {(uint64_t)1 << 40, 2}, {((uint64_t)1 << 40) + 999999, 0}, {((uint64_t)1 << 40) + 1000000, 4095},
     };
     size_t count = sizeof want / sizeof want[0];
-    for (size_t i = 0; i < count; i++)
-        pf_sample_add(p, node, want[i].thread, want[i].us * 1000 + 999 /* sub-us part is dropped */, 1);
+    /* Weights other than 1 (CPU-weighted samples) take the escape form, the
+     * largest one included; every third sample has one. */
+    uint64_t weight_sum = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t w = i % 3 != 2 ? 1 : i == 8 ? UINT32_MAX : 7 * i;
+        weight_sum += w;
+        pf_sample_add(p, node, want[i].thread, want[i].us * 1000 + 999 /* sub-us part is dropped */, w);
+    }
     size_t n;
     const pf_sample *got = pf_samples(p, &n);
     CHECK_EQ_INT(n, count);
@@ -52,13 +58,15 @@ static void test_sample_log(void) {
         CHECK_EQ_INT(got[i].time_ns, want[i].us * 1000);
         CHECK_EQ_INT(got[i].thread, want[i].thread);
         CHECK_EQ_INT(got[i].node, node);
+        CHECK_EQ_INT(got[i].weight, i % 3 != 2 ? 1 : i == 8 ? UINT32_MAX : 7 * i);
     }
     /* Samples added after a read are seen by the next read. */
     pf_sample_add(p, node, 7, ((uint64_t)1 << 40) * 1000 + 2000000000ull, 1);
     got = pf_samples(p, &n);
     CHECK_EQ_INT(n, count + 1);
     CHECK_EQ_INT(got[count].thread, 7);
-    CHECK_EQ_INT(pf_nodes(p, &n)[node].self, count + 1);
+    CHECK_EQ_INT(got[count].weight, 1);
+    CHECK_EQ_INT(pf_nodes(p, &n)[node].self, weight_sum + 1);
     pf_profile_free(p);
 }
 

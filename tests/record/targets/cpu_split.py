@@ -7,10 +7,10 @@ The main thread loops: f1, f2 and f5 busy-loop for 10, 20 and 50 ms each
 it burns and never blocks), then idle() sleeps 80 ms. The target measures its
 own truth: the wall and CPU time spent in each function, the wall time spent
 sleeping, the loop's total wall time, and every call as [function, start,
-end] in time.time() seconds (so the runner can take the truth over exactly
-the window it recorded). (A sampler of running threads sees
-a busy thread as running whether it is on a CPU or waiting for one, so on a
-loaded machine its shares follow wall time, not CPU time.) It writes READY_PATH (if not "-") once the loop runs, and
+end, cpu] (start and end in time.time() seconds, cpu the process CPU seconds
+the call used; so the runner can take the truth over exactly the window it
+recorded). (On a loaded machine a busy thread is runnable longer than it
+runs: its CPU split is what a CPU profile should show.) It writes READY_PATH (if not "-") once the loop runs, and
 TRUTH_PATH (JSON, atomically) when LIFETIME seconds have passed (0: never) or
 on SIGTERM, then exits with EXIT_STATUS.
 """
@@ -58,9 +58,10 @@ def f1():
     end = w0 + 0.010
     while wall() < end:
         pass
-    cpu_in["f1"] += cpu() - c0
+    used = cpu() - c0
+    cpu_in["f1"] += used
     wall_in["f1"] += wall() - w0
-    calls.append(("f1", t0, time.time()))
+    calls.append(("f1", t0, time.time(), used))
 
 
 def f2():
@@ -68,9 +69,10 @@ def f2():
     end = w0 + 0.020
     while wall() < end:
         pass
-    cpu_in["f2"] += cpu() - c0
+    used = cpu() - c0
+    cpu_in["f2"] += used
     wall_in["f2"] += wall() - w0
-    calls.append(("f2", t0, time.time()))
+    calls.append(("f2", t0, time.time(), used))
 
 
 def f5():
@@ -78,16 +80,17 @@ def f5():
     end = w0 + 0.050
     while wall() < end:
         pass
-    cpu_in["f5"] += cpu() - c0
+    used = cpu() - c0
+    cpu_in["f5"] += used
     wall_in["f5"] += wall() - w0
-    calls.append(("f5", t0, time.time()))
+    calls.append(("f5", t0, time.time(), used))
 
 
 def idle():
     t0, w0 = time.time(), wall()
     time.sleep(0.080)
     wall_in["idle"] += wall() - w0
-    calls.append(("idle", t0, time.time()))
+    calls.append(("idle", t0, time.time(), 0.0))
 
 
 def main():

@@ -223,6 +223,11 @@ void target_path(const target *t, const char *path, char *out, size_t cap) {
     snprintf(out, cap, "/proc/%d/root%s", (int)t->pid, path);
 }
 
+void target_mapping_file(const target *t, const target_mapping *m, char *out, size_t cap) {
+    snprintf(out, cap, "/proc/%d/map_files/%llx-%llx", (int)t->pid, (unsigned long long)m->start,
+             (unsigned long long)m->end);
+}
+
 void target_cmdline(target *t, char *out, size_t cap) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)t->pid);

@@ -23,8 +23,10 @@ A separate group ("errors/...") checks the error paths once: reaped pid,
 malformed pids, a non-Python process, permission denied, a zombie.
 
 Interpreters: the fixed list EXPECTED below (pyenv builds + Debian's static,
-non-PIE /usr/bin/python3.11 as "system-3.11"); missing ones are reported as
-SKIP, extra pyenv versions found are tested too. PYFLARE_PYTHONS=name,name
+non-PIE /usr/bin/python3.11 as "system-3.11" + CPython 3.14/3.15 from the
+Debian sid root, run under chroot: 3.14, 3.14-pie, 3.14d, 3.15, 3.15-pie,
+3.15d, see tests/sid_root.py); missing ones are reported as SKIP with the
+reason, extra pyenv versions found are tested too. PYFLARE_PYTHONS=name,name
 restricts the run to those interpreters. FILTER arguments restrict it to jobs
 whose name ("3.12.1/basic", "errors") contains one of them.
 
@@ -46,6 +48,9 @@ import threading
 import time
 import unicodedata
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import sid_root  # noqa: E402  (tests/sid_root.py: CPython 3.14/3.15 in a Debian root)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGETS = os.path.join(HERE, "targets")
@@ -53,7 +58,7 @@ PYENV = "/root/.pyenv/versions"
 
 # The interpreters this suite is meant to cover; absent ones are SKIPped.
 EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
-            "3.11.7", "3.12.1", "3.13.0", "system-3.11"]
+            "3.11.7", "3.12.1", "3.13.0", "system-3.11"] + sid_root.NAMES
 SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11"}
 
 SCENARIOS = ["basic", "deep", "qualnames", "generators", "callbacks", "nonascii", "crowd"]
@@ -193,13 +198,16 @@ def asleep(pid, tid):
 
 
 class Target:
-    """One scenario program running under one interpreter."""
+    """One scenario program running under one interpreter. targets is the
+    directory holding the scenarios (a copy inside the Debian root for its
+    interpreters, whose launchers take host paths under the root)."""
 
-    def __init__(self, python, scenario, workdir):
+    def __init__(self, python, scenario, workdir, targets=TARGETS):
         self.env = {}
         if scenario == "crowd10k":
             scenario, self.env = "crowd", {"CROWD_THREADS": str(CROWD_10K)}
-        self.script = os.path.join(TARGETS, scenario + ".py")
+        self.targets = targets
+        self.script = os.path.join(targets, scenario + ".py")
         self.python = python
         self.truth_path = os.path.join(workdir, "truth.json")
         self.counter_path = os.path.join(workdir, "counter")
@@ -218,7 +226,7 @@ class Target:
             self.proc = subprocess.Popen(
                 [self.python, self.script, self.truth_path, self.counter_path],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                cwd=TARGETS, start_new_session=True)
+                cwd=self.targets, start_new_session=True)
         with _live_lock:
             _live.add(self.proc)
 
@@ -563,8 +571,12 @@ def test_record(name, target, truth, workdir):
 def run_scenario(interp, python, scenario):
     """All tests of one scenario under one interpreter (one target process)."""
     prefix = "%s/%s" % (interp, scenario)
-    workdir = tempfile.mkdtemp(prefix="pyflare-it-")
-    target = Target(python, scenario, workdir)
+    if interp in sid_root.NAMES:
+        workdir = sid_root.mkdtemp("it", "pyflare-it-")
+        target = Target(python, scenario, workdir, sid_root.stage_tree("it", TARGETS))
+    else:
+        workdir = tempfile.mkdtemp(prefix="pyflare-it-")
+        target = Target(python, scenario, workdir)
     try:
         try:
             target.start()
@@ -716,6 +728,10 @@ def interpreters():
     for name, path in SYSTEM_PYTHONS.items():
         if os.access(path, os.X_OK):
             found[name] = path
+    sid_found, sid_missing = sid_root.interpreters("it") if want_sid() else ({}, {})
+    if sid_found:
+        sid_root.stage_tree("it", TARGETS)  # once, before the jobs run in parallel
+    found.update(sid_found)
     order = EXPECTED + sorted(set(found) - set(EXPECTED))
     wanted = os.environ.get("PYFLARE_PYTHONS")
     if wanted:
@@ -725,7 +741,15 @@ def interpreters():
             sys.exit("run.py: unknown interpreter(s) in PYFLARE_PYTHONS: %s (known: %s)"
                      % (", ".join(unknown), ", ".join(order)))
         order = [n for n in order if n in names]
-    return [(n, found[n]) for n in order if n in found], [n for n in order if n not in found]
+    return ([(n, found[n]) for n in order if n in found],
+            [(n, sid_missing.get(n, "not installed")) for n in order if n not in found])
+
+
+def want_sid():
+    """Whether this run may use the Debian root's interpreters (it is set up,
+    and a staging copy made, only then)."""
+    wanted = os.environ.get("PYFLARE_PYTHONS")
+    return not wanted or any(n.strip() in sid_root.NAMES for n in wanted.split(","))
 
 
 def main(argv):
@@ -740,7 +764,7 @@ def main(argv):
         return 1
 
     present, missing = interpreters()
-    results = [Result("SKIP", name, "not installed") for name in missing]
+    results = [Result("SKIP", name, why) for name, why in missing]
     for r in results:
         print(r.render(), flush=True)
 

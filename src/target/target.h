@@ -66,6 +66,11 @@ void target_path(const target *t, const char *path, char *out, size_t cap);
  * needs CAP_SYS_ADMIN. */
 void target_mapping_file(const target *t, const target_mapping *m, char *out, size_t cap);
 
+/* The working directory as the process sees it: /proc/PID/cwd resolves in
+ * pyflare's view, so a process chroot'ed below pyflare's root has that root's
+ * prefix (/proc/PID/root) taken off. Empty when unknown. */
+void target_cwd(const target *t, char *out, size_t cap);
+
 /* The command line, arguments joined by spaces. */
 void target_cmdline(target *t, char *out, size_t cap);
 

@@ -63,9 +63,10 @@ SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11"}
 
 SCENARIOS = ["basic", "deep", "qualnames", "generators", "callbacks", "nonascii", "crowd"]
 # The crowd scenario again with 10 000 threads, on one interpreter per frame
-# model (frame objects, cframe, 3.13 interpreter frames): thread lists far
-# longer than any fixed table, as a busy server has.
-CROWD_10K_PYTHONS = ["3.9.18", "3.12.1", "3.13.0"]
+# model (frame objects, cframe, 3.13 interpreter frames, 3.15 chains ending
+# at a base frame): thread lists far longer than any fixed table, as a busy
+# server has.
+CROWD_10K_PYTHONS = ["3.9.18", "3.12.1", "3.13.0", "3.15"]
 CROWD_10K = 10000
 
 WORKERS = 3             # parallel jobs (the machine has 2 cores)

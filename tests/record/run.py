@@ -711,7 +711,8 @@ def job_paths(interp, python):
         os.makedirs(app)
         os.makedirs(pkg)
         script, mod = os.path.join(app, "target.py"), os.path.join(pkg, "mod.py")
-        seen = sid_root.inside  # a full path as the target names it (under chroot, without the root)
+        # A full path as the target names it (under chroot: without the root).
+        seen = sid_root.inside if interp in sid_root.NAMES else (lambda path: path)
         shutil.copy(os.path.join(TARGETS, "paths_target.py"), script)
         shutil.copy(os.path.join(TARGETS, "paths_mod.py"), mod)
         open(os.path.join(pkg, "__init__.py"), "w").close()

@@ -544,10 +544,12 @@ static int confirm_code(py_walker *w, py_code *code, pf_error *err) {
 }
 
 /* Appends one frame executing code_addr at byte offset `offset` of its bytecode
- * (or, when offset_is_pointer, at that instruction address). */
-static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, int64_t offset, int offset_is_pointer,
-                     pf_error *err) {
-    py_code *code = py_code_get(w->codes, w->proc, code_addr, err);
+ * (or, when offset_is_pointer, at that instruction address). `code` is its
+ * cache entry when the caller has already looked it up, else NULL. */
+static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, py_code *code, int64_t offset,
+                     int offset_is_pointer, pf_error *err) {
+    if (!code)
+        code = py_code_get(w->codes, w->proc, code_addr, err);
     if (!code)
         return -1;
     if (code->checked != w->samples && confirm_code(w, code, err) != 0)
@@ -578,7 +580,7 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
         memcpy(&lasti, f + L->frame_object.lasti, 4);
         int64_t offset = L->instr == PY_INSTR_LASTI_UNITS && lasti >= 0 ? (int64_t)lasti * 2 : lasti;
         uint64_t back = word_at(f, L->frame_object.back);
-        if (add_frame(w, t, word_at(f, L->frame_object.code), offset, 0, err) != 0)
+        if (add_frame(w, t, word_at(f, L->frame_object.code), NULL, offset, 0, err) != 0)
             return -1;
         if (back >= frame && seen_before(w, back))
             return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)back);
@@ -587,12 +589,11 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
     return 0;
 }
 
-/* Whether the object at addr may be a code object: cached code is (it is
- * confirmed elsewhere); otherwise its type says. 3.14+ f_executable may hold
- * None or another object, whose frame is no Python function's. */
+/* Whether the object at addr (not in the code cache) is a code object, by
+ * its type: 3.14+ f_executable may hold None or another object, whose frame
+ * is no Python function's. Cached code needs no look (it is confirmed in
+ * add_frame). */
 static int is_code(py_walker *w, uint64_t addr, pf_error *err) {
-    if (py_code_find(w->codes, addr))
-        return 1;
     int kind;
     if (py_object_kind(w->proc, addr, &kind, err) != 0)
         return -1;
@@ -632,8 +633,9 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
         uint64_t code = word_at(f, L->iframe.code) & ~(uint64_t)7;
         int owner = f[L->iframe.owner];
         if (owner < PY_OWNER_NOT_PYTHON && code) {
-            int ok = is_code(w, code, err);
-            if (ok < 0 || (ok && add_frame(w, t, code, (int64_t)word_at(f, L->iframe.instr), 1, err) != 0))
+            py_code *cached = py_code_find(w->codes, code);
+            int ok = cached ? 1 : is_code(w, code, err);
+            if (ok < 0 || (ok && add_frame(w, t, code, cached, (int64_t)word_at(f, L->iframe.instr), 1, err) != 0))
                 return -1;
         }
         if (previous >= frame && seen_before(w, previous))

@@ -718,6 +718,45 @@ def error_tests():
     return results
 
 
+def no_runtime_test(launcher):
+    """A 3.14 whose .PyRuntime section and _PyRuntime symbol are renamed (as a
+    build stripped of both would be): refused with its version, not taken for
+    a stripped 2.7 or 3.6."""
+    name = "errors/no-runtime-3.14"
+    with open(os.path.join(sid_root.ROOT, "usr", "bin", "python3.14"), "rb") as f:
+        data = f.read()
+    for old in (b"\0_PyRuntime\0", b"\0.PyRuntime\0"):
+        if data.count(old) != 1:
+            return [Result("SKIP", name, "cannot rename %r in python3.14 (found %d times)" % (old, data.count(old)))]
+        data = data.replace(old, old[:-2] + b"X\0")
+    work = sid_root.mkdtemp("it", "pyflare-it-")
+    binary = os.path.join(work, "python3.14-no-runtime")
+    with open(binary, "wb") as f:
+        f.write(data)
+    os.chmod(binary, 0o755)
+    # The launcher's interpreter is replaced by the renamed copy (the target's own view of it).
+    with open(launcher) as f:
+        script = f.read().replace("/usr/bin/python3.14", sid_root.inside(binary))
+    wrapper = os.path.join(work, "launch")
+    with open(wrapper, "w") as f:
+        f.write(script)
+    os.chmod(wrapper, 0o755)
+    p = spawn([wrapper, "-c", "import time\nwhile True: time.sleep(3600)"])
+    try:
+        if not wait_for(lambda: "python3.14-no-runtime" in (read_proc("/proc/%d/maps" % p.pid) or "")):
+            return [Result("FAIL", name, "the renamed interpreter did not start")]
+        time.sleep(0.3)
+        r = expect_error(name, pyflare(["dump", "--pid", str(p.pid)]), must_mention=["3.14", ".PyRuntime"])
+        run = pyflare(["dump", "--pid", str(p.pid)])
+        text = run.err.decode("utf-8", "replace")
+        if r.status == "PASS" and ("3.7" in text or "2.7" in text):
+            r = Result("FAIL", name, "called an old CPython: " + text.strip())
+        return [r]
+    finally:
+        reap(p)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # ------------------------------------------------------------------ main --
 
 def interpreters():
@@ -773,6 +812,8 @@ def main(argv):
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
         if selected("errors"):
             jobs.append(pool.submit(error_tests))
+            if "3.14" in dict(present):
+                jobs.append(pool.submit(no_runtime_test, dict(present)["3.14"]))
         for name, path in present:
             for scenario in SCENARIOS:
                 if selected("%s/%s" % (name, scenario)):

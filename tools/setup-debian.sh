@@ -48,3 +48,44 @@ fi
 if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
+
+# ---- CPython 3.14 and 3.15: a Debian sid root, kept outside the checkout ----
+# Debian unstable ships them with their internal headers. The root lives at
+# $PYFLARE_SID_ROOT (default /var/lib/pyflare/sid-root), outside any clone,
+# so a second run costs a few dpkg queries and deleting a clone leaves nothing
+# behind. This script mounts nothing; the test suites mount ROOT/proc (inside
+# the root, not the clone) when a tool running there needs it.
+# Without debootstrap (or a mirror) the 3.14/3.15 tests are skipped by name.
+SID_ROOT=${PYFLARE_SID_ROOT:-/var/lib/pyflare/sid-root}
+sid_packages=(
+  python3.14 python3.14-dev python3.14-dbg python3.14-nopie  # python3.14, -pie, 3.14d
+  python3.15 python3.15-dev python3.15-dbg python3.15-nopie  # python3.15, -pie, 3.15d
+  python3-django     # the WSGI middleware test on 3.14/3.15
+)
+sid_apt=(-o Acquire::Check-Valid-Until=false)  # sid's Release file may be past Valid-Until
+if ! command -v debootstrap >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends debootstrap ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends debootstrap; } ||
+    echo "setup-debian: no debootstrap: the CPython 3.14/3.15 tests will be skipped" >&2
+fi
+if command -v debootstrap >/dev/null 2>&1; then
+  if [ ! -x "$SID_ROOT/usr/bin/apt-get" ]; then
+    # Built aside and moved into place, so an interrupted run never leaves a
+    # root that looks complete.
+    mkdir -p "$(dirname "$SID_ROOT")"
+    rm -rf "$SID_ROOT.partial"
+    debootstrap --variant=minbase sid "$SID_ROOT.partial" >/dev/null
+    mv "$SID_ROOT.partial" "$SID_ROOT"
+  fi
+  sid_missing=()
+  for p in "${sid_packages[@]}"; do
+    chroot "$SID_ROOT" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      sid_missing+=("$p")
+  done
+  if ((${#sid_missing[@]})); then
+    chroot "$SID_ROOT" env DEBIAN_FRONTEND=noninteractive apt-get "${sid_apt[@]}" update -qq
+    chroot "$SID_ROOT" env DEBIAN_FRONTEND=noninteractive \
+      apt-get "${sid_apt[@]}" install -y -qq --no-install-recommends "${sid_missing[@]}"
+  fi
+fi

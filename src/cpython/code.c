@@ -117,6 +117,8 @@ fail:
     return -1;
 }
 
+py_code *py_code_find(py_code_cache *c, uint64_t addr) { return *find_slot(c, addr); }
+
 py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err) {
     py_code **slot = find_slot(c, addr);
     if (*slot)

@@ -29,6 +29,9 @@ typedef struct py_code_cache py_code_cache;
 py_code_cache *py_code_cache_new(void);
 void py_code_cache_free(py_code_cache *c);
 
+/* The cached code object at addr, or NULL (nothing is read). */
+py_code *py_code_find(py_code_cache *c, uint64_t addr);
+
 /* The decoded code object at addr, from the cache or read now. */
 py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err);
 

@@ -1,134 +1,343 @@
 /* debug_offsets.c — turning _Py_DebugOffsets into a py_layout (see debug_offsets.h).
  *
- * The struct is a flat run of uint64 values, so a known shape is just a list of
- * "field F is the Nth word". One list per shape: only the shapes we have the
- * headers for are listed, and any other version is refused by name rather than
- * read wrongly. */
+ * The struct is a flat run of uint64 values: a header (cookie, version,
+ * free_threaded), then sections, most of them starting with their struct's
+ * size. A shape is that list of sections and fields, copied in order from the
+ * version's own header (Include/internal/pycore_debug_offsets.h; 3.13:
+ * pycore_runtime.h) — tools/gen_layouts/debug_offsets_shape.py prints it from
+ * a header to compare. A field's word index is its position in that list,
+ * so adding a version is adding its text, not code.
+ *
+ * Nothing is believed because the table says it: every offset used must fit,
+ * with the width read there, inside the size its section declares, and every
+ * size is bounded. A table that fails is refused as a whole, never partly
+ * used. Only shapes we have the headers for are listed; any other version,
+ * a newer minor or a pre-release (betas moved fields), is refused by name. */
 #include "cpython/debug_offsets.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
-/* Word indexes in the 3.13 _Py_DebugOffsets (Include/internal/pycore_runtime.h). */
 typedef struct shape {
     int major, minor;
-    size_t words;       /* total uint64 words in the struct */
-    int runtime_interpreters_head;
-    int interp_next, interp_threads_head, interp_modules, interp_ceval_gil, interp_gil_state,
-        interp_gil_locked, interp_gil_holder;
-    int tstate_next, tstate_interp, tstate_current_frame, tstate_thread_id, tstate_native_thread_id,
-        tstate_datastack_chunk;
-    int frame_size, frame_previous, frame_executable, frame_instr_ptr, frame_owner;
-    int code_filename, code_name, code_qualname, code_linetable, code_firstlineno, code_adaptive;
-    int object_ob_type;
-    int type_tp_name, type_tp_flags;
-    int dict_ma_keys, dict_ma_values;
-    int long_lv_tag, long_ob_digit;
-    int bytes_ob_size, bytes_ob_sval;
-    int unicode_state, unicode_length, unicode_ascii_size;
+    uint32_t prerelease;  /* the one pre-release (PY_VERSION_HEX) this shape is exact for, or 0: finals only */
+    const char *sections; /* "section: field field ...; section: ..." in header order */
 } shape;
 
 static const shape shapes[] = {
-    {
-        .major = 3, .minor = 13, .words = 73,
-        .runtime_interpreters_head = 5,
-        .interp_next = 8, .interp_threads_head = 9, .interp_modules = 11, .interp_ceval_gil = 14,
-        .interp_gil_state = 15, .interp_gil_locked = 17, .interp_gil_holder = 18,
-        .tstate_next = 21, .tstate_interp = 22, .tstate_current_frame = 23, .tstate_thread_id = 24,
-        .tstate_native_thread_id = 25, .tstate_datastack_chunk = 26,
-        .frame_size = 28, .frame_previous = 29, .frame_executable = 30, .frame_instr_ptr = 31,
-        .frame_owner = 33,
-        .code_filename = 35, .code_name = 36, .code_qualname = 37, .code_linetable = 38,
-        .code_firstlineno = 39, .code_adaptive = 43,
-        .object_ob_type = 45,
-        .type_tp_name = 47, .type_tp_flags = 49,
-        .dict_ma_keys = 57, .dict_ma_values = 58,
-        .long_lv_tag = 62, .long_ob_digit = 63,
-        .bytes_ob_size = 65, .bytes_ob_sval = 66,
-        .unicode_state = 68, .unicode_length = 69, .unicode_ascii_size = 70,
-    },
+    {3, 13, 0,
+     "runtime_state: size finalizing interpreters_head; "
+     "interpreter_state: size id next threads_head gc imports_modules sysdict builtins ceval_gil "
+     "gil_runtime_state gil_runtime_state_enabled gil_runtime_state_locked gil_runtime_state_holder; "
+     "thread_state: size prev next interp current_frame thread_id native_thread_id datastack_chunk status; "
+     "interpreter_frame: size previous executable instr_ptr localsplus owner; "
+     "code_object: size filename name qualname linetable firstlineno argcount localsplusnames "
+     "localspluskinds co_code_adaptive; "
+     "pyobject: size ob_type; type_object: size tp_name tp_repr tp_flags; "
+     "tuple_object: size ob_item ob_size; list_object: size ob_item ob_size; "
+     "dict_object: size ma_keys ma_values; float_object: size ob_fval; long_object: size lv_tag ob_digit; "
+     "bytes_object: size ob_size ob_sval; unicode_object: size state length asciiobject_size; "
+     "gc: size collecting"},
+    {3, 14, 0,
+     "runtime_state: size finalizing interpreters_head; "
+     "interpreter_state: size id next threads_head threads_main gc imports_modules sysdict builtins "
+     "ceval_gil gil_runtime_state gil_runtime_state_enabled gil_runtime_state_locked "
+     "gil_runtime_state_holder code_object_generation tlbc_generation; "
+     "thread_state: size prev next interp current_frame thread_id native_thread_id datastack_chunk status; "
+     "interpreter_frame: size previous executable instr_ptr localsplus owner stackpointer tlbc_index; "
+     "code_object: size filename name qualname linetable firstlineno argcount localsplusnames "
+     "localspluskinds co_code_adaptive co_tlbc; "
+     "pyobject: size ob_type; type_object: size tp_name tp_repr tp_flags; "
+     "tuple_object: size ob_item ob_size; list_object: size ob_item ob_size; "
+     "set_object: size used table mask; dict_object: size ma_keys ma_values; float_object: size ob_fval; "
+     "long_object: size lv_tag ob_digit; bytes_object: size ob_size ob_sval; "
+     "unicode_object: size state length asciiobject_size; gc: size collecting; "
+     "gen_object: size gi_name gi_iframe gi_frame_state; llist_node: next prev; "
+     "debugger_support: eval_breaker remote_debugger_support remote_debugging_enabled "
+     "debugger_pending_call debugger_script_path debugger_script_path_size"},
+    {3, 15, 0,
+     "runtime_state: size finalizing interpreters_head; "
+     "interpreter_state: size id next threads_head threads_main gc imports_modules sysdict builtins "
+     "ceval_gil gil_runtime_state gil_runtime_state_enabled gil_runtime_state_locked "
+     "gil_runtime_state_holder code_object_generation tlbc_generation; "
+     "thread_state: size prev next interp current_frame base_frame last_profiled_frame "
+     "last_profiled_frame_seq thread_id native_thread_id datastack_chunk status holds_gil gil_requested "
+     "current_exception exc_state; "
+     "err_stackitem: exc_value; "
+     "interpreter_frame: size previous executable instr_ptr localsplus owner stackpointer tlbc_index; "
+     "code_object: size filename name qualname linetable firstlineno argcount localsplusnames "
+     "localspluskinds co_code_adaptive co_tlbc; "
+     "pyobject: size ob_type; type_object: size tp_name tp_repr tp_flags tp_basicsize tp_dictoffset; "
+     "heap_type_object: size ht_cached_keys; "
+     "tuple_object: size ob_item ob_size; list_object: size ob_item ob_size; "
+     "set_object: size used table mask; dict_object: size ma_keys ma_values; float_object: size ob_fval; "
+     "long_object: size lv_tag ob_digit; bytes_object: size ob_size ob_sval; "
+     "unicode_object: size state length asciiobject_size compactunicodeobject_size; "
+     "gc: size collecting frame generation_stats_size generation_stats; "
+     "gen_object: size gi_name gi_iframe gi_frame_state; llist_node: next prev; "
+     "debugger_support: eval_breaker remote_debugger_support remote_debugging_enabled "
+     "debugger_pending_call debugger_script_path debugger_script_path_size"},
 };
 
-const char *py_debug_offsets_known(void) { return "3.13"; }
+#define HEADER_WORDS 3             /* cookie, version, free_threaded */
+#define MAX_STRUCT_SIZE (1 << 20)  /* no struct the table describes is near this */
+
+const char *py_debug_offsets_known(void) { return "3.13 to 3.15"; }
+
+/* Where one field lives in a shape: its word index, and its section's size
+ * word (-1 when the section declares no size). */
+typedef struct place {
+    int word, size_word;
+} place;
+
+/* Finds section.field in s by walking the text. Returns 0, or -1 when the
+ * shape has no such field. */
+static int find_field(const shape *s, const char *section, const char *field, place *out) {
+    const char *p = s->sections;
+    int word = HEADER_WORDS;
+    while (*p) {
+        const char *colon = strchr(p, ':');
+        if (!colon)
+            return -1;
+        int this_section = (size_t)(colon - p) == strlen(section) && !memcmp(p, section, (size_t)(colon - p));
+        int size_word = -1;
+        p = colon + 1;
+        for (;;) {
+            while (*p == ' ')
+                p++;
+            if (!*p || *p == ';')
+                break;
+            size_t len = strcspn(p, " ;");
+            if (len == 4 && !memcmp(p, "size", 4) && size_word < 0)
+                size_word = word;
+            if (this_section && strlen(field) == len && !memcmp(p, field, len)) {
+                *out = (place){word, size_word};
+                return 0;
+            }
+            word++;
+            p += len;
+        }
+        if (*p == ';')
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+    return -1;
+}
+
+static size_t shape_words(const shape *s) {
+    size_t words = HEADER_WORDS;
+    for (const char *p = s->sections; *p;) {
+        p += strcspn(p, ":;");
+        if (*p == ':') { /* names after a colon are fields */
+            p++;
+            for (;;) {
+                while (*p == ' ')
+                    p++;
+                if (!*p || *p == ';')
+                    break;
+                p += strcspn(p, " ;");
+                words++;
+            }
+        }
+        if (*p == ';')
+            p++;
+    }
+    return words;
+}
+
+/* Reads checked offsets out of one table; the first failure sticks. */
+typedef struct reader {
+    const shape *s;
+    const uint64_t *w;
+    int failed;
+    pf_error *err;
+} reader;
+
+static int64_t bad(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int64_t bad(reader *r, const char *fmt, ...) {
+    if (!r->failed) {
+        char what[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        pf_fail(r->err, PF_ERR_CORRUPT,
+                "CPython %d.%d's _Py_DebugOffsets does not hold together (%s): refusing to read the "
+                "process with it", r->s->major, r->s->minor, what);
+    }
+    r->failed = 1;
+    return 0;
+}
+
+/* The offset section.field, checked: `width` bytes read there must lie inside
+ * the section's declared size (width 0: an offset at which a variable part
+ * begins, which may equal the size). Missing fields are PY_NO_FIELD when
+ * optional and a failure when not. */
+static int64_t get(reader *r, const char *section, const char *field, uint64_t width, int optional) {
+    place at;
+    if (find_field(r->s, section, field, &at) != 0) {
+        if (optional)
+            return PY_NO_FIELD;
+        return bad(r, "pyflare's shape for it has no %s.%s", section, field);
+    }
+    uint64_t v = r->w[at.word];
+    if (at.size_word < 0)
+        return v <= MAX_STRUCT_SIZE ? (int64_t)v : bad(r, "%s.%s is %llu", section, field, (unsigned long long)v);
+    uint64_t size = r->w[at.size_word];
+    if (size == 0 || size > MAX_STRUCT_SIZE)
+        return bad(r, "%s's size is %llu", section, (unsigned long long)size);
+    if (at.word == at.size_word)
+        return (int64_t)size;
+    if (v > size || width > size - v)
+        return bad(r, "%s.%s at %llu lies outside the %llu bytes the table declares for %s", section, field,
+                   (unsigned long long)v, (unsigned long long)size, section);
+    return (int64_t)v;
+}
+
+/* The interpreter's GIL fields are counted from the interpreter state; the
+ * layout wants them inside the GIL struct, which must itself be inside it. */
+static int64_t gil_field(reader *r, int64_t gil_state, const char *field, uint64_t width) {
+    int64_t v = get(r, "interpreter_state", field, width, 0);
+    if (r->failed)
+        return 0;
+    if (v < gil_state)
+        return bad(r, "interpreter_state.%s at %lld lies before the GIL struct at %lld", field, (long long)v,
+                   (long long)gil_state);
+    return v - gil_state;
+}
+
+static const shape *shape_for(uint64_t version, pf_error *err) {
+    int major = (int)(version >> 24) & 0xff, minor = (int)(version >> 16) & 0xff;
+    int micro = (int)(version >> 8) & 0xff, level = (int)(version >> 4) & 0xf, serial = (int)version & 0xf;
+    const shape *known = NULL, *newest = &shapes[sizeof shapes / sizeof shapes[0] - 1];
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const shape *s = &shapes[i];
+        if (s->major != major || s->minor != minor)
+            continue;
+        if (level == 0xF ? !s->prerelease : s->prerelease == (uint32_t)version)
+            return s;
+        known = s;
+    }
+    if (known || (major == newest->major && minor <= newest->minor && minor >= shapes[0].minor)) {
+        const char *tag = level == 0xA ? "a" : level == 0xB ? "b" : level == 0xC ? "rc" : "?";
+        return pf_fail(err, PF_ERR_UNSUPPORTED,
+                       "CPython %d.%d.%d%s%d is a pre-release, whose debug offsets moved between "
+                       "builds: pyflare reads %d.%d final releases only",
+                       major, minor, micro, tag, serial, major, minor),
+               NULL;
+    }
+    if (major > newest->major || (major == newest->major && minor > newest->minor))
+        return pf_fail(err, PF_ERR_UNSUPPORTED,
+                       "CPython %d.%d is newer than pyflare knows: it reads 2.7 and 3.6 to %d.%d; "
+                       "a pyflare release for %d.%d is needed", major, minor, newest->major, newest->minor,
+                       major, minor),
+               NULL;
+    return pf_fail(err, PF_ERR_CORRUPT, "implausible _Py_DebugOffsets version 0x%08llx",
+                   (unsigned long long)version),
+           NULL;
+}
 
 int py_layout_from_debug_offsets(const uint8_t *bytes, size_t len, const py_layout *base,
                                  py_layout *out, pf_error *err) {
     if (len < 24 || memcmp(bytes, "xdebugpy", 8) != 0)
         return pf_fail(err, PF_ERR_UNSUPPORTED, "no _Py_DebugOffsets cookie at the start of _PyRuntime");
-    uint64_t version;
+    uint64_t version, free_threaded;
     memcpy(&version, bytes + 8, 8);
-    int major = (int)(version >> 24) & 0xff, minor = (int)(version >> 16) & 0xff;
-    uint64_t free_threaded;
     memcpy(&free_threaded, bytes + 16, 8);
+    int major = (int)(version >> 24) & 0xff, minor = (int)(version >> 16) & 0xff;
     if (free_threaded)
         return pf_fail(err, PF_ERR_UNSUPPORTED,
-                       "CPython %d.%d is a free-threaded build, which pyflare does not read yet", major, minor);
-    const shape *s = NULL;
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        if (shapes[i].major == major && shapes[i].minor == minor)
-            s = &shapes[i];
+                       "free-threaded CPython %d.%d is not supported: its objects, frames and GIL-less "
+                       "threads have another layout, which pyflare does not read", major, minor);
+    const shape *s = shape_for(version, err);
     if (!s)
-        return pf_fail(err, PF_ERR_UNSUPPORTED,
-                       "CPython %d.%d describes itself with debug offsets in a layout pyflare does not "
-                       "know (it knows %s)", major, minor, py_debug_offsets_known());
-    if (len < s->words * 8)
+        return -1;
+    size_t words = shape_words(s);
+    if (len < words * 8 || words * 8 > PY_DEBUG_OFFSETS_MAX_BYTES)
         return pf_fail(err, PF_ERR_CORRUPT, "short _Py_DebugOffsets");
     uint64_t w[PY_DEBUG_OFFSETS_MAX_BYTES / 8];
-    memcpy(w, bytes, s->words * 8);
+    memcpy(w, bytes, words * 8);
+    reader r = {s, w, 0, err};
 
-    *out = *base;
-    out->version_hex = (uint32_t)version;
-    out->lines = PY_LINES_LOCATIONS_311;
-    out->frames = PY_FRAMES_DIRECT;
-    out->instr = PY_INSTR_POINTER;
-    out->str = PY_STR_PEP393;
-    out->dicts = PY_DICT_311;
-    out->managed = PY_MANAGED_313;
-    out->ints = PY_LONG_TAG;
+    py_layout L = *base;
+    L.version_hex = (uint32_t)version;
+    L.lines = PY_LINES_LOCATIONS_311;
+    L.frames = PY_FRAMES_DIRECT;
+    L.instr = PY_INSTR_POINTER;
+    L.str = PY_STR_PEP393;
+    L.dicts = PY_DICT_311;
+    L.managed = PY_MANAGED_313;
+    L.ints = PY_LONG_TAG;
 
-    out->runtime.interpreters_head = (int64_t)w[s->runtime_interpreters_head];
-    out->runtime.tstate_current = PY_NO_FIELD;
-    out->interp.next = (int64_t)w[s->interp_next];
-    out->interp.tstate_head = (int64_t)w[s->interp_threads_head];
-    out->interp.modules = (int64_t)w[s->interp_modules];
-    out->interp.gil = (int64_t)w[s->interp_ceval_gil];
-    out->interp.gil_embedded = (int64_t)w[s->interp_gil_state];
-    /* The debug offsets give locked/holder relative to the interpreter (its own
-     * _gil); the layout wants them relative to the gil struct. */
-    out->interp.gil_locked = (int64_t)(w[s->interp_gil_locked] - w[s->interp_gil_state]);
-    out->interp.gil_last_holder = (int64_t)(w[s->interp_gil_holder] - w[s->interp_gil_state]);
-    out->tstate.next = (int64_t)w[s->tstate_next];
-    out->tstate.interp = (int64_t)w[s->tstate_interp];
-    out->tstate.thread_id = (int64_t)w[s->tstate_thread_id];
-    out->tstate.native_thread_id = (int64_t)w[s->tstate_native_thread_id];
-    out->tstate.frame = PY_NO_FIELD;
-    out->tstate.cframe = PY_NO_FIELD;
-    out->tstate.cframe_current_frame = PY_NO_FIELD;
-    out->tstate.current_frame = (int64_t)w[s->tstate_current_frame];
-    out->tstate.datastack_chunk = (int64_t)w[s->tstate_datastack_chunk];
-    out->iframe.size = (int64_t)w[s->frame_size];
-    out->iframe.previous = (int64_t)w[s->frame_previous];
-    out->iframe.code = (int64_t)w[s->frame_executable];
-    out->iframe.instr = (int64_t)w[s->frame_instr_ptr];
-    out->iframe.owner = (int64_t)w[s->frame_owner];
-    out->code.filename = (int64_t)w[s->code_filename];
-    out->code.name = (int64_t)w[s->code_name];
-    out->code.qualname = (int64_t)w[s->code_qualname];
-    out->code.linetable = (int64_t)w[s->code_linetable];
-    out->code.firstlineno = (int64_t)w[s->code_firstlineno];
-    out->code.code_adaptive = (int64_t)w[s->code_adaptive];
-    out->type.ob_type = (int64_t)w[s->object_ob_type];
-    out->type.tp_name = (int64_t)w[s->type_tp_name];
-    out->type.tp_flags = (int64_t)w[s->type_tp_flags];
-    out->dict.ma_keys = (int64_t)w[s->dict_ma_keys];
-    out->dict.ma_values = (int64_t)w[s->dict_ma_values];
-    out->misc.ob_size = (int64_t)w[s->long_lv_tag];
-    out->misc.ob_digit = (int64_t)w[s->long_ob_digit];
-    out->bytes.ob_size = (int64_t)w[s->bytes_ob_size];
-    out->bytes.ob_sval = (int64_t)w[s->bytes_ob_sval];
-    out->unicode.state = (int64_t)w[s->unicode_state];
-    out->unicode.length = (int64_t)w[s->unicode_length];
-    /* PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject. */
-    out->unicode.compact_size = (int64_t)w[s->unicode_ascii_size] + (base->unicode.compact_size - base->unicode.ascii_size);
-    out->unicode.ascii_size = (int64_t)w[s->unicode_ascii_size];
+    L.runtime.interpreters_head = get(&r, "runtime_state", "interpreters_head", 8, 0);
+    L.runtime.tstate_current = PY_NO_FIELD;
+    L.interp.next = get(&r, "interpreter_state", "next", 8, 0);
+    L.interp.tstate_head = get(&r, "interpreter_state", "threads_head", 8, 0);
+    L.interp.modules = get(&r, "interpreter_state", "imports_modules", 8, 0);
+    L.interp.gil = get(&r, "interpreter_state", "ceval_gil", 8, 0);
+    L.interp.gil_embedded = get(&r, "interpreter_state", "gil_runtime_state", 0, 0);
+    L.interp.gil_locked = gil_field(&r, L.interp.gil_embedded, "gil_runtime_state_locked", 4);
+    L.interp.gil_last_holder = gil_field(&r, L.interp.gil_embedded, "gil_runtime_state_holder", 8);
+    L.tstate.next = get(&r, "thread_state", "next", 8, 0);
+    L.tstate.interp = get(&r, "thread_state", "interp", 8, 0);
+    L.tstate.thread_id = get(&r, "thread_state", "thread_id", 8, 0);
+    L.tstate.native_thread_id = get(&r, "thread_state", "native_thread_id", 8, 0);
+    L.tstate.frame = PY_NO_FIELD;
+    L.tstate.cframe = PY_NO_FIELD;
+    L.tstate.cframe_current_frame = PY_NO_FIELD;
+    L.tstate.current_frame = get(&r, "thread_state", "current_frame", 8, 0);
+    L.tstate.datastack_chunk = get(&r, "thread_state", "datastack_chunk", 8, 0);
+    /* 3.15+: the sentinel ending each chain, and who holds the GIL per thread.
+     * Taken from the table or not at all, never from the header table. */
+    L.tstate.base_frame = get(&r, "thread_state", "base_frame", 8, 1);
+    L.tstate.holds_gil = get(&r, "thread_state", "holds_gil", 4, 1);
+    L.iframe.size = get(&r, "interpreter_frame", "size", 0, 0);
+    L.iframe.previous = get(&r, "interpreter_frame", "previous", 8, 0);
+    L.iframe.code = get(&r, "interpreter_frame", "executable", 8, 0);
+    L.iframe.instr = get(&r, "interpreter_frame", "instr_ptr", 8, 0);
+    L.iframe.owner = get(&r, "interpreter_frame", "owner", 1, 0);
+    L.code.filename = get(&r, "code_object", "filename", 8, 0);
+    L.code.name = get(&r, "code_object", "name", 8, 0);
+    L.code.qualname = get(&r, "code_object", "qualname", 8, 0);
+    L.code.linetable = get(&r, "code_object", "linetable", 8, 0);
+    L.code.firstlineno = get(&r, "code_object", "firstlineno", 4, 0);
+    L.code.code_adaptive = get(&r, "code_object", "co_code_adaptive", 0, 0);
+    L.type.ob_type = get(&r, "pyobject", "ob_type", 8, 0);
+    L.type.tp_name = get(&r, "type_object", "tp_name", 8, 0);
+    L.type.tp_flags = get(&r, "type_object", "tp_flags", 8, 0);
+    /* 3.15 publishes these; before, the header table (base) has them. */
+    int64_t v;
+    if ((v = get(&r, "type_object", "tp_basicsize", 8, 1)) != PY_NO_FIELD)
+        L.type.tp_basicsize = v;
+    if ((v = get(&r, "type_object", "tp_dictoffset", 8, 1)) != PY_NO_FIELD)
+        L.type.tp_dictoffset = v;
+    if ((v = get(&r, "heap_type_object", "ht_cached_keys", 8, 1)) != PY_NO_FIELD)
+        L.type.ht_cached_keys = v;
+    L.dict.ma_keys = get(&r, "dict_object", "ma_keys", 8, 0);
+    L.dict.ma_values = get(&r, "dict_object", "ma_values", 8, 0);
+    L.misc.ob_size = get(&r, "long_object", "lv_tag", 8, 0);
+    L.misc.ob_digit = get(&r, "long_object", "ob_digit", 0, 0);
+    L.bytes.ob_size = get(&r, "bytes_object", "ob_size", 8, 0);
+    L.bytes.ob_sval = get(&r, "bytes_object", "ob_sval", 0, 0);
+    L.unicode.state = get(&r, "unicode_object", "state", 4, 0);
+    L.unicode.length = get(&r, "unicode_object", "length", 8, 0);
+    L.unicode.ascii_size = get(&r, "unicode_object", "asciiobject_size", 0, 0);
+    /* PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject;
+     * published from 3.15, else the header table's difference. */
+    L.unicode.compact_size = get(&r, "unicode_object", "compactunicodeobject_size", 0, 1);
+    if (L.unicode.compact_size == PY_NO_FIELD)
+        L.unicode.compact_size = L.unicode.ascii_size + (base->unicode.compact_size - base->unicode.ascii_size);
+    if (r.failed)
+        return -1;
+    /* Offsets the walker reads as fixed-size records. */
+    if (L.iframe.size > 512 || L.iframe.size < L.iframe.owner + 1 || L.unicode.compact_size > 256 ||
+        L.unicode.ascii_size < L.unicode.state + 4)
+        return pf_fail(err, PF_ERR_CORRUPT,
+                       "CPython %d.%d's _Py_DebugOffsets does not hold together (implausible frame or str "
+                       "sizes): refusing to read the process with it", major, minor);
+    *out = L;
     return 0;
 }

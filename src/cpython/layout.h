@@ -20,6 +20,12 @@
 
 #define PY_NO_FIELD (-1)
 
+/* The first _PyInterpreterFrame owner value that is not a Python function's
+ * frame, in every version that has owners: 3.12/3.13 FRAME_OWNED_BY_CSTACK 3;
+ * 3.14 FRAME_OWNED_BY_INTERPRETER 3 (entry frames), CSTACK 4; 3.15
+ * INTERPRETER 3 (C frames and each thread's base frame). */
+#define PY_OWNER_NOT_PYTHON 3
+
 /* How the current line is encoded (see linetable.h). */
 typedef enum {
     PY_LINES_LNOTAB_UNSIGNED = 1, /* 2.7: co_lnotab, unsigned line deltas */
@@ -106,6 +112,8 @@ typedef struct py_layout {
         int64_t cframe_current_frame;
         int64_t current_frame;    /* 3.13+: _PyInterpreterFrame * */
         int64_t datastack_chunk;  /* 3.11+ */
+        int64_t base_frame;       /* 3.15+: the sentinel frame ending the chain (a pointer) */
+        int64_t holds_gil;        /* 3.15+: int, this thread holds the GIL */
     } tstate;
 
     struct {                      /* PyFrameObject (<=3.10) */
@@ -119,7 +127,7 @@ typedef struct py_layout {
         int64_t previous;
         int64_t code;             /* f_code / f_executable */
         int64_t instr;            /* prev_instr (3.11, 3.12) / instr_ptr (3.13+) */
-        int64_t owner;            /* char */
+        int64_t owner;            /* char; owners >= PY_OWNER_NOT_PYTHON are not Python code */
     } iframe;
 
     struct {                      /* PyCodeObject */

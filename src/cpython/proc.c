@@ -52,20 +52,33 @@ static int load_bias(const target_mapping *maps, size_t n, const char *path, con
     return -1;
 }
 
-/* Looks for CPython's symbols in one mapped file. Returns 1 when it has them. */
-static int probe_file(py_proc *p, const target_mapping *maps, size_t n, const char *path,
-                      found_symbols *out) {
+/* Opens the ELF file behind maps[i]: by its path under the target's root,
+ * else by the kernel's link to the mapping (a chroot'ed target's maps show
+ * paths in pyflare's own view, which the first does not find). */
+static int open_mapped_file(py_proc *p, const target_mapping *m, elf_image **img) {
     char real[4096 + 64], msg[256];
+    target_path(p->target, m->path, real, sizeof real);
+    if (elf_open(real, img, msg, sizeof msg) == 0)
+        return 0;
+    target_mapping_file(p->target, m, real, sizeof real);
+    return elf_open(real, img, msg, sizeof msg);
+}
+
+/* Looks for CPython's entry points in one mapped file: _PyRuntime by its own
+ * section (3.13+ place it in ".PyRuntime", which survives stripping), else by
+ * symbol. Returns 1 when the file is CPython. */
+static int probe_file(py_proc *p, const target_mapping *maps, size_t n, size_t i, found_symbols *out) {
     elf_image *img;
-    target_path(p->target, path, real, sizeof real);
-    if (elf_open(real, &img, msg, sizeof msg) != 0)
+    memset(out, 0, sizeof *out);
+    if (open_mapped_file(p, &maps[i], &img) != 0)
         return 0;
     uint64_t v, size, bias;
-    memset(out, 0, sizeof *out);
     out->has_python_api = elf_symbol(img, "Py_GetVersion", &v, &size) == 0 && v;
     int found = 0;
-    if (load_bias(maps, n, path, img, &bias) == 0) {
-        if (elf_symbol(img, "_PyRuntime", &v, &size) == 0 && v)
+    if (load_bias(maps, n, maps[i].path, img, &bias) == 0) {
+        if (elf_section(img, ".PyRuntime", &v, &size) == 0 && v && size)
+            out->runtime = v + bias, found = 1;
+        else if (elf_symbol(img, "_PyRuntime", &v, &size) == 0 && v)
             out->runtime = v + bias, found = 1;
         if (elf_symbol(img, "interp_head", &v, &size) == 0 && v)
             out->interp_head = v + bias, found = 1;
@@ -78,6 +91,22 @@ static int probe_file(py_proc *p, const target_mapping *maps, size_t n, const ch
     snprintf(out->soname, sizeof out->soname, "%s", soname ? soname : "");
     elf_close(img);
     return found || out->has_python_api;
+}
+
+/* Why a file that exports the CPython API cannot be read. Only a file without
+ * Py_Version (3.11+) can be the stripped 2.7 or 3.6 pyflare needs symbols for. */
+static int refuse_without_runtime(py_proc *p, const found_symbols *sym, pf_error *err) {
+    int pid = (int)target_pid(p->target);
+    uint32_t hex;
+    if (sym->py_version && target_read(p->target, sym->py_version, &hex, sizeof hex, NULL) == 0)
+        return pf_fail(err, PF_ERR_UNSUPPORTED,
+                       "%s in process %d is CPython %d.%d but has neither a .PyRuntime section nor a "
+                       "_PyRuntime symbol: pyflare cannot find its runtime state in this build",
+                       p->binary, pid, (int)(hex >> 24) & 0xff, (int)(hex >> 16) & 0xff);
+    return pf_fail(err, PF_ERR_UNSUPPORTED,
+                   "%s in process %d has no .PyRuntime section and no _PyRuntime or interp_head "
+                   "symbol: a stripped CPython 2.7 or 3.6 needs its unstripped libpython (its "
+                   "debug symbols) for pyflare to find the interpreter", p->binary, pid);
 }
 
 /* Which mapped file holds the interpreter: libpython first, then anything named
@@ -96,17 +125,12 @@ static int find_interpreter_file(py_proc *p, found_symbols *sym, pf_error *err) 
             if ((pass == 0 && !named_libpython) || (pass == 1 && (named_libpython || !looks_like_python(path))) ||
                 (pass == 2 && looks_like_python(path)))
                 continue;
-            if (probe_file(p, maps, n, path, sym) && (sym->runtime || sym->interp_head)) {
-                snprintf(p->binary, sizeof p->binary, "%s", path);
+            if (!probe_file(p, maps, n, i, sym))
+                continue;
+            snprintf(p->binary, sizeof p->binary, "%s", path);
+            if (sym->runtime || sym->interp_head)
                 return 0;
-            }
-            if (sym->has_python_api) {
-                snprintf(p->binary, sizeof p->binary, "%s", path);
-                return pf_fail(err, PF_ERR_UNSUPPORTED,
-                               "%s in process %d has no _PyRuntime or interp_head symbol (a stripped "
-                               "CPython older than 3.7?): pyflare needs an unstripped libpython for 2.7 and 3.6",
-                               path, (int)target_pid(p->target));
-            }
+            return refuse_without_runtime(p, sym, err);
         }
     }
     char cmd[256];
@@ -235,7 +259,7 @@ int py_proc_open(target *t, py_proc **out, pf_error *err) {
     if (!p)
         return pf_fail(err, PF_ERR_IO, "out of memory");
     p->target = t;
-    found_symbols sym;
+    found_symbols sym = {0};
     if (find_interpreter_file(p, &sym, err) != 0) {
         free(p);
         return -1;

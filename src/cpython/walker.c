@@ -22,7 +22,6 @@
 #include "base/u64map.h"
 #include "cpython/objects.h"
 
-#define FRAME_OWNED_BY_CSTACK 3   /* 3.12+: a shim frame on the C stack, not Python code */
 #define PTHREAD_SCAN_BYTES 2048   /* where glibc keeps a thread's TID inside struct pthread */
 #define LINE_MEMO_SIZE 4096       /* (code, offset) -> line, direct-mapped */
 #define SEEN_SIZE (PY_MAX_DEPTH * 2)
@@ -82,6 +81,7 @@ typedef struct seen_slot {
 /* Per-thread facts pulled from its thread state during phase 1. */
 typedef struct tstate_facts {
     uint64_t first_frame;         /* frame object (<=3.10) or interpreter frame (3.13) */
+    uint64_t base_frame;          /* 3.15+: the sentinel the chain must end at, else 0 */
     uint64_t cframe;              /* 3.11/3.12 */
     uint64_t chunk;
     uint64_t native_id;
@@ -137,7 +137,8 @@ int py_walker_new(py_proc *p, py_walker **out, pf_error *err) {
     w->lines = calloc(LINE_MEMO_SIZE, sizeof *w->lines);
     w->pthread_tid_offset = -1;
     int64_t ts[] = {L->tstate.next, L->tstate.interp, L->tstate.thread_id, L->tstate.native_thread_id,
-                    L->tstate.frame, L->tstate.cframe, L->tstate.current_frame, L->tstate.datastack_chunk};
+                    L->tstate.frame, L->tstate.cframe, L->tstate.current_frame, L->tstate.datastack_chunk,
+                    L->tstate.base_frame, L->tstate.holds_gil};
     w->tstate_bytes = (size_t)max_offset(ts, sizeof ts / sizeof ts[0]) + 8;
     if (L->frames == PY_FRAMES_OBJECTS) {
         int64_t fo[] = {L->frame_object.back, L->frame_object.code, L->frame_object.lasti};
@@ -544,10 +545,12 @@ static int confirm_code(py_walker *w, py_code *code, pf_error *err) {
 }
 
 /* Appends one frame executing code_addr at byte offset `offset` of its bytecode
- * (or, when offset_is_pointer, at that instruction address). */
-static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, int64_t offset, int offset_is_pointer,
-                     pf_error *err) {
-    py_code *code = py_code_get(w->codes, w->proc, code_addr, err);
+ * (or, when offset_is_pointer, at that instruction address). `code` is its
+ * cache entry when the caller has already looked it up, else NULL. */
+static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, py_code *code, int64_t offset,
+                     int offset_is_pointer, pf_error *err) {
+    if (!code)
+        code = py_code_get(w->codes, w->proc, code_addr, err);
     if (!code)
         return -1;
     if (code->checked != w->samples && confirm_code(w, code, err) != 0)
@@ -585,7 +588,7 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
         memcpy(&lasti, f + L->frame_object.lasti, 4);
         int64_t offset = L->instr == PY_INSTR_LASTI_UNITS && lasti >= 0 ? (int64_t)lasti * 2 : lasti;
         uint64_t back = word_at(f, L->frame_object.back);
-        if (add_frame(w, t, word_at(f, L->frame_object.code), offset, 0, err) != 0)
+        if (add_frame(w, t, word_at(f, L->frame_object.code), NULL, offset, 0, err) != 0)
             return -1;
         if (back >= frame && seen_before(w, back))
             return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)back);
@@ -594,12 +597,31 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
     return 0;
 }
 
+/* Whether the object at addr (not in the code cache) is a code object, by
+ * its type: 3.14+ f_executable may hold None or another object, whose frame
+ * is no Python function's. Cached code needs no look (it is confirmed in
+ * add_frame). */
+static int is_code(py_walker *w, uint64_t addr, pf_error *err) {
+    int kind;
+    if (py_object_kind(w->proc, addr, &kind, err) != 0)
+        return -1;
+    return kind == PY_TYPE_CODE;
+}
+
 static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, uint64_t frame, uint64_t chunk,
-                                   pf_error *err) {
+                                   uint64_t base_frame, pf_error *err) {
     const py_layout *L = &w->proc->layout;
     uint8_t scratch[512];
     uint64_t extent = 0;
+    /* 3.15 ends every chain at the thread's base frame; a chain that stops
+     * before it was read while the stack changed. An empty thread's chain is
+     * the base frame alone (or nothing). */
+    int reached_base = !base_frame || !frame;
     while (frame) {
+        if (frame == base_frame) {
+            reached_base = 1;
+            break;
+        }
         if (t->nframes >= PY_MAX_DEPTH) {
             t->truncated = 1;
             break;
@@ -615,16 +637,21 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
             memo_chain_add(m, frame);
         }
         uint64_t previous = word_at(f, L->iframe.previous);
-        /* 3.14 tags f_executable's low bits; a code object is 8-byte aligned anyway. */
+        /* 3.14 tags f_executable's low bits (a _PyStackRef); a code object is 8-byte aligned anyway. */
         uint64_t code = word_at(f, L->iframe.code) & ~(uint64_t)7;
         int owner = f[L->iframe.owner];
-        if (owner != FRAME_OWNED_BY_CSTACK && code &&
-            add_frame(w, t, code, (int64_t)word_at(f, L->iframe.instr), 1, err) != 0)
-            return -1;
+        if (owner < PY_OWNER_NOT_PYTHON && code) {
+            py_code *cached = py_code_find(w->codes, code);
+            int ok = cached ? 1 : is_code(w, code, err);
+            if (ok < 0 || (ok && add_frame(w, t, code, cached, (int64_t)word_at(f, L->iframe.instr), 1, err) != 0))
+                return -1;
+        }
         if (previous >= frame && seen_before(w, previous))
             return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)previous);
         frame = previous;
     }
+    if (!reached_base && !t->truncated)
+        return pf_fail(err, PF_ERR_CORRUPT, "frame chain ended before the thread's base frame (read while it changed)");
     m->chunk = chunk;
     /* Read a little more than was used, so a deeper stack next time still hits. */
     uint64_t window = extent + 512;
@@ -665,7 +692,7 @@ static int walk_thread(py_walker *w, py_thread *t, thread_memo *m, const tstate_
         if (facts->cframe && read_u64(w, facts->cframe + (uint64_t)L->tstate.cframe_current_frame, &frame, err) != 0)
             return -1;
     }
-    return walk_interpreter_frames(w, t, m, frame, facts->chunk, err);
+    return walk_interpreter_frames(w, t, m, frame, facts->chunk, facts->base_frame, err);
 }
 
 /* The thread state holding the GIL in interp (index i), 0 if none, or -1 if unknowable. */
@@ -793,7 +820,7 @@ static void prefetch_threads(py_walker *w) {
     for (size_t i = 0; i < w->ninterps; i++) {
         batch_add(b, w->interps[i] + (uint64_t)L->interp.tstate_head, 8, 0);
         batch_add(b, w->interps[i] + (uint64_t)L->interp.next, 8, 0);
-        if (L->interp.gil != PY_NO_FIELD) {
+        if (L->interp.gil != PY_NO_FIELD && L->tstate.holds_gil == PY_NO_FIELD) {
             batch_add(b, w->interps[i] + (uint64_t)L->interp.gil, 8, 0);
             if (w->gils[i]) {
                 batch_add(b, w->gils[i] + (uint64_t)L->interp.gil_locked, 8, 0);
@@ -820,13 +847,15 @@ static void prefetch_threads(py_walker *w) {
 
 /* Where a thread's frames start, from the bytes of its thread state. */
 static void frame_facts(const py_layout *L, const uint8_t *ts, tstate_facts *f) {
-    f->cframe = f->first_frame = f->chunk = 0;
+    f->cframe = f->first_frame = f->chunk = f->base_frame = 0;
     if (L->frames == PY_FRAMES_CFRAME)
         f->cframe = word_at(ts, L->tstate.cframe);
     else
         f->first_frame = word_at(ts, L->frames == PY_FRAMES_OBJECTS ? L->tstate.frame : L->tstate.current_frame);
     if (L->tstate.datastack_chunk != PY_NO_FIELD)
         f->chunk = word_at(ts, L->tstate.datastack_chunk);
+    if (L->tstate.base_frame != PY_NO_FIELD)
+        f->base_frame = word_at(ts, L->tstate.base_frame);
 }
 
 /* Walks thread i from its facts; its frames go at the end of the pool. */
@@ -905,7 +934,9 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
             return pf_fail(err, PF_ERR_CORRUPT, "interpreter list does not end");
         w->interps[ninterps] = interp;
         uint64_t tstate, holder = 0;
-        int gil_known = gil_holder(w, ninterps, interp, &holder) == 0;
+        /* 3.15+ say per thread; before, the interpreter's GIL names its holder. */
+        int per_thread_gil = L->tstate.holds_gil != PY_NO_FIELD;
+        int gil_known = !per_thread_gil && gil_holder(w, ninterps, interp, &holder) == 0;
         if (read_u64(w, interp + (uint64_t)L->interp.tstate_head, &tstate, err) != 0)
             return -1;
         /* A list that loops (stale or hostile memory) is caught by Brent's
@@ -927,6 +958,11 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
             t->tstate = tstate;
             t->interp = interp;
             t->holds_gil = gil_known ? holder == tstate : -1;
+            if (per_thread_gil) {
+                int32_t holds;
+                memcpy(&holds, ts + L->tstate.holds_gil, 4);
+                t->holds_gil = holds != 0;
+            }
             t->thread_id = word_at(ts, L->tstate.thread_id);
             if (L->tstate.native_thread_id != PY_NO_FIELD) {
                 uint64_t tid = word_at(ts, L->tstate.native_thread_id);

@@ -146,12 +146,10 @@ int sampler_all_exited(const sampler *s) {
 /* The directory of the script being run, for shortening file names: the first
  * argument ending in .py, made absolute against the process's working directory. */
 static void find_script_dir(target *t, char *out, size_t cap) {
-    char cmd[4096], cwd_link[64], cwd[PATH_MAX];
+    char cmd[4096], cwd[PATH_MAX];
     out[0] = 0;
     target_cmdline(t, cmd, sizeof cmd);
-    snprintf(cwd_link, sizeof cwd_link, "/proc/%d/cwd", (int)target_pid(t));
-    ssize_t n = readlink(cwd_link, cwd, sizeof cwd - 1);
-    cwd[n > 0 ? n : 0] = 0;
+    target_cwd(t, cwd, sizeof cwd); /* the target's own view, as its file names are */
     for (char *arg = strtok(cmd, " "); arg; arg = strtok(NULL, " ")) {
         size_t len = strlen(arg);
         if (len < 4 || strcmp(arg + len - 3, ".py") != 0)

@@ -304,6 +304,28 @@ void target_path(const target *t, const char *path, char *out, size_t cap) {
     snprintf(out, cap, "/proc/%d/root%s", (int)t->pid, path);
 }
 
+void target_mapping_file(const target *t, const target_mapping *m, char *out, size_t cap) {
+    snprintf(out, cap, "/proc/%d/map_files/%llx-%llx", (int)t->pid, (unsigned long long)m->start,
+             (unsigned long long)m->end);
+}
+
+void target_cwd(const target *t, char *out, size_t cap) {
+    char link[64], root[PATH_MAX], cwd[PATH_MAX];
+    out[0] = 0;
+    snprintf(link, sizeof link, "/proc/%d/cwd", (int)t->pid);
+    ssize_t n = readlink(link, cwd, sizeof cwd - 1);
+    if (n <= 0)
+        return;
+    cwd[n] = 0;
+    snprintf(link, sizeof link, "/proc/%d/root", (int)t->pid);
+    ssize_t r = readlink(link, root, sizeof root - 1);
+    root[r > 0 ? r : 0] = 0;
+    const char *seen = cwd;
+    if (r > 1 && !strncmp(cwd, root, (size_t)r) && (cwd[r] == '/' || cwd[r] == 0))
+        seen = cwd[r] ? cwd + r : "/";
+    snprintf(out, cap, "%s", seen);
+}
+
 void target_cmdline(target *t, char *out, size_t cap) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)t->pid);

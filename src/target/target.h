@@ -69,6 +69,18 @@ int target_maps(target *t, const target_mapping **maps, size_t *n, pf_error *err
  * so a process in a container opens its own files. */
 void target_path(const target *t, const char *path, char *out, size_t cap);
 
+/* The file behind a mapping, by the kernel's own link to it
+ * (/proc/PID/map_files/START-END). For when the path maps shows is not the
+ * target's view: a process chroot'ed under pyflare's root shows paths as
+ * pyflare sees them, which do not exist under /proc/PID/root. Opening it
+ * needs CAP_SYS_ADMIN. */
+void target_mapping_file(const target *t, const target_mapping *m, char *out, size_t cap);
+
+/* The working directory as the process sees it: /proc/PID/cwd resolves in
+ * pyflare's view, so a process chroot'ed below pyflare's root has that root's
+ * prefix (/proc/PID/root) taken off. Empty when unknown. */
+void target_cwd(const target *t, char *out, size_t cap);
+
 /* The command line, arguments joined by spaces. */
 void target_cmdline(target *t, char *out, size_t cap);
 

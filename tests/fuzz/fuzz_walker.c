@@ -92,22 +92,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     py_walker *w;
     if (py_walker_new(&proc, &w, NULL) != 0)
         return 0;
-    py_name_book *book = py_name_book_new(&proc);
     const py_thread *threads;
     size_t n;
+    py_name_book *names = py_name_book_new(&proc);
     for (int round = 0; round < 2; round++) { /* the second round exercises the prefetch */
         if (py_walker_sample(w, &threads, &n, NULL) != 0)
             break;
-        py_name_book_new_sample(book);
+        if (names)
+            py_name_book_new_sample(names);
         for (size_t i = 0; i < n && i < 4; i++) {
             char name[64];
-            py_name_book_lookup(book, threads[i].interp, threads[i].thread_id, name, sizeof name, NULL);
+            if (names)
+                py_name_book_lookup(names, threads[i].interp, threads[i].thread_id, name, sizeof name, NULL);
             for (size_t k = 0; k < threads[i].nframes; k++)
                 if (!threads[i].frames[k].code->function || !threads[i].frames[k].code->file)
                     abort();
         }
     }
-    py_name_book_free(book);
+    py_name_book_free(names);
     py_walker_free(w);
     return 0;
 }

@@ -23,8 +23,10 @@ A separate group ("errors/...") checks the error paths once: reaped pid,
 malformed pids, a non-Python process, permission denied, a zombie.
 
 Interpreters: the fixed list EXPECTED below (pyenv builds + Debian's static,
-non-PIE /usr/bin/python3.11 as "system-3.11"); missing ones are reported as
-SKIP, extra pyenv versions found are tested too. PYFLARE_PYTHONS=name,name
+non-PIE /usr/bin/python3.11 as "system-3.11" + CPython 3.14/3.15 from the
+Debian sid root, run under chroot: 3.14, 3.14-pie, 3.14d, 3.15, 3.15-pie,
+3.15d, see tests/sid_root.py); missing ones are reported as SKIP with the
+reason, extra pyenv versions found are tested too. PYFLARE_PYTHONS=name,name
 restricts the run to those interpreters. FILTER arguments restrict it to jobs
 whose name ("3.12.1/basic", "errors") contains one of them.
 
@@ -46,6 +48,9 @@ import threading
 import time
 import unicodedata
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import sid_root  # noqa: E402  (tests/sid_root.py: CPython 3.14/3.15 in a Debian root)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGETS = os.path.join(HERE, "targets")
@@ -53,14 +58,15 @@ PYENV = "/root/.pyenv/versions"
 
 # The interpreters this suite is meant to cover; absent ones are SKIPped.
 EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
-            "3.11.7", "3.12.1", "3.13.0", "system-3.11"]
+            "3.11.7", "3.12.1", "3.13.0", "system-3.11"] + sid_root.NAMES
 SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11"}
 
 SCENARIOS = ["basic", "deep", "qualnames", "generators", "callbacks", "nonascii", "crowd"]
 # The crowd scenario again with 10 000 threads, on one interpreter per frame
-# model (frame objects, cframe, 3.13 interpreter frames): thread lists far
-# longer than any fixed table, as a busy server has.
-CROWD_10K_PYTHONS = ["3.9.18", "3.12.1", "3.13.0"]
+# model (frame objects, cframe, 3.13 interpreter frames, 3.15 chains ending
+# at a base frame): thread lists far longer than any fixed table, as a busy
+# server has.
+CROWD_10K_PYTHONS = ["3.9.18", "3.12.1", "3.13.0", "3.15"]
 CROWD_10K = 10000
 
 WORKERS = 3             # parallel jobs (the machine has 2 cores)
@@ -199,13 +205,16 @@ def asleep(pid, tid):
 
 
 class Target:
-    """One scenario program running under one interpreter."""
+    """One scenario program running under one interpreter. targets is the
+    directory holding the scenarios (a copy inside the Debian root for its
+    interpreters, whose launchers take host paths under the root)."""
 
-    def __init__(self, python, scenario, workdir):
+    def __init__(self, python, scenario, workdir, targets=TARGETS):
         self.env = {}
         if scenario == "crowd10k":
             scenario, self.env = "crowd", {"CROWD_THREADS": str(CROWD_10K)}
-        self.script = os.path.join(TARGETS, scenario + ".py")
+        self.targets = targets
+        self.script = os.path.join(targets, scenario + ".py")
         self.python = python
         self.truth_path = os.path.join(workdir, "truth.json")
         self.counter_path = os.path.join(workdir, "counter")
@@ -224,7 +233,7 @@ class Target:
             self.proc = subprocess.Popen(
                 [self.python, self.script, self.truth_path, self.counter_path],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                cwd=TARGETS, start_new_session=True)
+                cwd=self.targets, start_new_session=True)
         with _live_lock:
             _live.add(self.proc)
 
@@ -569,8 +578,12 @@ def test_record(name, target, truth, workdir):
 def run_scenario(interp, python, scenario):
     """All tests of one scenario under one interpreter (one target process)."""
     prefix = "%s/%s" % (interp, scenario)
-    workdir = tempfile.mkdtemp(prefix="pyflare-it-")
-    target = Target(python, scenario, workdir)
+    if interp in sid_root.NAMES:
+        workdir = sid_root.mkdtemp("it", "pyflare-it-")
+        target = Target(python, scenario, workdir, sid_root.stage_tree("it", TARGETS))
+    else:
+        workdir = tempfile.mkdtemp(prefix="pyflare-it-")
+        target = Target(python, scenario, workdir)
     try:
         try:
             target.start()
@@ -777,6 +790,45 @@ def message_tests():
     return results
 
 
+def no_runtime_test(launcher):
+    """A 3.14 whose .PyRuntime section and _PyRuntime symbol are renamed (as a
+    build stripped of both would be): refused with its version, not taken for
+    a stripped 2.7 or 3.6."""
+    name = "errors/no-runtime-3.14"
+    with open(os.path.join(sid_root.ROOT, "usr", "bin", "python3.14"), "rb") as f:
+        data = f.read()
+    for old in (b"\0_PyRuntime\0", b"\0.PyRuntime\0"):
+        if data.count(old) != 1:
+            return [Result("SKIP", name, "cannot rename %r in python3.14 (found %d times)" % (old, data.count(old)))]
+        data = data.replace(old, old[:-2] + b"X\0")
+    work = sid_root.mkdtemp("it", "pyflare-it-")
+    binary = os.path.join(work, "python3.14-no-runtime")
+    with open(binary, "wb") as f:
+        f.write(data)
+    os.chmod(binary, 0o755)
+    # The launcher's interpreter is replaced by the renamed copy (the target's own view of it).
+    with open(launcher) as f:
+        script = f.read().replace("/usr/bin/python3.14", sid_root.inside(binary))
+    wrapper = os.path.join(work, "launch")
+    with open(wrapper, "w") as f:
+        f.write(script)
+    os.chmod(wrapper, 0o755)
+    p = spawn([wrapper, "-c", "import time\nwhile True: time.sleep(3600)"])
+    try:
+        if not wait_for(lambda: "python3.14-no-runtime" in (read_proc("/proc/%d/maps" % p.pid) or "")):
+            return [Result("FAIL", name, "the renamed interpreter did not start")]
+        time.sleep(0.3)
+        r = expect_error(name, pyflare(["dump", "--pid", str(p.pid)]), must_mention=["3.14", ".PyRuntime"])
+        run = pyflare(["dump", "--pid", str(p.pid)])
+        text = run.err.decode("utf-8", "replace")
+        if r.status == "PASS" and ("3.7" in text or "2.7" in text):
+            r = Result("FAIL", name, "called an old CPython: " + text.strip())
+        return [r]
+    finally:
+        reap(p)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # ------------------------------------------------------------------ main --
 
 def interpreters():
@@ -788,6 +840,10 @@ def interpreters():
     for name, path in SYSTEM_PYTHONS.items():
         if os.access(path, os.X_OK):
             found[name] = path
+    sid_found, sid_missing = sid_root.interpreters("it") if want_sid() else ({}, {})
+    if sid_found:
+        sid_root.stage_tree("it", TARGETS)  # once, before the jobs run in parallel
+    found.update(sid_found)
     order = EXPECTED + sorted(set(found) - set(EXPECTED))
     wanted = os.environ.get("PYFLARE_PYTHONS")
     if wanted:
@@ -797,7 +853,15 @@ def interpreters():
             sys.exit("run.py: unknown interpreter(s) in PYFLARE_PYTHONS: %s (known: %s)"
                      % (", ".join(unknown), ", ".join(order)))
         order = [n for n in order if n in names]
-    return [(n, found[n]) for n in order if n in found], [n for n in order if n not in found]
+    return ([(n, found[n]) for n in order if n in found],
+            [(n, sid_missing.get(n, "not installed")) for n in order if n not in found])
+
+
+def want_sid():
+    """Whether this run may use the Debian root's interpreters (it is set up,
+    and a staging copy made, only then)."""
+    wanted = os.environ.get("PYFLARE_PYTHONS")
+    return not wanted or any(n.strip() in sid_root.NAMES for n in wanted.split(","))
 
 
 def main(argv):
@@ -812,7 +876,7 @@ def main(argv):
         return 1
 
     present, missing = interpreters()
-    results = [Result("SKIP", name, "not installed") for name in missing]
+    results = [Result("SKIP", name, why) for name, why in missing]
     for r in results:
         print(r.render(), flush=True)
 
@@ -820,6 +884,8 @@ def main(argv):
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
         if selected("errors"):
             jobs.append(pool.submit(error_tests))
+            if "3.14" in dict(present):
+                jobs.append(pool.submit(no_runtime_test, dict(present)["3.14"]))
         for name, path in present:
             for scenario in SCENARIOS:
                 if selected("%s/%s" % (name, scenario)):

@@ -39,7 +39,8 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   rate             (3.12) --rate 10000 prints its achieved rate and late count.
 
 Interpreters: the fixed list EXPECTED (pyenv builds + Debian's /usr/bin/python3.11
-as "system-3.11"); missing ones are reported as SKIP. PYFLARE_PYTHONS=name,name
+as "system-3.11" + CPython 3.14/3.15 from the Debian sid root under chroot, see
+tests/sid_root.py); missing ones are reported as SKIP with the reason. PYFLARE_PYTHONS=name,name
 restricts the run to those interpreters.
 
 Output: "PASS name", "FAIL name: reason" (+ indented details), "SKIP name:
@@ -60,13 +61,16 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import sid_root  # noqa: E402  (tests/sid_root.py: CPython 3.14/3.15 in a Debian root)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGETS = os.path.join(HERE, "targets")
 PYENV = "/root/.pyenv/versions"
 
 EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
-            "3.11.7", "3.12.1", "3.13.0", "system-3.11"]
+            "3.11.7", "3.12.1", "3.13.0", "system-3.11"] + sid_root.NAMES
 SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11"}
 ONCE_ON = "3.12.1"          # the interpreter for lifecycle, errors and rate
 
@@ -756,7 +760,8 @@ def job_subprocesses(interp, python):
             if not m:
                 problems.append("stack without a process root: %s" % ";".join(frames)[:300])
                 continue
-            if "pool.py" not in m.group(2):
+            # 3.14+ fork workers from a forkserver, whose command line they keep.
+            if "pool.py" not in m.group(2) and "from multiprocessing" not in m.group(2):
                 problems.append("process root's command line lacks pool.py: %r" % frames[0])
             if "work_item" in [func_of(f) for f in frames[1:]]:
                 workers.add(int(m.group(1)))
@@ -860,6 +865,8 @@ def job_paths(interp, python):
         os.makedirs(app)
         os.makedirs(pkg)
         script, mod = os.path.join(app, "target.py"), os.path.join(pkg, "mod.py")
+        # A full path as the target names it (under chroot: without the root).
+        seen = sid_root.inside if interp in sid_root.NAMES else (lambda path: path)
         shutil.copy(os.path.join(TARGETS, "paths_target.py"), script)
         shutil.copy(os.path.join(TARGETS, "paths_mod.py"), mod)
         open(os.path.join(pkg, "__init__.py"), "w").close()
@@ -889,7 +896,7 @@ def job_paths(interp, python):
                            "--full-paths", "-o", out], 1 + SLACK, cwd=work)
             stacks, _, problems = recorded(run, out)
             if not problems:
-                problems += expect_tail(stacks, [("spin", mod, spin)], "--full-paths, attached")
+                problems += expect_tail(stacks, [("spin", seen(mod), spin)], "--full-paths, attached")
             results.append(check(prefix + "/full-paths-attached", problems))
         finally:
             target.stop()
@@ -897,7 +904,7 @@ def job_paths(interp, python):
         # Launched with an absolute script path; the program exits by itself.
         for case, extra, want in (
                 ("full-paths", ["--full-paths"],
-                 [("<module>", script, main), ("main", script, call), ("spin", mod, spin)]),
+                 [("<module>", seen(script), main), ("main", seen(script), call), ("spin", seen(mod), spin)]),
                 ("function", ["--function"],
                  [("<module>", "target.py", None), ("main", "target.py", None), ("spin", "pkg/mod.py", None)])):
             out = os.path.join(work, case + ".folded")
@@ -1521,8 +1528,18 @@ def interpreters():
     for name, path in SYSTEM_PYTHONS.items():
         if os.access(path, os.X_OK):
             found[name] = path
-    order = EXPECTED + sorted(set(found) - set(EXPECTED))
     wanted = os.environ.get("PYFLARE_PYTHONS")
+    sid_found, sid_missing = {}, {}
+    if not wanted or any(n.strip() in sid_root.NAMES for n in wanted.split(",")):
+        sid_found, sid_missing = sid_root.interpreters("rec")
+    if sid_found:
+        # The root's interpreters are launchers taking host paths under the
+        # root: the targets and every work directory move there, for all.
+        global TARGETS
+        TARGETS = sid_root.stage_tree("rec", TARGETS)
+        sid_root.stage("rec", redirect_tempfile=True)
+    found.update(sid_found)
+    order = EXPECTED + sorted(set(found) - set(EXPECTED))
     if wanted:
         names = [n.strip() for n in wanted.split(",") if n.strip()]
         unknown = [n for n in names if n not in order]
@@ -1530,12 +1547,14 @@ def interpreters():
             sys.exit("run.py: unknown interpreter(s) in PYFLARE_PYTHONS: %s (known: %s)"
                      % (", ".join(unknown), ", ".join(order)))
         order = [n for n in order if n in names]
-    return [(n, found[n]) for n in order if n in found], [n for n in order if n not in found]
+    return ([(n, found[n]) for n in order if n in found],
+            [(n, sid_missing.get(n, "not installed")) for n in order if n not in found])
 
 
 def version_of(name):
-    digits = name.split("-")[-1].split(".")
-    return tuple(int(x) for x in digits if x.isdigit())
+    """(major, minor) of "3.8.18", "system-3.11", "3.14-pie", "3.15d"."""
+    m = re.search(r"(\d+)\.(\d+)", name)
+    return (int(m.group(1)), int(m.group(2))) if m else ()
 
 
 def guarded(job, name, *args):
@@ -1596,7 +1615,8 @@ def run_all(filters, selected):
         print("note: cannot raise pyflare's priority (chrt --fifo); share tests may suffer from load")
 
     present, missing = interpreters()
-    results = [Result("SKIP", name, "not installed") for name in missing]
+    results = [Result("SKIP", name, why) for name, why in missing]
+    missing = [name for name, _ in missing]
     for r in results:
         print(r.render(), flush=True)
     paths = dict(present)

@@ -8,7 +8,8 @@ itself assigns to each bytecode offset. This script makes that data.
     python tests/unit/gen_linetable_fixtures.py --emit     # one interpreter, JSON
 
 Without --emit it runs itself with --emit under every
-/root/.pyenv/versions/*/bin/python (and, for 3.11+, once more with
+/root/.pyenv/versions/*/bin/python and the Debian sid root's python3.14+
+(under chroot; see tools/setup-debian.sh) (and, for 3.11+, once more with
 -X no_debug_ranges, which makes the compiler use the "no columns" entries) and
 writes tests/unit/linetable_fixtures.h. It runs under Python 2.7 and 3.6+, so
 no f-strings.
@@ -311,20 +312,34 @@ def main():
     if "--emit" in sys.argv:
         emit(sys.argv[sys.argv.index("--emit") + 1] if len(sys.argv) > sys.argv.index("--emit") + 1 else "default")
         return
-    pythons = sorted(glob.glob("/root/.pyenv/versions/*/bin/python"), key=version_key)
+    pythons = [[py] for py in sorted(glob.glob("/root/.pyenv/versions/*/bin/python"), key=version_key)]
     if not pythons:
         sys.exit("no interpreters under /root/.pyenv/versions")
-    fixtures = []
     me = os.path.abspath(__file__)
-    for py in pythons:
-        runs = [([py, me, "--emit", "default"])]
-        ver = subprocess.check_output([py, "-c", "import sys; print(sys.version_info >= (3, 11))"])
+    # 3.14+ from the Debian sid root tools/setup-debian.sh keeps, run under
+    # chroot with a copy of this script inside the root.
+    sid = os.environ.get("PYFLARE_SID_ROOT", "/var/lib/pyflare/sid-root")
+    sid_pythons = sorted(glob.glob(os.path.join(sid, "usr/bin/python3.1[4-9]")))
+    if sid_pythons:
+        inside = "/tmp/gen_linetable_fixtures.py"
+        with open(me) as src, open(sid + inside, "w") as dst:
+            dst.write(src.read())
+        for py in sid_pythons:
+            pythons.append(["chroot", sid, py[len(sid):]])
+    fixtures = []
+    for py_cmd in pythons:
+        script = inside if py_cmd[0] == "chroot" else me
+        py = " ".join(py_cmd)
+        runs = [(py_cmd + [script, "--emit", "default"])]
+        ver = subprocess.check_output(py_cmd + ["-c", "import sys; print(sys.version_info >= (3, 11))"])
         if ver.strip() == b"True":
-            runs.append([py, "-X", "no_debug_ranges", me, "--emit", "no_debug_ranges"])
+            runs.append(py_cmd + ["-X", "no_debug_ranges", script, "--emit", "no_debug_ranges"])
         for cmd in runs:
             data = json.loads(subprocess.check_output(cmd).decode("utf-8"))
             fixtures.extend(data)
             sys.stderr.write("%s %s: %d code objects\n" % (py, cmd[-1], len(data)))
+    if sid_pythons:
+        os.remove(sid + inside)
     write_header(fixtures)
     sys.stderr.write("wrote %s: %d fixtures\n" % (OUT, len(fixtures)))
 

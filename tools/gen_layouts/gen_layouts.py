@@ -9,7 +9,8 @@ must be set exactly once) and written out sorted by version.
 
 usage: gen_layouts.py [-o OUTPUT] [--cc CC] [--check] [PREFIX ...]
   PREFIX  an interpreter install prefix (the directory holding include/);
-          default: every directory under $PYENV_ROOT/versions.
+          default: every directory under $PYENV_ROOT/versions, and
+          the include dirs of 3.14+ in the Debian sid root (PYFLARE_SID_ROOT).
 """
 
 import argparse
@@ -25,6 +26,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 LAYOUT_H = os.path.join(REPO, "src", "cpython", "layout.h")
 DEFAULT_OUT = os.path.join(REPO, "src", "cpython", "layouts_generated.c")
 PROBE_C = os.path.join(HERE, "probe.c")
+SID_ROOT = os.environ.get("PYFLARE_SID_ROOT", "/var/lib/pyflare/sid-root")
 
 
 def layout_fields(path):
@@ -64,7 +66,11 @@ def layout_fields(path):
 
 
 def find_include(prefix):
-    """The pythonX.Y[m] directory holding Python.h, or None."""
+    """The pythonX.Y[m] directory holding Python.h, or None. PREFIX may be
+    that directory itself (e.g. ROOT/usr/include/python3.15 of a Debian root
+    holding several versions)."""
+    if os.path.isfile(os.path.join(prefix, "Python.h")):
+        return prefix
     for inc in sorted(glob.glob(os.path.join(prefix, "include", "python*"))):
         if os.path.isfile(os.path.join(inc, "Python.h")):
             return inc
@@ -76,6 +82,9 @@ def run_probe(cc, prefix, inc, workdir):
     cmd = [cc, "-std=gnu11", "-O0", "-w", "-DPy_BUILD_CORE", "-I" + inc]
     if os.path.isdir(os.path.join(inc, "internal")):
         cmd.append("-I" + os.path.join(inc, "internal"))
+    # Debian's pythonX.Y/pyconfig.h includes <x86_64-linux-gnu/pythonX.Y/pyconfig.h>
+    # from the include dir above; searched after the system's own headers.
+    cmd.append("-idirafter" + os.path.dirname(inc.rstrip("/")))
     cmd += [PROBE_C, "-o", exe]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        universal_newlines=True)
@@ -187,6 +196,9 @@ def main():
     if not prefixes:
         root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
         prefixes = sorted(glob.glob(os.path.join(root, "versions", "*")))
+        # 3.14+ come from the Debian root tools/setup-debian.sh keeps (release
+        # builds only: the debug build's headers give the same offsets).
+        prefixes += sorted(glob.glob(os.path.join(SID_ROOT, "usr", "include", "python3.1[4-9]")))
     fields = layout_fields(LAYOUT_H)
 
     entries = {}  # (major, minor) -> (version_hex, entry, source)

@@ -222,6 +222,15 @@ int main(void)
     OFF("tstate.current_frame", PyThreadState, current_frame);
     OFF("tstate.datastack_chunk", PyThreadState, datastack_chunk);
 #endif
+#if PY_VERSION_HEX >= 0x030F0000
+    OFF("tstate.base_frame", PyThreadState, base_frame);
+    OFF("tstate.holds_gil", PyThreadState, holds_gil);
+#else
+    /* 3.14 has holds_gil too, but only 3.15's debug offsets publish it (and
+     * pyflare uses it only from there): before, the GIL says who holds it. */
+    none("tstate.base_frame");
+    none("tstate.holds_gil");
+#endif
 
     /* ---- PyFrameObject / _PyInterpreterFrame ---- */
 #if PY_VERSION_HEX < 0x030B0000

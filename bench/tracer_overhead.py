@@ -149,13 +149,17 @@ def main():
                                   per(added["pyflare"] - added["pyflare-sitedisable"]), per(added["cprofile"])))
 
     print("\nmedian of %d rounds, CPU ms; + = time added by the profiler" % ROUNDS)
-    print("%-22s %-6s %7s %11s %10s %6s %8s %12s %8s" % ("python", "work", "base", "cProfile +", "pyflare +",
-                                                          "ratio", "floor +", "gettime +", "yappi +"))
+    print("%-22s %-6s %7s %11s %10s %6s %8s %8s %10s %8s" % ("python", "work", "base", "cProfile +", "pyflare +",
+                                                               "ratio", "floor +", "floor/cP", "gettime +",
+                                                               "yappi +"))
     for label, work, base, cp, pf, ratio, floor, mono, yp in rows:
-        print("%-22s %-6s %7.1f %11.1f %10.1f %6.2f %8.1f %12.1f %8s" % (
-            label, work, base, cp, pf, ratio, floor, mono, "-" if yp is None else "%.1f" % yp))
+        print("%-22s %-6s %7.1f %11.1f %10.1f %6.2f %8.1f %8.2f %10.1f %8s" % (
+            label, work, base, cp, pf, ratio, floor, floor / cp if cp > 0 else float("nan"), mono,
+            "-" if yp is None else "%.1f" % yp))
     print("(floor: pyflare installed but doing nothing - what the interpreter's hook or event delivery\n"
-          " costs any profiler; gettime: pyflare timing with clock_gettime instead of the TSC)")
+          " costs any profiler; floor/cP: that floor as a share of cProfile's added time, the least\n"
+          " ratio any tracer on the same hook can reach; gettime: pyflare timing with clock_gettime\n"
+          " instead of the TSC)")
     if breakdown:
         print("\n3.12+: where pyflare's added time goes, ns per call (python + builtin calls; minimum of rounds)")
         print("%-8s %-6s %8s %8s %8s %8s | %8s %8s %8s | %8s %9s" % (

@@ -107,7 +107,7 @@ def measure(py, mdir, modes):
 
 
 def main():
-    rows, breakdown, missed = [], [], []
+    rows, breakdown, missed, nobuiltins = [], [], [], []
     for label, py, why in targets():
         if py is None:
             print("SKIP %s: %s" % (label, why))
@@ -116,7 +116,8 @@ def main():
         if mdir is None:
             print("SKIP %s: %s" % (label, tag))
             continue
-        modes = ["base", "cprofile", "pyflare", "pyflare-mono", "pyflare-noop"]
+        modes = ["base", "cprofile", "pyflare", "pyflare-mono", "pyflare-noop", "cprofile-nobuiltins",
+                 "pyflare-nobuiltins"]
         monitoring = [int(x) for x in tag.split(".")[:2]] >= [3, 12]
         if monitoring:
             modes += ["pyflare-notimer", "pyflare-sitedisable"]
@@ -135,6 +136,11 @@ def main():
                 missed.append("%s/%s %.2f" % (label, work, ratio))
             rows.append((label + " (" + tag + ")", work, base, added["cprofile"], added["pyflare"], ratio,
                          added["pyflare-noop"], added["pyflare-mono"], added.get("yappi")))
+            if work == "fib":
+                nb = added["pyflare-nobuiltins"] / added["cprofile-nobuiltins"] \
+                    if added["cprofile-nobuiltins"] > 0 else float("nan")
+                nobuiltins.append((label + " (" + tag + ")", added["cprofile-nobuiltins"],
+                                   added["pyflare-nobuiltins"], nb))
             if monitoring:
                 # Differences of small costs: the minimum (least disturbed
                 # round) estimates each better than the median.
@@ -160,6 +166,10 @@ def main():
           " costs any profiler; floor/cP: that floor as a share of cProfile's added time, the least\n"
           " ratio any tracer on the same hook can reach; gettime: pyflare timing with clock_gettime\n"
           " instead of the TSC)")
+    print("\nfib with builtins=False for both (no C-call events: on 3.12+ no CALL events at all)")
+    print("%-22s %11s %10s %6s" % ("python", "cProfile +", "pyflare +", "ratio"))
+    for label, cp, pf, ratio in nobuiltins:
+        print("%-22s %11.1f %10.1f %6.2f" % (label, cp, pf, ratio))
     if breakdown:
         print("\n3.12+: where pyflare's added time goes, ns per call (python + builtin calls; minimum of rounds)")
         print("%-8s %-6s %8s %8s %8s %8s | %8s %8s %8s | %8s %9s" % (

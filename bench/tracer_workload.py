@@ -9,7 +9,8 @@ Modes: base, cprofile, yappi, pyflare, and pyflare's bench knobs
 pyflare-noop (callbacks return at once: the interpreter's dispatch cost),
 pyflare-notimer (all bookkeeping, no clock reads), pyflare-mono
 (clock_gettime instead of the TSC). Every profiler times builtins, with a
-fresh profiler per round."""
+fresh profiler per round, except in cprofile-nobuiltins and
+pyflare-nobuiltins (builtins=False for both)."""
 import json
 import sys
 import time
@@ -70,10 +71,10 @@ def run_once(mode, work):
         t0 = clock()
         work()
         return clock() - t0
-    if mode == "cprofile":
+    if mode in ("cprofile", "cprofile-nobuiltins"):
         import cProfile
 
-        prof = cProfile.Profile(builtins=True)
+        prof = cProfile.Profile(builtins=mode == "cprofile")
         t0 = clock()
         prof.enable()
         work()
@@ -92,7 +93,10 @@ def run_once(mode, work):
     import pyflare
 
     knob = mode[len("pyflare-"):] if mode.startswith("pyflare-") else ""
-    prof = pyflare.Profile(builtins=True, _bench=knob)
+    if knob == "nobuiltins":
+        prof = pyflare.Profile(builtins=False)
+    else:
+        prof = pyflare.Profile(builtins=True, _bench=knob)
     t0 = clock()
     prof.enable()
     work()

@@ -217,6 +217,10 @@ static PyTypeObject *method_descr_type;
 static uintptr_t own_lo, own_hi; /* profiler_methods[]: our own calls are not profiled */
 
 static inline uint64_t timer_now(const Profiler *p) {
+#if HAVE_TSC
+    if (__builtin_expect(p->timer == TIMER_TSC, 1))
+        return __rdtsc();
+#endif
     switch (p->timer) {
 #if HAVE_TSC
     case TIMER_TSC:
@@ -436,29 +440,53 @@ static inline size_t site_hash(const void *code, pf_node_id parent) {
     return (size_t)(h >> (64 - SITE_BITS));
 }
 
-/* A call (or a resumption, count == 0): descend to the callee's node. */
-static inline void push(Profiler *p, thread_ctx *t, const void *key, const void *code, PyObject *obj,
-                        int native, int count) {
-    pf_node_id parent = t->depth ? t->stack[t->depth - 1].node : t->root;
-    pf_node_id child;
-    site_slot *s = &p->sites[site_hash(code, parent)];
-    if (parent == PF_ROOT && t->depth) {
-        child = 0; /* under an unrecorded entry (out of memory): stay unrecorded */
-    } else if (s->code == code && s->parent == parent) {
-        child = s->child;
-    } else {
-        child = child_slow(p, t, parent, code, obj, native);
-        if (child) {
-            s->code = code;
-            s->parent = parent;
-            s->child = child;
-        }
+/* The hot path is push() and pop() inlined into each callback, with what is
+ * rare (first sight of a call path, a full shadow stack, a return that is not
+ * the top entry's) out of line, so the common case is a few loads and stores
+ * around the clock read and keeps its registers. */
+#define HOT static inline __attribute__((always_inline))
+#define COLD static __attribute__((noinline, cold))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* The callee's node when the call-site cache missed; fills the slot. */
+COLD pf_node_id site_miss(Profiler *p, thread_ctx *t, pf_node_id parent, const void *code, PyObject *obj,
+                          int native) {
+    if (parent == PF_ROOT && t->depth)
+        return 0; /* under an unrecorded entry (out of memory): stay unrecorded */
+    pf_node_id child = child_slow(p, t, parent, code, obj, native);
+    if (child) {
+        site_slot *s = &p->sites[site_hash(code, parent)];
+        s->code = code;
+        s->parent = parent;
+        s->child = child;
     }
-    if (t->depth == t->cap && grow((void **)&t->stack, &t->cap, t->depth + 1, sizeof *t->stack)) {
+    return child;
+}
+
+/* Room for one more shadow entry; -1 when out of memory. */
+COLD int stack_grow(Profiler *p, thread_ctx *t) {
+    if (grow((void **)&t->stack, &t->cap, t->depth + 1, sizeof *t->stack)) {
         p->failed = 1;
-        return; /* the matching return will find no entry and be ignored */
+        return -1;
     }
-    shadow_entry *e = &t->stack[t->depth++];
+    return 0;
+}
+
+/* A call (or a resumption, count == 0): descend to the callee's node. */
+HOT void push(Profiler *p, thread_ctx *t, const void *key, const void *code, PyObject *obj, int native,
+              int count) {
+    size_t d = t->depth;
+    pf_node_id parent = d ? t->stack[d - 1].node : t->root;
+    const site_slot *s = &p->sites[site_hash(code, parent)];
+    /* parent 0 above the bottom is an unrecorded entry, never a cached parent. */
+    pf_node_id child = LIKELY(s->code == code && s->parent == parent && (parent != PF_ROOT || !d))
+                           ? s->child
+                           : site_miss(p, t, parent, code, obj, native);
+    if (UNLIKELY(d == t->cap) && stack_grow(p, t) < 0)
+        return; /* the matching return will find no entry and be ignored */
+    shadow_entry *e = &t->stack[d];
+    t->depth = d + 1;
     e->key = key;
     e->node = child;
     e->callees = 0;
@@ -484,21 +512,36 @@ static inline void pop_to(Profiler *p, thread_ctx *t, size_t to, uint64_t now) {
     }
 }
 
-/* A return (or yield, unwind): pops the entry keyed `key`. The top in all but
- * odd cases; deeper means returns were missed (unwind to it); absent means the
- * frame started before enable() (ignore). */
-static inline void pop(Profiler *p, thread_ctx *t, const void *key) {
-    uint64_t now = t->last = timer_now(p);
+/* A return that is not the top entry's: deeper means returns were missed
+ * (unwind to it); absent means the frame started before enable() (ignore). */
+COLD void pop_deep(Profiler *p, thread_ctx *t, const void *key, uint64_t now) {
     size_t d = t->depth;
-    if (d && t->stack[d - 1].key == key) {
-        pop_to(p, t, d - 1, now);
-        return;
-    }
     while (d-- > 0)
         if (t->stack[d].key == key) {
             pop_to(p, t, d, now);
             return;
         }
+}
+
+/* A return (or yield, unwind): pops the entry keyed `key`, the top one in
+ * all but odd cases. */
+HOT void pop(Profiler *p, thread_ctx *t, const void *key) {
+    uint64_t now = t->last = timer_now(p);
+    size_t d = t->depth;
+    if (UNLIKELY(!d || t->stack[d - 1].key != key)) {
+        pop_deep(p, t, key, now);
+        return;
+    }
+    shadow_entry *e = &t->stack[d - 1];
+    t->depth = d - 1;
+    uint64_t elapsed = now > e->start ? now - e->start : 0;
+    uint64_t callees = e->callees < elapsed ? e->callees : elapsed;
+    node_stat *st = &p->stats[e->node];
+    st->self += elapsed - callees;
+    if (!st->recursive)
+        st->total += elapsed;
+    if (d > 1)
+        e[-1].callees += elapsed;
 }
 
 static inline uint64_t ts_unique_id(PyThreadState *ts) {
@@ -683,6 +726,11 @@ static PyObject *mon_call(PyObject *cb, PyObject *const *args, size_t nargsf, Py
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     Profiler *p = active;
     if (p && !p->noop && nargs >= 3) {
+        /* Most calls are of Python functions, whose PY_START is what counts:
+         * out at once, without the subtype checks of builtin_def. */
+        PyTypeObject *tp = Py_TYPE(args[2]);
+        if ((tp == &PyFunction_Type || tp == &PyMethod_Type) && !p->disable_py_calls)
+            Py_RETURN_NONE;
         PyMethodDef *ml = builtin_def(args[2]);
         if (ml && !own_method(ml)) {
             thread_ctx *t = ctx_get(p, PyThreadState_Get());

@@ -2,10 +2,10 @@
  *
  * Built for big inputs (a million lines, a gigabyte): lines come from getline,
  * so no line is too long; consecutive lines usually share a long prefix, so a
- * frame equal to the previous line's frame at the same depth reuses its tree
- * node after a memcmp, without hashing; a label seen before maps straight to
- * its frame through its interned string id, so each distinct label is parsed
- * only once. */
+ * frame equal to the previous line's frame at the same depth reuses its frame
+ * (and tree node) after a memcmp, without hashing; a label seen before maps
+ * straight to its frame through the reader's own table of labels, so each
+ * distinct label is parsed and interned only once. */
 #include "output/folded_read.h"
 
 #include <ctype.h>
@@ -19,17 +19,36 @@
 
 typedef struct prev_frame {
     size_t off, len;   /* the frame's bytes in the previous line */
-    pf_node_id node;   /* the tree node the stack reached at this frame */
+    pf_frame_id frame;
+    pf_node_id node;   /* the tree node the stack reached at this frame (tree mode) */
 } prev_frame;
+
+/* A label seen before: its frame, found by the label's bytes and whether it
+ * stood in a root position, where "T123" means a thread (elsewhere it does
+ * not). Slots are small and the labels' bytes sit together in one buffer, so
+ * the table stays in cache while hundreds of megabytes stream past. */
+typedef struct label_slot {
+    uint64_t hash;     /* 0 = an empty slot */
+    pf_frame_id frame;
+    uint32_t text;     /* offset of the label's label_text in the reader's text buffer */
+} label_slot;
+
+typedef struct label_text {
+    uint32_t len;
+    uint8_t at_root, kind;
+    char bytes[]; /* len bytes, then padding to 4 */
+} label_text;
 
 typedef struct reader {
     pf_profile *p;
-    /* Interned label id -> frame id (0 = not seen yet), separately for root
-     * positions, where "T123" means a thread, and elsewhere, where it does not. */
-    pf_frame_id *by_label[2];
-    size_t by_label_cap[2];
+    out_stacks *stacks; /* where lines go in stacks mode; NULL: into p's call tree */
+    label_slot *labels;
+    size_t labels_cap, labels_used;
+    char *text;
+    size_t text_len, text_cap;
     prev_frame *prev, *cur;
     size_t frames_cap;
+    int prev_kept;      /* stacks mode: the previous line is the last one in stacks */
 } reader;
 
 static int starts_with(const char *s, size_t len, const char *prefix) {
@@ -165,32 +184,144 @@ static pf_frame_id parse_frame(pf_profile *p, const char *s, size_t len, int at_
     return pf_frame_intern(p, fn, line);
 }
 
-/* The frame for a label, parsing it only the first time it is seen. */
-static pf_frame_id frame_for(reader *r, const char *s, size_t len, int at_root, pf_func_kind *kind) {
-    pf_str_id id = pf_intern_len(r->p, s, len);
-    int k = at_root ? 1 : 0;
-    if (id >= r->by_label_cap[k]) {
-        size_t cap = r->by_label_cap[k] ? r->by_label_cap[k] : 1024;
-        while (cap <= id)
+/* A hash of a label's bytes, 8 at a time; never 0 (the empty slot). The last
+ * word is read ending at the label's end, overlapping the one before. */
+static uint64_t label_hash(const char *s, size_t len, int at_root) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)len << 1 | (uint64_t)at_root), w = 0;
+    if (len >= 8) {
+        size_t i = 0;
+        for (; i + 8 < len; i += 8) {
+            memcpy(&w, s + i, 8);
+            h = (h ^ w) * 0xff51afd7ed558ccdull;
+            h ^= h >> 32;
+        }
+        memcpy(&w, s + len - 8, 8);
+    } else {
+        for (size_t i = 0; i < len; i++)
+            w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    }
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+    return h ? h : 1;
+}
+
+static int labels_grow(reader *r) {
+    size_t cap = r->labels_cap ? r->labels_cap * 2 : 1024;
+    label_slot *t = calloc(cap, sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < r->labels_cap; i++) {
+        const label_slot *e = &r->labels[i];
+        if (!e->hash)
+            continue;
+        size_t j = (size_t)e->hash & (cap - 1);
+        while (t[j].hash)
+            j = (j + 1) & (cap - 1);
+        t[j] = *e;
+    }
+    free(r->labels);
+    r->labels = t;
+    r->labels_cap = cap;
+    return 0;
+}
+
+/* Keeps a copy of a new label in the text buffer; its offset, or 0 when out of memory. */
+static uint32_t labels_keep_text(reader *r, const char *s, size_t len, int at_root, pf_func_kind kind) {
+    size_t need = (sizeof(label_text) + len + 3) & ~(size_t)3, at = r->text_len ? r->text_len : 4;
+    if (at + need > UINT32_MAX)
+        return 0;
+    if (at + need > r->text_cap) {
+        size_t cap = r->text_cap ? r->text_cap : 65536;
+        while (cap < at + need)
             cap *= 2;
-        pf_frame_id *bigger = realloc(r->by_label[k], cap * sizeof *bigger);
+        char *bigger = realloc(r->text, cap);
         if (!bigger)
             return 0;
-        memset(bigger + r->by_label_cap[k], 0, (cap - r->by_label_cap[k]) * sizeof *bigger);
-        r->by_label[k] = bigger;
-        r->by_label_cap[k] = cap;
+        r->text = bigger;
+        r->text_cap = cap;
     }
-    pf_frame_id fr = r->by_label[k][id];
-    if (fr) {
-        size_t nf;
-        const pf_frame *frames = pf_frames(r->p, &nf);
-        const pf_func *funcs = pf_funcs(r->p, &nf);
-        *kind = (pf_func_kind)funcs[frames[fr].func].kind;
-        return fr;
+    label_text *t = (label_text *)(r->text + at);
+    t->len = (uint32_t)len;
+    t->at_root = (uint8_t)at_root;
+    t->kind = (uint8_t)kind;
+    memcpy(t->bytes, s, len);
+    r->text_len = at + need;
+    return (uint32_t)at;
+}
+
+/* The frame for a label, parsing it only the first time it is seen; 0 when
+ * out of memory. */
+static pf_frame_id frame_for(reader *r, const char *s, size_t len, int at_root, pf_func_kind *kind) {
+    if ((r->labels_used + 1) * 2 > r->labels_cap && labels_grow(r) != 0)
+        return 0;
+    uint64_t h = label_hash(s, len, at_root);
+    size_t i = (size_t)h & (r->labels_cap - 1);
+    for (; r->labels[i].hash; i = (i + 1) & (r->labels_cap - 1)) {
+        if (r->labels[i].hash != h)
+            continue;
+        const label_text *t = (const label_text *)(r->text + r->labels[i].text);
+        if (t->len == len && t->at_root == at_root && !memcmp(t->bytes, s, len)) {
+            *kind = (pf_func_kind)t->kind;
+            return r->labels[i].frame;
+        }
     }
-    fr = parse_frame(r->p, s, len, at_root, kind);
-    r->by_label[k][id] = fr;
+    pf_frame_id fr = parse_frame(r->p, s, len, at_root, kind);
+    uint32_t text = fr ? labels_keep_text(r, s, len, at_root, *kind) : 0;
+    if (!text)
+        return 0;
+    r->labels[i] = (label_slot){h, fr, text};
+    r->labels_used++;
     return fr;
+}
+
+/* Adds a line's frames (already appended from `start`) and count to the
+ * stacks; a line equal to the previous kept line only adds its count. */
+static int stacks_keep(reader *r, size_t start, size_t depth, int same, size_t nprev, uint64_t count) {
+    out_stacks *s = r->stacks;
+    if (!count) { /* draws nothing: drop its frames, but it stays the line the next one is compared with */
+        s->nframes = start;
+        r->prev_kept = 0;
+        return 0;
+    }
+    if (same && depth == nprev && r->prev_kept) {
+        s->nframes = start;
+        s->lines[s->nlines - 1].count += count;
+        return 0;
+    }
+    if (depth > UINT32_MAX)
+        return -1;
+    if (s->nlines == s->lines_cap) {
+        size_t cap = s->lines_cap ? s->lines_cap * 2 : 4096;
+        out_stack_line *bigger = realloc(s->lines, cap * sizeof *bigger);
+        if (!bigger)
+            return -1;
+        s->lines = bigger;
+        s->lines_cap = cap;
+    }
+    s->lines[s->nlines++] = (out_stack_line){start, (uint32_t)depth, count};
+    r->prev_kept = 1;
+    return 0;
+}
+
+static int stacks_push(out_stacks *s, pf_frame_id fr) {
+    if (s->nframes == s->frames_cap) {
+        size_t cap = s->frames_cap ? s->frames_cap * 2 : 65536;
+        pf_frame_id *bigger = realloc(s->frames, cap * sizeof *bigger);
+        if (!bigger)
+            return -1;
+        s->frames = bigger;
+        s->frames_cap = cap;
+    }
+    s->frames[s->nframes++] = fr;
+    return 0;
+}
+
+void out_stacks_free(out_stacks *s) {
+    free(s->frames);
+    free(s->lines);
+    memset(s, 0, sizeof *s);
 }
 
 /* A short, printable copy of bad input for an error message. */
@@ -248,9 +379,9 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
     while (stack_len && (line[stack_len - 1] == ' ' || line[stack_len - 1] == '\t'))
         stack_len--;
 
-    /* Walk the frames, reusing the previous line's nodes while they match. */
+    /* Walk the frames, reusing the previous line's frames and nodes while they match. */
     pf_node_id node = PF_ROOT;
-    size_t depth = 0;
+    size_t depth = 0, start = r->stacks ? r->stacks->nframes : 0;
     int same = 1, root_slots = 1;
     for (size_t at = 0; at < stack_len;) {
         const char *semi = memchr(line + at, ';', stack_len - at);
@@ -275,32 +406,38 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
                 r->cur = b;
                 r->frames_cap = cap;
             }
+            pf_frame_id fr;
             if (same && depth < *nprev && r->prev[depth].len == flen &&
                 !memcmp(prev_line + r->prev[depth].off, line + at, flen)) {
+                fr = r->prev[depth].frame;
                 node = r->prev[depth].node;
+                if (depth == 0) {
+                    /* The root-slot rule must match what the previous line saw. */
+                    size_t nf;
+                    const pf_frame *frames = pf_frames(r->p, &nf);
+                    const pf_func *funcs = pf_funcs(r->p, &nf);
+                    if (funcs[frames[fr].func].kind == PF_FUNC_PROCESS)
+                        root_slots = 2;
+                }
             } else {
                 same = 0;
-                pf_func_kind kind;
-                pf_frame_id fr = frame_for(r, line + at, flen, depth < (size_t)root_slots, &kind);
+                pf_func_kind kind = PF_FUNC_PYTHON;
+                fr = frame_for(r, line + at, flen, depth < (size_t)root_slots, &kind);
                 /* Austin puts the thread after the process: both are roots. */
                 if (depth == 0 && kind == PF_FUNC_PROCESS)
                     root_slots = 2;
-                node = fr ? pf_node_child(r->p, node, fr) : 0;
-                if (!node) {
+                if (!r->stacks)
+                    node = fr ? pf_node_child(r->p, node, fr) : 0;
+                if (!fr || (!r->stacks && !node)) {
                     snprintf(why, why_cap, "out of memory");
                     return -2;
                 }
             }
-            if (same && depth == 0 && *nprev) {
-                /* The root-slot rule must match what the previous line saw. */
-                size_t nf;
-                const pf_node *nodes = pf_nodes(r->p, &nf);
-                const pf_frame *frames = pf_frames(r->p, &nf);
-                const pf_func *funcs = pf_funcs(r->p, &nf);
-                if (funcs[frames[nodes[node].frame].func].kind == PF_FUNC_PROCESS)
-                    root_slots = 2;
+            if (r->stacks && stacks_push(r->stacks, fr) != 0) {
+                snprintf(why, why_cap, "out of memory");
+                return -2;
             }
-            r->cur[depth] = (prev_frame){at, flen, node};
+            r->cur[depth] = (prev_frame){at, flen, fr, node};
             depth++;
         }
         at = end + 1;
@@ -309,7 +446,12 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
         snprintf(why, why_cap, "empty stack (no frames before the count)");
         return -1;
     }
-    pf_sample_add(r->p, node, 0, 0, count);
+    if (!r->stacks)
+        pf_sample_add(r->p, node, 0, 0, count);
+    else if (stacks_keep(r, start, depth, same, *nprev, count) != 0) {
+        snprintf(why, why_cap, "out of memory");
+        return -2;
+    }
     *total += count;
     prev_frame *t = r->prev;
     r->prev = r->cur;
@@ -339,8 +481,9 @@ static const char *foreign_format(const char *line, size_t len) {
     return NULL;
 }
 
-int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err) {
-    reader r = {.p = p};
+static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *stacks, int lenient, size_t *skipped,
+                       pf_error *err) {
+    reader r = {.p = p, .stacks = stacks};
     /* Two line buffers, swapped each line, so the previous line stays readable. */
     char *bufs[2] = {NULL, NULL};
     size_t caps[2] = {0, 0};
@@ -402,9 +545,20 @@ int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size
         *skipped = nskipped;
     free(bufs[0]);
     free(bufs[1]);
-    free(r.by_label[0]);
-    free(r.by_label[1]);
+    free(r.labels);
+    free(r.text);
     free(r.prev);
     free(r.cur);
+    if (stacks && rc == 0)
+        stacks->total = total;
     return rc;
+}
+
+int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err) {
+    return read_folded(in, name, p, NULL, lenient, skipped, err);
+}
+
+int out_read_folded_stacks(FILE *in, const char *name, pf_profile *p, out_stacks *s, int lenient, size_t *skipped,
+                           pf_error *err) {
+    return read_folded(in, name, p, s, lenient, skipped, err);
 }

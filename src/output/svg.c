@@ -16,6 +16,7 @@
  * untrusted: it is written only as escaped XML text, never into the script or
  * an attribute, and the script only ever moves it with textContent. */
 #include "output/escape.h"
+#include "output/folded_read.h"
 #include "output/outbuf.h"
 #include "output/writer.h"
 
@@ -408,6 +409,138 @@ static int vt_build(const pf_profile *p, int reverse, double minwidth, const lab
     return rc;
 }
 
+/* The same drawn tree straight from the input's lines (out_read_folded_stacks),
+ * top down: the lines below a drawn node are split by their frame at the
+ * next depth, each group is a child, and a group narrower than min_w is only
+ * counted, never split further. So the work is the lines times the depth at
+ * which they become too narrow to draw, and no node below that is ever made;
+ * a group's lines are kept contiguous in one index array, split in place by
+ * a counting pass. Children come out in label order, as vt_compact's do. */
+typedef struct split_task {
+    uint32_t node, depth;
+    size_t a, b; /* the group: idx[a .. b) */
+} split_task;
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int vt_from_stacks(const out_stacks *s, int reverse, double minwidth, const labels *l, vtree *t) {
+    size_t nr = l->n, n = s->nlines;
+    uint32_t *by_rank = malloc(nr * sizeof *by_rank);  /* rank -> frame */
+    uint32_t *slot = malloc(nr * sizeof *slot);        /* rank -> this group's child slot */
+    uint64_t *w = malloc(nr * sizeof *w), *self = malloc(nr * sizeof *self);
+    uint64_t *order = malloc(nr * sizeof *order);      /* rank << 32 | slot, sorted */
+    size_t *cnt = malloc(nr * sizeof *cnt), *pos = malloc(nr * sizeof *pos);
+    uint32_t *idx = malloc((n ? n : 1) * sizeof *idx), *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    uint32_t *key = malloc((n ? n : 1) * sizeof *key); /* a line's slot in its group, or UINT32_MAX */
+    size_t tcap = 256, nt = 0;
+    split_task *task = malloc(tcap * sizeof *task);
+    int rc = -1;
+    memset(t, 0, sizeof *t);
+    if (!by_rank || !slot || !w || !self || !order || !cnt || !pos || !idx || !tmp || !key || !task)
+        goto out;
+    if (n > UINT32_MAX || nr > UINT32_MAX)
+        goto out;
+    for (size_t f = 0; f < nr; f++) {
+        by_rank[l->rank[f]] = (uint32_t)f;
+        slot[f] = UINT32_MAX;
+    }
+    size_t ni = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s->lines[i].count)
+            idx[ni++] = (uint32_t)i;
+    vt_add(t, 0, 0, s->total);
+    if (t->len != 1)
+        goto out;
+    double min_w = minwidth * (double)s->total / FRAME_W;
+    task[nt++] = (split_task){0, 0, 0, ni};
+    while (nt) {
+        split_task g = task[--nt];
+        size_t d = g.depth, nk = 0;
+        /* Which child each line goes to, and each child's weights. */
+        for (size_t i = g.a; i < g.b; i++) {
+            const out_stack_line *ln = &s->lines[idx[i]];
+            if (ln->len <= d) {
+                key[i] = UINT32_MAX; /* ends at this node: its self weight, counted by the parent */
+                continue;
+            }
+            pf_frame_id fr = s->frames[ln->off + (reverse ? ln->len - 1 - d : d)];
+            uint32_t r = l->rank[fr], k = slot[r];
+            if (k == UINT32_MAX) {
+                k = slot[r] = (uint32_t)nk;
+                order[nk++] = (uint64_t)r << 32 | k;
+                w[k] = self[k] = 0;
+                cnt[k] = 0;
+            }
+            w[k] += ln->count;
+            cnt[k]++;
+            if (ln->len == d + 1)
+                self[k] += ln->count;
+            key[i] = k;
+        }
+        qsort(order, nk, sizeof *order, cmp_u64);
+        /* Children in label order: the narrow ones counted, the others made
+         * and given consecutive ranges of the group. */
+        size_t at = 0;
+        uint32_t last = 0;
+        for (size_t j = 0; j < nk; j++) {
+            uint32_t k = (uint32_t)order[j], r = (uint32_t)(order[j] >> 32);
+            slot[r] = UINT32_MAX;
+            if ((double)w[k] < min_w) {
+                t->n[g.node].narrow_w += w[k];
+                t->n[g.node].narrow_n++;
+                pos[k] = SIZE_MAX;
+                continue;
+            }
+            uint32_t c = vt_add(t, by_rank[r], self[k], w[k]);
+            if (!c)
+                goto out;
+            if (last)
+                t->n[last].next_sibling = c;
+            else
+                t->n[g.node].first_child = c;
+            last = c;
+            if (nt == tcap) {
+                tcap *= 2;
+                split_task *bigger = realloc(task, tcap * sizeof *bigger);
+                if (!bigger)
+                    goto out;
+                task = bigger;
+            }
+            task[nt++] = (split_task){c, (uint32_t)(d + 1), g.a + at, g.a + at + cnt[k]};
+            pos[k] = at;
+            at += cnt[k];
+        }
+        /* Gather each drawn child's lines into its range. */
+        for (size_t i = g.a; i < g.b; i++) {
+            uint32_t k = key[i];
+            if (k != UINT32_MAX && pos[k] != SIZE_MAX)
+                tmp[pos[k]++] = idx[i];
+        }
+        memcpy(idx + g.a, tmp, at * sizeof *idx);
+    }
+    rc = 0;
+out:
+    if (rc) {
+        free(t->n);
+        memset(t, 0, sizeof *t);
+    }
+    free(by_rank);
+    free(slot);
+    free(w);
+    free(self);
+    free(order);
+    free(cnt);
+    free(pos);
+    free(idx);
+    free(tmp);
+    free(key);
+    free(task);
+    return rc;
+}
+
 /* ---- origin and colour ------------------------------------------------------- */
 
 enum { ORIG_OWN, ORIG_STDLIB, ORIG_THIRD, ORIG_NATIVE, ORIG_ROOT, ORIG_OTHER, NORIG };
@@ -661,10 +794,15 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
     uint64_t *bself = NULL;
     item *items = NULL;
     int rc = -1;
-    if (labels_build(p, &lc) != 0 || vt_build(p, reverse, minwidth, &lc, &vc) != 0)
+    const out_stacks *stacks = opt ? opt->stacks : NULL, *bstacks = opt ? opt->baseline_stacks : NULL;
+    if (labels_build(p, &lc) != 0)
+        goto oom;
+    if (stacks ? vt_from_stacks(stacks, reverse, minwidth, &lc, &vc) : vt_build(p, reverse, minwidth, &lc, &vc))
         goto oom;
     if (base) {
-        if (labels_build(base, &lb) != 0 || vt_build(base, reverse, 0, &lb, &vb) != 0)
+        if (labels_build(base, &lb) != 0)
+            goto oom;
+        if (bstacks ? vt_from_stacks(bstacks, reverse, 0, &lb, &vb) : vt_build(base, reverse, 0, &lb, &vb))
             goto oom;
         bself = malloc((vc.len ? vc.len : 1) * sizeof *bself);
         if (!bself || diff_match(&vc, &lc, &vb, &lb, bself) != 0)

@@ -1,7 +1,7 @@
 /* folded_read.c — the folded-stack reader (see folded_read.h).
  *
- * Built for big inputs (a million lines, a gigabyte): lines come from getline,
- * so no line is too long; consecutive lines usually share a long prefix, so a
+ * Built for big inputs (a million lines, a gigabyte): lines are read a
+ * megabyte at a time, and no line is too long; consecutive lines usually share a long prefix, so a
  * frame equal to the previous line's frame at the same depth reuses its frame
  * (and tree node) after a memcmp, without hashing; a label seen before maps
  * straight to its frame through the reader's own table of labels, so each
@@ -18,9 +18,10 @@
 #define MAX_TOTAL (UINT64_C(1) << 53)
 
 typedef struct prev_frame {
-    size_t off, len;   /* the frame's bytes in the previous line */
+    size_t end;        /* where the frame's segment ends in its line: its ';', or the stack's end */
     pf_frame_id frame;
     pf_node_id node;   /* the tree node the stack reached at this frame (tree mode) */
+    int kind;          /* its function's pf_func_kind */
 } prev_frame;
 
 /* A label seen before: its frame, found by the label's bytes and whether it
@@ -39,6 +40,12 @@ typedef struct label_text {
     char bytes[]; /* len bytes, then padding to 4 */
 } label_text;
 
+/* A frame of the line being read, between the two passes of parse_one. */
+typedef struct segment {
+    size_t at, len, end; /* its label is line[at .. at + len); its segment ends at end */
+    uint64_t state;      /* label_state of the label */
+} segment;
+
 typedef struct reader {
     pf_profile *p;
     out_stacks *stacks; /* where lines go in stacks mode; NULL: into p's call tree */
@@ -47,7 +54,9 @@ typedef struct reader {
     char *text;
     size_t text_len, text_cap;
     prev_frame *prev, *cur;
+    segment *seg;
     size_t frames_cap;
+    size_t prev_stack_len; /* the stack part of the previous line */
     int prev_kept;      /* stacks mode: the previous line is the last one in stacks */
 } reader;
 
@@ -184,27 +193,101 @@ static pf_frame_id parse_frame(pf_profile *p, const char *s, size_t len, int at_
     return pf_frame_intern(p, fn, line);
 }
 
-/* A hash of a label's bytes, 8 at a time; never 0 (the empty slot). The last
- * word is read ending at the label's end, overlapping the one before. */
-static uint64_t label_hash(const char *s, size_t len, int at_root) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)len << 1 | (uint64_t)at_root), w = 0;
-    if (len >= 8) {
-        size_t i = 0;
-        for (; i + 8 < len; i += 8) {
-            memcpy(&w, s + i, 8);
-            h = (h ^ w) * 0xff51afd7ed558ccdull;
-            h ^= h >> 32;
-        }
-        memcpy(&w, s + len - 8, 8);
-    } else {
-        for (size_t i = 0; i < len; i++)
-            w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+/* A label's hash: its bytes mixed in 8 at a time (the last word zero-filled),
+ * then its length and root flag. scan_frame computes the first part while it
+ * looks for the frame's end, so each byte is read once; label_state is the
+ * same without the search, for a frame whose trailing blanks were dropped. */
+#define WORD_ONES 0x0101010101010101ull
+#define WORD_HIGHS 0x8080808080808080ull
+#define HASH_SEED 0x9E3779B97F4A7C15ull
+
+static inline uint64_t mix_word(uint64_t h, uint64_t w) {
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
+}
+
+static uint64_t label_state(const char *s, size_t len) {
+    uint64_t h = HASH_SEED, w;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = mix_word(h, w);
     }
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    if (i < len) {
+        w = 0;
+        for (size_t k = 0; i + k < len; k++)
+            w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+        h = mix_word(h, w);
+    }
+    return h;
+}
+
+/* The length of the segment at s (up to the next ';' within n bytes, or n),
+ * and its label_state in *state. A word holds a ';' where the word XORed with
+ * ";;;;;;;;" has a zero byte; the lowest one flagged is exactly the first. */
+static size_t scan_frame(const char *s, size_t n, uint64_t *state) {
+    uint64_t h = HASH_SEED, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        uint64_t x = w ^ (';' * WORD_ONES), m = (x - WORD_ONES) & ~x & WORD_HIGHS;
+        if (m) {
+            unsigned k = (unsigned)__builtin_ctzll(m) >> 3;
+            if (k)
+                h = mix_word(h, w & ((1ull << (8 * k)) - 1));
+            *state = h;
+            return i + k;
+        }
+        h = mix_word(h, w);
+    }
+    w = 0;
+    size_t k = 0;
+    for (; i + k < n && s[i + k] != ';'; k++)
+        w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+    if (k)
+        h = mix_word(h, w);
+    *state = h;
+    return i + k;
+}
+
+/* The final hash; never 0 (the empty slot). */
+static uint64_t label_hash(uint64_t state, size_t len, int at_root) {
+    uint64_t h = (state ^ ((uint64_t)len << 1 | (uint64_t)at_root)) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 29;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 32;
     return h ? h : 1;
+}
+
+/* Are n bytes at a and b the same? (Labels are short: no call, 8 bytes a step.) */
+static int same_bytes(const char *a, const char *b, size_t n) {
+    uint64_t x, y;
+    if (n < 8)
+        return !memcmp(a, b, n);
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
+/* How many leading bytes a and b (n bytes each at least) share. */
+static size_t common_prefix(const char *a, const char *b, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return i + ((unsigned)__builtin_ctzll(x ^ y) >> 3);
+    }
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
 }
 
 static int labels_grow(reader *r) {
@@ -251,18 +334,17 @@ static uint32_t labels_keep_text(reader *r, const char *s, size_t len, int at_ro
     return (uint32_t)at;
 }
 
-/* The frame for a label, parsing it only the first time it is seen; 0 when
- * out of memory. */
-static pf_frame_id frame_for(reader *r, const char *s, size_t len, int at_root, pf_func_kind *kind) {
+/* The frame for a label (h: its label_hash), parsing it only the first time
+ * it is seen; 0 when out of memory. */
+static pf_frame_id frame_for(reader *r, const char *s, size_t len, uint64_t h, int at_root, pf_func_kind *kind) {
     if ((r->labels_used + 1) * 2 > r->labels_cap && labels_grow(r) != 0)
         return 0;
-    uint64_t h = label_hash(s, len, at_root);
     size_t i = (size_t)h & (r->labels_cap - 1);
     for (; r->labels[i].hash; i = (i + 1) & (r->labels_cap - 1)) {
         if (r->labels[i].hash != h)
             continue;
         const label_text *t = (const label_text *)(r->text + r->labels[i].text);
-        if (t->len == len && t->at_root == at_root && !memcmp(t->bytes, s, len)) {
+        if (t->len == len && t->at_root == at_root && same_bytes(t->bytes, s, len)) {
             *kind = (pf_func_kind)t->kind;
             return r->labels[i].frame;
         }
@@ -334,6 +416,28 @@ static void quote(char *out, size_t cap, const char *s, size_t len) {
     out[n] = 0;
 }
 
+/* Room in prev and cur for every frame a stack of stack_len bytes can hold. */
+static int depth_needed(reader *r, size_t stack_len) {
+    size_t most = stack_len / 2 + 1; /* a frame and its ';' take two bytes at least */
+    if (most <= r->frames_cap)
+        return 0;
+    size_t cap = r->frames_cap ? r->frames_cap : 256;
+    while (cap < most)
+        cap *= 2;
+    prev_frame *a = realloc(r->prev, cap * sizeof *a);
+    if (a)
+        r->prev = a;
+    prev_frame *b = a ? realloc(r->cur, cap * sizeof *b) : NULL;
+    if (b)
+        r->cur = b;
+    segment *c = b ? realloc(r->seg, cap * sizeof *c) : NULL;
+    if (!c)
+        return -1;
+    r->seg = c;
+    r->frames_cap = cap;
+    return 0;
+}
+
 /* Parses one line (without its newline) into the profile. On a malformed
  * line returns -1 with *why set; prev/cur carry the previous line's frames. */
 static int parse_one(reader *r, const char *line, size_t len, const char *prev_line, size_t *nprev,
@@ -379,13 +483,42 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
     while (stack_len && (line[stack_len - 1] == ' ' || line[stack_len - 1] == '\t'))
         stack_len--;
 
-    /* Walk the frames, reusing the previous line's frames and nodes while they match. */
-    pf_node_id node = PF_ROOT;
-    size_t depth = 0, start = r->stacks ? r->stacks->nframes : 0;
+    if (depth_needed(r, stack_len) != 0) {
+        snprintf(why, why_cap, "out of memory");
+        return -2;
+    }
+    /* The frames whose segment and ';' lie within the bytes this line shares
+     * with the previous one are the previous line's frames: reused unread. */
+    size_t depth = 0, at = 0, start = r->stacks ? r->stacks->nframes : 0;
     int same = 1, root_slots = 1;
-    for (size_t at = 0; at < stack_len;) {
-        const char *semi = memchr(line + at, ';', stack_len - at);
-        size_t end = semi ? (size_t)(semi - line) : stack_len;
+    pf_node_id node = PF_ROOT;
+    if (*nprev) {
+        size_t n = stack_len < r->prev_stack_len ? stack_len : r->prev_stack_len;
+        size_t lcp = common_prefix(line, prev_line, n);
+        while (depth < *nprev && r->prev[depth].end < lcp) {
+            r->cur[depth] = r->prev[depth];
+            if (r->stacks && stacks_push(r->stacks, r->cur[depth].frame) != 0) {
+                snprintf(why, why_cap, "out of memory");
+                return -2;
+            }
+            depth++;
+        }
+        if (depth) {
+            node = r->cur[depth - 1].node;
+            at = r->cur[depth - 1].end + 1;
+            /* Austin puts the thread after the process: both are roots. */
+            if (r->cur[0].kind == PF_FUNC_PROCESS)
+                root_slots = 2;
+        }
+    }
+    /* The rest, in two passes: first every frame's end and hash (computed
+     * while looking for the end), asking the memory for its slot in the label
+     * table; then the lookups, whose cache misses so overlap instead of
+     * waiting one after another. */
+    size_t nseg = 0, first = depth;
+    while (at < stack_len) {
+        uint64_t state;
+        size_t end = at + scan_frame(line + at, stack_len - at, &state);
         size_t flen = end - at;
         /* Trailing blanks are dropped from every frame, not only from the last
          * (where they cannot be told from the blanks before the count), so a
@@ -393,54 +526,40 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
         while (flen && (line[at + flen - 1] == ' ' || line[at + flen - 1] == '\t'))
             flen--;
         if (flen) {
-            if (depth >= r->frames_cap) {
-                size_t cap = r->frames_cap ? r->frames_cap * 2 : 256;
-                prev_frame *a = realloc(r->prev, cap * sizeof *a);
-                if (a)
-                    r->prev = a;
-                prev_frame *b = a ? realloc(r->cur, cap * sizeof *b) : NULL;
-                if (!b) {
-                    snprintf(why, why_cap, "out of memory");
-                    return -2;
-                }
-                r->cur = b;
-                r->frames_cap = cap;
-            }
-            pf_frame_id fr;
-            if (same && depth < *nprev && r->prev[depth].len == flen &&
-                !memcmp(prev_line + r->prev[depth].off, line + at, flen)) {
-                fr = r->prev[depth].frame;
-                node = r->prev[depth].node;
-                if (depth == 0) {
-                    /* The root-slot rule must match what the previous line saw. */
-                    size_t nf;
-                    const pf_frame *frames = pf_frames(r->p, &nf);
-                    const pf_func *funcs = pf_funcs(r->p, &nf);
-                    if (funcs[frames[fr].func].kind == PF_FUNC_PROCESS)
-                        root_slots = 2;
-                }
-            } else {
-                same = 0;
-                pf_func_kind kind = PF_FUNC_PYTHON;
-                fr = frame_for(r, line + at, flen, depth < (size_t)root_slots, &kind);
-                /* Austin puts the thread after the process: both are roots. */
-                if (depth == 0 && kind == PF_FUNC_PROCESS)
-                    root_slots = 2;
-                if (!r->stacks)
-                    node = fr ? pf_node_child(r->p, node, fr) : 0;
-                if (!fr || (!r->stacks && !node)) {
-                    snprintf(why, why_cap, "out of memory");
-                    return -2;
-                }
-            }
-            if (r->stacks && stacks_push(r->stacks, fr) != 0) {
-                snprintf(why, why_cap, "out of memory");
-                return -2;
-            }
-            r->cur[depth] = (prev_frame){at, flen, fr, node};
-            depth++;
+            if (flen != end - at)
+                state = label_state(line + at, flen);
+            r->seg[nseg] = (segment){at, flen, end, state};
+            if (r->labels_cap)
+                __builtin_prefetch(&r->labels[label_hash(state, flen, first + nseg == 0) & (r->labels_cap - 1)]);
+            nseg++;
         }
         at = end + 1;
+    }
+    for (size_t j = 0; j < nseg; j++) {
+        const segment *g = &r->seg[j];
+        int at_root = depth < (size_t)root_slots;
+        pf_func_kind kind = PF_FUNC_PYTHON;
+        pf_frame_id fr = frame_for(r, line + g->at, g->len, label_hash(g->state, g->len, at_root), at_root, &kind);
+        if (!fr) {
+            snprintf(why, why_cap, "out of memory");
+            return -2;
+        }
+        /* Austin puts the thread after the process: both are roots. */
+        if (depth == 0 && kind == PF_FUNC_PROCESS)
+            root_slots = 2;
+        same = same && depth < *nprev && r->prev[depth].frame == fr;
+        if (same)
+            node = r->prev[depth].node; /* the same path so far: the same node */
+        else if (!r->stacks && !(node = pf_node_child(r->p, node, fr))) {
+            snprintf(why, why_cap, "out of memory");
+            return -2;
+        }
+        if (r->stacks && stacks_push(r->stacks, fr) != 0) {
+            snprintf(why, why_cap, "out of memory");
+            return -2;
+        }
+        r->cur[depth] = (prev_frame){g->end, fr, node, (int)kind};
+        depth++;
     }
     if (!depth) {
         snprintf(why, why_cap, "empty stack (no frames before the count)");
@@ -457,6 +576,7 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
     r->prev = r->cur;
     r->cur = t;
     *nprev = depth;
+    r->prev_stack_len = stack_len;
     return 0;
 }
 
@@ -481,32 +601,85 @@ static const char *foreign_format(const char *line, size_t len) {
     return NULL;
 }
 
+/* Lines from a stream, read a megabyte at a time into one buffer (stdio's
+ * own buffer is a page: a gigabyte would take 250,000 read calls). The
+ * previous line stays readable beside the current one: when the buffer is
+ * refilled, everything from the kept line on moves to its front. */
+typedef struct line_source {
+    FILE *in;
+    char *buf;
+    size_t cap, pos, end, scanned; /* unread: buf[pos .. end), with no '\n' in buf[pos .. scanned) */
+    int eof;
+} line_source;
+
+/* The next line in *line, *len (with its '\n' cut); *keep points to bytes
+ * that must stay readable and is moved with them. Returns 1, 0 at the end,
+ * -1 on a read error (errno set) or -2 out of memory. */
+static int next_line(line_source *ls, char **line, size_t *len, const char **keep) {
+    for (;;) {
+        char *nl = memchr(ls->buf + ls->scanned, '\n', ls->end - ls->scanned);
+        if (nl || (ls->eof && ls->pos < ls->end)) {
+            size_t stop = nl ? (size_t)(nl - ls->buf) : ls->end;
+            *line = ls->buf + ls->pos;
+            *len = stop - ls->pos;
+            ls->pos = ls->scanned = nl ? stop + 1 : stop;
+            return 1;
+        }
+        ls->scanned = ls->end;
+        if (ls->eof)
+            return 0;
+        size_t from = ls->pos;
+        if (*keep && (size_t)(*keep - ls->buf) < from)
+            from = (size_t)(*keep - ls->buf);
+        if (from) {
+            memmove(ls->buf, ls->buf + from, ls->end - from);
+            ls->pos -= from, ls->end -= from, ls->scanned -= from;
+            if (*keep)
+                *keep -= from;
+        }
+        if (ls->cap - ls->end < (1 << 19)) { /* a long line: room for it and a good read */
+            size_t cap = ls->cap ? ls->cap * 2 : 1 << 20;
+            size_t kept = *keep ? (size_t)(*keep - ls->buf) : 0;
+            char *bigger = realloc(ls->buf, cap);
+            if (!bigger)
+                return -2;
+            if (*keep)
+                *keep = bigger + kept;
+            ls->buf = bigger;
+            ls->cap = cap;
+        }
+        errno = 0;
+        size_t got = fread(ls->buf + ls->end, 1, ls->cap - ls->end, ls->in);
+        ls->end += got;
+        if (!got) {
+            if (ferror(ls->in))
+                return -1;
+            ls->eof = 1;
+        }
+    }
+}
+
 static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *stacks, int lenient, size_t *skipped,
                        pf_error *err) {
     reader r = {.p = p, .stacks = stacks};
-    /* Two line buffers, swapped each line, so the previous line stays readable. */
-    char *bufs[2] = {NULL, NULL};
-    size_t caps[2] = {0, 0};
-    int which = 0;
+    line_source ls = {.in = in};
+    const char *prev_line = NULL; /* the last line read into the profile */
     size_t nprev = 0, lineno = 0, nskipped = 0;
     uint64_t total = 0;
     int rc = 0;
     char why[256];
     for (;;) {
-        errno = 0;
-        ssize_t got = getline(&bufs[which], &caps[which], in);
-        if (got < 0) {
-            if (ferror(in))
+        char *line;
+        size_t len;
+        int got = next_line(&ls, &line, &len, &prev_line);
+        if (got <= 0) {
+            if (got == -1)
                 rc = pf_fail(err, PF_ERR_IO, "%s: cannot read: %s", name, strerror(errno ? errno : EIO));
-            else if (errno == ENOMEM)
+            else if (got == -2)
                 rc = pf_fail(err, PF_ERR_IO, "%s: out of memory", name);
             break;
         }
         lineno++;
-        char *line = bufs[which];
-        size_t len = (size_t)got;
-        if (len && line[len - 1] == '\n')
-            len--;
         if (len && line[len - 1] == '\r')
             len--;
         size_t lead = 0;
@@ -519,7 +692,7 @@ static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *st
         }
         if (lead == len || (len >= 2 && line[0] == '#' && line[1] == ' '))
             continue;
-        int res = parse_one(&r, line, len, bufs[!which], &nprev, &total, why, sizeof why);
+        int res = parse_one(&r, line, len, prev_line, &nprev, &total, why, sizeof why);
         if (res == -2 || pf_profile_failed(p)) {
             rc = pf_fail(err, PF_ERR_IO, "%s:%zu: out of memory", name, lineno);
             break;
@@ -537,18 +710,18 @@ static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *st
                 break;
             }
             nskipped++;
-            continue; /* the previous line's frames stay valid in the other buffer */
+            continue; /* the previous line stays the one the next is compared with */
         }
-        which = !which;
+        prev_line = line;
     }
     if (skipped)
         *skipped = nskipped;
-    free(bufs[0]);
-    free(bufs[1]);
+    free(ls.buf);
     free(r.labels);
     free(r.text);
     free(r.prev);
     free(r.cur);
+    free(r.seg);
     if (stacks && rc == 0)
         stacks->total = total;
     return rc;

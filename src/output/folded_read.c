@@ -44,6 +44,7 @@ typedef struct label_text {
 typedef struct segment {
     size_t at, len, end; /* its label is line[at .. at + len); its segment ends at end */
     uint64_t state;      /* label_state of the label */
+    uint64_t hash;       /* label_hash, for the root flag its depth has by default */
 } segment;
 
 typedef struct reader {
@@ -511,10 +512,10 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
                 root_slots = 2;
         }
     }
-    /* The rest, in two passes: first every frame's end and hash (computed
-     * while looking for the end), asking the memory for its slot in the label
-     * table; then the lookups, whose cache misses so overlap instead of
-     * waiting one after another. */
+    /* The rest, in passes: first every frame's end and hash (computed while
+     * looking for the end), asking the memory for its slot in the label
+     * table; then for the label bytes the slots point to; then the lookups,
+     * whose cache misses so overlap instead of waiting one after another. */
     size_t nseg = 0, first = depth;
     while (at < stack_len) {
         uint64_t state;
@@ -528,18 +529,28 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
         if (flen) {
             if (flen != end - at)
                 state = label_state(line + at, flen);
-            r->seg[nseg] = (segment){at, flen, end, state};
+            /* The hash as a frame at this depth has it unless the root is a process (see below). */
+            uint64_t h = label_hash(state, flen, first + nseg == 0);
+            r->seg[nseg] = (segment){at, flen, end, state, h};
             if (r->labels_cap)
-                __builtin_prefetch(&r->labels[label_hash(state, flen, first + nseg == 0) & (r->labels_cap - 1)]);
+                __builtin_prefetch(&r->labels[h & (r->labels_cap - 1)]);
             nseg++;
         }
         at = end + 1;
     }
+    /* By now the first slots are in: ask for the labels' bytes they point to. */
+    if (r->labels_cap)
+        for (size_t j = 0; j < nseg; j++) {
+            const label_slot *e = &r->labels[r->seg[j].hash & (r->labels_cap - 1)];
+            if (e->hash == r->seg[j].hash)
+                __builtin_prefetch(r->text + e->text);
+        }
     for (size_t j = 0; j < nseg; j++) {
         const segment *g = &r->seg[j];
         int at_root = depth < (size_t)root_slots;
+        uint64_t h = at_root == (depth == 0) ? g->hash : label_hash(g->state, g->len, at_root);
         pf_func_kind kind = PF_FUNC_PYTHON;
-        pf_frame_id fr = frame_for(r, line + g->at, g->len, label_hash(g->state, g->len, at_root), at_root, &kind);
+        pf_frame_id fr = frame_for(r, line + g->at, g->len, h, at_root, &kind);
         if (!fr) {
             snprintf(why, why_cap, "out of memory");
             return -2;
@@ -617,7 +628,7 @@ typedef struct line_source {
  * -1 on a read error (errno set) or -2 out of memory. */
 static int next_line(line_source *ls, char **line, size_t *len, const char **keep) {
     for (;;) {
-        char *nl = memchr(ls->buf + ls->scanned, '\n', ls->end - ls->scanned);
+        char *nl = ls->end > ls->scanned ? memchr(ls->buf + ls->scanned, '\n', ls->end - ls->scanned) : NULL;
         if (nl || (ls->eof && ls->pos < ls->end)) {
             size_t stop = nl ? (size_t)(nl - ls->buf) : ls->end;
             *line = ls->buf + ls->pos;

@@ -417,9 +417,8 @@ static void quote(char *out, size_t cap, const char *s, size_t len) {
     out[n] = 0;
 }
 
-/* Room in prev and cur for every frame a stack of stack_len bytes can hold. */
-static int depth_needed(reader *r, size_t stack_len) {
-    size_t most = stack_len / 2 + 1; /* a frame and its ';' take two bytes at least */
+/* Room in prev, cur and seg for `most` frames. */
+static int depth_needed(reader *r, size_t most) {
     if (most <= r->frames_cap)
         return 0;
     size_t cap = r->frames_cap ? r->frames_cap : 256;
@@ -484,10 +483,6 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
     while (stack_len && (line[stack_len - 1] == ' ' || line[stack_len - 1] == '\t'))
         stack_len--;
 
-    if (depth_needed(r, stack_len) != 0) {
-        snprintf(why, why_cap, "out of memory");
-        return -2;
-    }
     /* The frames whose segment and ';' lie within the bytes this line shares
      * with the previous one are the previous line's frames: reused unread. */
     size_t depth = 0, at = 0, start = r->stacks ? r->stacks->nframes : 0;
@@ -527,6 +522,12 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
         while (flen && (line[at + flen - 1] == ' ' || line[at + flen - 1] == '\t'))
             flen--;
         if (flen) {
+            if (depth_needed(r, first + nseg + 1) != 0) {
+                if (r->stacks)
+                    r->stacks->nframes = start;
+                snprintf(why, why_cap, "out of memory");
+                return -2;
+            }
             if (flen != end - at)
                 state = label_state(line + at, flen);
             /* The hash as a frame at this depth has it unless the root is a process (see below). */

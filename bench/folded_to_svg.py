@@ -3,21 +3,33 @@
 
 Generates folded stacks that look like a real Python program's (a call tree of
 `package.module.Class.method (package/module.py:LINE)` frames, stacks 5 to 60
-deep, sharing prefixes as real stacks do; about 1.1 KB a line, so 100,000
-lines is ~110 MB), then times `pyflare flamegraph` on them and reports wall
-time, peak RSS and output size. When flamegraph.pl is available (PATH, or
-FLAMEGRAPH_PL=/path/to/flamegraph.pl, or the copy Debian's libdevel-nytprof-perl
-ships) it runs on the same input in the same
-run and the ratios are printed. Figures only: nothing here asserts on time.
+deep, sharing prefixes as real stacks do; about 1.5 KB a line, so 100,000
+lines is ~156 MB), then times `pyflare flamegraph` on them and reports wall
+time, CPU time (user + system), peak RSS and output size, as medians of
+--repeat runs. In the same run, on the same input, alternating with pyflare:
 
-    python3 bench/folded_to_svg.py [--lines 100000] [--big 1000000] [--keep DIR]
+  inferno-flamegraph (Rust; INFERNO_FLAMEGRAPH=/path, or on PATH, or
+      /var/lib/pyflare/inferno/bin/inferno-flamegraph, which
+      bench/build_inferno.sh builds from Debian's crate sources), with the
+      ratios inferno / pyflare and the issue's bar (3x the speed, half the memory);
+  flamegraph.pl (once: it is slow; PATH, FLAMEGRAPH_PL=/path, or the copy
+      Debian's libdevel-nytprof-perl ships; --no-pl skips it);
+  pyflare convert --format svg (once): the same SVG drawn from the profile's
+      full call tree, the path `flamegraph` took before it merged lines itself.
 
---big 0 skips the pyflare-only run on the big input.
+A tool that is not there is skipped by name. The machine is shared: wall
+times move with the load average (printed), CPU times much less; both are
+printed. Figures only: nothing here asserts on time.
+
+    python3 bench/folded_to_svg.py [--lines 100000] [--big 1000000] [--repeat 5] [--keep DIR]
+
+--big 0 skips the pyflare-only run on the big input (--big-inferno adds inferno there).
 """
 import argparse
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,20 +82,69 @@ def generate(path, lines, seed=1):
 
 
 def measure(cmd, stdout_path):
-    """Wall time, peak RSS (KB) and exit status of cmd, run from a fresh interpreter so
-    RUSAGE_CHILDREN sees only that command."""
+    """Wall time (s), CPU time (user + system, s), peak RSS (KB) and exit status of cmd, run
+    from a fresh interpreter so RUSAGE_CHILDREN sees only that command."""
     probe = ("import resource, subprocess, sys, time\n"
              "t = time.time()\n"
              "with open(sys.argv[1], 'wb') as out:\n"
              "    r = subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.PIPE)\n"
              "w = time.time() - t\n"
              "sys.stderr.write(r.stderr.decode('utf-8', 'replace')[-500:])\n"
-             "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n")
+             "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+             "print(w, u.ru_utime + u.ru_stime, u.ru_maxrss, r.returncode)\n")
     r = subprocess.run([sys.executable, "-c", probe, stdout_path] + cmd, capture_output=True, text=True)
-    wall, rss, rc = r.stdout.split()
+    wall, cpu, rss, rc = r.stdout.split()
     if int(rc) != 0:
         print("    %s failed (%s): %s" % (cmd[0], rc, r.stderr.strip()))
-    return float(wall), int(rss), int(rc)
+    return float(wall), float(cpu), int(rss), int(rc)
+
+
+class Runs:
+    """Repeated measurements of one tool on one input; medians."""
+
+    def __init__(self, name):
+        self.name, self.walls, self.cpus, self.rsss, self.size, self.failed = name, [], [], [], 0, False
+
+    def add(self, cmd, out):
+        wall, cpu, rss, rc = measure(cmd, out)
+        if rc != 0:
+            self.failed = True
+            return
+        self.walls.append(wall)
+        self.cpus.append(cpu)
+        self.rsss.append(rss)
+        self.size = os.path.getsize(out)
+
+    def ok(self):
+        return self.walls and not self.failed
+
+    def wall(self):
+        return statistics.median(self.walls)
+
+    def cpu(self):
+        return statistics.median(self.cpus)
+
+    def rss(self):
+        return statistics.median(self.rsss) / 1024
+
+    def line(self, input_mb):
+        if not self.ok():
+            return "  %-22s failed" % self.name
+        spread = "" if len(self.walls) < 2 else " (wall %.2f-%.2f)" % (min(self.walls), max(self.walls))
+        return ("  %-22s wall %.2f s, CPU %.2f s, peak RSS %.1f MB, output %.2f MB, %.0f MB/s of input%s [%d run%s]"
+                % (self.name, self.wall(), self.cpu(), self.rss(), self.size / 1e6, input_mb / self.wall(), spread,
+                   len(self.walls), "" if len(self.walls) == 1 else "s"))
+
+
+def find_inferno():
+    env = os.environ.get("INFERNO_FLAMEGRAPH")
+    if env:
+        return env if os.access(env, os.X_OK) else None
+    p = shutil.which("inferno-flamegraph")
+    if p:
+        return p
+    built = "/var/lib/pyflare/inferno/bin/inferno-flamegraph"
+    return built if os.access(built, os.X_OK) else None
 
 
 def find_flamegraph_pl():
@@ -101,10 +162,27 @@ def find_flamegraph_pl():
     return nytprof if os.path.exists(nytprof) else None
 
 
+def compare(label, a, b, want_speed=None, want_mem=None):
+    """Ratios b / a (how many times a is faster and smaller than b)."""
+    if not (a.ok() and b.ok()):
+        return
+    line = ("  ratios %s: wall %.1fx, CPU %.1fx, peak RSS %.1fx, output size %.2fx"
+            % (label, b.wall() / a.wall(), b.cpu() / a.cpu(), b.rss() / a.rss(), b.size / a.size))
+    if want_speed:
+        line += "  [bar: >= %.0fx faster, <= %.1fx the memory: wall %s, CPU %s, memory %s]" % (
+            want_speed, want_mem, "met" if b.wall() / a.wall() >= want_speed else "NOT met",
+            "met" if b.cpu() / a.cpu() >= want_speed else "NOT met",
+            "met" if a.rss() <= want_mem * b.rss() else "NOT met")
+    print(line)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lines", type=int, default=100000)
     ap.add_argument("--big", type=int, default=1000000, help="lines for the pyflare-only run (0: skip)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of pyflare and inferno per input (medians)")
+    ap.add_argument("--no-pl", action="store_true", help="skip flamegraph.pl (about 15 s a run on a quiet machine)")
+    ap.add_argument("--big-inferno", action="store_true", help="run inferno on the big input too")
     ap.add_argument("--pyflare", default=os.environ.get("PYFLARE", os.path.join(ROOT, "build", "pyflare")))
     ap.add_argument("--keep", help="write inputs and outputs here instead of a temporary directory")
     a = ap.parse_args()
@@ -113,34 +191,50 @@ def main():
     work = a.keep or tempfile.mkdtemp(prefix="pyflare-bench-")
     os.makedirs(work, exist_ok=True)
     try:
-        fg = find_flamegraph_pl()
+        fg = None if a.no_pl else find_flamegraph_pl()
+        inferno = find_inferno()
         print("folded_to_svg: load average %s, %d CPUs" % (" ".join("%.1f" % x for x in os.getloadavg()), os.cpu_count()))
-        for n, compare in ((a.lines, True), (a.big, False)):
+        if not inferno:
+            print("  inferno-flamegraph: not available (no INFERNO_FLAMEGRAPH, not on PATH, not built at "
+                  "/var/lib/pyflare/inferno: see bench/build_inferno.sh): no comparison with it in this run")
+        for n, is_big in ((a.lines, False), (a.big, True)):
             if n <= 0:
                 continue
             src = os.path.join(work, "in_%d.folded" % n)
             t = time.time()
             size = generate(src, n)
-            print("input: %d lines, %.1f MB (generated in %.1f s)" % (n, size / 1e6, time.time() - t))
-            out = os.path.join(work, "pyflare_%d.svg" % n)
-            wall, rss, rc = measure([a.pyflare, "flamegraph", src], out)
-            if rc == 0:
-                print("  pyflare flamegraph: %.2f s, peak RSS %.1f MB, output %.2f MB (%.0f MB/s of input)"
-                      % (wall, rss / 1024, os.path.getsize(out) / 1e6, size / 1e6 / wall))
-            if not compare:
+            mb = size / 1e6
+            print("input: %d lines, %.1f MB (generated in %.1f s)" % (n, mb, time.time() - t))
+            py = Runs("pyflare flamegraph")
+            inf = Runs("inferno-flamegraph") if inferno and (not is_big or a.big_inferno) else None
+            for _ in range(a.repeat):  # alternating, so both see the same load
+                py.add([a.pyflare, "flamegraph", src], os.path.join(work, "pyflare_%d.svg" % n))
+                if inf:
+                    inf.add([inferno, src], os.path.join(work, "inferno_%d.svg" % n))
+            print(py.line(mb))
+            if inf:
+                print(inf.line(mb))
+                compare("inferno / pyflare", py, inf, 3, 0.5)
+            if is_big:
+                if py.ok():
+                    print("  [bar on %d lines: <= 4 s and <= 1 GB: wall %s, CPU %s, memory %s]" % (
+                        n, "met" if py.wall() <= 4 else "NOT met", "met" if py.cpu() <= 4 else "NOT met",
+                        "met" if py.rss() <= 1024 else "NOT met"))
                 continue
+            tree = Runs("pyflare convert (tree)")
+            tree.add([a.pyflare, "convert", "--format", "svg", src, "-"], os.path.join(work, "tree_%d.svg" % n))
+            print(tree.line(mb))
+            compare("convert's call tree / flamegraph", py, tree)
             if not fg:
-                print("  flamegraph.pl: not available (not on PATH, no FLAMEGRAPH_PL, no libdevel-nytprof-perl): "
-                      "no comparison in this run")
+                if not a.no_pl:
+                    print("  flamegraph.pl: not available (not on PATH, no FLAMEGRAPH_PL, no libdevel-nytprof-perl): "
+                          "no comparison in this run")
                 continue
-            out_fg = os.path.join(work, "flamegraph_pl_%d.svg" % n)
-            wall2, rss2, rc2 = measure(["perl", fg, src], out_fg)
-            if rc2 == 0:
-                print("  flamegraph.pl:      %.2f s, peak RSS %.1f MB, output %.2f MB"
-                      % (wall2, rss2 / 1024, os.path.getsize(out_fg) / 1e6))
-                if rc == 0:
-                    print("  ratios flamegraph.pl / pyflare: time %.1fx, peak RSS %.1fx, output size %.2fx"
-                          % (wall2 / wall, rss2 / rss, os.path.getsize(out_fg) / os.path.getsize(out)))
+            pl = Runs("flamegraph.pl")
+            pl.add(["perl", fg, src], os.path.join(work, "flamegraph_pl_%d.svg" % n))
+            print(pl.line(mb))
+            compare("flamegraph.pl / pyflare", py, pl)
+        print("load average at the end: %s" % " ".join("%.1f" % x for x in os.getloadavg()))
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

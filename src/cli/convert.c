@@ -1,8 +1,11 @@
 /* convert.c — `pyflare flamegraph`, `convert` and `diff`: folded stacks from any tool in, any format out.
  *
- * All three read folded stacks (out_read_folded), finish the profile and hand
- * it to a writer through out_write_file, which writes atomically: a failed
- * run never leaves a partial output file under the requested name. */
+ * All three read folded stacks, finish the profile and hand it to a writer
+ * through out_write_file; flamegraph and diff keep the lines as they were
+ * read (out_read_folded_stacks), which the svg writer merges itself, faster
+ * and in less memory than the profile's call tree that convert builds for
+ * every other format. out_write_file writes atomically: a failed run never
+ * leaves a partial output file under the requested name. */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -156,8 +159,10 @@ static int parse_args(int argc, char **argv, int allowed, int want_pos, const ch
     return 0;
 }
 
-/* Reads folded stacks from path ("-" = stdin) into a new, finished profile. */
-static pf_profile *load_folded(const char *path, int lenient, double rate, pf_error *err) {
+/* Reads folded stacks from path ("-" = stdin) into a new, finished profile;
+ * with stacks, keeps the lines there for the svg writer instead of building
+ * the profile's call tree. */
+static pf_profile *load_folded(const char *path, int lenient, double rate, out_stacks *stacks, pf_error *err) {
     int is_stdin = !strcmp(path, "-");
     const char *name = is_stdin ? "stdin" : path;
     FILE *in = is_stdin ? stdin : fopen(path, "rb");
@@ -179,7 +184,8 @@ static pf_profile *load_folded(const char *path, int lenient, double rate, pf_er
         meta->period_ns = (uint64_t)(1e9 / rate + 0.5);
     }
     size_t skipped = 0;
-    int rc = out_read_folded(in, name, p, lenient, &skipped, err);
+    int rc = stacks ? out_read_folded_stacks(in, name, p, stacks, lenient, &skipped, err)
+                    : out_read_folded(in, name, p, lenient, &skipped, err);
     if (!is_stdin)
         fclose(in);
     if (rc != 0) {
@@ -189,7 +195,7 @@ static pf_profile *load_folded(const char *path, int lenient, double rate, pf_er
     pf_profile_finish(p);
     if (skipped)
         fprintf(stderr, "pyflare: %s: skipped %zu malformed line%s\n", name, skipped, skipped == 1 ? "" : "s");
-    if (!pf_total_weight(p))
+    if (!(stacks ? stacks->total : pf_total_weight(p)))
         fprintf(stderr, "pyflare: warning: %s has no samples\n", name);
     return p;
 }
@@ -215,11 +221,16 @@ int cmd_flamegraph(int argc, char **argv) {
     pf_error err = {0};
     if (a.out && out_check_writable(a.out, &err) != 0)
         return cli_fail(&err);
-    pf_profile *p = load_folded(a.pos[0], a.lenient, a.rate, &err);
-    if (!p)
+    out_stacks stacks = {0};
+    pf_profile *p = load_folded(a.pos[0], a.lenient, a.rate, &stacks, &err);
+    if (!p) {
+        out_stacks_free(&stacks);
         return cli_fail(&err);
+    }
+    a.o.stacks = &stacks;
     rc = write_out(p, out_format_named("svg"), a.out, &a.o);
     pf_profile_free(p);
+    out_stacks_free(&stacks);
     return rc;
 }
 
@@ -246,7 +257,7 @@ int cmd_convert(int argc, char **argv) {
     pf_error err = {0};
     if (out_check_writable(out, &err) != 0)
         return cli_fail(&err);
-    pf_profile *p = load_folded(a.pos[0], a.lenient, a.rate, &err);
+    pf_profile *p = load_folded(a.pos[0], a.lenient, a.rate, NULL, &err);
     if (!p)
         return cli_fail(&err);
     rc = write_out(p, fmt, out, &a.o);
@@ -265,17 +276,20 @@ int cmd_diff(int argc, char **argv) {
     pf_error err = {0};
     if (a.out && out_check_writable(a.out, &err) != 0)
         return cli_fail(&err);
-    pf_profile *before = load_folded(a.pos[0], a.lenient, a.rate, &err);
-    if (!before)
-        return cli_fail(&err);
-    pf_profile *after = load_folded(a.pos[1], a.lenient, a.rate, &err);
-    if (!after) {
-        pf_profile_free(before);
-        return cli_fail(&err);
+    out_stacks sb = {0}, sa = {0};
+    pf_profile *before = load_folded(a.pos[0], a.lenient, a.rate, &sb, &err);
+    pf_profile *after = before ? load_folded(a.pos[1], a.lenient, a.rate, &sa, &err) : NULL;
+    if (after) {
+        a.o.baseline = before;
+        a.o.stacks = &sa;
+        a.o.baseline_stacks = &sb;
+        rc = write_out(after, out_format_named("svg"), a.out, &a.o);
+    } else {
+        rc = cli_fail(&err);
     }
-    a.o.baseline = before;
-    rc = write_out(after, out_format_named("svg"), a.out, &a.o);
     pf_profile_free(after);
     pf_profile_free(before);
+    out_stacks_free(&sa);
+    out_stacks_free(&sb);
     return rc;
 }

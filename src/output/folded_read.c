@@ -1,11 +1,11 @@
 /* folded_read.c — the folded-stack reader (see folded_read.h).
  *
- * Built for big inputs (a million lines, a gigabyte): lines come from getline,
- * so no line is too long; consecutive lines usually share a long prefix, so a
- * frame equal to the previous line's frame at the same depth reuses its tree
- * node after a memcmp, without hashing; a label seen before maps straight to
- * its frame through its interned string id, so each distinct label is parsed
- * only once. */
+ * Built for big inputs (a million lines, a gigabyte): lines are read a
+ * megabyte at a time, and no line is too long; consecutive lines usually share a long prefix, so a
+ * frame equal to the previous line's frame at the same depth reuses its frame
+ * (and tree node) after a memcmp, without hashing; a label seen before maps
+ * straight to its frame through the reader's own table of labels, so each
+ * distinct label is parsed and interned only once. */
 #include "output/folded_read.h"
 
 #include <ctype.h>
@@ -18,18 +18,47 @@
 #define MAX_TOTAL (UINT64_C(1) << 53)
 
 typedef struct prev_frame {
-    size_t off, len;   /* the frame's bytes in the previous line */
-    pf_node_id node;   /* the tree node the stack reached at this frame */
+    size_t end;        /* where the frame's segment ends in its line: its ';', or the stack's end */
+    pf_frame_id frame;
+    pf_node_id node;   /* the tree node the stack reached at this frame (tree mode) */
+    int kind;          /* its function's pf_func_kind */
 } prev_frame;
+
+/* A label seen before: its frame, found by the label's bytes and whether it
+ * stood in a root position, where "T123" means a thread (elsewhere it does
+ * not). Slots are small and the labels' bytes sit together in one buffer, so
+ * the table stays in cache while hundreds of megabytes stream past. */
+typedef struct label_slot {
+    uint64_t hash;     /* 0 = an empty slot */
+    pf_frame_id frame;
+    uint32_t text;     /* offset of the label's label_text in the reader's text buffer */
+} label_slot;
+
+typedef struct label_text {
+    uint32_t len;
+    uint8_t at_root, kind;
+    char bytes[]; /* len bytes, then padding to 4 */
+} label_text;
+
+/* A frame of the line being read, between the two passes of parse_one. */
+typedef struct segment {
+    size_t at, len, end; /* its label is line[at .. at + len); its segment ends at end */
+    uint64_t state;      /* label_state of the label */
+    uint64_t hash;       /* label_hash, for the root flag its depth has by default */
+} segment;
 
 typedef struct reader {
     pf_profile *p;
-    /* Interned label id -> frame id (0 = not seen yet), separately for root
-     * positions, where "T123" means a thread, and elsewhere, where it does not. */
-    pf_frame_id *by_label[2];
-    size_t by_label_cap[2];
+    out_stacks *stacks; /* where lines go in stacks mode; NULL: into p's call tree */
+    label_slot *labels;
+    size_t labels_cap, labels_used;
+    char *text;
+    size_t text_len, text_cap;
     prev_frame *prev, *cur;
+    segment *seg;
     size_t frames_cap;
+    size_t prev_stack_len; /* the stack part of the previous line */
+    int prev_kept;      /* stacks mode: the previous line is the last one in stacks */
 } reader;
 
 static int starts_with(const char *s, size_t len, const char *prefix) {
@@ -165,32 +194,217 @@ static pf_frame_id parse_frame(pf_profile *p, const char *s, size_t len, int at_
     return pf_frame_intern(p, fn, line);
 }
 
-/* The frame for a label, parsing it only the first time it is seen. */
-static pf_frame_id frame_for(reader *r, const char *s, size_t len, int at_root, pf_func_kind *kind) {
-    pf_str_id id = pf_intern_len(r->p, s, len);
-    int k = at_root ? 1 : 0;
-    if (id >= r->by_label_cap[k]) {
-        size_t cap = r->by_label_cap[k] ? r->by_label_cap[k] : 1024;
-        while (cap <= id)
+/* A label's hash: its bytes mixed in 8 at a time (the last word zero-filled),
+ * then its length and root flag. scan_frame computes the first part while it
+ * looks for the frame's end, so each byte is read once; label_state is the
+ * same without the search, for a frame whose trailing blanks were dropped. */
+#define WORD_ONES 0x0101010101010101ull
+#define WORD_HIGHS 0x8080808080808080ull
+#define HASH_SEED 0x9E3779B97F4A7C15ull
+
+static inline uint64_t mix_word(uint64_t h, uint64_t w) {
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
+}
+
+static uint64_t label_state(const char *s, size_t len) {
+    uint64_t h = HASH_SEED, w;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = mix_word(h, w);
+    }
+    if (i < len) {
+        w = 0;
+        for (size_t k = 0; i + k < len; k++)
+            w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+        h = mix_word(h, w);
+    }
+    return h;
+}
+
+/* The length of the segment at s (up to the next ';' within n bytes, or n),
+ * and its label_state in *state. A word holds a ';' where the word XORed with
+ * ";;;;;;;;" has a zero byte; the lowest one flagged is exactly the first. */
+static size_t scan_frame(const char *s, size_t n, uint64_t *state) {
+    uint64_t h = HASH_SEED, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        uint64_t x = w ^ (';' * WORD_ONES), m = (x - WORD_ONES) & ~x & WORD_HIGHS;
+        if (m) {
+            unsigned k = (unsigned)__builtin_ctzll(m) >> 3;
+            if (k)
+                h = mix_word(h, w & ((1ull << (8 * k)) - 1));
+            *state = h;
+            return i + k;
+        }
+        h = mix_word(h, w);
+    }
+    w = 0;
+    size_t k = 0;
+    for (; i + k < n && s[i + k] != ';'; k++)
+        w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+    if (k)
+        h = mix_word(h, w);
+    *state = h;
+    return i + k;
+}
+
+/* The final hash; never 0 (the empty slot). */
+static uint64_t label_hash(uint64_t state, size_t len, int at_root) {
+    uint64_t h = (state ^ ((uint64_t)len << 1 | (uint64_t)at_root)) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+    return h ? h : 1;
+}
+
+/* Are n bytes at a and b the same? (Labels are short: no call, 8 bytes a step.) */
+static int same_bytes(const char *a, const char *b, size_t n) {
+    uint64_t x, y;
+    if (n < 8)
+        return !memcmp(a, b, n);
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
+/* How many leading bytes a and b (n bytes each at least) share. */
+static size_t common_prefix(const char *a, const char *b, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return i + ((unsigned)__builtin_ctzll(x ^ y) >> 3);
+    }
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+static int labels_grow(reader *r) {
+    size_t cap = r->labels_cap ? r->labels_cap * 2 : 1024;
+    label_slot *t = calloc(cap, sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < r->labels_cap; i++) {
+        const label_slot *e = &r->labels[i];
+        if (!e->hash)
+            continue;
+        size_t j = (size_t)e->hash & (cap - 1);
+        while (t[j].hash)
+            j = (j + 1) & (cap - 1);
+        t[j] = *e;
+    }
+    free(r->labels);
+    r->labels = t;
+    r->labels_cap = cap;
+    return 0;
+}
+
+/* Keeps a copy of a new label in the text buffer; its offset, or 0 when out of memory. */
+static uint32_t labels_keep_text(reader *r, const char *s, size_t len, int at_root, pf_func_kind kind) {
+    size_t need = (sizeof(label_text) + len + 3) & ~(size_t)3, at = r->text_len ? r->text_len : 4;
+    if (at + need > UINT32_MAX)
+        return 0;
+    if (at + need > r->text_cap) {
+        size_t cap = r->text_cap ? r->text_cap : 65536;
+        while (cap < at + need)
             cap *= 2;
-        pf_frame_id *bigger = realloc(r->by_label[k], cap * sizeof *bigger);
+        char *bigger = realloc(r->text, cap);
         if (!bigger)
             return 0;
-        memset(bigger + r->by_label_cap[k], 0, (cap - r->by_label_cap[k]) * sizeof *bigger);
-        r->by_label[k] = bigger;
-        r->by_label_cap[k] = cap;
+        r->text = bigger;
+        r->text_cap = cap;
     }
-    pf_frame_id fr = r->by_label[k][id];
-    if (fr) {
-        size_t nf;
-        const pf_frame *frames = pf_frames(r->p, &nf);
-        const pf_func *funcs = pf_funcs(r->p, &nf);
-        *kind = (pf_func_kind)funcs[frames[fr].func].kind;
-        return fr;
+    label_text *t = (label_text *)(r->text + at);
+    t->len = (uint32_t)len;
+    t->at_root = (uint8_t)at_root;
+    t->kind = (uint8_t)kind;
+    memcpy(t->bytes, s, len);
+    r->text_len = at + need;
+    return (uint32_t)at;
+}
+
+/* The frame for a label (h: its label_hash), parsing it only the first time
+ * it is seen; 0 when out of memory. */
+static pf_frame_id frame_for(reader *r, const char *s, size_t len, uint64_t h, int at_root, pf_func_kind *kind) {
+    if ((r->labels_used + 1) * 2 > r->labels_cap && labels_grow(r) != 0)
+        return 0;
+    size_t i = (size_t)h & (r->labels_cap - 1);
+    for (; r->labels[i].hash; i = (i + 1) & (r->labels_cap - 1)) {
+        if (r->labels[i].hash != h)
+            continue;
+        const label_text *t = (const label_text *)(r->text + r->labels[i].text);
+        if (t->len == len && t->at_root == at_root && same_bytes(t->bytes, s, len)) {
+            *kind = (pf_func_kind)t->kind;
+            return r->labels[i].frame;
+        }
     }
-    fr = parse_frame(r->p, s, len, at_root, kind);
-    r->by_label[k][id] = fr;
+    pf_frame_id fr = parse_frame(r->p, s, len, at_root, kind);
+    uint32_t text = fr ? labels_keep_text(r, s, len, at_root, *kind) : 0;
+    if (!text)
+        return 0;
+    r->labels[i] = (label_slot){h, fr, text};
+    r->labels_used++;
     return fr;
+}
+
+/* Adds a line's frames (already appended from `start`) and count to the
+ * stacks; a line equal to the previous kept line only adds its count. */
+static int stacks_keep(reader *r, size_t start, size_t depth, int same, size_t nprev, uint64_t count) {
+    out_stacks *s = r->stacks;
+    if (!count) { /* draws nothing: drop its frames, but it stays the line the next one is compared with */
+        s->nframes = start;
+        r->prev_kept = 0;
+        return 0;
+    }
+    if (same && depth == nprev && r->prev_kept) {
+        s->nframes = start;
+        s->lines[s->nlines - 1].count += count;
+        return 0;
+    }
+    if (depth > UINT32_MAX)
+        return -1;
+    if (s->nlines == s->lines_cap) {
+        size_t cap = s->lines_cap ? s->lines_cap * 2 : 4096;
+        out_stack_line *bigger = realloc(s->lines, cap * sizeof *bigger);
+        if (!bigger)
+            return -1;
+        s->lines = bigger;
+        s->lines_cap = cap;
+    }
+    s->lines[s->nlines++] = (out_stack_line){start, (uint32_t)depth, count};
+    r->prev_kept = 1;
+    return 0;
+}
+
+static int stacks_push(out_stacks *s, pf_frame_id fr) {
+    if (s->nframes == s->frames_cap) {
+        size_t cap = s->frames_cap ? s->frames_cap * 2 : 65536;
+        pf_frame_id *bigger = realloc(s->frames, cap * sizeof *bigger);
+        if (!bigger)
+            return -1;
+        s->frames = bigger;
+        s->frames_cap = cap;
+    }
+    s->frames[s->nframes++] = fr;
+    return 0;
+}
+
+void out_stacks_free(out_stacks *s) {
+    free(s->frames);
+    free(s->lines);
+    memset(s, 0, sizeof *s);
 }
 
 /* A short, printable copy of bad input for an error message. */
@@ -201,6 +415,27 @@ static void quote(char *out, size_t cap, const char *s, size_t len) {
     if (len && n < len && n + 4 >= cap)
         out[n++] = '.', out[n++] = '.', out[n++] = '.';
     out[n] = 0;
+}
+
+/* Room in prev, cur and seg for `most` frames. */
+static int depth_needed(reader *r, size_t most) {
+    if (most <= r->frames_cap)
+        return 0;
+    size_t cap = r->frames_cap ? r->frames_cap : 256;
+    while (cap < most)
+        cap *= 2;
+    prev_frame *a = realloc(r->prev, cap * sizeof *a);
+    if (a)
+        r->prev = a;
+    prev_frame *b = a ? realloc(r->cur, cap * sizeof *b) : NULL;
+    if (b)
+        r->cur = b;
+    segment *c = b ? realloc(r->seg, cap * sizeof *c) : NULL;
+    if (!c)
+        return -1;
+    r->seg = c;
+    r->frames_cap = cap;
+    return 0;
 }
 
 /* Parses one line (without its newline) into the profile. On a malformed
@@ -248,13 +483,38 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
     while (stack_len && (line[stack_len - 1] == ' ' || line[stack_len - 1] == '\t'))
         stack_len--;
 
-    /* Walk the frames, reusing the previous line's nodes while they match. */
-    pf_node_id node = PF_ROOT;
-    size_t depth = 0;
+    /* The frames whose segment and ';' lie within the bytes this line shares
+     * with the previous one are the previous line's frames: reused unread. */
+    size_t depth = 0, at = 0, start = r->stacks ? r->stacks->nframes : 0;
     int same = 1, root_slots = 1;
-    for (size_t at = 0; at < stack_len;) {
-        const char *semi = memchr(line + at, ';', stack_len - at);
-        size_t end = semi ? (size_t)(semi - line) : stack_len;
+    pf_node_id node = PF_ROOT;
+    if (*nprev) {
+        size_t n = stack_len < r->prev_stack_len ? stack_len : r->prev_stack_len;
+        size_t lcp = common_prefix(line, prev_line, n);
+        while (depth < *nprev && r->prev[depth].end < lcp) {
+            r->cur[depth] = r->prev[depth];
+            if (r->stacks && stacks_push(r->stacks, r->cur[depth].frame) != 0) {
+                snprintf(why, why_cap, "out of memory");
+                return -2;
+            }
+            depth++;
+        }
+        if (depth) {
+            node = r->cur[depth - 1].node;
+            at = r->cur[depth - 1].end + 1;
+            /* Austin puts the thread after the process: both are roots. */
+            if (r->cur[0].kind == PF_FUNC_PROCESS)
+                root_slots = 2;
+        }
+    }
+    /* The rest, in passes: first every frame's end and hash (computed while
+     * looking for the end), asking the memory for its slot in the label
+     * table; then for the label bytes the slots point to; then the lookups,
+     * whose cache misses so overlap instead of waiting one after another. */
+    size_t nseg = 0, first = depth;
+    while (at < stack_len) {
+        uint64_t state;
+        size_t end = at + scan_frame(line + at, stack_len - at, &state);
         size_t flen = end - at;
         /* Trailing blanks are dropped from every frame, not only from the last
          * (where they cannot be told from the blanks before the count), so a
@@ -262,59 +522,73 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
         while (flen && (line[at + flen - 1] == ' ' || line[at + flen - 1] == '\t'))
             flen--;
         if (flen) {
-            if (depth >= r->frames_cap) {
-                size_t cap = r->frames_cap ? r->frames_cap * 2 : 256;
-                prev_frame *a = realloc(r->prev, cap * sizeof *a);
-                if (a)
-                    r->prev = a;
-                prev_frame *b = a ? realloc(r->cur, cap * sizeof *b) : NULL;
-                if (!b) {
-                    snprintf(why, why_cap, "out of memory");
-                    return -2;
-                }
-                r->cur = b;
-                r->frames_cap = cap;
+            if (depth_needed(r, first + nseg + 1) != 0) {
+                if (r->stacks)
+                    r->stacks->nframes = start;
+                snprintf(why, why_cap, "out of memory");
+                return -2;
             }
-            if (same && depth < *nprev && r->prev[depth].len == flen &&
-                !memcmp(prev_line + r->prev[depth].off, line + at, flen)) {
-                node = r->prev[depth].node;
-            } else {
-                same = 0;
-                pf_func_kind kind;
-                pf_frame_id fr = frame_for(r, line + at, flen, depth < (size_t)root_slots, &kind);
-                /* Austin puts the thread after the process: both are roots. */
-                if (depth == 0 && kind == PF_FUNC_PROCESS)
-                    root_slots = 2;
-                node = fr ? pf_node_child(r->p, node, fr) : 0;
-                if (!node) {
-                    snprintf(why, why_cap, "out of memory");
-                    return -2;
-                }
-            }
-            if (same && depth == 0 && *nprev) {
-                /* The root-slot rule must match what the previous line saw. */
-                size_t nf;
-                const pf_node *nodes = pf_nodes(r->p, &nf);
-                const pf_frame *frames = pf_frames(r->p, &nf);
-                const pf_func *funcs = pf_funcs(r->p, &nf);
-                if (funcs[frames[nodes[node].frame].func].kind == PF_FUNC_PROCESS)
-                    root_slots = 2;
-            }
-            r->cur[depth] = (prev_frame){at, flen, node};
-            depth++;
+            if (flen != end - at)
+                state = label_state(line + at, flen);
+            /* The hash as a frame at this depth has it unless the root is a process (see below). */
+            uint64_t h = label_hash(state, flen, first + nseg == 0);
+            r->seg[nseg] = (segment){at, flen, end, state, h};
+            if (r->labels_cap)
+                __builtin_prefetch(&r->labels[h & (r->labels_cap - 1)]);
+            nseg++;
         }
         at = end + 1;
+    }
+    /* By now the first slots are in: ask for the labels' bytes they point to. */
+    if (r->labels_cap)
+        for (size_t j = 0; j < nseg; j++) {
+            const label_slot *e = &r->labels[r->seg[j].hash & (r->labels_cap - 1)];
+            if (e->hash == r->seg[j].hash)
+                __builtin_prefetch(r->text + e->text);
+        }
+    for (size_t j = 0; j < nseg; j++) {
+        const segment *g = &r->seg[j];
+        int at_root = depth < (size_t)root_slots;
+        uint64_t h = at_root == (depth == 0) ? g->hash : label_hash(g->state, g->len, at_root);
+        pf_func_kind kind = PF_FUNC_PYTHON;
+        pf_frame_id fr = frame_for(r, line + g->at, g->len, h, at_root, &kind);
+        if (!fr) {
+            snprintf(why, why_cap, "out of memory");
+            return -2;
+        }
+        /* Austin puts the thread after the process: both are roots. */
+        if (depth == 0 && kind == PF_FUNC_PROCESS)
+            root_slots = 2;
+        same = same && depth < *nprev && r->prev[depth].frame == fr;
+        if (same)
+            node = r->prev[depth].node; /* the same path so far: the same node */
+        else if (!r->stacks && !(node = pf_node_child(r->p, node, fr))) {
+            snprintf(why, why_cap, "out of memory");
+            return -2;
+        }
+        if (r->stacks && stacks_push(r->stacks, fr) != 0) {
+            snprintf(why, why_cap, "out of memory");
+            return -2;
+        }
+        r->cur[depth] = (prev_frame){g->end, fr, node, (int)kind};
+        depth++;
     }
     if (!depth) {
         snprintf(why, why_cap, "empty stack (no frames before the count)");
         return -1;
     }
-    pf_sample_add(r->p, node, 0, 0, count);
+    if (!r->stacks)
+        pf_sample_add(r->p, node, 0, 0, count);
+    else if (stacks_keep(r, start, depth, same, *nprev, count) != 0) {
+        snprintf(why, why_cap, "out of memory");
+        return -2;
+    }
     *total += count;
     prev_frame *t = r->prev;
     r->prev = r->cur;
     r->cur = t;
     *nprev = depth;
+    r->prev_stack_len = stack_len;
     return 0;
 }
 
@@ -339,31 +613,85 @@ static const char *foreign_format(const char *line, size_t len) {
     return NULL;
 }
 
-int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err) {
-    reader r = {.p = p};
-    /* Two line buffers, swapped each line, so the previous line stays readable. */
-    char *bufs[2] = {NULL, NULL};
-    size_t caps[2] = {0, 0};
-    int which = 0;
+/* Lines from a stream, read a megabyte at a time into one buffer (stdio's
+ * own buffer is a page: a gigabyte would take 250,000 read calls). The
+ * previous line stays readable beside the current one: when the buffer is
+ * refilled, everything from the kept line on moves to its front. */
+typedef struct line_source {
+    FILE *in;
+    char *buf;
+    size_t cap, pos, end, scanned; /* unread: buf[pos .. end), with no '\n' in buf[pos .. scanned) */
+    int eof;
+} line_source;
+
+/* The next line in *line, *len (with its '\n' cut); *keep points to bytes
+ * that must stay readable and is moved with them. Returns 1, 0 at the end,
+ * -1 on a read error (errno set) or -2 out of memory. */
+static int next_line(line_source *ls, char **line, size_t *len, const char **keep) {
+    for (;;) {
+        char *nl = ls->end > ls->scanned ? memchr(ls->buf + ls->scanned, '\n', ls->end - ls->scanned) : NULL;
+        if (nl || (ls->eof && ls->pos < ls->end)) {
+            size_t stop = nl ? (size_t)(nl - ls->buf) : ls->end;
+            *line = ls->buf + ls->pos;
+            *len = stop - ls->pos;
+            ls->pos = ls->scanned = nl ? stop + 1 : stop;
+            return 1;
+        }
+        ls->scanned = ls->end;
+        if (ls->eof)
+            return 0;
+        size_t from = ls->pos;
+        if (*keep && (size_t)(*keep - ls->buf) < from)
+            from = (size_t)(*keep - ls->buf);
+        if (from) {
+            memmove(ls->buf, ls->buf + from, ls->end - from);
+            ls->pos -= from, ls->end -= from, ls->scanned -= from;
+            if (*keep)
+                *keep -= from;
+        }
+        if (ls->cap - ls->end < (1 << 19)) { /* a long line: room for it and a good read */
+            size_t cap = ls->cap ? ls->cap * 2 : 1 << 20;
+            size_t kept = *keep ? (size_t)(*keep - ls->buf) : 0;
+            char *bigger = realloc(ls->buf, cap);
+            if (!bigger)
+                return -2;
+            if (*keep)
+                *keep = bigger + kept;
+            ls->buf = bigger;
+            ls->cap = cap;
+        }
+        errno = 0;
+        size_t got = fread(ls->buf + ls->end, 1, ls->cap - ls->end, ls->in);
+        ls->end += got;
+        if (!got) {
+            if (ferror(ls->in))
+                return -1;
+            ls->eof = 1;
+        }
+    }
+}
+
+static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *stacks, int lenient, size_t *skipped,
+                       pf_error *err) {
+    reader r = {.p = p, .stacks = stacks};
+    line_source ls = {.in = in};
+    const char *prev_line = NULL; /* the last line read into the profile */
     size_t nprev = 0, lineno = 0, nskipped = 0;
     uint64_t total = 0;
     int rc = 0;
     char why[256];
     for (;;) {
-        errno = 0;
-        ssize_t got = getline(&bufs[which], &caps[which], in);
-        if (got < 0) {
-            if (ferror(in))
+        char *line;
+        size_t len;
+        int got = next_line(&ls, &line, &len, &prev_line);
+        if (got <= 0) {
+            if (got == -1)
                 rc = pf_fail(err, PF_ERR_IO, "%s: cannot read: %s", name, strerror(errno ? errno : EIO));
-            else if (errno == ENOMEM)
+            else if (got == -2)
                 rc = pf_fail(err, PF_ERR_IO, "%s: out of memory", name);
             break;
         }
         lineno++;
-        char *line = bufs[which];
-        size_t len = (size_t)got;
-        if (len && line[len - 1] == '\n')
-            len--;
         if (len && line[len - 1] == '\r')
             len--;
         size_t lead = 0;
@@ -376,7 +704,7 @@ int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size
         }
         if (lead == len || (len >= 2 && line[0] == '#' && line[1] == ' '))
             continue;
-        int res = parse_one(&r, line, len, bufs[!which], &nprev, &total, why, sizeof why);
+        int res = parse_one(&r, line, len, prev_line, &nprev, &total, why, sizeof why);
         if (res == -2 || pf_profile_failed(p)) {
             rc = pf_fail(err, PF_ERR_IO, "%s:%zu: out of memory", name, lineno);
             break;
@@ -394,17 +722,28 @@ int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size
                 break;
             }
             nskipped++;
-            continue; /* the previous line's frames stay valid in the other buffer */
+            continue; /* the previous line stays the one the next is compared with */
         }
-        which = !which;
+        prev_line = line;
     }
     if (skipped)
         *skipped = nskipped;
-    free(bufs[0]);
-    free(bufs[1]);
-    free(r.by_label[0]);
-    free(r.by_label[1]);
+    free(ls.buf);
+    free(r.labels);
+    free(r.text);
     free(r.prev);
     free(r.cur);
+    free(r.seg);
+    if (stacks && rc == 0)
+        stacks->total = total;
     return rc;
+}
+
+int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err) {
+    return read_folded(in, name, p, NULL, lenient, skipped, err);
+}
+
+int out_read_folded_stacks(FILE *in, const char *name, pf_profile *p, out_stacks *s, int lenient, size_t *skipped,
+                           pf_error *err) {
+    return read_folded(in, name, p, s, lenient, skipped, err);
 }

@@ -2,6 +2,7 @@
 #include "output/outbuf.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,56 @@ void out_buf_put(out_buf *s, const char *p, size_t n) {
 }
 
 void out_buf_puts(out_buf *s, const char *p) { out_buf_put(s, p, strlen(p)); }
+
+void out_buf_u64(out_buf *s, uint64_t v) {
+    char tmp[24];
+    int n = sizeof tmp;
+    do
+        tmp[--n] = (char)('0' + v % 10);
+    while (v /= 10);
+    out_buf_put(s, tmp + n, sizeof tmp - (size_t)n);
+}
+
+/* x * 10^decimals rounded to a whole number, exactly: x is mant * 2^e, so the
+ * product is (mant * 10^decimals) * 2^e, shifted, with the bits shifted out
+ * deciding the rounding (half to even). For 0 <= x < 1e15 (the caller checks). */
+static uint64_t scaled_round(double x, uint64_t p10) {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int exp = (int)(bits >> 52 & 0x7ff);
+    uint64_t mant = bits & ((UINT64_C(1) << 52) - 1);
+    if (!exp) /* zero, or subnormal: far below any rounding step */
+        return 0;
+    mant |= UINT64_C(1) << 52;
+    int e = exp - 1075; /* x = mant * 2^e */
+    uint64_t m = mant * p10; /* < 2^63 for p10 <= 1000 */
+    if (e >= 0)
+        return m << e;
+    if (e <= -64)
+        return 0;
+    unsigned sh = (unsigned)-e;
+    uint64_t q = m >> sh, rem = m & ((UINT64_C(1) << sh) - 1), half = UINT64_C(1) << (sh - 1);
+    if (rem > half || (rem == half && (q & 1)))
+        q++;
+    return q;
+}
+
+void out_buf_fixed(out_buf *s, double x, int decimals) {
+    static const uint64_t p10s[] = {1, 10, 100, 1000};
+    if (!(x >= 0 && x < 1e15) || decimals < 0 || decimals > 3 || (x == 0 && signbit(x))) {
+        out_buf_printf(s, "%.*f", decimals, x);
+        return;
+    }
+    uint64_t p10 = p10s[decimals], q = scaled_round(x, p10);
+    out_buf_u64(s, q / p10);
+    if (decimals) {
+        char frac[4] = {'.'};
+        uint64_t f = q % p10;
+        for (int i = decimals; i > 0; i--, f /= 10)
+            frac[i] = (char)('0' + f % 10);
+        out_buf_put(s, frac, (size_t)decimals + 1);
+    }
+}
 
 void out_buf_printf(out_buf *s, const char *fmt, ...) {
     char tmp[256];

@@ -5,6 +5,7 @@
 #define PYFLARE_OUTPUT_OUTBUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/error.h"
@@ -21,6 +22,11 @@ typedef struct out_buf {
 void out_buf_flush(out_buf *s);
 void out_buf_put(out_buf *s, const char *p, size_t n);
 void out_buf_puts(out_buf *s, const char *p);
+/* Numbers without printf, for the pieces written once per frame: the same
+ * text as printf's "%" PRIu64 and "%.Nf" (0 <= decimals <= 3; the exact
+ * binary value rounded half to even, as glibc does). */
+void out_buf_u64(out_buf *s, uint64_t v);
+void out_buf_fixed(out_buf *s, double x, int decimals);
 /* printf into the buffer; one piece is at most 255 bytes (longer is cut). */
 void out_buf_printf(out_buf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

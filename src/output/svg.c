@@ -16,6 +16,7 @@
  * untrusted: it is written only as escaped XML text, never into the script or
  * an attribute, and the script only ever moves it with textContent. */
 #include "output/escape.h"
+#include "output/folded_read.h"
 #include "output/outbuf.h"
 #include "output/writer.h"
 
@@ -32,6 +33,7 @@
 #define FRAME_W (IMG_W - 2 * PAD)
 #define ROW_H 16
 #define RECT_H 15
+#define RECT_H_STR "15"
 #define CHAR_W 7.08 /* average advance of 12px Verdana; the script uses the same */
 #define BOTTOM_H 40
 
@@ -52,6 +54,20 @@ static int xml_unsafe(uint32_t cp) {
  * harmless bytes are copied in one piece, which keeps big files fast. */
 static void xml_text(out_buf *o, const char *str, size_t len, size_t max_chars) {
     const unsigned char *s = (const unsigned char *)str;
+    /* Most names are plain ASCII that needs no escaping: one character a byte. */
+    size_t plain = 0;
+    while (plain < len && s[plain] >= 0x20 && s[plain] < 0x7F && s[plain] != '&' && s[plain] != '<' &&
+           s[plain] != '>' && s[plain] != '"')
+        plain++;
+    if (plain == len) {
+        if (max_chars && len > max_chars) {
+            out_buf_put(o, str, max_chars - 2);
+            out_buf_puts(o, "..");
+        } else {
+            out_buf_put(o, str, len);
+        }
+        return;
+    }
     size_t limit = (size_t)-1, adv;
     if (max_chars) {
         size_t chars = 0;
@@ -95,31 +111,31 @@ static void xml_str(out_buf *o, const char *s) { xml_text(o, s, strlen(s), 0); }
 static void put_px(out_buf *o, uint64_t v, uint64_t total, int dec, uint64_t p10) {
     unsigned __int128 num = (unsigned __int128)v * FRAME_W * p10;
     uint64_t q = (uint64_t)((num + total / 2) / total);
-    char tmp[48];
-    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, q / p10);
+    out_buf_u64(o, q / p10);
     uint64_t frac = q % p10;
     if (frac) {
         char f[24];
-        snprintf(f, sizeof f, "%0*" PRIu64, dec, frac);
-        size_t fl = strlen(f);
-        while (fl && f[fl - 1] == '0')
-            fl--;
-        f[fl] = 0;
-        snprintf(tmp + n, sizeof tmp - (size_t)n, ".%s", f);
+        int n = dec;
+        while (frac % 10 == 0)
+            frac /= 10, n--;
+        f[0] = '.';
+        for (int i = n; i > 0; i--, frac /= 10)
+            f[i] = (char)('0' + frac % 10);
+        out_buf_put(o, f, (size_t)n + 1);
     }
-    out_buf_puts(o, tmp);
 }
 
 /* 1234567 -> "1,234,567" */
 static void put_count(out_buf *o, uint64_t v) {
-    char digits[32], out[48];
-    int n = snprintf(digits, sizeof digits, "%" PRIu64, v), k = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            out[k++] = ',';
-        out[k++] = digits[i];
-    }
-    out_buf_put(o, out, (size_t)k);
+    char out[32];
+    int n = sizeof out, digits = 0;
+    do {
+        if (digits && digits % 3 == 0)
+            out[--n] = ',';
+        out[--n] = (char)('0' + v % 10);
+        digits++;
+    } while (v /= 10);
+    out_buf_put(o, out + n, sizeof out - (size_t)n);
 }
 
 /* A weight as the profile's unit says: samples, or time for traced profiles. */
@@ -408,6 +424,144 @@ static int vt_build(const pf_profile *p, int reverse, double minwidth, const lab
     return rc;
 }
 
+/* The same drawn tree straight from the input's lines (out_read_folded_stacks),
+ * top down: the lines below a drawn node are split by their frame at the
+ * next depth, each group is a child, and a group narrower than min_w is only
+ * counted, never split further. So the work is the lines times the depth at
+ * which they become too narrow to draw, and no node below that is ever made;
+ * a group's lines are kept contiguous in one index array, split in place by
+ * a counting pass. Children come out in label order, as vt_compact's do. */
+typedef struct split_task {
+    uint32_t node, depth;
+    size_t a, b; /* the group: idx[a .. b) */
+} split_task;
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int vt_from_stacks(const out_stacks *s, int reverse, double minwidth, const labels *l, vtree *t) {
+    size_t nr = l->n, n = s->nlines;
+    uint32_t *by_rank = malloc(nr * sizeof *by_rank);  /* rank -> frame */
+    uint32_t *slot = malloc(nr * sizeof *slot);        /* rank -> this group's child slot */
+    uint64_t *w = malloc(nr * sizeof *w), *self = malloc(nr * sizeof *self);
+    uint64_t *order = malloc(nr * sizeof *order);      /* rank << 32 | slot, sorted */
+    size_t *cnt = malloc(nr * sizeof *cnt), *pos = malloc(nr * sizeof *pos);
+    uint32_t *idx = malloc((n ? n : 1) * sizeof *idx), *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    uint32_t *key = malloc((n ? n : 1) * sizeof *key); /* a line's slot in its group, or UINT32_MAX */
+    size_t tcap = 256, nt = 0;
+    split_task *task = malloc(tcap * sizeof *task);
+    int rc = -1;
+    memset(t, 0, sizeof *t);
+    if (!by_rank || !slot || !w || !self || !order || !cnt || !pos || !idx || !tmp || !key || !task)
+        goto out;
+    if (n > UINT32_MAX || nr > UINT32_MAX)
+        goto out;
+    for (size_t f = 0; f < nr; f++) {
+        by_rank[l->rank[f]] = (uint32_t)f;
+        slot[f] = UINT32_MAX;
+    }
+    size_t ni = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s->lines[i].count)
+            idx[ni++] = (uint32_t)i;
+    vt_add(t, 0, 0, s->total);
+    if (t->len != 1)
+        goto out;
+    double min_w = minwidth * (double)s->total / FRAME_W;
+    task[nt++] = (split_task){0, 0, 0, ni};
+    while (nt) {
+        split_task g = task[--nt];
+        size_t d = g.depth, nk = 0;
+        /* Which child each line goes to, and each child's weights. */
+        for (size_t i = g.a; i < g.b; i++) {
+            if (i + 8 < g.b) { /* the lines are far apart in memory: ask early */
+                const out_stack_line *ahead = &s->lines[idx[i + 8]];
+                __builtin_prefetch(&s->frames[ahead->off + (reverse ? ahead->len - 1 - d : d)]);
+                if (i + 16 < g.b)
+                    __builtin_prefetch(&s->lines[idx[i + 16]]);
+            }
+            const out_stack_line *ln = &s->lines[idx[i]];
+            if (ln->len <= d) {
+                key[i] = UINT32_MAX; /* ends at this node: its self weight, counted by the parent */
+                continue;
+            }
+            pf_frame_id fr = s->frames[ln->off + (reverse ? ln->len - 1 - d : d)];
+            uint32_t r = l->rank[fr], k = slot[r];
+            if (k == UINT32_MAX) {
+                k = slot[r] = (uint32_t)nk;
+                order[nk++] = (uint64_t)r << 32 | k;
+                w[k] = self[k] = 0;
+                cnt[k] = 0;
+            }
+            w[k] += ln->count;
+            cnt[k]++;
+            if (ln->len == d + 1)
+                self[k] += ln->count;
+            key[i] = k;
+        }
+        qsort(order, nk, sizeof *order, cmp_u64);
+        /* Children in label order: the narrow ones counted, the others made
+         * and given consecutive ranges of the group. */
+        size_t at = 0;
+        uint32_t last = 0;
+        for (size_t j = 0; j < nk; j++) {
+            uint32_t k = (uint32_t)order[j], r = (uint32_t)(order[j] >> 32);
+            slot[r] = UINT32_MAX;
+            if ((double)w[k] < min_w) {
+                t->n[g.node].narrow_w += w[k];
+                t->n[g.node].narrow_n++;
+                pos[k] = SIZE_MAX;
+                continue;
+            }
+            uint32_t c = vt_add(t, by_rank[r], self[k], w[k]);
+            if (!c)
+                goto out;
+            if (last)
+                t->n[last].next_sibling = c;
+            else
+                t->n[g.node].first_child = c;
+            last = c;
+            if (nt == tcap) {
+                tcap *= 2;
+                split_task *bigger = realloc(task, tcap * sizeof *bigger);
+                if (!bigger)
+                    goto out;
+                task = bigger;
+            }
+            task[nt++] = (split_task){c, (uint32_t)(d + 1), g.a + at, g.a + at + cnt[k]};
+            pos[k] = at;
+            at += cnt[k];
+        }
+        /* Gather each drawn child's lines into its range. */
+        for (size_t i = g.a; i < g.b; i++) {
+            uint32_t k = key[i];
+            if (k != UINT32_MAX && pos[k] != SIZE_MAX)
+                tmp[pos[k]++] = idx[i];
+        }
+        memcpy(idx + g.a, tmp, at * sizeof *idx);
+    }
+    rc = 0;
+out:
+    if (rc) {
+        free(t->n);
+        memset(t, 0, sizeof *t);
+    }
+    free(by_rank);
+    free(slot);
+    free(w);
+    free(self);
+    free(order);
+    free(cnt);
+    free(pos);
+    free(idx);
+    free(tmp);
+    free(key);
+    free(task);
+    return rc;
+}
+
 /* ---- origin and colour ------------------------------------------------------- */
 
 enum { ORIG_OWN, ORIG_STDLIB, ORIG_THIRD, ORIG_NATIVE, ORIG_ROOT, ORIG_OTHER, NORIG };
@@ -660,11 +814,18 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
     vtree vc = {0}, vb = {0};
     uint64_t *bself = NULL;
     item *items = NULL;
+    char (*fcolour)[8] = NULL; /* per function: its colour ("" = not yet known) and origin */
+    unsigned char *forigin = NULL;
     int rc = -1;
-    if (labels_build(p, &lc) != 0 || vt_build(p, reverse, minwidth, &lc, &vc) != 0)
+    const out_stacks *stacks = opt ? opt->stacks : NULL, *bstacks = opt ? opt->baseline_stacks : NULL;
+    if (labels_build(p, &lc) != 0)
+        goto oom;
+    if (stacks ? vt_from_stacks(stacks, reverse, minwidth, &lc, &vc) : vt_build(p, reverse, minwidth, &lc, &vc))
         goto oom;
     if (base) {
-        if (labels_build(base, &lb) != 0 || vt_build(base, reverse, 0, &lb, &vb) != 0)
+        if (labels_build(base, &lb) != 0)
+            goto oom;
+        if (bstacks ? vt_from_stacks(bstacks, reverse, 0, &lb, &vb) : vt_build(base, reverse, 0, &lb, &vb))
             goto oom;
         bself = malloc((vc.len ? vc.len : 1) * sizeof *bself);
         if (!bself || diff_match(&vc, &lc, &vb, &lb, bself) != 0)
@@ -725,6 +886,10 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
                   top_h + ROW_H);
 
     unsigned origins_seen = 0;
+    fcolour = calloc(nfuncs ? nfuncs : 1, sizeof *fcolour);
+    forigin = malloc(nfuncs ? nfuncs : 1);
+    if (!fcolour || !forigin)
+        goto oom;
     out_buf_puts(o, "<g id=\"f\">");
     uint32_t row = UINT32_MAX;
     for (size_t i = 0; i < nitems; i++) {
@@ -748,9 +913,14 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
         if (base && !it->merged)
             diff_colour(v->self, total, bself[it->node], btotal, maxd, colour);
         else if (fn) {
-            int origin = origin_of(p, fn);
-            origins_seen |= 1u << origin;
-            origin_colour(origin, name, colour);
+            /* A function's colour depends on it alone: worked out once. */
+            size_t f = (size_t)(fn - funcs);
+            if (!fcolour[f][0]) {
+                forigin[f] = (unsigned char)origin_of(p, fn);
+                origin_colour(forigin[f], name, fcolour[f]);
+            }
+            origins_seen |= 1u << forigin[f];
+            memcpy(colour, fcolour[f], sizeof colour);
         }
 
         out_buf_puts(o, it->merged ? "\n<g class=\"m\"><title>" : "\n<g><title>");
@@ -762,13 +932,17 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
             if (fn && fn->kind != PF_FUNC_THREAD && fn->kind != PF_FUNC_PROCESS && fn->kind != PF_FUNC_OTHER &&
                 fn->file && *pf_str(p, fn->file)) {
                 xml_str(o, pf_str(p, fn->file));
-                if (frames[v->frame].line > 0)
-                    out_buf_printf(o, ":%d", frames[v->frame].line);
+                if (frames[v->frame].line > 0) {
+                    out_buf_put(o, ":", 1);
+                    out_buf_u64(o, (uint64_t)frames[v->frame].line);
+                }
             }
             out_buf_puts(o, "\n");
         }
         put_weight(o, it->weight, is_ns);
-        out_buf_printf(o, " (%.2f%%)", 100.0 * (double)it->weight / (double)total);
+        out_buf_put(o, " (", 2);
+        out_buf_fixed(o, 100.0 * (double)it->weight / (double)total, 2);
+        out_buf_put(o, "%)", 2);
         if (base && !it->merged) {
             double after = 100.0 * (double)v->self / total;
             double before = btotal ? 100.0 * (double)bself[it->node] / btotal : 0;
@@ -778,13 +952,17 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
         put_px(o, it->start, total, dec, p10);
         out_buf_puts(o, "\" width=\"");
         put_px(o, it->weight, total, dec, p10);
-        out_buf_printf(o, "\" height=\"%d\" fill=\"%s\"/>", RECT_H, colour);
+        out_buf_puts(o, "\" height=\"" RECT_H_STR "\" fill=\"");
+        out_buf_put(o, colour, 7);
+        out_buf_put(o, "\"/>", 3);
 
         double wpx = (double)it->weight * FRAME_W / (double)total;
         size_t chars = (size_t)floor(wpx / CHAR_W);
         if (chars >= 3) {
             double xpx = (double)it->start * FRAME_W / (double)total;
-            out_buf_printf(o, "<text x=\"%.1f\" y=\"11\">", xpx + 3);
+            out_buf_puts(o, "<text x=\"");
+            out_buf_fixed(o, xpx + 3, 1);
+            out_buf_puts(o, "\" y=\"11\">");
             if (it->merged) {
                 char tmp[96];
                 int n = snprintf(tmp, sizeof tmp, "%" PRIu32 " frames narrower than %.2g px, merged", it->merged,
@@ -830,6 +1008,8 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
 oom:
     rc = pf_fail(err, PF_ERR_IO, "out of memory drawing the flame graph");
 done:
+    free(fcolour);
+    free(forigin);
     free(items);
     free(bself);
     free(vc.n);

@@ -19,6 +19,7 @@ timeline; without it, or without cc, those checks are skipped with the
 reason. Prints "formats_visual: N passed, N failed, N skipped" last.
 """
 import base64
+import bisect
 import json
 import os
 import re
@@ -342,6 +343,158 @@ def test_convert_formats():
     rc, _, err = pyflare("flamegraph", write("deep.folded", deep), "-o", path("deep.svg"))
     assert rc == 0, err
     assert len(svg_frames(ET.parse(path("deep.svg")).getroot())) == 20001
+
+
+# ---- the merged tree, computed here from the folded text ----------------------------------
+
+FRAME_W = 1180
+
+
+def canonical(label):
+    """A label as the reader understands it: Austin's "file:func:line" is "func (file:line)"."""
+    m = re.match(r"^([^:]*\.py):([^:]+):([1-9]\d*)$", label)
+    return "%s (%s:%s)" % (m.group(2), m.group(1), m.group(3)) if m else label
+
+
+def merged_tree(stacks, reverse):
+    """{path tuple: [total, self]} for every prefix of every stack with a count above 0."""
+    tree = {(): [0, 0]}
+    for frames, count in stacks:
+        if not count:
+            continue
+        frames = [canonical(f) for f in (reversed(frames) if reverse else frames)]
+        tree[()][0] += count
+        for d in range(1, len(frames) + 1):
+            node = tree.setdefault(tuple(frames[:d]), [0, 0])
+            node[0] += count
+        tree[tuple(frames)][1] += count
+    return tree
+
+
+def drawn(tree, minwidth):
+    """What a flame graph must draw: {path: weight} for frames at least minwidth px wide whose
+    parents are drawn, and {parent path: (narrow children, their weight)} for the merged ones."""
+    total = tree[()][0]
+    keep, narrow = {(): total}, {}
+    for path_ in sorted(tree, key=len):
+        if not path_ or path_[:-1] not in keep:
+            continue
+        w = tree[path_][0]
+        if w * FRAME_W < minwidth * total:
+            n, nw = narrow.get(path_[:-1], (0, 0))
+            narrow[path_[:-1]] = (n + 1, nw + w)
+        else:
+            keep[path_] = w
+    return keep, {k: v for k, v in narrow.items() if v[1] * FRAME_W >= minwidth * total}
+
+
+def svg_tree(svg_path):
+    """The SVG's frames as {path: weight} and {parent path: (merged count, weight)}, each frame's
+    parent found by position (the frame one row down whose span holds it), its weight and
+    label read from its title, and its diff line if any."""
+    frames = svg_frames(ET.parse(svg_path).getroot())
+    total = int(re.search(r"var T=(\d+),", open(svg_path).read()).group(1))
+    by_depth = {}
+    for f in frames:  # exact sample start and weight, as the script recovers them
+        f["s"], f["n"] = round(f["x"] * total / FRAME_W), round(f["w"] * total / FRAME_W)
+        if f["cls"] != "m":
+            by_depth.setdefault(f["depth"], []).append(f)
+    starts = {}
+    for d, row in by_depth.items():
+        row.sort(key=lambda q: q["s"])
+        starts[d] = [q["s"] for q in row]
+    keep, narrow, diff = {}, {}, {}
+    for f in frames:
+        lines = f["title"].split("\n")
+        w = int(re.match(r"^([\d,]+) samples? ", lines[2]).group(1).replace(",", ""))
+        assert w == f["n"], ("title and width disagree", f)
+        if f["depth"] == 0:
+            f["path"] = ()
+        else:
+            row = by_depth[f["depth"] - 1]
+            parent = row[bisect.bisect_right(starts[f["depth"] - 1], f["s"]) - 1]
+            assert parent["s"] <= f["s"] and f["s"] + f["n"] <= parent["s"] + parent["n"], ("no parent for", f)
+            if f["cls"] == "m":
+                n = int(re.match(r"^(\d+) frames narrower", lines[0]).group(1))
+                narrow[parent["path"]] = (n, w)
+                continue
+            label = "%s (%s)" % (lines[0], lines[1]) if lines[1] else lines[0]
+            f["path"] = parent["path"] + (label,)
+        keep[f["path"]] = w
+        if len(lines) > 3 and lines[3].startswith("self "):
+            diff[f["path"]] = lines[3]
+    return keep, narrow, diff
+
+
+def random_folded(seed, lines=3000):
+    """Stacks from a random call graph, with heavy-tailed counts, zero counts, repeated lines,
+    Austin's spelling of the same frames, thread roots and a native frame."""
+    import random
+    rng = random.Random(seed)
+    funcs = ["f%d (m%d.py:%d)" % (i, i % 7, i % 11 + 1) for i in range(60)] + ["memcpy (libc.so.6)"]
+    callees = [[rng.randrange(len(funcs)) for _ in range(rng.randint(1, 5))] for _ in funcs]
+    out = []
+    for i in range(lines):
+        at = rng.randrange(3)
+        stack = [funcs[at]]
+        for _ in range(rng.randint(0, 25)):
+            at = rng.choice(callees[at])
+            stack.append(funcs[at])
+        if rng.random() < 0.2:
+            stack = [re.sub(r"^(\S+) \((\S+\.py):(\d+)\)$", r"\2:\1:\3", f) for f in stack]
+        if rng.random() < 0.1:
+            stack.insert(0, "thread (worker %d)" % rng.randrange(2))
+        count = 0 if rng.random() < 0.03 else int(rng.paretovariate(1.1))
+        line = "%s %d" % (";".join(stack), count)
+        out.append(line)
+        if rng.random() < 0.05:
+            out.append(line)  # the same stack twice in a row
+    return "\n".join(out) + "\n"
+
+
+def test_svg_tree_truth():
+    """flamegraph and diff draw exactly the tree merged here from the folded text: every frame
+    at least --minwidth wide (forward and --reverse), merged narrow frames, diff's self shares."""
+    for seed in (1, 2):
+        text = random_folded(seed)
+        stacks = parse_folded(text)
+        src = write("rand%d.folded" % seed, text)
+        for reverse in (False, True):
+            tree = merged_tree(stacks, reverse)
+            for minwidth in (0.1, 0, 3):
+                out = path("rand.svg")
+                args = ["flamegraph", "--minwidth", str(minwidth)] + (["--reverse"] if reverse else []) + [src, "-o", out]
+                rc, _, err = pyflare(*args)
+                assert rc == 0, err
+                want_keep, want_narrow = drawn(tree, minwidth)
+                got_keep, got_narrow, _ = svg_tree(out)
+                assert got_keep == want_keep, (args, sorted(set(got_keep.items()) ^ set(want_keep.items()))[:10])
+                assert got_narrow == want_narrow, (args, sorted(set(got_narrow.items()) ^ set(want_narrow.items()))[:10])
+                assert len(want_narrow) > 0 or minwidth == 0, "the input should have narrow frames to merge"
+    # diff: each drawn frame's self share before and after
+    before, after = random_folded(3), random_folded(4)
+    out = path("rand_diff.svg")
+    rc, _, err = pyflare("diff", write("b.folded", before), write("a.folded", after), "-o", out)
+    assert rc == 0, err
+    tb, ta = merged_tree(parse_folded(before), False), merged_tree(parse_folded(after), False)
+    got_keep, _, diff = svg_tree(out)
+    assert got_keep == drawn(ta, 0.1)[0]
+    for path_, line in diff.items():
+        b = 100.0 * tb[path_][1] / tb[()][0] if path_ in tb else 0.0
+        a = 100.0 * ta[path_][1] / ta[()][0]
+        assert line.startswith("self %.2f%% -> %.2f%%" % (b, a)), (path_, line, b, a)
+    assert len(diff) == len(got_keep), (len(diff), len(got_keep))
+
+
+def test_svg_same_as_convert():
+    """flamegraph merges the lines itself; convert --format svg draws the profile's call tree:
+    for any input and options the two SVGs are the same bytes."""
+    src = write("rand5.folded", random_folded(5))
+    for opts in ([], ["--reverse"], ["--inverted"], ["--minwidth", "0"], ["--minwidth", "7.5", "--reverse"]):
+        rc, a, err = pyflare("flamegraph", *opts, src)
+        rc2, b, err2 = pyflare("convert", "--format", "svg", *opts, src, "-")
+        assert rc == 0 and rc2 == 0, (err, err2)
+        assert a == b, (opts, len(a), len(b))
 
 
 def test_errors():
@@ -672,6 +825,9 @@ def main():
     check("svg: origin colours survive record's path shortening", test_svg_recorded_origins)
     check("svg: --reverse, --inverted, --minwidth, stdin/stdout", test_svg_options)
     check("diff: growth red, shrink blue", test_diff)
+    check("svg: frames and merged frames are the tree merged from the input (--reverse, --minwidth, diff)",
+          test_svg_tree_truth)
+    check("svg: flamegraph's own merge and convert's call tree give the same bytes", test_svg_same_as_convert)
     check("convert: round trip, py-spy, Austin, CRLF, comments, long lines", test_convert_formats)
     check("errors: missing file, malformed lines with line numbers, --lenient, usage", test_errors)
     check("html: data block escaped and complete", test_html_static)

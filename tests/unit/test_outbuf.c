@@ -1,0 +1,89 @@
+/* test_outbuf.c — the write buffer's number formatting, against printf itself:
+ * out_buf_u64 and out_buf_fixed must write exactly what "%" PRIu64 and "%.Nf"
+ * write, for random values, exact halves (which round to even) and the
+ * values a flame graph writes (percentages and pixel positions). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "output/outbuf.h"
+
+static out_buf *buf;
+
+static const char *got(void) {
+    buf->b[buf->len] = 0;
+    return buf->b;
+}
+
+static int same_fixed(double x, int dec) {
+    char want[512];
+    snprintf(want, sizeof want, "%.*f", dec, x);
+    buf->len = 0;
+    out_buf_fixed(buf, x, dec);
+    if (strcmp(got(), want)) {
+        fprintf(stderr, "out_buf_fixed(%.17g, %d): \"%s\", printf: \"%s\"\n", x, dec, got(), want);
+        return 0;
+    }
+    return 1;
+}
+
+/* The next double towards +inf (up) or 0 (down), for x > 0; libm is not linked. */
+static double step(double x, int up) {
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    b += up ? 1 : (uint64_t)-1;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+static uint64_t rnd(void) { return (uint64_t)rand() << 42 ^ (uint64_t)rand() << 21 ^ (uint64_t)rand(); }
+
+int main(void) {
+    buf = malloc(sizeof *buf);
+    buf->f = NULL, buf->len = 0, buf->failed = 0;
+    srand(12345);
+
+    uint64_t ints[] = {0, 1, 9, 10, 99, 100, 12345, UINT32_MAX, UINT64_MAX, UINT64_MAX / 3};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%" PRIu64, ints[i]);
+        buf->len = 0;
+        out_buf_u64(buf, ints[i]);
+        CHECK_EQ_STR(got(), want);
+    }
+
+    int bad = 0;
+    /* exact halves and their neighbours: 0.125, 0.375, 2.5, 0.05 (not exact in binary) ... */
+    static const double p10[] = {1, 10, 100, 1000};
+    for (int k = 0; k < 4000; k++)
+        for (int dec = 0; dec <= 3; dec++) {
+            double half = (k + 0.5) / p10[dec];
+            bad += !same_fixed(half, dec) + !same_fixed(step(half, 0), dec) + !same_fixed(step(half, 1), dec);
+            bad += !same_fixed(k / 8.0, dec) + !same_fixed(k / 1024.0, dec);
+        }
+    /* what the svg writer formats: 100 * w / total and x * 1180 / total + 3 */
+    for (int i = 0; i < 300000; i++) {
+        uint64_t total = rnd() % 1000000000 + 1, w = rnd() % (total + 1);
+        bad += !same_fixed(100.0 * (double)w / (double)total, 2);
+        bad += !same_fixed((double)w * 1180 / (double)total + 3, 1);
+    }
+    /* anything, of any size and sign */
+    for (int i = 0; i < 300000; i++) {
+        uint64_t bits = rnd() ^ rnd() << 20;
+        double x;
+        memcpy(&x, &bits, sizeof x);
+        if (isnan(x) || fabs(x) > 1e200) /* out_buf_printf cuts a piece at 255 bytes */
+            continue;
+        bad += !same_fixed((double)(bits % 10000000000000000ull) / (double)(rnd() % 100000 + 1), i % 4);
+        bad += !same_fixed(x, i % 4);
+    }
+    double edges[] = {0.0, -0.0, 1e-320, 0.5, 1.5, 2.5, 0.05, 0.005, 0.0005, 999.9995, 1e15, 1e15 - 0.5, 1e100, -1.25, INFINITY};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++)
+        for (int dec = 0; dec <= 3; dec++)
+            bad += !same_fixed(edges[i], dec);
+    CHECK_EQ_INT(bad, 0);
+    free(buf);
+    return check_report("test_outbuf");
+}

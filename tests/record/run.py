@@ -78,7 +78,7 @@ WORKERS = 2                 # jobs at once (the machine has 2 cores)
 READY_TIMEOUT = 30          # seconds for a target to write its ready file
 SLACK = 45                  # seconds a pyflare run may take beyond its duration
 
-CPU_TOLERANCE = 0.03        # f1/f2/f5 shares vs the target's truth
+CPU_TOLERANCE = 0.02        # f1/f2/f5 shares vs the target's truth
 IDLE_TOLERANCE = 0.05       # idle()'s share of all samples vs its wall-time share
 
 PYFLARE = None

@@ -157,6 +157,17 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
         target_close(x->target);
         return -1;
     }
+    if (s->o.gil_only && x->proc->layout.build == PY_BUILD_FREE_THREADED) {
+        /* No GIL, no holder: --gil would silently record nothing. */
+        pf_fail(err, PF_ERR_USAGE,
+                "--gil: process %d runs a free-threaded CPython %s, which has no GIL to hold; "
+                "leave out --gil (threads waiting in the kernel are already left out)",
+                (int)pid, x->proc->version);
+        py_walker_free(x->walker);
+        py_proc_close(x->proc);
+        target_close(x->target);
+        return -1;
+    }
     x->names = py_name_book_new(x->proc); /* without one, threads go unnamed */
     char cmd[1024], label[1100];
     target_cmdline(x->target, cmd, sizeof cmd);

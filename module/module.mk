@@ -9,7 +9,9 @@
 # into build/module/pic/ and linked into every interpreter's module.
 # Included by the top-level Makefile; MODULE_TARGETS joins `all`.
 
-MODULE_PYTHONS ?= $(wildcard /root/.pyenv/versions/*/bin/python) $(wildcard /usr/bin/python3.11)
+# (/var/lib/pyflare/py313t: the free-threaded 3.13t of tools/setup-debian.sh, tag 3.13.5t, cp313t.)
+MODULE_PYTHONS ?= $(wildcard /root/.pyenv/versions/*/bin/python) $(wildcard /usr/bin/python3.11) \
+  $(wildcard $(or $(PYFLARE_PY313T),/var/lib/pyflare/py313t)/bin/python3.13t)
 # Sanitizers stay out: the module is loaded by an uninstrumented interpreter.
 MODULE_CFLAGS  = $(filter-out -fsanitize=% -fno-sanitize%,$(CFLAGS)) -fPIC -fvisibility=hidden
 MODULE_LDFLAGS = $(filter-out -fsanitize=%,$(LDFLAGS))

@@ -38,8 +38,10 @@ BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
 PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
 PYENV = "/root/.pyenv/versions"
 EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0",
-            "system-3.11"]
-SYSTEM = {"system-3.11": "/usr/bin/python3.11"}
+            "system-3.11", "3.13t"]
+# 3.13t: the free-threaded build tools/setup-debian.sh makes (its last section).
+SYSTEM = {"system-3.11": "/usr/bin/python3.11",
+          "3.13t": os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"), "bin", "python3.13t")}
 TIMEOUT = 180
 FILTERS = sys.argv[1:]
 

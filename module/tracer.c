@@ -214,17 +214,30 @@ static Profiler *active;          /* the enabled profiler (one at a time); under
  * method builds its result) is not profiled, and a method called from there
  * runs under the lock already held. With a GIL both are free no-ops. */
 #ifdef Py_GIL_DISABLED
+/* A ThreadSanitizer build of the module (tests/tracer/tsan.sh) runs inside an
+ * uninstrumented interpreter, whose PyMutex it cannot see: tell it. */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define TSAN_ACQUIRE(a) __tsan_acquire(a)
+#define TSAN_RELEASE(a) __tsan_release(a)
+#else
+#define TSAN_ACQUIRE(a) ((void)0)
+#define TSAN_RELEASE(a) ((void)0)
+#endif
 static PyMutex model_lock;
 static _Thread_local int model_held;
 static inline int model_enter(void) {
     if (model_held)
         return 0;
     PyMutex_Lock(&model_lock);
+    TSAN_ACQUIRE(&model_lock);
     model_held = 1;
     return 1;
 }
 static inline void model_leave(void) {
     model_held = 0;
+    TSAN_RELEASE(&model_lock);
     PyMutex_Unlock(&model_lock);
 }
 #else

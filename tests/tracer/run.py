@@ -17,7 +17,8 @@ module build is build/module/<tag>/ (tag from module/pyinfo.py). Then:
   - `python -m pyflare` runs scripts (argv, exit status, SystemExit and
     exceptions still write the profile), the @pyflare.profile decorator;
   - `pyflare trace -- python script` passes the exit status through;
-and once: the one-line error when no module is built for an interpreter, and
+and once: the one-line error when no module is built for an interpreter,
+threads_in_parallel under ThreadSanitizer on 3.13t (tsan.sh), and
 a Django site (Debian's python3.11 with python3-django) profiled through the
 WSGI middleware, whose profile must hold Django's ORM and sqlite3's execute.
 
@@ -287,9 +288,24 @@ def test_django():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_tsan():
+    """threads_in_parallel again with a ThreadSanitizer build of the module, on 3.13t."""
+    name = "3.13t/tsan"
+    if FILTERS and not any(f in name for f in FILTERS):
+        return
+    rc, out, err = run(["sh", os.path.join(HERE, "tsan.sh")], timeout=600)
+    last = (out.strip().splitlines() or ["no output"])[-1]
+    if last.startswith("tsan: SKIP"):
+        report("SKIP", name, last[len("tsan: SKIP: "):])
+    elif rc == 0 and last == "tsan: no race":
+        report("PASS", name)
+    else:
+        report("FAIL", name, "%s\n%s" % (last, (out + err).strip()[-3000:]))
+
+
 def main():
     jobs = [lambda n=n, p=p: test_interpreter(n, p) for n, p in interpreters()]
-    jobs += [test_trace_errors, test_django]
+    jobs += [test_trace_errors, test_django, test_tsan]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         for f in [pool.submit(j) for j in jobs]:
             try:

@@ -44,7 +44,10 @@ def newest(minor):
 def targets():
     out = [(m, newest(m)) for m in ("3.8", "3.11", "3.12", "3.13")]
     out.append(("debian-3.11", "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else None))
-    return out
+    py313t = os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"), "bin", "python3.13t")
+    out.append(("3.13t", py313t if os.path.exists(py313t) else None))  # free-threaded: the model lock
+    wanted = os.environ.get("VERSIONS")
+    return [t for t in out if t[0] in wanted.split(",")] if wanted else out
 
 
 def module_dir(python):

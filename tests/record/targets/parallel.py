@@ -2,15 +2,16 @@
 
     python parallel.py TRUTH_PATH READY_PATH
 
-Two threads burn at the same time: "left" runs burn_left() without pause,
-"right" alternates burn_right() (20 ms) and rest() (a 20 ms sleep), so of
-the time they are recorded left spends all of it in burn_left and right half
-of it in burn_right. Each burn spins on the clock, inline, and every call is
-logged as [function, start, end] in time.time() seconds, so the runner takes
-the truth over exactly the window it recorded. The target also reports its
-own CPU time (process_time) at the ends of its log, to set beside the
-profile's. The main thread sleeps in park(). READY_PATH is written once both
-threads have burnt once; TRUTH_PATH (JSON, atomically) on SIGTERM.
+Four threads burn at the same time, each in its own function, for a known
+part of the time: "a" runs burn_a() without pause; "b", "c" and "d" alternate
+their burn (30, 20, 10 ms) with rest() (a 10, 20, 30 ms sleep), so of the time
+they are recorded they burn 100, 75, 50 and 25 % of it. Each burn spins on the
+clock, inline, and every call is logged as [function, start, end] in
+time.time() seconds, so the runner takes the truth over exactly the window it
+recorded. The target also logs its own CPU time (process_time) every 100 ms,
+to set beside the profile's. The main thread sleeps in park(). READY_PATH is
+written once every thread has burnt once; TRUTH_PATH (JSON, atomically) on
+SIGTERM.
 """
 import json
 import os
@@ -20,7 +21,9 @@ import threading
 import time
 
 TRUTH, READY = sys.argv[1], sys.argv[2]
-calls = {"left": [], "right": []}
+# thread name: (burn ms, rest ms)
+DUTY = {"a": (20, 0), "b": (30, 10), "c": (20, 20), "d": (10, 30)}
+calls = dict((name, []) for name in DUTY)
 cpu_marks = []   # [time.time(), process_time()] every 100 ms, from the main thread
 
 
@@ -37,37 +40,49 @@ def on_term(signum, frame):
     os._exit(0)
 
 
-def burn_left():
+def burn_a():  # the loop is inline: burn_a is the innermost frame while it burns
     t0 = time.time()
-    end = time.monotonic() + 0.020
+    end = time.monotonic() + DUTY["a"][0] / 1000.0
     while time.monotonic() < end:
         pass
-    calls["left"].append(("burn_left", t0, time.time()))
+    calls["a"].append(("burn_a", t0, time.time()))
 
 
-def burn_right():
+def burn_b():  # the loop is inline: burn_b is the innermost frame while it burns
     t0 = time.time()
-    end = time.monotonic() + 0.020
+    end = time.monotonic() + DUTY["b"][0] / 1000.0
     while time.monotonic() < end:
         pass
-    calls["right"].append(("burn_right", t0, time.time()))
+    calls["b"].append(("burn_b", t0, time.time()))
 
 
-def rest():
+def burn_c():  # the loop is inline: burn_c is the innermost frame while it burns
     t0 = time.time()
-    time.sleep(0.020)
-    calls["right"].append(("rest", t0, time.time()))
+    end = time.monotonic() + DUTY["c"][0] / 1000.0
+    while time.monotonic() < end:
+        pass
+    calls["c"].append(("burn_c", t0, time.time()))
 
 
-def left():
+def burn_d():  # the loop is inline: burn_d is the innermost frame while it burns
+    t0 = time.time()
+    end = time.monotonic() + DUTY["d"][0] / 1000.0
+    while time.monotonic() < end:
+        pass
+    calls["d"].append(("burn_d", t0, time.time()))
+
+
+def rest(name):
+    t0 = time.time()
+    time.sleep(DUTY[name][1] / 1000.0)
+    calls[name].append(("rest", t0, time.time()))
+
+
+def worker(name, burn):
     while True:
-        burn_left()
-
-
-def right():
-    while True:
-        burn_right()
-        rest()
+        burn()
+        if DUTY[name][1]:
+            rest(name)
 
 
 def park():
@@ -78,9 +93,9 @@ def park():
 
 def main():
     signal.signal(signal.SIGTERM, on_term)
-    for name, func in (("left", left), ("right", right)):
-        threading.Thread(target=func, name=name, daemon=True).start()
-    while not (calls["left"] and calls["right"]):
+    for name, burn in (("a", burn_a), ("b", burn_b), ("c", burn_c), ("d", burn_d)):
+        threading.Thread(target=worker, args=(name, burn), name=name, daemon=True).start()
+    while not all(calls.values()):
         time.sleep(0.01)
     write_json(READY, {"pid": os.getpid(), "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)()})
     park()

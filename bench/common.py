@@ -19,6 +19,9 @@ def python(version):
     """The interpreter for '3.12' (newest pyenv build of that minor), or None."""
     if version == "system-3.11":
         return "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else None
+    if version == "3.13t":  # the free-threaded build of tools/setup-debian.sh
+        py = os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"), "bin", "python3.13t")
+        return py if os.path.exists(py) else None
     found = [v for v in (os.listdir(PYENV) if os.path.isdir(PYENV) else []) if v.startswith(version + ".")]
     if not found:
         return None

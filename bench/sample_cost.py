@@ -4,7 +4,7 @@ read the interpreter) sampling a target that spins at a known stack depth.
 
     python3 bench/sample_cost.py [SECONDS]
 
-For each interpreter (3.8, 3.12) and shape (depth 10, 100, 1000; 8 threads at
+For each interpreter (3.8, 3.12, 3.13, free-threaded 3.13t) and shape (depth 10, 100, 1000; 8 threads at
 depth 50) it attaches to bench/deep_target.py and samples as fast as it can
 (pyflare: --rate 1000000, so the clock never sleeps; austin: -i 1). CPU time
 comes from the change in RUSAGE_CHILDREN (user + system), divided by the number of samples
@@ -19,6 +19,9 @@ from common import PYFLARE, ROOT, pyflare_summary, python, run_timed, start, sto
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
 SHAPES = [(10, 1), (100, 1), (1000, 1), (50, 8)]
+# 3.13 beside 3.13t (free-threaded: no GIL holder, so every thread's run state
+# is read from /proc); VERSIONS=3.13,3.13t python3 bench/sample_cost.py for just those.
+VERSIONS = os.environ.get("VERSIONS", "3.8,3.12,3.13,3.13t").split(",")
 TARGET = os.path.join(ROOT, "bench", "deep_target.py")
 
 
@@ -43,7 +46,7 @@ def main():
     have_austin = os.system("command -v austin >/dev/null") == 0
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for version in ["3.8", "3.12"]:
+        for version in VERSIONS:
             py = python(version)
             if not py:
                 print("SKIP %s: not installed" % version)

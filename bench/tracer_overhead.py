@@ -73,6 +73,9 @@ def targets():
     for m in ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13"):
         py = newest(m)
         out.append((m, py and H.Python(m, py), "interpreter not installed"))
+    py313t = os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"), "bin", "python3.13t")
+    out.append(("3.13t", H.Python("3.13t", py313t) if os.path.exists(py313t) else None,
+                "interpreter not installed"))  # free-threaded: the model lock
     deb = "/usr/bin/python3.11"
     out.append(("debian-3.11", H.Python("debian-3.11", deb) if os.path.exists(deb) else None,
                 "interpreter not installed"))

@@ -26,9 +26,13 @@
  *
  * Threads share one tree (like cProfile) unless threads=True, which puts each
  * thread's calls under a PF_FUNC_THREAD root node; every thread seen is also
- * recorded in the profile's thread table. The model is not thread-safe: all of
- * this runs under the GIL, which serializes callbacks (free-threaded builds
- * are refused at compile time).
+ * recorded in the profile's thread table. The model is not thread-safe: with
+ * a GIL, the GIL serializes the callbacks; on a free-threaded build (3.13t)
+ * one mutex (model_lock, a PyMutex: it detaches the thread state while it
+ * waits, so a stop-the-world pause never deadlocks on it) guards the enabled
+ * profile, its tree, string table and thread contexts. That serializes the
+ * callbacks of threads running in parallel: exact, but not free (per-thread
+ * trees merged at the end would not need it).
  *
  * Generators and coroutines count one call per start (3.12+: PY_START; before:
  * the first entry of the frame). Resumptions re-enter the node without counting
@@ -51,8 +55,8 @@
 
 #include <pythread.h>
 
-#ifdef Py_GIL_DISABLED
-#error "pyflare._tracer relies on the GIL to serialize its callbacks; free-threaded builds are not supported"
+#if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000
+#error "pyflare._tracer supports free-threaded CPython 3.13 only"
 #endif
 
 #include <stdint.h>
@@ -203,7 +207,44 @@ typedef struct Profiler {
 } Profiler;
 
 static PyTypeObject ProfilerType;
-static Profiler *active;          /* the enabled profiler (one at a time) */
+static Profiler *active;          /* the enabled profiler (one at a time); under model_lock */
+
+/* Free-threaded builds: the lock around `active` and its model (see the top).
+ * model_enter() returns 0, taking nothing, when this thread already holds it:
+ * an event raised by our own work (a finalizer run by a collection while a
+ * method builds its result) is not profiled, and a method called from there
+ * runs under the lock already held. With a GIL both are free no-ops. */
+#ifdef Py_GIL_DISABLED
+/* A ThreadSanitizer build of the module (tests/tracer/tsan.sh) runs inside an
+ * uninstrumented interpreter, whose PyMutex it cannot see: tell it. */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define TSAN_ACQUIRE(a) __tsan_acquire(a)
+#define TSAN_RELEASE(a) __tsan_release(a)
+#else
+#define TSAN_ACQUIRE(a) ((void)0)
+#define TSAN_RELEASE(a) ((void)0)
+#endif
+static PyMutex model_lock;
+static _Thread_local int model_held;
+static inline int model_enter(void) {
+    if (model_held)
+        return 0;
+    PyMutex_Lock(&model_lock);
+    TSAN_ACQUIRE(&model_lock);
+    model_held = 1;
+    return 1;
+}
+static inline void model_leave(void) {
+    model_held = 0;
+    TSAN_RELEASE(&model_lock);
+    PyMutex_Unlock(&model_lock);
+}
+#else
+static inline int model_enter(void) { return 1; }
+static inline void model_leave(void) {}
+#endif
 /* enable() and disable() run Python code (sys.monitoring, threading), during
  * which another thread may take the GIL and call them too: one switch at a
  * time, across all profiles. The lock belongs to the process that made it
@@ -690,13 +731,16 @@ static inline PyMethodDef *builtin_def(PyObject *callable) {
 }
 
 static inline void mon_enter(PyObject *const *args, Py_ssize_t nargs, int count) {
-    Profiler *p = active;
-    if (!p || p->noop || nargs < 1)
+    if (!model_enter())
         return;
-    PyThreadState *ts = PyThreadState_Get();
-    thread_ctx *t = ctx_get(p, ts);
-    if (t)
-        push(p, t, current_frame(ts), args[0], args[0], 0, count);
+    Profiler *p = active;
+    if (p && !p->noop && nargs >= 1) {
+        PyThreadState *ts = PyThreadState_Get();
+        thread_ctx *t = ctx_get(p, ts);
+        if (t)
+            push(p, t, current_frame(ts), args[0], args[0], 0, count);
+    }
+    model_leave();
 }
 
 static PyObject *mon_start(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
@@ -712,6 +756,8 @@ static PyObject *mon_resume(PyObject *cb, PyObject *const *args, size_t nargsf, 
 }
 
 static PyObject *mon_leave(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    if (!model_enter())
+        Py_RETURN_NONE;
     Profiler *p = active;
     if (p && !p->noop) {
         PyThreadState *ts = PyThreadState_Get();
@@ -719,33 +765,43 @@ static PyObject *mon_leave(PyObject *cb, PyObject *const *args, size_t nargsf, P
         if (t)
             pop(p, t, current_frame(ts));
     }
+    model_leave();
     Py_RETURN_NONE;
 }
 
 static PyObject *mon_call(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs < 3)
+        Py_RETURN_NONE;
+    /* Most calls are of Python functions, whose PY_START is what counts:
+     * out at once, without the subtype checks of builtin_def (and the lock). */
+    PyTypeObject *tp = Py_TYPE(args[2]);
+    Profiler *seen = active;
+    if ((tp == &PyFunction_Type || tp == &PyMethod_Type) && (!seen || !seen->disable_py_calls))
+        Py_RETURN_NONE;
+    if (!model_enter())
+        Py_RETURN_NONE;
     Profiler *p = active;
-    if (p && !p->noop && nargs >= 3) {
-        /* Most calls are of Python functions, whose PY_START is what counts:
-         * out at once, without the subtype checks of builtin_def. */
-        PyTypeObject *tp = Py_TYPE(args[2]);
-        if ((tp == &PyFunction_Type || tp == &PyMethod_Type) && !p->disable_py_calls)
-            Py_RETURN_NONE;
+    if (p && !p->noop) {
         PyMethodDef *ml = builtin_def(args[2]);
         if (ml && !own_method(ml)) {
             thread_ctx *t = ctx_get(p, PyThreadState_Get());
             if (t)
                 push(p, t, ml, ml, args[2], 1, 1);
         } else if (!ml && p->disable_py_calls && PyFunction_Check(args[2]) && mon_disable) {
+            model_leave();
             Py_INCREF(mon_disable);
             return mon_disable;
         }
     }
+    model_leave();
     Py_RETURN_NONE;
 }
 
 static PyObject *mon_c_return(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (!model_enter())
+        Py_RETURN_NONE;
     Profiler *p = active;
     if (p && !p->noop && nargs >= 3) {
         PyMethodDef *ml = builtin_def(args[2]);
@@ -755,6 +811,7 @@ static PyObject *mon_c_return(PyObject *cb, PyObject *const *args, size_t nargsf
                 pop(p, t, ml);
         }
     }
+    model_leave();
     Py_RETURN_NONE;
 }
 
@@ -1249,6 +1306,7 @@ static int profiler_enable(Profiler *self) {
         PyEval_SetProfile(profile_hook, (PyObject *)self);
     }
 #endif
+    int took = model_enter();
     self->only_ts = PyThreadState_GET();
     self->only_ts_id = ts_unique_id(self->only_ts);
     self->last_ts = NULL; /* ctx_get re-checks the thread filter */
@@ -1258,6 +1316,8 @@ static int profiler_enable(Profiler *self) {
     self->enabled_at_ns = clock_ns(CLOCK_MONOTONIC);
     if (!self->start_unix_ns)
         self->start_unix_ns = clock_ns(CLOCK_REALTIME);
+    if (took)
+        model_leave();
     return 0;
 }
 
@@ -1291,10 +1351,15 @@ static void flush_stacks(Profiler *p) {
 static int profiler_disable(Profiler *self) {
     if (active != self)
         return 0;
+    /* Callbacks already running on other threads (free-threaded) finish
+     * first; later ones find no active profile. */
+    int took = model_enter();
     active = NULL;
     flush_stacks(self);
     self->enabled = 0;
     self->duration_ns += clock_ns(CLOCK_MONOTONIC) - self->enabled_at_ns;
+    if (took)
+        model_leave();
     int foreign = 0;
 #if USE_MONITORING
     monitoring_remove();
@@ -1414,7 +1479,7 @@ static int publish(Profiler *p) {
 }
 
 /* write(path, format=None, title=None): any of pyflare's output formats. */
-static PyObject *Profiler_write(Profiler *self, PyObject *args, PyObject *kw) {
+static PyObject *Profiler_write_unlocked(Profiler *self, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"path", "format", "title", NULL};
     const char *format = NULL, *title = NULL;
 #if PY_MAJOR_VERSION >= 3
@@ -1473,7 +1538,7 @@ static PyObject *str_obj(const char *s) {
 /* stats(): {(file, firstline, name): {"calls", "primitive_calls", "self_ns",
  * "total_ns", "builtin"}}, summed over every node of each function (totals of
  * recursive occurrences are already left out). */
-static PyObject *Profiler_stats(Profiler *self, PyObject *unused) {
+static PyObject *Profiler_stats_unlocked(Profiler *self, PyObject *unused) {
     if (publish(self) < 0)
         return NULL;
     size_t n, nf, nfn;
@@ -1516,7 +1581,7 @@ static PyObject *Profiler_stats(Profiler *self, PyObject *unused) {
 
 /* tree(): [(node, parent, name, file, firstline, calls, self_ns, total_ns)],
  * parents before children; node 0 (the root) is left out. */
-static PyObject *Profiler_tree(Profiler *self, PyObject *unused) {
+static PyObject *Profiler_tree_unlocked(Profiler *self, PyObject *unused) {
     if (publish(self) < 0)
         return NULL;
     size_t n, nf, nfn;
@@ -1543,7 +1608,7 @@ static PyObject *Profiler_tree(Profiler *self, PyObject *unused) {
 }
 
 /* _depth(): this thread's shadow stack depth (tests: balanced after exceptions). */
-static PyObject *Profiler_depth(Profiler *self, PyObject *unused) {
+static PyObject *Profiler_depth_unlocked(Profiler *self, PyObject *unused) {
     PyThreadState *ts = PyThreadState_GET();
     uint32_t i = u64map_get(&self->thread_map, ts_unique_id(ts));
     return PyLong_FromSize_t(i == U64MAP_NONE ? 0 : self->threads_v[i]->depth);
@@ -1578,6 +1643,38 @@ static PyObject *Profiler_get_clock(Profiler *self, void *closure) {
 }
 
 #define NOARGS(f) ((PyCFunction)(void (*)(void))(f))
+/* The profile may be enabled, its tree growing on other threads (free-threaded). */
+static PyObject *Profiler_write(Profiler *self, PyObject *args, PyObject *kw) {
+    int took = model_enter();
+    PyObject *r = Profiler_write_unlocked(self, args, kw);
+    if (took)
+        model_leave();
+    return r;
+}
+
+static PyObject *Profiler_stats(Profiler *self, PyObject *unused) {
+    int took = model_enter();
+    PyObject *r = Profiler_stats_unlocked(self, unused);
+    if (took)
+        model_leave();
+    return r;
+}
+
+static PyObject *Profiler_tree(Profiler *self, PyObject *unused) {
+    int took = model_enter();
+    PyObject *r = Profiler_tree_unlocked(self, unused);
+    if (took)
+        model_leave();
+    return r;
+}
+
+static PyObject *Profiler_depth(Profiler *self, PyObject *unused) {
+    int took = model_enter();
+    PyObject *r = Profiler_depth_unlocked(self, unused);
+    if (took)
+        model_leave();
+    return r;
+}
 static PyMethodDef profiler_methods[] = {
     {"enable", NOARGS(Profiler_enable), METH_NOARGS, "Start profiling (all threads)."},
     {"disable", NOARGS(Profiler_disable), METH_NOARGS, "Stop profiling; frames still running end now."},
@@ -1722,6 +1819,11 @@ static struct PyModuleDef tracer_module = {
 /* Built with hidden visibility; only the init function is exported. */
 __attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__tracer(void) {
     PyObject *m = PyModule_Create(&tracer_module);
+#ifdef Py_GIL_DISABLED
+    /* Safe without the GIL (model_lock): importing must not turn it back on. */
+    if (m && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0)
+        Py_CLEAR(m);
+#endif
     if (m && module_setup(m) < 0)
         Py_CLEAR(m);
     return m;

@@ -89,3 +89,39 @@ if command -v debootstrap >/dev/null 2>&1; then
       apt-get "${sid_apt[@]}" install -y -qq --no-install-recommends "${sid_missing[@]}"
   fi
 fi
+
+# ---- CPython 3.13t: a free-threaded build (no GIL), kept outside the checkout ----
+# Built once from Debian trixie's python3.13 source package (its upstream
+# 3.13.5 tarball, fetched with apt-get source through the sid root above) into
+# $PYFLARE_PY313T (default /var/lib/pyflare/py313t); about 5-15 minutes on 2
+# cores. Nothing happens when PY313T/bin/python3.13t exists. Without the sid
+# root or the source package, the 3.13t tests are skipped by name.
+PY313T=${PYFLARE_PY313T:-/var/lib/pyflare/py313t}
+SRC313T=${PYFLARE_SRC313T:-/var/lib/pyflare/src313t}
+if [ ! -x "$PY313T/bin/python3.13t" ] && [ -x "$SID_ROOT/usr/bin/apt-get" ]; then
+  (
+    set -e
+    trixie_src="$SID_ROOT/etc/apt/sources.list.d/trixie-src.list"
+    grep -qs "trixie main" "$trixie_src" ||
+      echo "deb-src http://deb.debian.org/debian trixie main" >"$trixie_src"
+    if ! ls "$SRC313T"/python3.13_3.13.5*.orig.tar.xz >/dev/null 2>&1; then
+      chroot "$SID_ROOT" apt-get "${sid_apt[@]}" update -qq
+      chroot "$SID_ROOT" sh -c 'rm -rf /tmp/py313src && mkdir /tmp/py313src && cd /tmp/py313src &&
+        apt-get -o Acquire::Check-Valid-Until=false source --download-only python3.13/trixie >/dev/null'
+      mkdir -p "$SRC313T"
+      mv "$SID_ROOT"/tmp/py313src/python3.13_3.13.5* "$SRC313T"/
+      rm -rf "$SID_ROOT/tmp/py313src"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends libssl-dev libffi-dev libbz2-dev libsqlite3-dev \
+      liblzma-dev libreadline-dev zlib1g-dev
+    cd "$SRC313T"
+    rm -rf Python-3.13.5
+    tar -xJf python3.13_3.13.5.orig.tar.xz
+    cd Python-3.13.5
+    ./configure --disable-gil --without-ensurepip --prefix="$PY313T" >/dev/null
+    make -j2 >/dev/null
+    make install >/dev/null
+    "$PY313T/bin/python3.13t" -c 'import sys; assert not sys._is_gil_enabled()'
+  ) || echo "setup-debian: could not build the free-threaded CPython 3.13t: its tests will be skipped" >&2
+fi

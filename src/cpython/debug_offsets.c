@@ -248,13 +248,23 @@ int py_layout_from_debug_offsets(const uint8_t *bytes, size_t len, const py_layo
     memcpy(&version, bytes + 8, 8);
     memcpy(&free_threaded, bytes + 16, 8);
     int major = (int)(version >> 24) & 0xff, minor = (int)(version >> 16) & 0xff;
-    if (free_threaded)
-        return pf_fail(err, PF_ERR_UNSUPPORTED,
-                       "free-threaded CPython %d.%d is not supported: its objects, frames and GIL-less "
-                       "threads have another layout, which pyflare does not read", major, minor);
     const shape *s = shape_for(version, err);
     if (!s)
         return -1;
+    /* A free-threaded table is only read with a free-threaded base of the
+     * same minor version: the header's fields it lacks (dict internals, type
+     * sizes) all moved with the 32-byte object header. */
+    int base_ft = base->build == PY_BUILD_FREE_THREADED;
+    if (free_threaded && (!base_ft || (int)(base->version_hex >> 24) != major ||
+                          (int)((base->version_hex >> 16) & 0xff) != minor))
+        return pf_fail(err, PF_ERR_UNSUPPORTED,
+                       "CPython %d.%d is a free-threaded build, which pyflare reads for 3.13 only "
+                       "(%d.%dt's per-thread bytecode and object layout are not known to it); "
+                       "profile a build with the GIL instead", major, minor, major, minor);
+    if (!free_threaded && base_ft)
+        return pf_fail(err, PF_ERR_CORRUPT,
+                       "CPython %d.%d's _Py_DebugOffsets says it has a GIL but was paired with a "
+                       "free-threaded table", major, minor);
     size_t words = shape_words(s);
     if (len < words * 8 || words * 8 > PY_DEBUG_OFFSETS_MAX_BYTES)
         return pf_fail(err, PF_ERR_CORRUPT, "short _Py_DebugOffsets");
@@ -269,8 +279,9 @@ int py_layout_from_debug_offsets(const uint8_t *bytes, size_t len, const py_layo
     L.instr = PY_INSTR_POINTER;
     L.str = PY_STR_PEP393;
     L.dicts = PY_DICT_311;
-    L.managed = PY_MANAGED_313;
+    L.managed = free_threaded ? PY_MANAGED_313_FT : PY_MANAGED_313;
     L.ints = PY_LONG_TAG;
+    L.build = free_threaded ? PY_BUILD_FREE_THREADED : PY_BUILD_GIL;
 
     L.runtime.interpreters_head = get(&r, "runtime_state", "interpreters_head", 8, 0);
     L.runtime.tstate_current = PY_NO_FIELD;
@@ -281,6 +292,12 @@ int py_layout_from_debug_offsets(const uint8_t *bytes, size_t len, const py_layo
     L.interp.gil_embedded = get(&r, "interpreter_state", "gil_runtime_state", 0, 0);
     L.interp.gil_locked = gil_field(&r, L.interp.gil_embedded, "gil_runtime_state_locked", 4);
     L.interp.gil_last_holder = gil_field(&r, L.interp.gil_embedded, "gil_runtime_state_holder", 8);
+    if (free_threaded) {
+        /* No GIL to name a holder (3.13t keeps the struct, disabled): every
+         * thread's run state comes from the kernel, as for non-holders. */
+        L.interp.gil = L.interp.gil_embedded = PY_NO_FIELD;
+        L.interp.gil_locked = L.interp.gil_last_holder = PY_NO_FIELD;
+    }
     L.tstate.next = get(&r, "thread_state", "next", 8, 0);
     L.tstate.interp = get(&r, "thread_state", "interp", 8, 0);
     L.tstate.thread_id = get(&r, "thread_state", "thread_id", 8, 0);

@@ -67,7 +67,15 @@ typedef enum {
     PY_MANAGED_311,      /* dict at obj-3 words, values array at obj-4 words */
     PY_MANAGED_312,      /* obj-3 words: dict, or values pointer tagged by bit 0 */
     PY_MANAGED_313,      /* inline values at obj+tp_basicsize, dict at obj-3 words */
+    PY_MANAGED_313_FT,   /* free-threaded 3.13: as 3.13, but the dict at obj-1 word (no GC pre-header) */
 } py_managed_model;
+
+/* Whether the threads share a GIL. */
+typedef enum {
+    PY_BUILD_GIL = 1,    /* one GIL: at most one thread runs Python at a time */
+    PY_BUILD_FREE_THREADED, /* Py_GIL_DISABLED (PEP 703): no GIL holder, threads run in parallel;
+                              objects start with a 32-byte header (ob_tid .. ob_type at 24) */
+} py_build_model;
 
 /* How ints are stored (thread idents are dict keys). */
 typedef enum {
@@ -86,6 +94,7 @@ typedef struct py_layout {
     py_dict_model dicts;
     py_managed_model managed;
     py_int_model ints;
+    py_build_model build;
 
     struct {                      /* _PyRuntimeState (3.7+) */
         int64_t interpreters_head;
@@ -189,7 +198,8 @@ typedef struct py_layout {
 extern const py_layout py_layouts[];
 extern const size_t py_layouts_count;
 
-/* The table made for major.minor, or NULL. */
-const py_layout *py_layout_for(int major, int minor);
+/* The table made for major.minor with a GIL (free_threaded 0) or without
+ * (free_threaded 1), or NULL. */
+const py_layout *py_layout_for(int major, int minor, int free_threaded);
 
 #endif

@@ -332,8 +332,10 @@ int py_instance_attr(py_proc *p, uint64_t obj, const char *name, uint64_t *value
             return -1;
         return dict ? py_dict_get(p, dict, name, value, err) : 0;
     }
+    /* The managed dict pointer: 3 words before the object behind the GC
+     * pre-header, 1 word in the free-threaded build (which has none). */
     uint64_t slot3;
-    if (read_u64(p, obj - 3 * 8, &slot3, err) != 0)
+    if (read_u64(p, obj - (L->managed == PY_MANAGED_313_FT ? 1 : 3) * 8, &slot3, err) != 0)
         return -1;
     switch (L->managed) {
     case PY_MANAGED_311: {
@@ -349,6 +351,7 @@ int py_instance_attr(py_proc *p, uint64_t obj, const char *name, uint64_t *value
             return shared_keys_get(p, type, slot3 + 1, name, value, err);
         return slot3 ? py_dict_get(p, slot3, name, value, err) : 0;
     case PY_MANAGED_313:
+    case PY_MANAGED_313_FT:
         if (slot3)
             return py_dict_get(p, slot3, name, value, err);
         if (!(flags & TPFLAGS_INLINE_VALUES) || basicsize <= 0 || basicsize > 4096)

@@ -201,7 +201,7 @@ static int version_from_soname(const char *soname, int *major, int *minor) {
 static int detect_version_from_memory(py_proc *p, const found_symbols *sym, pf_error *err) {
     int major, minor;
     if (version_from_soname(sym->soname, &major, &minor) == 0) {
-        const py_layout *layout = py_layout_for(major, minor);
+        const py_layout *layout = py_layout_for(major, minor, 0);
         if (!layout)
             return pf_fail(err, PF_ERR_UNSUPPORTED,
                            "CPython %d.%d is not supported: pyflare reads 2.7 and 3.6 or later", major, minor);
@@ -236,7 +236,7 @@ static int choose_layout(py_proc *p, const found_symbols *sym, pf_error *err) {
     format_version_hex(p, hex);
     if (p->major != 3 || p->minor < 11)
         return pf_fail(err, PF_ERR_CORRUPT, "implausible Py_Version 0x%08x", hex);
-    const py_layout *table = py_layout_for(p->major, p->minor);
+    const py_layout *table = py_layout_for(p->major, p->minor, 0);
     if (p->minor < 13) {
         if (!table)
             return pf_fail(err, PF_ERR_UNSUPPORTED, "CPython %s is not supported", p->version);
@@ -246,7 +246,19 @@ static int choose_layout(py_proc *p, const found_symbols *sym, pf_error *err) {
     uint8_t bytes[PY_DEBUG_OFFSETS_MAX_BYTES];
     if (target_read(p->target, p->runtime, bytes, sizeof bytes, err) != 0)
         return -1;
-    /* The fields the debug offsets lack come from the nearest generated table. */
+    /* The fields the debug offsets lack come from the nearest generated table
+     * of the same build: a free-threaded interpreter (the header's third word)
+     * needs its own, as its object header moves every object field. */
+    uint64_t free_threaded;
+    memcpy(&free_threaded, bytes + 16, sizeof free_threaded);
+    if (free_threaded) {
+        table = py_layout_for(p->major, p->minor, 1);
+        if (!table)
+            return pf_fail(err, PF_ERR_UNSUPPORTED,
+                           "CPython %d.%d is a free-threaded build, which pyflare reads for 3.13 only "
+                           "(%d.%dt's per-thread bytecode and object layout are not known to it); "
+                           "profile a build with the GIL instead", p->major, p->minor, p->major, p->minor);
+    }
     const py_layout *base = table ? table : &py_layouts[py_layouts_count - 1];
     if (py_layout_from_debug_offsets(bytes, sizeof bytes, base, &p->layout, err) != 0)
         return -1;

@@ -178,14 +178,24 @@ static void find_script_dir(target *t, char *out, size_t cap) {
 /* Opens the program pid runs now: target, interpreter, walker; with
  * --blocking, checks once that it can be paused (a process traced by another
  * tool cannot). */
+/* --gil on a free-threaded build: no GIL, no holder, so it would silently record nothing. */
+static int refuse_gil_only(const sampler *s, const session *x, pf_error *err) {
+    if (!s->o.gil_only || x->proc->layout.build != PY_BUILD_FREE_THREADED)
+        return 0;
+    return pf_fail(err, PF_ERR_USAGE,
+                   "--gil: process %d runs a free-threaded CPython %s, which has no GIL to hold; "
+                   "leave out --gil (threads waiting in the kernel are already left out)",
+                   (int)x->pid, x->proc->version);
+}
+
 static int open_image(sampler *s, session *x, pf_error *err) {
     x->target = NULL;
     x->proc = NULL;
     x->walker = NULL;
     if (target_open(x->pid, &x->target, err) != 0)
         return -1;
-    if (py_proc_open(x->target, &x->proc, err) != 0 || py_walker_new(x->proc, &x->walker, err) != 0 ||
-        (s->o.blocking && target_pause(x->target, err) != 0)) {
+    if (py_proc_open(x->target, &x->proc, err) != 0 || refuse_gil_only(s, x, err) != 0 ||
+        py_walker_new(x->proc, &x->walker, err) != 0 || (s->o.blocking && target_pause(x->target, err) != 0)) {
         py_walker_free(x->walker);
         py_proc_close(x->proc);
         target_close(x->target);

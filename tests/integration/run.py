@@ -23,7 +23,8 @@ A separate group ("errors/...") checks the error paths once: reaped pid,
 malformed pids, a non-Python process, permission denied, a zombie.
 
 Interpreters: the fixed list EXPECTED below (pyenv builds + Debian's static,
-non-PIE /usr/bin/python3.11 as "system-3.11" + CPython 3.14/3.15 from the
+non-PIE /usr/bin/python3.11 as "system-3.11" + the free-threaded build under
+/var/lib/pyflare/py313t as "3.13t" + CPython 3.14/3.15 from the
 Debian sid root, run under chroot: 3.14, 3.14-pie, 3.14d, 3.15, 3.15-pie,
 3.15d, see tests/sid_root.py); missing ones are reported as SKIP with the
 reason, extra pyenv versions found are tested too. PYFLARE_PYTHONS=name,name
@@ -58,10 +59,14 @@ PYENV = "/root/.pyenv/versions"
 
 # The interpreters this suite is meant to cover; absent ones are SKIPped.
 EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
-            "3.11.7", "3.12.1", "3.13.0", "system-3.11"] + sid_root.NAMES
-SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11"}
+            "3.11.7", "3.12.1", "3.13.0", "system-3.11", "3.13t"] + sid_root.NAMES
+# 3.13t: the free-threaded build tools/setup-debian.sh makes (its last section).
+SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11",
+                  "3.13t": os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"),
+                                        "bin", "python3.13t")}
 
-SCENARIOS = ["basic", "deep", "qualnames", "generators", "callbacks", "nonascii", "crowd"]
+SCENARIOS = ["basic", "deep", "qualnames", "generators", "callbacks", "nonascii", "crowd", "parallel"]
+PARALLEL_SPINNERS = ["spin-alpha", "spin-beta", "spin-gamma", "spin-delta"]
 # The crowd scenario again with 10 000 threads, on one interpreter per frame
 # model (frame objects, cframe, 3.13 interpreter frames, 3.15 chains ending
 # at a base frame): thread lists far longer than any fixed table, as a busy
@@ -263,6 +268,9 @@ class Target:
                 if all(asleep(self.pid, tid) for tid in sleepers):
                     if not any(t["state"] == "spinning" for t in truth["threads"]):
                         return truth
+                    # Without a GIL (3.13t) no spinner waits for one.
+                    if truth.get("gil_enabled") is False:
+                        return truth
                     # The spinner may still be waiting to retake the GIL the
                     # main thread just dropped; once its counter changes it
                     # holds the GIL and nothing else will ever ask for it.
@@ -406,6 +414,9 @@ def compare_dump(truth, dump):
                             % (label, json.dumps(spinning), e["state"], json.dumps(g["active"])))
         if g["gil"] not in (True, False, None):
             problems.append("%s: gil must be true/false/null, got %r" % (label, g["gil"]))
+        elif truth.get("gil_enabled") is False and g["gil"] is not None:
+            # free-threaded: no GIL, so no holder to name; anything else is invented
+            problems.append("%s: the target runs without a GIL, gil should be null, got %r" % (label, g["gil"]))
         elif not spinning and g["gil"] is True:
             problems.append("%s: a sleeping thread cannot hold the GIL" % label)
         elif spinning and g["gil"] is False and not truth["python"].startswith("2."):
@@ -458,6 +469,9 @@ def expected_stacks(scenario, version):
         main.update({"sorted-key": ["by_length", "sort_words"],
                      "map": ["transform", "apply_map"],
                      "hash": [q("Key.__hash__", "__hash__"), "build_index"]})
+    elif scenario == "parallel":
+        for name in PARALLEL_SPINNERS:
+            main[name] = [name.replace("-", "_"), q("TargetThread.run", "run")]
     elif scenario.startswith("crowd"):
         for i in range(CROWD_10K if scenario == "crowd10k" else 200):
             main["crowd-%d" % i] = ["park_forever"] + ["level%d" % k for k in range(1, i % 3 + 2)]
@@ -483,7 +497,8 @@ def check_truth(scenario, truth):
             if funcs != prefix:
                 problems.append("thread %r starts %s, expected %s" % (name, funcs, prefix))
     spinners = [t["name"] for t in truth["threads"] if t["state"] == "spinning"]
-    if spinners != (["spinner"] if scenario == "basic" else []):
+    want_spinning = {"basic": ["spinner"], "parallel": PARALLEL_SPINNERS}.get(scenario, [])
+    if sorted(spinners) != sorted(want_spinning):
         problems.append("unexpected spinning threads: %s" % spinners)
     return problems
 

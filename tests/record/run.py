@@ -15,7 +15,13 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                    --idle, idle()'s share of all samples within 5 points.
   INTERP/threads   threads.py: spinners alpha, beta, gamma + a sleeping main
                    thread; --threads roots, --idle adds MainThread, --gil keeps
-                   at most one stack per tick and only spinners.
+                   at most one stack per tick and only spinners (free-threaded:
+                   --gil is refused in one line).
+  INTERP/parallel  (free-threaded only) parallel.py: threads a, b, c, d burn at
+                   once for 100/75/50/25 % of the time; burn_a..burn_d shares
+                   within 2 points of the target's own, under their thread roots,
+                   and >= 2 running stacks per tick (expected 2.5; one GIL would
+                   allow about 1.4).
   INTERP/subprocesses  pool.py under --subprocesses: work_item is seen under
                    >= 2 worker process roots (3.8+ and system-3.11).
   INTERP/pyflame   `pyflare -x -s S [-r INTERVAL] -p PID` writes folded to stdout.
@@ -39,7 +45,7 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   rate             (3.12) --rate 10000 prints its achieved rate and late count.
 
 Interpreters: the fixed list EXPECTED (pyenv builds + Debian's /usr/bin/python3.11
-as "system-3.11" + CPython 3.14/3.15 from the Debian sid root under chroot, see
+as "system-3.11" + the free-threaded /var/lib/pyflare/py313t as "3.13t" + CPython 3.14/3.15 from the Debian sid root under chroot, see
 tests/sid_root.py); missing ones are reported as SKIP with the reason. PYFLARE_PYTHONS=name,name
 restricts the run to those interpreters.
 
@@ -70,8 +76,12 @@ TARGETS = os.path.join(HERE, "targets")
 PYENV = "/root/.pyenv/versions"
 
 EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
-            "3.11.7", "3.12.1", "3.13.0", "system-3.11"] + sid_root.NAMES
-SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11"}
+            "3.11.7", "3.12.1", "3.13.0", "system-3.11", "3.13t"] + sid_root.NAMES
+# 3.13t: the free-threaded build tools/setup-debian.sh makes (its last section).
+SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11",
+                  "3.13t": os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"),
+                                        "bin", "python3.13t")}
+FREE_THREADED = ["3.13t"]   # no GIL: --gil is refused, threads run in parallel
 ONCE_ON = "3.12.1"          # the interpreter for lifecycle, errors and rate
 
 WORKERS = 2                 # jobs at once (the machine has 2 cores)
@@ -719,6 +729,13 @@ def job_threads(interp, python):
         results.append(check(prefix + "/idle", problems))
 
         run, out = runs["gil"]
+        if interp in FREE_THREADED:
+            # No GIL to hold: refused in one line, no output file left behind.
+            problems = error_problems(run, rc=None, mention=("--gil", "free-threaded"))
+            if os.path.exists(out):
+                problems.append("--gil was refused but %s was written" % out)
+            results.append(check(prefix + "/gil", problems))
+            return results
         stacks, summary, problems = recorded(run, out)
         if not problems:
             problems += thread_problems(stacks, SPINNERS, "--gil")
@@ -733,6 +750,84 @@ def job_threads(interp, python):
         return results
     finally:
         target.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ------------------------------------------------------------ parallel --
+
+PARALLEL_TOLERANCE = 0.02   # burn_a..burn_d shares vs the target's own
+PARALLEL_THREADS = {"burn_a": "thread a", "burn_b": "thread b", "burn_c": "thread c", "burn_d": "thread d"}
+
+
+def job_parallel(interp, python):
+    """Free-threaded only: four threads burning at once for a known part of
+    the time each (100/75/50/25 %), and sampled running in the same ticks."""
+    prefix = interp + "/parallel"
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    truth_path, ready = os.path.join(work, "truth.json"), os.path.join(work, "ready.json")
+    target = Target([python, os.path.join(TARGETS, "parallel.py"), truth_path, ready], ready=ready)
+    try:
+        try:
+            info = target.wait_ready()
+            if info.get("gil_enabled") is not False:
+                return [Result("FAIL", prefix, "the target runs with a GIL: not a free-threaded build")]
+            out = os.path.join(work, "parallel.folded")
+            run, ended = timed(["record", "--pid", str(target.pid), "--threads", "--rate", "500",
+                                "--duration", "3", "-o", out], 3 + SLACK, work)
+            target.terminate()
+        except RuntimeError as e:
+            lines = str(e).splitlines()
+            return [Result("FAIL", prefix, "target: " + lines[0], lines[1:])]
+        finally:
+            target.stop()
+        truth = read_json(truth_path)
+        stacks, summary, problems = recorded(run, out)
+        if truth is None:
+            problems.append("target wrote no truth")
+        if problems:
+            return [check(prefix, problems)]
+        w1 = ended
+        w0 = w1 - summary["seconds"]
+        spent = dict((fn, 0.0) for fn in PARALLEL_THREADS)
+        for thread_calls in truth["calls"].values():
+            for fn, start, end in thread_calls:
+                if fn in spent:
+                    spent[fn] += max(0.0, min(end, w1) - max(start, w0))
+        counts = innermost_counts(stacks)
+        got_total = sum(counts.get(f, 0) for f in spent)
+        want_total = sum(spent.values())
+        for frames, n in stacks:
+            fn = func_of(frames[-1])
+            if fn in PARALLEL_THREADS and frames[0] != PARALLEL_THREADS[fn]:
+                problems.append("%s sampled under %s, expected %s" % (fn, frames[0], PARALLEL_THREADS[fn]))
+        if got_total < 1000 or want_total <= 0:
+            problems.append("only %d samples in burn_a..burn_d (innermost: %s)" % (got_total, counts))
+        else:
+            got = dict((f, counts.get(f, 0) / float(got_total)) for f in spent)
+            want = dict((f, spent[f] / want_total) for f in spent)
+            if any(abs(got[f] - want[f]) > PARALLEL_TOLERANCE for f in spent):
+                problems.append("shares off by more than %d points: pyflare %s, truth %s"
+                                % (round(100 * PARALLEL_TOLERANCE), fmt_shares(got), fmt_shares(want)))
+        # Running in the same ticks: 1 + 0.75 + 0.5 + 0.25 = 2.5 threads per
+        # tick. With a GIL only its holder runs and waiters mostly sleep on it:
+        # this target under 3.12.1 and 3.13.0 gave 1.39 (3.13t: 2.63-2.72),
+        # so 2 separates them.
+        per_tick = summary["stacks"] / float(max(1, summary["ticks"]))
+        if per_tick < 2.0:
+            problems.append("%.2f running stacks per tick: the threads were not sampled running "
+                            "at the same time (expected about 2.5)" % per_tick)
+        # The target's own CPU time over the window beside the profile's
+        # running threads (a runnable thread waiting for a core counts as
+        # running to a sampler, so on a busy machine the profile says more).
+        marks = [m for m in truth["cpu"] if w0 <= m[0] <= w1]
+        note = "%.2f stacks per tick, shares %s (truth %s)" % (per_tick, fmt_shares(dict(
+            (f, counts.get(f, 0) / float(max(1, got_total))) for f in spent)), fmt_shares(dict(
+            (f, spent[f] / max(1e-9, want_total)) for f in spent)))
+        if len(marks) >= 2 and marks[-1][0] > marks[0][0]:
+            own = (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+            note += "; target CPU %.2f cores" % own
+        return [check(prefix, problems, note)]
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -1627,6 +1722,8 @@ def run_all(filters, selected):
         plan.append(("%s/cpu" % name, job_cpu, (name, path)))
     for name, path in present:
         plan.append(("%s/threads" % name, job_threads, (name, path)))
+        if name in FREE_THREADED:
+            plan.append(("%s/parallel" % name, job_parallel, (name, path)))
     for name, path in present:
         if version_of(name) >= (3, 8):
             plan.append(("%s/subprocesses" % name, job_subprocesses, (name, path)))

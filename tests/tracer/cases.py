@@ -302,6 +302,52 @@ def thread_started_before_enable():
     check(s["calls"] == 1, "thread_work in a thread started before enable(): %d calls", s["calls"])
 
 
+def parallel_fib(start, n, box):
+    start.wait()
+    box.append(fib(n))
+
+
+@case
+def threads_in_parallel():
+    """8 threads calling fib at once (truly in parallel on a free-threaded
+    build): every call counted exactly, in the shared tree and per thread."""
+    prof = pyflare.Profile(threads=True)
+    start = threading.Event()
+    boxes = [[] for _ in range(8)]
+    threads = [threading.Thread(target=parallel_fib, args=(start, 20, boxes[i]), name="par-%d" % i)
+               for i in range(8)]
+    prof.enable()
+    for t in threads:
+        t.start()
+    start.set()
+    for t in threads:
+        t.join()
+    prof.disable()
+    check(all(b == [6765] for b in boxes), "fib results %r", boxes)
+    want = 2 * fibonacci(21) - 1
+    check(find(prof.stats(), "fib")["calls"] == 8 * want, "fib: %d calls, expected %d",
+          find(prof.stats(), "fib")["calls"], 8 * want)
+    rows = node_rows(prof)
+    per_root = {}
+    for r in rows.values():
+        if r[2] == "fib" and rows.get(r[1], (0, 0, ""))[2] != "fib":  # the outermost fib
+            root = r
+            while root[1]:
+                root = rows[root[1]]
+            per_root[root[2]] = per_root.get(root[2], 0) + 1
+    check(sorted(per_root) == ["par-%d" % i for i in range(8)], "outermost fib under roots %r", per_root)
+    # each thread's own subtree: the sum of its fib nodes' calls
+    calls_by_root = {}
+    for r in rows.values():
+        if r[2] == "fib":
+            root = r
+            while root[1]:
+                root = rows[root[1]]
+            calls_by_root[root[2]] = calls_by_root.get(root[2], 0) + r[5]
+    bad = dict((k, v) for k, v in calls_by_root.items() if v != want)
+    check(not bad, "fib calls per thread %r, expected %d each", bad, want)
+
+
 @case
 def thread_roots():
     prof = pyflare.Profile(threads=True)

@@ -19,7 +19,8 @@ module build is build/module/<tag>/ (tag from module/pyinfo.py). Then:
   - `pyflare trace -- python script` passes the exit status through;
   - concurrent_enable.py: 8 threads x 2000 enable()/disable() on one Profile
     (its own process: the defect crashed the interpreter);
-and once: the one-line error when no module is built for an interpreter, and
+and once: the one-line error when no module is built for an interpreter,
+threads_in_parallel under ThreadSanitizer on 3.13t (tsan.sh), and
 a Django site (Debian's python3.11 with python3-django, and each sid
 interpreter that imports the root's python3-django) profiled through the
 WSGI middleware, whose profile must hold Django's ORM and sqlite3's execute.
@@ -57,8 +58,10 @@ PYENV = "/root/.pyenv/versions"
 SID_ROOT = os.environ.get("PYFLARE_SID_ROOT") or "/var/lib/pyflare/sid-root"
 SID = {"sid-3.14": "python3.14", "sid-3.14d": "python3.14d", "sid-3.15": "python3.15"}
 EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0",
-            "system-3.11"] + sorted(SID)
-SYSTEM = {"system-3.11": "/usr/bin/python3.11"}
+            "system-3.11", "3.13t"] + sorted(SID)
+# 3.13t: the free-threaded build tools/setup-debian.sh makes (its last section).
+SYSTEM = {"system-3.11": "/usr/bin/python3.11",
+          "3.13t": os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"), "bin", "python3.13t")}
 ASAN_RT_FILE = os.path.join(BUILD, "module", "asan-runtime")
 ASAN_RT = open(ASAN_RT_FILE).read().strip() if os.path.exists(ASAN_RT_FILE) else None
 TIMEOUT = 180
@@ -497,9 +500,24 @@ def test_django(name, py, reason):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_tsan():
+    """threads_in_parallel again with a ThreadSanitizer build of the module, on 3.13t."""
+    name = "3.13t/tsan"
+    if FILTERS and not any(f in name for f in FILTERS):
+        return
+    rc, out, err = run(["sh", os.path.join(HERE, "tsan.sh")], timeout=600)
+    last = (out.strip().splitlines() or ["no output"])[-1]
+    if last.startswith("tsan: SKIP"):
+        report("SKIP", name, last[len("tsan: SKIP: "):])
+    elif rc == 0 and last == "tsan: no race":
+        report("PASS", name)
+    else:
+        report("FAIL", name, "%s\n%s" % (last, (out + err).strip()[-3000:]))
+
+
 def main():
     jobs = [lambda n=n, p=p, r=r: test_interpreter(n, p, r) for n, p, r in interpreters()]
-    jobs += [test_trace_errors]
+    jobs += [test_trace_errors, test_tsan]
     for n, p, r in interpreters():
         if n == "system-3.11" or n in SID:
             jobs.append(lambda n=n, p=p, r=r: test_django("django-" + n.replace("system-", ""), p, r))

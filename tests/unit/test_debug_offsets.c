@@ -28,9 +28,20 @@ static void same_as_headers(const py_layout *got, const py_layout *want, const c
     CHECK_EQ_INT(got->interp.next, want->interp.next);
     CHECK_EQ_INT(got->interp.tstate_head, want->interp.tstate_head);
     CHECK_EQ_INT(got->interp.modules, want->interp.modules);
-    CHECK_EQ_INT(got->interp.gil_embedded, want->interp.gil_embedded);
-    CHECK_EQ_INT(got->interp.gil_locked, want->interp.gil_locked);
-    CHECK_EQ_INT(got->interp.gil_last_holder, want->interp.gil_last_holder);
+    if (want->build == PY_BUILD_FREE_THREADED) {
+        /* No GIL holder to read: every thread's state comes from the kernel. */
+        CHECK_EQ_INT(got->interp.gil, PY_NO_FIELD);
+        CHECK_EQ_INT(got->interp.gil_last_holder, PY_NO_FIELD);
+    } else {
+        CHECK_EQ_INT(got->interp.gil_embedded, want->interp.gil_embedded);
+        CHECK_EQ_INT(got->interp.gil_locked, want->interp.gil_locked);
+        CHECK_EQ_INT(got->interp.gil_last_holder, want->interp.gil_last_holder);
+    }
+    CHECK_EQ_INT(got->build, want->build);
+    CHECK_EQ_INT(got->managed, want->managed);
+    CHECK_EQ_INT(got->type.ob_type, want->type.ob_type);
+    CHECK_EQ_INT(got->bytes.ob_sval, want->bytes.ob_sval);
+    CHECK_EQ_INT(got->unicode.length, want->unicode.length);
     CHECK_EQ_INT(got->tstate.next, want->tstate.next);
     CHECK_EQ_INT(got->tstate.thread_id, want->tstate.thread_id);
     CHECK_EQ_INT(got->tstate.native_thread_id, want->tstate.native_thread_id);
@@ -76,7 +87,8 @@ int main(void) {
         const debug_offsets_fixture *f = &debug_offsets_fixtures[i];
         uint64_t version = get_u64(f->bytes, 1);
         int minor = (int)(version >> 16) & 0xff;
-        const py_layout *want = py_layout_for(3, minor);
+        int free_threaded = get_u64(f->bytes, 2) != 0;
+        const py_layout *want = py_layout_for(3, minor, free_threaded);
         CHECK(want != NULL);
         if (!want)
             continue;
@@ -90,12 +102,22 @@ int main(void) {
             same_as_headers(&got, want, f->name);
 
         uint8_t bad[PY_DEBUG_OFFSETS_MAX_BYTES];
-        /* Free-threaded: refused by name and version. */
-        memcpy(bad, f->bytes, sizeof bad);
-        put_u64(bad, 2, 1);
-        char expect[64];
-        snprintf(expect, sizeof expect, "free-threaded CPython 3.%d is not supported", minor);
-        CHECK(refused(bad, want, expect));
+        char expect[128];
+        if (free_threaded) {
+            /* 3.13t read with a table that has a GIL: refused, never half-read. */
+            CHECK(refused(f->bytes, py_layout_for(3, minor, 0), "free-threaded build"));
+            /* Its table calling itself GIL-ful with the free-threaded base. */
+            memcpy(bad, f->bytes, sizeof bad);
+            put_u64(bad, 2, 0);
+            CHECK(refused(bad, want, "says it has a GIL"));
+        } else {
+            /* Free-threaded 3.14/3.15 (no table of theirs): refused by name and version. */
+            memcpy(bad, f->bytes, sizeof bad);
+            put_u64(bad, 2, 1);
+            snprintf(expect, sizeof expect, "CPython 3.%d is a free-threaded build, which pyflare reads for 3.13 only",
+                     minor);
+            CHECK(refused(bad, want, expect));
+        }
         /* A minor newer than any shape. */
         memcpy(bad, f->bytes, sizeof bad);
         put_u64(bad, 1, 0x031002f0);

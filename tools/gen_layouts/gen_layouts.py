@@ -27,6 +27,8 @@ LAYOUT_H = os.path.join(REPO, "src", "cpython", "layout.h")
 DEFAULT_OUT = os.path.join(REPO, "src", "cpython", "layouts_generated.c")
 PROBE_C = os.path.join(HERE, "probe.c")
 SID_ROOT = os.environ.get("PYFLARE_SID_ROOT", "/var/lib/pyflare/sid-root")
+# The free-threaded 3.13 tools/setup-debian.sh builds (its last section).
+PY313T = os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t")
 
 
 def layout_fields(path):
@@ -170,11 +172,12 @@ FOOTER = """\
 
 const size_t py_layouts_count = sizeof py_layouts / sizeof py_layouts[0];
 
-const py_layout *py_layout_for(int major, int minor)
+const py_layout *py_layout_for(int major, int minor, int free_threaded)
 {
     for (size_t i = 0; i < py_layouts_count; i++) {
         uint32_t v = py_layouts[i].version_hex;
-        if ((int)(v >> 24) == major && (int)((v >> 16) & 0xFF) == minor)
+        int ft = py_layouts[i].build == PY_BUILD_FREE_THREADED;
+        if ((int)(v >> 24) == major && (int)((v >> 16) & 0xFF) == minor && ft == !!free_threaded)
             return &py_layouts[i];
     }
     return NULL;
@@ -199,6 +202,8 @@ def main():
         # 3.14+ come from the Debian root tools/setup-debian.sh keeps (release
         # builds only: the debug build's headers give the same offsets).
         prefixes += sorted(glob.glob(os.path.join(SID_ROOT, "usr", "include", "python3.1[4-9]")))
+        if os.path.isdir(PY313T):
+            prefixes.append(PY313T)
     fields = layout_fields(LAYOUT_H)
 
     entries = {}  # (major, minor) -> (version_hex, entry, source)
@@ -211,10 +216,11 @@ def main():
                 continue
             entry = check_entry(run_probe(args.cc, prefix, inc, work), fields, prefix)
             hexv = int(dict(entry)["version_hex"], 16)
-            key = (hexv >> 24, (hexv >> 16) & 0xFF)
+            ft = dict(entry)["build"] == "PY_BUILD_FREE_THREADED"
+            key = (hexv >> 24, (hexv >> 16) & 0xFF, ft)
             if key in entries:
-                print("gen_layouts: %d.%d seen twice (%s, %s); keeping the newer"
-                      % (key + (entries[key][2], inc)), file=sys.stderr)
+                print("gen_layouts: %d.%d%s seen twice (%s, %s); keeping the newer"
+                      % (key[0], key[1], "t" if ft else "", entries[key][2], inc), file=sys.stderr)
                 if entries[key][0] >= hexv:
                     continue
             entries[key] = (hexv, entry, inc, prefix)
@@ -227,7 +233,8 @@ def main():
     abi = os.uname().machine + ", LP64" if sys.maxsize > 2**32 else os.uname().machine
     out = [HEADER % {"sources": sources, "abi": abi}]
     for hexv, entry, _, _ in ordered:
-        out.append("    { /* %s */\n" % version_str(hexv))
+        ft = dict(entry)["build"] == "PY_BUILD_FREE_THREADED"
+        out.append("    { /* %s%s */\n" % (version_str(hexv), " free-threaded" if ft else ""))
         for name, value in entry:
             out.append("        .%s = %s,\n" % (name, value))
         out.append("    },\n")
@@ -242,8 +249,10 @@ def main():
 
     if args.check:
         failed = 0
-        for hexv, _, _, prefix in ordered:
-            py = os.path.join(prefix, "bin", "python%d.%d" % (hexv >> 24, (hexv >> 16) & 0xFF))
+        for hexv, entry, _, prefix in ordered:
+            ft = dict(entry)["build"] == "PY_BUILD_FREE_THREADED"
+            py = os.path.join(prefix, "bin", "python%d.%d%s" % (hexv >> 24, (hexv >> 16) & 0xFF,
+                                                               "t" if ft else ""))
             if not os.access(py, os.X_OK):
                 print("gen_layouts: no %s, not checked" % py, file=sys.stderr)
                 continue

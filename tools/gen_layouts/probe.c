@@ -146,6 +146,9 @@ int main(void)
     model("py_managed_model", "PY_MANAGED_311");
 #elif PY_VERSION_HEX < 0x030D0000
     model("py_managed_model", "PY_MANAGED_312");
+#elif defined(Py_GIL_DISABLED)
+    /* No GC pre-header in the free-threaded build: MANAGED_DICT_OFFSET is -1 word. */
+    model("py_managed_model", "PY_MANAGED_313_FT");
 #else
     model("py_managed_model", "PY_MANAGED_313");
 #endif
@@ -156,6 +159,12 @@ int main(void)
     model("py_int_model", "PY_LONG_SIZE");
 #else
     model("py_int_model", "PY_LONG_TAG");
+#endif
+
+#ifdef Py_GIL_DISABLED
+    model("py_build_model", "PY_BUILD_FREE_THREADED");
+#else
+    model("py_build_model", "PY_BUILD_GIL");
 #endif
 
     /* ---- _PyRuntimeState ---- */

@@ -16,7 +16,7 @@ Every target follows the same protocol, driven by tests/integration/run.py:
    It kills the target afterwards; targets never exit by themselves.
 
 Truth file format (JSON):
-  {"pid": N, "python": "3.12.1", "executable": "...",
+  {"pid": N, "python": "3.12.1", "executable": "...", "gil_enabled": bool,
    "threads": [{"thread_id": ident, "native_id": tid or null, "name": str,
                 "state": "parked" | "spinning",
                 "spin_lines": [line, ...],        # spinning threads only
@@ -188,6 +188,8 @@ def report_and_park(out_path, threads, timeout=60):
         "pid": os.getpid(),
         "python": platform.python_version(),
         "executable": sys.executable,
+        # False on a free-threaded build running without its GIL (3.13t)
+        "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
         "threads": out,
     })
     while True:

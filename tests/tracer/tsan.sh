@@ -1,0 +1,42 @@
+#!/bin/sh
+# tsan.sh — the tracer under ThreadSanitizer on the free-threaded 3.13t.
+#
+#   sh tests/tracer/tsan.sh [CASE...]     (default: threads_in_parallel)
+#
+# Builds pyflare._tracer and the model it links (src/profile, src/output,
+# src/base) with -fsanitize=thread into a temporary directory, then runs
+# tests/tracer/cases.py in python3.13t with libtsan preloaded. The interpreter
+# itself is not instrumented: only the module's own memory accesses are
+# checked (its PyMutex is announced to TSan by the module, see tracer.c).
+# Exit status: 0 and "tsan: no race" when TSan reported nothing; 1 otherwise.
+# Missing interpreter or libtsan: "tsan: SKIP ..." and status 0.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=${PYFLARE_PY313T:-/var/lib/pyflare/py313t}/bin/python3.13t
+CC=${CC:-cc}
+TSAN=$($CC -print-file-name=libtsan.so)
+[ -x "$PY" ] || { echo "tsan: SKIP: no $PY (tools/setup-debian.sh builds it)"; exit 0; }
+[ -e "$TSAN" ] || { echo "tsan: SKIP: no libtsan for $CC"; exit 0; }
+INC=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+SUFFIX=$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+WORK=$(mktemp -d /tmp/pyflare-tsan.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/pyflare" "$WORK/out"
+cp "$ROOT"/module/pyflare/*.py "$WORK/pyflare/"
+# shellcheck disable=SC2046
+$CC -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -fPIC -fvisibility=hidden -I"$ROOT/src" -isystem "$INC" \
+  -shared -o "$WORK/pyflare/_tracer$SUFFIX" "$ROOT/module/tracer.c" \
+  $(ls "$ROOT"/src/profile/*.c "$ROOT"/src/output/*.c "$ROOT"/src/base/*.c) -lz
+[ $# -gt 0 ] || set -- threads_in_parallel
+# report_signal_unsafe=0: the interpreter's own signal handlers are not ours.
+if PYTHONPATH="$WORK" LD_PRELOAD="$TSAN" TSAN_OPTIONS="halt_on_error=0 report_signal_unsafe=0 log_path=$WORK/tsan" \
+     "$PY" "$ROOT/tests/tracer/cases.py" "$WORK/out" "$@" >"$WORK/cases.txt" 2>&1; then rc=0; else rc=$?; fi
+cat "$WORK/cases.txt"
+if ls "$WORK"/tsan.* >/dev/null 2>&1; then
+  cat "$WORK"/tsan.*
+  echo "tsan: $(grep -c '^WARNING: ThreadSanitizer' "$WORK"/tsan.* | awk -F: '{s+=$NF} END {print s}') report(s)"
+  exit 1
+fi
+grep -q '^FAIL' "$WORK/cases.txt" && { echo "tsan: a case failed"; exit 1; }
+[ "$rc" -eq 0 ] || { echo "tsan: cases.py exited $rc"; exit 1; }
+echo "tsan: no race"

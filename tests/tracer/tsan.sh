@@ -28,14 +28,31 @@ $CC -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -fPIC -fvisibility=hidden -I
   -shared -o "$WORK/pyflare/_tracer$SUFFIX" "$ROOT/module/tracer.c" \
   $(ls "$ROOT"/src/profile/*.c "$ROOT"/src/output/*.c "$ROOT"/src/base/*.c) -lz
 [ $# -gt 0 ] || set -- threads_in_parallel
-# report_signal_unsafe=0: the interpreter's own signal handlers are not ours.
-if PYTHONPATH="$WORK" LD_PRELOAD="$TSAN" TSAN_OPTIONS="halt_on_error=0 report_signal_unsafe=0 log_path=$WORK/tsan" \
+# report_signal_unsafe=0: the interpreter's own signal handlers are not ours; exitcode=0:
+# reports are judged below, by whose code they are in.
+if PYTHONPATH="$WORK" LD_PRELOAD="$TSAN" TSAN_OPTIONS="halt_on_error=0 exitcode=0 report_signal_unsafe=0 log_path=$WORK/tsan" \
      "$PY" "$ROOT/tests/tracer/cases.py" "$WORK/out" "$@" >"$WORK/cases.txt" 2>&1; then rc=0; else rc=$?; fi
 cat "$WORK/cases.txt"
+# Only reports with a frame in the module's own code count: the interpreter is
+# not instrumented, so its own synchronisation (biased reference counting's
+# queues, say) is invisible to TSan and shows as races inside python3.13t.
 if ls "$WORK"/tsan.* >/dev/null 2>&1; then
-  cat "$WORK"/tsan.*
-  echo "tsan: $(grep -c '^WARNING: ThreadSanitizer' "$WORK"/tsan.* | awk -F: '{s+=$NF} END {print s}') report(s)"
-  exit 1
+  ours=$(cat "$WORK"/tsan.* | awk '
+    /^WARNING: ThreadSanitizer/ { block = $0 "\n"; inside = 1; next }
+    inside { block = block $0 "\n" }
+    inside && /^SUMMARY: ThreadSanitizer/ {
+      if (block ~ /module\/tracer\.c|src\/(profile|output|base)\//) { printf "%s", block; n++ }
+      inside = 0
+    }
+    END { print "ours=" n+0 }')
+  n=$(printf '%s\n' "$ours" | sed -n 's/^ours=//p')
+  others=$(grep -c '^WARNING: ThreadSanitizer' "$WORK"/tsan.* | awk -F: '{s+=$NF} END {print s}')
+  if [ "$n" -gt 0 ]; then
+    printf '%s\n' "$ours"
+    echo "tsan: $n report(s) in pyflare's code ($others in all)"
+    exit 1
+  fi
+  echo "tsan: note: $others report(s) inside the uninstrumented interpreter only, not counted"
 fi
 grep -q '^FAIL' "$WORK/cases.txt" && { echo "tsan: a case failed"; exit 1; }
 [ "$rc" -eq 0 ] || { echo "tsan: cases.py exited $rc"; exit 1; }

@@ -368,7 +368,7 @@ static const span *window_holding(batch *b, uint64_t addr, size_t len) {
     }
     for (size_t k = lo, steps = 0; k > 0 && steps < 4; k--, steps++) {
         const span *s = &b->spans[b->windows[k - 1]];
-        if (s->ok && addr + len <= s->addr + s->len)
+        if (s->ok && addr >= s->addr && len <= s->len && addr - s->addr <= s->len - len) /* no overflow */
             return s;
     }
     return NULL;

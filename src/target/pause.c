@@ -22,16 +22,10 @@
 static char thread_state_now(const target *t, pid_t tid) {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)t->pid, (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!proc_read_text(path, buf, sizeof buf))
         return 0;
-    ssize_t got = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (got <= 0)
-        return 0;
-    buf[got] = 0;
-    const char *close_paren = strrchr(buf, ')');
-    return close_paren && close_paren[1] == ' ' ? close_paren[2] : 0;
+    char state = proc_state_letter(buf);
+    return state == '?' ? 0 : state;
 }
 
 /* Why PTRACE_SEIZE of a live thread was refused. */

@@ -120,16 +120,10 @@ pid_t target_pid(const target *t) { return t->pid; }
 static char process_state(pid_t pid) {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!proc_read_text(path, buf, sizeof buf))
         return 0;
-    ssize_t got = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (got <= 0)
-        return 0;
-    buf[got] = 0;
-    const char *close_paren = strrchr(buf, ')');
-    return close_paren && close_paren[1] == ' ' ? close_paren[2] : 0;
+    char state = proc_state_letter(buf);
+    return state == '?' ? 0 : state;
 }
 
 int target_gone(const target *t) {
@@ -158,14 +152,8 @@ void target_exe(const target *t, char *out, size_t cap) {
 pid_t target_tracer(pid_t tid) {
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!proc_read_text(path, buf, sizeof buf))
         return 0;
-    ssize_t got = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (got <= 0)
-        return 0;
-    buf[got] = 0;
     const char *line = strstr(buf, "\nTracerPid:");
     return line ? (pid_t)strtol(line + 11, NULL, 10) : 0;
 }

@@ -33,6 +33,13 @@ struct target {
 };
 
 void target_maps_free(target *t);
+
+/* A small /proc file read whole into buf (NUL-terminated): its length, or 0
+ * when it cannot be read (the process or thread is gone). */
+size_t proc_read_text(const char *path, char *buf, size_t cap);
+/* The state letter of a /proc stat line, which follows the last ')' (the
+ * command name may contain any byte); '?' when there is none. */
+char proc_state_letter(const char *stat);
 void target_threads_free(target *t);
 void target_reap_dead(target *t);
 

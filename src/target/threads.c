@@ -140,12 +140,21 @@ static void forget_exited(target *t) {
     t->nstat_fds = keep;
 }
 
-/* The state letter follows the last ')' (the command name may contain any byte). */
-static char parse_state(const char *stat) {
+char proc_state_letter(const char *stat) {
     const char *close_paren = strrchr(stat, ')');
     if (!close_paren || close_paren[1] != ' ' || !close_paren[2])
         return '?';
     return close_paren[2];
+}
+
+size_t proc_read_text(const char *path, char *buf, size_t cap) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t got = read(fd, buf, cap - 1);
+    close(fd);
+    buf[got > 0 ? got : 0] = 0;
+    return got > 0 ? (size_t)got : 0;
 }
 
 static int open_task_dir(target *t) {
@@ -186,7 +195,7 @@ char target_thread_state(target *t, pid_t tid) {
         return '?';
     }
     buf[got] = 0;
-    return parse_state(buf);
+    return proc_state_letter(buf);
 }
 
 /* The total CPU time of an entry's thread and the number of times it was put
@@ -300,7 +309,7 @@ int target_threads(target *t, const target_thread **threads, size_t *n, pf_error
         if (got <= 0)
             continue; /* the thread exited between listing and reading */
         buf[got] = 0;
-        t->threads[i].state = parse_state(buf);
+        t->threads[i].state = proc_state_letter(buf);
         struct stat_fd *e = stat_entry(t, t->threads[i].tid);
         if (e)
             t->threads[i].ns_tid = e->ns_tid;

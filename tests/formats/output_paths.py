@@ -313,6 +313,13 @@ except (IOError, OSError, ValueError) as e:
     print("dir refused:", e)
 '''
         env = dict(os.environ, PYTHONPATH=path)
+        # Under `make asan` the module is built with the sanitizers: the
+        # uninstrumented interpreter needs their runtime preloaded (module.mk
+        # names it in build/module/asan-runtime, as tests/tracer uses it).
+        runtime = os.path.join(self.build, "module", "asan-runtime")
+        if os.path.exists(runtime):
+            with open(runtime) as fh:
+                env.update(LD_PRELOAD=fh.read().strip(), ASAN_OPTIONS="detect_leaks=0")
         r = subprocess.run([py, "-c", code, d], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
         out = r.stdout.decode(errors="replace")
         self.check(r.returncode == 0, "module run failed: %s %s" % (out, r.stderr.decode(errors="replace")))

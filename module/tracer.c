@@ -54,6 +54,7 @@
 #endif
 
 #include <pythread.h>
+#include <pthread.h>
 
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000
 #error "pyflare._tracer supports free-threaded CPython 3.13 only"
@@ -217,7 +218,12 @@ static Profiler *active;          /* the enabled profiler (one at a time); under
 #ifdef Py_GIL_DISABLED
 /* A ThreadSanitizer build of the module (tests/tracer/tsan.sh) runs inside an
  * uninstrumented interpreter, whose PyMutex it cannot see: tell it. */
-#if defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) /* clang's way of saying it */
+#define PYFLARE_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(PYFLARE_TSAN)
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
 #define TSAN_ACQUIRE(a) __tsan_acquire(a)
@@ -1237,14 +1243,20 @@ static int Profiler_init(Profiler *self, PyObject *args, PyObject *kw) {
  * in one. 0, or -1 with an exception. */
 static int switch_begin(void) {
     unsigned long me = PyThread_get_thread_ident();
-    if (switch_lock_pid != (long)getpid()) { /* first use, or a fork()ed child */
+    /* Made on first use, or anew in a fork()ed child. Without a GIL two
+     * threads' first enable() could each make a lock and switch at once (two
+     * use_tool_id calls: seen under ASan on 3.13t): made under a mutex. */
+    static pthread_mutex_t making = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&making);
+    if (switch_lock_pid != (long)getpid()) {
         switch_lock = PyThread_allocate_lock();
         switch_lock_pid = (long)getpid();
         switch_owner = 0;
-        if (!switch_lock) {
-            PyErr_NoMemory();
-            return -1;
-        }
+    }
+    pthread_mutex_unlock(&making);
+    if (!switch_lock) {
+        PyErr_NoMemory();
+        return -1;
     }
     if (switch_owner == me) {
         PyErr_SetString(PyExc_RuntimeError, "enable()/disable() called while this thread is enabling or disabling "

@@ -11,7 +11,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYFLARE = os.environ.get("PYFLARE") or os.path.join(ROOT, "build", "pyflare")
-PYENV = "/root/.pyenv/versions"
+PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
 SUMMARY = re.compile(r"(\d+) stacks from (\d+) samples in ([\d.]+) s \(([\d.]+) Hz of ([\d.e+]+) requested\), (\d+) late")
 
 

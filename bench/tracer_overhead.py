@@ -39,7 +39,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOAD = os.path.join(ROOT, "bench", "tracer_workload.py")
-PYENV = "/root/.pyenv/versions"
+PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 15
 ONLY = sys.argv[2:]
 

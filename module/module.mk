@@ -15,7 +15,8 @@
 # Included by the top-level Makefile; MODULE_TARGETS joins `all`.
 
 # (/var/lib/pyflare/py313t: the free-threaded 3.13t of tools/setup-debian.sh, tag 3.13.5t, cp313t.)
-MODULE_PYTHONS ?= $(wildcard /root/.pyenv/versions/*/bin/python) $(wildcard /usr/bin/python3.11) \
+PYENV_ROOT ?= $(HOME)/.pyenv
+MODULE_PYTHONS ?= $(wildcard $(PYENV_ROOT)/versions/*/bin/python) $(wildcard /usr/bin/python3.11) \
   $(wildcard $(or $(PYFLARE_PY313T),/var/lib/pyflare/py313t)/bin/python3.13t)
 MODULE_ROOT    ?= /var/lib/pyflare/sid-root
 MODULE_ROOT_PYTHONS ?= $(notdir $(wildcard $(MODULE_ROOT)/usr/bin/python3.1[4-9] $(MODULE_ROOT)/usr/bin/python3.1[4-9]d))

@@ -73,7 +73,7 @@ import sid_root  # noqa: E402  (tests/sid_root.py: CPython 3.14/3.15 in a Debian
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGETS = os.path.join(HERE, "targets")
-PYENV = "/root/.pyenv/versions"
+PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
 
 EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
             "3.11.7", "3.12.1", "3.13.0", "system-3.11", "3.13t"] + sid_root.NAMES

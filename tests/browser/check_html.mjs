@@ -32,7 +32,15 @@ try {
     out.hover = { label: row1.label, tip: await page.evaluate(() => document.getElementById('tip').hidden ? null : document.getElementById('tip').innerText) };
 
     // Zoom into a deeper frame; it should span the width, its ancestors greyed.
-    const target = L.rects.filter((r) => r.depth >= 2 && r.w > 8 && r.w < L.width - 10).sort((a, b) => b.depth - a.depth || b.w - a.w)[0];
+    let target = L.rects.filter((r) => r.depth >= 2 && r.w > 8 && r.w < L.width - 10).sort((a, b) => b.depth - a.depth || b.w - a.w)[0];
+    // A recorded start-up can be 70 frames deep, the graph taller than the
+    // window: make the window tall enough first (a click outside it reaches nothing).
+    const view = page.viewportSize();
+    if (target.cy > view.height - 20) {
+      await page.setViewportSize({ width: view.width, height: Math.ceil(target.cy + 100) });
+      L = await layout();
+      target = L.rects.find((r) => r.node === target.node);
+    }
     await page.mouse.click(target.x + target.w / 2, target.cy);
     L = await layout();
     const z = L.rects.find((r) => r.node === target.node);

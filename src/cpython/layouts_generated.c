@@ -7,15 +7,15 @@
  *     python3 tools/gen_layouts/gen_layouts.py
  *
  * Headers used:
- *   2.7.18   /root/.pyenv/versions/2.7.18/include/python2.7
- *   3.6.15   /root/.pyenv/versions/3.6.15/include/python3.6m
- *   3.7.16   /root/.pyenv/versions/3.7.16/include/python3.7m
- *   3.8.18   /root/.pyenv/versions/3.8.18/include/python3.8
- *   3.9.18   /root/.pyenv/versions/3.9.18/include/python3.9
- *   3.10.13  /root/.pyenv/versions/3.10.13/include/python3.10
- *   3.11.7   /root/.pyenv/versions/3.11.7/include/python3.11
- *   3.12.1   /root/.pyenv/versions/3.12.1/include/python3.12
- *   3.13.0   /root/.pyenv/versions/3.13.0/include/python3.13
+ *   2.7.18   $PYENV_ROOT/versions/2.7.18/include/python2.7
+ *   3.6.15   $PYENV_ROOT/versions/3.6.15/include/python3.6m
+ *   3.7.16   $PYENV_ROOT/versions/3.7.16/include/python3.7m
+ *   3.8.18   $PYENV_ROOT/versions/3.8.18/include/python3.8
+ *   3.9.18   $PYENV_ROOT/versions/3.9.18/include/python3.9
+ *   3.10.13  $PYENV_ROOT/versions/3.10.13/include/python3.10
+ *   3.11.7   $PYENV_ROOT/versions/3.11.7/include/python3.11
+ *   3.12.1   $PYENV_ROOT/versions/3.12.1/include/python3.12
+ *   3.13.0   $PYENV_ROOT/versions/3.13.0/include/python3.13
  *   3.13.5   /var/lib/pyflare/py313t/include/python3.13t
  *   3.14.10  /var/lib/pyflare/sid-root/usr/include/python3.14
  *   3.15.2   /var/lib/pyflare/sid-root/usr/include/python3.15

@@ -2,7 +2,7 @@
 """Generate src/cpython/layouts_generated.c from the installed CPython headers.
 
 For every interpreter found (default: $PYENV_ROOT/versions/*, i.e.
-/root/.pyenv/versions/*), compile probe.c against that interpreter's own
+~/.pyenv/versions/*), compile probe.c against that interpreter's own
 headers, run it, and collect the py_layout initializer it prints.  The entries
 are checked against the fields declared in src/cpython/layout.h (every field
 must be set exactly once) and written out sorted by version.
@@ -229,7 +229,10 @@ def main():
         sys.exit("gen_layouts: no interpreters found")
 
     ordered = [entries[k] for k in sorted(entries)]
-    sources = "".join(" *   %-8s %s\n" % (version_str(e[0]), e[2]) for e in ordered)
+    # Paths under pyenv's root are written from $PYENV_ROOT: the file names no one's home.
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")).rstrip("/") + "/"
+    shown = lambda path: "$PYENV_ROOT/" + path[len(pyenv_root):] if path.startswith(pyenv_root) else path
+    sources = "".join(" *   %-8s %s\n" % (version_str(e[0]), shown(e[2])) for e in ordered)
     abi = os.uname().machine + ", LP64" if sys.maxsize > 2**32 else os.uname().machine
     out = [HEADER % {"sources": sources, "abi": abi}]
     for hexv, entry, _, _ in ordered:

@@ -4,7 +4,7 @@
 # so that `PYTHONPATH=build/module/<tag> python -m pyflare script.py` works.
 # <tag> is the interpreter's version ("3.12.1"; see module/pyinfo.py, which
 # `pyflare trace` also uses to find the build). Interpreters without headers
-# are skipped. The profile model and writers (src/profile, src/output,
+# are skipped. The profile model, report layer and writers (src/profile, src/report, src/output,
 # src/base) do not depend on Python, so they are compiled once, with -fPIC,
 # into build/module/pic/ and linked into every interpreter's module.
 # Interpreters that live in another root (Debian sid's 3.14 and 3.15, made by
@@ -30,10 +30,10 @@ MODULE_CLANG   = $(findstring clang,$(shell $(CC) --version 2>/dev/null))
 MODULE_CFLAGS  = $(if $(MODULE_ASAN),$(CFLAGS),$(filter-out -fsanitize=% -fno-sanitize%,$(CFLAGS))) -fPIC -fvisibility=hidden
 MODULE_LDFLAGS = $(if $(MODULE_ASAN),$(LDFLAGS) $(if $(MODULE_CLANG),-shared-libasan),$(filter-out -fsanitize=%,$(LDFLAGS)))
 MODULE_ASAN_RT = $(shell $(CC) -print-file-name=$(if $(MODULE_CLANG),libclang_rt.asan-$(shell uname -m).so,libasan.so))
-MODULE_PIC_SRC = $(wildcard src/profile/*.c src/output/*.c src/base/*.c)
+MODULE_PIC_SRC = $(wildcard src/profile/*.c src/report/*.c src/output/*.c src/base/*.c)
 MODULE_PIC_OBJ = $(MODULE_PIC_SRC:%.c=$(BUILD)/module/pic/%.o)
 MODULE_PY      = $(wildcard module/pyflare/*.py)
-MODULE_HDR     = $(wildcard src/profile/*.h src/output/*.h src/base/*.h)
+MODULE_HDR     = $(wildcard src/profile/*.h src/report/*.h src/output/*.h src/base/*.h)
 
 # One word per usable interpreter: tag|include|suffix|python.
 MODULE_INFO := $(sort $(foreach py,$(MODULE_PYTHONS),$(shell $(py) module/pyinfo.py 2>/dev/null)) \

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/aggregate.h"
+#include "report/aggregate.h"
 #include "output/escape.h"
 
 typedef struct cg_class {

@@ -1,10 +1,37 @@
 /* folded.c — folded stacks: one line per unique stack, root first, frames
  * joined by ';', a space, then the count. Read by flamegraph.pl, inferno,
- * speedscope and `pyflare flamegraph`. */
+ * speedscope and `pyflare flamegraph`.
+ *
+ * The format has no place for a frame's origin but its file name, and a name
+ * shortened to its import root no longer says it (threading.py is standard
+ * library only while it is .../lib/python3.12/threading.py). So a shortened
+ * name keeps its root here, "lib/python3.12/threading.py" or
+ * "site-packages/django/db/models/query.py": every reader still sees a path,
+ * and profile/origin.c reads the origin back from it. */
 #include "output/writer.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "profile/origin.h"
+
+/* out_frame_label, with the file's import root put back where the shortened
+ * name lost it. snprintf-like. */
+static int folded_label(const pf_profile *p, pf_frame_id frame, char *buf, size_t cap) {
+    size_t n;
+    const pf_frame *fr = &pf_frames(p, &n)[frame];
+    const pf_func *fn = &pf_funcs(p, &n)[fr->func];
+    const char *file = pf_str(p, fn->file);
+    char root[64];
+    if (fn->kind != PF_FUNC_PYTHON || !*file ||
+        pf_origin_root_for(file, (pf_origin)fn->origin, pf_str(p, pf_profile_meta_const(p)->python), root,
+                           sizeof root) <= 0)
+        return out_frame_label(p, frame, buf, cap);
+    if (fr->line > 0)
+        return snprintf(buf, cap, "%s (%s%s:%d)", pf_str(p, fn->name), root, file, fr->line);
+    return snprintf(buf, cap, "%s (%s%s)", pf_str(p, fn->name), root, file);
+}
 
 int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
     size_t n;
@@ -26,7 +53,7 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
         for (pf_node_id at = (pf_node_id)i; at != PF_ROOT; at = nodes[at].parent)
             path[depth++] = at;
         for (size_t k = depth; k-- > 0;) {
-            int len = out_frame_label(p, nodes[path[k]].frame, label, cap);
+            int len = folded_label(p, nodes[path[k]].frame, label, cap);
             if (len >= 0 && (size_t)len >= cap) {
                 char *bigger = malloc((size_t)len + 1);
                 if (!bigger) {
@@ -37,7 +64,7 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
                 free(label);
                 label = bigger;
                 cap = (size_t)len + 1;
-                out_frame_label(p, nodes[path[k]].frame, label, cap);
+                folded_label(p, nodes[path[k]].frame, label, cap);
             }
             /* ';' separates frames and a newline ends the line: neither may appear inside one. */
             for (char *c = label; *c; c++)

@@ -21,6 +21,8 @@
 #include "output/escape.h"
 #include "output/outbuf.h"
 #include "output/writer.h"
+#include "report/legend.h"
+#include "report/tree.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -115,89 +117,24 @@ static void html_text(out_buf *o, const char *str) {
 
 /* ---- tree order ---------------------------------------------------------- */
 
-/* Frames ranked by (function name, file, line), so siblings can be ordered
- * the same way in every output regardless of the order stacks were seen. */
-static int cmp_frames(const void *a, const void *b, void *ctx) {
-    const pf_profile *p = ctx;
-    size_t n;
-    const pf_frame *fr = pf_frames(p, &n);
-    const pf_func *fn = pf_funcs(p, &n);
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    const pf_func *fx = &fn[fr[x].func], *fy = &fn[fr[y].func];
-    int c = strcmp(pf_str(p, fx->name), pf_str(p, fy->name));
-    if (!c)
-        c = strcmp(pf_str(p, fx->file), pf_str(p, fy->file));
-    if (!c)
-        c = (fr[x].line > fr[y].line) - (fr[x].line < fr[y].line);
-    return c ? c : (x > y) - (x < y);
-}
-
-typedef struct kid {
-    uint32_t parent, rank, id;
-} kid;
-
-static int cmp_kids(const void *a, const void *b) {
-    const kid *x = a, *y = b;
-    if (x->parent != y->parent)
-        return x->parent < y->parent ? -1 : 1;
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-/* The nodes with weight in preorder, siblings sorted: order[k] = old id, and
- * newid[old] = k (UINT32_MAX for nodes left out). Returns the count, 0 on OOM. */
+/* The display tree (report/tree.h: every node with weight, siblings in the
+ * one order) in preorder: order[k] = profile node, and newid[profile node] =
+ * k (UINT32_MAX for nodes left out). Returns the count, 0 on OOM. */
 static size_t preorder(const pf_profile *p, uint32_t **order_out, uint32_t **newid_out) {
-    size_t n, nframes;
-    const pf_node *nodes = pf_nodes(p, &n);
-    pf_frames(p, &nframes);
-    uint32_t *rank = malloc((nframes ? nframes : 1) * sizeof *rank);
-    uint32_t *byrank = malloc((nframes ? nframes : 1) * sizeof *byrank);
-    kid *k = malloc((n ? n : 1) * sizeof *k);
-    uint32_t *first = calloc(n ? n : 1, sizeof *first), *next = calloc(n ? n : 1, sizeof *next);
-    uint32_t *order = malloc((n ? n : 1) * sizeof *order), *newid = malloc((n ? n : 1) * sizeof *newid);
-    uint32_t *stack = malloc((n ? n : 1) * sizeof *stack);
-    size_t count = 0;
-    if (!rank || !byrank || !k || !first || !next || !order || !newid || !stack)
-        goto out;
-    for (size_t i = 0; i < nframes; i++)
-        byrank[i] = (uint32_t)i;
-    qsort_r(byrank, nframes, sizeof *byrank, cmp_frames, (void *)p);
-    for (size_t i = 0; i < nframes; i++)
-        rank[byrank[i]] = (uint32_t)i;
-    size_t nk = 0;
-    for (size_t i = 1; i < n; i++)
-        if (nodes[i].total)
-            k[nk++] = (kid){nodes[i].parent, rank[nodes[i].frame], (uint32_t)i};
-    qsort(k, nk, sizeof *k, cmp_kids);
-    for (size_t i = 0; i < nk; i++) {
-        if (!i || k[i - 1].parent != k[i].parent)
-            first[k[i].parent] = k[i].id;
-        else
-            next[k[i - 1].id] = k[i].id;
-    }
-    for (size_t i = 0; i < n; i++)
+    size_t n;
+    pf_nodes(p, &n);
+    rp_tree t;
+    if (rp_tree_build(p, 0, 0, 1, NULL, &t) != 0)
+        return 0;
+    uint32_t *order = malloc(t.len * sizeof *order), *newid = malloc((n ? n : 1) * sizeof *newid);
+    size_t count = order && newid ? rp_tree_preorder(&t, order) : 0;
+    for (size_t i = 0; count && i < n; i++)
         newid[i] = UINT32_MAX;
-    /* Iterative preorder: the stack holds the next sibling to visit. */
-    size_t sp = 0;
-    order[count] = 0, newid[0] = (uint32_t)count++;
-    if (first[0])
-        stack[sp++] = first[0];
-    while (sp) {
-        uint32_t at = stack[--sp];
-        order[count] = at, newid[at] = (uint32_t)count++;
-        if (next[at])
-            stack[sp++] = next[at];
-        if (first[at])
-            stack[sp++] = first[at];
+    for (size_t k = 0; k < count; k++) {
+        order[k] = t.src[order[k]];
+        newid[order[k]] = (uint32_t)k;
     }
-out:
-    free(rank);
-    free(byrank);
-    free(k);
-    free(first);
-    free(next);
-    free(stack);
+    rp_tree_free(&t);
     if (!count) {
         free(order);
         free(newid);
@@ -430,17 +367,7 @@ static const char script[] =
     "function nodeLabel(i) { return i === 0 ? 'all' : frameLabel(frm[i]); }\n"
     "function hash(s) { var h = 2166136261; for (var k = 0; k < s.length; k++) { h ^= s.charCodeAt(k); h = Math.imul(h, 16777619); } return h >>> 0; }\n"
     "var ORIGINS = ['own code', 'standard library', 'third-party', 'native', 'thread / process', 'other'];\n"
-    "function origin(f) {\n"
-    "  var k = fnKind[f];\n"
-    "  if (k === 1) return 3;\n"
-    "  if (k === 2 || k === 3) return 4;\n"
-    "  if (k === 4) return 5;\n"
-    "  if (fnKnown && fnKnown[f]) return fnKnown[f] - 1;\n"
-    "  var file = S[fnFile[f]];\n"
-    "  if (/\\/(site|dist)-packages\\//.test(file)) return 2;\n"
-    "  if (/\\/lib\\/python\\d[\\d.]*\\//.test(file) || file.indexOf('<frozen ') === 0) return 1;\n"
-    "  return 0;\n"
-    "}\n"
+    "function origin(f) { return fnKnown[f]; } /* the legend entry (report/legend.h), decided in C */\n"
     "var fnColour = new Array(NF), fnOrigin = new Int8Array(NF);\n"
     "function colour(f) {\n"
     "  var c = fnColour[f];\n"
@@ -906,7 +833,7 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
 
     /* The data. */
     out_buf_puts(o, "<script type=\"application/json\" id=\"pf-data\">{\"v\":1,\"unit\":");
-    json_str(o, meta->weight_unit ? meta->weight_unit : "samples");
+    json_str(o, meta->mode == PF_MODE_TRACED ? "nanoseconds" : "samples");
     out_buf_puts(o, ",\"mode\":");
     json_str(o, meta->mode == PF_MODE_TRACED ? "traced" : "sampled");
     out_buf_printf(o, ",\"rate_hz\":%.6g,\"duration_ns\":%" PRIu64 ",\"start_unix_ns\":%" PRIu64 ",\"command\":",
@@ -931,7 +858,7 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
     out_buf_put(o, ",", 1);
     json_u32_array(o, "kind", tmp, nfuncs);
     for (size_t i = 0; i < nfuncs; i++)
-        tmp[i] = funcs[i].origin; /* pf_origin: 1 own, 2 stdlib, 3 third-party; 0 = from the path */
+        tmp[i] = rp_legend_of(&funcs[i]); /* the legend entry, as the SVG's: the script reads it, never a path */
     out_buf_puts(o, ",");
     json_u32_array(o, "origin", tmp, nfuncs);
     out_buf_puts(o, "},\n\"frames\":{");

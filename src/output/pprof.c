@@ -23,7 +23,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "output/aggregate.h"
+#include "report/aggregate.h"
 #include "output/escape.h"
 #include "output/protobuf.h"
 

@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/aggregate.h"
+#include "report/aggregate.h"
 #include "output/escape.h"
 
 static void w_u32(FILE *f, uint32_t v) {

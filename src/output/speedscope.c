@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/aggregate.h"
+#include "report/aggregate.h"
 #include "output/escape.h"
 
 static int synthetic(int kind) { return kind == PF_FUNC_THREAD || kind == PF_FUNC_PROCESS; }

@@ -27,6 +27,9 @@
 #include <string.h>
 
 #include "base/u64map.h"
+#include "report/legend.h"
+#include "report/order.h"
+#include "report/tree.h"
 
 #define IMG_W 1200
 #define PAD 10
@@ -155,274 +158,27 @@ static void put_weight(out_buf *o, uint64_t v, int is_ns) {
 
 /* ---- frame labels ------------------------------------------------------------ */
 
-/* Every frame's folded label in one buffer; frame 0 (the root) is "all". */
-typedef struct labels {
-    char *buf;
-    size_t len, cap;
-    size_t *off;
-    size_t n;
-    uint32_t *rank; /* frame -> position in label order */
-} labels;
-
-static int cmp_frames_by_label(const void *a, const void *b, void *ctx) {
-    const labels *l = ctx;
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    int c = strcmp(l->buf + l->off[x], l->buf + l->off[y]);
-    return c ? c : (x > y) - (x < y);
-}
-
-static const char *label_of(const labels *l, uint32_t frame) { return l->buf + l->off[frame]; }
-
-static int labels_build(const pf_profile *p, labels *l) {
-    size_t nframes;
-    pf_frames(p, &nframes);
-    memset(l, 0, sizeof *l);
-    l->n = nframes ? nframes : 1;
-    l->off = malloc(l->n * sizeof *l->off);
-    l->rank = malloc(l->n * sizeof *l->rank);
-    uint32_t *order = malloc(l->n * sizeof *order);
-    if (!l->off || !l->rank || !order) {
-        free(order);
-        return -1;
+/* A frame's folded label ("all" for the root) in *buf, grown as needed;
+ * NULL when out of memory. Only drawn frames wide enough for text need one. */
+static const char *label_of(const pf_profile *p, pf_frame_id frame, char **buf, size_t *cap) {
+    if (!frame)
+        return "all";
+    int n = out_frame_label(p, frame, *buf, *cap);
+    if (n >= 0 && (size_t)n >= *cap) {
+        char *bigger = realloc(*buf, (size_t)n + 1);
+        if (!bigger)
+            return NULL;
+        *buf = bigger;
+        *cap = (size_t)n + 1;
+        out_frame_label(p, frame, *buf, *cap);
     }
-    for (size_t i = 0; i < l->n; i++) {
-        char tmp[512];
-        const char *text = "all";
-        size_t len = 3;
-        char *big = NULL;
-        if (i) {
-            int n = out_frame_label(p, (pf_frame_id)i, tmp, sizeof tmp);
-            len = n > 0 ? (size_t)n : 0;
-            text = tmp;
-            if (len >= sizeof tmp) {
-                big = malloc(len + 1);
-                if (!big) {
-                    free(order);
-                    return -1;
-                }
-                out_frame_label(p, (pf_frame_id)i, big, len + 1);
-                text = big;
-            }
-        }
-        if (l->len + len + 1 > l->cap) {
-            size_t cap = l->cap ? l->cap : 4096;
-            while (cap < l->len + len + 1)
-                cap *= 2;
-            char *nb = realloc(l->buf, cap);
-            if (!nb) {
-                free(big);
-                free(order);
-                return -1;
-            }
-            l->buf = nb;
-            l->cap = cap;
-        }
-        l->off[i] = l->len;
-        memcpy(l->buf + l->len, text, len);
-        l->buf[l->len + len] = 0;
-        l->len += len + 1;
-        free(big);
-        order[i] = (uint32_t)i;
-    }
-    qsort_r(order, l->n, sizeof *order, cmp_frames_by_label, l);
-    for (size_t i = 0; i < l->n; i++)
-        l->rank[order[i]] = (uint32_t)i;
-    free(order);
-    return 0;
-}
-
-static void labels_free(labels *l) {
-    free(l->buf);
-    free(l->off);
-    free(l->rank);
+    return *buf;
 }
 
 /* ---- the tree as drawn ------------------------------------------------------- */
 
-/* The frames that will be drawn: the profile's tree, or the tree merged from
- * the leaf (reverse), keeping only nodes at least min_w wide. Each kept node
- * remembers how many narrower children it had and their weight, which is
- * all the picture needs of them; children are ordered by label so the
- * picture does not depend on input order. Pruning before sorting matters: a
- * million-line input has tens of millions of nodes, a picture ~100,000. */
-typedef struct vnode {
-    uint32_t frame, first_child, next_sibling, narrow_n;
-    uint64_t self, total, narrow_w;
-} vnode;
-
-typedef struct vtree {
-    vnode *n;
-    size_t len, cap;
-} vtree;
-
-static uint32_t vt_add(vtree *t, uint32_t frame, uint64_t self, uint64_t total) {
-    if (t->len == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 1024;
-        vnode *bigger = realloc(t->n, cap * sizeof *bigger);
-        if (!bigger)
-            return 0;
-        t->n = bigger;
-        t->cap = cap;
-    }
-    t->n[t->len] = (vnode){frame, 0, 0, 0, self, total, 0};
-    return (uint32_t)t->len++;
-}
-
-typedef struct kid {
-    uint32_t parent, rank, id;
-} kid;
-
-static int cmp_kids(const void *a, const void *b) {
-    const kid *x = a, *y = b;
-    if (x->parent != y->parent)
-        return x->parent < y->parent ? -1 : 1;
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-/* A whole tree in whichever shape it comes: the profile's nodes, or a
- * reversed trie (nodes plus parents). Parents always precede children. */
-typedef struct src_tree {
-    const pf_node *pn;
-    const vnode *vn;
-    const uint32_t *vparent;
-    size_t n;
-} src_tree;
-
-#define SRC_PARENT(s, i) ((s)->pn ? (s)->pn[i].parent : (s)->vparent[i])
-#define SRC_FRAME(s, i) ((s)->pn ? (i ? (s)->pn[i].frame : 0) : (s)->vn[i].frame)
-#define SRC_SELF(s, i) ((s)->pn ? (s)->pn[i].self : (s)->vn[i].self)
-#define SRC_TOTAL(s, i) ((s)->pn ? (s)->pn[i].total : (s)->vn[i].total)
-
-/* Copies the nodes at least minwidth pixels wide (whose parents are kept)
- * into t and links them, siblings in label order. */
-static int vt_compact(const src_tree *src, double minwidth, const labels *l, vtree *t) {
-    uint32_t *cid = malloc((src->n ? src->n : 1) * sizeof *cid);
-    size_t kcap = 1024, nk = 0;
-    kid *k = malloc(kcap * sizeof *k);
-    int rc = -1;
-    memset(t, 0, sizeof *t);
-    if (!cid || !k || !src->n)
-        goto out;
-    vt_add(t, 0, SRC_SELF(src, 0), SRC_TOTAL(src, 0));
-    if (t->len != 1)
-        goto out;
-    double min_w = minwidth * (double)SRC_TOTAL(src, 0) / FRAME_W;
-    cid[0] = 0;
-    for (size_t i = 1; i < src->n; i++) {
-        uint64_t w = SRC_TOTAL(src, i);
-        uint32_t p = cid[SRC_PARENT(src, i)];
-        cid[i] = UINT32_MAX;
-        if (!w || p == UINT32_MAX)
-            continue;
-        if ((double)w < min_w) {
-            t->n[p].narrow_w += w;
-            t->n[p].narrow_n++;
-            continue;
-        }
-        uint32_t frame = SRC_FRAME(src, i);
-        uint32_t id = vt_add(t, frame, SRC_SELF(src, i), w);
-        if (!id)
-            goto out;
-        if (nk == kcap) {
-            kcap *= 2;
-            kid *bigger = realloc(k, kcap * sizeof *bigger);
-            if (!bigger)
-                goto out;
-            k = bigger;
-        }
-        k[nk++] = (kid){p, l->rank[frame], id};
-        cid[i] = id;
-    }
-    qsort(k, nk, sizeof *k, cmp_kids);
-    for (size_t i = 0; i < nk; i++) {
-        if (!i || k[i - 1].parent != k[i].parent)
-            t->n[k[i].parent].first_child = k[i].id;
-        else
-            t->n[k[i - 1].id].next_sibling = k[i].id;
-    }
-    rc = 0;
-out:
-    free(cid);
-    free(k);
-    return rc;
-}
-
-/* The tree merged from the leaf: each stack, read leaf first, goes into a
- * new trie keyed by (parent, frame). */
-static int vt_reversed(const pf_profile *p, vnode **out_nodes, uint32_t **out_parent, size_t *out_n) {
-    size_t n;
-    const pf_node *nodes = pf_nodes(p, &n);
-    vtree t = {0};
-    size_t pcap = 1024;
-    uint32_t *parent = malloc(pcap * sizeof *parent);
-    u64map map = {0};
-    int rc = -1;
-    vt_add(&t, 0, 0, 0);
-    if (!parent || t.len != 1)
-        goto out;
-    parent[0] = 0;
-    for (size_t i = 1; i < n; i++) {
-        uint64_t w = nodes[i].self;
-        if (!w)
-            continue;
-        uint32_t at = 0;
-        t.n[0].total += w;
-        for (pf_node_id k = (pf_node_id)i; k != PF_ROOT; k = nodes[k].parent) {
-            uint64_t key = (uint64_t)at << 32 | nodes[k].frame;
-            uint32_t child = u64map_get(&map, key);
-            if (child == U64MAP_NONE) {
-                child = vt_add(&t, nodes[k].frame, 0, 0);
-                if (!child)
-                    goto out;
-                if (child >= pcap) {
-                    pcap *= 2;
-                    uint32_t *bigger = realloc(parent, pcap * sizeof *bigger);
-                    if (!bigger)
-                        goto out;
-                    parent = bigger;
-                }
-                if (u64map_put(&map, key, child) != 0)
-                    goto out;
-                parent[child] = at;
-            }
-            t.n[child].total += w;
-            at = child;
-        }
-        t.n[at].self += w;
-    }
-    rc = 0;
-out:
-    u64map_free(&map);
-    if (rc) {
-        free(t.n);
-        free(parent);
-        return -1;
-    }
-    *out_nodes = t.n;
-    *out_parent = parent;
-    *out_n = t.len;
-    return 0;
-}
-
-/* The drawn tree of p, forward or reversed, pruned at minwidth pixels. */
-static int vt_build(const pf_profile *p, int reverse, double minwidth, const labels *l, vtree *t) {
-    src_tree src = {0};
-    vnode *rn = NULL;
-    uint32_t *rp = NULL;
-    if (reverse) {
-        if (vt_reversed(p, &rn, &rp, &src.n) != 0)
-            return -1;
-        src.vn = rn, src.vparent = rp;
-    } else {
-        src.pn = pf_nodes(p, &src.n);
-    }
-    int rc = vt_compact(&src, minwidth, l, t);
-    free(rn);
-    free(rp);
-    return rc;
-}
+/* The frames that will be drawn are report/tree.h's display tree, pruned at
+ * minwidth pixels: built from the profile, or, for folded rows, here. */
 
 /* The same drawn tree straight from the input's lines (out_read_folded_stacks),
  * top down: the lines below a drawn node are split by their frame at the
@@ -430,7 +186,8 @@ static int vt_build(const pf_profile *p, int reverse, double minwidth, const lab
  * counted, never split further. So the work is the lines times the depth at
  * which they become too narrow to draw, and no node below that is ever made;
  * a group's lines are kept contiguous in one index array, split in place by
- * a counting pass. Children come out in label order, as vt_compact's do. */
+ * a counting pass. Children come out in the one order (report/order.h), as
+ * rp_tree_build's do. */
 typedef struct split_task {
     uint32_t node, depth;
     size_t a, b; /* the group: idx[a .. b) */
@@ -441,8 +198,9 @@ static int cmp_u64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int vt_from_stacks(const out_stacks *s, int reverse, double minwidth, const labels *l, vtree *t) {
-    size_t nr = l->n, n = s->nlines;
+static int tree_from_stacks(const out_stacks *s, int reverse, double minwidth, const uint32_t *ranks, size_t nframes,
+                            rp_tree *t) {
+    size_t nr = nframes ? nframes : 1, n = s->nlines;
     uint32_t *by_rank = malloc(nr * sizeof *by_rank);  /* rank -> frame */
     uint32_t *slot = malloc(nr * sizeof *slot);        /* rank -> this group's child slot */
     uint64_t *w = malloc(nr * sizeof *w), *self = malloc(nr * sizeof *self);
@@ -459,14 +217,14 @@ static int vt_from_stacks(const out_stacks *s, int reverse, double minwidth, con
     if (n > UINT32_MAX || nr > UINT32_MAX)
         goto out;
     for (size_t f = 0; f < nr; f++) {
-        by_rank[l->rank[f]] = (uint32_t)f;
+        by_rank[ranks[f]] = (uint32_t)f;
         slot[f] = UINT32_MAX;
     }
     size_t ni = 0;
     for (size_t i = 0; i < n; i++)
         if (s->lines[i].count)
             idx[ni++] = (uint32_t)i;
-    vt_add(t, 0, 0, s->total);
+    rp_tree_add(t, 0, 0, s->total);
     if (t->len != 1)
         goto out;
     double min_w = minwidth * (double)s->total / FRAME_W;
@@ -488,7 +246,7 @@ static int vt_from_stacks(const out_stacks *s, int reverse, double minwidth, con
                 continue;
             }
             pf_frame_id fr = s->frames[ln->off + (reverse ? ln->len - 1 - d : d)];
-            uint32_t r = l->rank[fr], k = slot[r];
+            uint32_t r = ranks[fr], k = slot[r];
             if (k == UINT32_MAX) {
                 k = slot[r] = (uint32_t)nk;
                 order[nk++] = (uint64_t)r << 32 | k;
@@ -515,7 +273,7 @@ static int vt_from_stacks(const out_stacks *s, int reverse, double minwidth, con
                 pos[k] = SIZE_MAX;
                 continue;
             }
-            uint32_t c = vt_add(t, by_rank[r], self[k], w[k]);
+            uint32_t c = rp_tree_add(t, by_rank[r], self[k], w[k]);
             if (!c)
                 goto out;
             if (last)
@@ -544,10 +302,8 @@ static int vt_from_stacks(const out_stacks *s, int reverse, double minwidth, con
     }
     rc = 0;
 out:
-    if (rc) {
-        free(t->n);
-        memset(t, 0, sizeof *t);
-    }
+    if (rc)
+        rp_tree_free(t);
     free(by_rank);
     free(slot);
     free(w);
@@ -564,46 +320,8 @@ out:
 
 /* ---- origin and colour ------------------------------------------------------- */
 
-enum { ORIG_OWN, ORIG_STDLIB, ORIG_THIRD, ORIG_NATIVE, ORIG_ROOT, ORIG_OTHER, NORIG };
-static const char *const origin_names[NORIG] = {"own code", "standard library", "third-party",
-                                                "native", "thread / process", "other"};
-static const char *const origin_swatch[NORIG] = {"#f0a060", "#78b4e6", "#90d890", "#d4c896", "#c0a8e8", "#c8c8c8"};
-
-/* Does file contain "/lib/pythonX[.Y]/" (an interpreter's standard library)? */
-static int in_stdlib(const char *file) {
-    for (const char *s = strstr(file, "/lib/python"); s; s = strstr(s + 1, "/lib/python")) {
-        const char *c = s + 11;
-        if (*c < '0' || *c > '9')
-            continue;
-        while ((*c >= '0' && *c <= '9') || *c == '.')
-            c++;
-        if (*c == '/')
-            return 1;
-    }
-    return 0;
-}
-
-static int origin_of(const pf_profile *p, const pf_func *fn) {
-    switch (fn->kind) {
-    case PF_FUNC_NATIVE: return ORIG_NATIVE;
-    case PF_FUNC_THREAD:
-    case PF_FUNC_PROCESS: return ORIG_ROOT;
-    case PF_FUNC_OTHER: return ORIG_OTHER;
-    default: break;
-    }
-    switch (fn->origin) { /* known when whoever shortened the file name said so */
-    case PF_ORIGIN_OWN: return ORIG_OWN;
-    case PF_ORIGIN_STDLIB: return ORIG_STDLIB;
-    case PF_ORIGIN_THIRD_PARTY: return ORIG_THIRD;
-    default: break;
-    }
-    const char *file = pf_str(p, fn->file);
-    if (strstr(file, "/site-packages/") || strstr(file, "/dist-packages/"))
-        return ORIG_THIRD;
-    if (in_stdlib(file) || !strncmp(file, "<frozen ", 8))
-        return ORIG_STDLIB;
-    return ORIG_OWN;
-}
+/* Swatches for the legend, one per rp_legend entry; frames get shades of them. */
+static const char *const legend_swatch[RP_NLEGEND] = {"#f0a060", "#78b4e6", "#90d890", "#d4c896", "#c0a8e8", "#c8c8c8"};
 
 static uint64_t hash_str(const char *s) {
     uint64_t h = 1469598103934665603ull;
@@ -614,16 +332,16 @@ static uint64_t hash_str(const char *s) {
 
 /* A colour within the origin's palette, the same for the same function name
  * in every graph, so a function is recognisable across files. */
-static void origin_colour(int origin, const char *name, char out[8]) {
+static void origin_colour(rp_legend origin, const char *name, char out[8]) {
     uint64_t h = hash_str(name);
     unsigned a = (unsigned)(h & 0xff), b = (unsigned)(h >> 8 & 0xff);
     unsigned r, g, bl;
     switch (origin) {
-    case ORIG_OWN: r = 225 + a * 30 / 255, g = 95 + b * 100 / 255, bl = 50 + a * 30 / 255; break;
-    case ORIG_STDLIB: r = 95 + b * 45 / 255, g = 150 + a * 45 / 255, bl = 215 + b * 35 / 255; break;
-    case ORIG_THIRD: r = 110 + a * 55 / 255, g = 190 + b * 40 / 255, bl = 95 + a * 45 / 255; break;
-    case ORIG_NATIVE: r = 190 + a * 30 / 255, g = 175 + a * 30 / 255, bl = 130 + b * 35 / 255; break;
-    case ORIG_ROOT: r = 175 + a * 30 / 255, g = 150 + b * 30 / 255, bl = 220 + a * 30 / 255; break;
+    case RP_OWN: r = 225 + a * 30 / 255, g = 95 + b * 100 / 255, bl = 50 + a * 30 / 255; break;
+    case RP_STDLIB: r = 95 + b * 45 / 255, g = 150 + a * 45 / 255, bl = 215 + b * 35 / 255; break;
+    case RP_THIRD_PARTY: r = 110 + a * 55 / 255, g = 190 + b * 40 / 255, bl = 95 + a * 45 / 255; break;
+    case RP_NATIVE: r = 190 + a * 30 / 255, g = 175 + a * 30 / 255, bl = 130 + b * 35 / 255; break;
+    case RP_ROOT: r = 175 + a * 30 / 255, g = 150 + b * 30 / 255, bl = 220 + a * 30 / 255; break;
     default: r = g = bl = 195 + a * 20 / 255; break;
     }
     snprintf(out, 8, "#%02x%02x%02x", r, g, bl);
@@ -632,9 +350,10 @@ static void origin_colour(int origin, const char *name, char out[8]) {
 /* ---- differential ------------------------------------------------------------ */
 
 /* For each drawn node, the self weight of the baseline node reached by the
- * same sequence of labels (0 if none). Both trees have siblings sorted by
- * label, so matching children is a merge of two sorted lists. */
-static int diff_match(const vtree *cur, const labels *lc, const vtree *base, const labels *lb, uint64_t *bself) {
+ * same sequence of frames (0 if none). Both trees have siblings in the one
+ * order, so matching children is a merge of two sorted lists. */
+static int diff_match(const pf_profile *pc, const rp_tree *cur, const pf_profile *pb, const rp_tree *base,
+                      uint64_t *bself) {
     uint32_t(*stack)[2] = malloc((cur->len ? cur->len : 1) * sizeof *stack);
     if (!stack)
         return -1;
@@ -646,7 +365,7 @@ static int diff_match(const vtree *cur, const labels *lc, const vtree *base, con
         sp--;
         uint32_t c = cur->n[stack[sp][0]].first_child, b = base->n[stack[sp][1]].first_child;
         while (c && b) {
-            int cmp = strcmp(label_of(lc, cur->n[c].frame), label_of(lb, base->n[b].frame));
+            int cmp = rp_frame_cmp(pc, cur->n[c].frame, pb, base->n[b].frame);
             if (cmp < 0)
                 c = cur->n[c].next_sibling;
             else if (cmp > 0)
@@ -675,7 +394,7 @@ typedef struct item {
 /* Breadth-first, so items come out row by row, each row left to right; the
  * narrow children of a frame follow its drawn ones as one merged frame when
  * together they are wide enough to see. */
-static item *layout(const vtree *t, double min_w, size_t *nitems, uint32_t *maxdepth) {
+static item *layout(const rp_tree *t, double min_w, size_t *nitems, uint32_t *maxdepth) {
     size_t cap = 1024, n = 0;
     item *it = malloc(cap * sizeof *it);
     if (!it)
@@ -688,7 +407,7 @@ static item *layout(const vtree *t, double min_w, size_t *nitems, uint32_t *maxd
             *maxdepth = cur.depth;
         if (cur.merged)
             continue;
-        const vnode *v = &t->n[cur.node];
+        const rp_node *v = &t->n[cur.node];
         uint64_t at = cur.start;
         for (uint32_t c = v->first_child;; c = t->n[c].next_sibling) {
             int merged = !c;
@@ -808,27 +527,33 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
     const char *title = opt && opt->title ? opt->title : "pyflare";
     const char *subtitle = opt && opt->subtitle && *opt->subtitle ? opt->subtitle : NULL;
     const pf_meta *meta = pf_profile_meta_const(p);
-    int is_ns = meta->weight_unit && !strcmp(meta->weight_unit, "nanoseconds");
+    int is_ns = meta->mode == PF_MODE_TRACED; /* traced weights are nanoseconds, sampled ones counts */
 
-    labels lc = {0}, lb = {0};
-    vtree vc = {0}, vb = {0};
+    uint32_t *rc_ranks = NULL, *rb_ranks = NULL;
+    rp_tree vc = {0}, vb = {0};
+    char *label = NULL;
+    size_t label_cap = 0;
     uint64_t *bself = NULL;
     item *items = NULL;
     char (*fcolour)[8] = NULL; /* per function: its colour ("" = not yet known) and origin */
     unsigned char *forigin = NULL;
     int rc = -1;
     const out_stacks *stacks = opt ? opt->stacks : NULL, *bstacks = opt ? opt->baseline_stacks : NULL;
-    if (labels_build(p, &lc) != 0)
+    if (!(rc_ranks = rp_frame_ranks(p)))
         goto oom;
-    if (stacks ? vt_from_stacks(stacks, reverse, minwidth, &lc, &vc) : vt_build(p, reverse, minwidth, &lc, &vc))
+    if (stacks ? tree_from_stacks(stacks, reverse, minwidth, rc_ranks, nframes, &vc)
+               : rp_tree_build(p, reverse, minwidth, FRAME_W, rc_ranks, &vc))
         goto oom;
     if (base) {
-        if (labels_build(base, &lb) != 0)
+        size_t nbframes;
+        pf_frames(base, &nbframes);
+        if (!(rb_ranks = rp_frame_ranks(base)))
             goto oom;
-        if (bstacks ? vt_from_stacks(bstacks, reverse, 0, &lb, &vb) : vt_build(base, reverse, 0, &lb, &vb))
+        if (bstacks ? tree_from_stacks(bstacks, reverse, 0, rb_ranks, nbframes, &vb)
+                    : rp_tree_build(base, reverse, 0, FRAME_W, rb_ranks, &vb))
             goto oom;
         bself = malloc((vc.len ? vc.len : 1) * sizeof *bself);
-        if (!bself || diff_match(&vc, &lc, &vb, &lb, bself) != 0)
+        if (!bself || diff_match(p, &vc, base, &vb, bself) != 0)
             goto oom;
     }
     uint64_t total = vc.n[0].total, btotal = base ? vb.n[0].total : 0;
@@ -846,7 +571,7 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
         for (size_t i = 0; i < nitems; i++) {
             if (items[i].merged)
                 continue;
-            const vnode *v = &vc.n[items[i].node];
+            const rp_node *v = &vc.n[items[i].node];
             double d = fabs((double)v->self / total - (btotal ? (double)bself[items[i].node] / btotal : 0));
             if (d > maxd)
                 maxd = d;
@@ -901,7 +626,7 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
             int y = top_h + (int)(inverted ? row : maxdepth - row) * ROW_H;
             out_buf_printf(o, "\n<g transform=\"translate(%d,%d)\">", PAD, y);
         }
-        const vnode *v = &vc.n[it->node];
+        const rp_node *v = &vc.n[it->node];
         const pf_func *fn = NULL;
         const char *name = "all";
         char colour[8] = "#c8c8c8";
@@ -916,8 +641,8 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
             /* A function's colour depends on it alone: worked out once. */
             size_t f = (size_t)(fn - funcs);
             if (!fcolour[f][0]) {
-                forigin[f] = (unsigned char)origin_of(p, fn);
-                origin_colour(forigin[f], name, fcolour[f]);
+                forigin[f] = (unsigned char)rp_legend_of(fn);
+                origin_colour((rp_legend)forigin[f], name, fcolour[f]);
             }
             origins_seen |= 1u << forigin[f];
             memcpy(colour, fcolour[f], sizeof colour);
@@ -969,7 +694,9 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
                                  minwidth);
                 xml_text(o, tmp, (size_t)n, chars);
             } else {
-                const char *l = label_of(&lc, v->frame);
+                const char *l = label_of(p, v->frame, &label, &label_cap);
+                if (!l)
+                    goto oom;
                 xml_text(o, l, strlen(l), chars);
             }
             out_buf_puts(o, "</text>");
@@ -989,12 +716,12 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
                    "<rect x=\"130\" width=\"10\" height=\"10\" fill=\"#5050ff\"/>"
                    "<text x=\"144\" y=\"9\">shrank (compared with the baseline)</text>");
     } else {
-        for (int k = 0; k < NORIG; k++) {
+        for (int k = 0; k < RP_NLEGEND; k++) {
             if (!(origins_seen & 1u << k))
                 continue;
             out_buf_printf(o, "<rect x=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"9\">%s</text>", x,
-                      origin_swatch[k], x + 14, origin_names[k]);
-            x += 14 + (int)(strlen(origin_names[k]) * CHAR_W) + 16;
+                      legend_swatch[k], x + 14, rp_legend_names[k]);
+            x += 14 + (int)(strlen(rp_legend_names[k]) * CHAR_W) + 16;
         }
     }
     out_buf_puts(o, "</g>\n");
@@ -1012,10 +739,11 @@ done:
     free(forigin);
     free(items);
     free(bself);
-    free(vc.n);
-    free(vb.n);
-    labels_free(&lc);
-    labels_free(&lb);
+    rp_tree_free(&vc);
+    rp_tree_free(&vb);
+    free(rc_ranks);
+    free(rb_ranks);
+    free(label);
     return rc;
 }
 

@@ -3,8 +3,9 @@
  * table of the top functions by own time with their own and total shares,
  * and the call tree with percentages.
  *
- * The tree hides frames under 1% of the total, lists children heaviest first
- * and collapses long pass-through chains (frames that only call one visible
+ * The tree is report/tree.h's display tree. It hides frames under 1% of the
+ * total, lists children heaviest first (siblings of equal weight in the one
+ * order of report/order.h, as every other output draws them) and collapses long pass-through chains (frames that only call one visible
  * child and lose under 1% on the way, typical of framework plumbing) into one
  * "[N frames hidden]" line, keeping the first and last of the chain. Below
  * MAX_DEPTH printed levels the tree ends with "[deeper frames not shown]",
@@ -19,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/aggregate.h"
+#include "report/aggregate.h"
+#include "report/tree.h"
 #include "output/escape.h"
 
 #define MAX_DEPTH 120
@@ -28,9 +30,7 @@
 typedef struct tctx {
     FILE *f;
     const pf_profile *p;
-    const pf_node *nodes;
-    size_t nnodes;
-    const uint64_t *tot;
+    const rp_node *nodes; /* the display tree's; node 0 is the root */
     uint64_t grand;
     int color, traced;
     double unit_ns;   /* nanoseconds per unit of weight; 0 = show counts */
@@ -194,12 +194,12 @@ static int w_top(tctx *t, int top) {
 
 /* ---- the call tree ---- */
 
-static int visible(const tctx *t, pf_node_id n) { return t->tot[n] && t->tot[n] * 100 >= t->grand; }
+static int visible(const tctx *t, uint32_t n) { return t->nodes[n].total && t->nodes[n].total * 100 >= t->grand; }
 
 /* The one visible child of n, or 0 when it has none or several. */
-static pf_node_id only_child(const tctx *t, pf_node_id n) {
-    pf_node_id found = 0;
-    for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling) {
+static uint32_t only_child(const tctx *t, uint32_t n) {
+    uint32_t found = 0;
+    for (uint32_t c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling) {
         if (!visible(t, c))
             continue;
         if (found)
@@ -210,9 +210,9 @@ static pf_node_id only_child(const tctx *t, pf_node_id n) {
 }
 
 /* n only passes (nearly) all its time on to a single visible child. */
-static int pass_through(const tctx *t, pf_node_id n) {
-    pf_node_id c = only_child(t, n);
-    return c && (t->tot[n] - t->tot[c]) * 100 < t->grand;
+static int pass_through(const tctx *t, uint32_t n) {
+    uint32_t c = only_child(t, n);
+    return c && (t->nodes[n].total - t->nodes[c].total) * 100 < t->grand;
 }
 
 static int prefix_push(tctx *t, const char *s) {
@@ -230,59 +230,56 @@ static void w_branch(const tctx *t, int top, int last) {
     fprintf(t->f, "%s%s%s%s", DIM(t), t->prefix ? t->prefix : "", top ? "" : last ? "└─ " : "├─ ", RESET(t));
 }
 
-static void w_node_line(const tctx *t, pf_node_id n, int top, int last) {
+static void w_node_line(const tctx *t, uint32_t n, int top, int last) {
     w_branch(t, top, last);
-    double pct = pct_of(t, t->tot[n]);
+    uint64_t total = t->nodes[n].total;
+    double pct = pct_of(t, total);
     fprintf(t->f, "%s%.1f%%%s ", pct_color(t, pct), pct, RESET(t));
     if (t->unit_ns > 0) {
-        w_weight(t, t->tot[n], 0);
+        w_weight(t, total, 0);
         fprintf(t->f, " %s  ", t->unit);
     } else {
-        fprintf(t->f, "%" PRIu64 "  ", t->tot[n]);
+        fprintf(t->f, "%" PRIu64 "  ", total);
     }
     w_label(t, t->nodes[n].frame);
     fputc('\n', t->f);
 }
 
-static int by_total_desc(const void *a, const void *b, const uint64_t *tot) {
-    pf_node_id x = *(const pf_node_id *)a, y = *(const pf_node_id *)b;
-    if (tot[x] != tot[y])
-        return tot[x] > tot[y] ? -1 : 1;
-    return x < y ? -1 : x > y;
-}
-static const uint64_t *sort_tot; /* qsort has no context argument in C11 */
-static int cmp_children(const void *a, const void *b) { return by_total_desc(a, b, sort_tot); }
+static int w_tree(tctx *t, uint32_t n, int top, int last, int depth);
 
-static int w_tree(tctx *t, pf_node_id n, int top, int last, int depth);
-
-/* n's visible children, heaviest first (roots and inner nodes alike); *count 0 = none. */
-static pf_node_id *sorted_children(const tctx *t, pf_node_id n, size_t *count, int *oom) {
+/* n's visible children, heaviest first, equal weights in sibling order (roots
+ * and inner nodes alike); *count 0 = none. A visible child holds 1% of the
+ * total, so there are at most 100: a stable insertion sort is enough. */
+static uint32_t *sorted_children(const tctx *t, uint32_t n, size_t *count, int *oom) {
     *count = 0;
     *oom = 0;
-    for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
+    for (uint32_t c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
         *count += visible(t, c);
     if (!*count)
         return NULL;
-    pf_node_id *kids = malloc(*count * sizeof *kids);
+    uint32_t *kids = malloc(*count * sizeof *kids);
     if (!kids) {
         *oom = 1;
         return NULL;
     }
     size_t k = 0;
-    for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
-        if (visible(t, c))
-            kids[k++] = c;
-    sort_tot = t->tot;
-    qsort(kids, *count, sizeof *kids, cmp_children);
+    for (uint32_t c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling) {
+        if (!visible(t, c))
+            continue;
+        size_t at = k++;
+        for (; at > 0 && t->nodes[kids[at - 1]].total < t->nodes[c].total; at--)
+            kids[at] = kids[at - 1];
+        kids[at] = c;
+    }
     return kids;
 }
 
 /* The children of n (already printed), indented one level further. */
-static int w_children(tctx *t, pf_node_id n, int depth) {
+static int w_children(tctx *t, uint32_t n, int depth) {
     size_t count;
     int oom;
     if (depth >= MAX_DEPTH) {
-        for (pf_node_id c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
+        for (uint32_t c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
             if (visible(t, c)) {
                 w_branch(t, 0, 1);
                 fprintf(t->f, "%s[deeper frames not shown]%s\n", DIM(t), RESET(t));
@@ -290,7 +287,7 @@ static int w_children(tctx *t, pf_node_id n, int depth) {
             }
         return 0;
     }
-    pf_node_id *kids = sorted_children(t, n, &count, &oom);
+    uint32_t *kids = sorted_children(t, n, &count, &oom);
     if (!kids)
         return oom ? -1 : 0;
     int rc = 0;
@@ -300,7 +297,7 @@ static int w_children(tctx *t, pf_node_id n, int depth) {
     return rc;
 }
 
-static int w_tree(tctx *t, pf_node_id n, int top, int last, int depth) {
+static int w_tree(tctx *t, uint32_t n, int top, int last, int depth) {
     w_node_line(t, n, top, last);
     size_t saved = t->prefix_len;
     if (!top && prefix_push(t, last ? "   " : "│  ") != 0)
@@ -308,8 +305,8 @@ static int w_tree(tctx *t, pf_node_id n, int top, int last, int depth) {
     int rc = 0;
     /* A long pass-through chain below n: show its first frame, a marker, and its last. */
     size_t run = 0;
-    pf_node_id first = pass_through(t, n) ? only_child(t, n) : 0, lastp = first;
-    for (pf_node_id c = first; c && pass_through(t, c); c = only_child(t, c)) {
+    uint32_t first = pass_through(t, n) ? only_child(t, n) : 0, lastp = first;
+    for (uint32_t c = first; c && pass_through(t, c); c = only_child(t, c)) {
         run++;
         lastp = c;
     }
@@ -339,12 +336,11 @@ static int w_tree(tctx *t, pf_node_id n, int top, int last, int depth) {
 int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
     const pf_meta *m = pf_profile_meta_const(p);
     tctx t = {.f = f, .p = p, .color = o && o->color, .traced = m->mode == PF_MODE_TRACED};
-    t.nodes = pf_nodes(p, &t.nnodes);
-    uint64_t *tot = out_node_totals(p);
-    if (!tot)
+    rp_tree tree;
+    if (rp_tree_build(p, 0, 0, 1, NULL, &tree) != 0)
         return pf_fail(err, PF_ERR_IO, "out of memory");
-    t.tot = tot;
-    t.grand = t.nnodes ? tot[0] : 0;
+    t.nodes = tree.n;
+    t.grand = tree.n[0].total;
     if (t.traced)
         t.unit_ns = 1;
     else if (m->period_ns)
@@ -367,7 +363,7 @@ int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error 
                     RESET(&t));
             size_t nroots;
             int oom;
-            pf_node_id *roots = sorted_children(&t, PF_ROOT, &nroots, &oom);
+            uint32_t *roots = sorted_children(&t, 0, &nroots, &oom);
             rc = oom ? -1 : 0;
             for (size_t i = 0; i < nroots && rc == 0; i++)
                 rc = w_tree(&t, roots[i], 1, 1, 0);
@@ -375,7 +371,7 @@ int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error 
         }
     }
     free(t.prefix);
-    free(tot);
+    rp_tree_free(&tree);
     if (rc != 0)
         return pf_fail(err, PF_ERR_IO, "out of memory");
     return 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/u64map.h"
+#include "profile/origin.h"
 
 #define ARENA_CHUNK (64 * 1024)
 
@@ -192,7 +193,9 @@ pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int fir
         p->failed = 1;
         return 0;
     }
-    p->funcs[p->nfuncs] = (pf_func){name, file, firstline, (uint8_t)kind, PF_ORIGIN_UNKNOWN};
+    /* Python code's origin as its file name says; whoever shortened the name says better (pf_func_set_origin). */
+    pf_origin origin = kind == PF_FUNC_PYTHON ? pf_origin_of_path(pf_str(p, file), NULL) : PF_ORIGIN_UNKNOWN;
+    p->funcs[p->nfuncs] = (pf_func){name, file, firstline, (uint8_t)kind, (uint8_t)origin};
     return (pf_func_id)p->nfuncs++;
 }
 

@@ -35,8 +35,9 @@ typedef enum {
     PF_FUNC_OTHER,        /* synthetic: e.g. "<idle>" */
 } pf_func_kind;
 
-/* Where Python code comes from, for colouring. Known to whoever shortens file
- * names (the shortened name no longer says); 0 = derive it from the file name. */
+/* Where Python code comes from, for colouring: set when a Python function is
+ * interned, from its file name (profile/origin.h), and by whoever shortened
+ * the name before (the shortened name may no longer say); writers read only this. */
 typedef enum {
     PF_ORIGIN_UNKNOWN = 0,
     PF_ORIGIN_OWN,          /* the program's own code */

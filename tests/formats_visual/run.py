@@ -814,6 +814,180 @@ def browser_html_timing(gen):
              " ".join("%.1f" % x for x in os.getloadavg())))
 
 
+# ---- one sibling order and one origin, in every output ----------------------------------------
+
+# Siblings of equal weight whose byte order as labels ("f (app.py:10)" before "f (app.py:9)")
+# differs from the one order (report/order.h): name, then file, then the line as a number.
+ORDER_LINES = ["f (app.py:10)", "f (app.py:9)", "f (app.py:100)", "g (a.py:5)", "f (b.py:2)", "f_x (app.py:1)",
+               "f.y (z.py:3)"]
+ORDER_WANT = ["f (app.py:9)", "f (app.py:10)", "f (app.py:100)", "f (b.py:2)", "f.y (z.py:3)", "f_x (app.py:1)",
+              "g (a.py:5)"]
+
+
+def html_tree(d):
+    """(parent, frame) per node of a report's tree, from its binary block (preorder)."""
+    raw = zlib.decompress(base64.b64decode(d["bin"]))
+    pos, vals = 0, []
+    while pos < len(raw) and len(vals) < 3 * d["n"]:
+        v, shift = 0, 0
+        while True:
+            b = raw[pos]
+            pos += 1
+            v |= (b & 127) << shift
+            shift += 7
+            if not b & 128:
+                break
+        vals.append(v)
+    parent, frame = [None], [0]
+    for k in range(1, d["n"]):
+        dist, fr = vals[d["n"] + 2 * (k - 1)], vals[d["n"] + 2 * (k - 1) + 1]
+        parent.append(k - dist)
+        frame.append(fr)
+    return parent, frame
+
+
+def html_label(d, fr):
+    S, f = d["strings"], d["frames"]["func"][fr]
+    name, file, line = S[d["funcs"]["name"][f]], S[d["funcs"]["file"][f]], d["frames"]["line"][fr]
+    return "%s (%s:%d)" % (name, file, line) if file and line > 0 else ("%s (%s)" % (name, file) if file else name)
+
+
+def svg_children_order(svg_path, depth):
+    """Labels of the frames drawn at depth (1 = the root's children), left to right."""
+    row = [f for f in svg_frames(ET.parse(svg_path).getroot()) if f["depth"] == depth and f["cls"] != "m"]
+    row.sort(key=lambda f: f["x"])
+    return ["%s (%s)" % tuple(f["title"].split("\n")[:2]) for f in row]
+
+
+def test_sibling_order():
+    """One profile drawn as SVG (from the call tree and from folded rows, forward and leaf first),
+    HTML and text: siblings come in the same order everywhere, the one order of report/order.h."""
+    text = "".join("main (app.py:1);%s 10\n" % f for f in ORDER_LINES)
+    src = write("order.folded", text)
+    got = {}
+    for name, args in (("flamegraph", ["flamegraph", src, "-o", path("order1.svg")]),
+                       ("convert svg", ["convert", "--format", "svg", src, path("order2.svg")])):
+        rc, _, err = pyflare(*args)
+        assert rc == 0, err
+        got[name] = svg_children_order(args[-1], 2)
+    rc, _, err = pyflare("flamegraph", "--reverse", src, "-o", path("order3.svg"))
+    assert rc == 0, err
+    got["flamegraph --reverse"] = svg_children_order(path("order3.svg"), 1)
+    rc, _, err = pyflare("convert", src, path("order.html"))
+    assert rc == 0, err
+    _, d = html_data(path("order.html"))
+    parent, frame = html_tree(d)
+    main = [k for k in range(1, d["n"]) if parent[k] == 0][0]
+    got["html"] = [html_label(d, frame[k]) for k in range(1, d["n"]) if parent[k] == main]
+    rc, out, err = pyflare("convert", "--format", "text", src, "-")
+    assert rc == 0, err
+    tree = out.decode().split("Call tree", 1)[1]
+    got["text"] = ["%s (%s)" % m for m in re.findall(r"[├└]─ [\d.]+% \d+  (\S+)  (\S+)$", tree, re.M)]
+    bad = {k: v for k, v in got.items() if v != ORDER_WANT}
+    assert not bad, ("want", ORDER_WANT, "got", bad)
+
+
+LEGEND = ["own code", "standard library", "third-party", "native", "thread / process", "other"]
+
+
+def svg_legend_entry(fill):
+    """The legend entry a frame's fill belongs to (svg.c's palettes, one range each)."""
+    r, g, b = rgb(fill)
+    if r == g == b:
+        return "other"
+    if b <= 80:
+        return "own code"
+    if b >= 215:
+        return "standard library" if r <= 140 else "thread / process"
+    if r <= 165 and g >= 190:
+        return "third-party"
+    if r >= 190:
+        return "native"
+    return "?%s" % fill
+
+
+def svg_origins(svg_path):
+    out = {}
+    for f in svg_frames(ET.parse(svg_path).getroot()):
+        if f["depth"] and f["cls"] != "m":
+            out.setdefault(f["title"].split("\n")[0], set()).add(svg_legend_entry(f["fill"]))
+    return out
+
+
+def html_origins(html_path):
+    _, d = html_data(html_path)
+    S, out = d["strings"], {}
+    for f, n in enumerate(d["funcs"]["name"]):
+        out.setdefault(S[n], set()).add(LEGEND[d["funcs"]["origin"][f]])
+    return out
+
+
+ORIGIN_PROGRAM = """import json, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+import pkg.mod
+def own_loop():
+    end = time.time() + 1.2
+    while time.time() < end:
+        json.dumps({"k": list(range(300))})
+        pkg.mod.spin(200)
+t = threading.Thread(target=own_loop)
+t.start()
+t.join()
+"""
+ORIGIN_WANT = {"own_loop": "own code", "JSONEncoder.encode": "standard library", "Thread.run": "standard library",
+               "spin": "third-party"}
+
+
+def origin_round_trip(python):
+    """A real program run by python: its own code, the standard library and a package under a
+    site-packages directory. Recorded as SVG, HTML and folded (shortened and full paths), the
+    folded files drawn again as SVG and HTML: every function has one origin in every output."""
+    work = tempfile.mkdtemp(prefix="origins-", dir=TMP)
+    os.makedirs(os.path.join(work, "site-packages", "pkg"))
+    open(os.path.join(work, "site-packages", "pkg", "__init__.py"), "w").close()
+    with open(os.path.join(work, "site-packages", "pkg", "mod.py"), "w") as fh:
+        fh.write("def spin(n):\n    s = 0\n    for i in range(n * 50):\n        s += i\n    return s\n")
+    script = os.path.join(work, "prog.py")
+    with open(script, "w") as fh:
+        fh.write(ORIGIN_PROGRAM)
+    outs = {}
+    for name, extra in (("svg", []), ("html", []), ("folded", []), ("full.folded", ["--full-paths"])):
+        out = os.path.join(work, "rec." + name)
+        rc, _, err = pyflare("record", "--rate", "400", *extra, "-o", out, "--", python, script,
+                             os.path.join(work, "site-packages"))
+        assert rc == 0, (python, name, err)
+        outs[name] = out
+    folded = open(outs["folded"]).read()
+    assert "threading.py" in folded, folded[:500]
+    seen = {"record svg": svg_origins(outs["svg"]), "record html": html_origins(outs["html"])}
+    for name in ("folded", "full.folded"):
+        svg, html = os.path.join(work, name + ".svg"), os.path.join(work, name + ".html")
+        rc, _, err = pyflare("flamegraph", outs[name], "-o", svg)
+        rc2, _, err2 = pyflare("convert", outs[name], html)
+        assert rc == 0 and rc2 == 0, (err, err2)
+        seen[name + " -> svg"], seen[name + " -> html"] = svg_origins(svg), html_origins(html)
+    problems = []
+    for func, want in ORIGIN_WANT.items():
+        for out, origins in seen.items():
+            if origins.get(func) != {want}:
+                problems.append("%s in %s: %s, want %s" % (func, out, origins.get(func), want))
+    every = {}
+    for out, origins in seen.items():
+        for func, o in origins.items():
+            every.setdefault(func, {})[out] = o
+    for func, by_out in every.items():
+        if len(set(frozenset(o) for o in by_out.values())) > 1:
+            problems.append("%s differs: %s" % (func, by_out))
+    assert not problems, (python, problems[:12])
+
+
+def test_origins_everywhere():
+    origin_round_trip(sys.executable)
+
+
+PY313T = os.path.join(os.environ.get("PYFLARE_PY313T") or "/var/lib/pyflare/py313t", "bin", "python3.13t")
+
+
 def main():
     if not os.access(PYFLARE, os.X_OK):
         print("formats_visual: cannot run %s (set PYFLARE)" % PYFLARE)
@@ -832,6 +1006,12 @@ def main():
     check("errors: missing file, malformed lines with line numbers, --lenient, usage", test_errors)
     check("html: data block escaped and complete", test_html_static)
     check("cli: --version, suffixes in any case, .json, a flame graph as input", test_cli_names)
+    check("svg, html, text: one sibling order (name, file, line as a number)", test_sibling_order)
+    check("origin: the same in svg and html, recorded and after a folded round trip", test_origins_everywhere)
+    if os.access(PY313T, os.X_OK):
+        check("origin: the same everywhere, free-threaded python3.13t/ dirs", lambda: origin_round_trip(PY313T))
+    else:
+        skip("origin: the same everywhere, free-threaded python3.13t/ dirs", "no %s" % PY313T)
 
     why = browser_ready()
     browser = ["svg in Chromium: hover, zoom, reset, search", "svg in Chromium: hostile names",

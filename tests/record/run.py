@@ -643,8 +643,9 @@ def thread_problems(stacks, allowed_roots, label):
             if funcs[-1] != SPINNERS[name]:
                 problems.append("%s: thread %s's stack ends in %s, expected %s"
                                 % (label, name, funcs[-1], SPINNERS[name]))
-            # threading.py lives in lib/pythonX.Y/: shortened to its bare name.
-            files = set(frame(f)[1] for f in frames[1:-1])
+            # threading.py lives in lib/pythonX.Y/: shortened to the import root, which
+            # folded output keeps (lib/pythonX.Y/threading.py) so that its origin survives.
+            files = set(re.sub(r"^lib/python\d+\.\d+/", "", frame(f)[1]) for f in frames[1:-1])
             if files != set(["threading.py"]):
                 problems.append("%s: thread %s's outer frames are in %s, expected threading.py only"
                                 % (label, name, sorted(files)))
@@ -976,7 +977,8 @@ def job_paths(interp, python):
         open(os.path.join(pkg, "__init__.py"), "w").close()
         call, main = marked_lines(script, "# CALL"), marked_lines(script, "# MAIN")
         spin = marked_lines(mod, "# SPIN")
-        short = [("<module>", "target.py", main), ("main", "target.py", call), ("spin", "pkg/mod.py", spin)]
+        # Folded output keeps a shortened name's import root: site-packages/pkg/mod.py.
+        short = [("<module>", "target.py", main), ("main", "target.py", call), ("spin", "site-packages/pkg/mod.py", spin)]
 
         # Attached, the script named relative to the target's working directory.
         ready = os.path.join(work, "ready.json")
@@ -1010,7 +1012,8 @@ def job_paths(interp, python):
                 ("full-paths", ["--full-paths"],
                  [("<module>", seen(script), main), ("main", seen(script), call), ("spin", seen(mod), spin)]),
                 ("function", ["--function"],
-                 [("<module>", "target.py", None), ("main", "target.py", None), ("spin", "pkg/mod.py", None)])):
+                 [("<module>", "target.py", None), ("main", "target.py", None),
+                  ("spin", "site-packages/pkg/mod.py", None)])):
             out = os.path.join(work, case + ".folded")
             run = pyflare(["record", "--rate", "500", "-o", out] + extra + ["--", python, script, "-", "1"],
                           1 + SLACK, cwd=work)

@@ -18,8 +18,8 @@
  * mode. In sampled mode there are no call counts, so "calls" of a node means
  * the samples taken inside it (its inclusive samples), which is what the
  * writers document for that mode. */
-#ifndef PYFLARE_OUTPUT_AGGREGATE_H
-#define PYFLARE_OUTPUT_AGGREGATE_H
+#ifndef PYFLARE_REPORT_AGGREGATE_H
+#define PYFLARE_REPORT_AGGREGATE_H
 
 #include <stddef.h>
 #include <stdint.h>

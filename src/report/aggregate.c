@@ -1,5 +1,5 @@
 /* aggregate.c — per-function and per-edge totals (see aggregate.h). */
-#include "output/aggregate.h"
+#include "report/aggregate.h"
 
 #include <stdlib.h>
 #include <string.h>

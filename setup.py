@@ -1,5 +1,5 @@
 """Builds pyflare's in-process deterministic profiler (module/tracer.c plus
-the profile model and writers it fills) as pyflare._tracer, with the pyflare
+the profile model, report layer and writers it fills) as pyflare._tracer, with the pyflare
 package from module/pyflare. `make` builds the same thing for every local
 interpreter into build/module/<version>/; this is for `pip install .`.
 Offline (no index to fetch setuptools from): pip install --no-build-isolation ."""
@@ -7,8 +7,8 @@ import glob
 
 from setuptools import Extension, setup
 
-SOURCES = ["module/tracer.c"] + sorted(glob.glob("src/profile/*.c") + glob.glob("src/output/*.c") +
-                                       glob.glob("src/base/*.c"))
+SOURCES = ["module/tracer.c"] + sorted(glob.glob("src/profile/*.c") + glob.glob("src/report/*.c") +
+                                       glob.glob("src/output/*.c") + glob.glob("src/base/*.c"))
 
 setup(
     name="pyflare",

@@ -3,8 +3,8 @@
 #
 #   sh tests/tracer/tsan.sh [CASE...]     (default: threads_in_parallel)
 #
-# Builds pyflare._tracer and the model it links (src/profile, src/output,
-# src/base) with -fsanitize=thread into a temporary directory, then runs
+# Builds pyflare._tracer and the model it links (src/profile, src/report,
+# src/output, src/base) with -fsanitize=thread into a temporary directory, then runs
 # tests/tracer/cases.py in python3.13t with libtsan preloaded. The interpreter
 # itself is not instrumented: only the module's own memory accesses are
 # checked (its PyMutex is announced to TSan by the module, see tracer.c).
@@ -26,7 +26,7 @@ cp "$ROOT"/module/pyflare/*.py "$WORK/pyflare/"
 # shellcheck disable=SC2046
 $CC -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -fPIC -fvisibility=hidden -I"$ROOT/src" -isystem "$INC" \
   -shared -o "$WORK/pyflare/_tracer$SUFFIX" "$ROOT/module/tracer.c" \
-  $(ls "$ROOT"/src/profile/*.c "$ROOT"/src/output/*.c "$ROOT"/src/base/*.c) -lz
+  $(ls "$ROOT"/src/profile/*.c "$ROOT"/src/report/*.c "$ROOT"/src/output/*.c "$ROOT"/src/base/*.c) -lz
 [ $# -gt 0 ] || set -- threads_in_parallel
 # report_signal_unsafe=0: the interpreter's own signal handlers are not ours; exitcode=0:
 # reports are judged below, by whose code they are in.

@@ -4,9 +4,10 @@
 # so that `PYTHONPATH=build/module/<tag> python -m pyflare script.py` works.
 # <tag> is the interpreter's version ("3.12.1"; see module/pyinfo.py, which
 # `pyflare trace` also uses to find the build). Interpreters without headers
-# are skipped. The profile model, report layer and writers (src/profile, src/report, src/output,
-# src/base) do not depend on Python, so they are compiled once, with -fPIC,
-# into build/module/pic/ and linked into every interpreter's module.
+# are skipped. The profile model, report layer and writers (src/profile,
+# src/report, src/output, src/base) do not depend on Python, so they are
+# compiled once, with -fPIC, into build/module/pic/ and linked into every
+# interpreter's module.
 # Interpreters that live in another root (Debian sid's 3.14 and 3.15, made by
 # tools/setup-debian.sh) are asked through chroot and built with the host's
 # compiler against the root's headers: the root's glibc is newer than the

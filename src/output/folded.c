@@ -11,13 +11,13 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
     const pf_node *nodes = pf_nodes(p, &n);
     pf_node_id *path = malloc((n ? n : 1) * sizeof *path);
     if (!path)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     /* Labels are never cut (a cut could split a UTF-8 character or merge two names): the buffer grows. */
     size_t cap = 8192;
     char *label = malloc(cap);
     if (!label) {
         free(path);
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 1; i < n; i++) {
         if (!nodes[i].self)
@@ -32,7 +32,7 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
                 if (!bigger) {
                     free(label);
                     free(path);
-                    return pf_fail(err, PF_ERR_IO, "out of memory");
+                    return pf_fail(err, PF_ERR_NOMEM, "out of memory");
                 }
                 free(label);
                 label = bigger;

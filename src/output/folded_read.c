@@ -688,7 +688,7 @@ static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *st
             if (got == -1)
                 rc = pf_fail(err, PF_ERR_IO, "%s: cannot read: %s", name, strerror(errno ? errno : EIO));
             else if (got == -2)
-                rc = pf_fail(err, PF_ERR_IO, "%s: out of memory", name);
+                rc = pf_fail(err, PF_ERR_NOMEM, "%s: out of memory", name);
             break;
         }
         lineno++;
@@ -706,7 +706,7 @@ static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *st
             continue;
         int res = parse_one(&r, line, len, prev_line, &nprev, &total, why, sizeof why);
         if (res == -2 || pf_profile_failed(p)) {
-            rc = pf_fail(err, PF_ERR_IO, "%s:%zu: out of memory", name, lineno);
+            rc = pf_fail(err, PF_ERR_NOMEM, "%s:%zu: out of memory", name, lineno);
             break;
         }
         if (res < 0) {

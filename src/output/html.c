@@ -1037,7 +1037,7 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
     rc = 0;
     goto done;
 oom:
-    rc = pf_fail(err, PF_ERR_IO, "out of memory writing the html page");
+    rc = pf_fail(err, PF_ERR_NOMEM, "out of memory writing the html page");
 done:
     free(order);
     free(newid);
@@ -1049,6 +1049,6 @@ done:
 
 int out_write_html(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
     if (pf_profile_failed(p))
-        return pf_fail(err, PF_ERR_IO, "the profile is incomplete (out of memory while recording)");
+        return pf_fail(err, PF_ERR_NOMEM, "the profile is incomplete (out of memory while recording)");
     return out_buf_write(p, f, o, "html", write_html, err);
 }

@@ -100,7 +100,7 @@ int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char
                   pf_error *err) {
     out_buf *s = malloc(sizeof *s); /* 64 KiB: not on the stack */
     if (!s)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     s->f = f;
     s->len = 0;
     s->failed = 0;

@@ -227,7 +227,7 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
 
     int rc;
     if (b.failed || t.failed)
-        rc = pf_fail(err, PF_ERR_IO, "out of memory");
+        rc = pf_fail(err, PF_ERR_NOMEM, "out of memory");
     else
         rc = gzip_to(f, b.data, b.len, err);
     out_pb_free(&b);

@@ -208,7 +208,7 @@ int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_erro
     rc = 0;
     goto done;
 oom:
-    rc = pf_fail(err, PF_ERR_IO, "out of memory");
+    rc = pf_fail(err, PF_ERR_NOMEM, "out of memory");
 done:
     if (have_agg)
         out_agg_free(&a);

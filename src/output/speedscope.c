@@ -126,7 +126,7 @@ static int write_from_log(const pf_profile *p, FILE *f, uint64_t period, int *fi
     if (!order || !path) {
         free(order);
         free(path);
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < ns; i++)
         order[i] = i;
@@ -352,7 +352,7 @@ int out_write_speedscope(const pf_profile *p, FILE *f, const out_options *o, pf_
         pf_node_id *path = malloc((nn ? nn : 1) * sizeof *path);
         uint64_t *start = malloc((nn ? nn : 1) * sizeof *start);
         if (!profiles || !tot || !path || !start) {
-            rc = pf_fail(err, PF_ERR_IO, "out of memory");
+            rc = pf_fail(err, PF_ERR_NOMEM, "out of memory");
             count = 0;
         }
         for (size_t i = 0; i < count; i++) {

@@ -1006,7 +1006,7 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
     rc = 0;
     goto done;
 oom:
-    rc = pf_fail(err, PF_ERR_IO, "out of memory drawing the flame graph");
+    rc = pf_fail(err, PF_ERR_NOMEM, "out of memory drawing the flame graph");
 done:
     free(fcolour);
     free(forigin);
@@ -1021,6 +1021,6 @@ done:
 
 int out_write_svg(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
     if (pf_profile_failed(p) || (o && o->baseline && pf_profile_failed(o->baseline)))
-        return pf_fail(err, PF_ERR_IO, "the profile is incomplete (out of memory while recording)");
+        return pf_fail(err, PF_ERR_NOMEM, "the profile is incomplete (out of memory while recording)");
     return out_buf_write(p, f, o, "svg", write_svg, err);
 }

@@ -342,7 +342,7 @@ int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error 
     t.nodes = pf_nodes(p, &t.nnodes);
     uint64_t *tot = out_node_totals(p);
     if (!tot)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     t.tot = tot;
     t.grand = t.nnodes ? tot[0] : 0;
     if (t.traced)
@@ -377,6 +377,6 @@ int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error 
     free(t.prefix);
     free(tot);
     if (rc != 0)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     return 0;
 }

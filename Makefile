@@ -13,7 +13,7 @@ WARN     = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-par
 CPPFLAGS += -Isrc
 LDLIBS  ?= -lz
 
-LIB_SRC  = $(wildcard src/base/*.c src/target/*.c src/cpython/*.c src/profile/*.c src/output/*.c src/sampler/*.c)
+LIB_SRC  = $(wildcard src/base/*.c src/target/*.c src/cpython/*.c src/profile/*.c src/input/*.c src/output/*.c src/sampler/*.c)
 CLI_SRC  = $(wildcard src/cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 

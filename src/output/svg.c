@@ -16,7 +16,7 @@
  * untrusted: it is written only as escaped XML text, never into the script or
  * an attribute, and the script only ever moves it with textContent. */
 #include "output/escape.h"
-#include "output/folded_read.h"
+#include "input/folded_read.h"
 #include "output/outbuf.h"
 #include "output/writer.h"
 

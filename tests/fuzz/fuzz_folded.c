@@ -2,7 +2,7 @@
  *
  * Build and run (from the repo root):
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
- *         -Isrc tests/fuzz/fuzz_folded.c src/output/?*.c src/profile/?*.c src/base/?*.c \
+ *         -Isrc tests/fuzz/fuzz_folded.c src/input/?*.c src/output/?*.c src/profile/?*.c src/base/?*.c \
  *         -lz -lm -o build/fuzz_folded
  *   mkdir -p build/fuzz_corpus_folded && build/fuzz_folded build/fuzz_corpus_folded -max_total_time=180
  *
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/folded_read.h"
+#include "input/folded_read.h"
 #include "output/writer.h"
 
 #define REQUIRE(c) do { if (!(c)) __builtin_trap(); } while (0)

@@ -6,7 +6,7 @@
  * (and tree node) after a memcmp, without hashing; a label seen before maps
  * straight to its frame through the reader's own table of labels, so each
  * distinct label is parsed and interned only once. */
-#include "output/folded_read.h"
+#include "input/folded_read.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -31,7 +31,7 @@ MODULE_CFLAGS  = $(if $(MODULE_ASAN),$(CFLAGS),$(filter-out -fsanitize=% -fno-sa
 MODULE_LDFLAGS = $(if $(MODULE_ASAN),$(LDFLAGS) $(if $(MODULE_CLANG),-shared-libasan),$(filter-out -fsanitize=%,$(LDFLAGS)))
 MODULE_ASAN_RT = $(shell $(CC) -print-file-name=$(if $(MODULE_CLANG),libclang_rt.asan-$(shell uname -m).so,libasan.so))
 MODULE_PIC_SRC = $(wildcard src/profile/*.c src/input/*.c src/output/*.c src/base/*.c)
-MODULE_PIC_OBJ = $(MODULE_PIC_SRC:%.c=$(BUILD)/module/pic/%.o)
+MODULE_PIC_OBJ = $(MODULE_PIC_SRC:%.c=$(BUILD)/module/pic/%.o) $(BUILD)/module/pic/gen/assets.o
 MODULE_PY      = $(wildcard module/pyflare/*.py)
 MODULE_HDR     = $(wildcard src/profile/*.h src/input/*.h src/output/*.h src/base/*.h)
 
@@ -42,6 +42,11 @@ MODULE_INFO := $(sort $(foreach py,$(MODULE_PYTHONS),$(shell $(py) module/pyinfo
 $(BUILD)/module/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(MODULE_CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+# The writers' assets ($(ASSETS_C), made by the top-level Makefile).
+$(BUILD)/module/pic/gen/assets.o: $(ASSETS_C) src/output/assets.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(MODULE_CFLAGS) $(CPPFLAGS) -c $< -o $@
 
 # $(1) tag, $(2) include dir, $(3) extension suffix. The include dir's parent
 # comes after the system's: Debian's pyconfig.h includes

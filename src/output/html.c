@@ -29,90 +29,8 @@
 #include <string.h>
 #include <zlib.h>
 
-/* ---- buffered output --------------------------------------------------- */
-
-
-/* Integers are most of a big page: format them without printf. */
-static void hb_u64(out_buf *s, uint64_t v) {
-    char tmp[24];
-    int n = 24;
-    do {
-        tmp[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    out_buf_put(s, tmp + n, (size_t)(24 - n));
-}
-
-static void hb_i64(out_buf *s, int64_t v) {
-    if (v < 0) {
-        out_buf_put(s, "-", 1);
-        hb_u64(s, (uint64_t)0 - (uint64_t)v);
-    } else
-        hb_u64(s, (uint64_t)v);
-}
-
-/* ---- untrusted text ---------------------------------------------------- */
-
-
-/* A JSON string literal that is also safe inside an HTML script block: no
- * '<' (so no "</script" or "<!--"), no raw line separators, valid UTF-8. */
-static void json_str(out_buf *o, const char *str) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t len = strlen(str), run = 0, i = 0, adv;
-    out_buf_put(o, "\"", 1);
-    while (i < len) {
-        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
-        char esc[8];
-        const char *rep = NULL;
-        if (cp == '"')
-            rep = "\\\"";
-        else if (cp == '\\')
-            rep = "\\\\";
-        else if (cp < 0x20 || cp == '<' || cp == '>' || cp == '&' || cp == 0x7F || cp == 0x2028 || cp == 0x2029) {
-            snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
-            rep = esc;
-        } else if (cp == 0xFFFD && adv == 1)
-            rep = "\\ufffd";
-        if (rep) {
-            out_buf_put(o, str + run, i - run);
-            out_buf_puts(o, rep);
-            run = i + adv;
-        }
-        i += adv;
-    }
-    out_buf_put(o, str + run, i - run);
-    out_buf_put(o, "\"", 1);
-}
-
-/* HTML text (title, subtitle): markup characters as entities, control
- * characters and invalid bytes as U+FFFD. */
-static void html_text(out_buf *o, const char *str) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t len = strlen(str), run = 0, i = 0, adv;
-    while (i < len) {
-        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
-        const char *rep = NULL;
-        if (cp == '&')
-            rep = "&amp;";
-        else if (cp == '<')
-            rep = "&lt;";
-        else if (cp == '>')
-            rep = "&gt;";
-        else if (cp == '"')
-            rep = "&quot;";
-        else if (cp == '\'')
-            rep = "&#39;";
-        else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp == 0xFFFD && adv == 1))
-            rep = "\xEF\xBF\xBD";
-        if (rep) {
-            out_buf_put(o, str + run, i - run);
-            out_buf_puts(o, rep);
-            run = i + adv;
-        }
-        i += adv;
-    }
-    out_buf_put(o, str + run, i - run);
-}
+/* Names are escaped by escape.h's JSON and HTML escapers; the JSON one keeps
+ * a literal safe inside the script block. */
 
 /* ---- tree order ---------------------------------------------------------- */
 
@@ -312,7 +230,7 @@ static void json_u32_array(out_buf *o, const char *key, const uint32_t *v, size_
     for (size_t i = 0; i < n; i++) {
         if (i)
             out_buf_put(o, ",", 1);
-        hb_u64(o, v[i]);
+        out_buf_u64(o, v[i]);
     }
     out_buf_put(o, "]", 1);
 }
@@ -381,26 +299,26 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
 
     out_buf_puts(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                "<meta name=\"viewport\" content=\"width=device-width\"><title>");
-    html_text(o, title);
+    out_esc_html(o, title);
     out_buf_puts(o, "</title>\n<style>");
     out_buf_puts(o, out_asset_report_css);
     out_buf_puts(o, "</style></head><body>\n<header><h1>");
-    html_text(o, title);
+    out_esc_html(o, title);
     out_buf_puts(o, "</h1><div class=\"sub\">");
-    html_text(o, subtitle);
+    out_esc_html(o, subtitle);
     out_buf_puts(o, "</div><div class=\"sub\" id=\"total\"></div>\n");
     out_buf_puts(o, out_asset_report_html);
 
     /* The data. */
     out_buf_puts(o, "<script type=\"application/json\" id=\"pf-data\">{\"v\":1,\"unit\":");
-    json_str(o, meta->weight_unit ? meta->weight_unit : "samples");
+    out_esc_json(o, meta->weight_unit ? meta->weight_unit : "samples");
     out_buf_puts(o, ",\"mode\":");
-    json_str(o, meta->mode == PF_MODE_TRACED ? "traced" : "sampled");
+    out_esc_json(o, meta->mode == PF_MODE_TRACED ? "traced" : "sampled");
     out_buf_printf(o, ",\"rate_hz\":%.6g,\"duration_ns\":%" PRIu64 ",\"start_unix_ns\":%" PRIu64 ",\"command\":",
               meta->rate_hz, meta->duration_ns, meta->start_unix_ns);
-    json_str(o, pf_str(p, meta->command));
+    out_esc_json(o, pf_str(p, meta->command));
     out_buf_puts(o, ",\"python\":");
-    json_str(o, pf_str(p, meta->python));
+    out_esc_json(o, pf_str(p, meta->python));
     /* The view the page opens on: the icicle when asked for an inverted graph. */
     out_buf_puts(o, opt && opt->inverted ? ",\"view\":\"icicle\"" : ",\"view\":\"flame\"");
     /* The model's enums by name, so the script holds no copy of their values. */
@@ -434,13 +352,13 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
     for (size_t i = 0; i < nframes; i++) {
         if (i)
             out_buf_put(o, ",", 1);
-        hb_i64(o, frames[i].line);
+        out_buf_i64(o, frames[i].line);
     }
     out_buf_puts(o, "]},\n\"threads\":{\"name\":[");
     for (size_t i = 0; i < nthreads; i++) {
         if (i)
             out_buf_put(o, ",", 1);
-        hb_u64(o, str_ref(&st, threads[i].name));
+        out_buf_u64(o, str_ref(&st, threads[i].name));
     }
     /* Thread ids are addresses: too big for a JavaScript number, so strings. */
     out_buf_puts(o, "],\"tid\":[");
@@ -450,25 +368,25 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
     for (size_t i = 0; i < nthreads; i++) {
         if (i)
             out_buf_put(o, ",", 1);
-        hb_i64(o, threads[i].native_id);
+        out_buf_i64(o, threads[i].native_id);
     }
     out_buf_puts(o, "],\"process\":[");
     for (size_t i = 0; i < nthreads; i++) {
         if (i)
             out_buf_put(o, ",", 1);
-        hb_u64(o, threads[i].process);
+        out_buf_u64(o, threads[i].process);
     }
     out_buf_puts(o, "]},\n\"processes\":{\"pid\":[");
     for (size_t i = 0; i < nprocs; i++) {
         if (i)
             out_buf_put(o, ",", 1);
-        hb_i64(o, procs[i].pid);
+        out_buf_i64(o, procs[i].pid);
     }
     out_buf_puts(o, "],\"command\":[");
     for (size_t i = 0; i < nprocs; i++) {
         if (i)
             out_buf_put(o, ",", 1);
-        hb_u64(o, str_ref(&st, procs[i].command));
+        out_buf_u64(o, str_ref(&st, procs[i].command));
     }
     out_buf_puts(o, "]},\n\"strings\":[");
     if (st.failed)
@@ -476,7 +394,7 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
     for (size_t i = 0; i < st.n; i++) {
         if (i)
             out_buf_put(o, ",", 1);
-        json_str(o, pf_str(p, st.ids[i]));
+        out_esc_json(o, pf_str(p, st.ids[i]));
     }
     /* The binary block: varints, in this order: every node's self weight;
      * for nodes 1.. their distance to their parent (k - parent, small in

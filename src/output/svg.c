@@ -41,70 +41,9 @@
 /* ---- buffered output --------------------------------------------------- */
 
 
-/* ---- untrusted text as XML ------------------------------------------------ */
+/* ---- untrusted text as XML (escape.h) ---------------------------------------- */
 
-
-/* XML 1.0 cannot carry most control characters even as references, and a
- * newline inside a name would break the title's line structure. */
-static int xml_unsafe(uint32_t cp) {
-    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF;
-}
-
-/* Writes s[0..len) as escaped XML character data. With max_chars > 0, text
- * longer than that is cut to max_chars - 2 characters and "..". Runs of
- * harmless bytes are copied in one piece, which keeps big files fast. */
-static void xml_text(out_buf *o, const char *str, size_t len, size_t max_chars) {
-    const unsigned char *s = (const unsigned char *)str;
-    /* Most names are plain ASCII that needs no escaping: one character a byte. */
-    size_t plain = 0;
-    while (plain < len && s[plain] >= 0x20 && s[plain] < 0x7F && s[plain] != '&' && s[plain] != '<' &&
-           s[plain] != '>' && s[plain] != '"')
-        plain++;
-    if (plain == len) {
-        if (max_chars && len > max_chars) {
-            out_buf_put(o, str, max_chars - 2);
-            out_buf_puts(o, "..");
-        } else {
-            out_buf_put(o, str, len);
-        }
-        return;
-    }
-    size_t limit = (size_t)-1, adv;
-    if (max_chars) {
-        size_t chars = 0;
-        for (size_t i = 0; i < len && chars <= max_chars; i += adv, chars++)
-            out_utf8_next(s + i, len - i, &adv);
-        if (chars > max_chars)
-            limit = max_chars - 2;
-    }
-    size_t i = 0, chars = 0, run = 0;
-    while (i < len && chars < limit) {
-        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
-        const char *rep = NULL;
-        if (cp == '&')
-            rep = "&amp;";
-        else if (cp == '<')
-            rep = "&lt;";
-        else if (cp == '>')
-            rep = "&gt;";
-        else if (cp == '"')
-            rep = "&quot;";
-        else if (xml_unsafe(cp) || (cp == 0xFFFD && adv == 1))
-            rep = "\xEF\xBF\xBD"; /* U+FFFD */
-        if (rep) {
-            out_buf_put(o, str + run, i - run);
-            out_buf_puts(o, rep);
-            run = i + adv;
-        }
-        i += adv;
-        chars++;
-    }
-    out_buf_put(o, str + run, i - run);
-    if (limit != (size_t)-1)
-        out_buf_puts(o, "..");
-}
-
-static void xml_str(out_buf *o, const char *s) { xml_text(o, s, strlen(s), 0); }
+static void xml_str(out_buf *o, const char *s) { out_esc_xml(o, s, strlen(s), 0); }
 
 /* ---- numbers --------------------------------------------------------------- */
 
@@ -906,10 +845,10 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
                 char tmp[96];
                 int n = snprintf(tmp, sizeof tmp, "%" PRIu32 " frames narrower than %.2g px, merged", it->merged,
                                  minwidth);
-                xml_text(o, tmp, (size_t)n, chars);
+                out_esc_xml(o, tmp, (size_t)n, chars);
             } else {
                 const char *l = label_of(&lc, v->frame);
-                xml_text(o, l, strlen(l), chars);
+                out_esc_xml(o, l, strlen(l), chars);
             }
             out_buf_puts(o, "</text>");
         }

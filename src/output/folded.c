@@ -1,12 +1,13 @@
 /* folded.c — folded stacks: one line per unique stack, root first, frames
  * joined by ';', a space, then the count. Read by flamegraph.pl, inferno,
  * speedscope and `pyflare flamegraph`. */
+#include "output/outbuf.h"
 #include "output/writer.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 
-int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+static int write_folded(const pf_profile *p, out_buf *out, const out_options *o, pf_error *err) {
     size_t n;
     const pf_node *nodes = pf_nodes(p, &n);
     pf_node_id *path = malloc((n ? n : 1) * sizeof *path);
@@ -43,13 +44,19 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
             for (char *c = label; *c; c++)
                 if (*c == ';' || *c == '\n' || *c == '\r')
                     *c = k ? ':' : ' ';
-            fputs(label, f);
+            out_buf_puts(out, label);
             if (k)
-                fputc(';', f);
+                out_buf_putc(out, ';');
         }
-        fprintf(f, " %" PRIu64 "\n", nodes[i].self);
+        out_buf_putc(out, ' ');
+        out_buf_u64(out, nodes[i].self);
+        out_buf_putc(out, '\n');
     }
     free(label);
     free(path);
     return 0;
+}
+
+int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    return out_buf_write(p, f, o, "folded", write_folded, err);
 }

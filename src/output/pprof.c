@@ -17,6 +17,7 @@
  *
  * Strings in a protobuf must be valid UTF-8: names are cleaned (invalid bytes
  * become U+FFFD) before they go into the string table. */
+#include "output/outbuf.h"
 #include "output/writer.h"
 
 #include <stdlib.h>
@@ -80,8 +81,8 @@ static void value_type(out_pb *b, uint32_t field, strtab *t, const char *type, c
     out_pb_end(b, m);
 }
 
-/* Gzips the encoded profile into f. */
-static int gzip_to(FILE *f, const uint8_t *data, size_t len, pf_error *err) {
+/* Gzips the encoded profile into f (a write failure stays in f for out_buf_write). */
+static int gzip_to(out_buf *f, const uint8_t *data, size_t len, pf_error *err) {
     z_stream z;
     memset(&z, 0, sizeof z);
     /* windowBits 15 + 16 asks zlib for a gzip header and trailer rather than a zlib one. */
@@ -103,17 +104,13 @@ static int gzip_to(FILE *f, const uint8_t *data, size_t len, pf_error *err) {
             deflateEnd(&z);
             return pf_fail(err, PF_ERR_IO, "gzip compression failed");
         }
-        size_t have = sizeof out - z.avail_out;
-        if (have && fwrite(out, 1, have, f) != have) {
-            deflateEnd(&z);
-            return pf_fail(err, PF_ERR_IO, "write failed");
-        }
+        out_buf_put(f, (const char *)out, sizeof out - z.avail_out);
     } while (zrc != Z_STREAM_END);
     deflateEnd(&z);
     return 0;
 }
 
-int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+static int write_pprof(const pf_profile *p, out_buf *f, const out_options *o, pf_error *err) {
     (void)o;
     size_t nn, nfr, nfn, nproc;
     const pf_node *nodes = pf_nodes(p, &nn);
@@ -233,4 +230,8 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
     out_pb_free(&b);
     out_strmap_free(&t.map);
     return rc;
+}
+
+int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    return out_buf_write(p, f, o, "pprof", write_pprof, err);
 }

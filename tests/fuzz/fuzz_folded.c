@@ -1,7 +1,7 @@
 /* fuzz_folded.c — libFuzzer target for the folded-stack reader and the writers that draw its result.
  *
  * Build and run (from the repo root):
- *   sh tools/embed.sh build/gen/assets.c src/output/assets/*
+ *   sh tools/embed.sh build/gen/assets.c src/output/assets/?*
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *         -Isrc tests/fuzz/fuzz_folded.c src/input/?*.c src/output/?*.c src/profile/?*.c src/base/?*.c \
  *         build/gen/assets.c -lz -lm -o build/fuzz_folded

@@ -144,7 +144,9 @@ int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char
         if (fflush(f) != 0)
             failed(s);
     }
-    if (rc == 0 && s->failed)
+    if (rc == 0 && s->failed && s->error == ENOMEM) /* out_buf_printf's copy of a long piece */
+        rc = pf_fail(err, PF_ERR_NOMEM, "out of memory writing the %s output", name);
+    else if (rc == 0 && s->failed)
         rc = pf_fail(err, PF_ERR_IO, "cannot write the %s output: %s", name, strerror(s->error));
     free(s);
     return rc;

@@ -86,7 +86,10 @@ static int gzip_to(out_buf *f, const uint8_t *data, size_t len, pf_error *err) {
     z_stream z;
     memset(&z, 0, sizeof z);
     /* windowBits 15 + 16 asks zlib for a gzip header and trailer rather than a zlib one. */
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    int zinit = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    if (zinit == Z_MEM_ERROR)
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+    if (zinit != Z_OK)
         return pf_fail(err, PF_ERR_IO, "cannot start gzip compression");
     unsigned char out[65536];
     z.next_in = (unsigned char *)(uintptr_t)data;

@@ -29,21 +29,17 @@ void out_buf_flush(out_buf *s) {
     s->len = 0;
 }
 
-void out_buf_put(out_buf *s, const char *p, size_t n) {
-    if (n > s->cap - s->len) {
-        out_buf_flush(s);
-        if (n > s->cap) {
-            errno = 0;
-            if (fwrite(p, 1, n, s->f) != n)
-                failed(s);
-            return;
-        }
+void out_buf_put_slow(out_buf *s, const char *p, size_t n) {
+    out_buf_flush(s);
+    if (n > s->cap) { /* bigger than the buffer: straight through */
+        errno = 0;
+        if (fwrite(p, 1, n, s->f) != n)
+            failed(s);
+        return;
     }
-    memcpy(s->b + s->len, p, n);
-    s->len += n;
+    memcpy(s->b, p, n);
+    s->len = n;
 }
-
-void out_buf_puts(out_buf *s, const char *p) { out_buf_put(s, p, strlen(p)); }
 
 void out_buf_u64(out_buf *s, uint64_t v) {
     char tmp[24];

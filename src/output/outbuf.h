@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/error.h"
 #include "output/writer.h"
@@ -24,8 +25,19 @@ typedef struct out_buf {
 /* A sink writing to f through storage (cap bytes, at least 32). */
 void out_buf_init(out_buf *s, FILE *f, char *storage, size_t cap);
 void out_buf_flush(out_buf *s);
-void out_buf_put(out_buf *s, const char *p, size_t n);
-void out_buf_puts(out_buf *s, const char *p);
+/* What out_buf_put does when the piece does not fit. */
+void out_buf_put_slow(out_buf *s, const char *p, size_t n);
+/* Inline: most pieces are a few bytes, often of a length known where they
+ * are written, and copying them is the writers' hot path. */
+static inline void out_buf_put(out_buf *s, const char *p, size_t n) {
+    if (n <= s->cap - s->len) {
+        memcpy(s->b + s->len, p, n);
+        s->len += n;
+    } else {
+        out_buf_put_slow(s, p, n);
+    }
+}
+static inline void out_buf_puts(out_buf *s, const char *p) { out_buf_put(s, p, strlen(p)); }
 static inline void out_buf_putc(out_buf *s, char c) {
     if (s->len == s->cap)
         out_buf_flush(s);

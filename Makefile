@@ -13,11 +13,16 @@ WARN     = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-par
 CPPFLAGS += -Isrc
 LDLIBS  ?= -lz
 
-LIB_SRC  = $(wildcard src/base/*.c src/target/*.c src/cpython/*.c src/profile/*.c src/report/*.c src/output/*.c src/sampler/*.c)
+LIB_SRC  = $(wildcard src/base/*.c src/target/*.c src/cpython/*.c src/profile/*.c src/input/*.c src/report/*.c src/output/*.c src/sampler/*.c)
 CLI_SRC  = $(wildcard src/cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# The writers' script, style and markup (src/output/assets/) become C strings
+# at build time: tools/embed.sh writes them to one generated file.
+ASSETS    = $(sort $(wildcard src/output/assets/*))
+ASSETS_C  = $(BUILD)/gen/assets.c
+
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -26,6 +31,14 @@ all: $(BUILD)/pyflare
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(ASSETS_C): $(ASSETS) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $@ $(ASSETS)
+
+$(BUILD)/obj/gen/assets.o: $(ASSETS_C) src/output/assets.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
 
 $(BUILD)/libpyflare.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)

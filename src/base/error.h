@@ -18,7 +18,8 @@ typedef enum {
     PF_ERR_READ,         /* a remote read failed (bad or racing pointer) */
     PF_ERR_CORRUPT,      /* data read made no sense (torn or hostile) */
     PF_ERR_IO,           /* a local file or system call failed */
-    PF_ERR_USAGE,        /* the caller asked for something invalid */
+    PF_ERR_NOMEM,        /* out of memory */
+    PF_ERR_USAGE,        /* the caller asked for something invalid (stays last: arrays are sized by it) */
 } pf_error_kind;
 
 typedef struct pf_error {

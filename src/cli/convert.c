@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "output/folded_read.h"
+#include "input/folded_read.h"
 #include "output/writer.h"
 
 /* Which options a command takes. */

@@ -23,6 +23,7 @@
  * The format is line-based with no quoting: control characters and invalid
  * UTF-8 in names become visible escapes, and empty names "???". Functions that
  * show the same file and name are merged, as the readers would merge them. */
+#include "output/outbuf.h"
 #include "output/writer.h"
 
 #include <inttypes.h>
@@ -57,25 +58,25 @@ static int by_caller(const void *a, const void *b) {
 
 static char *escaped_or_unknown(const char *s) { return out_text_escape(*s ? s : "???"); }
 
-static void w_file(FILE *f, const char *key, cg_class *c, unsigned char *file_named) {
-    fprintf(f, "%s=(%" PRIu32 ")", key, c->file_id);
+static void w_file(out_buf *f, const char *key, cg_class *c, unsigned char *file_named) {
+    out_buf_printf(f, "%s=(%" PRIu32 ")", key, c->file_id);
     if (!file_named[c->file_id]) {
-        fprintf(f, " %s", c->file);
+        out_buf_printf(f, " %s", c->file);
         file_named[c->file_id] = 1;
     }
-    fputc('\n', f);
+    out_buf_putc(f, '\n');
 }
 
-static void w_fn(FILE *f, const char *key, uint32_t id, cg_class *c) {
-    fprintf(f, "%s=(%" PRIu32 ")", key, id);
+static void w_fn(out_buf *f, const char *key, uint32_t id, cg_class *c) {
+    out_buf_printf(f, "%s=(%" PRIu32 ")", key, id);
     if (!c->named) {
-        fprintf(f, " %s", c->name);
+        out_buf_printf(f, " %s", c->name);
         c->named = 1;
     }
-    fputc('\n', f);
+    out_buf_putc(f, '\n');
 }
 
-int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+static int write_callgrind(const pf_profile *p, out_buf *f, const out_options *o, pf_error *err) {
     (void)o;
     size_t nfn, nproc;
     const pf_func *funcs = pf_funcs(p, &nfn);
@@ -157,32 +158,31 @@ int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_e
     for (size_t i = 0; i < a.nlines; i++)
         summary += a.lines[i].self;
 
-    fputs("# callgrind format\n", f);
-    fputs("# Written by pyflare from a Python profile. Call costs count a callee's time\n"
-          "# only at its outermost activation, so recursion is never counted twice.\n",
-          f);
+    out_buf_puts(f, "# callgrind format\n");
+    out_buf_puts(f, "# Written by pyflare from a Python profile. Call costs count a callee's time\n"
+                    "# only at its outermost activation, so recursion is never counted twice.\n");
     if (!traced)
-        fputs("# Sampled mode: calls= is the number of samples taken inside the call, not a call count.\n", f);
-    fputs("version: 1\ncreator: pyflare\n", f);
+        out_buf_puts(f, "# Sampled mode: calls= is the number of samples taken inside the call, not a call count.\n");
+    out_buf_puts(f, "version: 1\ncreator: pyflare\n");
     if (nproc)
-        fprintf(f, "pid: %d\n", (int)procs[0].pid);
+        out_buf_printf(f, "pid: %d\n", (int)procs[0].pid);
     if (*pf_str(p, meta->command)) {
-        fputs("cmd: ", f);
-        out_text_write(f, pf_str(p, meta->command));
-        fputc('\n', f);
+        out_buf_puts(f, "cmd: ");
+        out_esc_text(f, pf_str(p, meta->command));
+        out_buf_putc(f, '\n');
     }
-    fputs("part: 1\n", f);
+    out_buf_puts(f, "part: 1\n");
     if (traced)
-        fputs("desc: Mode: traced (exact calls, nanoseconds)\n", f);
+        out_buf_puts(f, "desc: Mode: traced (exact calls, nanoseconds)\n");
     else if (meta->rate_hz > 0)
-        fprintf(f, "desc: Mode: sampled at %.6g Hz (%" PRIu64 " ns per sample)\n", meta->rate_hz, meta->period_ns);
+        out_buf_printf(f, "desc: Mode: sampled at %.6g Hz (%" PRIu64 " ns per sample)\n", meta->rate_hz, meta->period_ns);
     else
-        fputs("desc: Mode: sampled (the sampling rate is not known)\n", f);
-    fputs("positions: line\n", f);
-    fprintf(f, "event: %s : %s\n", traced ? "Nanoseconds" : "Samples",
+        out_buf_puts(f, "desc: Mode: sampled (the sampling rate is not known)\n");
+    out_buf_puts(f, "positions: line\n");
+    out_buf_printf(f, "event: %s : %s\n", traced ? "Nanoseconds" : "Samples",
             traced ? "Time in nanoseconds" : "Samples taken");
-    fprintf(f, "events: %s\n", traced ? "Nanoseconds" : "Samples");
-    fprintf(f, "summary: %" PRIu64 "\n\n", summary);
+    out_buf_printf(f, "events: %s\n", traced ? "Nanoseconds" : "Samples");
+    out_buf_printf(f, "summary: %" PRIu64 "\n\n", summary);
 
     size_t li = 0, ei = 0;
     for (uint32_t c = 1; c <= (root ? root : nclasses); c++) {
@@ -196,22 +196,22 @@ int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_e
         w_file(f, "fl", &classes[c], file_named);
         w_fn(f, "fn", c, &classes[c]);
         for (size_t k = l0; k < li; k++)
-            fprintf(f, "%" PRId32 " %" PRIu64 "\n", a.lines[k].line > 0 ? a.lines[k].line : 0, a.lines[k].self);
+            out_buf_printf(f, "%" PRId32 " %" PRIu64 "\n", a.lines[k].line > 0 ? a.lines[k].line : 0, a.lines[k].self);
         for (size_t k = e0; k < ei; k++) {
             const out_agg_edge *e = &edges[k];
             cg_class *callee = &classes[e->callee];
             w_file(f, "cfi", callee, file_named);
             w_fn(f, "cfn", e->callee, callee);
-            fprintf(f, "calls=%" PRIu64 " %" PRId32 "\n", e->calls ? e->calls : 1, callee->firstline);
-            fprintf(f, "%" PRId32 " %" PRIu64 "\n", e->line > 0 ? e->line : 0, e->incl);
+            out_buf_printf(f, "calls=%" PRIu64 " %" PRId32 "\n", e->calls ? e->calls : 1, callee->firstline);
+            out_buf_printf(f, "%" PRId32 " %" PRIu64 "\n", e->line > 0 ? e->line : 0, e->incl);
         }
-        fputc('\n', f);
+        out_buf_putc(f, '\n');
     }
-    fprintf(f, "totals: %" PRIu64 "\n", summary);
+    out_buf_printf(f, "totals: %" PRIu64 "\n", summary);
     rc = 0;
     goto done;
 oom:
-    rc = pf_fail(err, PF_ERR_IO, "out of memory");
+    rc = pf_fail(err, PF_ERR_NOMEM, "out of memory");
 done:
     if (have_agg)
         out_agg_free(&a);
@@ -227,4 +227,8 @@ done:
     out_strmap_free(&fnmap);
     out_strmap_free(&filemap);
     return rc;
+}
+
+int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    return out_buf_write(p, f, o, "callgrind", write_callgrind, err);
 }

@@ -1,9 +1,11 @@
-/* escape.c — string escaping shared by the writers (see escape.h). */
+/* escape.c — one escaper per target syntax, all writing to the sink (see escape.h). */
 #include "output/escape.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- UTF-8 ------------------------------------------------------------- */
 
 size_t out_utf8_len(const unsigned char *s) {
     if (s[0] < 0x80)
@@ -23,51 +25,159 @@ size_t out_utf8_len(const unsigned char *s) {
     return len;
 }
 
-void out_json_string(FILE *f, const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    fputc('"', f);
-    while (*p) {
-        if (*p == '"' || *p == '\\') {
-            fputc('\\', f);
-            fputc(*p++, f);
-        } else if (*p < 0x20 || *p == 0x7F) {
-            fprintf(f, "\\u%04x", *p++);
-        } else {
-            size_t len = out_utf8_len(p);
-            if (len) {
-                fwrite(p, 1, len, f);
-                p += len;
-            } else {
-                fputs("\\ufffd", f);
-                p++;
-            }
-        }
+uint32_t out_utf8_next(const unsigned char *s, size_t len, size_t *adv) {
+    unsigned c = s[0];
+    *adv = 1;
+    if (c < 0x80)
+        return c;
+    size_t n;
+    uint32_t cp, min;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, cp = c & 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, cp = c & 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0xFFFD;
+    if (len < n)
+        return 0xFFFD;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0xFFFD;
+        cp = cp << 6 | (s[i] & 0x3F);
     }
-    fputc('"', f);
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0xFFFD;
+    *adv = n;
+    return cp;
 }
 
-char *out_utf8_clean(const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    /* Each invalid byte grows to the 3-byte U+FFFD at most. */
-    char *out = malloc(3 * n + 1), *o = out;
-    if (!out)
-        return NULL;
-    while (*p) {
-        size_t len = out_utf8_len(p);
-        if (len) {
-            memcpy(o, p, len);
-            o += len;
-            p += len;
-        } else {
-            memcpy(o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            p++;
+/* ---- JSON ------------------------------------------------------------- */
+
+void out_esc_json(out_buf *o, const char *str) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t len = strlen(str), run = 0, i = 0, adv;
+    out_buf_putc(o, '"');
+    while (i < len) {
+        /* Runs of plain ASCII are copied in one piece, which keeps big files fast. */
+        if (s[i] >= 0x20 && s[i] < 0x7F && s[i] != '"' && s[i] != '\\' && s[i] != '<' && s[i] != '>' && s[i] != '&') {
+            i++;
+            continue;
         }
+        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
+        char esc[8];
+        const char *rep = NULL;
+        if (cp == '"')
+            rep = "\\\"";
+        else if (cp == '\\')
+            rep = "\\\\";
+        else if (cp < 0x20 || cp == '<' || cp == '>' || cp == '&' || cp == 0x7F || cp == 0x2028 || cp == 0x2029) {
+            snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
+            rep = esc;
+        } else if (cp == 0xFFFD && adv == 1)
+            rep = "\\ufffd";
+        if (rep) {
+            out_buf_put(o, str + run, i - run);
+            out_buf_puts(o, rep);
+            run = i + adv;
+        }
+        i += adv;
     }
-    *o = 0;
-    return out;
+    out_buf_put(o, str + run, i - run);
+    out_buf_putc(o, '"');
 }
+
+/* ---- XML -------------------------------------------------------------- */
+
+/* XML 1.0 cannot carry most control characters even as references, and a
+ * newline inside a name would break the title's line structure. */
+static int xml_unsafe(uint32_t cp) {
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF;
+}
+
+void out_esc_xml(out_buf *o, const char *str, size_t len, size_t max_chars) {
+    const unsigned char *s = (const unsigned char *)str;
+    /* Most names are plain ASCII that needs no escaping: one character a byte. */
+    size_t plain = 0;
+    while (plain < len && s[plain] >= 0x20 && s[plain] < 0x7F && s[plain] != '&' && s[plain] != '<' &&
+           s[plain] != '>' && s[plain] != '"')
+        plain++;
+    if (plain == len) {
+        if (max_chars && len > max_chars) {
+            out_buf_put(o, str, max_chars - 2);
+            out_buf_puts(o, "..");
+        } else {
+            out_buf_put(o, str, len);
+        }
+        return;
+    }
+    size_t limit = (size_t)-1, adv;
+    if (max_chars) {
+        size_t chars = 0;
+        for (size_t i = 0; i < len && chars <= max_chars; i += adv, chars++)
+            out_utf8_next(s + i, len - i, &adv);
+        if (chars > max_chars)
+            limit = max_chars - 2;
+    }
+    size_t i = 0, chars = 0, run = 0;
+    while (i < len && chars < limit) {
+        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
+        const char *rep = NULL;
+        if (cp == '&')
+            rep = "&amp;";
+        else if (cp == '<')
+            rep = "&lt;";
+        else if (cp == '>')
+            rep = "&gt;";
+        else if (cp == '"')
+            rep = "&quot;";
+        else if (xml_unsafe(cp) || (cp == 0xFFFD && adv == 1))
+            rep = "\xEF\xBF\xBD"; /* U+FFFD */
+        if (rep) {
+            out_buf_put(o, str + run, i - run);
+            out_buf_puts(o, rep);
+            run = i + adv;
+        }
+        i += adv;
+        chars++;
+    }
+    out_buf_put(o, str + run, i - run);
+    if (limit != (size_t)-1)
+        out_buf_puts(o, "..");
+}
+
+/* ---- HTML ------------------------------------------------------------- */
+
+void out_esc_html(out_buf *o, const char *str) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t len = strlen(str), run = 0, i = 0, adv;
+    while (i < len) {
+        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
+        const char *rep = NULL;
+        if (cp == '&')
+            rep = "&amp;";
+        else if (cp == '<')
+            rep = "&lt;";
+        else if (cp == '>')
+            rep = "&gt;";
+        else if (cp == '"')
+            rep = "&quot;";
+        else if (cp == '\'')
+            rep = "&#39;";
+        else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp == 0xFFFD && adv == 1))
+            rep = "\xEF\xBF\xBD";
+        if (rep) {
+            out_buf_put(o, str + run, i - run);
+            out_buf_puts(o, rep);
+            run = i + adv;
+        }
+        i += adv;
+    }
+    out_buf_put(o, str + run, i - run);
+}
+
+/* ---- a line of text ---------------------------------------------------- */
 
 /* The text escape of the character at *s: fills piece (NUL-terminated) and
  * returns how many input bytes it stands for. */
@@ -97,6 +207,15 @@ static size_t text_piece(const unsigned char *s, char piece[8]) {
     return len;
 }
 
+void out_esc_text(out_buf *o, const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    char piece[8];
+    while (*p) {
+        p += text_piece(p, piece);
+        out_buf_puts(o, piece);
+    }
+}
+
 char *out_text_escape(const char *s) {
     /* The longest escape, "\u0085", is 6 bytes for 2 input bytes; "\xNN" is 4 for 1. */
     char *out = malloc(4 * strlen(s) + 1), *o = out;
@@ -114,39 +233,45 @@ char *out_text_escape(const char *s) {
     return out;
 }
 
-void out_text_write(FILE *f, const char *s) {
+char *out_utf8_clean(const char *s) {
     const unsigned char *p = (const unsigned char *)s;
-    char piece[8];
+    size_t n = strlen(s);
+    /* Each invalid byte grows to the 3-byte U+FFFD at most. */
+    char *out = malloc(3 * n + 1), *o = out;
+    if (!out)
+        return NULL;
     while (*p) {
-        p += text_piece(p, piece);
-        fputs(piece, f);
+        size_t len = out_utf8_len(p);
+        if (len) {
+            memcpy(o, p, len);
+            o += len;
+            p += len;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            p++;
+        }
     }
+    *o = 0;
+    return out;
 }
 
-uint32_t out_utf8_next(const unsigned char *s, size_t len, size_t *adv) {
-    unsigned c = s[0];
-    *adv = 1;
-    if (c < 0x80)
-        return c;
-    size_t n;
-    uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, cp = c & 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, cp = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0xFFFD;
-    if (len < n)
-        return 0xFFFD;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0xFFFD;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0xFFFD;
-    *adv = n;
-    return cp;
+/* ---- straight to a FILE ------------------------------------------------ */
+
+/* The escapers above through a small sink of their own; a write error stays
+ * in f's error flag for the writer to find. */
+void out_json_string(FILE *f, const char *s) {
+    char storage[512];
+    out_buf o;
+    out_buf_init(&o, f, storage, sizeof storage);
+    out_esc_json(&o, s);
+    out_buf_flush(&o);
+}
+
+void out_text_write(FILE *f, const char *s) {
+    char storage[512];
+    out_buf o;
+    out_buf_init(&o, f, storage, sizeof storage);
+    out_esc_text(&o, s);
+    out_buf_flush(&o);
 }

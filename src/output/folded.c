@@ -8,6 +8,7 @@
  * name keeps its root here, "lib/python3.12/threading.py" or
  * "site-packages/django/db/models/query.py": every reader still sees a path,
  * and profile/origin.c reads the origin back from it. */
+#include "output/outbuf.h"
 #include "output/writer.h"
 
 #include <inttypes.h>
@@ -33,18 +34,18 @@ static int folded_label(const pf_profile *p, pf_frame_id frame, char *buf, size_
     return snprintf(buf, cap, "%s (%s%s)", pf_str(p, fn->name), root, file);
 }
 
-int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+static int write_folded(const pf_profile *p, out_buf *out, const out_options *o, pf_error *err) {
     size_t n;
     const pf_node *nodes = pf_nodes(p, &n);
     pf_node_id *path = malloc((n ? n : 1) * sizeof *path);
     if (!path)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     /* Labels are never cut (a cut could split a UTF-8 character or merge two names): the buffer grows. */
     size_t cap = 8192;
     char *label = malloc(cap);
     if (!label) {
         free(path);
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 1; i < n; i++) {
         if (!nodes[i].self)
@@ -59,7 +60,7 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
                 if (!bigger) {
                     free(label);
                     free(path);
-                    return pf_fail(err, PF_ERR_IO, "out of memory");
+                    return pf_fail(err, PF_ERR_NOMEM, "out of memory");
                 }
                 free(label);
                 label = bigger;
@@ -70,13 +71,19 @@ int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_erro
             for (char *c = label; *c; c++)
                 if (*c == ';' || *c == '\n' || *c == '\r')
                     *c = k ? ':' : ' ';
-            fputs(label, f);
+            out_buf_puts(out, label);
             if (k)
-                fputc(';', f);
+                out_buf_putc(out, ';');
         }
-        fprintf(f, " %" PRIu64 "\n", nodes[i].self);
+        out_buf_putc(out, ' ');
+        out_buf_u64(out, nodes[i].self);
+        out_buf_putc(out, '\n');
     }
     free(label);
     free(path);
     return 0;
+}
+
+int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    return out_buf_write(p, f, o, "folded", write_folded, err);
 }

@@ -1,4 +1,4 @@
-/* outbuf.c — the buffered writer shared by the SVG and HTML writers (see outbuf.h). */
+/* outbuf.c — the writers' sink (see outbuf.h). */
 #include "output/outbuf.h"
 
 #include <errno.h>
@@ -13,6 +13,15 @@ static void failed(out_buf *s) {
     s->failed = 1;
 }
 
+void out_buf_init(out_buf *s, FILE *f, char *storage, size_t cap) {
+    s->f = f;
+    s->b = storage;
+    s->len = 0;
+    s->cap = cap;
+    s->failed = 0;
+    s->error = 0;
+}
+
 void out_buf_flush(out_buf *s) {
     errno = 0;
     if (s->len && fwrite(s->b, 1, s->len, s->f) != s->len)
@@ -20,21 +29,17 @@ void out_buf_flush(out_buf *s) {
     s->len = 0;
 }
 
-void out_buf_put(out_buf *s, const char *p, size_t n) {
-    if (n > sizeof s->b - s->len) {
-        out_buf_flush(s);
-        if (n > sizeof s->b) {
-            errno = 0;
-            if (fwrite(p, 1, n, s->f) != n)
-                failed(s);
-            return;
-        }
+void out_buf_put_slow(out_buf *s, const char *p, size_t n) {
+    out_buf_flush(s);
+    if (n > s->cap) { /* bigger than the buffer: straight through */
+        errno = 0;
+        if (fwrite(p, 1, n, s->f) != n)
+            failed(s);
+        return;
     }
-    memcpy(s->b + s->len, p, n);
-    s->len += n;
+    memcpy(s->b, p, n);
+    s->len = n;
 }
-
-void out_buf_puts(out_buf *s, const char *p) { out_buf_put(s, p, strlen(p)); }
 
 void out_buf_u64(out_buf *s, uint64_t v) {
     char tmp[24];
@@ -43,6 +48,15 @@ void out_buf_u64(out_buf *s, uint64_t v) {
         tmp[--n] = (char)('0' + v % 10);
     while (v /= 10);
     out_buf_put(s, tmp + n, sizeof tmp - (size_t)n);
+}
+
+void out_buf_i64(out_buf *s, int64_t v) {
+    if (v < 0) {
+        out_buf_putc(s, '-');
+        out_buf_u64(s, (uint64_t)0 - (uint64_t)v);
+    } else {
+        out_buf_u64(s, (uint64_t)v);
+    }
 }
 
 /* x * 10^decimals rounded to a whole number, exactly: x is mant * 2^e, so the
@@ -92,19 +106,33 @@ void out_buf_printf(out_buf *s, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        out_buf_put(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    if (n <= 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        out_buf_put(s, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1); /* a long name: rare */
+    if (!big) {
+        if (!s->failed)
+            s->error = ENOMEM;
+        s->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    out_buf_put(s, big, (size_t)n);
+    free(big);
 }
 
 int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char *name, out_buf_body body,
                   pf_error *err) {
-    out_buf *s = malloc(sizeof *s); /* 64 KiB: not on the stack */
+    enum { CAP = 1 << 16 };
+    out_buf *s = malloc(sizeof *s + CAP); /* 64 KiB: not on the stack */
     if (!s)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
-    s->f = f;
-    s->len = 0;
-    s->failed = 0;
-    s->error = 0;
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+    out_buf_init(s, f, (char *)(s + 1), CAP);
     int rc = body(p, s, o, err);
     out_buf_flush(s);
     if (rc == 0 && !s->failed) { /* stdio may hold the last piece: its failure is this writer's too */
@@ -112,7 +140,9 @@ int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char
         if (fflush(f) != 0)
             failed(s);
     }
-    if (rc == 0 && s->failed)
+    if (rc == 0 && s->failed && s->error == ENOMEM) /* out_buf_printf's copy of a long piece */
+        rc = pf_fail(err, PF_ERR_NOMEM, "out of memory writing the %s output", name);
+    else if (rc == 0 && s->failed)
         rc = pf_fail(err, PF_ERR_IO, "cannot write the %s output: %s", name, strerror(s->error));
     free(s);
     return rc;

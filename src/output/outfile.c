@@ -69,7 +69,7 @@ static char *link_target(const char *link, const char *target) {
 static char *follow_links(const char *path, pf_error *err) {
     char *cur = strdup(path);
     if (!cur) {
-        pf_fail(err, PF_ERR_IO, "out of memory");
+        pf_fail(err, PF_ERR_NOMEM, "out of memory");
         return NULL;
     }
     for (int links = 0;; links++) {
@@ -87,7 +87,7 @@ static char *follow_links(const char *path, pf_error *err) {
         char *next = link_target(cur, target);
         free(cur);
         if (!next) {
-            pf_fail(err, PF_ERR_IO, "out of memory");
+            pf_fail(err, PF_ERR_NOMEM, "out of memory");
             return NULL;
         }
         cur = next;
@@ -108,7 +108,7 @@ static int resolve(const char *path, dest *d, pf_error *err) {
     } else if (!S_ISREG(d->st.st_mode)) {
         d->kind = DEST_SPECIAL; /* opened by the name given: the kernel follows its links */
         d->path = strdup(path);
-        return d->path ? 0 : pf_fail(err, PF_ERR_IO, "out of memory");
+        return d->path ? 0 : pf_fail(err, PF_ERR_NOMEM, "out of memory");
     } else {
         d->kind = DEST_FILE;
     }

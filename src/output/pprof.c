@@ -17,6 +17,7 @@
  *
  * Strings in a protobuf must be valid UTF-8: names are cleaned (invalid bytes
  * become U+FFFD) before they go into the string table. */
+#include "output/outbuf.h"
 #include "output/writer.h"
 
 #include <stdlib.h>
@@ -80,12 +81,15 @@ static void value_type(out_pb *b, uint32_t field, strtab *t, const char *type, c
     out_pb_end(b, m);
 }
 
-/* Gzips the encoded profile into f. */
-static int gzip_to(FILE *f, const uint8_t *data, size_t len, pf_error *err) {
+/* Gzips the encoded profile into f (a write failure stays in f for out_buf_write). */
+static int gzip_to(out_buf *f, const uint8_t *data, size_t len, pf_error *err) {
     z_stream z;
     memset(&z, 0, sizeof z);
     /* windowBits 15 + 16 asks zlib for a gzip header and trailer rather than a zlib one. */
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    int zinit = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    if (zinit == Z_MEM_ERROR)
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+    if (zinit != Z_OK)
         return pf_fail(err, PF_ERR_IO, "cannot start gzip compression");
     unsigned char out[65536];
     z.next_in = (unsigned char *)(uintptr_t)data;
@@ -103,17 +107,13 @@ static int gzip_to(FILE *f, const uint8_t *data, size_t len, pf_error *err) {
             deflateEnd(&z);
             return pf_fail(err, PF_ERR_IO, "gzip compression failed");
         }
-        size_t have = sizeof out - z.avail_out;
-        if (have && fwrite(out, 1, have, f) != have) {
-            deflateEnd(&z);
-            return pf_fail(err, PF_ERR_IO, "write failed");
-        }
+        out_buf_put(f, (const char *)out, sizeof out - z.avail_out);
     } while (zrc != Z_STREAM_END);
     deflateEnd(&z);
     return 0;
 }
 
-int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+static int write_pprof(const pf_profile *p, out_buf *f, const out_options *o, pf_error *err) {
     (void)o;
     size_t nn, nfr, nfn, nproc;
     const pf_node *nodes = pf_nodes(p, &nn);
@@ -227,10 +227,14 @@ int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error
 
     int rc;
     if (b.failed || t.failed)
-        rc = pf_fail(err, PF_ERR_IO, "out of memory");
+        rc = pf_fail(err, PF_ERR_NOMEM, "out of memory");
     else
         rc = gzip_to(f, b.data, b.len, err);
     out_pb_free(&b);
     out_strmap_free(&t.map);
     return rc;
+}
+
+int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    return out_buf_write(p, f, o, "pprof", write_pprof, err);
 }

@@ -27,6 +27,7 @@
  * short forms or references, so any Python 3 reads it (checked on 3.6-3.13;
  * 2.7 happens to load it too, with unicode names, but that is not a goal).
  * Strings must be valid UTF-8, so invalid bytes become U+FFFD. */
+#include "output/outbuf.h"
 #include "output/writer.h"
 
 #include <inttypes.h>
@@ -36,15 +37,15 @@
 #include "report/aggregate.h"
 #include "output/escape.h"
 
-static void w_u32(FILE *f, uint32_t v) {
+static void w_u32(out_buf *f, uint32_t v) {
     unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
                           (unsigned char)(v >> 24)};
-    fwrite(b, 1, 4, f);
+    out_buf_put(f, (const char *)b, 4);
 }
 
-static void w_int(FILE *f, uint64_t v) {
+static void w_int(out_buf *f, uint64_t v) {
     if (v <= INT32_MAX) {
-        fputc('i', f);
+        out_buf_putc(f, 'i');
         w_u32(f, (uint32_t)v);
         return;
     }
@@ -53,29 +54,29 @@ static void w_int(FILE *f, uint64_t v) {
     uint32_t n = 0;
     for (uint64_t x = v; x; x >>= 15)
         n++;
-    fputc('l', f);
+    out_buf_putc(f, 'l');
     w_u32(f, n);
     for (uint32_t i = 0; i < n; i++) {
         uint16_t d = (uint16_t)((v >> (15 * i)) & 0x7FFF);
         digits[0] = (unsigned char)d;
         digits[1] = (unsigned char)(d >> 8);
-        fwrite(digits, 1, 2, f);
+        out_buf_put(f, (const char *)digits, 2);
     }
 }
 
-static void w_float(FILE *f, double v) {
+static void w_float(out_buf *f, double v) {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    fputc('g', f);
+    out_buf_putc(f, 'g');
     for (int i = 0; i < 8; i++)
-        fputc((int)((bits >> (8 * i)) & 0xFF), f);
+        out_buf_putc(f, (char)((bits >> (8 * i)) & 0xFF));
 }
 
-static void w_str(FILE *f, const char *s) {
+static void w_str(out_buf *f, const char *s) {
     size_t len = strlen(s);
-    fputc('u', f);
+    out_buf_putc(f, 'u');
     w_u32(f, (uint32_t)len);
-    fwrite(s, 1, len, f);
+    out_buf_put(f, s, len);
 }
 
 /* A function's key as shown by pstats. */
@@ -84,8 +85,8 @@ typedef struct pkey {
     int32_t line;
 } pkey;
 
-static void w_key(FILE *f, const pkey *k) {
-    fputc('(', f);
+static void w_key(out_buf *f, const pkey *k) {
+    out_buf_putc(f, '(');
     w_u32(f, 3);
     w_str(f, k->file);
     w_int(f, k->line > 0 ? (uint64_t)k->line : 0);
@@ -97,7 +98,7 @@ static int by_callee(const void *a, const void *b) {
     return x->callee != y->callee ? (x->callee < y->callee ? -1 : 1) : x->caller < y->caller ? -1 : x->caller > y->caller;
 }
 
-int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, pf_error *err) {
     (void)o;
     size_t nfn;
     const pf_func *funcs = pf_funcs(p, &nfn);
@@ -162,7 +163,7 @@ int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_erro
     if (a.nedges) /* a.edges is NULL when there are none */
         qsort(a.edges, a.nedges, sizeof *a.edges, by_callee);
 
-    fputc('{', f);
+    out_buf_putc(f, '{');
     size_t e = 0, written = 0;
     for (uint32_t c = 1; c <= map.n; c++) {
         const out_agg_fn *fn = &a.fns[c];
@@ -172,43 +173,43 @@ int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_erro
             continue; /* a function no node uses */
         written++;
         w_key(f, &keys[c]);
-        fputc('(', f);
+        out_buf_putc(f, '(');
         w_u32(f, 5);
         w_int(f, fn->prim_calls);
         w_int(f, fn->calls);
         w_float(f, (double)fn->self * unit);
         w_float(f, (double)fn->total * unit);
-        fputc('{', f);
+        out_buf_putc(f, '{');
         for (; e < a.nedges && a.edges[e].callee == c; e++) {
             const out_agg_edge *ed = &a.edges[e];
             w_key(f, &keys[ed->caller]);
-            fputc('(', f);
+            out_buf_putc(f, '(');
             w_u32(f, 4);
             w_int(f, ed->calls);
             w_int(f, ed->prim_calls);
             w_float(f, (double)ed->self * unit);
             w_float(f, (double)ed->total * unit);
         }
-        fputc('0', f);
+        out_buf_putc(f, '0');
     }
     if (!written) {
         /* pstats.Stats refuses an empty dict ("Cannot create or construct"),
          * so an empty profile gets one placeholder entry with no calls. */
         pkey none = {"~", "<no samples>", 0};
         w_key(f, &none);
-        fputc('(', f);
+        out_buf_putc(f, '(');
         w_u32(f, 5);
         w_int(f, 0);
         w_int(f, 0);
         w_float(f, 0);
         w_float(f, 0);
-        fputs("{0", f);
+        out_buf_puts(f, "{0");
     }
-    fputc('0', f);
+    out_buf_putc(f, '0');
     rc = 0;
     goto done;
 oom:
-    rc = pf_fail(err, PF_ERR_IO, "out of memory");
+    rc = pf_fail(err, PF_ERR_NOMEM, "out of memory");
 done:
     if (have_agg)
         out_agg_free(&a);
@@ -221,4 +222,8 @@ done:
     free(cls);
     out_strmap_free(&map);
     return rc;
+}
+
+int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    return out_buf_write(p, f, o, "pstats", write_pstats, err);
 }

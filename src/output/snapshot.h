@@ -40,8 +40,4 @@ typedef struct out_snapshot {
 void out_snapshot_text(FILE *f, const out_snapshot *s);
 void out_snapshot_json(FILE *f, const out_snapshot *s);
 
-/* Writes s as a JSON string literal, escaping quotes, backslashes and control
- * characters; bytes that are not valid UTF-8 become U+FFFD. */
-void out_json_string(FILE *f, const char *s);
-
 #endif

@@ -17,6 +17,7 @@
  *     span, children are laid end to end from their parent's start, and the
  *     parent's own time comes after them.
  * Thread and process roots name the profiles instead of appearing as frames. */
+#include "output/outbuf.h"
 #include "output/writer.h"
 
 #include <inttypes.h>
@@ -30,47 +31,50 @@ static int synthetic(int kind) { return kind == PF_FUNC_THREAD || kind == PF_FUN
 
 /* Writes the stack of node as a JSON array of frame indexes, root first,
  * stopping at the root or a thread/process node. path has room for every node. */
-static void write_stack(const pf_profile *p, const pf_node *nodes, pf_node_id node, pf_node_id *path, FILE *f) {
+static void write_stack(const pf_profile *p, const pf_node *nodes, pf_node_id node, pf_node_id *path, out_buf *f) {
     size_t depth = 0;
     for (pf_node_id at = node; at != PF_ROOT && !synthetic(out_node_kind(p, at)); at = nodes[at].parent)
         path[depth++] = at;
-    fputc('[', f);
-    for (size_t k = depth; k-- > 0;)
-        fprintf(f, "%s%" PRIu32, k + 1 < depth ? "," : "", nodes[path[k]].frame - 1);
-    fputc(']', f);
+    out_buf_putc(f, '[');
+    for (size_t k = depth; k-- > 0;) {
+        if (k + 1 < depth)
+            out_buf_putc(f, ',');
+        out_buf_u64(f, nodes[path[k]].frame - 1);
+    }
+    out_buf_putc(f, ']');
 }
 
-static void write_frames(const pf_profile *p, FILE *f) {
+static void write_frames(const pf_profile *p, out_buf *f) {
     size_t nfr, nfn;
     const pf_frame *frames = pf_frames(p, &nfr);
     const pf_func *funcs = pf_funcs(p, &nfn);
-    fputs("\"shared\": {\"frames\": [", f);
+    out_buf_puts(f, "\"shared\": {\"frames\": [");
     for (size_t i = 1; i < nfr; i++) {
         const pf_func *fn = frames[i].func < nfn ? &funcs[frames[i].func] : &funcs[0];
-        fputs(i > 1 ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
-        out_json_string(f, *pf_str(p, fn->name) ? pf_str(p, fn->name) : "???");
+        out_buf_puts(f, i > 1 ? ",\n  {\"name\": " : "\n  {\"name\": ");
+        out_esc_json(f, *pf_str(p, fn->name) ? pf_str(p, fn->name) : "???");
         if (*pf_str(p, fn->file)) {
-            fputs(", \"file\": ", f);
-            out_json_string(f, pf_str(p, fn->file));
+            out_buf_puts(f, ", \"file\": ");
+            out_esc_json(f, pf_str(p, fn->file));
         }
         int line = frames[i].line > 0 ? frames[i].line : fn->firstline;
         if (line > 0)
-            fprintf(f, ", \"line\": %d", line);
-        fputc('}', f);
+            out_buf_printf(f, ", \"line\": %d", line);
+        out_buf_putc(f, '}');
     }
-    fputs("\n]},\n", f);
+    out_buf_puts(f, "\n]},\n");
 }
 
 /* A profile's name: "<process> / <thread>", each part where it exists. */
-static void write_name(FILE *f, const char *a, const char *b) {
+static void write_name(out_buf *f, const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     char *s = malloc(la + lb + 4);
     if (!s) {
-        out_json_string(f, *b ? b : a);
+        out_esc_json(f, *b ? b : a);
         return;
     }
     snprintf(s, la + lb + 4, "%s%s%s", a, *a && *b ? " / " : "", b);
-    out_json_string(f, *s ? s : "all threads");
+    out_esc_json(f, *s ? s : "all threads");
     free(s);
 }
 
@@ -117,7 +121,7 @@ static void thread_label(const pf_profile *p, uint32_t t, char *buf, size_t cap,
         snprintf(buf, cap, "%s(thread %" PRIu64 ")", pid, th->thread_id);
 }
 
-static int write_from_log(const pf_profile *p, FILE *f, uint64_t period, int *first, pf_error *err) {
+static int write_from_log(const pf_profile *p, out_buf *f, uint64_t period, int *first, pf_error *err) {
     size_t nn, ns;
     const pf_node *nodes = pf_nodes(p, &nn);
     const pf_sample *samples = pf_samples(p, &ns);
@@ -126,7 +130,7 @@ static int write_from_log(const pf_profile *p, FILE *f, uint64_t period, int *fi
     if (!order || !path) {
         free(order);
         free(path);
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < ns; i++)
         order[i] = i;
@@ -144,27 +148,30 @@ static int write_from_log(const pf_profile *p, FILE *f, uint64_t period, int *fi
         thread_label(p, t, label, sizeof label, &tname);
         size_t nlen = strlen(tname);
         char *full = malloc(nlen + sizeof label + 2);
-        fputs(*first ? "\n  " : ",\n  ", f);
+        out_buf_puts(f, *first ? "\n  " : ",\n  ");
         *first = 0;
-        fputs("{\"type\": \"sampled\", \"name\": ", f);
+        out_buf_puts(f, "{\"type\": \"sampled\", \"name\": ");
         if (full) {
             snprintf(full, nlen + sizeof label + 2, "%s%s%s", tname, nlen ? " " : "", label);
-            out_json_string(f, full);
+            out_esc_json(f, full);
             free(full);
         } else {
-            out_json_string(f, label);
+            out_esc_json(f, label);
         }
-        fprintf(f, ", \"unit\": \"%s\", \"startValue\": 0, \"endValue\": %" PRIu64 ",\n   \"samples\": [",
+        out_buf_printf(f, ", \"unit\": \"%s\", \"startValue\": 0, \"endValue\": %" PRIu64 ",\n   \"samples\": [",
                 period ? "nanoseconds" : "none", sum);
         for (size_t k = i; k < end; k++) {
             if (k > i)
-                fputc(',', f);
+                out_buf_putc(f, ',');
             write_stack(p, nodes, samples[order[k]].node < nn ? samples[order[k]].node : PF_ROOT, path, f);
         }
-        fputs("],\n   \"weights\": [", f);
-        for (size_t k = i; k < end; k++)
-            fprintf(f, "%s%" PRIu64, k > i ? "," : "", samples[order[k]].weight * unit);
-        fputs("]}", f);
+        out_buf_puts(f, "],\n   \"weights\": [");
+        for (size_t k = i; k < end; k++) {
+            if (k > i)
+                out_buf_putc(f, ',');
+            out_buf_u64(f, samples[order[k]].weight * unit);
+        }
+        out_buf_puts(f, "]}");
         i = end;
     }
     free(order);
@@ -214,7 +221,7 @@ static tree_profile *list_profiles(const pf_profile *p, size_t *count) {
     return out;
 }
 
-static void write_tree_name(const pf_profile *p, const pf_node *nodes, const tree_profile *tp, FILE *f) {
+static void write_tree_name(const pf_profile *p, const pf_node *nodes, const tree_profile *tp, out_buf *f) {
     const char *cmd = pf_str(p, pf_profile_meta_const(p)->command);
     if (tp->loose) {
         write_name(f, tp->container == PF_ROOT ? cmd : node_name(p, nodes, tp->container), "");
@@ -230,21 +237,21 @@ static int member(const pf_profile *p, const tree_profile *tp, pf_node_id c) {
 }
 
 static void write_tree_sampled(const pf_profile *p, const pf_node *nodes, const tree_profile *tp, uint64_t period,
-                               pf_node_id *path, FILE *f) {
+                               pf_node_id *path, out_buf *f) {
     uint64_t unit = period ? period : 1, sum = 0;
-    fputs("{\"type\": \"sampled\", \"name\": ", f);
+    out_buf_puts(f, "{\"type\": \"sampled\", \"name\": ");
     write_tree_name(p, nodes, tp, f);
-    fprintf(f, ", \"unit\": \"%s\", \"startValue\": 0,\n   \"samples\": [", period ? "nanoseconds" : "none");
+    out_buf_printf(f, ", \"unit\": \"%s\", \"startValue\": 0,\n   \"samples\": [", period ? "nanoseconds" : "none");
     /* Two passes over the same walk: stacks, then weights. */
     for (int pass = 0; pass < 2; pass++) {
         int any = 0;
         if (pass == 1)
-            fputs("],\n   \"weights\": [", f);
+            out_buf_puts(f, "],\n   \"weights\": [");
         if (!tp->loose && nodes[tp->container].self) { /* samples in the thread with no frames */
             if (pass == 0)
-                fputs("[]", f);
+                out_buf_puts(f, "[]");
             else
-                fprintf(f, "%" PRIu64, nodes[tp->container].self * unit);
+                out_buf_printf(f, "%" PRIu64, nodes[tp->container].self * unit);
             sum += pass ? nodes[tp->container].self * unit : 0;
             any = 1;
         }
@@ -255,12 +262,12 @@ static void write_tree_sampled(const pf_profile *p, const pf_node *nodes, const 
             pf_node_id n = top;
             for (;;) {
                 if (nodes[n].self) {
-                    fputs(any ? "," : "", f);
+                    out_buf_puts(f, any ? "," : "");
                     any = 1;
                     if (pass == 0) {
                         write_stack(p, nodes, n, path, f);
                     } else {
-                        fprintf(f, "%" PRIu64, nodes[n].self * unit);
+                        out_buf_printf(f, "%" PRIu64, nodes[n].self * unit);
                         sum += nodes[n].self * unit;
                     }
                 }
@@ -276,20 +283,20 @@ static void write_tree_sampled(const pf_profile *p, const pf_node *nodes, const 
             }
         }
     }
-    fprintf(f, "],\n   \"endValue\": %" PRIu64 "}", sum);
+    out_buf_printf(f, "],\n   \"endValue\": %" PRIu64 "}", sum);
 }
 
-static void write_event(FILE *f, int *any, char type, pf_frame_id frame, uint64_t at) {
-    fprintf(f, "%s{\"type\": \"%c\", \"frame\": %" PRIu32 ", \"at\": %" PRIu64 "}", *any ? ",\n    " : "\n    ", type,
+static void write_event(out_buf *f, int *any, char type, pf_frame_id frame, uint64_t at) {
+    out_buf_printf(f, "%s{\"type\": \"%c\", \"frame\": %" PRIu32 ", \"at\": %" PRIu64 "}", *any ? ",\n    " : "\n    ", type,
             frame - 1, at);
     *any = 1;
 }
 
 static void write_tree_evented(const pf_profile *p, const pf_node *nodes, const tree_profile *tp, const uint64_t *tot,
-                               pf_node_id *stack, uint64_t *start, FILE *f) {
-    fputs("{\"type\": \"evented\", \"name\": ", f);
+                               pf_node_id *stack, uint64_t *start, out_buf *f) {
+    out_buf_puts(f, "{\"type\": \"evented\", \"name\": ");
     write_tree_name(p, nodes, tp, f);
-    fputs(", \"unit\": \"nanoseconds\", \"startValue\": 0,\n   \"events\": [", f);
+    out_buf_puts(f, ", \"unit\": \"nanoseconds\", \"startValue\": 0,\n   \"events\": [");
     uint64_t cursor = 0;
     int any = 0;
     for (pf_node_id top = nodes[tp->container].first_child; top; top = nodes[top].next_sibling) {
@@ -325,10 +332,10 @@ static void write_tree_evented(const pf_profile *p, const pf_node *nodes, const 
             next = nodes[done].next_sibling;
         }
     }
-    fprintf(f, "],\n   \"endValue\": %" PRIu64 "}", cursor);
+    out_buf_printf(f, "],\n   \"endValue\": %" PRIu64 "}", cursor);
 }
 
-int out_write_speedscope(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+static int write_speedscope(const pf_profile *p, out_buf *f, const out_options *o, pf_error *err) {
     (void)o;
     size_t nn, ns;
     const pf_node *nodes = pf_nodes(p, &nn);
@@ -339,9 +346,9 @@ int out_write_speedscope(const pf_profile *p, FILE *f, const out_options *o, pf_
     if (!period && meta->rate_hz > 0)
         period = (uint64_t)(1e9 / meta->rate_hz + 0.5);
 
-    fputs("{\"$schema\": \"https://www.speedscope.app/file-format-schema.json\",\n", f);
+    out_buf_puts(f, "{\"$schema\": \"https://www.speedscope.app/file-format-schema.json\",\n");
     write_frames(p, f);
-    fputs("\"profiles\": [", f);
+    out_buf_puts(f, "\"profiles\": [");
     int first = 1, rc = 0;
     if (!traced && ns) {
         rc = write_from_log(p, f, period, &first, err);
@@ -352,11 +359,11 @@ int out_write_speedscope(const pf_profile *p, FILE *f, const out_options *o, pf_
         pf_node_id *path = malloc((nn ? nn : 1) * sizeof *path);
         uint64_t *start = malloc((nn ? nn : 1) * sizeof *start);
         if (!profiles || !tot || !path || !start) {
-            rc = pf_fail(err, PF_ERR_IO, "out of memory");
+            rc = pf_fail(err, PF_ERR_NOMEM, "out of memory");
             count = 0;
         }
         for (size_t i = 0; i < count; i++) {
-            fputs(first ? "\n  " : ",\n  ", f);
+            out_buf_puts(f, first ? "\n  " : ",\n  ");
             first = 0;
             if (traced)
                 write_tree_evented(p, nodes, &profiles[i], tot, path, start, f);
@@ -371,12 +378,15 @@ int out_write_speedscope(const pf_profile *p, FILE *f, const out_options *o, pf_
     if (rc != 0)
         return rc;
     if (first) /* nothing recorded: speedscope still wants a profile to open */
-        fputs("\n  {\"type\": \"sampled\", \"name\": \"empty\", \"unit\": \"none\", \"startValue\": 0, "
-              "\"endValue\": 0, \"samples\": [], \"weights\": []}",
-              f);
-    fputs("\n],\n\"name\": ", f);
+        out_buf_puts(f, "\n  {\"type\": \"sampled\", \"name\": \"empty\", \"unit\": \"none\", \"startValue\": 0, "
+                        "\"endValue\": 0, \"samples\": [], \"weights\": []}");
+    out_buf_puts(f, "\n],\n\"name\": ");
     const char *cmd = pf_str(p, meta->command);
-    out_json_string(f, *cmd ? cmd : "pyflare profile");
-    fputs(",\n\"activeProfileIndex\": 0,\n\"exporter\": \"pyflare\"}\n", f);
+    out_esc_json(f, *cmd ? cmd : "pyflare profile");
+    out_buf_puts(f, ",\n\"activeProfileIndex\": 0,\n\"exporter\": \"pyflare\"}\n");
     return 0;
+}
+
+int out_write_speedscope(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    return out_buf_write(p, f, o, "speedscope", write_speedscope, err);
 }

@@ -15,8 +15,9 @@
  * Everything the profiled program named (functions, files, thread names) is
  * untrusted: it is written only as escaped XML text, never into the script or
  * an attribute, and the script only ever moves it with textContent. */
+#include "output/assets.h"
 #include "output/escape.h"
-#include "output/folded_read.h"
+#include "input/folded_read.h"
 #include "output/outbuf.h"
 #include "output/writer.h"
 
@@ -43,70 +44,9 @@
 /* ---- buffered output --------------------------------------------------- */
 
 
-/* ---- untrusted text as XML ------------------------------------------------ */
+/* ---- untrusted text as XML (escape.h) ---------------------------------------- */
 
-
-/* XML 1.0 cannot carry most control characters even as references, and a
- * newline inside a name would break the title's line structure. */
-static int xml_unsafe(uint32_t cp) {
-    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF;
-}
-
-/* Writes s[0..len) as escaped XML character data. With max_chars > 0, text
- * longer than that is cut to max_chars - 2 characters and "..". Runs of
- * harmless bytes are copied in one piece, which keeps big files fast. */
-static void xml_text(out_buf *o, const char *str, size_t len, size_t max_chars) {
-    const unsigned char *s = (const unsigned char *)str;
-    /* Most names are plain ASCII that needs no escaping: one character a byte. */
-    size_t plain = 0;
-    while (plain < len && s[plain] >= 0x20 && s[plain] < 0x7F && s[plain] != '&' && s[plain] != '<' &&
-           s[plain] != '>' && s[plain] != '"')
-        plain++;
-    if (plain == len) {
-        if (max_chars && len > max_chars) {
-            out_buf_put(o, str, max_chars - 2);
-            out_buf_puts(o, "..");
-        } else {
-            out_buf_put(o, str, len);
-        }
-        return;
-    }
-    size_t limit = (size_t)-1, adv;
-    if (max_chars) {
-        size_t chars = 0;
-        for (size_t i = 0; i < len && chars <= max_chars; i += adv, chars++)
-            out_utf8_next(s + i, len - i, &adv);
-        if (chars > max_chars)
-            limit = max_chars - 2;
-    }
-    size_t i = 0, chars = 0, run = 0;
-    while (i < len && chars < limit) {
-        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
-        const char *rep = NULL;
-        if (cp == '&')
-            rep = "&amp;";
-        else if (cp == '<')
-            rep = "&lt;";
-        else if (cp == '>')
-            rep = "&gt;";
-        else if (cp == '"')
-            rep = "&quot;";
-        else if (xml_unsafe(cp) || (cp == 0xFFFD && adv == 1))
-            rep = "\xEF\xBF\xBD"; /* U+FFFD */
-        if (rep) {
-            out_buf_put(o, str + run, i - run);
-            out_buf_puts(o, rep);
-            run = i + adv;
-        }
-        i += adv;
-        chars++;
-    }
-    out_buf_put(o, str + run, i - run);
-    if (limit != (size_t)-1)
-        out_buf_puts(o, "..");
-}
-
-static void xml_str(out_buf *o, const char *s) { xml_text(o, s, strlen(s), 0); }
+static void xml_str(out_buf *o, const char *s) { out_esc_xml(o, s, strlen(s), 0); }
 
 /* ---- numbers --------------------------------------------------------------- */
 
@@ -436,72 +376,10 @@ static item *layout(const rp_tree *t, double min_w, size_t *nitems, uint32_t *ma
 
 /* ---- the script ---------------------------------------------------------------- */
 
-/* Reads everything it needs from the markup: a frame's row is its depth, its
- * exact start and weight come back from x and width, its name and place from
- * the title's first two lines. Never parses markup from names: textContent only. */
-static const char script[] =
-    "(function(){'use strict';\n"
-    "var NS='http://www.w3.org/2000/svg',svg=document.documentElement,$=function(i){return document.getElementById(i)};\n"
-    "var F=$('f'),tip=$('tip'),tr=tip.firstChild,tt=tip.lastChild,M=$('m'),RZ=$('rz'),SB=$('sb'),HL='#e040e0';\n"
-    "var fr=[],zoomed=null,term=null;\n"
-    "[].forEach.call(F.children,function(row,d){[].forEach.call(row.children,function(g){\n"
-    " var r=g.getElementsByTagName('rect')[0],x=+r.getAttribute('x'),w=+r.getAttribute('width');\n"
-    " g._f=fr.length;fr.push({g:g,r:r,t:g.getElementsByTagName('text')[0]||null,d:d,\n"
-    "  s:Math.round(x*T/FW),n:Math.round(w*T/FW),fill:r.getAttribute('fill'),m:g.getAttribute('class')=='m',ti:null,l:null});});});\n"
-    "function lines(f){if(!f.l){var e=f.ti||f.g.getElementsByTagName('title')[0];f.l=e?e.textContent.split('\\n'):['','',''];}return f.l;}\n"
-    "function label(f){var l=lines(f);return l[1]?l[0]+' ('+l[1]+')':l[0];}\n"
-    "function num(n){return Math.round(n).toLocaleString('en-US');}\n"
-    "function wt(n){if(!NSU)return num(n)+(n==1?' sample':' samples');\n"
-    " return n>=1e9?(n/1e9).toFixed(2)+' s':n>=1e6?(n/1e6).toFixed(2)+' ms':n>=1e3?(n/1e3).toFixed(2)+' us':n+' ns';}\n"
-    "function fit(f,x,w){var c=Math.floor(w/CW),s='';\n"
-    " if(c>=3){var l=label(f);s=l.length<=c?l:l.slice(0,c-2)+'..';}\n"
-    " if(!s){if(f.t)f.t.textContent='';return;}\n"
-    " if(!f.t){f.t=document.createElementNS(NS,'text');f.t.setAttribute('y','11');f.g.appendChild(f.t);}\n"
-    " f.t.setAttribute('x',(x+3).toFixed(1));if(f.t.textContent!==s)f.t.textContent=s;}\n"
-    "function zoom(z){zoomed=z;var s0=z?z.s:0,n0=z?z.n:T,d0=z?z.d:0;if(!n0)return;\n"
-    " for(var i=0;i<fr.length;i++){var f=fr[i],x=0,w=FW,vis=true,anc=false;\n"
-    "  if(f.d<d0){if(f.s<=s0&&f.s+f.n>=s0+n0)anc=true;else vis=false;}\n"
-    "  else if(f.s>=s0&&f.s+f.n<=s0+n0){x=(f.s-s0)*FW/n0;w=f.n*FW/n0;}else vis=false;\n"
-    "  if(!vis){f.g.style.display='none';continue;}\n"
-    "  f.g.style.display='';f.g.setAttribute('class',(f.m?'m ':'')+(anc?'a':''));\n"
-    "  f.r.setAttribute('x',x.toFixed(3));f.r.setAttribute('width',w.toFixed(3));fit(f,x,w);}\n"
-    " RZ.style.display=z&&z.d>0?'':'none';}\n"
-    "function search(t){term=t;var re=null,hits=[];\n"
-    " if(t){try{re=new RegExp(t);}catch(e){M.textContent='Invalid regular expression';return;}}\n"
-    " for(var i=0;i<fr.length;i++){var f=fr[i],hit=re&&f.d>0&&!f.m&&re.test(label(f));\n"
-    "  f.r.setAttribute('fill',hit?HL:f.fill);if(hit)hits.push(f);}\n"
-    " if(!re){M.textContent='';SB.textContent='Search';return;}\n"
-    " hits.sort(function(a,b){return a.s-b.s||b.n-a.n;});var sum=0,end=0;\n"
-    " hits.forEach(function(f){var e=f.s+f.n;if(e>end){sum+=e-Math.max(f.s,end);end=e;}});\n"
-    " M.textContent='Matched: '+(T?(100*sum/T).toFixed(2):'0.00')+'%';SB.textContent='Reset Search';}\n"
-    "function ask(){if(term){search(null);return;}var t=window.prompt('Search (regular expression)','');if(t)search(t);}\n"
-    "function at(e){var g=e.target.closest?e.target.closest('g'):null;return g&&g._f!==undefined?fr[g._f]:null;}\n"
-    "function pt(e){var p=svg.createSVGPoint();p.x=e.clientX;p.y=e.clientY;return p.matrixTransform(svg.getScreenCTM().inverse());}\n"
-    "F.addEventListener('mousemove',function(e){var f=at(e);if(!f){tip.style.display='none';return;}\n"
-    " if(!f.ti){lines(f);f.ti=f.g.getElementsByTagName('title')[0]||null;if(f.ti)f.g.removeChild(f.ti);}\n"
-    " var l=lines(f),ls=[l[0]];if(l[1])ls.push(l[1]);\n"
-    " ls.push(wt(f.n)+', '+(T?(100*f.n/T).toFixed(2):'0.00')+'% of all'+(zoomed&&zoomed.d>0&&zoomed.n?', '+(100*f.n/zoomed.n).toFixed(2)+'% of zoomed':''));\n"
-    " for(var k=3;k<l.length;k++)if(l[k])ls.push(l[k]);\n"
-    " while(tt.firstChild)tt.removeChild(tt.firstChild);\n"
-    " ls.forEach(function(s,k){var sp=document.createElementNS(NS,'tspan');sp.setAttribute('x','6');sp.setAttribute('dy',k?'15':'14');sp.textContent=s;tt.appendChild(sp);});\n"
-    " tip.style.display='';var b=tt.getBBox(),p=pt(e),W=+svg.getAttribute('width'),H=+svg.getAttribute('height');\n"
-    " tr.setAttribute('width',b.width+12);tr.setAttribute('height',b.height+8);\n"
-    " var x=p.x+12,y=p.y+16;if(x+b.width+12>W)x=Math.max(0,p.x-b.width-16);if(y+b.height+8>H)y=Math.max(0,p.y-b.height-12);\n"
-    " tip.setAttribute('transform','translate('+x.toFixed(1)+','+y.toFixed(1)+')');});\n"
-    "F.addEventListener('mouseleave',function(){tip.style.display='none';});\n"
-    "F.addEventListener('click',function(e){var f=at(e);if(!f)return;tip.style.display='none';zoom(f.d>0?f:null);});\n"
-    "RZ.addEventListener('click',function(){zoom(null);});\n"
-    "SB.addEventListener('click',ask);\n"
-    "document.addEventListener('keydown',function(e){if((e.ctrlKey||e.metaKey)&&e.key=='f'){e.preventDefault();ask();}\n"
-    " else if(e.key=='Escape'){zoom(null);}});\n"
-    "window.pyflare={zoom:function(i){zoom(i==null?null:fr[i]);},search:search,frames:fr};\n"
-    "try{var q=new URLSearchParams(location.search).get('s');if(q)search(q);}catch(e){}\n"
-    "})();\n";
-
-static const char style[] =
-    "text{font:12px Verdana,sans-serif;fill:#000}#f text{pointer-events:none}"
-    "#f rect:hover{stroke:#000;stroke-width:.5}.ti{font-size:17px}.b{cursor:pointer;fill:#1a5fb4}"
-    ".a{opacity:.5}#tip rect{fill:#fffff0;stroke:#777;fill-opacity:.95}#tip text{font-size:12px}";
+/* The script and style are src/output/assets/flame.{js,css} (see assets.h).
+ * The script reads everything it needs from the markup: a frame's row is its
+ * depth, its exact start and weight come back from x and width, its name and
+ * place from the title's first two lines. */
 
 /* ---- the writer -------------------------------------------------------------- */
 
@@ -592,7 +470,7 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
               "xmlns=\"http://www.w3.org/2000/svg\">\n",
               IMG_W, height, IMG_W, height);
     out_buf_puts(o, "<style>");
-    out_buf_puts(o, style);
+    out_buf_puts(o, out_asset_flame_css);
     out_buf_puts(o, "</style>\n");
     out_buf_puts(o, "<rect width=\"100%\" height=\"100%\" fill=\"#f2f2ee\"/>\n");
     out_buf_printf(o, "<text class=\"ti\" x=\"%d\" y=\"26\" text-anchor=\"middle\">", IMG_W / 2);
@@ -692,12 +570,12 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
                 char tmp[96];
                 int n = snprintf(tmp, sizeof tmp, "%" PRIu32 " frames narrower than %.2g px, merged", it->merged,
                                  minwidth);
-                xml_text(o, tmp, (size_t)n, chars);
+                out_esc_xml(o, tmp, (size_t)n, chars);
             } else {
                 const char *l = label_of(p, v->frame, &label, &label_cap);
                 if (!l)
                     goto oom;
-                xml_text(o, l, strlen(l), chars);
+                out_esc_xml(o, l, strlen(l), chars);
             }
             out_buf_puts(o, "</text>");
         }
@@ -728,12 +606,12 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
 
     out_buf_puts(o, "<g id=\"tip\" style=\"display:none\" pointer-events=\"none\"><rect rx=\"3\"/><text></text></g>\n");
     out_buf_printf(o, "<script><![CDATA[\nvar T=%" PRIu64 ",FW=%d,CW=%g,NSU=%d;\n", total, FRAME_W, CHAR_W, is_ns);
-    out_buf_puts(o, script);
+    out_buf_puts(o, out_asset_flame_js);
     out_buf_puts(o, "]]></script>\n</svg>\n");
     rc = 0;
     goto done;
 oom:
-    rc = pf_fail(err, PF_ERR_IO, "out of memory drawing the flame graph");
+    rc = pf_fail(err, PF_ERR_NOMEM, "out of memory drawing the flame graph");
 done:
     free(fcolour);
     free(forigin);
@@ -749,6 +627,6 @@ done:
 
 int out_write_svg(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
     if (pf_profile_failed(p) || (o && o->baseline && pf_profile_failed(o->baseline)))
-        return pf_fail(err, PF_ERR_IO, "the profile is incomplete (out of memory while recording)");
+        return pf_fail(err, PF_ERR_NOMEM, "the profile is incomplete (out of memory while recording)");
     return out_buf_write(p, f, o, "svg", write_svg, err);
 }

@@ -338,7 +338,7 @@ int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error 
     tctx t = {.f = f, .p = p, .color = o && o->color, .traced = m->mode == PF_MODE_TRACED};
     rp_tree tree;
     if (rp_tree_build(p, 0, 0, 1, NULL, &tree) != 0)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     t.nodes = tree.n;
     t.grand = tree.n[0].total;
     if (t.traced)
@@ -373,6 +373,6 @@ int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error 
     free(t.prefix);
     rp_tree_free(&tree);
     if (rc != 0)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     return 0;
 }

@@ -1,9 +1,10 @@
 /* fuzz_folded.c — libFuzzer target for the folded-stack reader and the writers that draw its result.
  *
  * Build and run (from the repo root):
+ *   sh tools/embed.sh build/gen/assets.c src/output/assets/?*
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
- *         -Isrc tests/fuzz/fuzz_folded.c src/output/?*.c src/report/?*.c src/profile/?*.c src/base/?*.c \
- *         -lz -lm -o build/fuzz_folded
+ *         -Isrc tests/fuzz/fuzz_folded.c src/input/?*.c src/report/?*.c src/output/?*.c src/profile/?*.c src/base/?*.c \
+ *         build/gen/assets.c -lz -lm -o build/fuzz_folded
  *   mkdir -p build/fuzz_corpus_folded && build/fuzz_folded build/fuzz_corpus_folded -max_total_time=180
  *
  * The first input byte picks lenient (bit 0) and the writer options (reverse,
@@ -24,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/folded_read.h"
+#include "input/folded_read.h"
 #include "output/writer.h"
 
 #define REQUIRE(c) do { if (!(c)) __builtin_trap(); } while (0)

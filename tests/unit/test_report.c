@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "output/folded_read.h"
+#include "input/folded_read.h"
 #include "output/writer.h"
 #include "profile/origin.h"
 #include "profile/profile.h"

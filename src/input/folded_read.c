@@ -6,7 +6,7 @@
  * (and tree node) after a memcmp, without hashing; a label seen before maps
  * straight to its frame through the reader's own table of labels, so each
  * distinct label is parsed and interned only once. */
-#include "output/folded_read.h"
+#include "input/folded_read.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -438,13 +438,13 @@ static int depth_needed(reader *r, size_t most) {
     return 0;
 }
 
-/* Parses one line (without its newline) into the profile. On a malformed
- * line returns -1 with *why set; prev/cur carry the previous line's frames. */
+/* Parses one line (without its newline) into the profile; prev/cur carry the
+ * previous line's frames. Returns 0, or -1 with err set: PF_ERR_USAGE for a
+ * malformed line (the message says why), PF_ERR_NOMEM. */
 static int parse_one(reader *r, const char *line, size_t len, const char *prev_line, size_t *nprev,
-                     uint64_t *total, char *why, size_t why_cap) {
+                     uint64_t *total, pf_error *err) {
     if (memchr(line, 0, len)) {
-        snprintf(why, why_cap, "NUL byte in the line");
-        return -1;
+        return pf_fail(err, PF_ERR_USAGE, "NUL byte in the line");
     }
     while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
         len--;
@@ -452,32 +452,27 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
     while (sp && line[sp - 1] != ' ' && line[sp - 1] != '\t')
         sp--;
     if (!sp) {
-        snprintf(why, why_cap, "missing sample count at the end of the line (expected 'frame;frame;... COUNT')");
-        return -1;
+        return pf_fail(err, PF_ERR_USAGE, "missing sample count at the end of the line (expected 'frame;frame;... COUNT')");
     }
     const char *count_s = line + sp;
     size_t count_len = len - sp;
     char shown[48];
     quote(shown, sizeof shown, count_s, count_len);
     if (count_s[0] == '-' && all_digits(count_s + 1, count_len - 1)) {
-        snprintf(why, why_cap, "sample count '%s' is negative", shown);
-        return -1;
+        return pf_fail(err, PF_ERR_USAGE, "sample count '%s' is negative", shown);
     }
     if (!all_digits(count_s, count_len)) {
-        snprintf(why, why_cap, "sample count '%s' is not a whole number", shown);
-        return -1;
+        return pf_fail(err, PF_ERR_USAGE, "sample count '%s' is not a whole number", shown);
     }
     uint64_t count = 0;
     for (size_t i = 0; i < count_len; i++) {
         if (count > (MAX_TOTAL - 9) / 10) {
-            snprintf(why, why_cap, "sample count '%s' is too large", shown);
-            return -1;
+            return pf_fail(err, PF_ERR_USAGE, "sample count '%s' is too large", shown);
         }
         count = count * 10 + (uint64_t)(count_s[i] - '0');
     }
     if (count > MAX_TOTAL - *total) {
-        snprintf(why, why_cap, "sample counts add up to more than 2^53");
-        return -1;
+        return pf_fail(err, PF_ERR_USAGE, "sample counts add up to more than 2^53");
     }
     size_t stack_len = sp;
     while (stack_len && (line[stack_len - 1] == ' ' || line[stack_len - 1] == '\t'))
@@ -494,8 +489,7 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
         while (depth < *nprev && r->prev[depth].end < lcp) {
             r->cur[depth] = r->prev[depth];
             if (r->stacks && stacks_push(r->stacks, r->cur[depth].frame) != 0) {
-                snprintf(why, why_cap, "out of memory");
-                return -2;
+                return pf_fail(err, PF_ERR_NOMEM, "out of memory");
             }
             depth++;
         }
@@ -525,8 +519,7 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
             if (depth_needed(r, first + nseg + 1) != 0) {
                 if (r->stacks)
                     r->stacks->nframes = start;
-                snprintf(why, why_cap, "out of memory");
-                return -2;
+                return pf_fail(err, PF_ERR_NOMEM, "out of memory");
             }
             if (flen != end - at)
                 state = label_state(line + at, flen);
@@ -553,8 +546,7 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
         pf_func_kind kind = PF_FUNC_PYTHON;
         pf_frame_id fr = frame_for(r, line + g->at, g->len, h, at_root, &kind);
         if (!fr) {
-            snprintf(why, why_cap, "out of memory");
-            return -2;
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory");
         }
         /* Austin puts the thread after the process: both are roots. */
         if (depth == 0 && kind == PF_FUNC_PROCESS)
@@ -563,25 +555,21 @@ static int parse_one(reader *r, const char *line, size_t len, const char *prev_l
         if (same)
             node = r->prev[depth].node; /* the same path so far: the same node */
         else if (!r->stacks && !(node = pf_node_child(r->p, node, fr))) {
-            snprintf(why, why_cap, "out of memory");
-            return -2;
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory");
         }
         if (r->stacks && stacks_push(r->stacks, fr) != 0) {
-            snprintf(why, why_cap, "out of memory");
-            return -2;
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory");
         }
         r->cur[depth] = (prev_frame){g->end, fr, node, (int)kind};
         depth++;
     }
     if (!depth) {
-        snprintf(why, why_cap, "empty stack (no frames before the count)");
-        return -1;
+        return pf_fail(err, PF_ERR_USAGE, "empty stack (no frames before the count)");
     }
     if (!r->stacks)
         pf_sample_add(r->p, node, 0, 0, count);
     else if (stacks_keep(r, start, depth, same, *nprev, count) != 0) {
-        snprintf(why, why_cap, "out of memory");
-        return -2;
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     }
     *total += count;
     prev_frame *t = r->prev;
@@ -626,8 +614,9 @@ typedef struct line_source {
 
 /* The next line in *line, *len (with its '\n' cut); *keep points to bytes
  * that must stay readable and is moved with them. Returns 1, 0 at the end,
- * -1 on a read error (errno set) or -2 out of memory. */
-static int next_line(line_source *ls, char **line, size_t *len, const char **keep) {
+ * or -1 with err set (a read error, or out of memory); name is the input's
+ * name for the message. */
+static int next_line(line_source *ls, const char *name, char **line, size_t *len, const char **keep, pf_error *err) {
     for (;;) {
         char *nl = ls->end > ls->scanned ? memchr(ls->buf + ls->scanned, '\n', ls->end - ls->scanned) : NULL;
         if (nl || (ls->eof && ls->pos < ls->end)) {
@@ -654,7 +643,7 @@ static int next_line(line_source *ls, char **line, size_t *len, const char **kee
             size_t kept = *keep ? (size_t)(*keep - ls->buf) : 0;
             char *bigger = realloc(ls->buf, cap);
             if (!bigger)
-                return -2;
+                return pf_fail(err, PF_ERR_NOMEM, "%s: out of memory", name);
             if (*keep)
                 *keep = bigger + kept;
             ls->buf = bigger;
@@ -665,7 +654,7 @@ static int next_line(line_source *ls, char **line, size_t *len, const char **kee
         ls->end += got;
         if (!got) {
             if (ferror(ls->in))
-                return -1;
+                return pf_fail(err, PF_ERR_IO, "%s: cannot read: %s", name, strerror(errno ? errno : EIO));
             ls->eof = 1;
         }
     }
@@ -679,16 +668,13 @@ static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *st
     size_t nprev = 0, lineno = 0, nskipped = 0;
     uint64_t total = 0;
     int rc = 0;
-    char why[256];
+    pf_error why; /* what is wrong with one line, before it is put after the line's number */
     for (;;) {
-        char *line;
-        size_t len;
-        int got = next_line(&ls, &line, &len, &prev_line);
+        char *line = NULL;
+        size_t len = 0;
+        int got = next_line(&ls, name, &line, &len, &prev_line, err);
         if (got <= 0) {
-            if (got == -1)
-                rc = pf_fail(err, PF_ERR_IO, "%s: cannot read: %s", name, strerror(errno ? errno : EIO));
-            else if (got == -2)
-                rc = pf_fail(err, PF_ERR_IO, "%s: out of memory", name);
+            rc = got;
             break;
         }
         lineno++;
@@ -704,9 +690,9 @@ static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *st
         }
         if (lead == len || (len >= 2 && line[0] == '#' && line[1] == ' '))
             continue;
-        int res = parse_one(&r, line, len, prev_line, &nprev, &total, why, sizeof why);
-        if (res == -2 || pf_profile_failed(p)) {
-            rc = pf_fail(err, PF_ERR_IO, "%s:%zu: out of memory", name, lineno);
+        int res = parse_one(&r, line, len, prev_line, &nprev, &total, &why);
+        if ((res < 0 && why.kind == PF_ERR_NOMEM) || pf_profile_failed(p)) {
+            rc = pf_fail(err, PF_ERR_NOMEM, "%s:%zu: out of memory", name, lineno);
             break;
         }
         if (res < 0) {
@@ -718,7 +704,7 @@ static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *st
                 break;
             }
             if (!lenient) {
-                rc = pf_fail(err, PF_ERR_USAGE, "%s:%zu: %s", name, lineno, why);
+                rc = pf_fail(err, PF_ERR_USAGE, "%s:%zu: %s", name, lineno, why.msg);
                 break;
             }
             nskipped++;

@@ -17,8 +17,8 @@
  * the tree below frames too narrow to draw (see out_options.stacks). Both
  * intern the same strings, functions and frames into the profile and accept
  * and reject exactly the same lines. */
-#ifndef PYFLARE_OUTPUT_FOLDED_READ_H
-#define PYFLARE_OUTPUT_FOLDED_READ_H
+#ifndef PYFLARE_INPUT_FOLDED_READ_H
+#define PYFLARE_INPUT_FOLDED_READ_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@ import glob
 from setuptools import Extension, setup
 
 SOURCES = ["module/tracer.c"] + sorted(glob.glob("src/profile/*.c") + glob.glob("src/output/*.c") +
-                                       glob.glob("src/base/*.c"))
+                                       glob.glob("src/base/*.c")) + ["src/cli/options.c"]
 
 setup(
     name="pyflare",

@@ -1,7 +1,7 @@
 /* snapshot.h — every thread's stack at one moment, as `pyflare dump` prints it.
  *
- * Plain data, filled by the CLI from the walker: writers here know nothing of
- * processes. Text is for people (like a traceback, innermost first), with every
+ * Plain data, filled by sampler/snapshot.c from the walker: writers here know
+ * nothing of processes. Text is for people (like a traceback, innermost first), with every
  * name from the target escaped for the terminal; JSON is the interface scripts
  * and tests rely on. */
 #ifndef PYFLARE_OUTPUT_SNAPSHOT_H
@@ -39,9 +39,5 @@ typedef struct out_snapshot {
 
 void out_snapshot_text(FILE *f, const out_snapshot *s);
 void out_snapshot_json(FILE *f, const out_snapshot *s);
-
-/* Writes s as a JSON string literal, escaping quotes, backslashes and control
- * characters; bytes that are not valid UTF-8 become U+FFFD. */
-void out_json_string(FILE *f, const char *s);
 
 #endif

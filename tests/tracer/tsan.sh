@@ -26,7 +26,7 @@ cp "$ROOT"/module/pyflare/*.py "$WORK/pyflare/"
 # shellcheck disable=SC2046
 $CC -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -fPIC -fvisibility=hidden -I"$ROOT/src" -isystem "$INC" \
   -shared -o "$WORK/pyflare/_tracer$SUFFIX" "$ROOT/module/tracer.c" \
-  $(ls "$ROOT"/src/profile/*.c "$ROOT"/src/output/*.c "$ROOT"/src/base/*.c) -lz
+  $(ls "$ROOT"/src/profile/*.c "$ROOT"/src/output/*.c "$ROOT"/src/base/*.c) "$ROOT"/src/cli/options.c -lz
 [ $# -gt 0 ] || set -- threads_in_parallel
 # report_signal_unsafe=0: the interpreter's own signal handlers are not ours; exitcode=0:
 # reports are judged below, by whose code they are in.

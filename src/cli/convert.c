@@ -64,6 +64,8 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, conv_args *
     c->rate = a->number[OPT_RATE];
     c->lenient = a->given[OPT_LENIENT];
     c->out = a->text[OPT_OUTPUT];
+    /* From here a signal removes our temporary file: checking the output creates one too. */
+    cli_discard_temp_on_signal();
     return -1;
 }
 
@@ -134,7 +136,6 @@ int cmd_flamegraph(int argc, char **argv) {
     const out_format *svg = svg_output(c.out, &rc);
     if (!svg)
         return rc;
-    cli_discard_temp_on_signal();
     pf_error err = {0};
     out_stacks stacks = {0};
     pf_profile *p = load_folded(c.a.files[0], c.lenient, c.rate, &stacks, &err);
@@ -161,7 +162,6 @@ int cmd_convert(int argc, char **argv) {
     const out_format *fmt = cli_output(&c.a, out, NULL, &rc);
     if (!fmt)
         return rc;
-    cli_discard_temp_on_signal();
     pf_error err = {0};
     pf_profile *p = load_folded(c.a.files[0], c.lenient, c.rate, NULL, &err);
     if (!p)
@@ -181,7 +181,6 @@ int cmd_diff(int argc, char **argv) {
     const out_format *svg = svg_output(c.out, &rc);
     if (!svg)
         return rc;
-    cli_discard_temp_on_signal();
     pf_error err = {0};
     out_stacks sb = {0}, sa = {0};
     pf_profile *before = load_folded(c.a.files[0], c.lenient, c.rate, &sb, &err);

@@ -18,6 +18,7 @@ README documents, written here, not read from the program:
   help       --help on every command: usage, exit 0; the formats it lists are
              the formats the 'unknown format' error lists, and each extension
              listed makes a file of that format (checked by its magic).
+  spellings  -oFILE, -o FILE, --output=FILE, --output FILE alike; '--' and '-'.
   terminal   a binary format (pprof, pstats) to a terminal (a pty made here,
              also named as a path) is refused by every command that can write
              one, with one line, and nothing is written to the terminal.
@@ -270,6 +271,30 @@ def t_extensions():
             check(MAGIC[name](data), "%s (listed for %s) is not %s: %r" % (base, name, name, data[:60]))
 
 
+def t_spellings():
+    """-oFILE, -o FILE, --output=FILE and --output FILE are one option; after '--' a
+    word that looks like an option is a file; '-' is standard input."""
+    written = {}
+    for i, words in enumerate((["-oa%d.svg"], ["-o", "a%d.svg"], ["--output=a%d.svg"], ["--output", "a%d.svg"])):
+        words = [w % i if "%d" in w else w for w in words]
+        rc, _, err = run([PYFLARE, "flamegraph", "--title", "t"] + words + [FOLDED])
+        path = os.path.join(TMP, "a%d.svg" % i)
+        check(rc == 0 and os.path.exists(path), "flamegraph %s: exit %d, %r" % (" ".join(words), rc, err))
+        with open(path, "rb") as f:
+            written[" ".join(words)] = f.read()
+    check(len(set(written.values())) == 1, "the spellings wrote different files: %r" % list(written))
+    odd = os.path.join(TMP, "-odd.folded")
+    with open(odd, "w") as f:
+        f.write("main;x 2\n")
+    rc, out, err = run([PYFLARE, "convert", "-f", "folded", "--", "-odd.folded", "-"])
+    check(rc == 0 and out == "main;x 2\n", "convert -- -odd.folded -: exit %d, %r %r" % (rc, out, err))
+    with open(FOLDED, "rb") as f:
+        r = subprocess.run([PYFLARE, "convert", "-f", "folded", "-", "-"], stdin=f, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+    check(r.returncode == 0 and sorted(r.stdout.split(b"\n")) == sorted(open(FOLDED, "rb").read().split(b"\n")),
+          "convert - -: exit %d, %r %r" % (r.returncode, r.stdout, r.stderr))
+
+
 def on_terminal(argv):
     """(exit status, stderr, bytes the terminal got): argv with a pty as standard output."""
     master, slave = pty.openpty()
@@ -344,6 +369,7 @@ def main():
     test("help", t_help)
     test("extensions", t_extensions)
     test("terminal", t_terminal)
+    test("spellings", t_spellings)
     print("cli: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
     return 1 if counts["failed"] else 0
 

@@ -4,11 +4,18 @@ package from module/pyflare. `make` builds the same thing for every local
 interpreter into build/module/<version>/; this is for `pip install .`.
 Offline (no index to fetch setuptools from): pip install --no-build-isolation ."""
 import glob
+import os
+import subprocess
 
 from setuptools import Extension, setup
 
-SOURCES = ["module/tracer.c"] + sorted(glob.glob("src/profile/*.c") + glob.glob("src/report/*.c") +
-                                       glob.glob("src/output/*.c") + glob.glob("src/base/*.c"))
+# The writers' script and style files become C strings at build time (tools/embed.sh), as in `make`.
+ASSETS_C = "build/gen/assets.c"
+if not os.path.isdir(os.path.dirname(ASSETS_C)):
+    os.makedirs(os.path.dirname(ASSETS_C))
+subprocess.check_call(["sh", "tools/embed.sh", ASSETS_C] + sorted(glob.glob("src/output/assets/*")))
+SOURCES = ["module/tracer.c"] + sorted(glob.glob("src/profile/*.c") + glob.glob("src/input/*.c") + glob.glob("src/report/*.c") +
+                                       glob.glob("src/output/*.c") + glob.glob("src/base/*.c")) + ["src/cli/options.c", ASSETS_C]
 
 setup(
     name="pyflare",

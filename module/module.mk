@@ -31,10 +31,10 @@ MODULE_CLANG   = $(findstring clang,$(shell $(CC) --version 2>/dev/null))
 MODULE_CFLAGS  = $(if $(MODULE_ASAN),$(CFLAGS),$(filter-out -fsanitize=% -fno-sanitize%,$(CFLAGS))) -fPIC -fvisibility=hidden
 MODULE_LDFLAGS = $(if $(MODULE_ASAN),$(LDFLAGS) $(if $(MODULE_CLANG),-shared-libasan),$(filter-out -fsanitize=%,$(LDFLAGS)))
 MODULE_ASAN_RT = $(shell $(CC) -print-file-name=$(if $(MODULE_CLANG),libclang_rt.asan-$(shell uname -m).so,libasan.so))
-MODULE_PIC_SRC = $(wildcard src/profile/*.c src/input/*.c src/report/*.c src/output/*.c src/base/*.c)
+MODULE_PIC_SRC = $(wildcard src/profile/*.c src/input/*.c src/report/*.c src/output/*.c src/base/*.c) src/cli/options.c
 MODULE_PIC_OBJ = $(MODULE_PIC_SRC:%.c=$(BUILD)/module/pic/%.o) $(BUILD)/module/pic/gen/assets.o
 MODULE_PY      = $(wildcard module/pyflare/*.py)
-MODULE_HDR     = $(wildcard src/profile/*.h src/input/*.h src/report/*.h src/output/*.h src/base/*.h)
+MODULE_HDR     = $(wildcard src/profile/*.h src/input/*.h src/report/*.h src/output/*.h src/base/*.h) src/cli/options.h
 
 # One word per usable interpreter: tag|include|suffix|python.
 MODULE_INFO := $(sort $(foreach py,$(MODULE_PYTHONS),$(shell $(py) module/pyinfo.py 2>/dev/null)) \

@@ -77,6 +77,7 @@
 #include "output/writer.h"
 #include "profile/profile.h"
 #include "base/u64map.h"
+#include "cli/options.h"
 
 #if PY_VERSION_HEX >= 0x030C0000
 #define USE_MONITORING 1
@@ -1755,8 +1756,60 @@ static PyObject *after_fork_child(PyObject *module, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/* _parse_args(argv): python -m pyflare's options, parsed by the table every
+ * pyflare command uses (src/cli/options.c), so they are accepted and refused
+ * alike: ({name: value, or True for a flag}, index of the script's first word);
+ * a value from argv is argv's own str. ValueError(message) for bad usage. */
+static int put_arg(const char *key, const char *value, int index, void *arg) {
+    PyObject **out = arg; /* {dict, argv} */
+    PyObject *v = index > 0 ? PyList_GetItem(out[1], index - 1) : value ? str_obj(value) : Py_True;
+    if (v && (index > 0 || !value))
+        Py_INCREF(v);
+    int rc = v ? PyDict_SetItemString(out[0], key, v) : -1;
+    Py_XDECREF(v);
+    return rc;
+}
+
+static PyObject *parse_args(PyObject *module, PyObject *args) {
+    PyObject *list, *out[2] = {NULL, NULL}, *bytes = NULL, *result = NULL;
+    if (!PyArg_ParseTuple(args, "O!:_parse_args", &PyList_Type, &list))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    char **argv = calloc((size_t)n + 2, sizeof *argv);
+    if (!argv || !(bytes = PyList_New(n)) || !(out[0] = PyDict_New()))
+        goto done;
+    out[1] = list;
+    argv[0] = "python -m pyflare";
+    for (Py_ssize_t i = 0; i < n; i++) {
+#if PY_MAJOR_VERSION >= 3
+        PyObject *b = PyUnicode_EncodeFSDefault(PyList_GET_ITEM(list, i));
+#else
+        PyObject *b = PyObject_Str(PyList_GET_ITEM(list, i));
+#endif
+        if (!b)
+            goto done;
+        PyList_SET_ITEM(bytes, i, b);
+        argv[i + 1] = PyBytes_AS_STRING(b);
+    }
+    pf_error err;
+    memset(&err, 0, sizeof err);
+    int rest = cli_parse_module((int)n + 1, argv, put_arg, out, &err);
+    if (rest < 0 && !PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, err.msg);
+    if (rest >= 0)
+        result = Py_BuildValue("(Oi)", out[0], rest - 1);
+done:
+    if (!argv)
+        PyErr_NoMemory();
+    free(argv);
+    Py_XDECREF(bytes);
+    Py_XDECREF(out[0]);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"_after_fork_child", NOARGS(after_fork_child), METH_NOARGS, NULL},
+    {"_parse_args", parse_args, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 

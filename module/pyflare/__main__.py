@@ -7,81 +7,49 @@ profile when it ends, however it ends (return, exception, SystemExit,
 Ctrl-C). The exit status is the script's. A child the script fork()s without
 exec does not write the profile: it is the parent's.
 
-options:
-  -o, --output FILE   where to write (format from the name: .callgrind,
-                      .pstats/.prof, .svg, .html, .speedscope.json, .folded,
-                      .text ...); default: a text report on standard output
-  -f, --format NAME   the format, whatever the file is called
-  --clock wall|cpu    elapsed time (default) or each thread's CPU time
-  --no-builtins       do not time builtin (C) functions
-  --threads           one root per thread in the call tree
-  -q, --quiet         do not say where the profile went
-(--output-name NAME: the name to say it went to; pyflare trace passes it
-when OUT is reached through a descriptor.)
+The options are parsed by pyflare's one option table (src/cli/options.c,
+through the extension module), so they are accepted, refused and explained
+exactly as `pyflare trace` and every pyflare command does: see
+`python -m pyflare --help`.
 """
 import os
 import sys
 import types
 
 
-def usage(message=None):
-    if message:
-        sys.stderr.write("pyflare: %s\n" % message)
-    sys.stderr.write(__doc__.split("\n\n")[0].strip() + "\n")
+def usage(message):
+    sys.stderr.write("pyflare: %s (try 'python -m pyflare --help')\n" % message)
     sys.exit(2)
 
 
 def parse(argv):
-    opts = {"output": None, "format": None, "clock": "wall", "builtins": True, "threads": False,
-            "quiet": False, "module": None, "code": None, "output_name": None}
-    i = 0
-    # Options end at the script (or -m module): what follows is the script's.
-    while i < len(argv):
-        a = argv[i]
-        value = None
-        if a.startswith("--") and "=" in a:
-            a, value = a.split("=", 1)
-        if a in ("-h", "--help"):
-            sys.stdout.write(__doc__)
+    """({option: value}, the script's words): from the table's parser."""
+    from pyflare._tracer import _parse_args
+
+    try:
+        given, rest = _parse_args(list(argv))
+    except ValueError as e:
+        sys.stderr.write("pyflare: %s\n" % e)
+        sys.exit(2)
+    for key in ("help", "version"):
+        if key in given:
+            sys.stdout.write(given[key])
             sys.exit(0)
-        elif a in ("-o", "--output", "-f", "--format", "--clock", "-m", "-c", "--output-name"):
-            if value is None:
-                i += 1
-                if i >= len(argv):
-                    usage("%s needs a value" % a)
-                value = argv[i]
-            if a in ("-m", "-c"):
-                opts["module" if a == "-m" else "code"] = value
-                return opts, argv[i + 1:]
-            opts[{"-o": "output", "--output": "output", "-f": "format", "--format": "format",
-                  "--clock": "clock", "--output-name": "output_name"}[a]] = value
-        elif a == "--no-builtins":
-            opts["builtins"] = False
-        elif a == "--threads":
-            opts["threads"] = True
-        elif a in ("-q", "--quiet"):
-            opts["quiet"] = True
-        elif a == "--":
-            return opts, argv[i + 1:]
-        elif a.startswith("-") and a != "-":
-            usage("unknown option %s" % a)
-        else:
-            return opts, argv[i:]
-        i += 1
-    return opts, []
+    opts = {"output": given.get("output"), "format": given["format"], "clock": given.get("clock", "wall"),
+            "builtins": "no-builtins" not in given, "threads": "threads" in given, "quiet": "quiet" in given,
+            "module": given.get("m"), "code": given.get("c"), "output_name": given.get("output-name")}
+    return opts, argv[rest:]
 
 
 def main():
     opts, rest = parse(sys.argv[1:])
     if opts["module"] is None and opts["code"] is None and not rest:
         usage("no script to run")
-    if opts["clock"] not in ("wall", "cpu"):
-        usage("--clock must be wall or cpu")
     from pyflare import Profile
 
     prof = Profile(clock=opts["clock"], builtins=opts["builtins"], threads=opts["threads"])
     out = opts["output"] or "-"
-    fmt = opts["format"] or (None if opts["output"] else "text")
+    fmt = opts["format"]  # resolved by the parser: --format, the output's name, or text
     main_mod = None
     if opts["code"] is not None:
         code = compile(opts["code"], "<string>", "exec")

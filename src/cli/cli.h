@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "base/error.h"
+#include "cli/options.h"
 
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);     /* record.c; also the Pyflame-style short form */
@@ -22,7 +23,12 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * SIGHUP and SIGQUIT remove the output's temporary file, then end the command. */
 void cli_discard_temp_on_signal(void);
 
-/* A PID given by the user: digits only, in range. Returns 0 or -1 (message printed). */
-int cli_parse_pid(const char *text, pid_t *pid);
+/* Parses a command's arguments with the option table: -1 to go on, or the
+ * exit status after printing help (0), the version (0) or a usage error (2). */
+int cli_start(const cli_command *cmd, int argc, char **argv, cli_args *a);
+
+/* Where a command's output goes ("-" = standard output) in which format, checked
+ * before any work starts: NULL after printing why not (*status: the exit status). */
+const out_format *cli_output(const cli_args *a, const char *path, const char *dflt, int *status);
 
 #endif

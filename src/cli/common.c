@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,20 +31,29 @@ int cli_usage_error(const char *fmt, ...) {
     return 2;
 }
 
-int cli_parse_pid(const char *text, pid_t *pid) {
-    char *end;
-    if (!text || !*text || *text < '0' || *text > '9') {
-        cli_usage_error("invalid PID '%s': expected a process id, a positive whole number", text ? text : "");
-        return -1;
+int cli_start(const cli_command *cmd, int argc, char **argv, cli_args *a) {
+    pf_error err = {0};
+    if (cli_parse(cmd, argc, argv, a, &err) != 0)
+        return cli_fail(&err);
+    if (a->given[OPT_HELP]) {
+        cli_help(cmd, stdout);
+        return 0;
     }
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (*end || errno || value <= 0 || value > INT_MAX) {
-        cli_usage_error("invalid PID '%s': expected a process id, a positive whole number", text);
-        return -1;
+    if (a->given[OPT_VERSION]) {
+        puts("pyflare " PYFLARE_VERSION);
+        return 0;
     }
-    *pid = (pid_t)value;
-    return 0;
+    return -1;
+}
+
+const out_format *cli_output(const cli_args *a, const char *path, const char *dflt, int *status) {
+    pf_error err = {0};
+    const out_format *fmt = cli_output_format(a, path, dflt, &err);
+    if (!fmt || out_check_writable(path ? path : "-", &err) != 0) {
+        *status = cli_fail(&err);
+        return NULL;
+    }
+    return fmt;
 }
 
 /* Removes the output's temporary file, then dies of the signal as if unhandled. */

@@ -5,7 +5,6 @@
  * writes the profile atomically. A launched program's exit status is passed on. */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,35 +21,27 @@
 
 #define LAUNCH_WAIT_NS 15000000000ull /* how long a launched program may take to become Python */
 
-static const char record_usage[] =
-    "usage: pyflare record [options] (--pid PID | -- COMMAND [ARGS...])\n"
-    "\n"
-    "Samples a running (--pid) or launched (-- COMMAND) Python program and writes a\n"
-    "profile when the duration ends, the program exits, or on Ctrl-C.\n"
-    "\n"
-    "  -o, --output FILE     where to write (default pyflare-PID.svg; '-' = stdout)\n"
-    "  -f, --format NAME     svg html folded speedscope callgrind pprof pstats text\n"
-    "                        (default: from the output file's extension, in any case;\n"
-    "                        .json is speedscope)\n"
-    "  -r, --rate HZ         samples per second (default 100)\n"
-    "  -d, --duration S      stop after S seconds (default: until the program exits)\n"
-    "  -p, --pid PID         attach to a running process\n"
-    "  --idle                also sample threads that are waiting (default: only running ones)\n"
-    "  --gil                 only sample the thread holding the GIL\n"
-    "  --threads             a root frame per thread\n"
-    "  --function            aggregate by function (no line numbers)\n"
-    "  --full-paths          keep file names whole (default: relative to import roots)\n"
-    "  --blocking            pause the program for each sample (consistent, slower)\n"
-    "  --spin                busy-wait before each sample: exact spacing, for a whole CPU\n"
-    "  --subprocesses        also sample child Python processes, each under a process root\n"
-    "  --reverse, --inverted, --minwidth PX, --title T   flame graph options\n"
-    "\n"
-    "Pyflame's form also works: pyflare [-x] [-s SECONDS] [-r INTERVAL] -p PID > out.txt\n"
-    "(-x excludes idle threads, -r is the interval in seconds; folded stacks to stdout).\n";
+static const cli_command record_command = {
+    .id = CMD_RECORD, .display = "pyflare record", .command_after_dashes = 1,
+    .usage = "usage: pyflare record [options] (--pid PID | -- COMMAND [ARGS...])\n\n"
+             "Samples a running (--pid) or launched (-- COMMAND) Python program and writes a\n"
+             "profile when the duration ends, the program exits, or on Ctrl-C.\n"
+             "Without -o the profile goes to pyflare-PID.svg.\n",
+    .epilog = "Pyflame's form also works: pyflare [-x] [-s SECONDS] [-r INTERVAL] -p PID > out.txt\n"
+              "(-x excludes idle threads, -r is the interval in seconds; folded stacks to stdout).\n",
+};
+
+/* Pyflame's form: pyflare [-x] [-s SECONDS] [-r INTERVAL] -p PID. */
+static const cli_command pyflame_command = {
+    .id = CMD_PYFLAME, .display = "pyflare", .command_after_dashes = 1,
+    .usage = "usage: pyflare [-x] [-s SECONDS] [-r INTERVAL] (-p PID | -t COMMAND...) > out.txt\n",
+};
 
 typedef struct record_options {
     sampler_options sampling;
-    const char *output, *format;
+    const char *output;
+    const out_format *format;
+    char default_output[64];
     out_options out;
     pid_t pid;
     char **command;          /* after "--" */
@@ -78,134 +69,53 @@ static void on_child(int sig) {
     errno = saved;
 }
 
-static int parse_number(const char *option, const char *text, double min, double max, double *out) {
-    char *end;
-    errno = 0;
-    double v = text ? strtod(text, &end) : 0;
-    if (!text || !*text || *end || errno || !isfinite(v) || v < min || v > max) {
-        cli_usage_error("%s expects a number from %g to %g, got '%s'", option, min, max, text ? text : "");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-#define NEED_VALUE() do { if (i + 1 >= argc) return cli_usage_error("%s needs a value", a); } while (0)
-
+/* The command's arguments into o; -1 to go on, or the exit status. */
 static int parse(int argc, char **argv, record_options *o, int pyflame) {
     memset(o, 0, sizeof *o);
-    o->sampling.rate_hz = pyflame ? 1000 : 100; /* Pyflame's default interval was 1 ms */
-    o->sampling.idle = pyflame;                 /* Pyflame counted idle time unless -x */
-    o->out.minwidth = 0.1;
+    cli_args a;
+    int rc = cli_start(pyflame ? &pyflame_command : &record_command, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    sampler_options *so = &o->sampling;
+    so->rate_hz = a.given[OPT_RATE] ? a.number[OPT_RATE] : pyflame ? 1000 : 100; /* Pyflame's default: 1 ms */
+    if (a.given[OPT_INTERVAL])
+        so->rate_hz = 1.0 / a.number[OPT_INTERVAL];
+    so->duration_s = a.number[OPT_DURATION];
+    /* Pyflame counted idle time unless -x; --idle with -x contradicts itself. */
+    if (a.given[OPT_IDLE] && a.given[OPT_EXCLUDE_IDLE])
+        return cli_usage_error("%s excludes idle threads and --idle includes them: give one",
+                               a.spelled[OPT_EXCLUDE_IDLE]);
+    so->idle = a.given[OPT_IDLE] || (pyflame && !a.given[OPT_EXCLUDE_IDLE]);
+    so->gil_only = a.given[OPT_GIL];
+    so->thread_roots = a.given[OPT_THREADS];
+    so->by_function = a.given[OPT_FUNCTION];
+    so->full_paths = a.given[OPT_FULL_PATHS];
+    so->blocking = a.given[OPT_BLOCKING];
+    so->subprocesses = a.given[OPT_SUBPROCESSES];
+    so->spin = a.given[OPT_SPIN];
+    o->out.reverse = a.given[OPT_REVERSE];
+    o->out.inverted = a.given[OPT_INVERTED];
+    o->out.minwidth = a.given[OPT_MINWIDTH] ? a.number[OPT_MINWIDTH] : 0.1;
+    o->out.title = a.text[OPT_TITLE];
+    o->out.subtitle = a.text[OPT_SUBTITLE];
+    o->output = a.text[OPT_OUTPUT];
+    o->pid = a.pid;
+    o->command = a.command;
     o->pyflame = pyflame;
-    const char *saw_exclude = NULL; /* -x / --exclude-idle, which --idle contradicts */
-    int saw_idle = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        double v;
-        if (!strcmp(a, "--")) {
-            o->command = argv + i + 1;
-            if (!o->command[0])
-                return cli_usage_error("nothing to run after '--'");
-            break;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(record_usage, stdout);
-            exit(0);
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            NEED_VALUE();
-            o->output = argv[++i];
-        } else if (!strcmp(a, "-f") || !strcmp(a, "--format")) {
-            NEED_VALUE();
-            o->format = argv[++i];
-        } else if (!strcmp(a, "-p") || !strcmp(a, "--pid")) {
-            NEED_VALUE();
-            if (cli_parse_pid(argv[++i], &o->pid) != 0)
-                return 2;
-        } else if (!strcmp(a, "--rate") || (!pyflame && !strcmp(a, "-r"))) {
-            NEED_VALUE();
-            if (parse_number(a, argv[++i], 0.001, 1000000, &o->sampling.rate_hz) != 0)
-                return 2;
-        } else if (pyflame && (!strcmp(a, "-r") || !strcmp(a, "--rate-interval"))) {
-            NEED_VALUE();
-            if (parse_number(a, argv[++i], 0.000001, 1000, &v) != 0)
-                return 2;
-            o->sampling.rate_hz = 1.0 / v;
-        } else if (!strcmp(a, "-d") || !strcmp(a, "--duration") || !strcmp(a, "-s") || !strcmp(a, "--seconds")) {
-            NEED_VALUE();
-            if (parse_number(a, argv[++i], 0.001, 1e9, &o->sampling.duration_s) != 0)
-                return 2;
-        } else if (!strcmp(a, "-x") || !strcmp(a, "--exclude-idle")) {
-            o->sampling.idle = 0;
-            saw_exclude = a;
-        } else if (!strcmp(a, "-t") || !strcmp(a, "--trace")) {
-            o->command = argv + i + 1; /* Pyflame: -t COMMAND... */
-            if (!o->command[0])
-                return cli_usage_error("nothing to run after '%s'", a);
-            break;
-        } else if (!strcmp(a, "--idle")) {
-            o->sampling.idle = 1;
-            saw_idle = 1;
-        } else if (!strcmp(a, "--gil")) {
-            o->sampling.gil_only = 1;
-        } else if (!strcmp(a, "--threads")) {
-            o->sampling.thread_roots = 1;
-        } else if (!strcmp(a, "--function")) {
-            o->sampling.by_function = 1;
-        } else if (!strcmp(a, "--full-paths")) {
-            o->sampling.full_paths = 1;
-        } else if (!strcmp(a, "--blocking")) {
-            o->sampling.blocking = 1;
-        } else if (!strcmp(a, "--subprocesses")) {
-            o->sampling.subprocesses = 1;
-        } else if (!strcmp(a, "--spin")) {
-            o->sampling.spin = 1;
-        } else if (!strcmp(a, "--reverse")) {
-            o->out.reverse = 1;
-        } else if (!strcmp(a, "--inverted")) {
-            o->out.inverted = 1;
-        } else if (!strcmp(a, "--minwidth")) {
-            NEED_VALUE();
-            if (parse_number(a, argv[++i], 0, 10000, &o->out.minwidth) != 0)
-                return 2;
-        } else if (!strcmp(a, "--title")) {
-            NEED_VALUE();
-            o->out.title = argv[++i];
-        } else {
-            return cli_usage_error("record: unknown option '%s' (try 'pyflare record --help')", a);
-        }
-    }
-    if (saw_exclude && saw_idle)
-        return cli_usage_error("%s excludes idle threads and --idle includes them: give one", saw_exclude);
     if (!o->pid && !o->command)
         return cli_usage_error("record: what to profile? give --pid PID, or a command after '--'");
     if (o->pid && o->command)
         return cli_usage_error("record: give either --pid or a command, not both");
-    return 0;
-}
-
-static const out_format *choose_format(record_options *o, char *default_output, size_t cap) {
-    if (!o->output) {
-        if (o->pyflame) {
-            o->output = "-";
-        } else {
-            snprintf(default_output, cap, "pyflare-%d.%s", (int)(o->pid ? o->pid : getpid()),
-                     o->format ? o->format : "svg");
-            o->output = default_output;
-        }
-    }
-    if (o->format) {
-        const out_format *f = out_format_named(o->format);
-        if (!f)
-            cli_usage_error("unknown format '%s' (choose from: %s)", o->format, out_format_names());
-        return f;
-    }
-    if (!strcmp(o->output, "-"))
-        return out_format_named(o->pyflame ? "folded" : "text");
-    const out_format *f = out_format_for_path(o->output);
-    if (!f)
-        cli_usage_error("cannot tell the format of '%s' from its name: add --format NAME (%s)", o->output,
-                        out_format_names());
-    return f;
+    /* Without -o: pyflare-PID.svg (Pyflame's form: folded stacks on standard output). */
+    if (!o->output && pyflame)
+        o->output = "-";
+    if (!o->output)
+        snprintf(o->default_output, sizeof o->default_output, "pyflare-%d.%s", (int)(o->pid ? o->pid : getpid()),
+                 a.text[OPT_FORMAT] ? a.text[OPT_FORMAT] : "svg");
+    if (!o->output)
+        o->output = o->default_output;
+    o->format = cli_output(&a, o->output, pyflame ? "folded" : "text", &rc);
+    return o->format ? -1 : rc;
 }
 
 static void show_progress(const sampler_stats *st, void *arg) {
@@ -333,15 +243,10 @@ int cmd_record(int argc, char **argv) {
     int pyflame = strcmp(argv[0], "record") != 0; /* called without a subcommand */
     record_options o;
     int rc = parse(argc, argv, &o, pyflame);
-    if (rc)
+    if (rc >= 0)
         return rc;
-    char default_output[64];
-    const out_format *fmt = choose_format(&o, default_output, sizeof default_output);
-    if (!fmt)
-        return 2;
+    const out_format *fmt = o.format;
     pf_error err = {0};
-    if (out_check_writable(o.output, &err) != 0)
-        return cli_fail(&err);
 
     struct sigaction sa = {0};
     sa.sa_handler = on_stop_signal;

@@ -1,8 +1,7 @@
 /* trace.c — `pyflare trace`: run a script under the in-process deterministic
  * profiler (the pyflare._tracer extension module, module/tracer.c).
  *
- *   pyflare trace [-o OUT] [--format F] [--clock wall|cpu] [--no-builtins]
- *                 [--threads] -- python [python options] (script.py | -m module | -c code) [args]
+ *   pyflare trace [-o OUT] [options] -- python [python options] (script.py | -m module | -c code) [args]
  *
  * The module is built once per interpreter (module/module.mk), so this asks
  * the given interpreter which one it is (version tag and extension suffix, the
@@ -10,7 +9,8 @@
  * binary (build/pyflare -> build/module/<tag>/) or under an install prefix
  * (PREFIX/bin/pyflare -> PREFIX/lib/pyflare/<tag>/), and then becomes
  *   python [python options] -m pyflare -o OUT ... (-- script.py | -m module | -c code) args
- * with PYTHONPATH pointing at it: exec, not a child, so the exit status and
+ * (the options that python -m pyflare also takes, from the one option table,
+ * passed on as they were given) with PYTHONPATH pointing at it: exec, not a child, so the exit status and
  * signals are the script's own. PYFLARE_MODULE_DIR overrides the search; an
  * interpreter that can already import pyflare._tracer (pip install) is used
  * as it is when no build is found.
@@ -37,24 +37,17 @@
 
 #include "output/writer.h"
 
-static const char trace_usage[] =
-    "usage: pyflare trace [-o OUT] [options] -- python [python options] (SCRIPT | -m MODULE | -c CODE) [ARGS...]\n"
-    "\n"
-    "Runs SCRIPT under pyflare's in-process deterministic profiler: every call is\n"
-    "counted and timed (like cProfile, at lower cost), then the profile is written.\n"
-    "\n"
-    "options:\n"
-    "  -o, --output OUT     where to write; the format comes from the name (.callgrind,\n"
-    "                       .pstats/.prof, .svg, .html, .speedscope.json, .folded, .text);\n"
-    "                       default: a text report on standard output\n"
-    "  -f, --format NAME    the format, whatever OUT is called\n"
-    "  --clock wall|cpu     elapsed time (default) or each thread's CPU time\n"
-    "  --no-builtins        do not time builtin (C) functions\n"
-    "  --threads            one root per thread in the call tree\n"
-    "\n"
-    "The exit status is the script's. For an interpreter in another root, put chroot\n"
-    "first: pyflare trace -o OUT -- chroot ROOT python3.15 /app/app.py (OUT is a path\n"
-    "here, the script's paths are the root's; ROOT needs /proc mounted).\n";
+static const cli_command trace_command = {
+    .id = CMD_TRACE, .display = "pyflare trace", .command_after_dashes = 1, .command_at_word = 1,
+    .usage = "usage: pyflare trace [-o OUT] [options] -- python [python options] (SCRIPT | -m MODULE | -c CODE) "
+             "[ARGS...]\n\n"
+             "Runs SCRIPT under pyflare's in-process deterministic profiler: every call is\n"
+             "counted and timed (like cProfile, at lower cost), then the profile is written\n"
+             "(without -o: a text report on standard output).\n",
+    .epilog = "The exit status is the script's. For an interpreter in another root, put chroot\n"
+              "first: pyflare trace -o OUT -- chroot ROOT python3.15 /app/app.py (OUT is a path\n"
+              "here, the script's paths are the root's; ROOT needs /proc mounted).\n",
+};
 
 /* Asked of the interpreter: "<tag>|<extension suffix>|<1 if pyflare._tracer imports>".
  * The tag must match module/pyinfo.py's. Works on Python 2.7 and 3.x. */
@@ -188,52 +181,16 @@ static const char *fd_path(const char *dir, char *buf, size_t cap) {
 }
 
 int cmd_trace(int argc, char **argv) {
-    const char *output = NULL, *format = NULL, *clock = NULL;
-    int no_builtins = 0, threads = 0;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) {
-            i++;
-            break;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(trace_usage, stdout);
-            return 0;
-        }
-        if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "-f") || !strcmp(a, "--format") ||
-            !strcmp(a, "--clock")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("trace: %s needs a value", a);
-            const char *v = argv[++i];
-            if (a[1] == 'o' || !strcmp(a, "--output"))
-                output = v;
-            else if (a[1] == 'f' || !strcmp(a, "--format"))
-                format = v;
-            else
-                clock = v;
-        } else if (!strcmp(a, "--no-builtins")) {
-            no_builtins = 1;
-        } else if (!strcmp(a, "--threads")) {
-            threads = 1;
-        } else if (a[0] == '-') {
-            return cli_usage_error("trace: unknown option %s (see 'pyflare trace --help')", a);
-        } else {
-            break; /* the command, without "--" */
-        }
-    }
-    if (i >= argc)
+    cli_args ca;
+    int rc = cli_start(&trace_command, argc, argv, &ca);
+    if (rc >= 0)
+        return rc;
+    if (!ca.command)
         return cli_usage_error("trace: no command: pyflare trace -o OUT -- python script.py [args]");
-    if (clock && strcmp(clock, "wall") && strcmp(clock, "cpu"))
-        return cli_usage_error("trace: --clock must be wall or cpu, not '%s'", clock);
-    if (format && !out_format_named(format))
-        return cli_usage_error("trace: unknown format '%s' (known: %s)", format, out_format_names());
-    if (output && !format && strcmp(output, "-") && !out_format_for_path(output))
-        return cli_usage_error("trace: cannot tell the format from '%s': add --format (one of: %s)", output,
-                               out_format_names());
-    pf_error err;
-    if (output && out_check_writable(output, &err) < 0)
-        return cli_fail(&err);
+    const char *output = ca.text[OPT_OUTPUT];
+    if (!cli_output(&ca, output, "text", &rc))
+        return rc;
+    int i = ca.command_index;
 
     char **command = argv + i;
     int ncommand = argc - i;
@@ -291,7 +248,8 @@ int cmd_trace(int argc, char **argv) {
     }
 
     /* [chroot ROOT] python [its options] -m pyflare [ours] -- script args | -m module args | -c code args */
-    char **args = calloc((size_t)ncommand + (size_t)nlauncher + 18, sizeof *args);
+    char **args = calloc((size_t)ncommand + (size_t)nlauncher + 2 * OPT_COUNT + 8, sizeof *args);
+    char names[OPT_COUNT][32];
     if (!args) {
         fputs("pyflare: out of memory\n", stderr);
         return 1;
@@ -323,18 +281,16 @@ int cmd_trace(int argc, char **argv) {
             args[n++] = (char *)shown;
         }
     }
-    if (format) {
-        args[n++] = "--format";
-        args[n++] = (char *)format;
+    /* Ours that python -m pyflare takes too, as the table spells them. */
+    for (int id = 0; id < OPT_COUNT; id++) {
+        const cli_option *o = cli_option_for((cli_opt)id, CMD_MODULE);
+        if (!ca.given[id] || id == OPT_OUTPUT || !o)
+            continue;
+        cli_option_name(o, names[id], sizeof names[id]);
+        args[n++] = names[id];
+        if (ca.text[id])
+            args[n++] = (char *)ca.text[id];
     }
-    if (clock) {
-        args[n++] = "--clock";
-        args[n++] = (char *)clock;
-    }
-    if (no_builtins)
-        args[n++] = "--no-builtins";
-    if (threads)
-        args[n++] = "--threads";
     if (strcmp(command[j], "-m") && strcmp(command[j], "-c"))
         args[n++] = "--"; /* -m and -c end python -m pyflare's options too */
     for (; j < ncommand; j++)

@@ -7,12 +7,26 @@
 #include <inttypes.h>
 #include <string.h>
 
+typedef void (*escaper)(FILE *f, const char *s);
+
+/* Writes literal pieces and escaped strings in turn: "text", string, "text", ...
+ * (a NULL string is written as null, for JSON). One writer for the lines that
+ * text and JSON shape alike. */
+static void put(FILE *f, escaper esc, int n, const char *const *pieces) {
+    for (int i = 0; i < n; i++) {
+        if (!(i & 1))
+            fputs(pieces[i], f);
+        else if (pieces[i])
+            esc(f, pieces[i]);
+        else
+            fputs("null", f);
+    }
+}
+
 void out_snapshot_json(FILE *f, const out_snapshot *s) {
-    fprintf(f, "{\"pid\": %d, \"python\": ", s->pid);
-    out_json_string(f, s->python);
-    fputs(", \"command\": ", f);
-    out_json_string(f, s->command);
-    fputs(", \"threads\": [", f);
+    fprintf(f, "{\"pid\": %d", s->pid);
+    put(f, out_json_string, 5,
+        (const char *const[]){", \"python\": ", s->python, ", \"command\": ", s->command, ", \"threads\": ["});
     for (size_t i = 0; i < s->nthreads; i++) {
         const out_thread *t = &s->threads[i];
         fprintf(f, "%s\n  {\"thread_id\": %" PRIu64 ", \"native_id\": ", i ? "," : "", t->thread_id);
@@ -20,23 +34,14 @@ void out_snapshot_json(FILE *f, const out_snapshot *s) {
             fprintf(f, "%" PRId64, t->native_id);
         else
             fputs("null", f);
-        fputs(", \"name\": ", f);
-        if (t->name)
-            out_json_string(f, t->name);
-        else
-            fputs("null", f);
-        fprintf(f, ", \"active\": %s, \"gil\": %s, \"truncated\": %s, \"error\": ", t->active ? "true" : "false",
+        put(f, out_json_string, 2, (const char *const[]){", \"name\": ", t->name});
+        fprintf(f, ", \"active\": %s, \"gil\": %s, \"truncated\": %s", t->active ? "true" : "false",
                 t->gil < 0 ? "null" : t->gil ? "true" : "false", t->truncated ? "true" : "false");
-        if (t->error)
-            out_json_string(f, t->error);
-        else
-            fputs("null", f);
-        fputs(", \"frames\": [", f);
+        put(f, out_json_string, 3, (const char *const[]){", \"error\": ", t->error, ", \"frames\": ["});
         for (size_t k = 0; k < t->nframes; k++) {
-            fputs(k ? ",\n    {\"function\": " : "\n    {\"function\": ", f);
-            out_json_string(f, t->frames[k].function);
-            fputs(", \"file\": ", f);
-            out_json_string(f, t->frames[k].file);
+            put(f, out_json_string, 4,
+                (const char *const[]){k ? ",\n    {\"function\": " : "\n    {\"function\": ", t->frames[k].function,
+                                      ", \"file\": ", t->frames[k].file});
             if (t->frames[k].line >= 0)
                 fprintf(f, ", \"line\": %d}", t->frames[k].line);
             else
@@ -50,27 +55,18 @@ void out_snapshot_json(FILE *f, const out_snapshot *s) {
 /* Names come from the target: escaped, so none can drive the terminal. */
 void out_snapshot_text(FILE *f, const out_snapshot *s) {
     fprintf(f, "Process %d: ", s->pid);
-    out_text_write(f, s->command);
-    fputs("   (CPython ", f);
-    out_text_write(f, s->python);
-    fputs(")\n", f);
+    put(f, out_text_write, 5, (const char *const[]){"", s->command, "   (CPython ", s->python, ")\n"});
     for (size_t i = 0; i < s->nthreads; i++) {
         const out_thread *t = &s->threads[i];
         fprintf(f, "Thread %" PRIu64, t->thread_id);
-        if (t->name) {
-            fputs(" \"", f);
-            out_text_write(f, t->name);
-            fputc('"', f);
-        }
+        if (t->name)
+            put(f, out_text_write, 3, (const char *const[]){" \"", t->name, "\""});
         fprintf(f, " (%s%s", t->active ? "active" : "idle", t->gil == 1 ? ", holds GIL" : "");
         if (t->native_id >= 0)
             fprintf(f, ", native id %" PRId64, t->native_id);
         fputs(")\n", f);
         for (size_t k = 0; k < t->nframes; k++) {
-            fputs("    ", f);
-            out_text_write(f, t->frames[k].function);
-            fputs(" (", f);
-            out_text_write(f, t->frames[k].file);
+            put(f, out_text_write, 4, (const char *const[]){"    ", t->frames[k].function, " (", t->frames[k].file});
             if (t->frames[k].line >= 0)
                 fprintf(f, ":%d", t->frames[k].line);
             fputs(")\n", f);

@@ -1,7 +1,7 @@
 /* snapshot.h — every thread's stack at one moment, as `pyflare dump` prints it.
  *
- * Plain data, filled by the CLI from the walker: writers here know nothing of
- * processes. Text is for people (like a traceback, innermost first), with every
+ * Plain data, filled by sampler/snapshot.c from the walker: writers here know
+ * nothing of processes. Text is for people (like a traceback, innermost first), with every
  * name from the target escaped for the terminal; JSON is the interface scripts
  * and tests rely on. */
 #ifndef PYFLARE_OUTPUT_SNAPSHOT_H

@@ -36,15 +36,27 @@ typedef struct out_format {
     const char *extensions; /* space-separated suffixes that select it: ".svg" */
     out_write_fn write;
     int binary;             /* not text: never to a terminal */
+    const char *prefixes;   /* space-separated file name beginnings that select it ("callgrind.out."), or "" */
+    const char *about;      /* what it is, for help text */
 } out_format;
+
+/* The format table is the one list of formats: every name, extension, message
+ * and help text about formats is made from it. */
 
 /* The format named name, or NULL. */
 const out_format *out_format_named(const char *name);
-/* The format a file name implies by its suffix, in any case (or callgrind.out.* prefix),
- * or NULL. A plain .json is speedscope's JSON, the one JSON profile format written. */
+/* The format a file name implies by its suffix, in any case (or by its
+ * beginning: callgrind.out.*), or NULL. A plain .json is speedscope's JSON,
+ * the one JSON profile format written. */
 const out_format *out_format_for_path(const char *path);
 /* Space-separated names of all formats, for messages. */
 const char *out_format_names(void);
+/* The i-th format of the table, or NULL past its end (for help text). */
+const out_format *out_format_at(size_t i);
+
+/* Refuses (PF_ERR_USAGE, one line saying what to do) to write a binary format
+ * to a terminal: path "-" when standard output is one, or a path naming one. */
+int out_check_terminal(const out_format *fmt, const char *path, pf_error *err);
 
 /* Writes to path ("-" = stdout) as outfile.c describes. */
 int out_write_file(const pf_profile *p, const out_format *fmt, const char *path, const out_options *o,

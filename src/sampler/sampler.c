@@ -15,6 +15,7 @@
 #include "cpython/walker.h"
 #include "sampler/clock.h"
 #include "sampler/paths.h"
+#include "sampler/snapshot.h"
 #include "target/target.h"
 
 #define CHILD_SCAN_NS 200000000ull     /* look for new child processes 5 times a second */
@@ -564,9 +565,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
             if (pt->holds_gil != 1)
                 continue;
         } else if (!s->o.idle) {
-            /* Unknown TIDs fall back to the GIL: the holder is running Python code. */
-            int running = v->state == 'R' || (v->state == '?' && pt->holds_gil == 1);
-            if (!running)
+            if (!snapshot_thread_active(v->state, pt->holds_gil)) /* the rule dump uses too */
                 continue;
         }
         if (pt->error == PF_OK && pt->nframes == 0)

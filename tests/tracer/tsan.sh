@@ -27,7 +27,7 @@ sh "$ROOT/tools/embed.sh" "$WORK/assets.c" "$ROOT"/src/output/assets/* # the wri
 # shellcheck disable=SC2046
 $CC -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -fPIC -fvisibility=hidden -I"$ROOT/src" -isystem "$INC" \
   -shared -o "$WORK/pyflare/_tracer$SUFFIX" "$ROOT/module/tracer.c" \
-  $(ls "$ROOT"/src/profile/*.c "$ROOT"/src/input/*.c "$ROOT"/src/report/*.c "$ROOT"/src/output/*.c "$ROOT"/src/base/*.c) "$WORK/assets.c" -lz
+  $(ls "$ROOT"/src/profile/*.c "$ROOT"/src/input/*.c "$ROOT"/src/report/*.c "$ROOT"/src/output/*.c "$ROOT"/src/base/*.c) "$ROOT"/src/cli/options.c "$WORK/assets.c" -lz
 [ $# -gt 0 ] || set -- threads_in_parallel
 # report_signal_unsafe=0: the interpreter's own signal handlers are not ours; exitcode=0:
 # reports are judged below, by whose code they are in.

@@ -4,11 +4,18 @@ package from module/pyflare. `make` builds the same thing for every local
 interpreter into build/module/<version>/; this is for `pip install .`.
 Offline (no index to fetch setuptools from): pip install --no-build-isolation ."""
 import glob
+import os
+import subprocess
 
 from setuptools import Extension, setup
 
-SOURCES = ["module/tracer.c"] + sorted(glob.glob("src/profile/*.c") + glob.glob("src/output/*.c") +
-                                       glob.glob("src/base/*.c"))
+# The writers' script, style and markup (src/output/assets/) as C strings, as the Makefile makes them.
+if not os.path.isdir("build/gen"):
+    os.makedirs("build/gen")
+subprocess.check_call(["sh", "tools/embed.sh", "build/gen/assets.c"] + sorted(glob.glob("src/output/assets/*")))
+
+SOURCES = ["module/tracer.c"] + sorted(glob.glob("src/profile/*.c") + glob.glob("src/input/*.c") +
+                                       glob.glob("src/output/*.c") + glob.glob("src/base/*.c")) + ["build/gen/assets.c"]
 
 setup(
     name="pyflare",

@@ -260,9 +260,11 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
     out_buf_puts(o, opt && opt->inverted ? ",\"view\":\"icicle\"" : ",\"view\":\"flame\"");
     /* The model's enums by name, so the script holds no copy of their values. */
     out_buf_printf(o, ",\n\"enums\":{\"kind\":{\"python\":%d,\"native\":%d,\"thread\":%d,\"process\":%d,\"other\":%d},"
-                      "\"origin\":{\"unknown\":%d,\"own\":%d,\"stdlib\":%d,\"third_party\":%d}}",
+                      "\"origin\":{\"unknown\":%d,\"own\":%d,\"stdlib\":%d,\"third_party\":%d},"
+                      "\"legend\":{\"own\":%d,\"stdlib\":%d,\"third_party\":%d,\"native\":%d,\"root\":%d,\"other\":%d}}",
                    PF_FUNC_PYTHON, PF_FUNC_NATIVE, PF_FUNC_THREAD, PF_FUNC_PROCESS, PF_FUNC_OTHER, PF_ORIGIN_UNKNOWN,
-                   PF_ORIGIN_OWN, PF_ORIGIN_STDLIB, PF_ORIGIN_THIRD_PARTY);
+                   PF_ORIGIN_OWN, PF_ORIGIN_STDLIB, PF_ORIGIN_THIRD_PARTY, RP_OWN, RP_STDLIB, RP_THIRD_PARTY, RP_NATIVE,
+                   RP_ROOT, RP_OTHER);
     /* The legend's entries (report/legend.h), in the order funcs.origin counts them. */
     out_buf_puts(o, ",\n\"legend\":[");
     for (int k = 0; k < RP_NLEGEND; k++) {

@@ -8,10 +8,10 @@ build time. Checks:
   - embedding: an html report and an svg flame graph written by PYFLARE hold
     each asset's exact bytes (a stale generated file, or a literal left in the
     C, would show);
-  - enums as data: report.js reads pf_func_kind and pf_origin by name from the
-    page's "enums" object; every name it uses is there, each with the value
-    src/profile/profile.h declares (parsed here from the header, the
-    independent truth), the functions of a folded file read back with the
+  - enums as data: report.js reads pf_func_kind and pf_origin (and, with the
+    report layer, its legend, src/report/legend.h) by name from the page's
+    "enums" object; every name it uses is there, each with the value the
+    header declares (parsed here from it, the independent truth), the functions of a folded file read back with the
     kind their label says (a thread root is enums.kind.thread...), and the
     script compares no kind or origin with a number of its own;
   - containment: no asset can end the element it is emitted in ("</script",
@@ -143,23 +143,36 @@ def check_enums(html):
     except ValueError as e:
         report("FAIL", "enums/header", str(e))
         return
+    # The report layer's legend (what a frame is coloured as), where there is one: its values
+    # reach the script as data too, so a change on one side only fails here.
+    legend_h = os.path.join(ROOT, "src", "report", "legend.h")
+    has_legend = os.path.exists(legend_h)
+    if has_legend:
+        try:
+            truth["legend"] = {k[len("RP_"):].lower(): v for k, v in c_enum(legend_h, "RP_OWN").items()
+                               if k != "RP_NLEGEND"}
+        except ValueError as e:
+            report("FAIL", "enums/header", str(e))
+            return
     m = re.search(rb'<script type="application/json" id="pf-data">(.*?)</script>', html, re.S)
     data = json.loads(m.group(1)) if m else {}
     enums = data.get("enums")
     if enums != truth:
-        report("FAIL", "enums/values", "the page says %r, profile.h declares %r" % (enums, truth))
+        report("FAIL", "enums/values", "the page says %r, the headers declare %r" % (enums, truth))
         return
     report("PASS", "enums/values")
     # Every name the script reads exists in the data.
     js = asset("report.js").decode()
-    used = {("kind", n) for n in re.findall(r"\bK\.(\w+)", js)} | {("origin", n) for n in re.findall(r"\bO\.(\w+)", js)}
-    missing = sorted("%s.%s" % u for u in used if u[1] not in enums[u[0]])
+    used = ({("kind", n) for n in re.findall(r"\bK\.(\w+)", js)} | {("origin", n) for n in re.findall(r"\bO\.(\w+)", js)} |
+            {("legend", n) for n in re.findall(r"\bLG\.(\w+)", js)})
+    missing = sorted("%s.%s" % u for u in used if u[1] not in enums.get(u[0], {}))
     if not used or missing:
         report("FAIL", "enums/names", "report.js uses %s, not in the page's enums" % (missing or "no enum name"))
     else:
         report("PASS", "enums/names", "%d names used" % len(used))
     # No value of its own: a kind or origin is never compared with a number literal.
-    own = re.findall(r"\b(?:fnKind|fnKnown|kind|known)(?:\[[^\]]*\])?\s*(?:[<>]=?|[!=]==?)\s*-?\d+", js)
+    names = "fnKind|fnKnown|kind|known" + ("|o" if has_legend else "")  # o: colour()'s legend entry
+    own = re.findall(r"\b(?:" + names + r")(?:\[[^\]]*\])?\s*(?:[<>]=?|[!=]==?)\s*-?\d+", js)
     if own:
         report("FAIL", "enums/no-literals", "report.js compares with numbers: %s" % own)
     else:

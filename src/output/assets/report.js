@@ -65,7 +65,7 @@ if (bad || pos !== B.length) { fail('The profile data is damaged (wrong size).')
 var NSU = D.unit === 'nanoseconds';
 var fnName = D.funcs.name, fnFile = D.funcs.file, fnKind = D.funcs.kind, fnKnown = D.funcs.origin, NF = fnName.length;
 /* The writer's enums (pf_func_kind, pf_origin) by name: no value is written here. */
-var K = D.enums.kind, O = D.enums.origin;
+var K = D.enums.kind, O = D.enums.origin, LG = D.enums.legend;
 var frFunc = D.frames.func, frLine = D.frames.line, NFR = frFunc.length;
 /* Nodes come in preorder: a subtree is the range [i, i + size[i]). */
 for (i = N - 1; i > 0; i--) { tot[i] += self[i]; size[i] += 1; tot[par[i]] += tot[i]; size[par[i]] += size[i]; }
@@ -104,11 +104,11 @@ function colour(f) {
   var c = fnColour[f];
   if (c === undefined) {
     var h = hash(S[fnName[f]]), a = (h & 255) / 255, b = (h >>> 8 & 255) / 255, o = fnOrigin[f] = origin(f), r, g, bl;
-    if (o === 0) { r = 225 + a * 30; g = 95 + b * 100; bl = 50 + a * 30; }
-    else if (o === 1) { r = 95 + b * 45; g = 150 + a * 45; bl = 215 + b * 35; }
-    else if (o === 2) { r = 110 + a * 55; g = 190 + b * 40; bl = 95 + a * 45; }
-    else if (o === 3) { r = 190 + a * 30; g = 175 + a * 30; bl = 130 + b * 35; }
-    else if (o === 4) { r = 175 + a * 30; g = 150 + b * 30; bl = 220 + a * 30; }
+    if (o === LG.own) { r = 225 + a * 30; g = 95 + b * 100; bl = 50 + a * 30; }
+    else if (o === LG.stdlib) { r = 95 + b * 45; g = 150 + a * 45; bl = 215 + b * 35; }
+    else if (o === LG.third_party) { r = 110 + a * 55; g = 190 + b * 40; bl = 95 + a * 45; }
+    else if (o === LG.native) { r = 190 + a * 30; g = 175 + a * 30; bl = 130 + b * 35; }
+    else if (o === LG.root) { r = 175 + a * 30; g = 150 + b * 30; bl = 220 + a * 30; }
     else { r = g = bl = 195 + a * 20; }
     c = fnColour[f] = [r | 0, g | 0, bl | 0];
   }

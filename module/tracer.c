@@ -1870,13 +1870,31 @@ static PyObject *str_obj(const char *s) {
 /* stats(): {(file, firstline, name): {"calls", "primitive_calls", "self_ns",
  * "total_ns", "builtin"}}, summed over every node of each function (totals of
  * recursive occurrences are already left out). */
-static PyObject *Profiler_stats_unlocked(Profiler *self, PyObject *unused) {
-    if (publish(self) < 0)
-        return NULL;
+/* The published profile's arrays, as stats() and tree() read them. */
+typedef struct model_view {
+    const pf_node *nodes;
+    const pf_frame *frames;
+    const pf_func *funcs;
     size_t n, nf, nfn;
-    const pf_node *nodes = pf_nodes(self->prof, &n);
-    const pf_frame *frames = pf_frames(self->prof, &nf);
-    const pf_func *funcs = pf_funcs(self->prof, &nfn);
+} model_view;
+
+static int published(Profiler *p, model_view *v) {
+    if (publish(p) < 0)
+        return -1;
+    v->nodes = pf_nodes(p->prof, &v->n);
+    v->frames = pf_frames(p->prof, &v->nf);
+    v->funcs = pf_funcs(p->prof, &v->nfn);
+    return 0;
+}
+
+static PyObject *Profiler_stats_unlocked(Profiler *self, PyObject *args, PyObject *kw) {
+    model_view v;
+    if (published(self, &v) < 0)
+        return NULL;
+    size_t n = v.n, nfn = v.nfn;
+    const pf_node *nodes = v.nodes;
+    const pf_frame *frames = v.frames;
+    const pf_func *funcs = v.funcs;
     uint64_t(*agg)[4] = calloc(nfn ? nfn : 1, sizeof *agg);
     if (!agg)
         return PyErr_NoMemory();
@@ -1913,16 +1931,14 @@ static PyObject *Profiler_stats_unlocked(Profiler *self, PyObject *unused) {
 
 /* tree(): [(node, parent, name, file, firstline, calls, self_ns, total_ns)],
  * parents before children; node 0 (the root) is left out. */
-static PyObject *Profiler_tree_unlocked(Profiler *self, PyObject *unused) {
-    if (publish(self) < 0)
+static PyObject *Profiler_tree_unlocked(Profiler *self, PyObject *args, PyObject *kw) {
+    model_view v;
+    if (published(self, &v) < 0)
         return NULL;
-    size_t n, nf, nfn;
-    const pf_node *nodes = pf_nodes(self->prof, &n);
-    const pf_frame *frames = pf_frames(self->prof, &nf);
-    const pf_func *funcs = pf_funcs(self->prof, &nfn);
+    const pf_node *nodes = v.nodes;
     PyObject *out = PyList_New(0);
-    for (size_t i = 1; out && i < n; i++) {
-        const pf_func *fn = &funcs[frames[nodes[i].frame].func];
+    for (size_t i = 1; out && i < v.n; i++) {
+        const pf_func *fn = &v.funcs[v.frames[nodes[i].frame].func];
         PyObject *name = str_obj(pf_str(self->prof, fn->name));
         PyObject *file = str_obj(pf_str(self->prof, fn->file));
         PyObject *row = name && file ? Py_BuildValue("(IIOOiKKK)", (unsigned)i, (unsigned)nodes[i].parent, name,
@@ -1940,7 +1956,7 @@ static PyObject *Profiler_tree_unlocked(Profiler *self, PyObject *unused) {
 }
 
 /* _depth(): this thread's shadow stack depth (tests: balanced after exceptions). */
-static PyObject *Profiler_depth_unlocked(Profiler *self, PyObject *unused) {
+static PyObject *Profiler_depth_unlocked(Profiler *self, PyObject *args, PyObject *kw) {
     PyThreadState *ts = PyThreadState_GET();
     uint32_t i = u64map_get(&self->thread_map, ts_unique_id(ts));
     return PyLong_FromSize_t(i == U64MAP_NONE ? 0 : self->threads_v[i]->depth);
@@ -1962,38 +1978,31 @@ static PyObject *Profiler_get_clock(Profiler *self, void *closure) {
 }
 
 #define NOARGS(f) ((PyCFunction)(void (*)(void))(f))
-/* The profile may be enabled, its tree growing on other threads (free-threaded). */
+/* The methods that read the model run under the lock: the profile may be
+ * enabled, its tree growing on other threads (free-threaded). */
+typedef PyObject *(*model_method)(Profiler *self, PyObject *args, PyObject *kw);
+
+static PyObject *under_lock(model_method fn, Profiler *self, PyObject *args, PyObject *kw) {
+    int took = model_enter();
+    PyObject *r = fn(self, args, kw);
+    if (took)
+        model_leave();
+    return r;
+}
+
 static PyObject *Profiler_write(Profiler *self, PyObject *args, PyObject *kw) {
-    int took = model_enter();
-    PyObject *r = Profiler_write_unlocked(self, args, kw);
-    if (took)
-        model_leave();
-    return r;
+    return under_lock(Profiler_write_unlocked, self, args, kw);
 }
-
 static PyObject *Profiler_stats(Profiler *self, PyObject *unused) {
-    int took = model_enter();
-    PyObject *r = Profiler_stats_unlocked(self, unused);
-    if (took)
-        model_leave();
-    return r;
+    return under_lock(Profiler_stats_unlocked, self, NULL, NULL);
 }
-
 static PyObject *Profiler_tree(Profiler *self, PyObject *unused) {
-    int took = model_enter();
-    PyObject *r = Profiler_tree_unlocked(self, unused);
-    if (took)
-        model_leave();
-    return r;
+    return under_lock(Profiler_tree_unlocked, self, NULL, NULL);
+}
+static PyObject *Profiler_depth(Profiler *self, PyObject *unused) {
+    return under_lock(Profiler_depth_unlocked, self, NULL, NULL);
 }
 
-static PyObject *Profiler_depth(Profiler *self, PyObject *unused) {
-    int took = model_enter();
-    PyObject *r = Profiler_depth_unlocked(self, unused);
-    if (took)
-        model_leave();
-    return r;
-}
 static PyMethodDef profiler_methods[] = {
     {"enable", NOARGS(Profiler_enable), METH_NOARGS, "Start profiling (all threads)."},
     {"disable", NOARGS(Profiler_disable), METH_NOARGS, "Stop profiling; frames still running end now."},

@@ -852,8 +852,7 @@ static void ctx_try_name(Profiler *p, thread_ctx *t) {
         size_t n;
         const pf_node *nodes = pf_nodes(p->prof, &n);
         const pf_frame *frames = pf_frames(p->prof, &n);
-        pf_func *funcs = (pf_func *)(uintptr_t)pf_funcs(p->prof, &n);
-        funcs[frames[nodes[t->root].frame].func].name = pf_intern(p->prof, name);
+        pf_func_set_name(p->prof, frames[nodes[t->root].frame].func, pf_intern(p->prof, name));
     }
 }
 
@@ -1468,9 +1467,10 @@ static int profiler_reset(Profiler *p) {
         PyErr_NoMemory();
         return -1;
     }
-    pf_meta *m = pf_profile_meta(p->prof);
-    m->mode = PF_MODE_TRACED;
-    m->weight_unit = "nanoseconds";
+    pf_meta m = *pf_profile_meta_const(p->prof);
+    m.mode = PF_MODE_TRACED;
+    m.weight_unit = "nanoseconds";
+    pf_profile_set_meta(p->prof, &m);
     pf_process_add(p->prof, (int)getpid(), "");
     p->pid = (long)getpid();
     return 0;
@@ -1741,10 +1741,7 @@ static int publish(Profiler *p) {
     }
     double k = p->timer == TIMER_TSC ? tsc_ns_per_tick() : 1.0;
     size_t n, nf, nfn;
-    /* The model hands writers a const view; the tracer is the one producer
-     * that measures weights itself (profile.h: "measured directly by the
-     * tracer"), and the array is the profile's own, so writing is sound. */
-    pf_node *nodes = (pf_node *)(uintptr_t)pf_nodes(p->prof, &n);
+    const pf_node *nodes = pf_nodes(p->prof, &n);
     const pf_frame *frames = pf_frames(p->prof, &nf);
     const pf_func *funcs = pf_funcs(p->prof, &nfn);
     /* The sums: ended threads' (p->stats), plus each live thread's tree. */
@@ -1765,29 +1762,32 @@ static int publish(Profiler *p) {
         if (t->failed)
             p->failed = 1;
     }
+    /* In nanoseconds; the synthetic roots (the root, threads) measure nothing themselves. */
     for (size_t i = 0; i < n; i++) {
         int synthetic = i == PF_ROOT || funcs[frames[nodes[i].frame].func].kind == PF_FUNC_THREAD;
-        nodes[i].self = synthetic ? 0 : to_ns(sum[i].self, k);
-        nodes[i].total = synthetic ? 0 : to_ns(sum[i].total, k);
-        nodes[i].calls = synthetic ? 0 : sum[i].calls;
+        sum[i].self = synthetic ? 0 : to_ns(sum[i].self, k);
+        sum[i].total = synthetic ? 0 : to_ns(sum[i].total, k);
+        sum[i].calls = synthetic ? 0 : sum[i].calls;
     }
-    free(sum);
     /* Children follow parents, so one backward pass feeds thread roots then the root. */
     for (size_t i = n; i-- > 1;) {
         pf_node_id parent = nodes[i].parent;
         int top = parent == PF_ROOT || funcs[frames[nodes[parent].frame].func].kind == PF_FUNC_THREAD;
         if (top)
-            nodes[parent].total += nodes[i].total;
+            sum[parent].total += sum[i].total;
     }
-    pf_meta *m = pf_profile_meta(p->prof);
-    m->mode = PF_MODE_TRACED;
-    m->weight_unit = "nanoseconds";
-    m->start_unix_ns = p->start_unix_ns;
-    m->duration_ns = p->duration_ns + (p->enabled ? clock_ns(CLOCK_MONOTONIC) - p->enabled_at_ns : 0);
+    for (size_t i = 0; i < n; i++)
+        pf_node_set_weights(p->prof, (pf_node_id)i, sum[i].self, sum[i].total, sum[i].calls);
+    free(sum);
+    pf_meta m = *pf_profile_meta_const(p->prof);
+    m.mode = PF_MODE_TRACED;
+    m.weight_unit = "nanoseconds";
+    m.start_unix_ns = p->start_unix_ns;
+    m.duration_ns = p->duration_ns + (p->enabled ? clock_ns(CLOCK_MONOTONIC) - p->enabled_at_ns : 0);
     char version[32];
     snprintf(version, sizeof version, "%s", Py_GetVersion());
     version[strcspn(version, " ")] = 0;
-    m->python = pf_intern(p->prof, version);
+    m.python = pf_intern(p->prof, version);
     /* The command: sys.argv joined, as the sampling profiler records it. */
     PyObject *argv = PySys_GetObject("argv");
     char cmd[1024] = "";
@@ -1798,7 +1798,8 @@ static int publish(Profiler *p) {
             const char *s = text_of(PyList_GET_ITEM(argv, i), &len);
             used += (size_t)snprintf(cmd + used, sizeof cmd - used, "%s%s", i ? " " : "", s);
         }
-    m->command = pf_intern(p->prof, cmd);
+    m.command = pf_intern(p->prof, cmd);
+    pf_profile_set_meta(p->prof, &m);
     for (size_t i = 0; i < p->nthreads; i++)
         if (!p->threads_v[i]->named)
             ctx_try_name(p, p->threads_v[i]);

@@ -302,6 +302,19 @@ def thread_started_before_enable():
     check(s["calls"] == 1, "thread_work in a thread started before enable(): %d calls", s["calls"])
 
 
+def fib_calls_by_root(prof):
+    """{thread root name: calls of fib in its subtree} (threads=True)."""
+    rows = node_rows(prof)
+    out = {}
+    for r in rows.values():
+        if r[2] == "fib":
+            root = r
+            while root[1]:
+                root = rows[root[1]]
+            out[root[2]] = out.get(root[2], 0) + r[5]
+    return out
+
+
 def parallel_fib(start, n, box):
     start.wait()
     box.append(fib(n))
@@ -337,13 +350,7 @@ def threads_in_parallel():
             per_root[root[2]] = per_root.get(root[2], 0) + 1
     check(sorted(per_root) == ["par-%d" % i for i in range(8)], "outermost fib under roots %r", per_root)
     # each thread's own subtree: the sum of its fib nodes' calls
-    calls_by_root = {}
-    for r in rows.values():
-        if r[2] == "fib":
-            root = r
-            while root[1]:
-                root = rows[root[1]]
-            calls_by_root[root[2]] = calls_by_root.get(root[2], 0) + r[5]
+    calls_by_root = fib_calls_by_root(prof)
     bad = dict((k, v) for k, v in calls_by_root.items() if v != want)
     check(not bad, "fib calls per thread %r, expected %d each", bad, want)
 
@@ -402,14 +409,7 @@ def ended_threads_folded():
     want = 2 * fibonacci(9) - 1
     got = find(prof.stats(), "fib")["calls"]
     check(got == 60 * want, "fib: %d calls, expected %d", got, 60 * want)
-    rows = node_rows(prof)
-    per_root = {}
-    for r in rows.values():
-        if r[2] == "fib":
-            root = r
-            while root[1]:
-                root = rows[root[1]]
-            per_root[root[2]] = per_root.get(root[2], 0) + r[5]
+    per_root = fib_calls_by_root(prof)
     check(sorted(per_root) == sorted("short-%d" % i for i in range(60)) and set(per_root.values()) == {want},
           "fib calls per thread root %r", sorted(per_root.items())[:5])
 

@@ -12,7 +12,8 @@ root, by tests/tracer/run.py's own plumbing; SKIPped by name when absent).
 NAME words restrict the run to interpreters whose label contains one.
 
 Workloads (bench/tracer_workload.py): recursive fib, and a mixed one (string
-ops, dict/list work, small functions and methods, builtins). Every profiler
+ops, dict/list work, small functions and methods, builtins); on a
+free-threaded build also fib in 1, 4 and 8 threads at once (elapsed time). Every profiler
 times builtins. For each interpreter it prints the baseline, the time each
 profiler adds, and pyflare_added / cprofile_added: the requirement (issue 12)
 is at most 0.5 on fib and below 1 on the mixed workload, on every version
@@ -110,7 +111,7 @@ def measure(py, mdir, modes):
 
 
 def main():
-    rows, breakdown, missed, nobuiltins = [], [], [], []
+    rows, breakdown, missed, nobuiltins, parallel = [], [], [], [], []
     for label, py, why in targets():
         if py is None:
             print("SKIP %s: %s" % (label, why))
@@ -130,6 +131,12 @@ def main():
             missed.append(label)
             continue
         r = json.loads(out)
+        for work in ("fib-1thread", "fib-4threads", "fib-8threads"):
+            if work in r:
+                med = dict((m, statistics.median(r[work][m]) * 1e3) for m in ("base", "pyflare"))
+                low = dict((m, min(r[work + " cpu"][m]) * 1e3) for m in ("base", "pyflare"))
+                parallel.append((label + " (" + tag + ")", work, med["base"], med["pyflare"] - med["base"],
+                                 low["base"], low["pyflare"] - low["base"]))
         for work in ("fib", "mixed"):
             med = dict((m, statistics.median(r[work][m]) * 1e3) for m in modes)
             base = med["base"]
@@ -173,6 +180,13 @@ def main():
     print("%-22s %11s %10s %6s" % ("python", "cProfile +", "pyflare +", "ratio"))
     for label, cp, pf, ratio in nobuiltins:
         print("%-22s %11.1f %10.1f %6.2f" % (label, cp, pf, ratio))
+    if parallel:
+        print("\nfree-threaded: fib(20) in N threads started at once: median elapsed ms (a profiler that")
+        print("serialises its callbacks makes the threads wait for each other), and least CPU ms of the rounds")
+        print("(cProfile left out: after threads ran in parallel it takes minutes to free itself on 3.13t)")
+        print("%-22s %-13s %9s %10s %9s %10s" % ("python", "work", "elapsed", "pyflare +", "CPU", "pyflare +"))
+        for p in parallel:
+            print("%-22s %-13s %9.1f %10.1f %9.1f %10.1f" % p)
     if breakdown:
         print("\n3.12+: where pyflare's added time goes, ns per call (python + builtin calls; minimum of rounds)")
         print("%-8s %-6s %8s %8s %8s %8s | %8s %8s %8s | %8s %9s" % (

@@ -10,7 +10,10 @@ pyflare-noop (callbacks return at once: the interpreter's dispatch cost),
 pyflare-notimer (all bookkeeping, no clock reads), pyflare-mono
 (clock_gettime instead of the TSC). Every profiler times builtins, with a
 fresh profiler per round, except in cprofile-nobuiltins and
-pyflare-nobuiltins (builtins=False for both)."""
+pyflare-nobuiltins (builtins=False for both). On a free-threaded build three
+more workloads run fib(20) in 1, 4 and 8 threads at once (base and pyflare
+only), timed by elapsed time (perf_counter), since what they measure is
+threads waiting for each other, and by CPU time ("NAME cpu")."""
 import json
 import sys
 import time
@@ -60,13 +63,33 @@ def mixed(n=3000):
     return sum(table.values()) + max(out) + len(text)
 
 
+def fib_threads(n):
+    """fib in n threads at once: truly in parallel on a free-threaded build,
+    where a profiler that serialises its callbacks shows in the elapsed time."""
+    import threading
+
+    go = threading.Event()
+    threads = [threading.Thread(target=lambda: (go.wait(), fib(20))) for _ in range(n)]
+    for t in threads:
+        t.start()
+    go.set()
+    for t in threads:
+        t.join()
+
+
 WORKLOADS = {
     "fib": lambda: fib(23),
     "mixed": lambda: mixed(12000),
 }
+# Free-threaded builds only: with a GIL the threads take turns anyway.
+FREE_THREADED = getattr(sys, "_is_gil_enabled", lambda: True)() is False
+if FREE_THREADED:
+    WORKLOADS["fib-1thread"] = lambda: fib_threads(1)
+    WORKLOADS["fib-4threads"] = lambda: fib_threads(4)
+    WORKLOADS["fib-8threads"] = lambda: fib_threads(8)
 
 
-def run_once(mode, work):
+def run_once(mode, work, clock):
     if mode == "base":
         t0 = clock()
         work()
@@ -128,11 +151,23 @@ def main():
     for name, work in sorted(WORKLOADS.items()):
         for _ in range(2):  # warm up caches, the allocator and the specializer
             work()
-        times = dict((m, []) for m in modes)
+        # Threads in parallel: the elapsed time (CPU time would not show a
+        # profiler making them wait for each other), and the CPU time beside
+        # it, since on a small shared machine the elapsed time is mostly the
+        # scheduler's. Only pyflare: cProfile on 3.13t, after threads ran in
+        # parallel, takes minutes to free itself.
+        parallel = "thread" in name
+        here = [m for m in modes if m in ("base", "pyflare")] if parallel else modes
+        times = dict((m, []) for m in here)
+        cpu = dict((m, []) for m in here)
         for _ in range(rounds):
-            for m in modes:
-                times[m].append(run_once(m, work))
+            for m in here:
+                c0 = time.process_time()
+                times[m].append(run_once(m, work, time.perf_counter if parallel else clock))
+                cpu[m].append(time.process_time() - c0)
         result[name] = times
+        if parallel:
+            result[name + " cpu"] = cpu
         if any(m.startswith("pyflare") for m in modes):
             result["calls"][name] = call_counts(work)
     json.dump(result, sys.stdout)

@@ -26,13 +26,23 @@
  *
  * Threads share one tree (like cProfile) unless threads=True, which puts each
  * thread's calls under a PF_FUNC_THREAD root node; every thread seen is also
- * recorded in the profile's thread table. The model is not thread-safe: with
- * a GIL, the GIL serializes the callbacks; on a free-threaded build (3.13t)
- * one mutex (model_lock, a PyMutex: it detaches the thread state while it
- * waits, so a stop-the-world pause never deadlocks on it) guards the enabled
- * profile, its tree, string table and thread contexts. That serializes the
- * callbacks of threads running in parallel: exact, but not free (per-thread
- * trees merged at the end would not need it).
+ * recorded in the profile's thread table. Each thread records into its own
+ * structure (thread_ctx): its shadow stack, its own small call tree whose
+ * nodes carry the weights and point at the profile's node for the same path,
+ * and its own call-site cache. The profile's tree, strings and the thread
+ * table are touched only on slow paths (a call path this thread has not seen,
+ * a new thread) and when the threads' trees are merged into the profile
+ * (publish(): write(), stats(), tree(); disable() closes open frames). With a
+ * GIL, the GIL serializes all of it. On a free-threaded build (3.13t) those
+ * rare paths take one mutex (model_lock, a PyMutex: it detaches the thread
+ * state while it waits, so a stop-the-world pause never deadlocks on it), and
+ * the common event takes none: a thread marks itself busy in its own slot,
+ * checks that no reader has begun since it last held the lock (an epoch), and
+ * works on its own structure; a reader, holding the lock, bumps the epoch and
+ * waits for every busy mark to clear (quiesce()), so events that follow wait
+ * for the lock instead. Threads calling in parallel share no cache line on
+ * the hot path. A thread that has ended is folded into the profile's sums
+ * (retire()) and its structure freed, so thread churn does not pile up.
  *
  * Generators and coroutines count one call per start (3.12+: PY_START; before:
  * the first entry of the frame). Resumptions re-enter the node without counting
@@ -55,6 +65,7 @@
 
 #include <pythread.h>
 #include <pthread.h>
+#include <sched.h>
 
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000
 #error "pyflare._tracer supports free-threaded CPython 3.13 only"
@@ -155,12 +166,36 @@ typedef struct node_stat {
     uint32_t recursive;           /* the node's function is also an ancestor */
 } node_stat;
 
+/* A node of one thread's own tree: local id 0 is the sink of unrecorded
+ * entries (out of memory), 1 the thread's root; `global` is the profile's
+ * node for the same call path. */
+typedef struct local_node {
+    uint64_t self, total, calls;  /* in timer ticks */
+    pf_node_id global;
+    uint32_t recursive;
+} local_node;
+#define LOCAL_ROOT 1u
+
+/* Per OS thread, never freed (a thread's memory may be looked at after it
+ * ended): whether it is inside an event's lock-free part, and a generation
+ * bumped when the thread exits (a destructor of slot_key), which is how a
+ * profile learns that one of its threads has ended. Slots of ended threads
+ * are reused by new ones. */
+typedef struct thread_slot {
+    int busy;
+    unsigned gen;
+    int in_use;
+    struct thread_slot *next;
+} thread_slot;
+
 typedef struct shadow_entry {
     const void *key;              /* running frame, or PyMethodDef for a builtin */
     uint64_t start;               /* timer at entry (or resumption) */
     uint64_t callees;             /* time spent in entries above this one */
-    pf_node_id node;              /* 0: not recorded (out of memory) */
+    uint32_t node;                /* in the thread's own tree; 0: not recorded (out of memory) */
 } shadow_entry;
+
+typedef struct site_slot site_slot;
 
 typedef struct thread_ctx {
     PyThreadState *ts;
@@ -172,12 +207,21 @@ typedef struct thread_ctx {
     size_t depth, cap;
     uint64_t last;                /* timer at the last event: closes its stack on disable */
     int named;                    /* the threading module's name is known */
+    int failed;                   /* out of memory on its own structure */
+    /* Its own tree (NULL once retired): nodes by local id, and the local id
+     * of each profile node it has reached. */
+    local_node *nodes;
+    size_t nnodes, nodes_cap;
+    u64map local_of;
+    site_slot *sites;             /* (code, parent) -> child, local ids */
+    thread_slot *slot;            /* its OS thread's slot, and that slot's */
+    unsigned slot_gen;            /* generation when the thread was met */
 } thread_ctx;
 
-typedef struct site_slot {
+struct site_slot {
     const void *code;             /* code object or PyMethodDef */
-    pf_node_id parent, child;
-} site_slot;
+    uint32_t parent, child;       /* local ids */
+};
 
 typedef struct Profiler {
     PyObject_HEAD
@@ -191,14 +235,14 @@ typedef struct Profiler {
     PyThreadState *only_ts;       /* that thread (all_threads=0) */
     uint64_t only_ts_id;
     int enabled;
-    node_stat *stats;
+    node_stat *stats;             /* per profile node: recursion flag, and the sums of retired threads */
     size_t nstats, stats_cap;
     u64map keys;                  /* code / PyMethodDef address -> frame id */
     PyObject **owned;             /* code objects kept alive while keys */
     size_t nowned, owned_cap;
-    site_slot *sites;
     thread_ctx **threads_v;
     size_t nthreads, threads_cap;
+    size_t nlive, retire_mark;    /* threads not retired; when to look for ended ones */
     u64map thread_map;            /* thread state id -> index in threads_v */
     PyThreadState *last_ts;       /* one-entry cache: the thread of the last event */
     uint64_t last_ts_id;
@@ -209,9 +253,77 @@ typedef struct Profiler {
 } Profiler;
 
 static PyTypeObject ProfilerType;
-static Profiler *active;          /* the enabled profiler (one at a time); under model_lock */
+/* The enabled profiler (one at a time): set under model_lock, read anywhere
+ * (atomically: free-threaded callbacks look at it without the lock). */
+static Profiler *active;
+static int py_sites_off;          /* the enabled profiler's disable_py_calls (bench) */
+static inline Profiler *active_now(void) { return __atomic_load_n(&active, __ATOMIC_ACQUIRE); }
+static inline void set_active(Profiler *p) {
+    __atomic_store_n(&py_sites_off, p ? p->disable_py_calls : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&active, p, __ATOMIC_RELEASE);
+}
 
-/* Free-threaded builds: the lock around `active` and its model (see the top).
+/* Thread slots (see thread_slot): one per OS thread that has met a profile,
+ * found through a pthread key whose destructor marks the thread ended. The
+ * list only grows (a slot of an ended thread is taken again), so walking it
+ * needs no lock. */
+static pthread_key_t slot_key;
+static int slots_ok;
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+static thread_slot *slots_head;
+
+static void slot_release(void *v) {
+    thread_slot *s = v;
+    __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&s->gen, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&s->in_use, 0, __ATOMIC_RELEASE);
+}
+
+/* A fork()ed child has one thread: the others' slots are ended there (one
+ * of them may have been inside an event, its busy mark never to clear). */
+static void slots_after_fork(void) {
+    thread_slot *mine = slots_ok ? pthread_getspecific(slot_key) : NULL;
+    for (thread_slot *s = __atomic_load_n(&slots_head, __ATOMIC_ACQUIRE); s; s = s->next)
+        if (s != mine && __atomic_load_n(&s->in_use, __ATOMIC_ACQUIRE))
+            slot_release(s);
+}
+
+static void slots_init(void) {
+    slots_ok = pthread_key_create(&slot_key, slot_release) == 0 && pthread_atfork(NULL, NULL, slots_after_fork) == 0;
+}
+
+/* This thread's slot; NULL when out of memory (its events then always take
+ * the slow path, and its context is never retired). */
+static thread_slot *my_slot(void) {
+    pthread_once(&slots_once, slots_init);
+    if (!slots_ok)
+        return NULL;
+    thread_slot *s = pthread_getspecific(slot_key);
+    if (s)
+        return s;
+    for (s = __atomic_load_n(&slots_head, __ATOMIC_ACQUIRE); s; s = s->next) {
+        int unused = 0;
+        if (__atomic_compare_exchange_n(&s->in_use, &unused, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            break;
+    }
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return NULL;
+        s->in_use = 1;
+        s->next = __atomic_load_n(&slots_head, __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n(&slots_head, &s->next, s, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            ;
+    }
+    if (pthread_setspecific(slot_key, s)) {
+        __atomic_store_n(&s->in_use, 0, __ATOMIC_RELEASE);
+        return NULL;
+    }
+    return s;
+}
+
+/* Free-threaded builds: the lock around `active`, the profile and the
+ * threads' structures (see the top), taken on slow paths only.
  * model_enter() returns 0, taking nothing, when this thread already holds it:
  * an event raised by our own work (a finalizer run by a collection while a
  * method builds its result) is not profiled, and a method called from there
@@ -233,24 +345,97 @@ void __tsan_release(void *addr);
 #define TSAN_ACQUIRE(a) ((void)0)
 #define TSAN_RELEASE(a) ((void)0)
 #endif
+#ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+#endif
 static PyMutex model_lock;
-static _Thread_local int model_held;
+/* Bumped (under the lock) by every reader, and whenever `active` changes. */
+static uint64_t epoch = 1;
+/* membarrier(2) works here: a reader makes every CPU order its memory
+ * accesses, so the hot path needs no fence of its own (else it exchanges). */
+static int membarrier_ok;
+/* This thread's view, valid while `epoch` is what it was when taken under
+ * the lock: its slot, the enabled profile and its context in it. Initial
+ * exec: a plain %fs-relative access on the hot path. */
+static _Thread_local __attribute__((tls_model("initial-exec"))) struct {
+    thread_slot *slot;
+    Profiler *p;
+    thread_ctx *t;
+    uint64_t epoch;
+    int held;                     /* this thread holds model_lock */
+} tls;
+
 static inline int model_enter(void) {
-    if (model_held)
+    if (tls.held)
         return 0;
     PyMutex_Lock(&model_lock);
     TSAN_ACQUIRE(&model_lock);
-    model_held = 1;
+    tls.held = 1;
     return 1;
 }
 static inline void model_leave(void) {
-    model_held = 0;
+    tls.held = 0;
     TSAN_RELEASE(&model_lock);
     PyMutex_Unlock(&model_lock);
+}
+
+/* An event's lock-free part begins: 1 with this thread's profile and
+ * context (NULL: a thread the profile leaves out), or 0 when it must take
+ * the lock (a reader has come since it last did, or it never did, or it
+ * holds the lock already). */
+static inline int fast_enter(Profiler **pp, thread_ctx **tp) {
+    thread_slot *s = tls.slot;
+    if (__builtin_expect(!s || tls.held, 0))
+        return 0;
+    if (__builtin_expect(membarrier_ok, 1)) {
+        __atomic_store_n(&s->busy, 1, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST); /* store before load; membarrier() orders them across CPUs */
+    } else {
+        __atomic_exchange_n(&s->busy, 1, __ATOMIC_SEQ_CST);
+    }
+    if (__builtin_expect(__atomic_load_n(&epoch, __ATOMIC_SEQ_CST) != tls.epoch, 0)) {
+        __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+        return 0;
+    }
+    *pp = tls.p;
+    *tp = tls.t;
+    return 1;
+}
+
+static inline void fast_leave(void) { __atomic_store_n(&tls.slot->busy, 0, __ATOMIC_RELEASE); }
+
+/* Under the lock: this thread's next events may go lock-free with (p, t). */
+static inline void fast_allow(Profiler *p, thread_ctx *t) {
+    if (!tls.slot)
+        tls.slot = my_slot();
+    tls.p = p;
+    tls.t = t;
+    tls.epoch = __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
+}
+
+/* Under the lock: from here until the lock is released, no thread is inside
+ * an event's lock-free part (each sees the new epoch and waits for the lock),
+ * so every thread's structure may be read or changed. Also what makes a
+ * thread's view (tls) stale when `active` or the contexts change. */
+static void quiesce(void) {
+    __atomic_add_fetch(&epoch, 1, __ATOMIC_SEQ_CST);
+    if (membarrier_ok)
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    for (thread_slot *s = __atomic_load_n(&slots_head, __ATOMIC_ACQUIRE); s; s = s->next)
+        for (unsigned spins = 0; s != tls.slot && __atomic_load_n(&s->busy, __ATOMIC_SEQ_CST); spins++)
+            if (spins > 100)
+                sched_yield(); /* it is between two instructions of an event, or descheduled there */
+}
+
+static void quiesce_setup(void) {
+    membarrier_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 &&
+                    getenv("PYFLARE_NO_MEMBARRIER") == NULL;
 }
 #else
 static inline int model_enter(void) { return 1; }
 static inline void model_leave(void) {}
+static inline void quiesce(void) {}
 #endif
 /* enable() and disable() run Python code (sys.monitoring, threading), during
  * which another thread may take the GIL and call them too: one switch at a
@@ -467,23 +652,40 @@ static pf_frame_id frame_for_builtin(Profiler *p, PyMethodDef *ml, PyObject *cal
  * sight. obj is the code object (Python) or the callable (builtin). */
 static void ctx_try_name(Profiler *p, thread_ctx *t);
 
-static pf_node_id child_slow(Profiler *p, thread_ctx *t, pf_node_id parent, const void *code, PyObject *obj,
+/* The local id of profile node `global` in t's tree, added on first sight
+ * (0 when out of memory). Under the lock: the tree grows only here. */
+static uint32_t local_for(Profiler *p, thread_ctx *t, pf_node_id global) {
+    uint32_t known = u64map_get(&t->local_of, global);
+    if (known != U64MAP_NONE)
+        return known;
+    if (grow((void **)&t->nodes, &t->nodes_cap, t->nnodes + 1, sizeof *t->nodes) ||
+        u64map_put(&t->local_of, global, (uint32_t)t->nnodes))
+        return 0;
+    local_node *n = &t->nodes[t->nnodes];
+    memset(n, 0, sizeof *n);
+    n->global = global;
+    n->recursive = p->stats[global].recursive;
+    return (uint32_t)t->nnodes++;
+}
+
+static pf_node_id child_slow(Profiler *p, thread_ctx *t, uint32_t parent, const void *code, PyObject *obj,
                              int native) {
     SAVE_ERR();
     if (!t->named)
         ctx_try_name(p, t);
     pf_frame_id frame = native ? frame_for_builtin(p, (PyMethodDef *)(uintptr_t)code, obj)
                                : frame_for_code(p, (PyCodeObject *)obj);
-    pf_node_id child = frame ? pf_node_child(p->prof, parent, frame) : 0;
+    pf_node_id child = frame ? pf_node_child(p->prof, t->nodes[parent].global, frame) : 0;
     if (child && stats_sync(p))
         child = 0;
+    uint32_t local = child ? local_for(p, t, child) : 0;
     RESTORE_ERR();
-    if (!child)
+    if (!local)
         p->failed = 1;
-    return child;
+    return local;
 }
 
-static inline size_t site_hash(const void *code, pf_node_id parent) {
+static inline size_t site_hash(const void *code, uint32_t parent) {
     uint64_t h = ((uint64_t)(uintptr_t)code ^ ((uint64_t)parent << 40)) * 0x9E3779B97F4A7C15ull;
     return (size_t)(h >> (64 - SITE_BITS));
 }
@@ -497,14 +699,12 @@ static inline size_t site_hash(const void *code, pf_node_id parent) {
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* The callee's node when the call-site cache missed; fills the slot. */
-COLD pf_node_id site_miss(Profiler *p, thread_ctx *t, pf_node_id parent, const void *code, PyObject *obj,
-                          int native) {
-    if (parent == PF_ROOT && t->depth)
-        return 0; /* under an unrecorded entry (out of memory): stay unrecorded */
-    pf_node_id child = child_slow(p, t, parent, code, obj, native);
+/* The callee's node when the call-site cache missed (under the lock); fills
+ * the slot. */
+COLD uint32_t site_miss(Profiler *p, thread_ctx *t, uint32_t parent, const void *code, PyObject *obj, int native) {
+    uint32_t child = child_slow(p, t, parent, code, obj, native);
     if (child) {
-        site_slot *s = &p->sites[site_hash(code, parent)];
+        site_slot *s = &t->sites[site_hash(code, parent)];
         s->code = code;
         s->parent = parent;
         s->child = child;
@@ -513,60 +713,74 @@ COLD pf_node_id site_miss(Profiler *p, thread_ctx *t, pf_node_id parent, const v
 }
 
 /* Room for one more shadow entry; -1 when out of memory. */
-COLD int stack_grow(Profiler *p, thread_ctx *t) {
+COLD int stack_grow(thread_ctx *t) {
     if (grow((void **)&t->stack, &t->cap, t->depth + 1, sizeof *t->stack)) {
-        p->failed = 1;
+        t->failed = 1;
         return -1;
     }
     return 0;
 }
 
-/* A call (or a resumption, count == 0): descend to the callee's node. */
-HOT void push(Profiler *p, thread_ctx *t, const void *key, const void *code, PyObject *obj, int native,
-              int count) {
+/* A call (or a resumption, count == 0): descend to the callee's node.
+ * Without the lock (locked 0) a call path this thread has not seen yet is
+ * left for the caller to retry under the lock: returns -1, having changed
+ * nothing. */
+HOT int push(Profiler *p, thread_ctx *t, const void *key, const void *code, PyObject *obj, int native, int count,
+             int locked) {
     size_t d = t->depth;
-    pf_node_id parent = d ? t->stack[d - 1].node : t->root;
-    const site_slot *s = &p->sites[site_hash(code, parent)];
-    /* parent 0 above the bottom is an unrecorded entry, never a cached parent. */
-    pf_node_id child = LIKELY(s->code == code && s->parent == parent && (parent != PF_ROOT || !d))
-                           ? s->child
-                           : site_miss(p, t, parent, code, obj, native);
-    if (UNLIKELY(d == t->cap) && stack_grow(p, t) < 0)
-        return; /* the matching return will find no entry and be ignored */
+    uint32_t parent = d ? t->stack[d - 1].node : LOCAL_ROOT;
+    const site_slot *s = &t->sites[site_hash(code, parent)];
+    uint32_t child;
+    if (LIKELY(s->code == code && s->parent == parent))
+        child = s->child;
+    else if (!parent)
+        child = 0; /* under an unrecorded entry (out of memory): stay unrecorded */
+    else if (!locked)
+        return -1;
+    else
+        child = site_miss(p, t, parent, code, obj, native);
+    if (UNLIKELY(d == t->cap) && stack_grow(t) < 0)
+        return 0; /* the matching return will find no entry and be ignored */
     shadow_entry *e = &t->stack[d];
     t->depth = d + 1;
     e->key = key;
     e->node = child;
     e->callees = 0;
     if (count)
-        p->stats[child].calls++;
+        t->nodes[child].calls++;
     /* Read last, so this bookkeeping is not charged to the callee. */
     e->start = t->last = timer_now(p);
+    return 0;
+}
+
+/* Adds one closed entry's time to its node. */
+static inline void close_entry(thread_ctx *t, shadow_entry *e, size_t below, uint64_t now) {
+    /* A clock read on another CPU may be a hair behind: never go negative. */
+    uint64_t elapsed = now > e->start ? now - e->start : 0;
+    uint64_t callees = e->callees < elapsed ? e->callees : elapsed;
+    local_node *n = &t->nodes[e->node];
+    n->self += elapsed - callees;
+    if (!n->recursive)
+        n->total += elapsed;
+    if (below)
+        e[-1].callees += elapsed;
 }
 
 /* Closes entries down to (and including) index `to`, all ending at `now`. */
-static inline void pop_to(Profiler *p, thread_ctx *t, size_t to, uint64_t now) {
+static inline void pop_to(thread_ctx *t, size_t to, uint64_t now) {
     while (t->depth > to) {
         shadow_entry *e = &t->stack[--t->depth];
-        /* A clock read on another CPU may be a hair behind: never go negative. */
-        uint64_t elapsed = now > e->start ? now - e->start : 0;
-        uint64_t callees = e->callees < elapsed ? e->callees : elapsed;
-        node_stat *st = &p->stats[e->node];
-        st->self += elapsed - callees;
-        if (!st->recursive)
-            st->total += elapsed;
-        if (t->depth)
-            t->stack[t->depth - 1].callees += elapsed;
+        close_entry(t, e, t->depth, now);
     }
 }
 
 /* A return that is not the top entry's: deeper means returns were missed
  * (unwind to it); absent means the frame started before enable() (ignore). */
-COLD void pop_deep(Profiler *p, thread_ctx *t, const void *key, uint64_t now) {
+COLD void pop_deep(thread_ctx *t, const void *key, uint64_t now) {
     size_t d = t->depth;
     while (d-- > 0)
         if (t->stack[d].key == key) {
-            pop_to(p, t, d, now);
+            pop_to(t, d, now);
             return;
         }
 }
@@ -577,19 +791,11 @@ HOT void pop(Profiler *p, thread_ctx *t, const void *key) {
     uint64_t now = t->last = timer_now(p);
     size_t d = t->depth;
     if (UNLIKELY(!d || t->stack[d - 1].key != key)) {
-        pop_deep(p, t, key, now);
+        pop_deep(t, key, now);
         return;
     }
-    shadow_entry *e = &t->stack[d - 1];
     t->depth = d - 1;
-    uint64_t elapsed = now > e->start ? now - e->start : 0;
-    uint64_t callees = e->callees < elapsed ? e->callees : elapsed;
-    node_stat *st = &p->stats[e->node];
-    st->self += elapsed - callees;
-    if (!st->recursive)
-        st->total += elapsed;
-    if (d > 1)
-        e[-1].callees += elapsed;
+    close_entry(t, &t->stack[d - 1], d - 1, now);
 }
 
 static inline uint64_t ts_unique_id(PyThreadState *ts) {
@@ -647,22 +853,84 @@ static void ctx_try_name(Profiler *p, thread_ctx *t) {
         size_t n;
         const pf_node *nodes = pf_nodes(p->prof, &n);
         const pf_frame *frames = pf_frames(p->prof, &n);
-        pf_func *funcs = (pf_func *)(uintptr_t)pf_funcs(p->prof, &n);
-        funcs[frames[nodes[t->root].frame].func].name = pf_intern(p->prof, name);
+        pf_func_set_name(p->prof, frames[nodes[t->root].frame].func, pf_intern(p->prof, name));
     }
+}
+
+/* Gives t its own tree (the sink and its root), call-site cache and its OS
+ * thread's slot. 0, or -1 when out of memory. */
+static int ctx_locals(Profiler *p, thread_ctx *t) {
+    t->sites = calloc((size_t)1 << SITE_BITS, sizeof *t->sites);
+    if (!t->sites || grow((void **)&t->nodes, &t->nodes_cap, 2, sizeof *t->nodes) ||
+        u64map_put(&t->local_of, t->root, LOCAL_ROOT))
+        return -1;
+    memset(t->nodes, 0, 2 * sizeof *t->nodes);
+    t->nodes[LOCAL_ROOT].global = t->root;
+    t->nnodes = 2;
+    t->slot = my_slot();
+    t->slot_gen = t->slot ? __atomic_load_n(&t->slot->gen, __ATOMIC_ACQUIRE) : 0;
+    p->nlive++;
+    return 0;
+}
+
+/* Whether t's OS thread has ended (then none of its events can be running). */
+static int ctx_ended(const thread_ctx *t) {
+    return t->sites && t->slot && __atomic_load_n(&t->slot->gen, __ATOMIC_ACQUIRE) != t->slot_gen;
+}
+
+static void ctx_free_locals(thread_ctx *t) {
+    free(t->stack);
+    free(t->nodes);
+    free(t->sites);
+    u64map_free(&t->local_of);
+    t->stack = NULL;
+    t->nodes = NULL;
+    t->sites = NULL;
+    t->depth = t->cap = t->nnodes = t->nodes_cap = 0;
+}
+
+/* Folds an ended thread's tree into the profile's sums (p->stats) and frees
+ * it; frames it left open close at its last event. Under the lock. */
+static void ctx_retire(Profiler *p, thread_ctx *t) {
+    pop_to(t, 0, t->last);
+    for (size_t i = LOCAL_ROOT; i < t->nnodes; i++) {
+        node_stat *st = &p->stats[t->nodes[i].global];
+        st->self += t->nodes[i].self;
+        st->total += t->nodes[i].total;
+        st->calls += t->nodes[i].calls;
+    }
+    if (t->failed)
+        p->failed = 1;
+    ctx_free_locals(t);
+    p->nlive--;
+    if (p->last_ctx == t) {
+        p->last_ts = NULL;
+        p->last_ctx = NULL;
+    }
+}
+
+static void retire_ended(Profiler *p) {
+    for (size_t i = 0; i < p->nthreads; i++)
+        if (ctx_ended(p->threads_v[i]))
+            ctx_retire(p, p->threads_v[i]);
+    p->retire_mark = 2 * p->nlive + 16; /* looked for again when twice as many live */
 }
 
 /* First event of a thread: its context, thread table entry and root. */
 static thread_ctx *ctx_new(Profiler *p, PyThreadState *ts, uint64_t id) {
-    uint32_t known = u64map_get(&p->thread_map, id);
-    if (known != U64MAP_NONE) { /* same id, new thread state address (3.6) */
-        p->threads_v[known]->ts = ts;
-        return p->threads_v[known];
-    }
     SAVE_ERR();
+    if (p->nlive >= p->retire_mark)
+        retire_ended(p);
     thread_ctx *t = calloc(1, sizeof *t);
-    if (!t || grow((void **)&p->threads_v, &p->threads_cap, p->nthreads + 1, sizeof *p->threads_v) ||
-        u64map_put(&p->thread_map, id, (uint32_t)p->nthreads)) {
+    /* An id seen before belonged to a thread that has ended (before 3.7 ids
+     * are reused): the new thread gets a context, thread entry and root of
+     * its own. */
+    u64map_slot *known = u64map_slot_for(&p->thread_map, id);
+    if (known && known->value != U64MAP_NONE && t &&
+        !grow((void **)&p->threads_v, &p->threads_cap, p->nthreads + 1, sizeof *p->threads_v))
+        known->value = (uint32_t)p->nthreads;
+    else if (!t || grow((void **)&p->threads_v, &p->threads_cap, p->nthreads + 1, sizeof *p->threads_v) ||
+             u64map_put(&p->thread_map, id, (uint32_t)p->nthreads)) {
         free(t);
         RESTORE_ERR();
         p->failed = 1;
@@ -689,24 +957,43 @@ static thread_ctx *ctx_new(Profiler *p, PyThreadState *ts, uint64_t id) {
             p->failed = 1;
     }
     p->threads_v[p->nthreads++] = t;
+    if (ctx_locals(p, t) < 0) {
+        ctx_free_locals(t);
+        p->failed = 1;
+        t = NULL;
+    }
     RESTORE_ERR();
     return t;
 }
 
+/* The context of the thread running ts, or NULL (not profiled, or out of
+ * memory). Under the lock; on a free-threaded build its next events then
+ * go lock-free. */
 static inline thread_ctx *ctx_get(Profiler *p, PyThreadState *ts) {
     uint64_t id = ts_unique_id(ts);
-    if (ts == p->last_ts && id == p->last_ts_id)
-        return p->last_ctx;
-    if (!p->all_threads && (ts != p->only_ts || id != p->only_ts_id))
-        return NULL; /* not a thread we profile (3.12+: events are global) */
-    uint32_t i = u64map_get(&p->thread_map, id);
-    thread_ctx *t = i != U64MAP_NONE ? p->threads_v[i] : ctx_new(p, ts, id);
-    if (t) {
-        t->ts = ts;
-        p->last_ts = ts;
-        p->last_ts_id = id;
-        p->last_ctx = t;
+    thread_ctx *t = NULL;
+    if (ts == p->last_ts && id == p->last_ts_id) {
+        t = p->last_ctx;
+    } else if (p->all_threads || (ts == p->only_ts && id == p->only_ts_id)) { /* 3.12+: events are global */
+        uint32_t i = u64map_get(&p->thread_map, id);
+        t = i != U64MAP_NONE ? p->threads_v[i] : NULL;
+        if (t && (!t->sites || ctx_ended(t))) { /* the id of an ended thread, come back (before 3.7) */
+            if (t->sites)
+                ctx_retire(p, t);
+            t = NULL;
+        }
+        if (!t)
+            t = ctx_new(p, ts, id);
+        if (t) {
+            t->ts = ts;
+            p->last_ts = ts;
+            p->last_ts_id = id;
+            p->last_ctx = t;
+        }
     }
+#ifdef Py_GIL_DISABLED
+    fast_allow(p, t);
+#endif
     return t;
 }
 
@@ -737,17 +1024,46 @@ static inline PyMethodDef *builtin_def(PyObject *callable) {
     return NULL;
 }
 
-static inline void mon_enter(PyObject *const *args, Py_ssize_t nargs, int count) {
+/* One event on this thread's context: a call (push) or a return (pop).
+ * Free-threaded: lock-free when it can be (fast_enter), else, and for a call
+ * path this thread meets first, under the lock. ts may be NULL (found here). */
+HOT void run_event(int is_push, PyThreadState *ts, const void *key, const void *code, PyObject *obj, int native,
+                   int count) {
+    Profiler *p;
+    thread_ctx *t;
+#ifdef Py_GIL_DISABLED
+    if (fast_enter(&p, &t)) {
+        int again = 0;
+        if (t && !p->noop) {
+            if (is_push)
+                again = push(p, t, key, code, obj, native, count, 0);
+            else
+                pop(p, t, key);
+        }
+        fast_leave();
+        if (!again)
+            return;
+    }
+#endif
     if (!model_enter())
         return;
-    Profiler *p = active;
-    if (p && !p->noop && nargs >= 1) {
-        PyThreadState *ts = PyThreadState_Get();
-        thread_ctx *t = ctx_get(p, ts);
-        if (t)
-            push(p, t, current_frame(ts), args[0], args[0], 0, count);
+    p = active_now();
+    /* A no-op profile (bench) still registers the thread: its next events go lock-free. */
+    t = p ? ctx_get(p, ts ? ts : PyThreadState_Get()) : NULL;
+    if (t && !p->noop) {
+        if (is_push)
+            push(p, t, key, code, obj, native, count, 1);
+        else
+            pop(p, t, key);
     }
     model_leave();
+}
+
+static inline void mon_enter(PyObject *const *args, Py_ssize_t nargs, int count) {
+    if (nargs < 1)
+        return;
+    PyThreadState *ts = PyThreadState_Get();
+    run_event(1, ts, current_frame(ts), args[0], args[0], 0, count);
 }
 
 static PyObject *mon_start(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
@@ -763,16 +1079,8 @@ static PyObject *mon_resume(PyObject *cb, PyObject *const *args, size_t nargsf, 
 }
 
 static PyObject *mon_leave(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
-    if (!model_enter())
-        Py_RETURN_NONE;
-    Profiler *p = active;
-    if (p && !p->noop) {
-        PyThreadState *ts = PyThreadState_Get();
-        thread_ctx *t = ctx_get(p, ts);
-        if (t)
-            pop(p, t, current_frame(ts));
-    }
-    model_leave();
+    PyThreadState *ts = PyThreadState_Get();
+    run_event(0, ts, current_frame(ts), NULL, NULL, 0, 0);
     Py_RETURN_NONE;
 }
 
@@ -781,44 +1089,27 @@ static PyObject *mon_call(PyObject *cb, PyObject *const *args, size_t nargsf, Py
     if (nargs < 3)
         Py_RETURN_NONE;
     /* Most calls are of Python functions, whose PY_START is what counts:
-     * out at once, without the subtype checks of builtin_def (and the lock). */
+     * out at once, without the subtype checks of builtin_def. */
     PyTypeObject *tp = Py_TYPE(args[2]);
-    Profiler *seen = active;
-    if ((tp == &PyFunction_Type || tp == &PyMethod_Type) && (!seen || !seen->disable_py_calls))
+    int sites_off = __atomic_load_n(&py_sites_off, __ATOMIC_RELAXED);
+    if ((tp == &PyFunction_Type || tp == &PyMethod_Type) && !sites_off)
         Py_RETURN_NONE;
-    if (!model_enter())
-        Py_RETURN_NONE;
-    Profiler *p = active;
-    if (p && !p->noop) {
-        PyMethodDef *ml = builtin_def(args[2]);
-        if (ml && !own_method(ml)) {
-            thread_ctx *t = ctx_get(p, PyThreadState_Get());
-            if (t)
-                push(p, t, ml, ml, args[2], 1, 1);
-        } else if (!ml && p->disable_py_calls && PyFunction_Check(args[2]) && mon_disable) {
-            model_leave();
-            Py_INCREF(mon_disable);
-            return mon_disable;
-        }
+    PyMethodDef *ml = builtin_def(args[2]);
+    if (ml) {
+        if (!own_method(ml))
+            run_event(1, NULL, ml, ml, args[2], 1, 1);
+    } else if (sites_off && PyFunction_Check(args[2]) && mon_disable && active_now()) {
+        Py_INCREF(mon_disable);
+        return mon_disable;
     }
-    model_leave();
     Py_RETURN_NONE;
 }
 
 static PyObject *mon_c_return(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (!model_enter())
-        Py_RETURN_NONE;
-    Profiler *p = active;
-    if (p && !p->noop && nargs >= 3) {
-        PyMethodDef *ml = builtin_def(args[2]);
-        if (ml && !own_method(ml)) {
-            thread_ctx *t = ctx_get(p, PyThreadState_Get());
-            if (t)
-                pop(p, t, ml);
-        }
-    }
-    model_leave();
+    PyMethodDef *ml = nargs >= 3 ? builtin_def(args[2]) : NULL;
+    if (ml && !own_method(ml))
+        run_event(0, NULL, ml, NULL, NULL, 1, 0);
     Py_RETURN_NONE;
 }
 
@@ -964,7 +1255,7 @@ static inline int frame_resumed(PyFrameObject *f, PyCodeObject *co) {
 
 static int profile_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg) {
     Profiler *p = (Profiler *)obj;
-    if (p != active || p->noop) /* disable() has begun, or a fork()ed child */
+    if (p != active_now() || p->noop) /* disable() has begun, or a fork()ed child */
         return 0;
     thread_ctx *t = ctx_get(p, PyThreadState_GET());
     if (!t)
@@ -973,7 +1264,7 @@ static int profile_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject 
     case PyTrace_CALL: {
         PyCodeObject *co = frame_code(frame);
         int resumed = (co->co_flags & GEN_FLAGS) && frame_resumed(frame, co);
-        push(p, t, frame, co, (PyObject *)co, 0, !resumed);
+        push(p, t, frame, co, (PyObject *)co, 0, !resumed, 1);
         break;
     }
     case PyTrace_RETURN:
@@ -983,7 +1274,7 @@ static int profile_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject 
         if (p->builtins && arg && PyCFunction_Check(arg)) {
             PyMethodDef *ml = ((PyCFunctionObject *)arg)->m_ml;
             if (!own_method(ml))
-                push(p, t, ml, ml, arg, 1, 1);
+                push(p, t, ml, ml, arg, 1, 1, 1);
         }
         break;
     case PyTrace_C_RETURN:
@@ -1092,7 +1383,7 @@ static PyObject *Profiler_thread_start(Profiler *self, PyObject *args) {
     PyObject *frame, *event, *arg;
     if (!PyArg_ParseTuple(args, "OOO", &frame, &event, &arg))
         return NULL;
-    if (active != self) {
+    if (active_now() != self) {
         PyEval_SetProfile(NULL, NULL);
         Py_RETURN_NONE;
     }
@@ -1142,39 +1433,45 @@ static PyObject *threading_getprofile(void) {
 
 /* ------------------------------------------------------------- the object */
 
-static int profiler_reset(Profiler *p) {
+/* Frees what the profile holds (not enabled: no event can be using it). */
+static void profiler_free_model(Profiler *p) {
     for (size_t i = 0; i < p->nowned; i++)
         Py_DECREF(p->owned[i]);
     for (size_t i = 0; i < p->nthreads; i++) {
-        free(p->threads_v[i]->stack);
+        ctx_free_locals(p->threads_v[i]);
         free(p->threads_v[i]);
     }
     free(p->owned);
     free(p->threads_v);
     free(p->stats);
-    free(p->sites);
     u64map_free(&p->keys);
     u64map_free(&p->thread_map);
     pf_profile_free(p->prof);
     p->owned = NULL;
     p->threads_v = NULL;
     p->stats = NULL;
+    p->prof = NULL;
     p->nowned = p->owned_cap = p->nthreads = p->threads_cap = p->nstats = p->stats_cap = 0;
+    p->nlive = p->retire_mark = 0;
     memset(&p->keys, 0, sizeof p->keys);
     memset(&p->thread_map, 0, sizeof p->thread_map);
+}
+
+static int profiler_reset(Profiler *p) {
+    profiler_free_model(p);
     p->last_ts = NULL;
     p->last_ctx = NULL;
     p->duration_ns = p->start_unix_ns = 0;
     p->failed = 0;
     p->prof = pf_profile_new();
-    p->sites = calloc((size_t)1 << SITE_BITS, sizeof *p->sites);
-    if (!p->prof || !p->sites || stats_sync(p)) {
+    if (!p->prof || stats_sync(p)) {
         PyErr_NoMemory();
         return -1;
     }
-    pf_meta *m = pf_profile_meta(p->prof);
-    m->mode = PF_MODE_TRACED;
-    m->weight_unit = "nanoseconds";
+    pf_meta m = *pf_profile_meta_const(p->prof);
+    m.mode = PF_MODE_TRACED;
+    m.weight_unit = "nanoseconds";
+    pf_profile_set_meta(p->prof, &m);
     pf_process_add(p->prof, (int)getpid(), "");
     p->pid = (long)getpid();
     return 0;
@@ -1290,9 +1587,9 @@ static int refuse_forked_copy(Profiler *p) {
 }
 
 static int profiler_enable(Profiler *self) {
-    if (active == self)
+    if (active_now() == self)
         return 0;
-    if (active) {
+    if (active_now()) {
         PyErr_SetString(PyExc_RuntimeError, "another pyflare profile is already enabled");
         return -1;
     }
@@ -1324,7 +1621,8 @@ static int profiler_enable(Profiler *self) {
     self->only_ts_id = ts_unique_id(self->only_ts);
     self->last_ts = NULL; /* ctx_get re-checks the thread filter */
     Py_INCREF(self);
-    active = self;
+    set_active(self);
+    quiesce(); /* every thread's view is stale: its next event takes the lock */
     self->enabled = 1;
     self->enabled_at_ns = clock_ns(CLOCK_MONOTONIC);
     if (!self->start_unix_ns)
@@ -1353,7 +1651,7 @@ static void flush_stacks(Profiler *p) {
     for (size_t i = 0; i < p->nthreads; i++) {
         thread_ctx *t = p->threads_v[i];
         uint64_t end = t->ts == me || !p->clock_cpu ? now : t->last;
-        pop_to(p, t, 0, end);
+        pop_to(t, 0, end);
     }
 }
 
@@ -1362,12 +1660,13 @@ static void flush_stacks(Profiler *p) {
  * still open are closed, then the hooks go. Returns how many threads were
  * found with another profiler's hook in place of ours (before 3.12). */
 static int profiler_disable(Profiler *self) {
-    if (active != self)
+    if (active_now() != self)
         return 0;
-    /* Callbacks already running on other threads (free-threaded) finish
-     * first; later ones find no active profile. */
+    /* Events already running on other threads (free-threaded) finish first;
+     * later ones find no active profile. */
     int took = model_enter();
-    active = NULL;
+    set_active(NULL);
+    quiesce();
     flush_stacks(self);
     self->enabled = 0;
     self->duration_ns += clock_ns(CLOCK_MONOTONIC) - self->enabled_at_ns;
@@ -1435,40 +1734,61 @@ static uint64_t to_ns(uint64_t ticks, double ns_per_tick) {
  * the synthetic roots' totals and fills the metadata, so writers and stats()
  * see a finished profile. May run again after more profiling. */
 static int publish(Profiler *p) {
+    quiesce(); /* the threads' trees hold still while merged */
+    retire_ended(p);
     if (stats_sync(p)) {
         PyErr_NoMemory();
         return -1;
     }
     double k = p->timer == TIMER_TSC ? tsc_ns_per_tick() : 1.0;
     size_t n, nf, nfn;
-    /* The model hands writers a const view; the tracer is the one producer
-     * that measures weights itself (profile.h: "measured directly by the
-     * tracer"), and the array is the profile's own, so writing is sound. */
-    pf_node *nodes = (pf_node *)(uintptr_t)pf_nodes(p->prof, &n);
+    const pf_node *nodes = pf_nodes(p->prof, &n);
     const pf_frame *frames = pf_frames(p->prof, &nf);
     const pf_func *funcs = pf_funcs(p->prof, &nfn);
+    /* The sums: ended threads' (p->stats), plus each live thread's tree. */
+    node_stat *sum = malloc(n * sizeof *sum);
+    if (!sum) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(sum, p->stats, n * sizeof *sum);
+    for (size_t i = 0; i < p->nthreads; i++) {
+        const thread_ctx *t = p->threads_v[i];
+        for (size_t j = LOCAL_ROOT; j < t->nnodes; j++) {
+            node_stat *st = &sum[t->nodes[j].global];
+            st->self += t->nodes[j].self;
+            st->total += t->nodes[j].total;
+            st->calls += t->nodes[j].calls;
+        }
+        if (t->failed)
+            p->failed = 1;
+    }
+    /* In nanoseconds; the synthetic roots (the root, threads) measure nothing themselves. */
     for (size_t i = 0; i < n; i++) {
         int synthetic = i == PF_ROOT || funcs[frames[nodes[i].frame].func].kind == PF_FUNC_THREAD;
-        nodes[i].self = synthetic ? 0 : to_ns(p->stats[i].self, k);
-        nodes[i].total = synthetic ? 0 : to_ns(p->stats[i].total, k);
-        nodes[i].calls = synthetic ? 0 : p->stats[i].calls;
+        sum[i].self = synthetic ? 0 : to_ns(sum[i].self, k);
+        sum[i].total = synthetic ? 0 : to_ns(sum[i].total, k);
+        sum[i].calls = synthetic ? 0 : sum[i].calls;
     }
     /* Children follow parents, so one backward pass feeds thread roots then the root. */
     for (size_t i = n; i-- > 1;) {
         pf_node_id parent = nodes[i].parent;
         int top = parent == PF_ROOT || funcs[frames[nodes[parent].frame].func].kind == PF_FUNC_THREAD;
         if (top)
-            nodes[parent].total += nodes[i].total;
+            sum[parent].total += sum[i].total;
     }
-    pf_meta *m = pf_profile_meta(p->prof);
-    m->mode = PF_MODE_TRACED;
-    m->weight_unit = "nanoseconds";
-    m->start_unix_ns = p->start_unix_ns;
-    m->duration_ns = p->duration_ns + (p->enabled ? clock_ns(CLOCK_MONOTONIC) - p->enabled_at_ns : 0);
+    for (size_t i = 0; i < n; i++)
+        pf_node_set_weights(p->prof, (pf_node_id)i, sum[i].self, sum[i].total, sum[i].calls);
+    free(sum);
+    pf_meta m = *pf_profile_meta_const(p->prof);
+    m.mode = PF_MODE_TRACED;
+    m.weight_unit = "nanoseconds";
+    m.start_unix_ns = p->start_unix_ns;
+    m.duration_ns = p->duration_ns + (p->enabled ? clock_ns(CLOCK_MONOTONIC) - p->enabled_at_ns : 0);
     char version[32];
     snprintf(version, sizeof version, "%s", Py_GetVersion());
     version[strcspn(version, " ")] = 0;
-    m->python = pf_intern(p->prof, version);
+    m.python = pf_intern(p->prof, version);
     /* The command: sys.argv joined, as the sampling profiler records it. */
     PyObject *argv = PySys_GetObject("argv");
     char cmd[1024] = "";
@@ -1479,7 +1799,8 @@ static int publish(Profiler *p) {
             const char *s = text_of(PyList_GET_ITEM(argv, i), &len);
             used += (size_t)snprintf(cmd + used, sizeof cmd - used, "%s%s", i ? " " : "", s);
         }
-    m->command = pf_intern(p->prof, cmd);
+    m.command = pf_intern(p->prof, cmd);
+    pf_profile_set_meta(p->prof, &m);
     for (size_t i = 0; i < p->nthreads; i++)
         if (!p->threads_v[i]->named)
             ctx_try_name(p, p->threads_v[i]);
@@ -1552,13 +1873,31 @@ static PyObject *str_obj(const char *s) {
 /* stats(): {(file, firstline, name): {"calls", "primitive_calls", "self_ns",
  * "total_ns", "builtin"}}, summed over every node of each function (totals of
  * recursive occurrences are already left out). */
-static PyObject *Profiler_stats_unlocked(Profiler *self, PyObject *unused) {
-    if (publish(self) < 0)
-        return NULL;
+/* The published profile's arrays, as stats() and tree() read them. */
+typedef struct model_view {
+    const pf_node *nodes;
+    const pf_frame *frames;
+    const pf_func *funcs;
     size_t n, nf, nfn;
-    const pf_node *nodes = pf_nodes(self->prof, &n);
-    const pf_frame *frames = pf_frames(self->prof, &nf);
-    const pf_func *funcs = pf_funcs(self->prof, &nfn);
+} model_view;
+
+static int published(Profiler *p, model_view *v) {
+    if (publish(p) < 0)
+        return -1;
+    v->nodes = pf_nodes(p->prof, &v->n);
+    v->frames = pf_frames(p->prof, &v->nf);
+    v->funcs = pf_funcs(p->prof, &v->nfn);
+    return 0;
+}
+
+static PyObject *Profiler_stats_unlocked(Profiler *self, PyObject *args, PyObject *kw) {
+    model_view v;
+    if (published(self, &v) < 0)
+        return NULL;
+    size_t n = v.n, nfn = v.nfn;
+    const pf_node *nodes = v.nodes;
+    const pf_frame *frames = v.frames;
+    const pf_func *funcs = v.funcs;
     uint64_t(*agg)[4] = calloc(nfn ? nfn : 1, sizeof *agg);
     if (!agg)
         return PyErr_NoMemory();
@@ -1595,16 +1934,14 @@ static PyObject *Profiler_stats_unlocked(Profiler *self, PyObject *unused) {
 
 /* tree(): [(node, parent, name, file, firstline, calls, self_ns, total_ns)],
  * parents before children; node 0 (the root) is left out. */
-static PyObject *Profiler_tree_unlocked(Profiler *self, PyObject *unused) {
-    if (publish(self) < 0)
+static PyObject *Profiler_tree_unlocked(Profiler *self, PyObject *args, PyObject *kw) {
+    model_view v;
+    if (published(self, &v) < 0)
         return NULL;
-    size_t n, nf, nfn;
-    const pf_node *nodes = pf_nodes(self->prof, &n);
-    const pf_frame *frames = pf_frames(self->prof, &nf);
-    const pf_func *funcs = pf_funcs(self->prof, &nfn);
+    const pf_node *nodes = v.nodes;
     PyObject *out = PyList_New(0);
-    for (size_t i = 1; out && i < n; i++) {
-        const pf_func *fn = &funcs[frames[nodes[i].frame].func];
+    for (size_t i = 1; out && i < v.n; i++) {
+        const pf_func *fn = &v.funcs[v.frames[nodes[i].frame].func];
         PyObject *name = str_obj(pf_str(self->prof, fn->name));
         PyObject *file = str_obj(pf_str(self->prof, fn->file));
         PyObject *row = name && file ? Py_BuildValue("(IIOOiKKK)", (unsigned)i, (unsigned)nodes[i].parent, name,
@@ -1622,7 +1959,7 @@ static PyObject *Profiler_tree_unlocked(Profiler *self, PyObject *unused) {
 }
 
 /* _depth(): this thread's shadow stack depth (tests: balanced after exceptions). */
-static PyObject *Profiler_depth_unlocked(Profiler *self, PyObject *unused) {
+static PyObject *Profiler_depth_unlocked(Profiler *self, PyObject *args, PyObject *kw) {
     PyThreadState *ts = PyThreadState_GET();
     uint32_t i = u64map_get(&self->thread_map, ts_unique_id(ts));
     return PyLong_FromSize_t(i == U64MAP_NONE ? 0 : self->threads_v[i]->depth);
@@ -1630,20 +1967,7 @@ static PyObject *Profiler_depth_unlocked(Profiler *self, PyObject *unused) {
 
 static void Profiler_dealloc(Profiler *self) {
     /* An enabled profile is referenced by `active`, so it is disabled here. */
-    for (size_t i = 0; i < self->nowned; i++)
-        Py_DECREF(self->owned[i]);
-    self->nowned = 0;
-    for (size_t i = 0; i < self->nthreads; i++) {
-        free(self->threads_v[i]->stack);
-        free(self->threads_v[i]);
-    }
-    free(self->threads_v);
-    free(self->owned);
-    free(self->stats);
-    free(self->sites);
-    u64map_free(&self->keys);
-    u64map_free(&self->thread_map);
-    pf_profile_free(self->prof);
+    profiler_free_model(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1657,38 +1981,31 @@ static PyObject *Profiler_get_clock(Profiler *self, void *closure) {
 }
 
 #define NOARGS(f) ((PyCFunction)(void (*)(void))(f))
-/* The profile may be enabled, its tree growing on other threads (free-threaded). */
+/* The methods that read the model run under the lock: the profile may be
+ * enabled, its tree growing on other threads (free-threaded). */
+typedef PyObject *(*model_method)(Profiler *self, PyObject *args, PyObject *kw);
+
+static PyObject *under_lock(model_method fn, Profiler *self, PyObject *args, PyObject *kw) {
+    int took = model_enter();
+    PyObject *r = fn(self, args, kw);
+    if (took)
+        model_leave();
+    return r;
+}
+
 static PyObject *Profiler_write(Profiler *self, PyObject *args, PyObject *kw) {
-    int took = model_enter();
-    PyObject *r = Profiler_write_unlocked(self, args, kw);
-    if (took)
-        model_leave();
-    return r;
+    return under_lock(Profiler_write_unlocked, self, args, kw);
 }
-
 static PyObject *Profiler_stats(Profiler *self, PyObject *unused) {
-    int took = model_enter();
-    PyObject *r = Profiler_stats_unlocked(self, unused);
-    if (took)
-        model_leave();
-    return r;
+    return under_lock(Profiler_stats_unlocked, self, NULL, NULL);
 }
-
 static PyObject *Profiler_tree(Profiler *self, PyObject *unused) {
-    int took = model_enter();
-    PyObject *r = Profiler_tree_unlocked(self, unused);
-    if (took)
-        model_leave();
-    return r;
+    return under_lock(Profiler_tree_unlocked, self, NULL, NULL);
+}
+static PyObject *Profiler_depth(Profiler *self, PyObject *unused) {
+    return under_lock(Profiler_depth_unlocked, self, NULL, NULL);
 }
 
-static PyObject *Profiler_depth(Profiler *self, PyObject *unused) {
-    int took = model_enter();
-    PyObject *r = Profiler_depth_unlocked(self, unused);
-    if (took)
-        model_leave();
-    return r;
-}
 static PyMethodDef profiler_methods[] = {
     {"enable", NOARGS(Profiler_enable), METH_NOARGS, "Start profiling (all threads)."},
     {"disable", NOARGS(Profiler_disable), METH_NOARGS, "Stop profiling; frames still running end now."},
@@ -1738,9 +2055,15 @@ static PyTypeObject ProfilerType = {
  * write); it can enable a Profile of its own. Before 3.7 the child's copy
  * goes on recording, and still cannot be written. */
 static PyObject *after_fork_child(PyObject *module, PyObject *unused) {
-    Profiler *p = active;
+    Profiler *p = active_now();
     if (p && p->pid != (long)getpid()) {
-        active = NULL;
+#ifdef Py_GIL_DISABLED
+        /* The parent's lock may have been held by a thread the child does not have. */
+        memset(&model_lock, 0, sizeof model_lock);
+        tls.held = 0;
+        __atomic_add_fetch(&epoch, 1, __ATOMIC_SEQ_CST); /* this thread's view was of p */
+#endif
+        set_active(NULL);
         p->enabled = 0;
 #if USE_MONITORING
         monitoring_remove();
@@ -1845,6 +2168,9 @@ static int module_setup(PyObject *m) {
 #endif
     own_lo = (uintptr_t)profiler_methods;
     own_hi = (uintptr_t)(profiler_methods + sizeof profiler_methods / sizeof profiler_methods[0]);
+#ifdef Py_GIL_DISABLED
+    quiesce_setup();
+#endif
 #if HAVE_TSC
     tsc_ok = tsc_usable();
     tsc_base_ns = clock_ns(CLOCK_MONOTONIC);

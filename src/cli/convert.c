@@ -87,12 +87,13 @@ static pf_profile *load_folded(const char *path, int lenient, double rate, out_s
             fclose(in);
         return NULL;
     }
-    pf_meta *meta = pf_profile_meta(p);
-    meta->mode = PF_MODE_SAMPLED;
+    pf_meta meta = *pf_profile_meta_const(p);
+    meta.mode = PF_MODE_SAMPLED;
     if (rate > 0) { /* only when given: a writer states a rate only when it is known */
-        meta->rate_hz = rate;
-        meta->period_ns = (uint64_t)(1e9 / rate + 0.5);
+        meta.rate_hz = rate;
+        meta.period_ns = (uint64_t)(1e9 / rate + 0.5);
     }
+    pf_profile_set_meta(p, &meta);
     size_t skipped = 0;
     int rc = stacks ? out_read_folded_stacks(in, name, p, stacks, lenient, &skipped, err)
                     : out_read_folded(in, name, p, lenient, &skipped, err);

@@ -303,16 +303,18 @@ int cmd_record(int argc, char **argv) {
     if (sampler_all_exited(s) || child_exited)
         fprintf(stderr, "pyflare: the program exited; writing what was recorded\n");
     print_summary(st, o.sampling.rate_hz);
-    print_cpu(st, pf_profile_meta(profile));
+    print_cpu(st, pf_profile_meta_const(profile));
 
     char command[1024] = "";
     size_t nproc;
     const pf_process *procs = pf_processes(profile, &nproc);
     if (nproc)
         snprintf(command, sizeof command, "%s", pf_str(profile, procs[0].command));
-    pf_meta *meta = pf_profile_meta(profile);
-    meta->command = pf_intern(profile, command);
-    meta->start_unix_ns = (uint64_t)time(NULL) * 1000000000ull - meta->duration_ns;
+    pf_meta m = *pf_profile_meta_const(profile);
+    m.command = pf_intern(profile, command);
+    m.start_unix_ns = (uint64_t)time(NULL) * 1000000000ull - m.duration_ns;
+    pf_profile_set_meta(profile, &m);
+    const pf_meta *meta = pf_profile_meta_const(profile);
     char subtitle[1400];
     if (meta->cpu_weighted)
         snprintf(subtitle, sizeof subtitle, "%s — %.1f s at %g Hz, %.3f s of CPU", command, meta->duration_ns / 1e9,

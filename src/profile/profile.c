@@ -45,14 +45,14 @@ struct pf_profile {
     pf_process *processes;
     size_t nprocesses, processes_cap;
 
-    /* The timeline, 8 bytes a sample while recording (see log_append); expanded
-     * into `samples` once, when the writers first ask for it. */
+    /* The timeline, 8 bytes a sample while recording (see log_push); expanded
+     * into `samples` by pf_profile_finish. */
     struct packed_sample { uint32_t node, word; } *log;
     size_t nlog, log_cap;
     uint64_t log_last_us;
     pf_sample *samples;
     size_t nsamples;
-    int log_samples, samples_ready;
+    int log_samples;
 
     pf_meta meta;
     int failed;
@@ -179,8 +179,12 @@ pf_str_id pf_intern(pf_profile *p, const char *s) { return pf_intern_len(p, s, s
 
 const char *pf_str(const pf_profile *p, pf_str_id id) { return id < p->nstrs ? p->strs[id] : ""; }
 
+static uint64_t func_key(pf_str_id name, pf_str_id file, int firstline, pf_func_kind kind) {
+    return u64map_hash(((uint64_t)name << 32 | file) ^ ((uint64_t)(uint32_t)firstline << 8 | kind));
+}
+
 pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int firstline, pf_func_kind kind) {
-    uint64_t key = u64map_hash(((uint64_t)name << 32 | file) ^ ((uint64_t)(uint32_t)firstline << 8 | kind));
+    uint64_t key = func_key(name, file, firstline, kind);
     for (;; key++) {
         uint32_t id = u64map_get(&p->func_map, key);
         if (id == U64MAP_NONE)
@@ -198,6 +202,38 @@ pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int fir
     p->funcs[p->nfuncs] = (pf_func){name, file, firstline, (uint8_t)kind, (uint8_t)origin};
     return (pf_func_id)p->nfuncs++;
 }
+
+/* The old key stays in the map: it now leads to a function whose name does
+ * not match, which interning skips like any other collision. The new key is
+ * added, so interning the new name finds this function (unless an equal one
+ * was there first: then that one is found, as it was before). */
+void pf_func_set_name(pf_profile *p, pf_func_id func, pf_str_id name) {
+    if (!func || func >= p->nfuncs)
+        return;
+    pf_func *f = &p->funcs[func];
+    f->name = name;
+    uint64_t key = func_key(name, f->file, f->firstline, (pf_func_kind)f->kind);
+    for (;; key++) {
+        uint32_t id = u64map_get(&p->func_map, key);
+        if (id == U64MAP_NONE)
+            break;
+        const pf_func *g = &p->funcs[id];
+        if (id == func || (g->name == name && g->file == f->file && g->firstline == f->firstline && g->kind == f->kind))
+            return;
+    }
+    if (u64map_put(&p->func_map, key, func))
+        p->failed = 1;
+}
+
+void pf_node_set_weights(pf_profile *p, pf_node_id node, uint64_t self, uint64_t total, uint64_t calls) {
+    if (node >= p->nnodes)
+        return;
+    p->nodes[node].self = self;
+    p->nodes[node].total = total;
+    p->nodes[node].calls = calls;
+}
+
+void pf_profile_set_meta(pf_profile *p, const pf_meta *meta) { p->meta = *meta; }
 
 void pf_func_set_origin(pf_profile *p, pf_func_id func, pf_origin origin) {
     if (func && func < p->nfuncs)
@@ -326,15 +362,13 @@ void pf_sample_add(pf_profile *p, pf_node_id node, uint32_t thread, uint64_t tim
     if (!ok)
         p->failed = 1;
     p->log_last_us = us;
-    p->samples_ready = 0;
 }
 
-/* Expands the packed log into pf_sample records (once, or again after new samples). */
+/* Expands the packed log into pf_sample records (in finish, again after new samples). */
 static void expand_samples(pf_profile *p) {
     free(p->samples);
     p->samples = NULL;
     p->nsamples = 0;
-    p->samples_ready = 1;
     if (!p->nlog)
         return;
     p->samples = malloc(p->nlog * sizeof *p->samples); /* at most one sample per entry */
@@ -373,7 +407,6 @@ void pf_profile_finish(pf_profile *p) {
         p->nodes[p->nodes[i].parent].total += p->nodes[i].total;
 }
 
-pf_meta *pf_profile_meta(pf_profile *p) { return &p->meta; }
 const pf_meta *pf_profile_meta_const(const pf_profile *p) { return &p->meta; }
 
 const pf_node *pf_nodes(const pf_profile *p, size_t *n) { *n = p->nnodes; return p->nodes; }
@@ -382,8 +415,6 @@ const pf_func *pf_funcs(const pf_profile *p, size_t *n) { *n = p->nfuncs; return
 const pf_thread *pf_threads(const pf_profile *p, size_t *n) { *n = p->nthreads; return p->threads; }
 const pf_process *pf_processes(const pf_profile *p, size_t *n) { *n = p->nprocesses; return p->processes; }
 const pf_sample *pf_samples(const pf_profile *p, size_t *n) {
-    if (!p->samples_ready) /* a cache of the packed log, not a change to the profile */
-        expand_samples((pf_profile *)p);
     *n = p->nsamples;
     return p->samples;
 }

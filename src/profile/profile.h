@@ -79,8 +79,8 @@ typedef struct pf_process {
 } pf_process;
 
 /* One sampled stack at one moment (the timeline). While recording the log
- * is kept packed (8 bytes a sample, microsecond resolution); pf_samples()
- * hands it out expanded. */
+ * is kept packed (8 bytes a sample, microsecond resolution); pf_profile_finish
+ * expands it for pf_samples(). */
 typedef struct pf_sample {
     uint64_t time_ns;     /* since the profile started, a whole number of microseconds */
     pf_node_id node;
@@ -136,10 +136,21 @@ void pf_thread_set_name(pf_profile *p, uint32_t thread, const char *name);
 void pf_sample_add(pf_profile *p, pf_node_id node, uint32_t thread, uint64_t time_ns, uint64_t weight);
 void pf_profile_log_samples(pf_profile *p, int on);
 
-/* Computes totals (sampled mode) and freezes the profile for the writers. */
+/* Producer API: what only a producer says, each through the profile so that
+ * writers and producers never share a mutable view.
+ *   set_meta     the whole metadata, copied (a producer that changes one field
+ *                reads pf_profile_meta_const, changes its copy and sets it);
+ *   func_set_name  renames a function (a thread root whose name came later):
+ *                interning the new name finds it from then on;
+ *   node_set_weights  a traced node's measured weights (the tracer measures
+ *                totals itself, recursion not counted twice; finish keeps them);
+ *   finish       computes totals (sampled mode) and expands the sample log for
+ *                pf_samples; run again after more is added. */
+void pf_profile_set_meta(pf_profile *p, const pf_meta *meta);
+void pf_func_set_name(pf_profile *p, pf_func_id func, pf_str_id name);
+void pf_node_set_weights(pf_profile *p, pf_node_id node, uint64_t self, uint64_t total, uint64_t calls);
 void pf_profile_finish(pf_profile *p);
 
-pf_meta *pf_profile_meta(pf_profile *p);
 const pf_meta *pf_profile_meta_const(const pf_profile *p);
 
 /* Read access for writers. */
@@ -148,6 +159,7 @@ const pf_frame *pf_frames(const pf_profile *p, size_t *n);
 const pf_func *pf_funcs(const pf_profile *p, size_t *n);
 const pf_thread *pf_threads(const pf_profile *p, size_t *n);
 const pf_process *pf_processes(const pf_profile *p, size_t *n);
+/* The sample log as of the last pf_profile_finish. */
 const pf_sample *pf_samples(const pf_profile *p, size_t *n);
 uint64_t pf_total_weight(const pf_profile *p); /* the root's total */
 

@@ -242,9 +242,11 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
         pf_func_id fn = pf_func_intern(s->profile, pf_intern(s->profile, label), 0, 0, PF_FUNC_PROCESS);
         x->root = pf_node_child(s->profile, PF_ROOT, pf_frame_intern(s->profile, fn, 0));
     }
-    pf_meta *meta = pf_profile_meta(s->profile);
-    if (!meta->python)
-        meta->python = pf_intern(s->profile, x->proc->version);
+    pf_meta meta = *pf_profile_meta_const(s->profile);
+    if (!meta.python) {
+        meta.python = pf_intern(s->profile, x->proc->version);
+        pf_profile_set_meta(s->profile, &meta);
+    }
     s->nsessions++;
     s->stats.processes_seen++;
     return 0;
@@ -690,12 +692,13 @@ static void scan_children(sampler *s, uint64_t now) {
 }
 
 int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn progress, void *arg, pf_error *err) {
-    pf_meta *meta = pf_profile_meta(s->profile);
-    meta->mode = PF_MODE_SAMPLED;
-    meta->rate_hz = s->o.rate_hz;
-    meta->period_ns = (uint64_t)(1e9 / s->o.rate_hz);
-    meta->weight_unit = "samples";
-    meta->cpu_weighted = s->cpu_weighted;
+    pf_meta meta = *pf_profile_meta_const(s->profile);
+    meta.mode = PF_MODE_SAMPLED;
+    meta.rate_hz = s->o.rate_hz;
+    meta.period_ns = (uint64_t)(1e9 / s->o.rate_hz);
+    meta.weight_unit = "samples";
+    meta.cpu_weighted = s->cpu_weighted;
+    pf_profile_set_meta(s->profile, &meta);
     pf_profile_log_samples(s->profile, 1);
     sampler_clock_start(&s->clock, s->o.rate_hz, s->o.spin);
     uint64_t start = s->clock.start_ns;
@@ -758,7 +761,9 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
     s->stats.late = s->clock.late;
     s->stats.elapsed_ns = now - start;
     s->stats.achieved_hz = s->stats.elapsed_ns ? s->stats.ticks * 1e9 / s->stats.elapsed_ns : 0;
-    meta->duration_ns = s->stats.elapsed_ns;
-    meta->cpu_ns = s->stats.cpu_ns;
+    meta = *pf_profile_meta_const(s->profile); /* a process added meanwhile set python */
+    meta.duration_ns = s->stats.elapsed_ns;
+    meta.cpu_ns = s->stats.cpu_ns;
+    pf_profile_set_meta(s->profile, &meta);
     return 0;
 }

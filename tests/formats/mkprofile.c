@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     pf_profile *p = pf_profile_new();
-    pf_meta *meta = pf_profile_meta(p);
+    pf_meta meta = *pf_profile_meta_const(p);
     pf_func_id funcs[4096];
     size_t nfuncs = 0;
     static char line[1 << 20];
@@ -71,16 +71,16 @@ int main(int argc, char **argv) {
         if (!n)
             continue;
         if (!strcmp(tok[0], "mode")) {
-            meta->mode = !strcmp(tok[1], "traced") ? PF_MODE_TRACED : PF_MODE_SAMPLED;
-            meta->weight_unit = meta->mode == PF_MODE_TRACED ? "nanoseconds" : "samples";
+            meta.mode = !strcmp(tok[1], "traced") ? PF_MODE_TRACED : PF_MODE_SAMPLED;
+            meta.weight_unit = meta.mode == PF_MODE_TRACED ? "nanoseconds" : "samples";
         } else if (!strcmp(tok[0], "meta")) {
-            meta->period_ns = strtoull(tok[1], NULL, 10);
-            meta->rate_hz = strtod(tok[2], NULL);
-            meta->duration_ns = strtoull(tok[3], NULL, 10);
-            meta->start_unix_ns = strtoull(tok[4], NULL, 10);
+            meta.period_ns = strtoull(tok[1], NULL, 10);
+            meta.rate_hz = strtod(tok[2], NULL);
+            meta.duration_ns = strtoull(tok[3], NULL, 10);
+            meta.start_unix_ns = strtoull(tok[4], NULL, 10);
             char *cmd = unhex(tok[5]), *py = unhex(tok[6]);
-            meta->command = pf_intern(p, cmd);
-            meta->python = pf_intern(p, py);
+            meta.command = pf_intern(p, cmd);
+            meta.python = pf_intern(p, py);
             free(cmd);
             free(py);
         } else if (!strcmp(tok[0], "log")) {
@@ -116,13 +116,9 @@ int main(int argc, char **argv) {
             if (!strcmp(tok[0], "sample")) {
                 pf_sample_add(p, node, (uint32_t)atoi(tok[1]), strtoull(tok[2], NULL, 10), strtoull(tok[3], NULL, 10));
             } else {
-                /* The tracer owns these fields; a test has no tracer, so it sets them directly
-                 * (the node array is the profile's own, writable memory). */
-                size_t nn;
-                pf_node *nodes = (pf_node *)pf_nodes(p, &nn);
-                nodes[node].self = strtoull(tok[1], NULL, 10);
-                nodes[node].calls = strtoull(tok[2], NULL, 10);
-                nodes[node].total = strtoull(tok[3], NULL, 10);
+                /* What a tracer measures, set as a tracer sets it. */
+                pf_node_set_weights(p, node, strtoull(tok[1], NULL, 10), strtoull(tok[3], NULL, 10),
+                                    strtoull(tok[2], NULL, 10));
             }
         } else {
             fprintf(stderr, "mkprofile: unknown line %s\n", tok[0]);
@@ -130,14 +126,15 @@ int main(int argc, char **argv) {
         }
     }
     fclose(in);
-    if (meta->mode == PF_MODE_TRACED) {
+    pf_profile_set_meta(p, &meta);
+    if (meta.mode == PF_MODE_TRACED) {
         /* The root's total, as a tracer would leave it: everything below it. */
         size_t nn;
-        pf_node *nodes = (pf_node *)pf_nodes(p, &nn);
+        const pf_node *nodes = pf_nodes(p, &nn);
         uint64_t sum = 0;
         for (pf_node_id c = nodes[0].first_child; c; c = nodes[c].next_sibling)
             sum += nodes[c].total;
-        nodes[0].total = sum;
+        pf_node_set_weights(p, PF_ROOT, nodes[0].self, sum, nodes[0].calls);
     }
     pf_profile_finish(p);
     if (pf_profile_failed(p)) {

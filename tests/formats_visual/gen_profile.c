@@ -39,9 +39,11 @@ int main(int argc, char **argv) {
     pf_profile *p = pf_profile_new();
     if (!p)
         return 1;
-    pf_profile_meta(p)->mode = PF_MODE_SAMPLED;
-    pf_profile_meta(p)->rate_hz = 100;
-    pf_profile_meta(p)->period_ns = 10000000;
+    pf_meta m = *pf_profile_meta_const(p);
+    m.mode = PF_MODE_SAMPLED;
+    m.rate_hz = 100;
+    m.period_ns = 10000000;
+    pf_profile_set_meta(p, &m);
     pf_profile_log_samples(p, 1);
 
     static const char *const files[] = {
@@ -129,7 +131,9 @@ int main(int argc, char **argv) {
         time_ns += 10000000 / (uint64_t)nthreads;
         pf_sample_add(p, node, th[t], time_ns, 1);
     }
-    pf_profile_meta(p)->duration_ns = time_ns;
+    m = *pf_profile_meta_const(p);
+    m.duration_ns = time_ns;
+    pf_profile_set_meta(p, &m);
     pf_profile_finish(p);
     pf_error err = {0};
     out_options o = {.minwidth = 0.1, .title = hostile ? "<script>alert(5)</script> title" : "synthetic",

@@ -38,7 +38,9 @@ static pf_profile *read_text(const char *data, size_t len, int lenient, size_t *
     }
     pf_profile *p = pf_profile_new();
     REQUIRE(p);
-    pf_profile_meta(p)->mode = PF_MODE_SAMPLED;
+    pf_meta m = *pf_profile_meta_const(p);
+    m.mode = PF_MODE_SAMPLED;
+    pf_profile_set_meta(p, &m);
     *rc = out_read_folded(in, "in", p, lenient, skipped, err);
     fclose(in);
     pf_profile_finish(p);
@@ -51,7 +53,9 @@ static pf_profile *read_stacks(const char *data, size_t len, int lenient, out_st
     REQUIRE(in);
     pf_profile *p = pf_profile_new();
     REQUIRE(p);
-    pf_profile_meta(p)->mode = PF_MODE_SAMPLED;
+    pf_meta m = *pf_profile_meta_const(p);
+    m.mode = PF_MODE_SAMPLED;
+    pf_profile_set_meta(p, &m);
     *rc = out_read_folded_stacks(in, "in", p, s, lenient, skipped, err);
     fclose(in);
     pf_profile_finish(p);

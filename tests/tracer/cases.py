@@ -302,6 +302,19 @@ def thread_started_before_enable():
     check(s["calls"] == 1, "thread_work in a thread started before enable(): %d calls", s["calls"])
 
 
+def fib_calls_by_root(prof):
+    """{thread root name: calls of fib in its subtree} (threads=True)."""
+    rows = node_rows(prof)
+    out = {}
+    for r in rows.values():
+        if r[2] == "fib":
+            root = r
+            while root[1]:
+                root = rows[root[1]]
+            out[root[2]] = out.get(root[2], 0) + r[5]
+    return out
+
+
 def parallel_fib(start, n, box):
     start.wait()
     box.append(fib(n))
@@ -337,15 +350,68 @@ def threads_in_parallel():
             per_root[root[2]] = per_root.get(root[2], 0) + 1
     check(sorted(per_root) == ["par-%d" % i for i in range(8)], "outermost fib under roots %r", per_root)
     # each thread's own subtree: the sum of its fib nodes' calls
-    calls_by_root = {}
-    for r in rows.values():
-        if r[2] == "fib":
-            root = r
-            while root[1]:
-                root = rows[root[1]]
-            calls_by_root[root[2]] = calls_by_root.get(root[2], 0) + r[5]
+    calls_by_root = fib_calls_by_root(prof)
     bad = dict((k, v) for k, v in calls_by_root.items() if v != want)
     check(not bad, "fib calls per thread %r, expected %d each", bad, want)
+
+
+def fib_rounds(start, rounds):
+    start.wait()
+    for _ in range(rounds):
+        fib(12)
+
+
+@case
+def read_while_threads_run():
+    """stats(), tree() and write() while 4 threads call fib in parallel:
+    each read merges the threads' own trees into the profile while they go
+    on recording (free-threaded: they wait for no lock in between), and
+    the final counts are exact."""
+    prof = pyflare.Profile()
+    start = threading.Event()
+    threads = [threading.Thread(target=fib_rounds, args=(start, 40)) for _ in range(4)]
+    prof.enable()
+    for t in threads:
+        t.start()
+    start.set()
+    reads, seen = 0, []
+    while any(t.is_alive() for t in threads) or not reads:
+        st = prof.stats()
+        seen.append(sum(v["calls"] for k, v in st.items() if k[2].endswith("fib")))
+        prof.tree()
+        prof.write(os.path.join(OUT, "live.folded"))
+        reads += 1
+    for t in threads:
+        t.join()
+    prof.disable()
+    want = 4 * 40 * (2 * fibonacci(13) - 1)
+    got = find(prof.stats(), "fib")["calls"]
+    check(got == want, "fib: %d calls, expected %d (after %d reads while running)", got, want, reads)
+    check(seen == sorted(seen) and seen[-1] <= want, "counts read while running went backwards or over: %r",
+          seen[:20])
+
+
+@case
+def ended_threads_folded():
+    """60 threads that start, call fib and end, one after another: each ended
+    thread's calls stay in the profile (its own structure is folded into the
+    profile and freed as threads end), in the shared tree and in its own
+    root."""
+    prof = pyflare.Profile(threads=True)
+    prof.enable()
+    for i in range(60):
+        t = threading.Thread(target=fib, args=(8,), name="short-%d" % i)
+        t.start()
+        t.join()
+        if i == 30:
+            prof.stats()  # a read in between folds those ended so far
+    prof.disable()
+    want = 2 * fibonacci(9) - 1
+    got = find(prof.stats(), "fib")["calls"]
+    check(got == 60 * want, "fib: %d calls, expected %d", got, 60 * want)
+    per_root = fib_calls_by_root(prof)
+    check(sorted(per_root) == sorted("short-%d" % i for i in range(60)) and set(per_root.values()) == {want},
+          "fib calls per thread root %r", sorted(per_root.items())[:5])
 
 
 @case

@@ -20,7 +20,8 @@ module build is build/module/<tag>/ (tag from module/pyinfo.py). Then:
   - concurrent_enable.py: 8 threads x 2000 enable()/disable() on one Profile
     (its own process: the defect crashed the interpreter);
 and once: the one-line error when no module is built for an interpreter,
-threads_in_parallel under ThreadSanitizer on 3.13t (tsan.sh), and
+threads_in_parallel, read_while_threads_run and ended_threads_folded under
+ThreadSanitizer on 3.13t (tsan.sh), and
 a Django site (Debian's python3.11 with python3-django, and each sid
 interpreter that imports the root's python3-django) profiled through the
 WSGI middleware, whose profile must hold Django's ORM and sqlite3's execute.

@@ -173,7 +173,9 @@ static void test_origin_through_folded(void) {
     enum { N = sizeof funcs / sizeof funcs[0] };
     for (int full = 0; full < 2; full++) {
         pf_profile *p = pf_profile_new();
-        pf_profile_meta(p)->python = pf_intern(p, "3.13.5");
+        pf_meta meta = *pf_profile_meta_const(p);
+        meta.python = pf_intern(p, "3.13.5");
+        pf_profile_set_meta(p, &meta);
         pf_frame_id stack[N];
         for (size_t i = 0; i < N; i++) {
             char shown[256];

@@ -21,14 +21,18 @@
 #include "check.h"
 
 #define PY311 "/usr/bin/python3.11"
-#define PY312 "/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0"
-#define PY36 "/root/.pyenv/versions/3.6.15/lib/libpython3.6m.so.1.0"
-#define PY27 "/root/.pyenv/versions/2.7.18/lib/libpython2.7.so.1.0"
+/* pyenv's builds, under $PYENV_ROOT (the Makefile sets it from `pyenv root`). */
+static char PY312[512], PY36[512], PY27[512];
+
+static void pyenv_path(char *buf, size_t size, const char *rel) {
+    const char *root = getenv("PYENV_ROOT");
+    snprintf(buf, size, "%s/versions/%s", root && *root ? root : "(PYENV_ROOT unset)", rel);
+}
 
 static int present(const char *path) {
     if (access(path, R_OK) == 0)
         return 1;
-    printf("skipped: %s not present\n", path);
+    check_skip("%s not present", path);
     return 0;
 }
 
@@ -114,7 +118,7 @@ static int check_loads(const char *path, const elf_image *img) {
 static void check_symbol(const char *path, const elf_image *img, int dynamic, const char *name) {
     uint64_t want_v, want_s, v = 0, s = 0;
     if (nm_symbol(path, dynamic, name, &want_v, &want_s) < 0) {
-        printf("skipped: nm%s does not list %s in %s\n", dynamic ? " -D" : "", name, path);
+        check_skip("nm%s does not list %s in %s", dynamic ? " -D" : "", name, path);
         return;
     }
     CHECK_EQ_INT(elf_symbol(img, name, &v, &s), 0);
@@ -286,7 +290,7 @@ static void test_corrupted(const char *path) {
         char tmp[64], err[256] = "";
         elf_image *img = NULL;
         if (write_temp(orig, cuts[i], tmp, sizeof tmp) < 0) {
-            printf("skipped: cannot write a temporary file\n");
+            check_skip("cannot write a temporary file");
             break;
         }
         CHECK_EQ_INT(elf_open(tmp, &img, err, sizeof err), -1);
@@ -404,7 +408,7 @@ static void check_no_sections(const char *path, const char *const *dyn, const ch
 static void test_sysv_hash(void) {
     char dir[] = "/tmp/pyflare_test_elf_dir_XXXXXX";
     if (!mkdtemp(dir)) {
-        printf("skipped: DT_HASH test (no temporary directory)\n");
+        check_skip("DT_HASH test (no temporary directory)");
         return;
     }
     char src[128], lib[128], cmd[512];
@@ -418,7 +422,7 @@ static void test_sysv_hash(void) {
     snprintf(cmd, sizeof cmd,
              "cc -shared -fPIC -Wl,--hash-style=sysv -Wl,-soname,libt.so.9 -o %s %s >/dev/null 2>&1", lib, src);
     if (!f || system(cmd) != 0) {
-        printf("skipped: DT_HASH test (cannot build a shared library with cc)\n");
+        check_skip("DT_HASH test (cannot build a shared library with cc)");
     } else {
         static const char *const syms[] = {"pyflare_a", "pyflare_b", "pyflare_f", NULL};
         check_real(lib, 0, "libt.so.9", syms, NULL);
@@ -434,6 +438,9 @@ int main(void) {
     static const char *const py312_dyn[] = {"_PyRuntime", "Py_Version", "PyEval_EvalFrameEx", NULL};
     static const char *const py27_dyn[] = {"_PyThreadState_Current", "PyEval_EvalFrameEx", NULL};
     static const char *const interp_head[] = {"interp_head", NULL};
+    pyenv_path(PY312, sizeof PY312, "3.12.1/lib/libpython3.12.so.1.0");
+    pyenv_path(PY36, sizeof PY36, "3.6.15/lib/libpython3.6m.so.1.0");
+    pyenv_path(PY27, sizeof PY27, "2.7.18/lib/libpython2.7.so.1.0");
 
     check_real(PY311, 1, NULL, py311_dyn, NULL);
     check_real(PY312, 0, "libpython3.12.so.1.0", py312_dyn, NULL);

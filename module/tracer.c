@@ -1527,7 +1527,8 @@ static PyObject *Profiler_write_unlocked(Profiler *self, PyObject *args, PyObjec
     pf_error err;
     memset(&err, 0, sizeof err);
     if (out_write_file(self->prof, fmt, path, &o, &err) < 0) {
-        PyErr_SetString(err.kind == PF_ERR_IO ? PyExc_IOError : PyExc_ValueError, err.msg);
+        PyErr_SetString(err.kind == PF_ERR_NOMEM ? PyExc_MemoryError
+                        : err.kind == PF_ERR_IO ? PyExc_IOError : PyExc_ValueError, err.msg);
         goto done;
     }
     result = Py_None;

@@ -27,6 +27,7 @@ const char *pf_error_kind_name(pf_error_kind kind) {
     case PF_ERR_CORRUPT: return "corrupt";
     case PF_ERR_IO: return "io";
     case PF_ERR_USAGE: return "usage";
+    case PF_ERR_NOMEM: return "out of memory";
     }
     return "unknown";
 }

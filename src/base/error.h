@@ -19,6 +19,7 @@ typedef enum {
     PF_ERR_CORRUPT,      /* data read made no sense (torn or hostile) */
     PF_ERR_IO,           /* a local file or system call failed */
     PF_ERR_USAGE,        /* the caller asked for something invalid */
+    PF_ERR_NOMEM,        /* out of memory */
 } pf_error_kind;
 
 typedef struct pf_error {

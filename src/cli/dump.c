@@ -88,7 +88,7 @@ static int state_of(const target_thread *tasks, size_t ntasks, int64_t ns_tid) {
 static target_thread *copy_tasks(const target_thread *tasks, size_t n, pf_error *err) {
     target_thread *copy = malloc((n ? n : 1) * sizeof *copy);
     if (!copy)
-        pf_fail(err, PF_ERR_IO, "out of memory");
+        pf_fail(err, PF_ERR_NOMEM, "out of memory");
     else if (n)
         memcpy(copy, tasks, n * sizeof *copy);
     return copy;

@@ -230,7 +230,7 @@ static void print_summary(const sampler_stats *st, double rate) {
         return;
     }
     fprintf(stderr, "; %llu error%s:", errors, errors == 1 ? "" : "s");
-    for (int k = 0; k <= PF_ERR_USAGE; k++)
+    for (int k = 0; k <= PF_ERR_NOMEM; k++)
         if (st->errors[k] && k != PF_ERR_EXITED)
             fprintf(stderr, " %s %llu", pf_error_kind_name((pf_error_kind)k), (unsigned long long)st->errors[k]);
     fputc('\n', stderr);

@@ -67,7 +67,7 @@ int target_maps(target *t, const target_mapping **maps, size_t *n, pf_error *err
     if (!text) {
         if (saved == ENOENT || saved == ESRCH)
             return pf_fail(err, PF_ERR_EXITED, "process %d exited", (int)t->pid);
-        return pf_fail(err, PF_ERR_IO, "cannot read %s: %s", path, strerror(saved));
+        return pf_fail(err, saved == ENOMEM ? PF_ERR_NOMEM : PF_ERR_IO, "cannot read %s: %s", path, strerror(saved));
     }
     size_t lines = 0;
     for (char *p = text; *p; p++)
@@ -75,7 +75,7 @@ int target_maps(target *t, const target_mapping **maps, size_t *n, pf_error *err
     target_mapping *m = calloc(lines + 1, sizeof *m);
     if (!m) {
         free(text);
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     }
     size_t count = 0;
     char *save = NULL;

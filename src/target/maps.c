@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/grow.h"
+
 void target_maps_free(target *t) {
     free(t->maps);
     free(t->maps_text);
@@ -31,14 +33,10 @@ static char *slurp(const char *path, int *saved_errno) {
     for (;;) {
         if (!buf)
             break;
-        if (len + 4096 + 1 > cap) {
-            char *bigger = realloc(buf, cap *= 2);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
+        if (PF_GROW(buf, cap, len + 4096 + 1, 65536) != 0) {
+            free(buf);
+            buf = NULL;
+            break;
         }
         ssize_t got = read(fd, buf + len, cap - len - 1);
         if (got < 0) {

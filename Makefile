@@ -1,6 +1,7 @@
 # pyflare — build, test, demo.
 #   make            build/pyflare and the in-process module for every interpreter found
-#   make test       unit tests + integration tests against every interpreter found
+#   make test       unit tests + every test suite against every interpreter found,
+#                   ending with the total: "total: N passed, N failed, N skipped"
 #   make asan       the same tests on an AddressSanitizer + UBSan build (build/asan/)
 #   make static     build/static/pyflare, one self-contained binary for containers
 #   make demo       run pyflare on a bundled example program
@@ -51,22 +52,41 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpyflare.a tests/unit/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpyflare.a $(LDFLAGS) $(LDLIBS)
 
-unit: $(UNIT_BIN)
-	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+# pyenv's root (`pyenv root`): test_elf reads pyenv's libpython files there.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null)
 
-# Every suite is a tests/<area>/run.py that prints "<area>: N passed, N failed, N skipped".
+# Shell code running the unit tests, then every suite: each is a
+# tests/<area>/run.py that prints "<area>: N passed, N failed, N skipped"
+# (tests/harness.py). $(1): a file where each appends its counts (and the
+# Makefile "exit NAME STATUS" for one that failed), read by `harness.py
+# --total`; empty for none. Sets $$fail to 1 on any failure.
 SUITES = $(wildcard tests/*/run.py)
-integration: $(BUILD)/pyflare
-	@fail=0; for s in $(SUITES); do \
-	  PYFLARE=$(abspath $(BUILD)/pyflare) PYFLARE_BUILD=$(abspath $(BUILD)) $(PYTHON) $$s || fail=1; \
-	done; exit $$fail
+run_unit = for t in $(UNIT_BIN); do \
+	  PYENV_ROOT=$(PYENV_ROOT) PYFLARE_RESULTS=$(1) $$t || { rc=$$?; fail=1; echo "exit $${t\#\#*/} $$rc" >>$(or $(1),/dev/null); }; \
+	done
+run_suites = for s in $(SUITES); do \
+	  PYFLARE=$(abspath $(BUILD)/pyflare) PYFLARE_BUILD=$(abspath $(BUILD)) PYFLARE_RESULTS=$(1) $(PYTHON) $$s || \
+	    { rc=$$?; fail=1; n=$${s%/run.py}; echo "exit $${n\#\#*/} $$rc" >>$(or $(1),/dev/null); }; \
+	done
 
-test: all unit integration
+unit: $(UNIT_BIN)
+	@fail=0; $(call run_unit,); exit $$fail
+
+integration: $(BUILD)/pyflare
+	@fail=0; $(call run_suites,); exit $$fail
+
+# Both, then the line summing them all (the last line of `make test`).
+RESULTS = $(abspath $(BUILD))/test-results
+tests-total: all $(UNIT_BIN)
+	@rm -f $(RESULTS); fail=0; $(call run_unit,$(RESULTS)); $(call run_suites,$(RESULTS)); \
+	$(PYTHON) tests/harness.py --total $(RESULTS) $(SUITES) || fail=1; exit $$fail
+
+test: tests-total
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" unit integration
+	  LDFLAGS="-fsanitize=address,undefined" tests-total
 
 # One self-contained binary to copy into a production container (glibc and zlib linked in).
 static:
@@ -78,6 +98,6 @@ demo: $(BUILD)/pyflare
 clean:
 	rm -rf build
 
-.PHONY: all unit integration test asan static demo clean
+.PHONY: all unit integration tests-total test asan static demo clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 -include module/module.mk

@@ -25,7 +25,7 @@ in_root() { if [ "$SID_ROOT" = / ]; then "$@"; else chroot "$SID_ROOT" "$@"; fi;
 
 in_root apt-get -o Acquire::Check-Valid-Until=false install -y --no-install-recommends cargo librust-inferno-dev
 crate=$(cd "$SID_ROOT/usr/share/cargo/registry" && ls -d inferno-[0-9]* | sort -V | tail -1)
-build=/root/inferno-build            # inside the root
+build=/var/tmp/inferno-build         # inside the root
 src="$SID_ROOT$build/src"
 rm -rf "$src" && mkdir -p "$src"
 cp -r "$SID_ROOT/usr/share/cargo/registry/$crate/." "$src/"

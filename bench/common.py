@@ -11,7 +11,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYFLARE = os.environ.get("PYFLARE") or os.path.join(ROOT, "build", "pyflare")
-PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import harness  # noqa: E402  (interpreters found as the tests find them)
+PYENV = harness.pyenv_versions() or os.devnull  # no pyenv: no versions
 SUMMARY = re.compile(r"(\d+) stacks from (\d+) samples in ([\d.]+) s \(([\d.]+) Hz of ([\d.e+]+) requested\), (\d+) late")
 
 

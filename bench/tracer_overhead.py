@@ -40,7 +40,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOAD = os.path.join(ROOT, "bench", "tracer_workload.py")
-PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import harness  # noqa: E402  (interpreters found as the tests find them)
+PYENV = harness.pyenv_versions() or os.devnull  # no pyenv: no versions
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 15
 ONLY = sys.argv[2:]
 

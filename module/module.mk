@@ -15,10 +15,9 @@
 # the root to be imported (tests/tracer/run.py does so; see README).
 # Included by the top-level Makefile; MODULE_TARGETS joins `all`.
 
-# (/var/lib/pyflare/py313t: the free-threaded 3.13t of tools/setup-debian.sh, tag 3.13.5t, cp313t.)
-PYENV_ROOT ?= $(HOME)/.pyenv
-MODULE_PYTHONS ?= $(wildcard $(PYENV_ROOT)/versions/*/bin/python) $(wildcard /usr/bin/python3.11) \
-  $(wildcard $(or $(PYFLARE_PY313T),/var/lib/pyflare/py313t)/bin/python3.13t)
+# The interpreters the tests find (tests/harness.py): pyenv's, PATH's, system-3.11 and
+# /var/lib/pyflare/py313t (the free-threaded 3.13t of tools/setup-debian.sh, tag 3.13.5t, cp313t).
+MODULE_PYTHONS ?= $(shell $(PYTHON) tests/harness.py --host-paths)
 MODULE_ROOT    ?= /var/lib/pyflare/sid-root
 MODULE_ROOT_PYTHONS ?= $(notdir $(wildcard $(MODULE_ROOT)/usr/bin/python3.1[4-9] $(MODULE_ROOT)/usr/bin/python3.1[4-9]d))
 # The interpreter is not instrumented, so a sanitizer build of the module

@@ -82,7 +82,7 @@ static pf_profile *load_folded(const char *path, int lenient, double rate, out_s
     }
     pf_profile *p = pf_profile_new();
     if (!p) {
-        pf_fail(err, PF_ERR_IO, "out of memory");
+        pf_fail(err, PF_ERR_NOMEM, "out of memory");
         if (!is_stdin)
             fclose(in);
         return NULL;

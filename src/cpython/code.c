@@ -80,7 +80,7 @@ static int read_linetable(py_proc *p, uint64_t bytes_obj, py_code *code, pf_erro
         return pf_fail(err, PF_ERR_CORRUPT, "implausible line table size %lld", (long long)size);
     code->linetable = malloc(size ? (size_t)size : 1);
     if (!code->linetable)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     code->linetable_len = (size_t)size;
     return target_read(p->target, bytes_obj + p->layout.bytes.ob_sval, code->linetable, (size_t)size, err);
 }
@@ -125,14 +125,14 @@ py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err)
         return *slot;
     if ((c->used + 1) * 2 > c->cap) {
         if (grow(c) != 0) {
-            pf_fail(err, PF_ERR_IO, "out of memory");
+            pf_fail(err, PF_ERR_NOMEM, "out of memory");
             return NULL;
         }
         slot = find_slot(c, addr);
     }
     py_code *code = malloc(sizeof *code);
     if (!code) {
-        pf_fail(err, PF_ERR_IO, "out of memory");
+        pf_fail(err, PF_ERR_NOMEM, "out of memory");
         return NULL;
     }
     if (decode(p, addr, code, err) != 0) {

@@ -56,12 +56,13 @@ static int load_bias(const target_mapping *maps, size_t n, const char *path, con
  * else by the kernel's link to the mapping (a chroot'ed target's maps show
  * paths in pyflare's own view, which the first does not find). */
 static int open_mapped_file(py_proc *p, const target_mapping *m, elf_image **img) {
-    char real[4096 + 64], msg[256];
+    char real[4096 + 64];
+    pf_error err; /* why a file is not CPython's is not reported */
     target_path(p->target, m->path, real, sizeof real);
-    if (elf_open(real, img, msg, sizeof msg) == 0)
+    if (elf_open(real, img, &err) == 0)
         return 0;
     target_mapping_file(p->target, m, real, sizeof real);
-    return elf_open(real, img, msg, sizeof msg);
+    return elf_open(real, img, &err);
 }
 
 /* Looks for CPython's entry points in one mapped file: _PyRuntime by its own
@@ -269,7 +270,7 @@ static int choose_layout(py_proc *p, const found_symbols *sym, pf_error *err) {
 int py_proc_open(target *t, py_proc **out, pf_error *err) {
     py_proc *p = calloc(1, sizeof *p);
     if (!p)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     p->target = t;
     found_symbols sym = {0};
     if (find_interpreter_file(p, &sym, err) != 0) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/u64map.h"
 #include "cpython/objects.h"
 
@@ -51,14 +52,8 @@ static int note_thread(py_proc *p, uint64_t key, uint64_t value, void *arg) {
     int64_t ident;
     if (py_read_int(p, key, &ident, NULL) != 0 || u64map_get(&r->thread_of_ident, (uint64_t)ident) != U64MAP_NONE)
         return 0;
-    if (r->nobjects == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        uint64_t *bigger = realloc(r->objects, cap * sizeof *bigger);
-        if (!bigger)
-            return 0;
-        r->objects = bigger;
-        r->cap = cap;
-    }
+    if (PF_GROW(r->objects, r->cap, r->nobjects + 1, 64) != 0)
+        return 0;
     if (u64map_put(&r->thread_of_ident, (uint64_t)ident, (uint32_t)r->nobjects) != 0)
         return 0;
     r->objects[r->nobjects++] = value;

@@ -132,7 +132,7 @@ int py_walker_new(py_proc *p, py_walker **out, pf_error *err) {
     const py_layout *L = &p->layout;
     py_walker *w = calloc(1, sizeof *w);
     if (!w)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     w->proc = p;
     w->codes = py_code_cache_new();
     w->seen = calloc(SEEN_SIZE, sizeof *w->seen);
@@ -156,7 +156,7 @@ int py_walker_new(py_proc *p, py_walker **out, pf_error *err) {
     w->identity_len = (size_t)(hi - lo + 8);
     if (!w->codes || !w->seen || !w->lines || w->tstate_bytes > 4096 || w->frame_bytes > 512) {
         py_walker_free(w);
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     }
     *out = w;
     return 0;
@@ -559,7 +559,7 @@ static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, py_code *co
         return -1;
     py_frame *f = push_frame(w, t);
     if (!f)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     if (offset_is_pointer)
         offset = (int64_t)((uint64_t)offset - (code_addr + (uint64_t)w->proc->layout.code.code_adaptive));
     f->code = code;
@@ -954,7 +954,7 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
                 return -1;
             py_thread *t = new_thread(w);
             if (!t)
-                return pf_fail(err, PF_ERR_IO, "out of memory");
+                return pf_fail(err, PF_ERR_NOMEM, "out of memory");
             tstate_facts *f = &w->facts[w->nthreads - 1];
             memset(f, 0, sizeof *f);
             t->tstate = tstate;

@@ -101,7 +101,7 @@ struct sampler {
 int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf_error *err) {
     sampler *s = calloc(1, sizeof *s);
     if (!s)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     s->o = *o;
     s->profile = profile;
     s->cpu_weighted = !o->idle && !o->gil_only;
@@ -512,7 +512,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         thread_view *bigger = realloc(s->view, n * sizeof *bigger);
         if (!bigger) {
             rc = -1;
-            pf_fail(&err, PF_ERR_IO, "out of memory");
+            pf_fail(&err, PF_ERR_NOMEM, "out of memory");
         } else {
             s->view = bigger;
             s->view_cap = n;

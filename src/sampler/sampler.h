@@ -40,7 +40,7 @@ typedef struct sampler_stats {
     uint64_t late;          /* slots that overran */
     uint64_t stacks;        /* weight recorded: stacks, or (CPU-weighted) periods of CPU time */
     uint64_t cpu_ns;        /* CPU-weighted: the CPU time the sampled threads used */
-    uint64_t errors[PF_ERR_USAGE + 1]; /* failed samples by pf_error_kind */
+    uint64_t errors[PF_ERR_USAGE + 1]; /* failed samples by pf_error_kind (USAGE is the last) */
     uint64_t errors_total;
     uint64_t threads_seen;
     uint64_t processes_seen;

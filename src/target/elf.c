@@ -18,7 +18,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,16 +55,6 @@ struct elf_image {
     elf_symtab dynsym, symtab;
     const char *soname;        /* points into data, NUL-terminated there */
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* [off, off+len) lies within the file; written so it cannot overflow. */
 static int in_file(const elf_image *img, uint64_t off, uint64_t len) {
@@ -119,19 +108,19 @@ static int vaddr_to_off(const elf_image *img, uint64_t vaddr, uint64_t *off, uin
 }
 
 /* Validates a SHT_SYMTAB/SHT_DYNSYM section and its linked string table. */
-static int load_symtab(elf_image *img, const Elf64_Shdr *sh, elf_symtab *t, char *err, size_t errlen) {
+static int load_symtab(elf_image *img, const Elf64_Shdr *sh, elf_symtab *t, pf_error *err) {
     if (sh->sh_entsize != sizeof(Elf64_Sym))
-        return fail(err, errlen, "bad symbol table entry size %llu", (unsigned long long)sh->sh_entsize);
+        return pf_fail(err, PF_ERR_CORRUPT, "bad symbol table entry size %llu", (unsigned long long)sh->sh_entsize);
     if (!in_file(img, sh->sh_offset, sh->sh_size))
-        return fail(err, errlen, "truncated symbol table");
+        return pf_fail(err, PF_ERR_CORRUPT, "truncated symbol table");
     if (sh->sh_link == SHN_UNDEF || sh->sh_link >= img->shnum)
-        return fail(err, errlen, "bad symbol table string link %u", (unsigned)sh->sh_link);
+        return pf_fail(err, PF_ERR_CORRUPT, "bad symbol table string link %u", (unsigned)sh->sh_link);
     Elf64_Shdr str;
     get_shdr(img, sh->sh_link, &str);
     if (str.sh_type != SHT_STRTAB)
-        return fail(err, errlen, "symbol table linked to a non-string section");
+        return pf_fail(err, PF_ERR_CORRUPT, "symbol table linked to a non-string section");
     if (!in_file(img, str.sh_offset, str.sh_size))
-        return fail(err, errlen, "truncated string table");
+        return pf_fail(err, PF_ERR_CORRUPT, "truncated string table");
     t->off = sh->sh_offset;
     t->count = sh->sh_size / sizeof(Elf64_Sym);
     t->stroff = str.sh_offset;
@@ -184,9 +173,9 @@ static int gnu_hash_count(const elf_image *img, uint64_t vaddr, uint64_t *count)
  * section headers were stripped or are absent), for the dynamic symbol table,
  * whose size the ELF format records only indirectly, through the hash table. */
 static int parse_dynamic(elf_image *img, const Elf64_Phdr *dyn, int have_dynsym_section,
-                         char *err, size_t errlen) {
+                         pf_error *err) {
     if (!in_file(img, dyn->p_offset, dyn->p_filesz))
-        return fail(err, errlen, "truncated dynamic segment");
+        return pf_fail(err, PF_ERR_CORRUPT, "truncated dynamic segment");
     uint64_t strtab = 0, strsz = 0, soname = 0, symtab = 0, syment = 0, hash = 0, gnu_hash = 0;
     int has_strtab = 0, has_strsz = 0, has_soname = 0, has_symtab = 0, has_syment = 0,
         has_hash = 0, has_gnu_hash = 0;
@@ -212,42 +201,42 @@ static int parse_dynamic(elf_image *img, const Elf64_Phdr *dyn, int have_dynsym_
     uint64_t stroff = 0, stravail = 0;
     if (has_strtab) {
         if (vaddr_to_off(img, strtab, &stroff, &stravail) < 0)
-            return fail(err, errlen, "bad DT_STRTAB");
+            return pf_fail(err, PF_ERR_CORRUPT, "bad DT_STRTAB");
         if (has_strsz && strsz < stravail)
             stravail = strsz;
     }
 
     if (has_soname) {
         if (!has_strtab)
-            return fail(err, errlen, "DT_SONAME without DT_STRTAB");
+            return pf_fail(err, PF_ERR_CORRUPT, "DT_SONAME without DT_STRTAB");
         if (soname >= stravail || !memchr(img->data + stroff + soname, 0, stravail - soname))
-            return fail(err, errlen, "bad DT_SONAME");
+            return pf_fail(err, PF_ERR_CORRUPT, "bad DT_SONAME");
         img->soname = (const char *)img->data + stroff + soname;
     }
 
     if (have_dynsym_section || !has_symtab || !has_strtab)
         return 0;
     if (has_syment && syment != sizeof(Elf64_Sym))
-        return fail(err, errlen, "bad DT_SYMENT %llu", (unsigned long long)syment);
+        return pf_fail(err, PF_ERR_CORRUPT, "bad DT_SYMENT %llu", (unsigned long long)syment);
     uint64_t count;
     if (has_hash) {
         uint64_t off, avail;
         uint32_t words[2]; /* nbucket, nchain: nchain is the symbol count */
         if (vaddr_to_off(img, hash, &off, &avail) < 0 || avail < sizeof words)
-            return fail(err, errlen, "bad DT_HASH");
+            return pf_fail(err, PF_ERR_CORRUPT, "bad DT_HASH");
         memcpy(words, img->data + off, sizeof words);
         count = words[1];
     } else if (has_gnu_hash) {
         if (gnu_hash_count(img, gnu_hash, &count) < 0)
-            return fail(err, errlen, "bad DT_GNU_HASH");
+            return pf_fail(err, PF_ERR_CORRUPT, "bad DT_GNU_HASH");
     } else {
         return 0; /* no way to tell the table's length: leave it unused */
     }
     uint64_t symoff, symavail, bytes;
     if (vaddr_to_off(img, symtab, &symoff, &symavail) < 0)
-        return fail(err, errlen, "bad DT_SYMTAB");
+        return pf_fail(err, PF_ERR_CORRUPT, "bad DT_SYMTAB");
     if (mul_ok(count, sizeof(Elf64_Sym), &bytes) < 0 || bytes > symavail)
-        return fail(err, errlen, "dynamic symbol table runs past its segment");
+        return pf_fail(err, PF_ERR_CORRUPT, "dynamic symbol table runs past its segment");
     img->dynsym.off = symoff;
     img->dynsym.count = count;
     img->dynsym.stroff = stroff;
@@ -255,23 +244,24 @@ static int parse_dynamic(elf_image *img, const Elf64_Phdr *dyn, int have_dynsym_
     return 0;
 }
 
-static int parse(elf_image *img, char *err, size_t errlen) {
+static int parse(elf_image *img, pf_error *err) {
     const uint8_t *d = img->data;
     if (img->size < EI_NIDENT || memcmp(d, ELFMAG, SELFMAG) != 0)
-        return fail(err, errlen, "not an ELF file");
+        return pf_fail(err, PF_ERR_CORRUPT, "not an ELF file");
     if (d[EI_CLASS] != ELFCLASS64)
-        return fail(err, errlen, "not a 64-bit ELF file");
+        return pf_fail(err, PF_ERR_UNSUPPORTED, "not a 64-bit ELF file");
     if (d[EI_DATA] != ELFDATA2LSB)
-        return fail(err, errlen, "not a little-endian ELF file");
+        return pf_fail(err, PF_ERR_UNSUPPORTED, "not a little-endian ELF file");
     if (d[EI_VERSION] != EV_CURRENT)
-        return fail(err, errlen, "unsupported ELF version %u", (unsigned)d[EI_VERSION]);
+        return pf_fail(err, PF_ERR_UNSUPPORTED, "unsupported ELF version %u", (unsigned)d[EI_VERSION]);
     Elf64_Ehdr eh;
     if (read_at(img, 0, &eh, sizeof eh) < 0)
-        return fail(err, errlen, "truncated ELF header");
+        return pf_fail(err, PF_ERR_CORRUPT, "truncated ELF header");
     if (eh.e_machine != EM_X86_64)
-        return fail(err, errlen, "not an x86-64 ELF file (machine %u)", (unsigned)eh.e_machine);
+        return pf_fail(err, PF_ERR_UNSUPPORTED, "not an x86-64 ELF file (machine %u)", (unsigned)eh.e_machine);
     if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
-        return fail(err, errlen, "not an executable or shared library (ELF type %u)", (unsigned)eh.e_type);
+        return pf_fail(err, PF_ERR_UNSUPPORTED, "not an executable or shared library (ELF type %u)",
+                       (unsigned)eh.e_type);
     img->type = eh.e_type;
 
     /* Section headers. Section 0 carries the real counts when they overflow
@@ -282,13 +272,13 @@ static int parse(elf_image *img, char *err, size_t errlen) {
     uint64_t shstrndx = SHN_UNDEF;
     if (eh.e_shoff != 0) {
         if (eh.e_shentsize != sizeof(Elf64_Shdr))
-            return fail(err, errlen, "bad section header size %u", (unsigned)eh.e_shentsize);
+            return pf_fail(err, PF_ERR_CORRUPT, "bad section header size %u", (unsigned)eh.e_shentsize);
         if (read_at(img, eh.e_shoff, &sh0, sizeof sh0) < 0)
-            return fail(err, errlen, "truncated section headers");
+            return pf_fail(err, PF_ERR_CORRUPT, "truncated section headers");
         uint64_t bytes;
         img->shnum = eh.e_shnum ? eh.e_shnum : sh0.sh_size;
         if (mul_ok(img->shnum, sizeof(Elf64_Shdr), &bytes) < 0 || !in_file(img, eh.e_shoff, bytes))
-            return fail(err, errlen, "truncated section headers");
+            return pf_fail(err, PF_ERR_CORRUPT, "truncated section headers");
         img->shoff = eh.e_shoff;
         shstrndx = eh.e_shstrndx == SHN_XINDEX ? sh0.sh_link : eh.e_shstrndx;
     }
@@ -297,21 +287,21 @@ static int parse(elf_image *img, char *err, size_t errlen) {
     if (img->phnum > 0) {
         uint64_t bytes;
         if (eh.e_phentsize != sizeof(Elf64_Phdr))
-            return fail(err, errlen, "bad program header size %u", (unsigned)eh.e_phentsize);
+            return pf_fail(err, PF_ERR_CORRUPT, "bad program header size %u", (unsigned)eh.e_phentsize);
         if (mul_ok(img->phnum, sizeof(Elf64_Phdr), &bytes) < 0 || !in_file(img, eh.e_phoff, bytes))
-            return fail(err, errlen, "truncated program headers");
+            return pf_fail(err, PF_ERR_CORRUPT, "truncated program headers");
         img->phoff = eh.e_phoff;
     }
 
     if (img->shnum > 0 && shstrndx != SHN_UNDEF) {
         if (shstrndx >= img->shnum)
-            return fail(err, errlen, "bad section name table index %llu", (unsigned long long)shstrndx);
+            return pf_fail(err, PF_ERR_CORRUPT, "bad section name table index %llu", (unsigned long long)shstrndx);
         Elf64_Shdr s;
         get_shdr(img, shstrndx, &s);
         if (s.sh_type != SHT_STRTAB)
-            return fail(err, errlen, "section name table is not a string table");
+            return pf_fail(err, PF_ERR_CORRUPT, "section name table is not a string table");
         if (!in_file(img, s.sh_offset, s.sh_size))
-            return fail(err, errlen, "truncated section name table");
+            return pf_fail(err, PF_ERR_CORRUPT, "truncated section name table");
         img->shstroff = s.sh_offset;
         img->shstrsize = s.sh_size;
     }
@@ -322,11 +312,11 @@ static int parse(elf_image *img, char *err, size_t errlen) {
         Elf64_Shdr s;
         get_shdr(img, i, &s);
         if (s.sh_type == SHT_DYNSYM && !have_dynsym_section) {
-            if (load_symtab(img, &s, &img->dynsym, err, errlen) < 0)
+            if (load_symtab(img, &s, &img->dynsym, err) < 0)
                 return -1;
             have_dynsym_section = 1;
         } else if (s.sh_type == SHT_SYMTAB && !have_symtab_section) {
-            if (load_symtab(img, &s, &img->symtab, err, errlen) < 0)
+            if (load_symtab(img, &s, &img->symtab, err) < 0)
                 return -1;
             have_symtab_section = 1;
         }
@@ -336,19 +326,19 @@ static int parse(elf_image *img, char *err, size_t errlen) {
         Elf64_Phdr ph;
         get_phdr(img, i, &ph);
         if (ph.p_type == PT_DYNAMIC)
-            return parse_dynamic(img, &ph, have_dynsym_section, err, errlen);
+            return parse_dynamic(img, &ph, have_dynsym_section, err);
     }
     return 0;
 }
 
-int elf_open_bytes(const uint8_t *data, size_t size, elf_image **out, char *err, size_t errlen) {
+int elf_open_bytes(const uint8_t *data, size_t size, elf_image **out, pf_error *err) {
     *out = NULL;
     elf_image *img = calloc(1, sizeof *img);
     if (!img)
-        return fail(err, errlen, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     img->data = data;
     img->size = data ? size : 0;
-    if (parse(img, err, errlen) < 0) {
+    if (parse(img, err) < 0) {
         free(img);
         return -1;
     }
@@ -356,32 +346,33 @@ int elf_open_bytes(const uint8_t *data, size_t size, elf_image **out, char *err,
     return 0;
 }
 
-int elf_open(const char *path, elf_image **out, char *err, size_t errlen) {
+int elf_open(const char *path, elf_image **out, pf_error *err) {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return pf_fail(err, errno == EACCES || errno == EPERM ? PF_ERR_PERMISSION : PF_ERR_IO, "cannot open %s: %s",
+                       path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
-        return fail(err, errlen, "cannot stat %s: %s", path, strerror(e));
+        return pf_fail(err, PF_ERR_IO, "cannot stat %s: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, errlen, "%s: not a regular file", path);
+        return pf_fail(err, PF_ERR_USAGE, "%s: not a regular file", path);
     }
     if (st.st_size == 0) { /* mmap refuses a zero length */
         close(fd);
-        return fail(err, errlen, "not an ELF file");
+        return pf_fail(err, PF_ERR_CORRUPT, "not an ELF file");
     }
     size_t len = (size_t)st.st_size;
     void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd); /* the mapping stays valid without the descriptor */
     if (p == MAP_FAILED)
-        return fail(err, errlen, "cannot map %s: %s", path, strerror(e));
-    if (elf_open_bytes(p, len, out, err, errlen) < 0) {
+        return pf_fail(err, PF_ERR_IO, "cannot map %s: %s", path, strerror(e));
+    if (elf_open_bytes(p, len, out, err) < 0) {
         munmap(p, len);
         return -1;
     }

@@ -10,13 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
+
 typedef struct elf_image elf_image;
 
-/* Opens and validates an ELF64 x86-64 file. On failure returns -1 and writes
- * one line (no newline) into err. */
-int elf_open(const char *path, elf_image **out, char *err, size_t errlen);
+/* Opens and validates an ELF64 x86-64 file. On failure returns -1 and fills
+ * err: PF_ERR_CORRUPT for a malformed file, PF_ERR_UNSUPPORTED for another
+ * kind of ELF (32-bit, big-endian, another machine, not an executable or
+ * shared library), PF_ERR_IO/PERMISSION/NOMEM for the system's refusals. */
+int elf_open(const char *path, elf_image **out, pf_error *err);
 /* Same, over bytes the caller owns (kept alive until elf_close): for tests and fuzzing. */
-int elf_open_bytes(const uint8_t *data, size_t size, elf_image **out, char *err, size_t errlen);
+int elf_open_bytes(const uint8_t *data, size_t size, elf_image **out, pf_error *err);
 void elf_close(elf_image *img);
 
 /* 1 for ET_EXEC (addresses are absolute: no load bias), 0 for ET_DYN. */

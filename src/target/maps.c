@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/grow.h"
+
 void target_maps_free(target *t) {
     free(t->maps);
     free(t->maps_text);
@@ -31,14 +33,10 @@ static char *slurp(const char *path, int *saved_errno) {
     for (;;) {
         if (!buf)
             break;
-        if (len + 4096 + 1 > cap) {
-            char *bigger = realloc(buf, cap *= 2);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
+        if (PF_GROW(buf, cap, len + 4096 + 1, 65536) != 0) {
+            free(buf);
+            buf = NULL;
+            break;
         }
         ssize_t got = read(fd, buf + len, cap - len - 1);
         if (got < 0) {
@@ -67,7 +65,7 @@ int target_maps(target *t, const target_mapping **maps, size_t *n, pf_error *err
     if (!text) {
         if (saved == ENOENT || saved == ESRCH)
             return pf_fail(err, PF_ERR_EXITED, "process %d exited", (int)t->pid);
-        return pf_fail(err, PF_ERR_IO, "cannot read %s: %s", path, strerror(saved));
+        return pf_fail(err, saved == ENOMEM ? PF_ERR_NOMEM : PF_ERR_IO, "cannot read %s: %s", path, strerror(saved));
     }
     size_t lines = 0;
     for (char *p = text; *p; p++)
@@ -75,7 +73,7 @@ int target_maps(target *t, const target_mapping **maps, size_t *n, pf_error *err
     target_mapping *m = calloc(lines + 1, sizeof *m);
     if (!m) {
         free(text);
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     }
     size_t count = 0;
     char *save = NULL;

@@ -142,7 +142,7 @@ int target_pause(target *t, pf_error *err) {
     t->seized = calloc(n, sizeof *t->seized);
     t->pending_signal = calloc(n, sizeof *t->pending_signal);
     if (!t->seized || !t->pending_signal)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     t->nseized = 0;
     t->paused = 1;
     for (size_t i = 0; i < n; i++) {

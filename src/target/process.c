@@ -68,7 +68,7 @@ int target_open(pid_t pid, target **out, pf_error *err) {
     }
     target *t = calloc(1, sizeof *t);
     if (!t)
-        return pf_fail(err, PF_ERR_IO, "out of memory");
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     t->pid = pid;
     t->task_dir_fd = -1;
     t->other_pid_ns = -1;

@@ -291,7 +291,7 @@ int target_threads(target *t, const target_thread **threads, size_t *n, pf_error
             target_thread *bigger = realloc(t->threads, cap * sizeof *bigger);
             if (!bigger) {
                 closedir(dir);
-                return pf_fail(err, PF_ERR_IO, "out of memory");
+                return pf_fail(err, PF_ERR_NOMEM, "out of memory");
             }
             t->threads = bigger;
             t->threads_cap = cap;

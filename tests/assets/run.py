@@ -30,6 +30,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402  (the results file make test sums)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ASSETS = os.path.join(ROOT, "src", "output", "assets")
 PYFLARE = os.environ.get("PYFLARE", os.path.join(ROOT, "build", "pyflare"))
@@ -207,6 +210,7 @@ def main():
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
     print("assets: %(passed)d passed, %(failed)d failed, %(skipped)d skipped" % results)
+    harness.record("assets", results["passed"], results["failed"], results["skipped"])
     return 1 if results["failed"] else 0
 
 

@@ -36,6 +36,9 @@ import sys
 import sysconfig
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402  (the results file make test sums)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
@@ -371,6 +374,7 @@ def main():
     test("terminal", t_terminal)
     test("spellings", t_spellings)
     print("cli: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
+    harness.record("cli", counts["passed"], counts["failed"], counts["skipped"])
     return 1 if counts["failed"] else 0
 
 

@@ -19,27 +19,15 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402  (tests/harness.py: interpreters, results, the summary line)
+
 PYFLARE = os.environ.get("PYFLARE", "build/pyflare")
 HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON = "/usr/bin/python3.11"
+PYTHON = harness.SYSTEM["system-3.11"]   # Debian's static python3.11
 
-passed = failed = skipped = 0
-
-
-def result(ok, name, why=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("PASS " + name)
-    else:
-        failed += 1
-        print("FAIL %s: %s" % (name, why))
-
-
-def skip(name, why):
-    global skipped
-    skipped += 1
-    print("SKIP %s: %s" % (name, why))
+suite = harness.Suite("container")
+result, skip = suite.result, suite.skip
 
 
 def host_pid_of(unshare_pid, marker):
@@ -67,8 +55,7 @@ def main():
         skip("container", PYTHON + " not installed")
     else:
         run_container_tests()
-    print("container: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    return 1 if failed else 0
+    return suite.finish()
 
 
 def run_container_tests():

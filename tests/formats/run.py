@@ -29,12 +29,15 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402  (tests/harness.py: results, the summary line)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
 PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
 
-counts = {"passed": 0, "failed": 0, "skipped": 0}
+suite = harness.Suite("formats")
 
 
 class Skip(Exception):
@@ -45,15 +48,12 @@ def run_test(name, fn, *args):
     try:
         fn(*args)
     except Skip as e:
-        counts["skipped"] += 1
-        print("SKIP %s: %s" % (name, e))
+        suite.skip(name, str(e))
     except Exception as e:  # an assertion or a consumer's crash: both are failures
-        counts["failed"] += 1
         detail = str(e) if isinstance(e, AssertionError) else "%s: %s" % (type(e).__name__, e)
-        print("FAIL %s: %s" % (name, detail[:3000]))
+        suite.failed(name, detail[:3000])
     else:
-        counts["passed"] += 1
-        print("ok   %s" % name)
+        suite.passed(name)
 
 
 def check(cond, msg):
@@ -1044,8 +1044,7 @@ def main():
             print("kept " + tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print("formats: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
-    return 1 if counts["failed"] else 0
+    return suite.finish()
 
 
 def formats(tmp):
@@ -1054,8 +1053,7 @@ def formats(tmp):
     mk = os.path.join(tmp, "mkprofile")
     cc = os.environ.get("CC", "cc")
     if not os.path.exists(lib):
-        print("FAIL build: %s missing (run make)" % lib)
-        counts["failed"] += 1
+        suite.failed("build", "%s missing (run make)" % lib)
     else:
         flags = []
         with open(lib, "rb") as fh:
@@ -1068,8 +1066,7 @@ def formats(tmp):
                            ["-I" + os.path.join(ROOT, "src"), os.path.join(HERE, "mkprofile.c"), lib,
                             "-lz", "-o", mk], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if r.returncode != 0:
-            print("FAIL build mkprofile:\n" + r.stdout.decode(errors="replace"))
-            counts["failed"] += 1
+            suite.failed("build mkprofile", "", r.stdout.decode(errors="replace").splitlines())
             mk = None
 
     def make(spec, name):

@@ -31,6 +31,9 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402  (tests/harness.py: results, the summary line)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
@@ -38,24 +41,15 @@ PYFLARE = os.environ.get("PYFLARE") or os.path.join(ROOT, "build", "pyflare")
 BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
 SVG = "{http://www.w3.org/2000/svg}"
 
-passed = failed = skipped = 0
+suite = harness.Suite("formats_visual")
 TMP = tempfile.mkdtemp(prefix="pyflare-visual-")
 
 
 def report(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("  ok    %s" % name)
-    else:
-        failed += 1
-        print("  FAIL  %s%s" % (name, (": " + detail) if detail else ""))
+    suite.result(ok, name, detail)
 
 
-def skip(name, why):
-    global skipped
-    skipped += 1
-    print("  SKIP  %s: %s" % (name, why))
+skip = suite.skip
 
 
 def check(name, fn):
@@ -990,9 +984,8 @@ PY313T = os.path.join(os.environ.get("PYFLARE_PY313T") or "/var/lib/pyflare/py31
 
 def main():
     if not os.access(PYFLARE, os.X_OK):
-        print("formats_visual: cannot run %s (set PYFLARE)" % PYFLARE)
-        print("formats_visual: 0 passed, 1 failed, 0 skipped")
-        return 1
+        suite.failed("setup", "cannot run %s (set PYFLARE)" % PYFLARE)
+        return suite.finish()
     print("formats_visual (%s)" % PYFLARE)
     check("svg: well-formed, frames, colours by origin, title", test_svg_wellformed)
     check("svg: hostile names are text", test_svg_hostile)
@@ -1033,8 +1026,7 @@ def main():
             check(browser[3], lambda: browser_html_hostile(gen))
             check(browser[4], lambda: browser_html_timing(gen))
     shutil.rmtree(TMP, ignore_errors=True)
-    print("formats_visual: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    return 1 if failed else 0
+    return suite.finish()
 
 
 if __name__ == "__main__":

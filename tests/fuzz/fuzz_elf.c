@@ -4,7 +4,7 @@
  *
  * Build and run (from the repository root):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- *         -Isrc tests/fuzz/fuzz_elf.c src/target/elf.c -o build/fuzz_elf
+ *         -Isrc tests/fuzz/fuzz_elf.c src/target/elf.c src/base/error.c -o build/fuzz_elf
  *   mkdir -p build/fuzz_elf_corpus && cp /bin/true build/fuzz_elf_corpus/
  *   # plus a small .so with a .symtab, e.g. a lib-dynload module of pyenv's 2.7
  *   build/fuzz_elf -max_total_time=180 -max_len=65536 build/fuzz_elf_corpus
@@ -29,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(copy, data, size);
 
     elf_image *img = NULL;
-    char err[128];
-    if (elf_open_bytes(copy, size, &img, err, sizeof err) == 0) {
+    pf_error err;
+    if (elf_open_bytes(copy, size, &img, &err) == 0) {
         static const char *const names[] = {"_PyRuntime", "Py_Version", "interp_head", "main",
                                             "_start", "", "x"};
         uint64_t a, b;

@@ -37,7 +37,6 @@ diff), "SKIP name: reason", and finally exactly one summary line
 """
 
 import concurrent.futures
-import glob
 import json
 import os
 import shutil
@@ -50,20 +49,17 @@ import time
 import unicodedata
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402  (tests/harness.py: interpreters, results, the summary line)
 import sid_root  # noqa: E402  (tests/sid_root.py: CPython 3.14/3.15 in a Debian root)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGETS = os.path.join(HERE, "targets")
-PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
 
-# The interpreters this suite is meant to cover; absent ones are SKIPped.
-EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
-            "3.11.7", "3.12.1", "3.13.0", "system-3.11", "3.13t"] + sid_root.NAMES
-# 3.13t: the free-threaded build tools/setup-debian.sh makes (its last section).
-SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11",
-                  "3.13t": os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"),
-                                        "bin", "python3.13t")}
+# The interpreters this suite is meant to cover (absent ones are SKIPped):
+# pyenv's, system-3.11, 3.13t and the sid root's; see tests/harness.py.
+EXPECTED = harness.EXPECTED
+PYENV = harness.pyenv_versions()    # None without pyenv
 
 SCENARIOS = ["basic", "deep", "qualnames", "generators", "callbacks", "nonascii", "crowd", "parallel"]
 PARALLEL_SPINNERS = ["spin-alpha", "spin-beta", "spin-gamma", "spin-delta"]
@@ -89,30 +85,7 @@ _live = set()           # target processes to kill if the run is interrupted
 _live_lock = threading.Lock()
 
 
-class Result:
-    """Outcome of one test: status is PASS, FAIL or SKIP."""
-
-    def __init__(self, status, name, reason="", details=()):
-        self.status, self.name, self.reason = status, name, reason
-        self.details = list(details)
-
-    def render(self):
-        line = self.status + " " + self.name
-        if self.reason:
-            line += ": " + self.reason
-        return "\n".join([line] + ["    " + d for d in self.details])
-
-
-def check(name, problems):
-    """PASS if problems is empty, else FAIL with the first problem as reason."""
-    if not problems:
-        return Result("PASS", name)
-    lines = []
-    for p in problems:
-        lines.extend(p.splitlines())
-    more = len(problems) - 1
-    reason = lines[0] + (" (+%d more problem%s)" % (more, "s" * (more > 1)) if more else "")
-    return Result("FAIL", name, reason, lines[1:])
+Result, check = harness.Result, harness.check
 
 
 # ---------------------------------------------------------------- pyflare --
@@ -305,7 +278,7 @@ def short(path):
     """Shorten well-known path prefixes for readable diffs."""
     if not isinstance(path, str):
         return repr(path)
-    for prefix, label in ((TARGETS + "/", "targets/"), (PYENV + "/", "~pyenv/")):
+    for prefix, label in ((TARGETS + "/", "targets/"), ((PYENV or TARGETS) + "/", "~pyenv/")):
         if path.startswith(prefix):
             return label + path[len(prefix):]
     return path
@@ -847,36 +820,12 @@ def no_runtime_test(launcher):
 # ------------------------------------------------------------------ main --
 
 def interpreters():
-    """([(name, path)] to test, [names missing]) honouring PYFLARE_PYTHONS."""
-    found = {}
-    for path in sorted(glob.glob(os.path.join(PYENV, "*", "bin", "python"))):
-        if os.access(path, os.X_OK):
-            found[path.split(os.sep)[-3]] = path
-    for name, path in SYSTEM_PYTHONS.items():
-        if os.access(path, os.X_OK):
-            found[name] = path
-    sid_found, sid_missing = sid_root.interpreters("it") if want_sid() else ({}, {})
-    if sid_found:
+    """([(name, path)] to test, [(name, why missing)]) honouring PYFLARE_PYTHONS."""
+    pythons = harness.interpreters("it", EXPECTED)
+    if any(py.root for py in pythons if not py.why):
         sid_root.stage_tree("it", TARGETS)  # once, before the jobs run in parallel
-    found.update(sid_found)
-    order = EXPECTED + sorted(set(found) - set(EXPECTED))
-    wanted = os.environ.get("PYFLARE_PYTHONS")
-    if wanted:
-        names = [n.strip() for n in wanted.split(",") if n.strip()]
-        unknown = [n for n in names if n not in order]
-        if unknown:
-            sys.exit("run.py: unknown interpreter(s) in PYFLARE_PYTHONS: %s (known: %s)"
-                     % (", ".join(unknown), ", ".join(order)))
-        order = [n for n in order if n in names]
-    return ([(n, found[n]) for n in order if n in found],
-            [(n, sid_missing.get(n, "not installed")) for n in order if n not in found])
-
-
-def want_sid():
-    """Whether this run may use the Debian root's interpreters (it is set up,
-    and a staging copy made, only then)."""
-    wanted = os.environ.get("PYFLARE_PYTHONS")
-    return not wanted or any(n.strip() in sid_root.NAMES for n in wanted.split(","))
+    return ([(py.name, py.path) for py in pythons if not py.why],
+            [(py.name, py.why) for py in pythons if py.why])
 
 
 def main(argv):
@@ -885,15 +834,14 @@ def main(argv):
     filters = argv[1:]
     selected = lambda job: not filters or any(f in job for f in filters)
 
+    suite = harness.Suite("integration")
     if not os.access(PYFLARE, os.X_OK):
-        print("FAIL setup: no executable pyflare at %s (run make)" % PYFLARE)
-        print("integration: 0 passed, 1 failed, 0 skipped")
-        return 1
+        suite.failed("setup", "no executable pyflare at %s (run make)" % PYFLARE)
+        return suite.finish()
 
     present, missing = interpreters()
-    results = [Result("SKIP", name, why) for name, why in missing]
-    for r in results:
-        print(r.render(), flush=True)
+    for name, why in missing:
+        suite.skip(name, why)
 
     jobs = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
@@ -909,14 +857,8 @@ def main(argv):
                 jobs.append(pool.submit(run_scenario, name, path, "crowd10k"))
         # Print in submission order so the output reads the same every run.
         for job in jobs:
-            for r in job.result():
-                print(r.render(), flush=True)
-                results.append(r)
-
-    count = lambda s: sum(r.status == s for r in results)
-    print("integration: %d passed, %d failed, %d skipped"
-          % (count("PASS"), count("FAIL"), count("SKIP")))
-    return 1 if count("FAIL") else 0
+            suite.add(job.result())
+    return suite.finish()
 
 
 def _kill_live_targets(*_):

@@ -42,6 +42,7 @@ import xml.etree.ElementTree as ET
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 sys.path.insert(0, TESTS)
+import harness  # noqa: E402
 import sid_root  # noqa: E402
 
 # The integration suite's targets, Target class and comparison helpers.
@@ -64,7 +65,7 @@ def main():
 main()
 """
 WORKERS = 2
-Result, check = it.Result, it.check
+Result, check = harness.Result, harness.check
 
 
 # ------------------------------------------------------------ the peer --
@@ -206,25 +207,20 @@ def main(argv):
     it.PYFLARE = os.environ.get("PYFLARE") or os.path.join(os.path.dirname(TESTS), "build", "pyflare")
     filters = argv[1:]
     selected = lambda job: not filters or any(f in job for f in filters)
-    wanted = os.environ.get("PYFLARE_PYTHONS")
-    names = [n.strip() for n in wanted.split(",")] if wanted else sid_root.NAMES
-    results = []
+    suite = harness.Suite("peer")
+    found = {}
     if not os.access(it.PYFLARE, os.X_OK):
-        results.append(Result("FAIL", "setup", "no executable pyflare at %s (run make)" % it.PYFLARE))
-        found = {}
+        suite.failed("setup", "no executable pyflare at %s (run make)" % it.PYFLARE)
     else:
-        found, missing = sid_root.interpreters("peer")
-        for n in sid_root.NAMES:
-            if n in missing and n in names:
-                results.append(Result("SKIP", n, missing[n]))
+        for py in harness.interpreters("peer", sid_root.NAMES, host=False):
+            if py.why:
+                suite.skip(py.name, py.why)
+            else:
+                found[py.name] = py.path
         if found:
             sid_root.stage_tree("peer", it.TARGETS)
-    for r in results:
-        print(r.render(), flush=True)
     plan = []
-    for interp in sid_root.NAMES:
-        if interp not in found or interp not in names:
-            continue
+    for interp in found:
         if interp in PEER_PYTHONS:
             for scenario in SCENARIOS:
                 plan.append(("%s/peer/%s" % (interp, scenario), job_peer, (interp, found[interp], scenario)))
@@ -232,12 +228,8 @@ def main(argv):
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
         jobs = [pool.submit(job, *args) for name, job, args in plan if selected(name)]
         for job in jobs:
-            for r in job.result():
-                print(r.render(), flush=True)
-                results.append(r)
-    count = lambda s: sum(r.status == s for r in results)
-    print("peer: %d passed, %d failed, %d skipped" % (count("PASS"), count("FAIL"), count("SKIP")))
-    return 1 if count("FAIL") else 0
+            suite.add(job.result())
+    return suite.finish()
 
 
 if __name__ == "__main__":

@@ -55,7 +55,6 @@ Exit status 1 on any failure.
 """
 
 import concurrent.futures
-import glob
 import json
 import os
 import re
@@ -68,19 +67,13 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402  (tests/harness.py: interpreters, results, the summary line)
 import sid_root  # noqa: E402  (tests/sid_root.py: CPython 3.14/3.15 in a Debian root)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGETS = os.path.join(HERE, "targets")
-PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
-
-EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13",
-            "3.11.7", "3.12.1", "3.13.0", "system-3.11", "3.13t"] + sid_root.NAMES
-# 3.13t: the free-threaded build tools/setup-debian.sh makes (its last section).
-SYSTEM_PYTHONS = {"system-3.11": "/usr/bin/python3.11",
-                  "3.13t": os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"),
-                                        "bin", "python3.13t")}
+EXPECTED = harness.EXPECTED  # pyenv's, system-3.11, 3.13t, the sid root's (tests/harness.py)
 FREE_THREADED = ["3.13t"]   # no GIL: --gil is refused, threads run in parallel
 ONCE_ON = "3.12.1"          # the interpreter for lifecycle, errors and rate
 
@@ -101,28 +94,7 @@ _live = set()               # processes to kill if the run is interrupted
 _live_lock = threading.Lock()
 
 
-class Result:
-    def __init__(self, status, name, reason="", details=()):
-        self.status, self.name, self.reason = status, name, reason
-        self.details = list(details)
-
-    def render(self):
-        line = self.status + " " + self.name
-        if self.reason:
-            line += ": " + self.reason
-        return "\n".join([line] + ["    " + d for d in self.details])
-
-
-def check(name, problems, note=""):
-    """PASS (with an optional note) if problems is empty, else FAIL."""
-    if not problems:
-        return Result("PASS", name, note)
-    lines = []
-    for p in problems:
-        lines.extend(str(p).splitlines())
-    more = len(problems) - 1
-    reason = lines[0] + (" (+%d more)" % more if more else "")
-    return Result("FAIL", name, reason, lines[1:])
+Result, check = harness.Result, harness.check
 
 
 # ------------------------------------------------------------ processes --
@@ -1527,7 +1499,7 @@ def launched_main_thread_case(python):
 def readonly_dir_case():
     """An unprivileged pyflare asked to write into a read-only directory."""
     name = "errors/output-dir-readonly"
-    system = SYSTEM_PYTHONS["system-3.11"]
+    system = harness.SYSTEM["system-3.11"]
     if os.geteuid() != 0:
         return Result("SKIP", name, "needs root to switch to an unprivileged user")
     if not shutil.which("setpriv"):
@@ -1627,35 +1599,16 @@ def job_recursion(interp, python):
 # ---------------------------------------------------------------- main --
 
 def interpreters():
-    """([(name, path)] to test, [names missing]) honouring PYFLARE_PYTHONS."""
-    found = {}
-    for path in sorted(glob.glob(os.path.join(PYENV, "*", "bin", "python"))):
-        if os.access(path, os.X_OK):
-            found[path.split(os.sep)[-3]] = path
-    for name, path in SYSTEM_PYTHONS.items():
-        if os.access(path, os.X_OK):
-            found[name] = path
-    wanted = os.environ.get("PYFLARE_PYTHONS")
-    sid_found, sid_missing = {}, {}
-    if not wanted or any(n.strip() in sid_root.NAMES for n in wanted.split(",")):
-        sid_found, sid_missing = sid_root.interpreters("rec")
-    if sid_found:
+    """([(name, path)] to test, [(name, why missing)]) honouring PYFLARE_PYTHONS."""
+    pythons = harness.interpreters("rec", EXPECTED)
+    if any(py.root for py in pythons if not py.why):
         # The root's interpreters are launchers taking host paths under the
         # root: the targets and every work directory move there, for all.
         global TARGETS
         TARGETS = sid_root.stage_tree("rec", TARGETS)
         sid_root.stage("rec", redirect_tempfile=True)
-    found.update(sid_found)
-    order = EXPECTED + sorted(set(found) - set(EXPECTED))
-    if wanted:
-        names = [n.strip() for n in wanted.split(",") if n.strip()]
-        unknown = [n for n in names if n not in order]
-        if unknown:
-            sys.exit("run.py: unknown interpreter(s) in PYFLARE_PYTHONS: %s (known: %s)"
-                     % (", ".join(unknown), ", ".join(order)))
-        order = [n for n in order if n in names]
-    return ([(n, found[n]) for n in order if n in found],
-            [(n, sid_missing.get(n, "not installed")) for n in order if n not in found])
+    return ([(py.name, py.path) for py in pythons if not py.why],
+            [(py.name, py.why) for py in pythons if py.why])
 
 
 def version_of(name):
@@ -1701,9 +1654,9 @@ def main(argv):
         os.chmod(home, 0o755)
         PYFLARE = snapshot(binary, home) if os.access(binary, os.X_OK) else None
         if PYFLARE is None:
-            print("FAIL setup: no working pyflare at %s (run make)" % binary)
-            print("record: 0 passed, 1 failed, 0 skipped")
-            return 1
+            suite = harness.Suite("record")
+            suite.failed("setup", "no working pyflare at %s (run make)" % binary)
+            return suite.finish()
         return run_all(filters, selected)
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -1721,11 +1674,11 @@ def run_all(filters, selected):
     if not RT_PREFIX:
         print("note: cannot raise pyflare's priority (chrt --fifo); share tests may suffer from load")
 
+    suite = harness.Suite("record")
     present, missing = interpreters()
-    results = [Result("SKIP", name, why) for name, why in missing]
+    for name, why in missing:
+        suite.skip(name, why)
     missing = [name for name, _ in missing]
-    for r in results:
-        print(r.render(), flush=True)
     paths = dict(present)
 
     # Heaviest first, so the two workers finish together.
@@ -1749,28 +1702,19 @@ def run_all(filters, selected):
         if ONCE_ON in paths:
             plan.append((job_name, job, (paths[ONCE_ON],)))
         elif selected(job_name):
-            r = Result("SKIP", job_name, "needs %s (%s)" % (ONCE_ON, "not installed" if ONCE_ON in missing
-                                                            else "not selected by PYFLARE_PYTHONS"))
-            print(r.render(), flush=True)
-            results.append(r)
+            suite.skip(job_name, "needs %s (%s)" % (ONCE_ON, "not installed" if ONCE_ON in missing
+                                                    else "not selected by PYFLARE_PYTHONS"))
 
     # The load job starts CPU hogs: it runs alone, before the others.
     for name, job, args in plan:
         if name == "load" and selected(name):
-            for r in guarded(job, name, *args):
-                print(r.render(), flush=True)
-                results.append(r)
+            suite.add(guarded(job, name, *args))
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
         jobs = [pool.submit(guarded, job, name, *args) for name, job, args in plan
                 if selected(name) and name != "load"]
         for job in jobs:
-            for r in job.result():
-                print(r.render(), flush=True)
-                results.append(r)
-
-    count = lambda s: sum(r.status == s for r in results)
-    print("record: %d passed, %d failed, %d skipped" % (count("PASS"), count("FAIL"), count("SKIP")))
-    return 1 if count("FAIL") else 0
+            suite.add(job.result())
+    return suite.finish()
 
 
 def _kill_live(*_):

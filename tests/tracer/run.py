@@ -6,8 +6,10 @@ pyflare package in module/pyflare, `pyflare trace`), against every CPython.
 
 (`make integration` runs it so.) Standard library only.
 
-For each interpreter (EXPECTED below; missing ones are SKIPped by name) the
-module build is build/module/<tag>/ (tag from module/pyinfo.py). Then:
+For each interpreter (EXPECTED below, found by tests/harness.py; missing ones
+are SKIPped by name; PYFLARE_PYTHONS=name,name restricts them, sid-3.14 being
+"3.14" there) the module build is build/module/<tag>/ (tag from
+module/pyinfo.py). Then:
   - cases.py runs inside that interpreter: exact call counts (fib), self
     times summing to the total, recursion not double counted, generators and
     coroutines, exceptions unwinding, threads, builtins, clocks, the WSGI
@@ -51,32 +53,30 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402  (tests/harness.py: interpreters, results, the summary line)
+import sid_root  # noqa: E402  (tests/sid_root.py: CPython 3.14/3.15 in a Debian root)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
 PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
-PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
-SID_ROOT = os.environ.get("PYFLARE_SID_ROOT") or "/var/lib/pyflare/sid-root"
+SID_ROOT = sid_root.ROOT
 SID = {"sid-3.14": "python3.14", "sid-3.14d": "python3.14d", "sid-3.15": "python3.15"}
-EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0",
-            "system-3.11", "3.13t"] + sorted(SID)
-# 3.13t: the free-threaded build tools/setup-debian.sh makes (its last section).
-SYSTEM = {"system-3.11": "/usr/bin/python3.11",
-          "3.13t": os.path.join(os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t"), "bin", "python3.13t")}
+# pyenv's, system-3.11, 3.13t (tests/harness.py) and SID, which tests/sid_root.py calls 3.14...
+EXPECTED = harness.PYENV_EXPECTED + list(harness.SYSTEM) + [n[len("sid-"):] for n in sorted(SID)]
 ASAN_RT_FILE = os.path.join(BUILD, "module", "asan-runtime")
 ASAN_RT = open(ASAN_RT_FILE).read().strip() if os.path.exists(ASAN_RT_FILE) else None
 TIMEOUT = 180
 FILTERS = sys.argv[1:]
 
-results = []
+suite = harness.Suite("tracer")
 
 
 def report(status, name, reason=""):
     if FILTERS and not any(f in name for f in FILTERS):
         return
-    results.append((status, name))
-    print("%s %s%s" % (status, name, ": " + reason if reason else ""))
-    sys.stdout.flush()
+    suite.add(harness.Result(status, name, reason))
 
 
 class Python:
@@ -137,36 +137,20 @@ class Python:
 
 
 def sid_ready():
-    """None when the sid root can run its interpreters, else why not."""
-    if not os.path.isdir(os.path.join(SID_ROOT, "usr", "bin")):
-        return "no Debian sid root at %s (bash tools/setup-debian.sh makes it)" % SID_ROOT
-    if os.geteuid() != 0:
-        return "the sid interpreters run under chroot, which needs root"
-    proc = os.path.join(SID_ROOT, "proc")
-    if not os.path.exists(os.path.join(proc, "self")):
-        rc, out, err = run(["mount", "-t", "proc", "proc", proc])
-        if rc != 0:
-            return "cannot mount proc in %s: %s" % (SID_ROOT, err.strip())
-    return None
+    """None when the sid root can run its interpreters, else why not (for bench/tracer_overhead.py)."""
+    why = sid_root.missing_reason()
+    if not why:
+        sid_root.ensure_proc()
+    return why
 
 
 def interpreters():
-    """Python objects for every interpreter to test; missing expected ones -> (name, None, reason)."""
-    found = dict((v, os.path.join(PYENV, v, "bin", "python")) for v in
-                 (os.listdir(PYENV) if os.path.isdir(PYENV) else []))
-    found = dict((k, Python(k, p)) for k, p in found.items() if os.path.exists(p))
-    found.update((k, Python(k, p)) for k, p in SYSTEM.items() if os.path.exists(p))
-    missing = dict((n, "interpreter not installed") for n in EXPECTED)
-    why = sid_ready()
-    for n, py in SID.items():
-        if why:
-            missing[n] = why
-        elif os.path.exists(os.path.join(SID_ROOT, "usr", "bin", py)):
-            found[n] = Python(n, py, SID_ROOT.rstrip("/"))
-        else:
-            missing[n] = "%s not installed in %s" % (py, SID_ROOT)
-    names = EXPECTED + sorted(set(found) - set(EXPECTED))
-    return [(n, found.get(n), missing.get(n)) for n in names]
+    """[(name, Python, None)] for every interpreter to test, (name, None, why) for missing expected ones."""
+    out = []
+    for py in harness.interpreters("tracer", EXPECTED):
+        name = "sid-" + py.name if py.name in sid_root.NAMES else py.name
+        out.append((name, Python(name, py.python, py.root) if py.why is None else None, py.why))
+    return out
 
 
 def run(argv, env=None, cwd=None, timeout=TIMEOUT, stdin=None):
@@ -517,9 +501,10 @@ def test_tsan():
 
 
 def main():
-    jobs = [lambda n=n, p=p, r=r: test_interpreter(n, p, r) for n, p, r in interpreters()]
+    pythons = interpreters()
+    jobs = [lambda n=n, p=p, r=r: test_interpreter(n, p, r) for n, p, r in pythons]
     jobs += [test_trace_errors, test_tsan]
-    for n, p, r in interpreters():
+    for n, p, r in pythons:
         if n == "system-3.11" or n in SID:
             jobs.append(lambda n=n, p=p, r=r: test_django("django-" + n.replace("system-", ""), p, r))
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -528,11 +513,7 @@ def main():
                 f.result()
             except Exception as e:  # a harness error is a failure, not a crash
                 report("FAIL", "harness", repr(e))
-    passed = sum(1 for s, _ in results if s == "PASS")
-    failed = sum(1 for s, _ in results if s == "FAIL")
-    skipped = sum(1 for s, _ in results if s == "SKIP")
-    print("tracer: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    sys.exit(1 if failed else 0)
+    sys.exit(suite.finish())
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ itself assigns to each bytecode offset. This script makes that data.
     python tests/unit/gen_linetable_fixtures.py --emit     # one interpreter, JSON
 
 Without --emit it runs itself with --emit under every
-/root/.pyenv/versions/*/bin/python and the Debian sid root's python3.14+
+pyenv's versions/*/bin/python (tests/harness.py finds pyenv) and the Debian sid root's python3.14+
 (under chroot; see tools/setup-debian.sh) (and, for 3.11+, once more with
 -X no_debug_ranges, which makes the compiler use the "no columns" entries) and
 writes tests/unit/linetable_fixtures.h. It runs under Python 2.7 and 3.6+, so
@@ -31,8 +31,6 @@ import json
 import os
 import subprocess
 import sys
-
-PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "linetable_fixtures.h")
@@ -314,6 +312,9 @@ def main():
     if "--emit" in sys.argv:
         emit(sys.argv[sys.argv.index("--emit") + 1] if len(sys.argv) > sys.argv.index("--emit") + 1 else "default")
         return
+    sys.path.insert(0, os.path.dirname(HERE))
+    import harness  # Python 3 only: imported here, as --emit runs under 2.7 too
+    PYENV = harness.pyenv_versions() or os.devnull
     pythons = [[py] for py in sorted(glob.glob(os.path.join(PYENV, "*", "bin", "python")), key=version_key)]
     if not pythons:
         sys.exit("no interpreters under %s" % PYENV)

@@ -21,14 +21,18 @@
 #include "check.h"
 
 #define PY311 "/usr/bin/python3.11"
-#define PY312 "/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0"
-#define PY36 "/root/.pyenv/versions/3.6.15/lib/libpython3.6m.so.1.0"
-#define PY27 "/root/.pyenv/versions/2.7.18/lib/libpython2.7.so.1.0"
+/* pyenv's builds, under $PYENV_ROOT (the Makefile sets it from `pyenv root`). */
+static char PY312[512], PY36[512], PY27[512];
+
+static void pyenv_path(char *buf, size_t size, const char *rel) {
+    const char *root = getenv("PYENV_ROOT");
+    snprintf(buf, size, "%s/versions/%s", root && *root ? root : "(PYENV_ROOT unset)", rel);
+}
 
 static int present(const char *path) {
     if (access(path, R_OK) == 0)
         return 1;
-    printf("skipped: %s not present\n", path);
+    check_skip("%s not present", path);
     return 0;
 }
 
@@ -114,7 +118,7 @@ static int check_loads(const char *path, const elf_image *img) {
 static void check_symbol(const char *path, const elf_image *img, int dynamic, const char *name) {
     uint64_t want_v, want_s, v = 0, s = 0;
     if (nm_symbol(path, dynamic, name, &want_v, &want_s) < 0) {
-        printf("skipped: nm%s does not list %s in %s\n", dynamic ? " -D" : "", name, path);
+        check_skip("nm%s does not list %s in %s", dynamic ? " -D" : "", name, path);
         return;
     }
     CHECK_EQ_INT(elf_symbol(img, name, &v, &s), 0);
@@ -144,10 +148,10 @@ static void check_real(const char *path, int executable, const char *soname,
     if (!present(path))
         return;
     elf_image *img = NULL;
-    char err[256] = "";
-    CHECK_EQ_INT(elf_open(path, &img, err, sizeof err), 0);
+    pf_error err = {0};
+    CHECK_EQ_INT(elf_open(path, &img, &err), 0);
     if (!img) {
-        fprintf(stderr, "%s: %s\n", path, err);
+        fprintf(stderr, "%s: %s\n", path, err.msg);
         return;
     }
     CHECK_EQ_INT(elf_is_executable(img), executable);
@@ -185,16 +189,17 @@ static uint8_t *slurp(const char *path, size_t *size) {
     return buf;
 }
 
-/* Opening bytes must fail with a message containing want. */
-static void expect_error(const uint8_t *data, size_t size, const char *want, const char *what) {
+/* Opening bytes must fail with a message containing want, of the given kind. */
+static void expect_error(const uint8_t *data, size_t size, const char *want, pf_error_kind kind, const char *what) {
     elf_image *img = (elf_image *)1;
-    char err[256] = "";
-    int rc = elf_open_bytes(data, size, &img, err, sizeof err);
+    pf_error err = {0};
+    int rc = elf_open_bytes(data, size, &img, &err);
     CHECK_EQ_INT(rc, -1);
     CHECK(img == NULL);
-    if (!strstr(err, want)) {
+    CHECK_EQ_INT(err.kind, kind);
+    if (!strstr(err.msg, want)) {
         check_failed++;
-        fprintf(stderr, "%s: error \"%s\" lacks \"%s\"\n", what, err, want);
+        fprintf(stderr, "%s: error \"%s\" lacks \"%s\"\n", what, err.msg, want);
     } else {
         check_passed++;
     }
@@ -204,39 +209,39 @@ static void expect_error(const uint8_t *data, size_t size, const char *want, con
 
 static void test_garbage(void) {
     uint8_t zeros[4096] = {0};
-    expect_error(zeros, sizeof zeros, "not an ELF file", "zeros");
+    expect_error(zeros, sizeof zeros, "not an ELF file", PF_ERR_CORRUPT, "zeros");
     const char *text = "#!/bin/sh\necho this is not an ELF file\n";
-    expect_error((const uint8_t *)text, strlen(text), "not an ELF file", "text");
-    expect_error(NULL, 0, "not an ELF file", "empty");
+    expect_error((const uint8_t *)text, strlen(text), "not an ELF file", PF_ERR_CORRUPT, "text");
+    expect_error(NULL, 0, "not an ELF file", PF_ERR_CORRUPT, "empty");
 
     uint8_t hdr[sizeof(Elf64_Ehdr)] = {0};
     memcpy(hdr, ELFMAG, SELFMAG);
     hdr[EI_CLASS] = ELFCLASS32;
     hdr[EI_DATA] = ELFDATA2LSB;
     hdr[EI_VERSION] = EV_CURRENT;
-    expect_error(hdr, sizeof(Elf32_Ehdr), "not a 64-bit ELF file", "32-bit");
+    expect_error(hdr, sizeof(Elf32_Ehdr), "not a 64-bit ELF file", PF_ERR_UNSUPPORTED, "32-bit");
     hdr[EI_CLASS] = ELFCLASS64;
     hdr[EI_DATA] = ELFDATA2MSB;
-    expect_error(hdr, sizeof hdr, "not a little-endian ELF file", "big-endian");
+    expect_error(hdr, sizeof hdr, "not a little-endian ELF file", PF_ERR_UNSUPPORTED, "big-endian");
     hdr[EI_DATA] = ELFDATA2LSB;
-    expect_error(hdr, 40, "truncated ELF header", "short header");
+    expect_error(hdr, 40, "truncated ELF header", PF_ERR_CORRUPT, "short header");
     Elf64_Ehdr eh;
     memcpy(&eh, hdr, sizeof eh);
     eh.e_machine = EM_AARCH64;
     eh.e_type = ET_DYN;
     memcpy(hdr, &eh, sizeof eh);
-    expect_error(hdr, sizeof hdr, "not an x86-64 ELF file", "aarch64");
+    expect_error(hdr, sizeof hdr, "not an x86-64 ELF file", PF_ERR_UNSUPPORTED, "aarch64");
     eh.e_machine = EM_X86_64;
     eh.e_type = ET_REL;
     memcpy(hdr, &eh, sizeof eh);
-    expect_error(hdr, sizeof hdr, "not an executable or shared library", "relocatable");
+    expect_error(hdr, sizeof hdr, "not an executable or shared library", PF_ERR_UNSUPPORTED, "relocatable");
 
     /* A bare, valid header with no tables at all opens, and finds nothing. */
     eh.e_type = ET_DYN;
     memcpy(hdr, &eh, sizeof eh);
     elf_image *img = NULL;
-    char err[256] = "";
-    CHECK_EQ_INT(elf_open_bytes(hdr, sizeof hdr, &img, err, sizeof err), 0);
+    pf_error err = {0};
+    CHECK_EQ_INT(elf_open_bytes(hdr, sizeof hdr, &img, &err), 0);
     if (img) {
         uint64_t v;
         CHECK_EQ_INT(elf_symbol(img, "x", &v, NULL), -1);
@@ -246,10 +251,11 @@ static void test_garbage(void) {
         elf_close(img);
     }
 
-    CHECK_EQ_INT(elf_open("/nonexistent/pyflare/elf", &img, err, sizeof err), -1);
-    CHECK(strstr(err, "cannot open") != NULL);
-    CHECK_EQ_INT(elf_open("/", &img, err, sizeof err), -1);
-    CHECK(strstr(err, "not a regular file") != NULL);
+    CHECK_EQ_INT(elf_open("/nonexistent/pyflare/elf", &img, &err), -1);
+    CHECK(strstr(err.msg, "cannot open") != NULL);
+    CHECK_EQ_INT(err.kind, PF_ERR_IO);
+    CHECK_EQ_INT(elf_open("/", &img, &err), -1);
+    CHECK(strstr(err.msg, "not a regular file") != NULL);
 }
 
 /* Writes size bytes to a fresh temporary file and returns its path. */
@@ -283,23 +289,24 @@ static void test_corrupted(const char *path) {
                           "truncated section headers", "truncated section headers",
                           "truncated section headers"};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-        char tmp[64], err[256] = "";
+        char tmp[64];
+        pf_error err = {0};
         elf_image *img = NULL;
         if (write_temp(orig, cuts[i], tmp, sizeof tmp) < 0) {
-            printf("skipped: cannot write a temporary file\n");
+            check_skip("cannot write a temporary file");
             break;
         }
-        CHECK_EQ_INT(elf_open(tmp, &img, err, sizeof err), -1);
-        if (!strstr(err, want[i])) {
+        CHECK_EQ_INT(elf_open(tmp, &img, &err), -1);
+        if (!strstr(err.msg, want[i])) {
             check_failed++;
-            fprintf(stderr, "cut at %zu: error \"%s\" lacks \"%s\"\n", cuts[i], err, want[i]);
+            fprintf(stderr, "cut at %zu: error \"%s\" lacks \"%s\"\n", cuts[i], err.msg, want[i]);
         } else {
             check_passed++;
         }
         elf_close(img);
         unlink(tmp);
     }
-    expect_error(orig, 40, "truncated ELF header", "40 bytes");
+    expect_error(orig, 40, "truncated ELF header", PF_ERR_CORRUPT, "40 bytes");
 
     uint8_t *buf = malloc(size);
     Elf64_Ehdr e;
@@ -309,7 +316,7 @@ static void test_corrupted(const char *path) {
         e = eh;                               \
         mutation;                             \
         memcpy(buf, &e, sizeof e);            \
-        expect_error(buf, size, msg, #mutation); \
+        expect_error(buf, size, msg, PF_ERR_CORRUPT, #mutation); \
     } while (0)
     WITH_HEADER(e.e_shnum = 0xfff0, "truncated section headers");
     WITH_HEADER(e.e_shoff = UINT64_MAX - 8, "truncated section headers");
@@ -341,14 +348,14 @@ static void test_corrupted(const char *path) {
             hit = 1;
         }
         CHECK(hit);
-        expect_error(buf, size, msg[field], "symbol table header");
+        expect_error(buf, size, msg[field], PF_ERR_CORRUPT, "symbol table header");
     }
 
     /* A string offset past the table's end, or an unterminated table: the
      * symbol is simply not found, and nothing is read out of bounds. */
     memcpy(buf, orig, size);
     elf_image *img = NULL;
-    char err[256];
+    pf_error err = {0};
     for (uint64_t i = 0; i < eh.e_shnum; i++) {
         Elf64_Shdr sh;
         memcpy(&sh, buf + eh.e_shoff + i * sizeof sh, sizeof sh);
@@ -357,7 +364,7 @@ static void test_corrupted(const char *path) {
             memcpy(buf + eh.e_shoff + i * sizeof sh, &sh, sizeof sh);
         }
     }
-    CHECK_EQ_INT(elf_open_bytes(buf, size, &img, err, sizeof err), 0);
+    CHECK_EQ_INT(elf_open_bytes(buf, size, &img, &err), 0);
     if (img) {
         uint64_t v;
         CHECK_EQ_INT(elf_symbol(img, "pyflare_no_such_symbol", &v, NULL), -1);
@@ -382,10 +389,10 @@ static void check_no_sections(const char *path, const char *const *dyn, const ch
     eh.e_shoff = 0, eh.e_shnum = 0, eh.e_shstrndx = 0;
     memcpy(buf, &eh, sizeof eh);
     elf_image *img = NULL;
-    char err[256] = "";
-    CHECK_EQ_INT(elf_open_bytes(buf, size, &img, err, sizeof err), 0);
+    pf_error err = {0};
+    CHECK_EQ_INT(elf_open_bytes(buf, size, &img, &err), 0);
     if (!img) {
-        fprintf(stderr, "%s without sections: %s\n", path, err);
+        fprintf(stderr, "%s without sections: %s\n", path, err.msg);
         free(buf);
         return;
     }
@@ -404,7 +411,7 @@ static void check_no_sections(const char *path, const char *const *dyn, const ch
 static void test_sysv_hash(void) {
     char dir[] = "/tmp/pyflare_test_elf_dir_XXXXXX";
     if (!mkdtemp(dir)) {
-        printf("skipped: DT_HASH test (no temporary directory)\n");
+        check_skip("DT_HASH test (no temporary directory)");
         return;
     }
     char src[128], lib[128], cmd[512];
@@ -418,7 +425,7 @@ static void test_sysv_hash(void) {
     snprintf(cmd, sizeof cmd,
              "cc -shared -fPIC -Wl,--hash-style=sysv -Wl,-soname,libt.so.9 -o %s %s >/dev/null 2>&1", lib, src);
     if (!f || system(cmd) != 0) {
-        printf("skipped: DT_HASH test (cannot build a shared library with cc)\n");
+        check_skip("DT_HASH test (cannot build a shared library with cc)");
     } else {
         static const char *const syms[] = {"pyflare_a", "pyflare_b", "pyflare_f", NULL};
         check_real(lib, 0, "libt.so.9", syms, NULL);
@@ -434,6 +441,9 @@ int main(void) {
     static const char *const py312_dyn[] = {"_PyRuntime", "Py_Version", "PyEval_EvalFrameEx", NULL};
     static const char *const py27_dyn[] = {"_PyThreadState_Current", "PyEval_EvalFrameEx", NULL};
     static const char *const interp_head[] = {"interp_head", NULL};
+    pyenv_path(PY312, sizeof PY312, "3.12.1/lib/libpython3.12.so.1.0");
+    pyenv_path(PY36, sizeof PY36, "3.6.15/lib/libpython3.6m.so.1.0");
+    pyenv_path(PY27, sizeof PY27, "2.7.18/lib/libpython2.7.so.1.0");
 
     check_real(PY311, 1, NULL, py311_dyn, NULL);
     check_real(PY312, 0, "libpython3.12.so.1.0", py312_dyn, NULL);

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Generate src/cpython/layouts_generated.c from the installed CPython headers.
 
-For every interpreter found (default: $PYENV_ROOT/versions/*, i.e.
-~/.pyenv/versions/*), compile probe.c against that interpreter's own
+For every interpreter found (default: pyenv's versions/*, pyenv's root being
+`pyenv root`, else $PYENV_ROOT), compile probe.c against that interpreter's own
 headers, run it, and collect the py_layout initializer it prints.  The entries
 are checked against the fields declared in src/cpython/layout.h (every field
 must be set exactly once) and written out sorted by version.
@@ -26,6 +26,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 LAYOUT_H = os.path.join(REPO, "src", "cpython", "layout.h")
 DEFAULT_OUT = os.path.join(REPO, "src", "cpython", "layouts_generated.c")
 PROBE_C = os.path.join(HERE, "probe.c")
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import harness  # noqa: E402  (pyenv's root found as the tests find it)
 SID_ROOT = os.environ.get("PYFLARE_SID_ROOT", "/var/lib/pyflare/sid-root")
 # The free-threaded 3.13 tools/setup-debian.sh builds (its last section).
 PY313T = os.environ.get("PYFLARE_PY313T", "/var/lib/pyflare/py313t")
@@ -197,8 +199,7 @@ def main():
 
     prefixes = args.prefixes
     if not prefixes:
-        root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-        prefixes = sorted(glob.glob(os.path.join(root, "versions", "*")))
+        prefixes = sorted(glob.glob(os.path.join(harness.pyenv_versions() or os.devnull, "*")))
         # 3.14+ come from the Debian root tools/setup-debian.sh keeps (release
         # builds only: the debug build's headers give the same offsets).
         prefixes += sorted(glob.glob(os.path.join(SID_ROOT, "usr", "include", "python3.1[4-9]")))
@@ -230,7 +231,7 @@ def main():
 
     ordered = [entries[k] for k in sorted(entries)]
     # Paths under pyenv's root are written from $PYENV_ROOT: the file names no one's home.
-    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")).rstrip("/") + "/"
+    pyenv_root = (harness.pyenv_root() or os.devnull).rstrip("/") + "/"
     shown = lambda path: "$PYENV_ROOT/" + path[len(pyenv_root):] if path.startswith(pyenv_root) else path
     sources = "".join(" *   %-8s %s\n" % (version_str(e[0]), shown(e[2])) for e in ordered)
     abi = os.uname().machine + ", LP64" if sys.maxsize > 2**32 else os.uname().machine

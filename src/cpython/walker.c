@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/u64map.h"
 #include "cpython/objects.h"
 
@@ -223,23 +224,15 @@ static void batch_add(batch *b, uint64_t addr, size_t len, int is_window, int an
     u64map_slot *known = is_window ? NULL : u64map_slot_for(&b->exact, addr);
     if (known && known->value != U64MAP_NONE && !anew)
         return;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        span *bigger = realloc(b->spans, cap * sizeof *bigger);
-        if (!bigger)
-            return; /* prefetch is an optimisation: drop it */
-        b->spans = bigger;
-        b->cap = cap;
-    }
+    span *spans = pf_grow(b->spans, &b->cap, b->n, sizeof *spans, 256);
+    if (!spans)
+        return; /* prefetch is an optimisation: drop it */
+    b->spans = spans;
     if (is_window) {
-        if (b->nwindows == b->windows_cap) {
-            size_t cap = b->windows_cap ? b->windows_cap * 2 : 64;
-            size_t *bigger = realloc(b->windows, cap * sizeof *bigger);
-            if (!bigger)
-                return;
-            b->windows = bigger;
-            b->windows_cap = cap;
-        }
+        size_t *windows = pf_grow(b->windows, &b->windows_cap, b->nwindows, sizeof *windows, 64);
+        if (!windows)
+            return;
+        b->windows = windows;
         b->windows[b->nwindows++] = b->n;
         b->windows_sorted = 0;
     } else if (known && known->value != U64MAP_NONE) {
@@ -261,16 +254,10 @@ static void batch_head(batch *b, uint64_t addr) {
 /* Adds a word to be read after every other span of the next run, on its own;
  * its index, or SIZE_MAX. */
 static size_t batch_check(batch *b, uint64_t addr) {
-    if (!addr)
+    span *spans = addr ? pf_grow(b->spans, &b->cap, b->n, sizeof *spans, 256) : NULL;
+    if (!spans)
         return SIZE_MAX;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        span *bigger = realloc(b->spans, cap * sizeof *bigger);
-        if (!bigger)
-            return SIZE_MAX;
-        b->spans = bigger;
-        b->cap = cap;
-    }
+    b->spans = spans;
     b->spans[b->n] = (span){addr, 8, 0, 0, 0, 0, 0, 1};
     return b->n++;
 }
@@ -547,14 +534,10 @@ static size_t memo_for(py_walker *w, uint64_t tstate, uint64_t thread_id) {
             memo_reset(m, tstate, thread_id);
         return known;
     }
-    if (w->nmemos == w->memos_cap) {
-        size_t cap = w->memos_cap ? w->memos_cap * 2 : 16;
-        thread_memo *bigger = realloc(w->memos, cap * sizeof *bigger);
-        if (!bigger)
-            return NO_MEMO;
-        w->memos = bigger;
-        w->memos_cap = cap;
-    }
+    thread_memo *memos = pf_grow(w->memos, &w->memos_cap, w->nmemos, sizeof *memos, 16);
+    if (!memos)
+        return NO_MEMO;
+    w->memos = memos;
     if (u64map_put(&w->memo_index, tstate, (uint32_t)w->nmemos) != 0)
         return NO_MEMO;
     thread_memo *m = &w->memos[w->nmemos];
@@ -564,14 +547,10 @@ static size_t memo_for(py_walker *w, uint64_t tstate, uint64_t thread_id) {
 }
 
 static void memo_chain_add(thread_memo *m, uint64_t frame) {
-    if (m->nchain == m->chain_cap) {
-        size_t cap = m->chain_cap ? m->chain_cap * 2 : 64;
-        uint64_t *bigger = realloc(m->chain, cap * sizeof *bigger);
-        if (!bigger)
-            return;
-        m->chain = bigger;
-        m->chain_cap = cap;
-    }
+    uint64_t *chain = pf_grow(m->chain, &m->chain_cap, m->nchain, sizeof *chain, 64);
+    if (!chain)
+        return;
+    m->chain = chain;
     m->chain[m->nchain++] = frame;
 }
 
@@ -613,14 +592,10 @@ static int seen_before(py_walker *w, uint64_t addr) {
 }
 
 static py_frame *push_frame(py_walker *w, py_thread *t) {
-    if (w->frames_used == w->frames_cap) {
-        size_t cap = w->frames_cap ? w->frames_cap * 2 : 4096;
-        py_frame *bigger = realloc(w->frame_pool, cap * sizeof *bigger);
-        if (!bigger)
-            return NULL;
-        w->frame_pool = bigger;
-        w->frames_cap = cap;
-    }
+    py_frame *pool = pf_grow(w->frame_pool, &w->frames_cap, w->frames_used, sizeof *pool, 4096);
+    if (!pool)
+        return NULL;
+    w->frame_pool = pool;
     t->nframes++;
     return &w->frame_pool[w->frames_used++];
 }
@@ -661,14 +636,10 @@ static int confirm_code(py_walker *w, py_code *code, pf_error *err) {
         }
     }
     code->checked = w->samples;
-    if (w->ncodes_used == w->codes_used_cap) {
-        size_t cap = w->codes_used_cap ? w->codes_used_cap * 2 : 256;
-        uint64_t *bigger = realloc(w->codes_used, cap * sizeof *bigger);
-        if (!bigger)
-            return 0; /* only the prefetch is lost */
-        w->codes_used = bigger;
-        w->codes_used_cap = cap;
-    }
+    uint64_t *used = pf_grow(w->codes_used, &w->codes_used_cap, w->ncodes_used, sizeof *used, 256);
+    if (!used)
+        return 0; /* only the prefetch is lost */
+    w->codes_used = used;
     w->codes_used[w->ncodes_used++] = code->addr;
     return 0;
 }

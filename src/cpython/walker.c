@@ -62,6 +62,12 @@ typedef struct batch {
     size_t merged_used, merged_cap;
     struct order *scratch;        /* batch_run's room to put ranges in reading order */
     size_t scratch_cap;
+    /* The last run's spans as added (address, length, kind) and the reading
+     * order found for them: a steady-state sample adds the same spans in the
+     * same order, and need not sort a deep stack's frames again. */
+    struct added { uint64_t addr; uint32_t len; uint8_t kind; } *last_added;
+    size_t *last_order;
+    size_t nlast, last_cap;
     size_t last_window;           /* index of the window span that served the last lookup */
     uint32_t runs;                /* batch_run calls so far */
 } batch;
@@ -196,6 +202,8 @@ void py_walker_free(py_walker *w) {
     free(w->batch.spans);
     free(w->batch.order);
     free(w->batch.scratch);
+    free(w->batch.last_added);
+    free(w->batch.last_order);
     free(w->batch.merged);
     free(w->batch.windows);
     u64map_free(&w->batch.exact);
@@ -302,6 +310,85 @@ static void read_spans_separately(py_walker *w, const struct order *ord, size_t 
     }
 }
 
+/* Puts spans [first, first + count) in reading order in b->order, and keeps
+ * that order for the next run (same_as_last_run). process_vm_readv copies its
+ * ranges in order, each from its lowest byte up: the ranges holding a head go
+ * first (a head starts its range: what follows it is read after it), then
+ * the others, sorted by address, then the checks, each on its own. */
+static void order_run(batch *b, size_t first, size_t count, size_t nchecks) {
+    size_t nplain = count - nchecks, at_plain = 0, at_check = nplain;
+    for (size_t i = 0; i < count; i++) {
+        const span *sp = &b->spans[first + i];
+        b->order[sp->check ? at_check++ : at_plain++] = (struct order){sp->addr, first + i};
+    }
+    struct order *plain = b->order;
+    if (nplain > 32) {
+        qsort(plain, nplain, sizeof *plain, by_address);
+    } else { /* a steady-state sample's few ranges: cheaper than qsort's set-up */
+        for (size_t k = 1; k < nplain; k++) {
+            struct order o = plain[k];
+            size_t j = k;
+            for (; j > 0 && plain[j - 1].addr > o.addr; j--)
+                plain[j] = plain[j - 1];
+            plain[j] = o;
+        }
+    }
+    if (nplain > b->scratch_cap) {
+        struct order *bigger = realloc(b->scratch, nplain * sizeof *bigger);
+        if (!bigger) {
+            b->nlast = 0;
+            return; /* sorted by address, heads not first: walks are still checked */
+        }
+        b->scratch = bigger;
+        b->scratch_cap = nplain;
+    }
+    size_t nfirst = 0, nlater = 0;
+    for (size_t g = 0, next; g < nplain; g = next) {
+        int has_head = b->spans[plain[g].span].head;
+        uint64_t hi = plain[g].addr + b->spans[plain[g].span].len;
+        for (next = g + 1; next < nplain && joins(b, plain[g].addr, &hi, plain, next); next++)
+            has_head |= b->spans[plain[next].span].head;
+        for (size_t k = g; k < next; k++) /* head ranges to the front, the others to the scratch's end */
+            b->scratch[has_head ? nfirst++ : nplain - 1 - nlater++] = plain[k];
+    }
+    for (size_t k = 0; k < nfirst; k++)
+        plain[k] = b->scratch[k];
+    for (size_t k = 0; k < nlater; k++)
+        plain[nfirst + k] = b->scratch[nplain - 1 - k];
+
+    if (count > b->last_cap) {
+        struct added *added = realloc(b->last_added, count * sizeof *added);
+        size_t *order = added ? realloc(b->last_order, count * sizeof *order) : NULL;
+        if (added)
+            b->last_added = added;
+        if (!order) {
+            b->nlast = 0;
+            return;
+        }
+        b->last_order = order;
+        b->last_cap = count;
+    }
+    for (size_t k = 0; k < count; k++) {
+        const span *sp = &b->spans[first + k];
+        b->last_added[k] = (struct added){sp->addr, sp->len, (uint8_t)(sp->is_window | sp->head << 1 | sp->check << 2)};
+        b->last_order[k] = b->order[k].span - first;
+    }
+    b->nlast = count;
+}
+
+/* Whether spans [first, first + count) are the last ordered run's, one for one. */
+static int same_as_last_run(const batch *b, size_t first, size_t count) {
+    if (count != b->nlast)
+        return 0;
+    for (size_t k = 0; k < count; k++) {
+        const span *sp = &b->spans[first + k];
+        const struct added *a = &b->last_added[k];
+        if (a->addr != sp->addr || a->len != sp->len || a->kind != (sp->is_window | sp->head << 1 | sp->check << 2))
+            return 0;
+    }
+    return 1;
+}
+
 /* Reads the spans added since the last run. Spans are sorted by address and
  * those close together are coalesced into one range: the kernel's cost is per
  * range and per page, so reading a few hundred unused bytes between two code
@@ -322,50 +409,16 @@ static void batch_run(py_walker *w) {
         b->order = bigger;
         b->order_cap = count;
     }
-    /* process_vm_readv copies its ranges in order, each from its lowest
-     * byte up: the ranges holding a head go first (a head starts its range:
-     * what follows it is read after it), then the others, sorted by address,
-     * then the checks, each on its own. */
     size_t nchecks = 0;
     for (size_t i = 0; i < count; i++)
         nchecks += b->spans[first + i].check;
-    size_t nplain = count - nchecks, at_plain = 0, at_check = nplain;
-    for (size_t i = 0; i < count; i++) {
-        const span *sp = &b->spans[first + i];
-        b->order[sp->check ? at_check++ : at_plain++] = (struct order){sp->addr, first + i};
+    size_t nplain = count - nchecks;
+    if (same_as_last_run(b, first, count)) {
+        for (size_t k = 0; k < count; k++)
+            b->order[k] = (struct order){b->spans[first + b->last_order[k]].addr, first + b->last_order[k]};
+    } else {
+        order_run(b, first, count, nchecks);
     }
-    struct order *plain = b->order;
-    if (nplain > 32) {
-        qsort(plain, nplain, sizeof *plain, by_address);
-    } else { /* a steady-state sample's few ranges: cheaper than qsort's set-up */
-        for (size_t k = 1; k < nplain; k++) {
-            struct order o = plain[k];
-            size_t j = k;
-            for (; j > 0 && plain[j - 1].addr > o.addr; j--)
-                plain[j] = plain[j - 1];
-            plain[j] = o;
-        }
-    }
-    if (nplain > b->scratch_cap) {
-        struct order *bigger = realloc(b->scratch, nplain * sizeof *bigger);
-        if (!bigger)
-            return;
-        b->scratch = bigger;
-        b->scratch_cap = nplain;
-    }
-    size_t nfirst = 0, nlater = 0;
-    for (size_t g = 0, next; g < nplain; g = next) {
-        int has_head = b->spans[plain[g].span].head;
-        uint64_t hi = plain[g].addr + b->spans[plain[g].span].len;
-        for (next = g + 1; next < nplain && joins(b, plain[g].addr, &hi, plain, next); next++)
-            has_head |= b->spans[plain[next].span].head;
-        for (size_t k = g; k < next; k++) /* head ranges to the front, the others to the scratch's end */
-            b->scratch[has_head ? nfirst++ : nplain - 1 - nlater++] = plain[k];
-    }
-    for (size_t k = 0; k < nfirst; k++)
-        plain[k] = b->scratch[k];
-    for (size_t k = 0; k < nlater; k++)
-        plain[nfirst + k] = b->scratch[nplain - 1 - k];
 
     /* Group into ranges: [group_start[g], group_start[g+1]) of the order. */
     target_iov iov[MAX_IOV];
@@ -699,14 +752,18 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
     return 0;
 }
 
-/* The bytes of a data-stack chunk, as far as its window shows (the header's
- * size, after its `previous` pointer); CPython's smallest chunk when the
- * window was not read. Only frames inside it are read through the window: a
- * thread's C stack (3.12's entry frames) may lie just above its chunk, with
- * guard pages between, where a window would fail. */
-static uint64_t chunk_size(py_walker *w, uint64_t chunk) {
-    uint64_t size = 16384; /* DATA_STACK_CHUNK_SIZE, 3.11+ */
+/* How far above a data-stack chunk its thread's frames are read through the
+ * window. Frames the thread owns lie in this chunk or in older ones, which
+ * the allocator usually maps right above it: when this sample's window was
+ * read whole, up to CHUNK_WINDOW_MAX. Otherwise (a new chunk, or a window
+ * that failed: the older chunks lie elsewhere, with unmapped memory between)
+ * only the chunk itself, by its header's size (CPython's smallest chunk when
+ * the header was not read); frames beyond it are read each on its own. */
+static uint64_t chunk_reach(py_walker *w, uint64_t chunk) {
     const span *s = window_holding(&w->batch, chunk, 16);
+    if (s && s->addr == chunk && s->len > CHUNK_WINDOW_MIN)
+        return CHUNK_WINDOW_MAX;
+    uint64_t size = 16384; /* DATA_STACK_CHUNK_SIZE, 3.11+ */
     if (s)
         memcpy(&size, w->batch.merged + s->off + (chunk - s->addr) + 8, 8);
     return size < CHUNK_WINDOW_MAX ? size : CHUNK_WINDOW_MAX;
@@ -727,7 +784,7 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
                                    uint64_t base_frame, pf_error *err) {
     const py_layout *L = &w->proc->layout;
     uint8_t scratch[512];
-    uint64_t extent = 0, chunk_end = chunk ? chunk + chunk_size(w, chunk) : 0;
+    uint64_t extent = 0, chunk_end = chunk ? chunk + chunk_reach(w, chunk) : 0;
     /* 3.15 ends every chain at the thread's base frame; a chain that stops
      * before it was read while the stack changed. An empty thread's chain is
      * the base frame alone (or nothing). */
@@ -745,7 +802,9 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
         if (!f)
             return -1;
         /* Remember how this frame is best read next time: inside the chunk window, or on its own. */
-        if (chunk && frame > chunk && frame < chunk_end && w->frame_bytes <= chunk_end - frame) {
+        int owner = f[L->iframe.owner];
+        /* (A thread's frames on its C stack, which may lie just above its chunk, never count as in it.) */
+        if (chunk && owner == 0 && frame > chunk && frame < chunk_end && w->frame_bytes <= chunk_end - frame) {
             if (frame + w->frame_bytes - chunk > extent)
                 extent = frame + w->frame_bytes - chunk;
         } else {
@@ -754,7 +813,6 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
         uint64_t previous = word_at(f, L->iframe.previous);
         /* 3.14 tags f_executable's low bits (a _PyStackRef); a code object is 8-byte aligned anyway. */
         uint64_t code = word_at(f, L->iframe.code) & ~(uint64_t)7;
-        int owner = f[L->iframe.owner];
         if (owner < PY_OWNER_NOT_PYTHON && code) {
             py_code *cached = code == w->hot_addr && w->hot ? w->hot : py_code_find(w->codes, code);
             int ok = cached ? 1 : is_code(w, code, err);

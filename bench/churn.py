@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from common import PYFLARE, ROOT, pyflare_summary, python, run_timed, stop, table
+from common import PYFLARE, ROOT, pyflare_summary, require, run_timed, stop, table
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 20.0
 WINDOW = 2.0
@@ -103,9 +103,8 @@ def crowd(py, tmp):
 
 
 def main():
-    py = python("3.12")
+    py = require("3.12")
     if not py:
-        print("SKIP 3.12: not installed")
         return
     with tempfile.TemporaryDirectory() as tmp:
         churn(py, tmp)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import PYFLARE, ROOT, pyflare_summary, python, run_timed, start, stop, table
+from common import PYFLARE, ROOT, pyflare_summary, require, run_timed, start, stop, table
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 RATES = [1000, 5000]
@@ -58,9 +58,8 @@ def build_floor(tmp):
 
 
 def main():
-    py = python("3.12")
+    py = require("3.12")
     if not py:
-        print("SKIP 3.12: not installed")
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

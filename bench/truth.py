@@ -4,7 +4,7 @@ caches across samples must stay exact.)
 
     python3 bench/truth.py [SECONDS]
 
-bench/truth_target.py visits stacks of 5 to 160 distinct functions in turn,
+tests/record/targets/known_stacks.py visits stacks of 5 to 160 distinct functions in turn,
 recompiling them every 250 ms (freed code objects, reused addresses), and
 knows every stack it can be in and the CPU and wall time spent in each shape.
 pyflare records it with --rate 100000 for SECONDS (default 5), once with
@@ -40,7 +40,7 @@ import sid_root  # noqa: E402
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 RATE = 100000
 VERSIONS = os.environ.get("VERSIONS", "3.8,3.12,3.15").split(",")
-TARGET = os.path.join(ROOT, "bench", "truth_target.py")
+TARGET = os.path.join(ROOT, "tests", "record", "targets", "known_stacks.py")
 
 
 def parse_folded(path):
@@ -75,7 +75,7 @@ def interpreter(version, work):
             return None, missing.get(version, "not installed")
         d = sid_root.mkdtemp("bench", "truth-")
         shutil.copy(TARGET, d)
-        return [found[version], os.path.join(d, "truth_target.py")], d
+        return [found[version], os.path.join(d, "known_stacks.py")], d
     py = python(version)
     return ([py, TARGET], work) if py else (None, "not installed")
 
@@ -114,7 +114,7 @@ def run(version, tmp, idle):
     checked = illegal = outside = 0
     examples = []
     for frames, weight in recorded:
-        if not any(f[2] == "run_shape" for f in frames):
+        if not any(f[2] == "run_shape" for f in frames) or any(f[2] == "note" for f in frames[:-1]):
             outside += weight
             continue
         checked += weight

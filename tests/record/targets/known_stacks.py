@@ -1,4 +1,8 @@
-"""A target for bench/truth.py that knows its own stacks (argv: READY_PATH TRUTH_PATH).
+"""A target that knows its own stacks, for bench/truth.py and tests/record/run.py
+(Python 3.7+).
+
+    python known_stacks.py READY_PATH TRUTH_PATH [SECONDS]
+
 
 Its main thread visits SHAPES (stacks of 3 to 160 distinct functions) round
 after round; at the bottom of each, a leaf spins for (shape + 1) x 0.3 ms of
@@ -10,8 +14,8 @@ ones at reused addresses while a sampler keeps its caches across samples.
 The truth: every stack the thread can be in (as traceback sees it, taken at
 each leaf of each variant once) and the CPU and wall time spent in each
 shape (from run_shape's call to its return).
-READY_PATH is written once every variant has been visited; TRUTH_PATH on
-SIGTERM, which ends the target."""
+READY_PATH ("-": none) is written once every variant has been visited;
+TRUTH_PATH on SIGTERM, which ends the target, or after SECONDS when given."""
 import json
 import os
 import signal
@@ -23,6 +27,7 @@ SHAPES = [3, 10, 40, 100, 160]
 VARIANTS = 3
 GENERATION_S = 0.25
 ready_path, truth_path = sys.argv[1], sys.argv[2]
+seconds = float(sys.argv[3]) if len(sys.argv) > 3 else None
 
 cpu = [0.0] * len(SHAPES)
 wall = [0.0] * len(SHAPES)
@@ -71,7 +76,7 @@ def write_truth(signum, frame):
 
 def main():
     signal.signal(signal.SIGTERM, write_truth)
-    generation = 0
+    generation, until = 0, time.time() + seconds if seconds else None
     while True:
         variant = generation % VARIANTS
         namespace = {}
@@ -81,7 +86,9 @@ def main():
             for shape in range(len(SHAPES)):
                 run_shape(namespace, shape, (shape + 1) * 0.0003)
         generation += 1
-        if generation == VARIANTS:
+        if until and time.time() >= until:
+            write_truth(None, None)
+        if generation == VARIANTS and ready_path != "-":
             with open(ready_path + ".tmp", "w") as f:
                 json.dump({"pid": os.getpid()}, f)
             os.rename(ready_path + ".tmp", ready_path)

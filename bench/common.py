@@ -30,6 +30,14 @@ def python(version):
     return os.path.join(PYENV, sorted(found)[-1], "bin", "python")
 
 
+def require(version):
+    """The interpreter for version, or None after printing why the bench skips it."""
+    py = python(version)
+    if not py:
+        print("SKIP %s: not installed" % version)
+    return py
+
+
 def start(argv, settle=0.7):
     """Start a target and let it reach its steady state."""
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

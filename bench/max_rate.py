@@ -10,16 +10,15 @@ import os
 import sys
 import tempfile
 
-from common import PYFLARE, ROOT, pyflare_summary, python, run_timed, start, stop, table
+from common import PYFLARE, ROOT, pyflare_summary, require, run_timed, start, stop, table
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
 RATES = [1000, 2000, 5000, 10000, 20000, 30000, 50000]
 
 
 def main():
-    py = python("3.12")
+    py = require("3.12")
     if not py:
-        print("SKIP 3.12: not installed")
         return
     rows = []
     best = 0

@@ -18,7 +18,10 @@
  * fit in a size_t. */
 int pf_grow(void *arrayp, size_t *cap, size_t need, size_t elem, size_t first);
 
-/* PF_GROW(t->items, t->cap, t->n + 1, 16): the same for a T *array and a size_t cap. */
-#define PF_GROW(array, cap, need, first) pf_grow(&(array), &(cap), (need), sizeof *(array), (first))
+/* PF_GROW(t->items, t->cap, t->n + 1, 16): the same for a T *array and a size_t cap.
+ * The common case (room already there) is decided inline: the walker grows
+ * its frame pool this way once per frame. */
+#define PF_GROW(array, cap, need, first) \
+    ((size_t)(need) <= (cap) ? 0 : pf_grow(&(array), &(cap), (need), sizeof *(array), (first)))
 
 #endif

@@ -62,6 +62,45 @@ int u64map_put(u64map *m, uint64_t key, uint32_t value) {
     return 0;
 }
 
+void u64map_del(u64map *m, uint64_t key) {
+    if (!m->cap)
+        return;
+    size_t mask = m->cap - 1, i = (size_t)u64map_hash(key) & mask;
+    while (m->slots[i].key != key || m->slots[i].value == U64MAP_NONE) {
+        if (m->slots[i].value == U64MAP_NONE)
+            return;
+        i = (i + 1) & mask;
+    }
+    /* Backward shift: an entry further along may move into the hole unless
+     * its home slot lies cyclically in (hole, its slot]. */
+    size_t hole = i;
+    for (size_t j = (hole + 1) & mask; m->slots[j].value != U64MAP_NONE; j = (j + 1) & mask) {
+        size_t home = (size_t)u64map_hash(m->slots[j].key) & mask;
+        int stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (stays)
+            continue;
+        m->slots[hole] = m->slots[j];
+        hole = j;
+    }
+    m->slots[hole].value = U64MAP_NONE;
+    m->used--;
+}
+
+int u64map_set(u64map *m, uint64_t key, uint32_t value) {
+    u64map_slot *s = u64map_slot_for(m, key);
+    if (s && s->value != U64MAP_NONE) {
+        s->value = value;
+        return 0;
+    }
+    return u64map_put(m, key, value);
+}
+
+void u64map_clear(u64map *m) {
+    for (size_t i = 0; i < m->cap; i++)
+        m->slots[i].value = U64MAP_NONE;
+    m->used = 0;
+}
+
 void u64map_free(u64map *m) {
     free(m->slots);
     m->slots = NULL;

@@ -61,6 +61,13 @@ static inline u64map_slot *u64map_slot_for(u64map *m, uint64_t key) {
 
 /* Sets key -> value (key must be absent). Returns 0, or -1 on out-of-memory. */
 int u64map_put(u64map *m, uint64_t key, uint32_t value);
+/* Removes key if present (the entries after it in its probe run move back:
+ * no tombstones, so lookups stay as short as in a map never deleted from). */
+void u64map_del(u64map *m, uint64_t key);
+/* Sets key -> value whether or not key is present. Returns 0, or -1 on out-of-memory. */
+int u64map_set(u64map *m, uint64_t key, uint32_t value);
+/* Empties the map, keeping its table. */
+void u64map_clear(u64map *m);
 void u64map_free(u64map *m);
 
 /* Hints that a big, randomly accessed block (grown by realloc) be backed by

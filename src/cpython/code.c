@@ -105,6 +105,7 @@ static int decode(py_proc *p, uint64_t addr, py_code *code, pf_error *err) {
         target_read(p->target, addr + (uint64_t)L->code.firstlineno, &firstlineno, 4, err) != 0)
         return -1;
     code->firstlineno = firstlineno;
+    code->table_ptr = table_ptr;
     if (py_read_text(p, code->name_ptr, text, sizeof text, err) != 0 || !(code->function = strdup(text)))
         goto fail;
     if (py_read_text(p, code->file_ptr, text, sizeof text, err) != 0 || !(code->file = strdup(text)))
@@ -144,14 +145,46 @@ py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err)
     return code;
 }
 
+static int64_t name_offset(const py_layout *L) {
+    return L->code.qualname != PY_NO_FIELD ? L->code.qualname : L->code.name;
+}
+
+void py_code_identity_span(const py_layout *L, int64_t *lo, size_t *len) {
+    int64_t at[] = {name_offset(L), L->code.filename, L->code.linetable, L->code.firstlineno};
+    int64_t low = at[0], high = at[0] + 8;
+    for (size_t i = 1; i < sizeof at / sizeof at[0]; i++) {
+        if (at[i] < low)
+            low = at[i];
+        if (at[i] + 8 > high)
+            high = at[i] + 8;
+    }
+    *lo = low;
+    *len = (size_t)(high - low);
+}
+
+static uint64_t word(const uint8_t *bytes, int64_t at) {
+    uint64_t v;
+    memcpy(&v, bytes + at, 8);
+    return v;
+}
+
+int py_code_same(const py_layout *L, const py_code *code, const uint8_t *identity, int64_t lo) {
+    int32_t firstlineno;
+    memcpy(&firstlineno, identity + (L->code.firstlineno - lo), 4);
+    return word(identity, name_offset(L) - lo) == code->name_ptr && word(identity, L->code.filename - lo) == code->file_ptr &&
+           word(identity, L->code.linetable - lo) == code->table_ptr && firstlineno == code->firstlineno;
+}
+
 int py_code_recheck(py_proc *p, py_code *code, pf_error *err) {
-    const py_layout *L = &p->layout;
-    uint64_t name_field = L->code.qualname != PY_NO_FIELD ? (uint64_t)L->code.qualname : (uint64_t)L->code.name;
-    uint64_t name_ptr, file_ptr;
-    if (target_read(p->target, code->addr + name_field, &name_ptr, 8, err) != 0 ||
-        target_read(p->target, code->addr + (uint64_t)L->code.filename, &file_ptr, 8, err) != 0)
+    int64_t lo;
+    size_t len;
+    uint8_t identity[256];
+    py_code_identity_span(&p->layout, &lo, &len);
+    if (len > sizeof identity)
+        return pf_fail(err, PF_ERR_CORRUPT, "code object layout spans %zu bytes", len);
+    if (target_read(p->target, code->addr + (uint64_t)lo, identity, len, err) != 0)
         return -1;
-    if (name_ptr == code->name_ptr && file_ptr == code->file_ptr)
+    if (py_code_same(&p->layout, code, identity, lo))
         return 0;
     py_code fresh;
     if (decode(p, code->addr, &fresh, err) != 0)

@@ -14,7 +14,8 @@
 
 typedef struct py_code {
     uint64_t addr;
-    uint64_t name_ptr, file_ptr; /* the str objects it was decoded from: a cheap identity check */
+    uint64_t name_ptr, file_ptr; /* the str objects it was decoded from ... */
+    uint64_t table_ptr;          /* ... and its line table's bytes object: with firstlineno, its identity */
     char *function;              /* co_qualname (3.11+) or co_name, UTF-8 */
     char *file;                  /* co_filename, UTF-8 */
     int firstlineno;
@@ -34,6 +35,15 @@ py_code *py_code_find(py_code_cache *c, uint64_t addr);
 
 /* The decoded code object at addr, from the cache or read now. */
 py_code *py_code_get(py_code_cache *c, py_proc *p, uint64_t addr, pf_error *err);
+
+/* Where a code object's identity lies (name, file and line table pointers,
+ * first line): bytes [*lo, *lo + *len) of it. */
+void py_code_identity_span(const py_layout *L, int64_t *lo, size_t *len);
+/* Whether those bytes (read at code->addr + lo) are still code's: freed
+ * objects' addresses are reused, so all four must match (a new function of
+ * the same name in a file of the same name can have both its strings where
+ * the old ones were). */
+int py_code_same(const py_layout *L, const py_code *code, const uint8_t *identity, int64_t lo);
 
 /* Confirms that the code object at code->addr is still the one decoded (the
  * address may have been freed and reused); if not, decodes it again in place

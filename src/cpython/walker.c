@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/u64map.h"
 #include "cpython/objects.h"
 
@@ -33,19 +34,21 @@
                                    * running on another CPU returns every few hundred ns, so
                                    * one look in three may tear (measured: 8 looks lost 7%) */
 
-/* One range to prefetch, and where its bytes landed. */
+/* One range to prefetch, and where its bytes landed (off: in the batch's
+ * buffer, set when it is read). */
 typedef struct span {
     uint64_t addr;
     uint32_t len, off;
+    uint32_t run;                 /* the batch_run that read it: one moment of the target */
     int ok;
-    int is_window;                /* looked up by containment, not by exact address */
+    uint8_t is_window;            /* looked up by containment, not by exact address */
+    uint8_t head;                 /* read first: where a thread's innermost frame is named */
+    uint8_t check;                /* read last, on its own: that word again (see walk_one) */
 } span;
 
 typedef struct batch {
     span *spans;
     size_t n, cap;
-    uint8_t *buf;
-    size_t used, buf_cap;
     u64map exact;                 /* start address -> span index */
     size_t *windows;              /* indexes of window spans (one per thread at most) */
     size_t nwindows, windows_cap;
@@ -53,8 +56,20 @@ typedef struct batch {
     size_t ran;                   /* spans [0, ran) have been read */
     struct order { uint64_t addr; size_t span; } *order; /* spans sorted by address, to coalesce */
     size_t order_cap;
-    uint8_t *merged;              /* where coalesced ranges land before being copied out */
-    size_t merged_cap;
+    /* Where coalesced ranges land, one after the other until the batch is
+     * reset; a span's bytes are read in place inside its range, never copied. */
+    uint8_t *merged;
+    size_t merged_used, merged_cap;
+    struct order *scratch;        /* batch_run's room to put ranges in reading order */
+    size_t scratch_cap;
+    /* The last run's spans as added (address, length, kind) and the reading
+     * order found for them: a steady-state sample adds the same spans in the
+     * same order, and need not sort a deep stack's frames again. */
+    struct added { uint64_t addr; uint32_t len; uint8_t kind; } *last_added;
+    size_t *last_order;
+    size_t nlast, last_cap;
+    size_t last_window;           /* index of the window span that served the last lookup */
+    uint32_t runs;                /* batch_run calls so far */
 } batch;
 
 /* What the last sample learned about one thread. */
@@ -67,6 +82,7 @@ typedef struct thread_memo {
     uint64_t chunk;               /* data-stack chunk the frames were in */
     uint32_t chunk_window;        /* bytes of it to read next time */
     int live;                     /* seen in the current sample */
+    size_t check[2];              /* the batch's check spans for it (see prefetch_state), SIZE_MAX none */
 } thread_memo;
 
 typedef struct line_memo {
@@ -87,11 +103,15 @@ typedef struct tstate_facts {
     uint64_t cframe;              /* 3.11/3.12 */
     uint64_t chunk;
     uint64_t native_id;
+    uint32_t run;                 /* the read its thread state came from */
+    int moved;                    /* a new cframe or chunk since the last sample */
 } tstate_facts;
 
 struct py_walker {
     py_proc *proc;
     py_code_cache *codes;
+    uint64_t hot_addr;            /* the code object of the last frame added (recursion repeats it) ... */
+    py_code *hot;                 /* ... and its cache entry, which never moves */
     py_thread *threads;
     size_t nthreads, threads_cap;
     py_frame *frame_pool;
@@ -107,11 +127,17 @@ struct py_walker {
     uint64_t interps[MAX_INTERPS], gils[MAX_INTERPS];
     size_t ninterps;
     line_memo *lines;
+    line_memo *last_line;         /* the entry that served the last lookup */
     uint64_t singles;             /* reads that missed the prefetch (statistics) */
+    uint32_t fetch_run;           /* the read that served the last fetch: a batch_run, or a single (counting down) */
+    uint32_t single_run;
+    uint32_t walk_run;            /* the read the walked thread's state came from */
+    int walk_mixed;               /* the walk used a link from another read */
+    uint64_t walk_first;          /* the innermost frame it started from */
     uint64_t samples;             /* samples taken (starts at 1): marks codes confirmed this sample */
     uint64_t *codes_used;         /* distinct code objects of the last sample, to prefetch their identity */
     size_t ncodes_used, codes_used_cap, ncodes_prefetched;
-    int64_t identity_lo;          /* the code object's (filename, name) pointers: offset and length */
+    int64_t identity_lo;          /* the code object's identity (py_code_identity_span): offset and length */
     size_t identity_len;
     struct tstate_facts *facts;   /* per thread of the current sample, threads_cap long */
     size_t *memo_of_thread;       /* per thread: index in memos, or NO_MEMO */
@@ -149,12 +175,8 @@ int py_walker_new(py_proc *p, py_walker **out, pf_error *err) {
         int64_t fi[] = {L->iframe.previous, L->iframe.code, L->iframe.instr, L->iframe.owner};
         w->frame_bytes = (size_t)max_offset(fi, 4) + 8;
     }
-    uint64_t name_field = L->code.qualname != PY_NO_FIELD ? (uint64_t)L->code.qualname : (uint64_t)L->code.name;
-    uint64_t lo = name_field < (uint64_t)L->code.filename ? name_field : (uint64_t)L->code.filename;
-    uint64_t hi = name_field > (uint64_t)L->code.filename ? name_field : (uint64_t)L->code.filename;
-    w->identity_lo = (int64_t)lo;
-    w->identity_len = (size_t)(hi - lo + 8);
-    if (!w->codes || !w->seen || !w->lines || w->tstate_bytes > 4096 || w->frame_bytes > 512) {
+    py_code_identity_span(L, &w->identity_lo, &w->identity_len);
+    if (!w->codes || !w->seen || !w->lines || w->tstate_bytes > 4096 || w->frame_bytes > 512 || w->identity_len > 256) {
         py_walker_free(w);
         return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     }
@@ -178,8 +200,10 @@ void py_walker_free(py_walker *w) {
     free(w->facts);
     free(w->memo_of_thread);
     free(w->batch.spans);
-    free(w->batch.buf);
     free(w->batch.order);
+    free(w->batch.scratch);
+    free(w->batch.last_added);
+    free(w->batch.last_order);
     free(w->batch.merged);
     free(w->batch.windows);
     u64map_free(&w->batch.exact);
@@ -191,7 +215,8 @@ uint64_t py_walker_missed_reads(const py_walker *w) { return w->singles; }
 /* ---- the prefetch batch ---- */
 
 static void batch_reset(batch *b) {
-    b->n = b->used = b->nwindows = b->ran = 0;
+    b->n = b->merged_used = b->nwindows = b->ran = 0;
+    b->last_window = SIZE_MAX;
     if (b->exact.used) {
         for (size_t i = 0; i < b->exact.cap; i++)
             b->exact.slots[i].value = U64MAP_NONE;
@@ -199,47 +224,61 @@ static void batch_reset(batch *b) {
     }
 }
 
-static void batch_add(batch *b, uint64_t addr, size_t len, int is_window) {
-    if (!addr || !len || len > CHUNK_WINDOW_MAX || (!is_window && u64map_get(&b->exact, addr) != U64MAP_NONE))
+/* Adds a range to read. An address already added is not added again, unless
+ * anew: then the new span is the one looked up once read. */
+static void batch_add(batch *b, uint64_t addr, size_t len, int is_window, int anew) {
+    if (!addr || !len || len > CHUNK_WINDOW_MAX)
         return;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        span *bigger = realloc(b->spans, cap * sizeof *bigger);
-        if (!bigger)
-            return; /* prefetch is an optimisation: drop it */
-        b->spans = bigger;
-        b->cap = cap;
-    }
-    if (b->used + len > b->buf_cap) {
-        size_t cap = b->buf_cap ? b->buf_cap : 65536;
-        while (cap < b->used + len)
-            cap *= 2;
-        uint8_t *bigger = realloc(b->buf, cap);
-        if (!bigger)
-            return;
-        b->buf = bigger;
-        b->buf_cap = cap;
-    }
+    u64map_slot *known = is_window ? NULL : u64map_slot_for(&b->exact, addr);
+    if (known && known->value != U64MAP_NONE && !anew)
+        return;
+    if (PF_GROW(b->spans, b->cap, b->n + 1, 256) != 0)
+        return; /* prefetch is an optimisation: drop it */
     if (is_window) {
-        if (b->nwindows == b->windows_cap) {
-            size_t cap = b->windows_cap ? b->windows_cap * 2 : 64;
-            size_t *bigger = realloc(b->windows, cap * sizeof *bigger);
-            if (!bigger)
-                return;
-            b->windows = bigger;
-            b->windows_cap = cap;
-        }
+        if (PF_GROW(b->windows, b->windows_cap, b->nwindows + 1, 64) != 0)
+            return;
         b->windows[b->nwindows++] = b->n;
         b->windows_sorted = 0;
+    } else if (known && known->value != U64MAP_NONE) {
+        known->value = (uint32_t)b->n;
     } else if (u64map_put(&b->exact, addr, (uint32_t)b->n) != 0) {
         return;
     }
-    b->spans[b->n++] = (span){addr, (uint32_t)len, (uint32_t)b->used, 0, is_window};
-    b->used += len;
+    b->spans[b->n++] = (span){addr, (uint32_t)len, 0, 0, 0, (uint8_t)is_window, 0, 0};
+}
+
+/* Marks the span at addr (an exact one, added before) to be read before the
+ * others of its run. */
+static void batch_head(batch *b, uint64_t addr) {
+    uint32_t i = u64map_get(&b->exact, addr);
+    if (i != U64MAP_NONE && i >= b->ran)
+        b->spans[i].head = 1;
+}
+
+/* Adds a word to be read after every other span of the next run, on its own;
+ * its index, or SIZE_MAX. */
+static size_t batch_check(batch *b, uint64_t addr) {
+    if (!addr || PF_GROW(b->spans, b->cap, b->n + 1, 256) != 0)
+        return SIZE_MAX;
+    b->spans[b->n] = (span){addr, 8, 0, 0, 0, 0, 0, 1};
+    return b->n++;
 }
 
 #define MERGE_GAP 1024            /* spans closer than this are read as one range */
 #define MERGE_MAX (256 * 1024)
+
+/* Whether order[i] joins the range [lo, *hi) that order[i - 1] ended: it
+ * follows in address, within MERGE_GAP of the range's end, keeps the range
+ * under MERGE_MAX, and is not a head (a head starts its range). */
+static int joins(const batch *b, uint64_t lo, uint64_t *hi, const struct order *order, size_t i) {
+    const span *sp = &b->spans[order[i].span];
+    uint64_t end = sp->addr + sp->len;
+    if (sp->head || sp->addr < order[i - 1].addr || sp->addr > *hi + MERGE_GAP || (end > *hi ? end : *hi) - lo > MERGE_MAX)
+        return 0;
+    if (end > *hi)
+        *hi = end;
+    return 1;
+}
 
 static int by_address(const void *a, const void *b) {
     uint64_t x = ((const struct order *)a)->addr, y = ((const struct order *)b)->addr;
@@ -256,13 +295,92 @@ static void read_spans_separately(py_walker *w, const struct order *ord, size_t 
         target_iov iov[MAX_IOV];
         for (size_t i = 0; i < k; i++) {
             const span *sp = &b->spans[ord[start + i].span];
-            iov[i] = (target_iov){sp->addr, b->buf + sp->off, sp->len};
+            iov[i] = (target_iov){sp->addr, b->merged + sp->off, sp->len};
         }
         size_t done = target_readv_partial(w->proc->target, iov, k);
         for (size_t i = 0; i < done; i++)
             b->spans[ord[start + i].span].ok = 1;
         start += done + (done < k ? 1 : 0);
     }
+}
+
+/* Puts spans [first, first + count) in reading order in b->order, and keeps
+ * that order for the next run (same_as_last_run). process_vm_readv copies its
+ * ranges in order, each from its lowest byte up: the ranges holding a head go
+ * first (a head starts its range: what follows it is read after it), then
+ * the others, sorted by address, then the checks, each on its own. */
+static void order_run(batch *b, size_t first, size_t count, size_t nchecks) {
+    size_t nplain = count - nchecks, at_plain = 0, at_check = nplain;
+    for (size_t i = 0; i < count; i++) {
+        const span *sp = &b->spans[first + i];
+        b->order[sp->check ? at_check++ : at_plain++] = (struct order){sp->addr, first + i};
+    }
+    struct order *plain = b->order;
+    if (nplain > 32) {
+        qsort(plain, nplain, sizeof *plain, by_address);
+    } else { /* a steady-state sample's few ranges: cheaper than qsort's set-up */
+        for (size_t k = 1; k < nplain; k++) {
+            struct order o = plain[k];
+            size_t j = k;
+            for (; j > 0 && plain[j - 1].addr > o.addr; j--)
+                plain[j] = plain[j - 1];
+            plain[j] = o;
+        }
+    }
+    if (nplain > b->scratch_cap) {
+        struct order *bigger = realloc(b->scratch, nplain * sizeof *bigger);
+        if (!bigger) {
+            b->nlast = 0;
+            return; /* sorted by address, heads not first: walks are still checked */
+        }
+        b->scratch = bigger;
+        b->scratch_cap = nplain;
+    }
+    size_t nfirst = 0, nlater = 0;
+    for (size_t g = 0, next; g < nplain; g = next) {
+        int has_head = b->spans[plain[g].span].head;
+        uint64_t hi = plain[g].addr + b->spans[plain[g].span].len;
+        for (next = g + 1; next < nplain && joins(b, plain[g].addr, &hi, plain, next); next++)
+            has_head |= b->spans[plain[next].span].head;
+        for (size_t k = g; k < next; k++) /* head ranges to the front, the others to the scratch's end */
+            b->scratch[has_head ? nfirst++ : nplain - 1 - nlater++] = plain[k];
+    }
+    for (size_t k = 0; k < nfirst; k++)
+        plain[k] = b->scratch[k];
+    for (size_t k = 0; k < nlater; k++)
+        plain[nfirst + k] = b->scratch[nplain - 1 - k];
+
+    if (count > b->last_cap) {
+        struct added *added = realloc(b->last_added, count * sizeof *added);
+        size_t *order = added ? realloc(b->last_order, count * sizeof *order) : NULL;
+        if (added)
+            b->last_added = added;
+        if (!order) {
+            b->nlast = 0;
+            return;
+        }
+        b->last_order = order;
+        b->last_cap = count;
+    }
+    for (size_t k = 0; k < count; k++) {
+        const span *sp = &b->spans[first + k];
+        b->last_added[k] = (struct added){sp->addr, sp->len, (uint8_t)(sp->is_window | sp->head << 1 | sp->check << 2)};
+        b->last_order[k] = b->order[k].span - first;
+    }
+    b->nlast = count;
+}
+
+/* Whether spans [first, first + count) are the last ordered run's, one for one. */
+static int same_as_last_run(const batch *b, size_t first, size_t count) {
+    if (count != b->nlast)
+        return 0;
+    for (size_t k = 0; k < count; k++) {
+        const span *sp = &b->spans[first + k];
+        const struct added *a = &b->last_added[k];
+        if (a->addr != sp->addr || a->len != sp->len || a->kind != (sp->is_window | sp->head << 1 | sp->check << 2))
+            return 0;
+    }
+    return 1;
 }
 
 /* Reads the spans added since the last run. Spans are sorted by address and
@@ -276,6 +394,8 @@ static void batch_run(py_walker *w) {
     b->ran = b->n;
     if (!count)
         return;
+    b->runs++;
+    b->last_window = SIZE_MAX; /* a window of this run may hold the same addresses, read later */
     if (count > b->order_cap) {
         struct order *bigger = realloc(b->order, count * sizeof *bigger);
         if (!bigger)
@@ -283,27 +403,28 @@ static void batch_run(py_walker *w) {
         b->order = bigger;
         b->order_cap = count;
     }
+    size_t nchecks = 0;
     for (size_t i = 0; i < count; i++)
-        b->order[i] = (struct order){b->spans[first + i].addr, first + i};
-    qsort(b->order, count, sizeof *b->order, by_address);
+        nchecks += b->spans[first + i].check;
+    size_t nplain = count - nchecks;
+    if (same_as_last_run(b, first, count)) {
+        for (size_t k = 0; k < count; k++)
+            b->order[k] = (struct order){b->spans[first + b->last_order[k]].addr, first + b->last_order[k]};
+    } else {
+        order_run(b, first, count, nchecks);
+    }
 
     /* Group into ranges: [group_start[g], group_start[g+1]) of the order. */
     target_iov iov[MAX_IOV];
     size_t group_first[MAX_IOV + 1];
     size_t i = 0;
     while (i < count) {
-        size_t ngroups = 0, merged_len = 0;
+        size_t ngroups = 0, merged_len = b->merged_used;
         while (i < count && ngroups < MAX_IOV) {
             size_t g = i;
             uint64_t lo = b->order[i].addr, hi = lo + b->spans[b->order[i].span].len;
-            for (i++; i < count; i++) {
-                const span *sp = &b->spans[b->order[i].span];
-                uint64_t end = sp->addr + sp->len;
-                if (sp->addr > hi + MERGE_GAP || (end > hi ? end : hi) - lo > MERGE_MAX)
-                    break;
-                if (end > hi)
-                    hi = end;
-            }
+            for (i++; i < nplain && joins(b, lo, &hi, b->order, i); i++)
+                ;
             group_first[ngroups] = g;
             iov[ngroups] = (target_iov){lo, (void *)(uintptr_t)merged_len, (size_t)(hi - lo)};
             merged_len += (size_t)(hi - lo);
@@ -311,24 +432,31 @@ static void batch_run(py_walker *w) {
         }
         group_first[ngroups] = i;
         if (merged_len > b->merged_cap) {
-            uint8_t *bigger = realloc(b->merged, merged_len);
+            size_t cap = b->merged_cap ? b->merged_cap : 65536;
+            while (cap < merged_len)
+                cap *= 2;
+            uint8_t *bigger = realloc(b->merged, cap);
             if (!bigger)
                 return;
             b->merged = bigger;
-            b->merged_cap = merged_len;
+            b->merged_cap = cap;
         }
-        for (size_t g = 0; g < ngroups; g++)
-            iov[g].buf = b->merged + (uintptr_t)iov[g].buf;
+        b->merged_used = merged_len;
+        for (size_t g = 0; g < ngroups; g++) {
+            size_t at = (size_t)(uintptr_t)iov[g].buf;
+            for (size_t j = group_first[g]; j < group_first[g + 1]; j++) {
+                span *sp = &b->spans[b->order[j].span];
+                sp->off = (uint32_t)(at + (sp->addr - iov[g].addr));
+                sp->run = b->runs;
+            }
+            iov[g].buf = b->merged + at;
+        }
         size_t g = 0;
         while (g < ngroups) {
             size_t done = target_readv_partial(w->proc->target, iov + g, ngroups - g);
-            for (size_t k = g; k < g + done; k++) {
-                for (size_t j = group_first[k]; j < group_first[k + 1]; j++) {
-                    span *sp = &b->spans[b->order[j].span];
-                    memcpy(b->buf + sp->off, (uint8_t *)iov[k].buf + (sp->addr - iov[k].addr), sp->len);
-                    sp->ok = 1;
-                }
-            }
+            for (size_t k = g; k < g + done; k++)
+                for (size_t j = group_first[k]; j < group_first[k + 1]; j++)
+                    b->spans[b->order[j].span].ok = 1;
             g += done;
             if (g < ngroups) { /* this range failed: its spans one by one, then go on */
                 read_spans_separately(w, b->order + group_first[g], group_first[g + 1] - group_first[g]);
@@ -341,8 +469,10 @@ static void batch_run(py_walker *w) {
 static const span *batch_spans_for_sort; /* qsort has no context argument */
 
 static int window_by_address(const void *a, const void *b) {
-    uint64_t x = batch_spans_for_sort[*(const size_t *)a].addr, y = batch_spans_for_sort[*(const size_t *)b].addr;
-    return x < y ? -1 : x > y;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    uint64_t x = batch_spans_for_sort[i].addr, y = batch_spans_for_sort[j].addr;
+    /* Same start: the later span (the later read) last, so it is found first. */
+    return x < y ? -1 : x > y ? 1 : i < j ? -1 : i > j;
 }
 
 /* The prefetched window holding [addr, addr + len), or NULL. A server has
@@ -350,6 +480,10 @@ static int window_by_address(const void *a, const void *b) {
  * address, not one by one. Windows of distinct threads are distinct chunks;
  * a thread whose chunk changed in this sample may have two, hence the few
  * steps back over windows that start lower. */
+static int span_holds(const span *s, uint64_t addr, size_t len) {
+    return s->ok && addr >= s->addr && len <= s->len && addr - s->addr <= s->len - len; /* no overflow */
+}
+
 static const span *window_holding(batch *b, uint64_t addr, size_t len) {
     if (!b->nwindows)
         return NULL;
@@ -368,8 +502,10 @@ static const span *window_holding(batch *b, uint64_t addr, size_t len) {
     }
     for (size_t k = lo, steps = 0; k > 0 && steps < 4; k--, steps++) {
         const span *s = &b->spans[b->windows[k - 1]];
-        if (s->ok && addr >= s->addr && len <= s->len && addr - s->addr <= s->len - len) /* no overflow */
+        if (span_holds(s, addr, len)) {
+            b->last_window = b->windows[k - 1];
             return s;
+        }
     }
     return NULL;
 }
@@ -377,16 +513,36 @@ static const span *window_holding(batch *b, uint64_t addr, size_t len) {
 /* len bytes at addr: from the prefetch if this sample read them, else read now into scratch. */
 static const uint8_t *fetch(py_walker *w, uint64_t addr, size_t len, uint8_t *scratch, pf_error *err) {
     batch *b = &w->batch;
+    /* A walk reads frame after frame from one thread's window: look there first. */
+    if (b->last_window < b->n && span_holds(&b->spans[b->last_window], addr, len)) {
+        const span *s = &b->spans[b->last_window];
+        w->fetch_run = s->run;
+        return b->merged + s->off + (addr - s->addr);
+    }
     uint32_t i = u64map_get(&b->exact, addr);
-    if (i != U64MAP_NONE && b->spans[i].ok && b->spans[i].len >= len)
-        return b->buf + b->spans[i].off;
+    if (i != U64MAP_NONE && b->spans[i].ok && b->spans[i].len >= len) {
+        w->fetch_run = b->spans[i].run;
+        return b->merged + b->spans[i].off;
+    }
     const span *s = window_holding(b, addr, len);
-    if (s)
-        return b->buf + s->off + (addr - s->addr);
+    if (s) {
+        w->fetch_run = s->run;
+        return b->merged + s->off + (addr - s->addr);
+    }
     w->singles++;
+    w->fetch_run = --w->single_run; /* a moment of its own */
     if (target_read(w->proc->target, addr, scratch, len, err) != 0)
         return NULL;
     return scratch;
+}
+
+/* fetch() for the links of a stack: a stack put together from reads made at
+ * different moments may be half one stack and half the next (see walk_one). */
+static const uint8_t *fetch_link(py_walker *w, uint64_t addr, size_t len, uint8_t *scratch, pf_error *err) {
+    const uint8_t *bytes = fetch(w, addr, len, scratch, err);
+    if (bytes && w->fetch_run != w->walk_run)
+        w->walk_mixed = 1;
+    return bytes;
 }
 
 static int read_u64(py_walker *w, uint64_t addr, uint64_t *v, pf_error *err) {
@@ -412,6 +568,7 @@ static void memo_reset(thread_memo *m, uint64_t tstate, uint64_t thread_id) {
     m->tstate = tstate;
     m->thread_id = thread_id;
     m->native_id = -1;
+    m->check[0] = m->check[1] = SIZE_MAX;
 }
 
 /* The index of the memo of thread (tstate, thread_id), made if new; NO_MEMO
@@ -424,14 +581,8 @@ static size_t memo_for(py_walker *w, uint64_t tstate, uint64_t thread_id) {
             memo_reset(m, tstate, thread_id);
         return known;
     }
-    if (w->nmemos == w->memos_cap) {
-        size_t cap = w->memos_cap ? w->memos_cap * 2 : 16;
-        thread_memo *bigger = realloc(w->memos, cap * sizeof *bigger);
-        if (!bigger)
-            return NO_MEMO;
-        w->memos = bigger;
-        w->memos_cap = cap;
-    }
+    if (PF_GROW(w->memos, w->memos_cap, w->nmemos + 1, 16) != 0)
+        return NO_MEMO;
     if (u64map_put(&w->memo_index, tstate, (uint32_t)w->nmemos) != 0)
         return NO_MEMO;
     thread_memo *m = &w->memos[w->nmemos];
@@ -441,14 +592,8 @@ static size_t memo_for(py_walker *w, uint64_t tstate, uint64_t thread_id) {
 }
 
 static void memo_chain_add(thread_memo *m, uint64_t frame) {
-    if (m->nchain == m->chain_cap) {
-        size_t cap = m->chain_cap ? m->chain_cap * 2 : 64;
-        uint64_t *bigger = realloc(m->chain, cap * sizeof *bigger);
-        if (!bigger)
-            return;
-        m->chain = bigger;
-        m->chain_cap = cap;
-    }
+    if (PF_GROW(m->chain, m->chain_cap, m->nchain + 1, 64) != 0)
+        return;
     m->chain[m->nchain++] = frame;
 }
 
@@ -490,25 +635,23 @@ static int seen_before(py_walker *w, uint64_t addr) {
 }
 
 static py_frame *push_frame(py_walker *w, py_thread *t) {
-    if (w->frames_used == w->frames_cap) {
-        size_t cap = w->frames_cap ? w->frames_cap * 2 : 4096;
-        py_frame *bigger = realloc(w->frame_pool, cap * sizeof *bigger);
-        if (!bigger)
-            return NULL;
-        w->frame_pool = bigger;
-        w->frames_cap = cap;
-    }
+    if (PF_GROW(w->frame_pool, w->frames_cap, w->frames_used + 1, 4096) != 0)
+        return NULL;
     t->nframes++;
     return &w->frame_pool[w->frames_used++];
 }
 
 static int line_of(py_walker *w, const py_code *code, int64_t offset) {
-    line_memo *m = &w->lines[u64map_hash(code->addr ^ ((uint64_t)offset << 40)) & (LINE_MEMO_SIZE - 1)];
+    line_memo *m = w->last_line;
+    if (m && m->code == code->addr && m->offset == offset) /* recursion: the frame below's call site again */
+        return m->line;
+    m = &w->lines[u64map_hash(code->addr ^ ((uint64_t)offset << 40)) & (LINE_MEMO_SIZE - 1)];
     if (m->code != code->addr || m->offset != offset) {
         m->code = code->addr;
         m->offset = offset;
         m->line = py_code_line(w->proc, code, offset);
     }
+    w->last_line = m;
     return m->line;
 }
 
@@ -521,27 +664,21 @@ static int line_of(py_walker *w, const py_code *code, int64_t offset) {
  * costs a read of its own. A freshly decoded entry (checked == 0) needs none. */
 static int confirm_code(py_walker *w, py_code *code, pf_error *err) {
     if (code->checked) {
-        uint8_t scratch[64];
+        uint8_t scratch[256];
         const uint8_t *id = fetch(w, code->addr + (uint64_t)w->identity_lo, w->identity_len, scratch, err);
         if (!id)
             return -1;
-        const py_layout *L = &w->proc->layout;
-        int64_t name_field = L->code.qualname != PY_NO_FIELD ? L->code.qualname : L->code.name;
-        if (word_at(id, name_field - w->identity_lo) != code->name_ptr ||
-            word_at(id, L->code.filename - w->identity_lo) != code->file_ptr) {
+        if (!py_code_same(&w->proc->layout, code, id, w->identity_lo)) {
             if (py_code_recheck(w->proc, code, err) != 0)
                 return -1;
+            /* Another code object now: lines remembered for this address are its predecessor's. */
+            memset(w->lines, 0, LINE_MEMO_SIZE * sizeof *w->lines);
+            w->last_line = NULL;
         }
     }
     code->checked = w->samples;
-    if (w->ncodes_used == w->codes_used_cap) {
-        size_t cap = w->codes_used_cap ? w->codes_used_cap * 2 : 256;
-        uint64_t *bigger = realloc(w->codes_used, cap * sizeof *bigger);
-        if (!bigger)
-            return 0; /* only the prefetch is lost */
-        w->codes_used = bigger;
-        w->codes_used_cap = cap;
-    }
+    if (PF_GROW(w->codes_used, w->codes_used_cap, w->ncodes_used + 1, 256) != 0)
+        return 0; /* only the prefetch is lost */
     w->codes_used[w->ncodes_used++] = code->addr;
     return 0;
 }
@@ -552,9 +689,11 @@ static int confirm_code(py_walker *w, py_code *code, pf_error *err) {
 static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, py_code *code, int64_t offset,
                      int offset_is_pointer, pf_error *err) {
     if (!code)
-        code = py_code_get(w->codes, w->proc, code_addr, err);
+        code = code_addr == w->hot_addr && w->hot ? w->hot : py_code_get(w->codes, w->proc, code_addr, err);
     if (!code)
         return -1;
+    w->hot_addr = code_addr;
+    w->hot = code;
     if (code->checked != w->samples && confirm_code(w, code, err) != 0)
         return -1;
     py_frame *f = push_frame(w, t);
@@ -575,7 +714,7 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
             t->truncated = 1;
             return 0;
         }
-        const uint8_t *f = fetch(w, frame, w->frame_bytes, scratch, err);
+        const uint8_t *f = fetch_link(w, frame, w->frame_bytes, scratch, err);
         if (!f)
             return -1;
         memo_chain_add(m, frame);
@@ -599,6 +738,23 @@ static int walk_frame_objects(py_walker *w, py_thread *t, thread_memo *m, uint64
     return 0;
 }
 
+/* How far above a data-stack chunk its thread's frames are read through the
+ * window. Frames the thread owns lie in this chunk or in older ones, which
+ * the allocator usually maps right above it: when this sample's window was
+ * read whole, up to CHUNK_WINDOW_MAX. Otherwise (a new chunk, or a window
+ * that failed: the older chunks lie elsewhere, with unmapped memory between)
+ * only the chunk itself, by its header's size (CPython's smallest chunk when
+ * the header was not read); frames beyond it are read each on its own. */
+static uint64_t chunk_reach(py_walker *w, uint64_t chunk) {
+    const span *s = window_holding(&w->batch, chunk, 16);
+    if (s && s->addr == chunk && s->len > CHUNK_WINDOW_MIN)
+        return CHUNK_WINDOW_MAX;
+    uint64_t size = 16384; /* DATA_STACK_CHUNK_SIZE, 3.11+ */
+    if (s)
+        memcpy(&size, w->batch.merged + s->off + (chunk - s->addr) + 8, 8);
+    return size < CHUNK_WINDOW_MAX ? size : CHUNK_WINDOW_MAX;
+}
+
 /* Whether the object at addr (not in the code cache) is a code object, by
  * its type: 3.14+ f_executable may hold None or another object, whose frame
  * is no Python function's. Cached code needs no look (it is confirmed in
@@ -614,7 +770,7 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
                                    uint64_t base_frame, pf_error *err) {
     const py_layout *L = &w->proc->layout;
     uint8_t scratch[512];
-    uint64_t extent = 0;
+    uint64_t extent = 0, chunk_end = chunk ? chunk + chunk_reach(w, chunk) : 0;
     /* 3.15 ends every chain at the thread's base frame; a chain that stops
      * before it was read while the stack changed. An empty thread's chain is
      * the base frame alone (or nothing). */
@@ -628,11 +784,13 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
             t->truncated = 1;
             break;
         }
-        const uint8_t *f = fetch(w, frame, w->frame_bytes, scratch, err);
+        const uint8_t *f = fetch_link(w, frame, w->frame_bytes, scratch, err);
         if (!f)
             return -1;
         /* Remember how this frame is best read next time: inside the chunk window, or on its own. */
-        if (chunk && frame > chunk && frame - chunk < CHUNK_WINDOW_MAX) {
+        int owner = f[L->iframe.owner];
+        /* (A thread's frames on its C stack, which may lie just above its chunk, never count as in it.) */
+        if (chunk && owner == 0 && frame > chunk && frame < chunk_end && w->frame_bytes <= chunk_end - frame) {
             if (frame + w->frame_bytes - chunk > extent)
                 extent = frame + w->frame_bytes - chunk;
         } else {
@@ -641,9 +799,8 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
         uint64_t previous = word_at(f, L->iframe.previous);
         /* 3.14 tags f_executable's low bits (a _PyStackRef); a code object is 8-byte aligned anyway. */
         uint64_t code = word_at(f, L->iframe.code) & ~(uint64_t)7;
-        int owner = f[L->iframe.owner];
         if (owner < PY_OWNER_NOT_PYTHON && code) {
-            py_code *cached = py_code_find(w->codes, code);
+            py_code *cached = code == w->hot_addr && w->hot ? w->hot : py_code_find(w->codes, code);
             int ok = cached ? 1 : is_code(w, code, err);
             if (ok < 0 || (ok && add_frame(w, t, code, cached, (int64_t)word_at(f, L->iframe.instr), 1, err) != 0))
                 return -1;
@@ -663,15 +820,59 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
 
 /* ---- threads ---- */
 
+/* Adds a thread's state, read before anything else of the run, and the words
+ * that name its innermost frame (3.11/3.12: the cframe and its current
+ * frame), read again after everything else (see walk_one). */
+static void prefetch_state(py_walker *w, thread_memo *m, uint64_t cframe, int anew) {
+    const py_layout *L = &w->proc->layout;
+    batch *b = &w->batch;
+    batch_add(b, m->tstate, w->tstate_bytes, 0, anew);
+    m->check[0] = m->check[1] = SIZE_MAX;
+    if (L->frames == PY_FRAMES_OBJECTS)
+        return; /* (see walk_one) */
+    batch_head(b, m->tstate);
+    if (L->frames == PY_FRAMES_CFRAME) {
+        m->check[0] = batch_check(b, m->tstate + (uint64_t)L->tstate.cframe);
+        if (cframe) {
+            uint64_t slot = cframe + (uint64_t)L->tstate.cframe_current_frame;
+            batch_add(b, slot, 8, 0, anew);
+            batch_head(b, slot);
+            m->check[1] = batch_check(b, slot);
+        }
+    } else {
+        m->check[0] = batch_check(b, m->tstate + (uint64_t)L->tstate.current_frame);
+    }
+}
+
+/* Whether check span idx, read after the walk's other reads, still holds want at addr. */
+static int still_holds(py_walker *w, size_t idx, uint64_t addr, uint64_t want) {
+    const batch *b = &w->batch;
+    if (idx >= b->n)
+        return 0;
+    const span *sp = &b->spans[idx];
+    return sp->check && sp->addr == addr && sp->ok && sp->run == w->walk_run && word_at(b->merged + sp->off, 0) == want;
+}
+
+/* Whether the innermost frame the walk started from was still the thread's
+ * once everything else had been read. */
+static int unchanged(py_walker *w, const thread_memo *m, const tstate_facts *facts) {
+    const py_layout *L = &w->proc->layout;
+    if (L->frames == PY_FRAMES_CFRAME)
+        return still_holds(w, m->check[0], m->tstate + (uint64_t)L->tstate.cframe, facts->cframe) &&
+               (!facts->cframe ||
+                still_holds(w, m->check[1], facts->cframe + (uint64_t)L->tstate.cframe_current_frame, w->walk_first));
+    return still_holds(w, m->check[0], m->tstate + (uint64_t)L->tstate.current_frame, facts->first_frame);
+}
+
 /* Adds to the batch what this thread's walk will need, as the last sample saw it. */
-static void prefetch_thread(py_walker *w, const thread_memo *m, const tstate_facts *facts) {
+static void prefetch_thread(py_walker *w, thread_memo *m, const tstate_facts *facts, int anew) {
     const py_layout *L = &w->proc->layout;
     if (facts->cframe)
-        batch_add(&w->batch, facts->cframe + (uint64_t)L->tstate.cframe_current_frame, 8, 0);
+        batch_add(&w->batch, facts->cframe + (uint64_t)L->tstate.cframe_current_frame, 8, 0, anew);
     if (facts->chunk)
-        batch_add(&w->batch, facts->chunk, m->chunk == facts->chunk ? m->chunk_window : CHUNK_WINDOW_MIN, 1);
+        batch_add(&w->batch, facts->chunk, m->chunk == facts->chunk ? m->chunk_window : CHUNK_WINDOW_MIN, 1, anew);
     for (size_t i = 0; i < m->nchain; i++)
-        batch_add(&w->batch, m->chain[i], w->frame_bytes, 0);
+        batch_add(&w->batch, m->chain[i], w->frame_bytes, 0, anew);
 }
 
 /* Walks one thread. The memo's chain is rebuilt, or (again) extended with
@@ -686,13 +887,20 @@ static int walk_thread(py_walker *w, py_thread *t, thread_memo *m, const tstate_
     }
     if (!again || m->nchain > PY_MAX_DEPTH)
         m->nchain = 0;
+    w->walk_first = facts->first_frame;
     if (L->frames == PY_FRAMES_OBJECTS)
         return walk_frame_objects(w, t, m, facts->first_frame, err);
     uint64_t frame = facts->first_frame;
     if (L->frames == PY_FRAMES_CFRAME) {
-        frame = 0;
-        if (facts->cframe && read_u64(w, facts->cframe + (uint64_t)L->tstate.cframe_current_frame, &frame, err) != 0)
+        uint8_t scratch[8];
+        const uint8_t *link = facts->cframe ? fetch_link(w, facts->cframe + (uint64_t)L->tstate.cframe_current_frame,
+                                                         8, scratch, err) : NULL;
+        if (facts->cframe && !link)
             return -1;
+        frame = 0;
+        if (link)
+            memcpy(&frame, link, 8);
+        w->walk_first = frame;
     }
     return walk_interpreter_frames(w, t, m, frame, facts->chunk, facts->base_frame, err);
 }
@@ -812,37 +1020,37 @@ static void prefetch_threads(py_walker *w) {
     batch *b = &w->batch;
     batch_reset(b);
     if (p->runtime)
-        batch_add(b, p->runtime + (uint64_t)L->runtime.interpreters_head, 8, 0);
+        batch_add(b, p->runtime + (uint64_t)L->runtime.interpreters_head, 8, 0, 0);
     else
-        batch_add(b, p->interp_head_var, 8, 0);
+        batch_add(b, p->interp_head_var, 8, 0, 0);
     if (p->tstate_current_var)
-        batch_add(b, p->tstate_current_var, 8, 0);
+        batch_add(b, p->tstate_current_var, 8, 0, 0);
     else if (L->runtime.tstate_current != PY_NO_FIELD && p->runtime)
-        batch_add(b, p->runtime + (uint64_t)L->runtime.tstate_current, 8, 0);
+        batch_add(b, p->runtime + (uint64_t)L->runtime.tstate_current, 8, 0, 0);
     for (size_t i = 0; i < w->ninterps; i++) {
-        batch_add(b, w->interps[i] + (uint64_t)L->interp.tstate_head, 8, 0);
-        batch_add(b, w->interps[i] + (uint64_t)L->interp.next, 8, 0);
+        batch_add(b, w->interps[i] + (uint64_t)L->interp.tstate_head, 8, 0, 0);
+        batch_add(b, w->interps[i] + (uint64_t)L->interp.next, 8, 0, 0);
         if (L->interp.gil != PY_NO_FIELD && L->tstate.holds_gil == PY_NO_FIELD) {
-            batch_add(b, w->interps[i] + (uint64_t)L->interp.gil, 8, 0);
+            batch_add(b, w->interps[i] + (uint64_t)L->interp.gil, 8, 0, 0);
             if (w->gils[i]) {
-                batch_add(b, w->gils[i] + (uint64_t)L->interp.gil_locked, 8, 0);
-                batch_add(b, w->gils[i] + (uint64_t)L->interp.gil_last_holder, 8, 0);
+                batch_add(b, w->gils[i] + (uint64_t)L->interp.gil_locked, 8, 0, 0);
+                batch_add(b, w->gils[i] + (uint64_t)L->interp.gil_last_holder, 8, 0, 0);
             }
         }
     }
     /* The identity of every code object the last sample used (see confirm_code). */
     for (size_t i = 0; i < w->ncodes_used; i++)
-        batch_add(b, w->codes_used[i] + (uint64_t)w->identity_lo, w->identity_len, 0);
+        batch_add(b, w->codes_used[i] + (uint64_t)w->identity_lo, w->identity_len, 0, 0);
     w->ncodes_used = 0;
     /* Each thread's frames too, where they were last time: in a steady state
      * this one read is all a sample needs. */
     for (size_t i = 0; i < w->nmemos; i++) {
-        const thread_memo *m = &w->memos[i];
+        thread_memo *m = &w->memos[i];
         tstate_facts last = {0};
         last.cframe = m->cframe;
         last.chunk = m->chunk;
-        batch_add(b, m->tstate, w->tstate_bytes, 0);
-        prefetch_thread(w, m, &last);
+        prefetch_state(w, m, m->cframe, 0);
+        prefetch_thread(w, m, &last, 0);
     }
     batch_run(w);
 }
@@ -869,9 +1077,28 @@ static int walk_one(py_walker *w, size_t i, int again, pf_error *err) {
     t->nframes = 0;
     t->truncated = 0;
     t->error = PF_OK;
+    w->walk_run = w->facts[i].run;
+    w->walk_mixed = 0;
     int rc = walk_thread(w, t, m, &w->facts[i], again, err);
-    if (rc != 0)
+    if (rc != 0) {
         t->error = err->kind;
+    } else if (m != &scratch_memo && w->proc->layout.frames != PY_FRAMES_OBJECTS &&
+               (w->walk_mixed || !unchanged(w, m, &w->facts[i]))) {
+        /* Part of the stack came from another read than its thread state
+         * (frames new since the last sample, deeper than the window, or read
+         * before the thread moved), or the innermost frame changed while the
+         * one read ran (it copies range after range: the thread state first,
+         * that word again last): in between, the target may have returned
+         * below a frame read early and called elsewhere, so that newer
+         * frames lead into older ones of another stack, every link valid.
+         * Look again, all in one read, which now knows every frame. Frame
+         * objects (<=3.10) are exempt: each is an object of its own, from
+         * free lists at ever other addresses in a recursion (every look
+         * would meet new ones, and a recursion changes its innermost frame
+         * faster than one read runs), and one freed or reused since shows by
+         * its reference count or its links (bench/truth.py: none wrong on 3.8). */
+        t->error = PF_ERR_CORRUPT;
+    }
     free(scratch_memo.chain);
     t->frames = (py_frame *)(uintptr_t)first; /* an index until the pool stops moving */
     return rc;
@@ -893,9 +1120,12 @@ static int reread_torn(py_walker *w, pf_error *err) {
             if (w->threads[i].error != PF_ERR_CORRUPT)
                 continue;
             any = 1;
-            batch_add(&w->batch, w->threads[i].tstate, w->tstate_bytes, 0);
-            if (w->memo_of_thread[i] != NO_MEMO)
-                prefetch_thread(w, &w->memos[w->memo_of_thread[i]], &w->facts[i]);
+            if (w->memo_of_thread[i] == NO_MEMO) {
+                batch_add(&w->batch, w->threads[i].tstate, w->tstate_bytes, 0, 0);
+            } else {
+                prefetch_state(w, &w->memos[w->memo_of_thread[i]], w->facts[i].cframe, 0);
+                prefetch_thread(w, &w->memos[w->memo_of_thread[i]], &w->facts[i], 0);
+            }
         }
         if (!any)
             return 0;
@@ -908,6 +1138,7 @@ static int reread_torn(py_walker *w, pf_error *err) {
             if (!ts)
                 return -1;
             frame_facts(L, ts, &w->facts[i]);
+            w->facts[i].run = w->fetch_run;
             pf_error frame_err;
             if (walk_one(w, i, 1, &frame_err) != 0 && frame_err.kind == PF_ERR_EXITED) {
                 *err = frame_err;
@@ -957,6 +1188,7 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
                 return pf_fail(err, PF_ERR_NOMEM, "out of memory");
             tstate_facts *f = &w->facts[w->nthreads - 1];
             memset(f, 0, sizeof *f);
+            f->run = w->fetch_run;
             t->tstate = tstate;
             t->interp = interp;
             t->holds_gil = gil_known ? holder == tstate : -1;
@@ -986,7 +1218,8 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
     w->ninterps = ninterps;
 
     /* Phase 2, only for threads that moved (a new cframe or chunk) or are new:
-     * their frames, as far as we can guess them, in one more read. */
+     * their state and frames, as far as we can guess them, in one more read,
+     * and walked from that read alone (see walk_one). */
     tstate_facts *facts = w->facts;
     size_t *memo_index = w->memo_of_thread;
     for (size_t i = 0; i < w->nthreads; i++)
@@ -997,11 +1230,24 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
             continue;
         thread_memo *m = &w->memos[memo_index[i]];
         m->live = 1;
-        if (m->cframe != facts[i].cframe || m->chunk != facts[i].chunk)
-            prefetch_thread(w, m, &facts[i]);
+        facts[i].moved = m->cframe != facts[i].cframe || m->chunk != facts[i].chunk;
+        if (facts[i].moved) {
+            prefetch_state(w, m, facts[i].cframe, 1);
+            prefetch_thread(w, m, &facts[i], 1);
+        }
         m->cframe = facts[i].cframe;
     }
     batch_run(w);
+    for (size_t i = 0; i < w->nthreads; i++) {
+        if (memo_index[i] == NO_MEMO || !facts[i].moved)
+            continue;
+        const uint8_t *ts = fetch(w, w->threads[i].tstate, w->tstate_bytes, scratch, err);
+        if (!ts)
+            return -1;
+        frame_facts(L, ts, &facts[i]);
+        facts[i].run = w->fetch_run;
+        w->memos[memo_index[i]].cframe = facts[i].cframe;
+    }
     for (size_t i = 0; i < w->nthreads; i++) {
         pf_error frame_err;
         if (walk_one(w, i, 0, &frame_err) != 0 && frame_err.kind == PF_ERR_EXITED) {

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #define SPIN_MARGIN_NS 60000ull /* with spin: sleep to this long before the slot */
+#define CATCH_UP_NS 10000000ull /* further behind than this, slots are skipped, not caught up */
 
 uint64_t sampler_now_ns(void) {
     struct timespec ts;
@@ -29,9 +30,13 @@ void sampler_clock_start(sampler_clock *c, double rate_hz, int spin) {
 
 int sampler_clock_wait(sampler_clock *c, uint64_t not_after_ns) {
     uint64_t now = sampler_now_ns();
-    if (c->ticks > 0 && now > c->next_ns + c->period_ns) {
-        /* The last sample ran past the slot after its own: count it and skip
-         * to the first slot still ahead instead of bursting to catch up. */
+    if (c->ticks > 0 && now > c->next_ns + CATCH_UP_NS) {
+        /* Far behind (samples slower than the period, or pyflare stopped or
+         * starved a long while): count it and skip to the first slot still
+         * ahead instead of bursting to catch up. Less far behind (a wake-up
+         * the kernel delivered late, a sample preempted on a busy machine),
+         * the slots keep their place and follow at once until the clock is
+         * back on time, so the rate holds on average. */
         uint64_t missed = (now - c->next_ns) / c->period_ns;
         c->late++;
         c->next_ns += missed * c->period_ns;

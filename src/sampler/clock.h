@@ -1,9 +1,12 @@
 /* clock.h — the sampling clock: absolute deadlines on CLOCK_MONOTONIC.
  *
  * Slot k is due at start + k * period, so sleeping never accumulates drift.
- * When a sample overruns into the next slot, that sample is counted late and
- * the clock skips to the next slot still in the future: a slow moment never
- * turns into a burst of catch-up samples that would bias the profile. */
+ * A wake-up the kernel delivers late, or a sample preempted on a busy
+ * machine, only shifts its sample: the slots after it follow at once until
+ * the clock is back on time, so the average rate holds. More than 10 ms
+ * behind (samples slower than the period, pyflare stopped or starved), the
+ * clock counts a late slot and skips to the next slot still in the future:
+ * catching up never becomes a long burst of samples of one moment. */
 #ifndef PYFLARE_SAMPLER_CLOCK_H
 #define PYFLARE_SAMPLER_CLOCK_H
 

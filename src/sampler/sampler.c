@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "base/u64map.h"
 #include "cpython/proc.h"
 #include "cpython/threadnames.h"
@@ -176,9 +177,6 @@ static void find_script_dir(target *t, char *out, size_t cap) {
     }
 }
 
-/* Opens the program pid runs now: target, interpreter, walker; with
- * --blocking, checks once that it can be paused (a process traced by another
- * tool cannot). */
 /* --gil on a free-threaded build: no GIL, no holder, so it would silently record nothing. */
 static int refuse_gil_only(const sampler *s, const session *x, pf_error *err) {
     if (!s->o.gil_only || x->proc->layout.build != PY_BUILD_FREE_THREADED)
@@ -189,31 +187,7 @@ static int refuse_gil_only(const sampler *s, const session *x, pf_error *err) {
                    (int)x->pid, x->proc->version);
 }
 
-static int open_image(sampler *s, session *x, pf_error *err) {
-    x->target = NULL;
-    x->proc = NULL;
-    x->walker = NULL;
-    if (target_open(x->pid, &x->target, err) != 0)
-        return -1;
-    if (py_proc_open(x->target, &x->proc, err) != 0 || refuse_gil_only(s, x, err) != 0 ||
-        py_walker_new(x->proc, &x->walker, err) != 0 || (s->o.blocking && target_pause(x->target, err) != 0)) {
-        py_walker_free(x->walker);
-        py_proc_close(x->proc);
-        target_close(x->target);
-        x->target = NULL;
-        x->proc = NULL;
-        x->walker = NULL;
-        return -1;
-    }
-    if (s->o.blocking)
-        target_resume(x->target);
-    x->names = py_name_book_new(x->proc); /* without one, threads go unnamed */
-    find_script_dir(x->target, x->script_dir, sizeof x->script_dir);
-    if (s->cpu_weighted)
-        target_cpu_start(x->target); /* CPU time used before now is not ours to count */
-    return 0;
-}
-
+/* Lets go of the program's image (what open_image made, or part of it). */
 static void close_image(session *x) {
     py_name_book_free(x->names);
     x->names = NULL;
@@ -223,6 +197,29 @@ static void close_image(session *x) {
     x->walker = NULL;
     x->proc = NULL;
     x->target = NULL;
+}
+
+/* Opens the program pid runs now: target, interpreter, walker; with
+ * --blocking, checks once that it can be paused (a process traced by another
+ * tool cannot). */
+static int open_image(sampler *s, session *x, pf_error *err) {
+    x->target = NULL;
+    x->proc = NULL;
+    x->walker = NULL;
+    if (target_open(x->pid, &x->target, err) != 0)
+        return -1;
+    if (py_proc_open(x->target, &x->proc, err) != 0 || refuse_gil_only(s, x, err) != 0 ||
+        py_walker_new(x->proc, &x->walker, err) != 0 || (s->o.blocking && target_pause(x->target, err) != 0)) {
+        close_image(x);
+        return -1;
+    }
+    if (s->o.blocking)
+        target_resume(x->target);
+    x->names = py_name_book_new(x->proc); /* without one, threads go unnamed */
+    find_script_dir(x->target, x->script_dir, sizeof x->script_dir);
+    if (s->cpu_weighted)
+        target_cpu_start(x->target); /* CPU time used before now is not ours to count */
+    return 0;
 }
 
 int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
@@ -317,14 +314,8 @@ static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
     /* (A key that collides, from a thread id past 2^56, gets an unindexed entry.) */
     if (known == U64MAP_NONE && u64map_put(&s->thread_index, thread_key(si, pt->thread_id), (uint32_t)s->nthreads) != 0)
         return NULL;
-    if (s->nthreads == s->threads_cap) {
-        size_t cap = s->threads_cap ? s->threads_cap * 2 : 16;
-        thread_state *bigger = realloc(s->threads, cap * sizeof *bigger);
-        if (!bigger)
-            return NULL;
-        s->threads = bigger;
-        s->threads_cap = cap;
-    }
+    if (PF_GROW(s->threads, s->threads_cap, s->nthreads + 1, 16) != 0)
+        return NULL;
     session *x = &s->sessions[si];
     thread_state *ts = &s->threads[s->nthreads++];
     memset(ts, 0, sizeof *ts);

@@ -2,6 +2,7 @@
 #ifndef PYFLARE_TARGET_INTERNAL_H
 #define PYFLARE_TARGET_INTERNAL_H
 
+#include "base/u64map.h"
 #include "target/target.h"
 
 struct target {
@@ -20,6 +21,9 @@ struct target {
     /* Per-thread /proc files, kept open: stat (state) and schedstat (CPU time,
      * opened on first use), and the CPU time and switch count seen at the last target_thread_cpu. */
     struct stat_fd { pid_t tid, ns_tid; int fd, sched_fd; uint64_t cpu_seen_ns, switches_seen; } *stat_fds;
+    u64map stat_index;      /* tid -> index in stat_fds */
+    u64map ns_index;        /* ns_tid -> index in stat_fds */
+    u64map listed_index;    /* tid -> index in threads (the last listing) */
     int cpu_started;        /* target_cpu_start() ran: threads met later start from zero */
     int other_pid_ns;       /* -1 not checked yet, 0 same PID namespace as pyflare, 1 another */
     size_t nstat_fds, stat_fds_cap;

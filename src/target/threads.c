@@ -4,7 +4,9 @@
  * ('R': on a CPU or waiting for one) versus waiting; schedstat's first figure
  * is the exact CPU time a thread used. The per-thread files are kept open and
  * re-read with pread, because sampling at kHz rates cannot afford an open()
- * per thread. */
+ * per thread. They are found through maps by TID (and by the TID the process
+ * knows), never by a scan: a server may have thousands of threads, and one
+ * that starts and ends threads all the time meets new ones every sample. */
 #include "target/target_internal.h"
 
 #include <dirent.h>
@@ -27,6 +29,9 @@ void target_threads_free(target *t) {
         close_entry(&t->stat_fds[i]);
     free(t->stat_fds);
     free(t->threads);
+    u64map_free(&t->stat_index);
+    u64map_free(&t->ns_index);
+    u64map_free(&t->listed_index);
     if (t->task_dir_fd >= 0)
         close(t->task_dir_fd);
     t->stat_fds = NULL;
@@ -77,10 +82,26 @@ static pid_t read_ns_tid(target *t, pid_t tid) {
 #define NO_CPU_BASE UINT64_MAX /* no starting point for the thread's CPU time yet */
 
 static struct stat_fd *stat_entry(target *t, pid_t tid) {
-    for (size_t i = 0; i < t->nstat_fds; i++)
-        if (t->stat_fds[i].tid == tid)
-            return &t->stat_fds[i];
-    return NULL;
+    uint32_t i = u64map_get(&t->stat_index, (uint64_t)(uint32_t)tid);
+    return i != U64MAP_NONE && i < t->nstat_fds && t->stat_fds[i].tid == tid ? &t->stat_fds[i] : NULL;
+}
+
+/* Points both maps at entry i (after it was added or moved). 0, or -1 out of memory. */
+static int index_entry(target *t, size_t i) {
+    const struct stat_fd *e = &t->stat_fds[i];
+    return u64map_set(&t->stat_index, (uint64_t)(uint32_t)e->tid, (uint32_t)i) != 0 ||
+                   u64map_set(&t->ns_index, (uint64_t)(uint32_t)e->ns_tid, (uint32_t)i) != 0
+               ? -1
+               : 0;
+}
+
+/* Takes entry i's keys out of the maps (they may point elsewhere already). */
+static void unindex_entry(target *t, size_t i) {
+    const struct stat_fd *e = &t->stat_fds[i];
+    if (u64map_get(&t->stat_index, (uint64_t)(uint32_t)e->tid) == i)
+        u64map_del(&t->stat_index, (uint64_t)(uint32_t)e->tid);
+    if (u64map_get(&t->ns_index, (uint64_t)(uint32_t)e->ns_tid) == i)
+        u64map_del(&t->ns_index, (uint64_t)(uint32_t)e->ns_tid);
 }
 
 /* The entry of tid, its stat file opened on first use; NULL if the thread is gone. */
@@ -106,8 +127,13 @@ static struct stat_fd *entry_for(target *t, pid_t tid) {
     pid_t ns_tid = in_other_pid_ns(t) ? read_ns_tid(t, tid) : tid;
     /* Met after target_cpu_start: the thread began since, all its CPU time
      * counts. Before: its starting point is taken at target_cpu_start. */
-    t->stat_fds[t->nstat_fds++] = (struct stat_fd){tid, ns_tid, fd, -1, t->cpu_started ? 0 : NO_CPU_BASE, 0};
-    return &t->stat_fds[t->nstat_fds - 1];
+    t->stat_fds[t->nstat_fds] = (struct stat_fd){tid, ns_tid, fd, -1, t->cpu_started ? 0 : NO_CPU_BASE, 0};
+    if (index_entry(t, t->nstat_fds) != 0) {
+        unindex_entry(t, t->nstat_fds);
+        close(fd);
+        return NULL;
+    }
+    return &t->stat_fds[t->nstat_fds++];
 }
 
 static int stat_fd_for(target *t, pid_t tid) {
@@ -121,21 +147,35 @@ static void drop_entry(target *t, pid_t tid) {
     struct stat_fd *e = stat_entry(t, tid);
     if (!e)
         return;
+    size_t i = (size_t)(e - t->stat_fds), last = t->nstat_fds - 1;
+    unindex_entry(t, i);
     close_entry(e);
-    *e = t->stat_fds[--t->nstat_fds];
+    if (i != last) {
+        unindex_entry(t, last);
+        *e = t->stat_fds[last];
+        (void)index_entry(t, i); /* out of memory: it is opened anew when next asked for */
+    }
+    t->nstat_fds--;
 }
 
-/* Drops the cached stat files of threads that no longer exist. */
+/* Drops the cached stat files of threads that no longer exist (not in the
+ * listing just made, whose index is listed_index). */
 static void forget_exited(target *t) {
     size_t keep = 0;
+    u64map_clear(&t->stat_index);
+    u64map_clear(&t->ns_index);
     for (size_t i = 0; i < t->nstat_fds; i++) {
-        int alive = 0;
-        for (size_t j = 0; j < t->nthreads; j++)
-            alive |= t->threads[j].tid == t->stat_fds[i].tid;
-        if (alive)
-            t->stat_fds[keep++] = t->stat_fds[i];
-        else
+        if (u64map_get(&t->listed_index, (uint64_t)(uint32_t)t->stat_fds[i].tid) == U64MAP_NONE) {
             close_entry(&t->stat_fds[i]);
+            continue;
+        }
+        t->stat_fds[keep] = t->stat_fds[i];
+        if (index_entry(t, keep) != 0) { /* out of memory: forget it, it is opened anew when asked for */
+            unindex_entry(t, keep);
+            close_entry(&t->stat_fds[keep]);
+            continue;
+        }
+        keep++;
     }
     t->nstat_fds = keep;
 }
@@ -172,9 +212,9 @@ pid_t target_host_tid(target *t, pid_t ns_tid) {
     if (!in_other_pid_ns(t))
         return ns_tid;
     for (int attempt = 0; attempt < 2; attempt++) {
-        for (size_t i = 0; i < t->nstat_fds; i++)
-            if (t->stat_fds[i].ns_tid == ns_tid)
-                return t->stat_fds[i].tid;
+        uint32_t i = u64map_get(&t->ns_index, (uint64_t)(uint32_t)ns_tid);
+        if (i != U64MAP_NONE && i < t->nstat_fds && t->stat_fds[i].ns_tid == ns_tid)
+            return t->stat_fds[i].tid;
         /* Not known yet: list the threads, which learns every thread's ns TID. */
         const target_thread *threads;
         size_t n;
@@ -261,10 +301,8 @@ int target_thread_cpu(target *t, pid_t tid, uint64_t *ns, int *switched_in) {
 }
 
 char target_listed_state(const target *t, pid_t tid) {
-    for (size_t i = 0; i < t->nthreads; i++)
-        if (t->threads[i].tid == tid)
-            return t->threads[i].state;
-    return '?';
+    uint32_t i = u64map_get(&t->listed_index, (uint64_t)(uint32_t)tid);
+    return i != U64MAP_NONE && i < t->nthreads && t->threads[i].tid == tid ? t->threads[i].state : '?';
 }
 
 int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err) {
@@ -280,6 +318,7 @@ int target_threads(target *t, const target_thread **threads, size_t *n, pf_error
     }
     rewinddir(dir);
     t->nthreads = 0;
+    u64map_clear(&t->listed_index);
     struct dirent *de;
     while ((de = readdir(dir)) != NULL) {
         char *end;
@@ -295,6 +334,10 @@ int target_threads(target *t, const target_thread **threads, size_t *n, pf_error
             }
             t->threads = bigger;
             t->threads_cap = cap;
+        }
+        if (u64map_set(&t->listed_index, (uint64_t)tid, (uint32_t)t->nthreads) != 0) {
+            closedir(dir);
+            return pf_fail(err, PF_ERR_IO, "out of memory");
         }
         t->threads[t->nthreads++] = (target_thread){(pid_t)tid, (pid_t)tid, '?'};
     }

@@ -24,6 +24,10 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                    allow about 1.4).
   INTERP/subprocesses  pool.py under --subprocesses: work_item is seen under
                    >= 2 worker process roots (3.8+ and system-3.11).
+  INTERP/known-stacks  (3.11+) known_stacks.py recorded at 20 kHz: every stack
+                   through run_shape() is one the target's own traceback has
+                   (it recompiles its functions every 250 ms: freed code objects'
+                   addresses are reused).
   INTERP/pyflame   `pyflare -x -s S [-r INTERVAL] -p PID` writes folded to stdout.
   INTERP/paths     frames relative to site-packages and the script's directory;
                    --full-paths keeps them absolute; --function drops lines.
@@ -1596,6 +1600,47 @@ def job_recursion(interp, python):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def job_known_stacks(interp, python):
+    """known_stacks.py (stacks of 5 to 160 distinct functions, recompiled every
+    250 ms, so code objects are freed and their addresses reused) recorded at
+    20 kHz: every recorded stack through run_shape() must be one the target can
+    be in, frame by frame (file, line, function) as its own traceback has it,
+    the innermost line aside. 3.11+ (frame objects are read another way)."""
+    name = "%s/known-stacks" % interp
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    try:
+        out, truth_path = os.path.join(work, "known.folded"), os.path.join(work, "truth.json")
+        run = pyflare(["record", "--rate", "20000", "--idle", "-o", out, "--", python,
+                       os.path.join(TARGETS, "known_stacks.py"), "-", truth_path, "3"], 3 + SLACK)
+        stacks, summary, problems = recorded(run, out, check_total=False)
+        if problems:
+            return [check(name, problems)]
+        with open(truth_path) as f:
+            truth = [[(os.path.basename(a), b, c) for a, b, c in t] for t in json.load(f)["stacks"]]
+        checked = wrong = 0
+        for frames, n in stacks:
+            seen = []
+            for label in frames:
+                func, _, where = label.rpartition(" (")
+                file, _, line = where.rstrip(")").rpartition(":")
+                seen.append((os.path.basename(file), int(line) if line.isdigit() else -1, func))
+            if not any(f[2] == "run_shape" for f in seen) or any(f[2] == "note" for f in seen[:-1]):
+                continue    # start-up, compiling, the loop around the shapes, note() taking its own stack
+            checked += n
+            k = len(seen)
+            if not any(len(t) >= k and t[:k - 1] == seen[:-1] and (t[k - 1][0], t[k - 1][2]) == seen[-1][::2]
+                       for t in truth):
+                wrong += n
+                if len(problems) < 3:
+                    problems.append("a stack the target is never in: %s" % ";".join(frames[-5:])[:300])
+        if checked < 100:
+            problems.append("only %d stacks through run_shape() to check" % checked)
+        note = "%d stacks checked, %d wrong" % (checked, wrong)
+        return [check(name, problems, note)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- main --
 
 def interpreters():
@@ -1694,6 +1739,8 @@ def run_all(filters, selected):
             plan.append(("%s/subprocesses" % name, job_subprocesses, (name, path)))
     for name, path in present:
         plan.append(("%s/recursion" % name, job_recursion, (name, path)))
+        if version_of(name) >= (3, 11):
+            plan.append(("%s/known-stacks" % name, job_known_stacks, (name, path)))
     for name, path in present:
         plan.append(("%s/paths" % name, job_paths, (name, path)))
         plan.append(("%s/pyflame" % name, job_pyflame, (name, path)))

@@ -224,7 +224,7 @@ static void emit(FILE *f, const char *line, int cols, const char *before, const 
     fputc('\n', f);
 }
 
-static const char *const col_names[TOP_NCOLS] = {"OWN%", "TOTAL%", "OWN%", "TOTAL%", "OWN s", "TOTAL s"};
+static const char *const col_names[TOP_NCOLS] = {"OWN%", "TOTAL%", "OWN%", "TOTAL%", "OWN(s)", "TOTAL(s)"};
 
 static void draw_help(FILE *f, int cols) {
     static const char *const help[] = {

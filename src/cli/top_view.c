@@ -255,10 +255,10 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     char line[2048];
     int used = 0;
 
-    snprintf(line, sizeof line, "pyflare top - %s", in->target);
-    put_clean(line, sizeof line, "");
-    if (*in->python)
-        snprintf(line + strlen(line), sizeof line - strlen(line), "   Python %s", in->python);
+    /* The version first: a long command line is what the width cuts. */
+    snprintf(line, sizeof line, "pyflare top - %s%s%s", *in->python ? "Python " : "", in->python,
+             *in->python ? " - " : "");
+    put_clean(line, sizeof line, in->target);
     emit(f, line, cols, "", "");
     size_t idle = in->threads_seen > v->active_threads ? in->threads_seen - v->active_threads : 0;
     snprintf(line, sizeof line,

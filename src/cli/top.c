@@ -73,6 +73,8 @@ typedef struct top_state {
     uint64_t next_ns;     /* elapsed time of the next refresh */
     uint64_t last_ns;     /* elapsed time of the last update */
     double interval_s;    /* between the last two updates */
+    uint64_t gil_known, gil_held; /* the sampler's counts at the last update */
+    double gil_share;     /* over the last interval, < 0 unknown */
     int cleared;          /* the screen must be cleared before drawing */
 } top_state;
 
@@ -90,6 +92,7 @@ static void draw(top_state *t, const char *status) {
         .elapsed_s = t->stats.elapsed_ns / 1e9, .achieved_hz = t->stats.achieved_hz, .interval_s = t->interval_s,
         .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .samples = t->stats.ticks,
         .errors = t->stats.errors_total - t->stats.errors[PF_ERR_EXITED], .threads_seen = nthreads,
+        .gil_share = t->gil_share,
         .status = status ? status : t->paused ? "paused (p resumes)" : NULL, .color = t->color, .help = t->help,
     };
     int rows = 0, cols = 0;
@@ -134,6 +137,10 @@ static void update(top_state *t) {
     uint64_t now = t->stats.elapsed_ns;
     t->interval_s = (now - t->last_ns) / 1e9;
     t->last_ns = now;
+    uint64_t known = t->stats.gil_known - t->gil_known, held = t->stats.gil_held - t->gil_held;
+    t->gil_share = known ? (double)held / known : -1;
+    t->gil_known = t->stats.gil_known;
+    t->gil_held = t->stats.gil_held;
     if (top_view_update(&t->view, t->profile) != 0)
         t->quit = 1; /* out of memory: end as if asked to */
 }

@@ -265,6 +265,8 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
              "elapsed %.1f s   rate %.1f Hz   samples %llu   errors %llu   threads %zu active / %zu idle",
              in->elapsed_s, in->achieved_hz, (unsigned long long)in->samples, (unsigned long long)in->errors,
              v->active_threads, idle);
+    if (in->gil_share >= 0)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "   GIL held %.0f%%", 100 * in->gil_share);
     emit(f, line, cols, "", "");
     const char *thread_name = "all threads";
     if (v->thread && v->thread <= v->nthreads && v->threads[v->thread - 1].func < nfn)

@@ -69,6 +69,7 @@ typedef struct top_frame_info {
     int cpu_weighted;
     uint64_t samples, errors;
     size_t threads_seen;
+    double gil_share;       /* of the thread samples in the last interval, held the GIL; < 0 unknown */
     const char *status;     /* a last line: "paused", "the program exited ...", or NULL */
     int color;              /* reverse video for the column header */
     int help;               /* the key help instead of rows */

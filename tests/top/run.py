@@ -24,6 +24,9 @@ screen read with capture-pane.
              the terminal echoes and runs lines again
   sigterm    SIGTERM to top: the same
   exited     the target's own end: a last frame says so; a key leaves
+  gil        a single-threaded busy target (through a pipe): the header's share
+             of samples holding the GIL is >= 90 % in every table after the
+             first (its one thread runs Python only while holding it)
   plain      stdout a pipe with NO_COLOR: a plain table per second, no escape
              sequence anywhere, f5 in it; -o FILE writes the profile
 FILTER words keep the tests whose name contains one.
@@ -329,6 +332,22 @@ def test_plain():
     result("plain", not problems, "; ".join(problems))
 
 
+def test_gil():
+    if not wanted("gil"):
+        return
+    r = subprocess.run([PYFLARE, "top", "--", PY, TARGET, "3.5", "single"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    shares = [int(x) for x in re.findall(r"GIL held (\d+)%", r.stdout.decode("utf-8", "replace"))]
+    if r.returncode == 0 and not shares:
+        counts["skipped"] += 1
+        print("skip gil: this Python does not tell who holds the GIL (no share in the header)")
+        return
+    ok = r.returncode == 0 and len(shares) >= 2 and all(x >= 90 for x in shares[1:])
+    result("gil", ok, "exit %d, shares %r" % (r.returncode, shares))
+    if ok:
+        print("     gil: shares %r" % shares)
+
+
 def main():
     if not shutil.which("tmux"):
         for n in ("split", "sort", "threads", "lines", "help", "resize", "quit", "sigterm", "exited"):
@@ -336,13 +355,15 @@ def main():
                 counts["skipped"] += 1
                 print("skip %s: tmux is not installed (apt-get install tmux)" % n)
     else:
-        try:
-            test_split_sort_threads_lines_help_resize_quit()
-            test_sigterm()
-            test_exited()
-        finally:
-            tmux("kill-server", check=False)
+        for test in (test_split_sort_threads_lines_help_resize_quit, test_sigterm, test_exited):
+            try:
+                test()
+            except (RuntimeError, OSError) as e:  # the terminal went away (e.g. its shell read EOF): a failure
+                result(test.__name__[5:], False, str(e))
+            finally:
+                tmux("kill-server", check=False)
     test_plain()
+    test_gil()
     shutil.rmtree(TMP, ignore_errors=True)
     print("top: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
     sys.exit(1 if counts["failed"] else 0)

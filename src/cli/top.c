@@ -31,9 +31,10 @@ static const cli_command top_command = {
     .usage = "usage: pyflare top [options] (--pid PID | -- COMMAND [ARGS...])\n\n"
              "Samples a running (--pid) or launched (-- COMMAND) Python program and shows\n"
              "its hottest functions live, refreshed every second: own and total share over\n"
-             "the last second and since the start. Keys: 1-6 sort by a column, l rows per\n"
-             "line, t pick a thread, p pause, r reset, ? help, q quit. On a standard output\n"
-             "that is not a terminal a plain table is printed every second instead.\n"
+             "the last second and since the start, per line (file:line) or per function.\n"
+             "Keys: 1-6 sort by a column, l lines/functions, t pick a thread, p pause,\n"
+             "r reset, ? help, q quit. On a standard output that is not a terminal a plain\n"
+             "table is printed every second instead.\n"
              "Threads are always sampled with a root per thread (so one can be picked);\n"
              "with -o FILE the profile is written when top ends.\n",
 };
@@ -281,6 +282,7 @@ int cmd_top(int argc, char **argv) {
     top_state t;
     memset(&t, 0, sizeof t);
     top_view_init(&t.view);
+    t.view.lines = !so.by_function; /* rows per line, as the profile has them */
     t.profile = pf_profile_new();
     sampler *s = NULL;
     if (!t.profile || sampler_new(&so, t.profile, &s, &err) != 0) {

@@ -98,19 +98,25 @@ static int find_threads(top_view *v, const pf_profile *p) {
 }
 
 int top_view_update(top_view *v, const pf_profile *p) {
-    size_t nfn;
+    size_t nfn, nfr;
     const pf_func *funcs = pf_funcs(p, &nfn);
+    const pf_frame *frames = pf_frames(p, &nfr);
     if (find_threads(v, p) != 0)
         return -1;
-    /* A class per function; thread and process roots are none (their children count as top level). */
-    uint32_t *cls = malloc((nfn ? nfn : 1) * sizeof *cls);
+    /* A class per function, or per frame (a function's line); thread and
+     * process roots are none (their children count as top level). */
+    size_t n = v->lines ? nfr : nfn;
+    uint32_t *cls = malloc((n ? n : 1) * sizeof *cls);
     if (!cls)
         return -1;
-    for (size_t f = 0; f < nfn; f++)
-        cls[f] = f && funcs[f].kind != PF_FUNC_THREAD && funcs[f].kind != PF_FUNC_PROCESS ? (uint32_t)f : 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t f = v->lines ? frames[i].func : i;
+        cls[i] = i && f && f < nfn && funcs[f].kind != PF_FUNC_THREAD && funcs[f].kind != PF_FUNC_PROCESS
+                     ? (uint32_t)i : 0;
+    }
     pf_node_id from = v->thread && v->thread <= v->nthreads ? v->threads[v->thread - 1].root : PF_ROOT;
     out_agg a;
-    int rc = out_aggregate_under(p, from, cls, nfn, v->lines ? OUT_AGG_LINES : 0, &a);
+    int rc = out_aggregate_under(p, from, cls, n, v->lines ? OUT_AGG_BY_FRAME : 0, &a);
     free(cls);
     if (rc != 0)
         return -1;
@@ -131,12 +137,10 @@ int top_view_update(top_view *v, const pf_profile *p) {
         v->rows[i].ptotal = v->rows[i].total;
     }
     rc = 0;
-    size_t n = v->lines ? a.nlines : a.nclasses;
-    for (size_t i = v->lines ? 0 : 1; i < n; i++) {
-        pf_func_id f = v->lines ? a.lines[i].cls : (pf_func_id)i;
-        int32_t line = v->lines ? a.lines[i].line : -1;
-        uint64_t self = v->lines ? a.lines[i].self : a.fns[i].self;
-        uint64_t total = v->lines ? 0 : a.fns[i].total; /* a line's own weight only: the aggregate keeps no more */
+    for (size_t i = 1; i < a.nclasses; i++) {
+        pf_func_id f = v->lines ? frames[i].func : (pf_func_id)i;
+        int32_t line = v->lines ? frames[i].line : -1;
+        uint64_t self = a.fns[i].self, total = a.fns[i].total;
         if (!self && !total)
             continue;
         top_row *r = row_for(v, f, line, fresh);
@@ -232,7 +236,7 @@ static void draw_help(FILE *f, int cols) {
         "",
         "  1 2 3 4 5 6   sort by that column (own %, total % over the last interval;",
         "                own %, total %, own time, total time since the start)",
-        "  l             rows per line (file:line) / per function",
+        "  l             rows per function (file:first line) / per line (file:line)",
         "  t             next thread / all threads",
         "  a             all threads",
         "  p or space    pause (sampling goes on; the screen stays)",
@@ -311,10 +315,7 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
         line[0] = 0;
         for (int c = 0; c < TOP_NCOLS; c++) {
             double x = figure(v, r, c);
-            int total_col = c == TOP_COL_TOTAL_NOW || c == TOP_COL_TOTAL || c == TOP_COL_TOTAL_TIME;
-            if (v->lines && total_col)
-                snprintf(line + strlen(line), sizeof line - strlen(line), "%8s ", "-");
-            else if (c <= TOP_COL_TOTAL)
+            if (c <= TOP_COL_TOTAL)
                 snprintf(line + strlen(line), sizeof line - strlen(line), "%8.1f ", 100 * x);
             else
                 snprintf(line + strlen(line), sizeof line - strlen(line), "%8.2f ", x * in->period_s);

@@ -37,7 +37,7 @@ typedef struct top_thread {
 
 typedef struct top_view {
     int sort;               /* TOP_COL_* */
-    int lines;              /* rows per line instead of per function */
+    int lines;              /* rows per line (a frame: function and line) instead of per function */
     size_t thread;          /* 0: all threads; else threads[thread - 1] */
     int reset_done;
     top_row *rows;

@@ -190,7 +190,8 @@ int out_aggregate_under(const pf_profile *p, pf_node_id from, const uint32_t *cl
         d++;
         const pf_node *node = &nodes[n];
         pf_func_id func = node->frame < nfr ? frames[node->frame].func : 0;
-        uint32_t c = func < nfn ? class_of_func[func] : 0;
+        uint32_t c = flags & OUT_AGG_BY_FRAME ? (node->frame < nfr ? class_of_func[node->frame] : 0)
+                     : func < nfn ? class_of_func[func] : 0;
         if (c >= a->nclasses)
             c = 0;
         uint32_t pc = cls_at[d - 1];

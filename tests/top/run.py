@@ -14,8 +14,9 @@ screen read with capture-pane.
              (non-increasing); own and total orders differ
   threads    t narrows the rows to one thread (worker: other() and no f5;
              MainThread: f5 and no other()); a shows all again
-  lines      l shows rows per line: f5's row is its busy loop's line, not
-             its def line
+  lines      rows are per line by default: f5's rows are lines of its body,
+             each with a total at least its own; l shows one row per
+             function, f5 at its def line
   help       ? shows the keys; any key leaves it
   resize     after tmux resize-window every screen line is a line top draws
              (header, column header, row, status or blank), none wider
@@ -167,7 +168,9 @@ def test_split_sort_threads_lines_help_resize_quit():
     time.sleep(6)
     s = screen()
     if wanted("split"):
-        own = {r[1]: r[0][2] for r in rows(s)}
+        own = {}
+        for r in rows(s):  # rows are per line: a function's own share is its lines'
+            own[r[1]] = own.get(r[1], 0) + r[0][2]
         if not all(f in own for f in ("f1", "f2", "f5")):
             result("split", False, "rows: %r" % s)
         else:
@@ -226,18 +229,27 @@ def test_split_sort_threads_lines_help_resize_quit():
             problems.append("a did not show all threads with f5 and other")
         result("threads", not problems, "; ".join(problems))
     if wanted("lines"):
-        s = press("l", lambda s: any(HEAD_COLS.match(l) and l.rstrip().endswith("LINE") for l in s)
+        src = open(TARGET).read().split("\n")
+        def_line = 1 + next(i for i, l in enumerate(src) if l.startswith("def f5"))
+        problems = []
+        # Rows per line by default: f5's are lines of its body, each with its total.
+        f5 = [r for r in rows(screen()) if r[1] == "f5"]
+        lines = [int(r[2].rsplit(":", 1)[1]) for r in f5]
+        if not lines or not all(def_line < n <= def_line + 3 for n in lines):
+            problems.append("line rows of f5 at %r (def at %d)" % (lines, def_line))
+        if any(r[0][3] < r[0][2] for r in f5):
+            problems.append("a line's total below its own: %r" % f5)
+        s = press("l", lambda s: any(HEAD_COLS.match(l) and l.rstrip().endswith("FUNCTION") for l in s)
                   and any(r[1] == "f5" for r in rows(s)))
-        ok, detail = False, "no LINE view with f5: %r" % screen()
-        if s:
+        if s is None:
+            problems.append("l: no FUNCTION view with f5: %r" % screen())
+        else:
             f5 = [r for r in rows(s) if r[1] == "f5"]
-            src = open(TARGET).read().split("\n")
-            def_line = 1 + next(i for i, l in enumerate(src) if l.startswith("def f5"))
-            lines = [int(r[2].rsplit(":", 1)[1]) for r in f5]
-            ok = lines and all(def_line < n <= def_line + 3 for n in lines) and all(r[0][1] is None for r in f5)
-            detail = "f5 rows at lines %r (def at %d)" % (lines, def_line)
-        result("lines", ok, detail)
-        press("l", lambda s: any(HEAD_COLS.match(l) and l.rstrip().endswith("FUNCTION") for l in s))
+            where = [r[2] for r in f5]
+            if len(f5) != 1 or not where[0].endswith(":%d" % def_line):
+                problems.append("function rows of f5: %r (def at %d)" % (where, def_line))
+        press("l", lambda s: any(HEAD_COLS.match(l) and l.rstrip().endswith("LINE") for l in s))
+        result("lines", not problems, "; ".join(problems))
     if wanted("help"):
         s = press("?", lambda s: any("pyflare top: keys" in l for l in s))
         s2 = press("x", lambda s: any(HEAD_COLS.match(l) for l in s)) if s else None

@@ -18,6 +18,10 @@ screen read with capture-pane.
              each with a total at least its own; l shows one row per
              function, f5 at its def line
   help       ? shows the keys; any key leaves it
+  pause      p: a "paused" line and the screen stays (elapsed unchanged for
+             2.5 s); p again: it moves on
+  reset      r: "since the reset", and f5's own time since then is under half
+             of what it was since the start
   resize     after tmux resize-window every screen line is a line top draws
              (header, column header, row, status or blank), none wider
              than the window, the header once
@@ -154,7 +158,7 @@ def shell_back():
 
 
 def test_split_sort_threads_lines_help_resize_quit():
-    names = ["split", "sort", "threads", "lines", "help", "resize", "quit"]
+    names = ["split", "sort", "threads", "lines", "help", "pause", "reset", "resize", "quit"]
     if not any(wanted(n) for n in names):
         return
     start_shell()
@@ -254,6 +258,29 @@ def test_split_sort_threads_lines_help_resize_quit():
         s = press("?", lambda s: any("pyflare top: keys" in l for l in s))
         s2 = press("x", lambda s: any(HEAD_COLS.match(l) for l in s)) if s else None
         result("help", bool(s and s2), "help shown %s, left %s" % (bool(s), bool(s2)))
+    if wanted("pause"):
+        problems = []
+        elapsed = lambda s: next((l.split()[1] for l in s if l.startswith("elapsed ")), None)
+        s = press("p", lambda s: any(l.startswith("paused") for l in s))
+        if s is None:
+            problems.append("p: no paused line")
+        else:
+            before = elapsed(s)
+            time.sleep(2.5)
+            if elapsed(screen()) != before:
+                problems.append("the screen changed while paused")
+            s = press("p", lambda s: not any(l.startswith("paused") for l in s) and elapsed(s) != before, 4)
+            if s is None:
+                problems.append("p again did not resume")
+        result("pause", not problems, "; ".join(problems))
+    if wanted("reset"):
+        def f5_time(s):
+            return sum(r[0][4] for r in rows(s) if r[1] == "f5")
+        before = f5_time(screen())
+        s = press("r", lambda s: header(s, "since the reset"))
+        after = f5_time(s) if s else None
+        ok = s is not None and before > 0.2 and after < before / 2
+        result("reset", ok, "f5's own time %r before r, %r after" % (before, after))
     if wanted("resize"):
         problems = []
         for w, h in ((100, 25), (60, 15), (170, 50)):
@@ -362,7 +389,8 @@ def test_gil():
 
 def main():
     if not shutil.which("tmux"):
-        for n in ("split", "sort", "threads", "lines", "help", "resize", "quit", "sigterm", "exited"):
+        for n in ("split", "sort", "threads", "lines", "help", "pause", "reset", "resize", "quit", "sigterm",
+                  "exited"):
             if wanted(n):
                 counts["skipped"] += 1
                 print("skip %s: tmux is not installed (apt-get install tmux)" % n)

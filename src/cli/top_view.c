@@ -342,7 +342,7 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     if (in->status)
         emit(f, in->status, cols, "", "");
     else if (rows > 0)
-        emit(f, "keys: 1-6 sort  l lines  t thread  p pause  r reset  ? help  q quit", cols, "", "");
+        emit(f, "keys: 1-6 sort  l lines/functions  t thread  p pause  r reset  ? help  q quit", cols, "", "");
     fclose(f);
     return text;
 }

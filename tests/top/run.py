@@ -146,6 +146,10 @@ def shell_back():
     s = wait_for(lambda s: not alternate_on(), 10)
     if s is None:
         return "the alternate screen is still on"
+    # top has ended when the shell prompts again (typing earlier races its exit: the tty echoes it first).
+    last = lambda s: ([l for l in s if l.strip()] or [""])[-1].rstrip()
+    if wait_for(lambda s: last(s) == "shell$", 30) is None:
+        return "no shell prompt after top: %r" % screen()
     tmux("send-keys", "-t", "t", "echo sum=$((6*7))", "Enter")
     s = wait_for(lambda s: any(line.strip() == "sum=42" for line in s), 5)
     if s is None:

@@ -34,6 +34,10 @@ screen read with capture-pane.
              first (its one thread runs Python only while holding it)
   plain      stdout a pipe with NO_COLOR: a plain table per second, no escape
              sequence anywhere, f5 in it; -o FILE writes the profile
+  attach     --pid on a running target with -d: tables, "the duration ended",
+             the target runs on
+  hostile    a script whose file name holds escape sequences and a bell:
+             no such byte reaches stdout, the name is shown with '?' for them
 FILTER words keep the tests whose name contains one.
 Last line: "top: N passed, N failed, N skipped"; exit status 1 on failure.
 """
@@ -375,6 +379,51 @@ def test_plain():
     result("plain", not problems, "; ".join(problems))
 
 
+def test_attach():
+    if not wanted("attach"):
+        return
+    target = subprocess.Popen([PY, TARGET, "0"])
+    try:
+        time.sleep(0.5)
+        r = subprocess.run([PYFLARE, "top", "--pid", str(target.pid), "-d", "2.5"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        text = r.stdout.decode("utf-8", "replace")
+        problems = []
+        if r.returncode != 0:
+            problems.append("exit %d: %s" % (r.returncode, r.stderr.decode()[-300:]))
+        if text.count("-- last ") < 2 or "the duration ended" not in text:
+            problems.append("tables %d, ended %r" % (text.count("-- last "), text[-200:]))
+        if not any(r_[1] == "f5" for r_ in rows(text.split("\n"))):
+            problems.append("no f5 row")
+        if target.poll() is not None:
+            problems.append("the target did not survive top")
+        result("attach", not problems, "; ".join(problems))
+    finally:
+        target.kill()
+        target.wait()
+
+
+def test_hostile():
+    """A file name with terminal escapes (a title change and a screen clear) is shown inert."""
+    if not wanted("hostile"):
+        return
+    name = os.path.join(TMP, "evil\x1b]0;pwned\x07\x1b[2J.py")
+    with open(name, "w") as f:
+        f.write("import time\nend = time.time() + 3\ndef spin():\n    while time.time() < end:\n"
+                "        pass\nspin()\n")
+    r = subprocess.run([PYFLARE, "top", "--", PY, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60, env=dict(os.environ, NO_COLOR=""))
+    out = r.stdout
+    problems = []
+    if r.returncode != 0:
+        problems.append("exit %d: %s" % (r.returncode, r.stderr.decode()[-300:]))
+    if b"\x1b" in out or b"\x07" in out:
+        problems.append("an escape or bell byte reached the output")
+    if b"spin (" not in out or b"evil?]0;pwned??[2J.py" not in out:
+        problems.append("spin's row with the name made safe is missing: %r" % out[-400:])
+    result("hostile", not problems, "; ".join(problems))
+
+
 def test_gil():
     if not wanted("gil"):
         return
@@ -408,6 +457,8 @@ def main():
                 tmux("kill-server", check=False)
     test_plain()
     test_gil()
+    test_attach()
+    test_hostile()
     shutil.rmtree(TMP, ignore_errors=True)
     print("top: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
     sys.exit(1 if counts["failed"] else 0)

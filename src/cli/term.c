@@ -11,7 +11,7 @@
 
 volatile sig_atomic_t term_resized;
 
-static struct termios saved;
+static struct termios saved, raw_mode;
 static volatile sig_atomic_t entered;
 
 /* Show the cursor, reset colours, leave the alternate screen. */
@@ -55,6 +55,25 @@ static void on_fatal(int sig) {
     errno = saved_errno;
 }
 
+/* Ctrl-Z: give the shell its terminal back, stop, and on being continued
+ * take the screen again (the caller redraws it whole: term_resized). */
+static void on_tstp(int sig) {
+    (void)sig;
+    int saved_errno = errno;
+    if (entered) {
+        restore();
+        raise(SIGSTOP); /* cannot be blocked: stops here, goes on at SIGCONT */
+        if (tcsetattr(0, TCSAFLUSH, &raw_mode) == 0) {
+            entered = 1;
+            write_all(ENTER, sizeof ENTER - 1);
+        }
+        term_resized = 1;
+    } else {
+        raise(SIGSTOP);
+    }
+    errno = saved_errno;
+}
+
 static void on_winch(int sig) {
     (void)sig;
     term_resized = 1;
@@ -63,12 +82,12 @@ static void on_winch(int sig) {
 int term_enter(void) {
     if (!isatty(0) || !isatty(1) || tcgetattr(0, &saved) != 0)
         return -1;
-    struct termios raw = saved;
-    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | IEXTEN);
-    raw.c_iflag &= ~(tcflag_t)(IXON | ICRNL);
-    raw.c_cc[VMIN] = 0;
-    raw.c_cc[VTIME] = 0;
-    if (tcsetattr(0, TCSAFLUSH, &raw) != 0)
+    raw_mode = saved;
+    raw_mode.c_lflag &= ~(tcflag_t)(ICANON | ECHO | IEXTEN);
+    raw_mode.c_iflag &= ~(tcflag_t)(IXON | ICRNL);
+    raw_mode.c_cc[VMIN] = 0;
+    raw_mode.c_cc[VTIME] = 0;
+    if (tcsetattr(0, TCSAFLUSH, &raw_mode) != 0)
         return -1;
     entered = 1;
     static int once;
@@ -84,6 +103,8 @@ int term_enter(void) {
         sa.sa_handler = on_winch;
         sa.sa_flags = SA_RESTART;
         sigaction(SIGWINCH, &sa, NULL);
+        sa.sa_handler = on_tstp;
+        sigaction(SIGTSTP, &sa, NULL);
     }
     write_all(ENTER, sizeof ENTER - 1);
     return 0;

@@ -7,7 +7,9 @@
  * SIGINT), and hides the cursor. term_leave() puts everything back; it runs at
  * exit and from a handler for the signals that would end the process without
  * running it (SIGSEGV, SIGABRT, SIGQUIT, ...), a handler that only writes the
- * restore sequence, restores the modes and dies of the same signal. */
+ * restore sequence, restores the modes and dies of the same signal. Ctrl-Z
+ * (SIGTSTP) gives the terminal back before stopping and takes it again when
+ * continued (term_resized is then set so that the screen is drawn whole). */
 #ifndef PYFLARE_CLI_TERM_H
 #define PYFLARE_CLI_TERM_H
 

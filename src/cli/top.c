@@ -110,7 +110,10 @@ static void draw(top_state *t, const char *status) {
         return;
     }
     /* Home, then each line erased to its end: no flicker, and nothing left of a wider frame. */
-    size_t cap = strlen(text) * 2 + 64, n = 0;
+    size_t lines = 1;
+    for (const char *c = text; *c; c++)
+        lines += *c == '\n';
+    size_t cap = strlen(text) + 5 * lines + 64, n = 0; /* each line: "\033[K\r\n" more */
     char *out = malloc(cap);
     if (out) {
         n += (size_t)snprintf(out, cap, "%s\033[H", t->cleared ? "\033[2J" : "");

@@ -28,6 +28,8 @@ screen read with capture-pane.
   quit       q leaves the alternate screen, the shell's screen is back and
              the terminal echoes and runs lines again
   sigterm    SIGTERM to top: the same
+  suspend    Ctrl-Z: the shell's screen is back and works; fg: top's screen
+             again, drawn whole; q then leaves it
   exited     the target's own end: a last frame says so; a key leaves
   gil        a single-threaded busy target (through a pipe): the header's share
              of samples holding the GIL is >= 90 % in every table after the
@@ -331,6 +333,28 @@ def test_sigterm():
     result("sigterm", problem is None, problem or "")
 
 
+def test_suspend():
+    """Ctrl-Z gives the shell its terminal back; fg brings the screen back whole."""
+    if not wanted("suspend"):
+        return
+    start_shell()
+    if start_top() is None:
+        result("suspend", False, "top did not start: %r" % screen())
+        return
+    tmux("send-keys", "-t", "t", "C-z")
+    problem = shell_back()
+    if problem is None:
+        tmux("send-keys", "-t", "t", "fg", "Enter")
+        s = wait_for(lambda s: alternate_on() and sum(1 for l in s if l.startswith("pyflare top - ")) == 1
+                     and any(r[1] == "f5" for r in rows(s)), 10)
+        if s is None:
+            problem = "fg did not bring the screen back: %r" % screen()
+        else:
+            tmux("send-keys", "-t", "t", "q")
+            problem = shell_back()
+    result("suspend", problem is None, problem or "")
+
+
 def test_exited():
     if not wanted("exited"):
         return
@@ -443,12 +467,12 @@ def test_gil():
 def main():
     if not shutil.which("tmux"):
         for n in ("split", "sort", "threads", "lines", "help", "pause", "reset", "resize", "quit", "sigterm",
-                  "exited"):
+                  "suspend", "exited"):
             if wanted(n):
                 counts["skipped"] += 1
                 print("skip %s: tmux is not installed (apt-get install tmux)" % n)
     else:
-        for test in (test_split_sort_threads_lines_help_resize_quit, test_sigterm, test_exited):
+        for test in (test_split_sort_threads_lines_help_resize_quit, test_sigterm, test_suspend, test_exited):
             try:
                 test()
             except (RuntimeError, OSError) as e:  # the terminal went away (e.g. its shell read EOF): a failure

@@ -28,6 +28,7 @@ packages=(
   chromium           # the SVG/HTML viewers are tested in a real browser
   procps util-linux  # ps, setpriv, unshare for the permission and container tests
   libdevel-nytprof-perl # its flamegraph.pl is what bench/folded_to_svg.py compares against
+  tmux               # tests/top drives pyflare top in a real terminal
 )
 # playwright-core (npm) drives that browser. A Node.js from elsewhere (e.g.
 # NodeSource) bundles npm and conflicts with Debian's npm package: only ask

@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"dump", cmd_dump, "dump --pid PID [--json] [--blocking]   print every thread's Python stack, once"},
     {"record", cmd_record, "record -o OUT (--pid PID | -- CMD...)  sample a running or launched program"},
+    {"top", cmd_top, "top (--pid PID | -- CMD...)            live table of the hottest functions"},
     {"trace", cmd_trace, "trace -o OUT -- python SCRIPT ...      deterministic profile (exact call counts)"},
     {"flamegraph", cmd_flamegraph, "flamegraph IN.folded > OUT.svg         draw folded stacks from any tool"},
     {"convert", cmd_convert, "convert IN OUT                         convert folded stacks to any format"},

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SAMPLING (CMD_RECORD | CMD_PYFLAME)
+#define SAMPLING (CMD_RECORD | CMD_PYFLAME | CMD_TOP)
 #define DRAWING (CMD_RECORD | CMD_PYFLAME | CMD_FLAMEGRAPH | CMD_CONVERT | CMD_DIFF)
 #define FOLDED_IN (CMD_FLAMEGRAPH | CMD_CONVERT | CMD_DIFF)
 #define TRACING (CMD_TRACE | CMD_MODULE)
@@ -26,7 +26,7 @@ static const cli_option table[] = {
     {OPT_JSON, "--json", CLI_FLAG, NULL, 0, 0, NULL, CMD_DUMP, "one JSON object instead of text"},
     {OPT_BLOCKING, "--blocking", CLI_FLAG, NULL, 0, 0, NULL, CMD_DUMP | SAMPLING,
      "pause the program while reading: consistent stacks, slower"},
-    {OPT_RATE, "-r --rate", CLI_NUMBER, "HZ", 0.001, 1e6, NULL, CMD_RECORD | CMD_CONVERT,
+    {OPT_RATE, "-r --rate", CLI_NUMBER, "HZ", 0.001, 1e6, NULL, CMD_RECORD | CMD_TOP | CMD_CONVERT,
      "samples per second (record: default 100; convert: the rate the stacks\n"
      "were sampled at, so times can be shown: pstats needs it)"},
     {OPT_RATE, "--rate", CLI_NUMBER, "HZ", 0.001, 1e6, NULL, CMD_PYFLAME, "samples per second"},
@@ -36,18 +36,18 @@ static const cli_option table[] = {
      "stop after S seconds (default: until the program exits)"},
     {OPT_IDLE, "--idle", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING,
      "also sample waiting threads, one sample each\n(default: running ones, weighed by CPU time)"},
-    {OPT_EXCLUDE_IDLE, "-x --exclude-idle", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING,
+    {OPT_EXCLUDE_IDLE, "-x --exclude-idle", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING & ~CMD_TOP,
      "only running threads (record's default;\nPyflame's form counts idle ones without it)"},
     {OPT_GIL, "--gil", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING, "only the thread holding the GIL"},
     {OPT_THREADS, "--threads", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING | TRACING, "a root frame per thread"},
     {OPT_FUNCTION, "--function", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING, "aggregate by function (no line numbers)"},
     {OPT_FULL_PATHS, "--full-paths", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING,
      "keep file names whole (default: relative to import roots)"},
-    {OPT_SPIN, "--spin", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING,
+    {OPT_SPIN, "--spin", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING & ~CMD_TOP,
      "busy-wait before each sample: exact spacing, for a whole CPU"},
     {OPT_SUBPROCESSES, "--subprocesses", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING,
      "also sample child Python processes, each under a process root"},
-    {OPT_TRACE_COMMAND, "-t --trace", CLI_COMMAND, NULL, 0, 0, NULL, SAMPLING,
+    {OPT_TRACE_COMMAND, "-t --trace", CLI_COMMAND, NULL, 0, 0, NULL, SAMPLING & ~CMD_TOP,
      "what follows is the command to run (Pyflame's spelling of '--')"},
     {OPT_TITLE, "--title", CLI_TEXT, "T", 0, 0, NULL, DRAWING, "flame graph title (default \"pyflare\")"},
     {OPT_SUBTITLE, "--subtitle", CLI_TEXT, "S", 0, 0, NULL, DRAWING, "second line under the title"},

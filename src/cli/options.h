@@ -29,6 +29,7 @@ enum {
     CMD_DIFF = 1 << 5,
     CMD_TRACE = 1 << 6,
     CMD_MODULE = 1 << 7, /* python -m pyflare */
+    CMD_TOP = 1 << 8,    /* pyflare top: the live table */
 };
 
 /* Every option, by what it means (several spellings may share one). */

@@ -155,7 +155,7 @@ static void print_cpu(const sampler_stats *st, const pf_meta *meta) {
 }
 
 /* Starts the command; returns its pid, or -1 (message printed). */
-static pid_t launch(char **command) {
+pid_t cli_launch(char **command) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) {
         perror("pyflare: pipe");
@@ -213,7 +213,7 @@ static int attach_launched(sampler *s, pid_t pid, pf_error *err) {
 
 /* The launched program's exit status as a shell would report it. Never
  * waits forever: SIGTERM, two seconds, SIGKILL, two more seconds. */
-static int reap(pid_t pid, int still_running) {
+int cli_reap(pid_t pid, int still_running) {
     int status = 0;
     if (still_running)
         kill(pid, SIGTERM);
@@ -264,7 +264,7 @@ int cmd_record(int argc, char **argv) {
     }
     pid_t child = 0;
     if (o.command) {
-        child = launch(o.command);
+        child = cli_launch(o.command);
         if (child < 0) {
             rc = 1;
             goto out;
@@ -280,7 +280,7 @@ int cmd_record(int argc, char **argv) {
                 err.kind = PF_OK; /* its Python children will be found */
             else {
                 rc = cli_fail(&err);
-                reap(child, !child_exited);
+                cli_reap(child, !child_exited);
                 goto out;
             }
         }
@@ -344,7 +344,7 @@ int cmd_record(int argc, char **argv) {
          * kernel keeps the program from ending. */
         sampler_free(s);
         s = NULL;
-        int status = reap(child, !child_exited);
+        int status = cli_reap(child, !child_exited);
         if (rc == 0)
             rc = status;
     }

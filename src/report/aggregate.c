@@ -151,6 +151,11 @@ static int line_add(agg_state *s, uint32_t cls, int32_t line, uint64_t self) {
 }
 
 int out_aggregate(const pf_profile *p, const uint32_t *class_of_func, size_t nclasses, unsigned flags, out_agg *a) {
+    return out_aggregate_under(p, PF_ROOT, class_of_func, nclasses, flags, a);
+}
+
+int out_aggregate_under(const pf_profile *p, pf_node_id from, const uint32_t *class_of_func, size_t nclasses,
+                        unsigned flags, out_agg *a) {
     memset(a, 0, sizeof *a);
     size_t nn, nfr, nfn;
     const pf_node *nodes = pf_nodes(p, &nn);
@@ -171,19 +176,22 @@ int out_aggregate(const pf_profile *p, const uint32_t *class_of_func, size_t ncl
     int rc = -1;
     if (!a->node_total || !a->fns || !cls_at || !edge_at || !active)
         goto out;
-    a->grand_total = nn ? a->node_total[0] : 0;
+    if (from >= nn)
+        from = PF_ROOT;
+    a->grand_total = nn ? a->node_total[from] : 0;
     cls_at[0] = 0;
 
     /* Iterative pre/post-order walk over first_child/next_sibling: stacks can
      * be thousands deep, and recursion in C would risk the C stack. */
     size_t d = 0;
-    pf_node_id n = nn ? nodes[0].first_child : 0;
+    pf_node_id n = nn ? nodes[from].first_child : 0;
     while (n) {
         /* Enter n. */
         d++;
         const pf_node *node = &nodes[n];
         pf_func_id func = node->frame < nfr ? frames[node->frame].func : 0;
-        uint32_t c = func < nfn ? class_of_func[func] : 0;
+        uint32_t c = flags & OUT_AGG_BY_FRAME ? (node->frame < nfr ? class_of_func[node->frame] : 0)
+                     : func < nfn ? class_of_func[func] : 0;
         if (c >= a->nclasses)
             c = 0;
         uint32_t pc = cls_at[d - 1];
@@ -257,8 +265,10 @@ int out_aggregate(const pf_profile *p, const uint32_t *class_of_func, size_t ncl
                 break;
             }
             n = nodes[n].parent;
-            if (n == PF_ROOT)
+            if (n == from) {
+                n = 0; /* back at the top: done */
                 break;
+            }
         }
     }
     rc = 0;

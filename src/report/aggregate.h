@@ -68,10 +68,17 @@ typedef struct out_agg {
 
 #define OUT_AGG_EDGE_LINES 1u /* keep edges apart by call-site line */
 #define OUT_AGG_LINES 2u      /* fill lines */
+#define OUT_AGG_BY_FRAME 4u   /* class_of_func is indexed by frame id (pf_frames' count): a class may be one
+                               * line of a function, and a line's total counts a recursive stack once */
 
-/* class_of_func has one entry per function id (pf_funcs' count), each < nclasses.
+/* class_of_func has one entry per function id (pf_funcs' count; with
+ * OUT_AGG_BY_FRAME per frame id), each < nclasses.
  * Returns 0, or -1 when out of memory. */
 int out_aggregate(const pf_profile *p, const uint32_t *class_of_func, size_t nclasses, unsigned flags, out_agg *a);
+/* The same over the subtree below node `from` only (e.g. one thread's root,
+ * for a view of that thread); grand_total is from's inclusive weight. */
+int out_aggregate_under(const pf_profile *p, pf_node_id from, const uint32_t *class_of_func, size_t nclasses,
+                        unsigned flags, out_agg *a);
 void out_agg_free(out_agg *a);
 
 /* Per-node inclusive weight, malloc'd (NULL when out of memory). In sampled

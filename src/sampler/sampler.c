@@ -563,6 +563,10 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         }
         if (pt->error == PF_OK && pt->nframes == 0)
             continue; /* no Python code running (its CPU time is not the profile's) */
+        if (pt->holds_gil >= 0) {
+            s->stats.gil_known++;
+            s->stats.gil_held += pt->holds_gil == 1;
+        }
         if (pt->error != PF_OK) {
             count_error(s, pt->error); /* a torn stack is dropped, never recorded wrong */
             if (!v->has_cpu)

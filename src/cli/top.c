@@ -1,0 +1,377 @@
+/* top.c — `pyflare top`: a live table of the hottest functions.
+ *
+ * Samples like `record` (the same sampler and options), and about once a
+ * second shows per-function figures — own and total, over the last interval
+ * and since the start — taken from the report layer's aggregate of the
+ * profile so far (top_view.c). On a terminal the table is a full screen that
+ * keys drive (term.c restores the terminal however top ends); on any other
+ * standard output a plain table is printed every interval. With -o FILE the
+ * whole profile is written at the end, as record would. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/term.h"
+#include "cli/top_view.h"
+#include "output/writer.h"
+#include "sampler/clock.h"
+#include "sampler/sampler.h"
+
+#define REFRESH_NS 1000000000ull     /* a new table this often */
+#define LAUNCH_WAIT_NS 15000000000ull /* how long a launched program may take to become Python */
+
+static const cli_command top_command = {
+    .id = CMD_TOP, .display = "pyflare top", .command_after_dashes = 1,
+    .usage = "usage: pyflare top [options] (--pid PID | -- COMMAND [ARGS...])\n\n"
+             "Samples a running (--pid) or launched (-- COMMAND) Python program and shows\n"
+             "its hottest functions live, refreshed every second: own and total share over\n"
+             "the last second and since the start, per line (file:line) or per function.\n"
+             "Keys: 1-6 sort by a column, l lines/functions, t pick a thread, p pause,\n"
+             "r reset, ? help, q quit. On a standard output that is not a terminal a plain\n"
+             "table is printed every second instead.\n"
+             "Threads are always sampled with a root per thread (so one can be picked);\n"
+             "with -o FILE the profile is written when top ends.\n",
+};
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t child_exited;
+static volatile pid_t launched_pid;
+
+static void on_stop_signal(int sig) {
+    stop_signal = sig;
+    stop_requested = 1;
+}
+
+/* Only the launched program's own end counts (see record.c). */
+static void on_child(int sig) {
+    (void)sig;
+    int saved = errno;
+    siginfo_t info;
+    info.si_pid = 0;
+    if (launched_pid > 0 && waitid(P_PID, (id_t)launched_pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == launched_pid) {
+        child_exited = 1;
+        stop_requested = 1;
+    }
+    errno = saved;
+}
+
+typedef struct top_state {
+    pf_profile *profile;
+    top_view view;
+    sampler_stats stats;
+    double period_s;
+    int screen;           /* full screen (else plain tables) */
+    int color;
+    int paused, help, quit;
+    uint64_t next_ns;     /* elapsed time of the next refresh */
+    uint64_t last_ns;     /* elapsed time of the last update */
+    double interval_s;    /* between the last two updates */
+    uint64_t gil_known, gil_held; /* the sampler's counts at the last update */
+    double gil_share;     /* over the last interval, < 0 unknown */
+    int cleared;          /* the screen must be cleared before drawing */
+} top_state;
+
+static void draw(top_state *t, const char *status) {
+    char target[400] = "";
+    size_t nproc;
+    const pf_process *procs = pf_processes(t->profile, &nproc);
+    if (nproc)
+        snprintf(target, sizeof target, "pid %d: %s", procs[0].pid, pf_str(t->profile, procs[0].command));
+    const pf_meta *meta = pf_profile_meta_const(t->profile);
+    size_t nthreads;
+    pf_threads(t->profile, &nthreads);
+    top_frame_info in = {
+        .target = target, .python = meta->python ? pf_str(t->profile, meta->python) : "",
+        .elapsed_s = t->stats.elapsed_ns / 1e9, .achieved_hz = t->stats.achieved_hz, .interval_s = t->interval_s,
+        .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .samples = t->stats.ticks,
+        .errors = t->stats.errors_total - t->stats.errors[PF_ERR_EXITED], .threads_seen = nthreads,
+        .gil_share = t->gil_share,
+        .status = status ? status : t->paused ? "paused (p resumes)" : NULL, .color = t->color, .help = t->help,
+    };
+    int rows = 0, cols = 0;
+    if (t->screen)
+        term_size(&rows, &cols);
+    char *text = top_view_draw(&t->view, t->profile, &in, rows, cols);
+    if (!text)
+        return;
+    if (!t->screen) {
+        fputs(text, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+        free(text);
+        return;
+    }
+    /* Home, then each line erased to its end: no flicker, and nothing left of a wider frame. */
+    size_t lines = 1;
+    for (const char *c = text; *c; c++)
+        lines += *c == '\n';
+    size_t cap = strlen(text) + 5 * lines + 64, n = 0; /* each line: "\033[K\r\n" more */
+    char *out = malloc(cap);
+    if (out) {
+        n += (size_t)snprintf(out, cap, "%s\033[H", t->cleared ? "\033[2J" : "");
+        t->cleared = 0;
+        for (char *line = text; *line;) {
+            char *end = strchr(line, '\n');
+            size_t len = end ? (size_t)(end - line) : strlen(line);
+            memcpy(out + n, line, len);
+            n += len;
+            memcpy(out + n, "\033[K", 3);
+            n += 3;
+            line += len + (end ? 1 : 0);
+            if (*line) {
+                memcpy(out + n, "\r\n", 2);
+                n += 2;
+            }
+        }
+        term_write(out, n);
+        free(out);
+    }
+    free(text);
+}
+
+static void update(top_state *t) {
+    uint64_t now = t->stats.elapsed_ns;
+    t->interval_s = (now - t->last_ns) / 1e9;
+    t->last_ns = now;
+    uint64_t known = t->stats.gil_known - t->gil_known, held = t->stats.gil_held - t->gil_held;
+    t->gil_share = known ? (double)held / known : -1;
+    t->gil_known = t->stats.gil_known;
+    t->gil_held = t->stats.gil_held;
+    if (top_view_update(&t->view, t->profile) != 0)
+        t->quit = 1; /* out of memory: end as if asked to */
+}
+
+static void key(top_state *t, int k) {
+    if (t->help) { /* any key leaves the help */
+        t->help = 0;
+        if (k != 'q' && k != 'Q')
+            return;
+    }
+    switch (k) {
+    case 'q': case 'Q':
+        t->quit = 1;
+        stop_requested = 1;
+        break;
+    case '1': case '2': case '3': case '4': case '5': case '6':
+        t->view.sort = k - '1';
+        break;
+    case 'l': case 'L':
+        t->view.lines = !t->view.lines;
+        top_view_clear(&t->view);
+        update(t);
+        break;
+    case 't': case 'T':
+        t->view.thread = (t->view.thread + 1) % (t->view.nthreads + 1);
+        top_view_clear(&t->view);
+        update(t);
+        break;
+    case 'a': case 'A':
+        t->view.thread = 0;
+        top_view_clear(&t->view);
+        update(t);
+        break;
+    case 'p': case 'P': case ' ':
+        t->paused = !t->paused;
+        break;
+    case 'r': case 'R':
+        top_view_reset(&t->view);
+        break;
+    case '?': case 'h':
+        t->help = 1;
+        break;
+    default:
+        return;
+    }
+}
+
+static void on_progress(const sampler_stats *st, void *arg) {
+    top_state *t = arg;
+    t->stats = *st;
+    int redraw = 0;
+    if (t->screen) {
+        for (int k; (k = term_key()) >= 0;) {
+            key(t, k);
+            redraw = 1;
+        }
+        if (term_resized) {
+            term_resized = 0;
+            t->cleared = 1;
+            redraw = 1;
+        }
+    }
+    if (t->quit)
+        return;
+    if (st->elapsed_ns >= t->next_ns) {
+        t->next_ns = st->elapsed_ns + REFRESH_NS;
+        if (!t->paused) {
+            update(t);
+            redraw = 1;
+        }
+    }
+    if (redraw)
+        draw(t, NULL);
+}
+
+/* Waits until the launched program has an initialised interpreter. */
+static int attach_launched(sampler *s, pid_t pid, pf_error *err) {
+    uint64_t deadline = sampler_now_ns() + LAUNCH_WAIT_NS;
+    int not_python = 0;
+    for (;;) {
+        if (sampler_add_process(s, pid, err) == 0)
+            return 0;
+        if (err->kind != PF_ERR_EXITED && err->kind != PF_ERR_NO_PROCESS)
+            not_python = err->kind == PF_ERR_NOT_PYTHON;
+        if (child_exited || stop_requested || sampler_now_ns() > deadline) {
+            if (not_python)
+                return pf_fail(err, PF_ERR_NOT_PYTHON, "the launched program (pid %d) is not Python: no CPython "
+                               "found in it", (int)pid);
+            if (child_exited || stop_requested)
+                return pf_fail(err, PF_ERR_EXITED, "the program exited before any Python code could be sampled");
+            return -1;
+        }
+        struct timespec ms = {0, 5000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
+int cmd_top(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_start(&top_command, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    sampler_options so = {0};
+    so.rate_hz = a.given[OPT_RATE] ? a.number[OPT_RATE] : 100;
+    so.duration_s = a.number[OPT_DURATION];
+    so.idle = a.given[OPT_IDLE];
+    so.gil_only = a.given[OPT_GIL];
+    so.thread_roots = 1; /* --threads or not: a thread is picked by its root */
+    so.by_function = a.given[OPT_FUNCTION];
+    so.full_paths = a.given[OPT_FULL_PATHS];
+    so.blocking = a.given[OPT_BLOCKING];
+    so.subprocesses = a.given[OPT_SUBPROCESSES];
+    if (!a.pid && !a.command)
+        return cli_usage_error("top: what to watch? give --pid PID, or a command after '--'");
+    if (a.pid && a.command)
+        return cli_usage_error("top: give either --pid or a command, not both");
+    const char *output = a.text[OPT_OUTPUT];
+    const out_format *fmt = NULL;
+    if (output) {
+        if (!strcmp(output, "-"))
+            return cli_usage_error("top: the screen is standard output; give -o a file name");
+        fmt = cli_output(&a, output, NULL, &rc);
+        if (!fmt)
+            return rc;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_child;
+    sa.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
+
+    pf_error err = {0};
+    top_state t;
+    memset(&t, 0, sizeof t);
+    top_view_init(&t.view);
+    t.view.lines = !so.by_function; /* rows per line, as the profile has them */
+    t.profile = pf_profile_new();
+    sampler *s = NULL;
+    if (!t.profile || sampler_new(&so, t.profile, &s, &err) != 0) {
+        pf_profile_free(t.profile);
+        return cli_fail(&err);
+    }
+    pid_t child = 0;
+    if (a.command) {
+        child = cli_launch(a.command);
+        if (child < 0) {
+            rc = 1;
+            goto out;
+        }
+        launched_pid = child;
+        siginfo_t info = {0};
+        if (waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == child)
+            child_exited = stop_requested = 1;
+        if (attach_launched(s, child, &err) != 0) {
+            if (err.kind == PF_ERR_NOT_PYTHON && so.subprocesses)
+                err.kind = PF_OK;
+            else {
+                rc = cli_fail(&err);
+                cli_reap(child, !child_exited);
+                goto out;
+            }
+        }
+    } else if (sampler_add_process(s, a.pid, &err) != 0) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+
+    t.screen = term_enter() == 0;
+    t.color = t.screen && !getenv("NO_COLOR");
+    t.next_ns = REFRESH_NS;
+    t.period_s = 1.0 / so.rate_hz;
+    rc = sampler_run(s, &stop_requested, on_progress, &t, &err) != 0 ? cli_fail(&err) : 0;
+    t.stats = *sampler_get_stats(s);
+    const pf_meta *meta = pf_profile_meta_const(t.profile);
+    t.period_s = meta->period_ns / 1e9;
+
+    /* The last frame says why top ended; after the program's own end the
+     * screen stays until a key (or a signal) so the figures can be read. */
+    int exited = child_exited || sampler_all_exited(s);
+    const char *why = t.quit ? NULL
+                      : stop_signal ? "pyflare top: stopped by a signal"
+                      : exited ? "pyflare top: the program exited"
+                               : "pyflare top: the duration ended";
+    if (!t.paused)
+        update(&t);
+    if (why) {
+        char status[160];
+        snprintf(status, sizeof status, "%s%s", why, t.screen && exited && !stop_signal ? " - press a key to leave" : "");
+        draw(&t, status);
+        if (t.screen && exited && !stop_signal) {
+            stop_requested = 0;
+            while (!stop_requested && term_wait_key(200) < 0) {
+            }
+        }
+    }
+    term_leave();
+    if (why && t.screen)
+        fprintf(stderr, "%s\n", why);
+
+    if (fmt && rc == 0) {
+        out_options oo = {.minwidth = 0.1};
+        pf_profile_finish(t.profile);
+        if (pf_profile_failed(t.profile)) {
+            fprintf(stderr, "pyflare: out of memory while recording; nothing written\n");
+            rc = 1;
+        } else if (out_write_file(t.profile, fmt, output, &oo, &err) != 0) {
+            rc = cli_fail(&err);
+        } else {
+            fprintf(stderr, "pyflare: wrote %s (%s)\n", output, fmt->name);
+        }
+    }
+    if (child > 0) {
+        sampler_free(s);
+        s = NULL;
+        int status = cli_reap(child, !child_exited);
+        if (rc == 0 && exited)
+            rc = status;
+    }
+out:
+    term_leave();
+    sampler_free(s);
+    top_view_free(&t.view);
+    pf_profile_free(t.profile);
+    return rc;
+}

@@ -179,8 +179,14 @@ pf_str_id pf_intern(pf_profile *p, const char *s) { return pf_intern_len(p, s, s
 
 const char *pf_str(const pf_profile *p, pf_str_id id) { return id < p->nstrs ? p->strs[id] : ""; }
 
+size_t pf_nstrings(const pf_profile *p) { return p->nstrs; }
+
+static uint64_t func_key(pf_str_id name, pf_str_id file, int firstline, pf_func_kind kind) {
+    return u64map_hash(((uint64_t)name << 32 | file) ^ ((uint64_t)(uint32_t)firstline << 8 | kind));
+}
+
 pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int firstline, pf_func_kind kind) {
-    uint64_t key = u64map_hash(((uint64_t)name << 32 | file) ^ ((uint64_t)(uint32_t)firstline << 8 | kind));
+    uint64_t key = func_key(name, file, firstline, kind);
     for (;; key++) {
         uint32_t id = u64map_get(&p->func_map, key);
         if (id == U64MAP_NONE)
@@ -198,6 +204,38 @@ pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int fir
     p->funcs[p->nfuncs] = (pf_func){name, file, firstline, (uint8_t)kind, (uint8_t)origin};
     return (pf_func_id)p->nfuncs++;
 }
+
+/* The old key stays in the map: it now leads to a function whose name does
+ * not match, which interning skips like any other collision. The new key is
+ * added, so interning the new name finds this function (unless an equal one
+ * was there first: then that one is found, as it was before). */
+void pf_func_set_name(pf_profile *p, pf_func_id func, pf_str_id name) {
+    if (!func || func >= p->nfuncs)
+        return;
+    pf_func *f = &p->funcs[func];
+    f->name = name;
+    uint64_t key = func_key(name, f->file, f->firstline, (pf_func_kind)f->kind);
+    for (;; key++) {
+        uint32_t id = u64map_get(&p->func_map, key);
+        if (id == U64MAP_NONE)
+            break;
+        const pf_func *g = &p->funcs[id];
+        if (id == func || (g->name == name && g->file == f->file && g->firstline == f->firstline && g->kind == f->kind))
+            return;
+    }
+    if (u64map_put(&p->func_map, key, func))
+        p->failed = 1;
+}
+
+void pf_node_set_weights(pf_profile *p, pf_node_id node, uint64_t self, uint64_t total, uint64_t calls) {
+    if (node >= p->nnodes)
+        return;
+    p->nodes[node].self = self;
+    p->nodes[node].total = total;
+    p->nodes[node].calls = calls;
+}
+
+void pf_profile_set_meta(pf_profile *p, const pf_meta *meta) { p->meta = *meta; }
 
 void pf_func_set_origin(pf_profile *p, pf_func_id func, pf_origin origin) {
     if (func && func < p->nfuncs)

@@ -120,6 +120,8 @@ int pf_profile_failed(const pf_profile *p);
 pf_str_id pf_intern(pf_profile *p, const char *s);
 pf_str_id pf_intern_len(pf_profile *p, const char *s, size_t len);
 const char *pf_str(const pf_profile *p, pf_str_id id);
+/* How many strings are interned (ids 0 .. n-1), for a writer that keeps them all. */
+size_t pf_nstrings(const pf_profile *p);
 pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int firstline, pf_func_kind kind);
 void pf_func_set_origin(pf_profile *p, pf_func_id func, pf_origin origin);
 pf_frame_id pf_frame_intern(pf_profile *p, pf_func_id func, int line);
@@ -136,7 +138,19 @@ void pf_thread_set_name(pf_profile *p, uint32_t thread, const char *name);
 void pf_sample_add(pf_profile *p, pf_node_id node, uint32_t thread, uint64_t time_ns, uint64_t weight);
 void pf_profile_log_samples(pf_profile *p, int on);
 
-/* Computes totals (sampled mode) and freezes the profile for the writers. */
+/* Producer API: what only a producer says, each through the profile so that
+ * writers and producers never share a mutable view.
+ *   set_meta     the whole metadata, copied (a producer that changes one field
+ *                reads pf_profile_meta_const, changes its copy and sets it);
+ *   func_set_name  renames a function (a thread root whose name came later):
+ *                interning the new name finds it from then on;
+ *   node_set_weights  a traced node's measured weights (the tracer measures
+ *                totals itself, recursion not counted twice; finish keeps them);
+ *   finish       computes totals (sampled mode) and expands the sample log for
+ *                pf_samples; run again after more is added. */
+void pf_profile_set_meta(pf_profile *p, const pf_meta *meta);
+void pf_func_set_name(pf_profile *p, pf_func_id func, pf_str_id name);
+void pf_node_set_weights(pf_profile *p, pf_node_id node, uint64_t self, uint64_t total, uint64_t calls);
 void pf_profile_finish(pf_profile *p);
 
 pf_meta *pf_profile_meta(pf_profile *p);

@@ -29,8 +29,8 @@ static const cli_command flamegraph_command = {
     .id = CMD_FLAMEGRAPH, .display = "pyflare flamegraph", .min_files = 1, .max_files = 1, .files = "one input file",
     .usage = "usage: pyflare flamegraph [options] IN.folded > OUT.svg\n\n"
              "Draws folded stacks (from pyflare, py-spy, Pyflame, Austin, perf's\n"
-             "stackcollapse or anything flamegraph.pl reads) as an interactive SVG flame\n"
-             "graph. IN may be '-' for standard input.\n",
+             "stackcollapse or anything flamegraph.pl reads), or a pyflare capture\n"
+             "(.pyflare), as an interactive SVG flame graph. IN may be '-' for standard input.\n",
 };
 
 static const cli_command convert_command = {
@@ -47,6 +47,7 @@ static const cli_command diff_command = {
     .usage = "usage: pyflare diff [options] BEFORE.folded AFTER.folded -o OUT.svg\n\n"
              "Draws AFTER as a flame graph coloured by how each frame's share of the\n"
              "samples spent in it (self) changed since BEFORE: red grew, blue shrank.\n"
+             "Each may be folded stacks or a pyflare capture (.pyflare).\n"
              "Without -o the SVG goes to standard output.\n",
 };
 

@@ -224,8 +224,7 @@ static int read_frames(rd *r, pf_profile *p, state *st) {
         int64_t delta, line;
         if (get_z(r, &delta) || get_z(r, &line))
             return -1;
-        func += delta;
-        if (func < 0 || (uint64_t)func >= st->nfunc)
+        if (__builtin_add_overflow(func, delta, &func) || func < 0 || (uint64_t)func >= st->nfunc)
             return corrupt_at(r, at, "a frame's function is out of range");
         if (line < INT32_MIN || line > INT32_MAX)
             return corrupt_at(r, at, "a frame's line is out of range");
@@ -295,8 +294,8 @@ static int read_threads(rd *r, pf_profile *p, state *st) {
     for (uint64_t i = 0; i < st->nthread; i++) {
         uint64_t process, tid, name;
         int64_t native;
-        /* A thread's process is an index into processes (0 when there are none). */
-        if (get_below(r, st->nproc ? st->nproc : 1, &process, "a thread's process") || get_u(r, &tid) ||
+        /* A thread's process indexes processes; writers check it, so any is kept as it was. */
+        if (get_below(r, (uint64_t)UINT32_MAX + 1, &process, "a thread's process") || get_u(r, &tid) ||
             get_z(r, &native) || get_below(r, st->nstr, &name, "a thread's name"))
             return -1;
         pf_thread_add(p, (uint32_t)process, tid, native, name ? pf_str(p, (pf_str_id)name) : NULL);
@@ -322,8 +321,6 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
         col[c].end = r->p + len;
         r->p += len;
     }
-    if (n && !st->nthread)
-        return corrupt_at(r, col[1].p, "samples but no threads");
     pf_node_id *prev = calloc(st->nthread + 1, sizeof *prev);
     if (!prev)
         return nomem(r);
@@ -334,21 +331,24 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
         int64_t dt, dnode;
         uint64_t thread, weight;
         const unsigned char *at_time = col[0].p, *at_node = col[2].p, *at_weight = col[3].p;
-        if (get_z(&col[0], &dt) || get_below(&col[1], st->nthread, &thread, "a sample's thread") ||
+        /* A sample's thread indexes threads; writers check it, so any is kept as
+         * it was, those past the table sharing one delta slot as the writer's do. */
+        if (get_z(&col[0], &dt) || get_below(&col[1], (uint64_t)UINT32_MAX + 1, &thread, "a sample's thread") ||
             get_z(&col[2], &dnode) || get_u(&col[3], &weight)) {
             rc = -1;
             break;
         }
-        us += dt;
-        int64_t node = (int64_t)prev[thread] + dnode;
-        if (us < 0 || (uint64_t)us > UINT64_MAX / 1000)
+        size_t slot = thread < st->nthread ? (size_t)thread : (size_t)st->nthread;
+        int64_t node;
+        if (__builtin_add_overflow(us, dt, &us) || us < 0 || (uint64_t)us > UINT64_MAX / 1000)
             rc = corrupt_at(r, at_time, "a sample's time is out of range");
-        else if (node < 0 || (uint64_t)node >= st->nnode)
+        else if (__builtin_add_overflow((int64_t)prev[slot], dnode, &node) || node < 0 ||
+                 (uint64_t)node >= st->nnode)
             rc = corrupt_at(r, at_node, "a sample's node is out of range");
         else if (weight > UINT32_MAX)
             rc = corrupt_at(r, at_weight, "a sample's weight is out of range");
         else {
-            prev[thread] = (pf_node_id)node;
+            prev[slot] = (pf_node_id)node;
             pf_sample_add(p, (pf_node_id)node, (uint32_t)thread, (uint64_t)us * 1000, weight);
         }
     }

@@ -21,7 +21,7 @@ typedef struct buf {
 } buf;
 
 static void put_bytes(buf *b, const void *s, size_t n) {
-    if (b->failed)
+    if (b->failed || !n) /* an empty column's data is NULL */
         return;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;

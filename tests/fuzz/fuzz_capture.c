@@ -2,7 +2,7 @@
  *
  * Build and run (from the repo root):
  *   sh tools/embed.sh build/gen/assets.c src/output/assets/?*
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+ *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *         -Isrc tests/fuzz/fuzz_capture.c src/input/?*.c src/report/?*.c src/output/?*.c src/profile/?*.c \
  *         src/base/?*.c build/gen/assets.c -lz -lm -o build/fuzz_capture
  *   mkdir -p build/fuzz_corpus_capture && build/fuzz_capture build/fuzz_corpus_capture -max_total_time=180

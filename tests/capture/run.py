@@ -21,6 +21,8 @@ Cases (FILTER keeps those whose name contains one of the words):
                    pstats.Stats reads fib's exact call count (2 * fib(16) - 1
                    per call of fib(15)) and work's
   diff             diff of two captures, and of a capture and folded stacks
+  folded           convert folded stacks to a capture (no samples): it converts
+                   to what convert makes from the folded text, every format
   corrupt          every truncation and a bit flip in every byte of a real
                    capture: non-zero exit, one line on stderr naming the
                    offset (or the checksum; byte 0 flipped makes it folded
@@ -201,6 +203,21 @@ def case_diff():
         check(b"spin_" in read(out), "the diff drew no spinner")
 
 
+def case_folded():
+    """convert as the producer: folded stacks (no sample log: empty columns) to
+    a capture, which converts to what convert makes from the folded text."""
+    src = os.path.join(TMP, "rec-diff.folded")
+    if not os.path.exists(src):
+        raise Skip("needs the diff case's recording")
+    base = os.path.join(TMP, "fold")
+    for fmt in FORMATS:
+        r = pf("convert", "--rate", "500", src, "%s.%s" % (base, fmt))
+        check(r.returncode == 0, "convert folded -> %s: %s" % (fmt, r.stderr.decode()))
+    r = pf("convert", "--rate", "500", src, base + ".pyflare")
+    check(r.returncode == 0, "convert folded -> capture: %s" % r.stderr.decode())
+    same_as_direct(base, base + ".pyflare")
+
+
 def one_line_error(r, what, out, offset=True):
     lines = r.stderr.decode(errors="replace").splitlines()
     check(r.returncode != 0, "%s: exit status 0" % what)
@@ -341,6 +358,7 @@ def main():
         run_test("%s/record" % interp, case_record, interp)
         run_test("%s/trace" % interp, case_trace, interp)
     run_test("diff", case_diff)
+    run_test("folded", case_folded)
     run_test("corrupt", case_corrupt)
     run_test("errors", case_errors)
     run_test("size", case_size)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input/capture_read.h"
 #include "input/folded_read.h"
 #include "output/writer.h"
 
@@ -28,14 +29,15 @@ static const cli_command flamegraph_command = {
     .id = CMD_FLAMEGRAPH, .display = "pyflare flamegraph", .min_files = 1, .max_files = 1, .files = "one input file",
     .usage = "usage: pyflare flamegraph [options] IN.folded > OUT.svg\n\n"
              "Draws folded stacks (from pyflare, py-spy, Pyflame, Austin, perf's\n"
-             "stackcollapse or anything flamegraph.pl reads) as an interactive SVG flame\n"
-             "graph. IN may be '-' for standard input.\n",
+             "stackcollapse or anything flamegraph.pl reads), or a pyflare capture\n"
+             "(.pyflare), as an interactive SVG flame graph. IN may be '-' for standard input.\n",
 };
 
 static const cli_command convert_command = {
     .id = CMD_CONVERT, .display = "pyflare convert", .min_files = 1, .max_files = 2, .files = "IN and OUT",
     .usage = "usage: pyflare convert [options] IN OUT   (or IN -o OUT)\n\n"
-             "Converts folded stacks to another format, chosen by OUT's name or by\n"
+             "Converts folded stacks, or a pyflare capture (.pyflare: everything a\n"
+             "recording held), to another format, chosen by OUT's name or by\n"
              "--format. IN may be '-' for standard input, OUT '-' for standard output\n"
              "(then --format is needed).\n",
 };
@@ -45,6 +47,7 @@ static const cli_command diff_command = {
     .usage = "usage: pyflare diff [options] BEFORE.folded AFTER.folded -o OUT.svg\n\n"
              "Draws AFTER as a flame graph coloured by how each frame's share of the\n"
              "samples spent in it (self) changed since BEFORE: red grew, blue shrank.\n"
+             "Each may be folded stacks or a pyflare capture (.pyflare).\n"
              "Without -o the SVG goes to standard output.\n",
 };
 
@@ -69,10 +72,13 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, conv_args *
     return -1;
 }
 
-/* Reads folded stacks from path ("-" = stdin) into a new, finished profile;
- * with stacks, keeps the lines there for the svg writer instead of building
- * the profile's call tree. */
-static pf_profile *load_folded(const char *path, int lenient, double rate, out_stacks *stacks, pf_error *err) {
+/* Reads a capture (.pyflare: its first byte says) whole, with the labels its
+ * recording was drawn with, or folded stacks, from path ("-" = stdin) into a
+ * new, finished profile; for folded stacks with stacks, keeps the lines there
+ * for the svg writer instead of building the profile's call tree (*capture
+ * then says which it was: a capture never fills stacks). */
+static pf_profile *load_folded(const char *path, int lenient, double rate, out_stacks *stacks, pf_error *err,
+                               in_capture_info *info, int *capture) {
     int is_stdin = !strcmp(path, "-");
     const char *name = is_stdin ? "stdin" : path;
     FILE *in = is_stdin ? stdin : fopen(path, "rb");
@@ -86,6 +92,24 @@ static pf_profile *load_folded(const char *path, int lenient, double rate, out_s
         if (!is_stdin)
             fclose(in);
         return NULL;
+    }
+    int first = getc(in);
+    *capture = first != EOF && in_capture_detect(&(unsigned char){(unsigned char)first}, 1);
+    if (first != EOF)
+        ungetc(first, in);
+    if (*capture) {
+        int rc = rate > 0 ? pf_fail(err, PF_ERR_USAGE, "%s is a capture, which knows its rate: --rate is for folded "
+                                    "stacks", name)
+                          : in_read_capture(in, name, p, info, err);
+        if (!is_stdin)
+            fclose(in);
+        if (rc != 0) {
+            pf_profile_free(p);
+            return NULL;
+        }
+        if (!pf_total_weight(p))
+            fprintf(stderr, "pyflare: warning: %s has no samples\n", name);
+        return p;
     }
     pf_meta meta = *pf_profile_meta_const(p);
     meta.mode = PF_MODE_SAMPLED;
@@ -109,6 +133,14 @@ static pf_profile *load_folded(const char *path, int lenient, double rate, out_s
     if (!(stacks ? stacks->total : pf_total_weight(p)))
         fprintf(stderr, "pyflare: warning: %s has no samples\n", name);
     return p;
+}
+
+/* A capture's title and subtitle, unless given: what its recording drew. */
+static void with_labels(out_options *o, const in_capture_info *info) {
+    if (!o->title)
+        o->title = info->title;
+    if (!o->subtitle)
+        o->subtitle = info->subtitle;
 }
 
 /* Writes p to out (NULL or "-" = stdout) in fmt; returns the exit status. */
@@ -139,15 +171,19 @@ int cmd_flamegraph(int argc, char **argv) {
         return rc;
     pf_error err = {0};
     out_stacks stacks = {0};
-    pf_profile *p = load_folded(c.a.files[0], c.lenient, c.rate, &stacks, &err);
+    in_capture_info info = {0};
+    int capture;
+    pf_profile *p = load_folded(c.a.files[0], c.lenient, c.rate, &stacks, &err, &info, &capture);
     if (!p) {
         out_stacks_free(&stacks);
         return cli_fail(&err);
     }
-    c.o.stacks = &stacks;
+    c.o.stacks = capture ? NULL : &stacks;
+    with_labels(&c.o, &info);
     rc = write_out(p, svg, c.out, &c.o);
     pf_profile_free(p);
     out_stacks_free(&stacks);
+    in_capture_info_free(&info);
     return rc;
 }
 
@@ -164,11 +200,15 @@ int cmd_convert(int argc, char **argv) {
     if (!fmt)
         return rc;
     pf_error err = {0};
-    pf_profile *p = load_folded(c.a.files[0], c.lenient, c.rate, NULL, &err);
+    in_capture_info info = {0};
+    int capture;
+    pf_profile *p = load_folded(c.a.files[0], c.lenient, c.rate, NULL, &err, &info, &capture);
     if (!p)
         return cli_fail(&err);
+    with_labels(&c.o, &info);
     rc = write_out(p, fmt, out, &c.o);
     pf_profile_free(p);
+    in_capture_info_free(&info);
     return rc;
 }
 
@@ -184,12 +224,16 @@ int cmd_diff(int argc, char **argv) {
         return rc;
     pf_error err = {0};
     out_stacks sb = {0}, sa = {0};
-    pf_profile *before = load_folded(c.a.files[0], c.lenient, c.rate, &sb, &err);
-    pf_profile *after = before ? load_folded(c.a.files[1], c.lenient, c.rate, &sa, &err) : NULL;
+    in_capture_info ib = {0}, ia = {0};
+    int cap_b = 0, cap_a = 0;
+    pf_profile *before = load_folded(c.a.files[0], c.lenient, c.rate, &sb, &err, &ib, &cap_b);
+    pf_profile *after = before ? load_folded(c.a.files[1], c.lenient, c.rate, &sa, &err, &ia, &cap_a) : NULL;
+    in_capture_info_free(&ib);
     if (after) {
         c.o.baseline = before;
-        c.o.stacks = &sa;
-        c.o.baseline_stacks = &sb;
+        c.o.stacks = cap_a ? NULL : &sa;
+        c.o.baseline_stacks = cap_b ? NULL : &sb;
+        with_labels(&c.o, &ia);
         rc = write_out(after, svg, c.out, &c.o);
     } else {
         rc = cli_fail(&err);
@@ -198,5 +242,6 @@ int cmd_diff(int argc, char **argv) {
     pf_profile_free(before);
     out_stacks_free(&sa);
     out_stacks_free(&sb);
+    in_capture_info_free(&ia);
     return rc;
 }

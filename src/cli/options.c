@@ -206,6 +206,11 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *a, pf_err
         const char *v = attached ? attached : argv[++i];
         if (take_value(o, name, v, a, err) != 0)
             return -1;
+        if (o->id == OPT_OUTPUT) {
+            if (a->noutputs == CLI_MAX_OUTPUTS)
+                return pf_fail(err, PF_ERR_USAGE, "%s is given more than %d times", name, CLI_MAX_OUTPUTS);
+            a->outputs[a->noutputs++] = v;
+        }
         if (o->kind == CLI_LAST_VALUE) {
             a->command = argv + i + 1;
             a->command_index = i + 1;

@@ -75,6 +75,8 @@ typedef struct cli_command {
     int command_at_word;  /* the first word that is not an option starts it too */
 } cli_command;
 
+#define CLI_MAX_OUTPUTS 16
+
 typedef struct cli_args {
     unsigned char given[OPT_COUNT];
     const char *text[OPT_COUNT];    /* the value as given (NULL for flags) */
@@ -84,6 +86,8 @@ typedef struct cli_args {
     pid_t pid;                      /* OPT_PID */
     const char *files[4];
     int nfiles;
+    const char *outputs[CLI_MAX_OUTPUTS]; /* every -o given, in order (record writes each) */
+    int noutputs;
     char **command;                 /* what follows "--", -t or the first word; NULL if none */
     int command_index;              /* its index in argv */
 } cli_args;

@@ -41,6 +41,10 @@ typedef struct record_options {
     sampler_options sampling;
     const char *output;
     const out_format *format;
+    /* -o given again: the same profile written in each (-o x.pyflare -o x.svg) */
+    const char *more[CLI_MAX_OUTPUTS];
+    const out_format *more_format[CLI_MAX_OUTPUTS];
+    int nmore;
     char default_output[64];
     out_options out;
     pid_t pid;
@@ -98,7 +102,14 @@ static int parse(int argc, char **argv, record_options *o, int pyflame) {
     o->out.minwidth = a.given[OPT_MINWIDTH] ? a.number[OPT_MINWIDTH] : 0.1;
     o->out.title = a.text[OPT_TITLE];
     o->out.subtitle = a.text[OPT_SUBTITLE];
-    o->output = a.text[OPT_OUTPUT];
+    o->output = a.noutputs ? a.outputs[0] : NULL;
+    if (a.noutputs > 1 && a.given[OPT_FORMAT])
+        return cli_usage_error("record: with several -o, each output's name says its format (--format is for one)");
+    for (int i = 1; i < a.noutputs; i++) {
+        o->more[o->nmore] = a.outputs[i];
+        if (!(o->more_format[o->nmore++] = cli_output(&a, a.outputs[i], NULL, &rc)))
+            return rc;
+    }
     o->pid = a.pid;
     o->command = a.command;
     o->pyflame = pyflame;
@@ -324,7 +335,6 @@ int cmd_record(int argc, char **argv) {
                  o.sampling.rate_hz, (unsigned long long)st->stacks);
     if (!o.out.subtitle)
         o.out.subtitle = subtitle;
-    o.out.color = !strcmp(o.output, "-") && isatty(1) && !getenv("NO_COLOR");
     pf_profile_finish(profile);
     if (!st->stacks)
         fprintf(stderr, "pyflare: no stacks were recorded%s\n",
@@ -332,12 +342,17 @@ int cmd_record(int argc, char **argv) {
     if (pf_profile_failed(profile)) {
         fprintf(stderr, "pyflare: out of memory while recording; nothing written\n");
         rc = 1;
-    } else if (out_write_file(profile, fmt, o.output, &o.out, &err) != 0) {
-        rc = cli_fail(&err);
     } else {
-        if (strcmp(o.output, "-"))
-            fprintf(stderr, "pyflare: wrote %s (%s)\n", o.output, fmt->name);
         rc = 0;
+        for (int i = -1; i < o.nmore; i++) {
+            const char *path = i < 0 ? o.output : o.more[i];
+            const out_format *f = i < 0 ? fmt : o.more_format[i];
+            o.out.color = !strcmp(path, "-") && isatty(1) && !getenv("NO_COLOR");
+            if (out_write_file(profile, f, path, &o.out, &err) != 0)
+                rc = cli_fail(&err);
+            else if (strcmp(path, "-"))
+                fprintf(stderr, "pyflare: wrote %s (%s)\n", path, f->name);
+        }
     }
     if (child > 0) {
         /* Threads that died while paused are reaped first: until then the

@@ -19,6 +19,7 @@ static const out_format formats[] = {
     {"pprof", ".pprof .pb.gz .pb", out_write_pprof, 1, "", "go tool pprof, gzipped protobuf"},
     {"pstats", ".pstats .prof", out_write_pstats, 1, "", "Python's pstats, snakeviz"},
     {"text", ".text", out_write_text, 0, "", "a report: top functions, hottest paths"},
+    {"pyflare", ".pyflare", out_write_capture, 1, "", "pyflare's own capture: everything, for any view later"},
 };
 #define NFORMATS (sizeof formats / sizeof formats[0])
 

@@ -80,6 +80,7 @@ int out_write_callgrind(const pf_profile *p, FILE *f, const out_options *o, pf_e
 int out_write_pprof(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
 int out_write_pstats(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
 int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
+int out_write_capture(const pf_profile *p, FILE *f, const out_options *o, pf_error *err); /* capture.c */
 
 /* A frame as folded stacks and flame graphs label it: "function (file:line)",
  * or "function (file)" when the line is 0. Returns the length written (snprintf-like). */

@@ -179,6 +179,8 @@ pf_str_id pf_intern(pf_profile *p, const char *s) { return pf_intern_len(p, s, s
 
 const char *pf_str(const pf_profile *p, pf_str_id id) { return id < p->nstrs ? p->strs[id] : ""; }
 
+size_t pf_nstrings(const pf_profile *p) { return p->nstrs; }
+
 static uint64_t func_key(pf_str_id name, pf_str_id file, int firstline, pf_func_kind kind) {
     return u64map_hash(((uint64_t)name << 32 | file) ^ ((uint64_t)(uint32_t)firstline << 8 | kind));
 }

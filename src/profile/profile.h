@@ -120,6 +120,8 @@ int pf_profile_failed(const pf_profile *p);
 pf_str_id pf_intern(pf_profile *p, const char *s);
 pf_str_id pf_intern_len(pf_profile *p, const char *s, size_t len);
 const char *pf_str(const pf_profile *p, pf_str_id id);
+/* How many strings are interned (ids 0 .. n-1), for a writer that keeps them all. */
+size_t pf_nstrings(const pf_profile *p);
 pf_func_id pf_func_intern(pf_profile *p, pf_str_id name, pf_str_id file, int firstline, pf_func_kind kind);
 void pf_func_set_origin(pf_profile *p, pf_func_id func, pf_origin origin);
 pf_frame_id pf_frame_intern(pf_profile *p, pf_func_id func, int line);

@@ -43,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
 PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
-FORMATS = ["svg", "html", "folded", "speedscope", "callgrind", "pprof", "pstats", "text"]
+FORMATS = ["svg", "html", "folded", "speedscope", "callgrind", "pprof", "pstats", "text", "pyflare"]
 AFTER = "--zz-after"  # no command knows it: reaching it means everything before was accepted
 
 counts = {"passed": 0, "failed": 0, "skipped": 0}
@@ -255,6 +255,7 @@ MAGIC = {
     "pprof": lambda b: b[:2] == b"\x1f\x8b" and len(gzip.decompress(b)) > 0,
     "pstats": lambda b: isinstance(marshal.loads(b), dict),
     "text": lambda b: b"main" in b and not b.startswith(b"main;"),
+    "pyflare": lambda b: b[:8] == b"\x89PYFLARE",
 }
 
 

@@ -1,0 +1,88 @@
+/* capture_read.h — pyflare's own capture format (.pyflare), and its reader.
+ *
+ * A capture holds everything a finished pf_profile holds, so that any format
+ * written from it is byte for byte what the command that recorded it would
+ * have written directly: strings, functions (name, file, first line, kind,
+ * origin), frames, call-tree nodes with self/total/calls, processes, threads,
+ * every sample in time order (microseconds, thread, node, weight), the
+ * metadata, and the title and subtitle the recording's writers were given.
+ * The reader rebuilds the profile with every id in its original order.
+ *
+ * The file (all integers little-endian):
+ *   0   8 bytes  magic "\x89PYFLARE" (0x89 never starts text, so convert can
+ *                tell a capture from folded stacks by its first byte)
+ *   8   u32      format version (CAPTURE_VERSION)
+ *   12  u32      encoding of the body: 0 stored, 1 zlib (what pyflare writes)
+ *   16  u64      the body's length, uncompressed
+ *   24  u32      CRC-32 of the uncompressed body
+ *   28  u32      0 (reserved)
+ *   32  the body, to the end of the file
+ * The body is a sequence of sections, each: tag, byte length, payload
+ * (unsigned LEB128 varints; "z" below is a zigzag-coded signed varint),
+ * in the order of the tags, ending with CAP_END. A reader skips a section
+ * whose tag it does not know (a later minor addition); the version changes
+ * when a section's meaning does.
+ *   STRINGS  n; then for ids 1..n-1: length, bytes (no NUL); id 0 is ""
+ *   META     mode, command, python, start_unix_ns, duration_ns, rate_hz (8 bytes,
+ *            an IEEE double), period_ns, unit (0 samples, 1 nanoseconds),
+ *            cpu_weighted, cpu_ns, then title and subtitle: each 0 (none) or
+ *            1 + length + bytes
+ *   FUNCS    n; for ids 1..n-1: name, file, z firstline, kind, origin
+ *   FRAMES   n; for ids 1..n-1: z (func - previous frame's func), z line
+ *   NODES    n; for ids 1..n-1: id - parent (>= 1), frame; then for ids
+ *            0..n-1: self, total, calls
+ *   PROCESSES n; each: z pid, command
+ *   THREADS  n; each: process, thread_id, z native_id, name
+ *   SAMPLES  n; then four columns, each its byte length then n values:
+ *            z (microseconds - previous sample's), thread,
+ *            z (node - the same thread's previous node), weight
+ * Strings are referred to by id everywhere. */
+#ifndef PYFLARE_INPUT_CAPTURE_READ_H
+#define PYFLARE_INPUT_CAPTURE_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/error.h"
+#include "profile/profile.h"
+
+#define CAPTURE_MAGIC "\x89PYFLARE"
+#define CAPTURE_MAGIC_LEN 8
+#define CAPTURE_HEADER_LEN 32
+#define CAPTURE_VERSION 1u
+
+enum { CAPTURE_STORED = 0, CAPTURE_ZLIB = 1 };
+
+enum {
+    CAP_END = 0,
+    CAP_STRINGS,
+    CAP_META,
+    CAP_FUNCS,
+    CAP_FRAMES,
+    CAP_NODES,
+    CAP_PROCESSES,
+    CAP_THREADS,
+    CAP_SAMPLES,
+    CAP_NSECTIONS
+};
+
+/* What a capture holds besides the profile. */
+typedef struct in_capture_info {
+    char *title, *subtitle; /* the labels the recording's writers were given, or NULL */
+} in_capture_info;
+
+/* 1 when the first byte(s) of a file say it is a capture. */
+int in_capture_detect(const unsigned char *head, size_t n);
+
+/* Reads a whole capture from in into p, an empty profile from pf_profile_new,
+ * and finishes it. name is the input's name, for messages. A truncated or
+ * corrupt capture is -1 with one line in err naming the offset (PF_ERR_CORRUPT),
+ * and p is then to be freed, not used. */
+int in_read_capture(FILE *in, const char *name, pf_profile *p, in_capture_info *info, pf_error *err);
+/* The same from memory (the fuzzer's way in). */
+int in_read_capture_mem(const unsigned char *data, size_t len, const char *name, pf_profile *p,
+                        in_capture_info *info, pf_error *err);
+void in_capture_info_free(in_capture_info *info);
+
+#endif

@@ -1,0 +1,261 @@
+/* capture.c — writes pyflare's own capture format (.pyflare): the whole
+ * profile, losslessly, for `convert`, `flamegraph` and `diff` to turn into any
+ * view later. The layout is in input/capture_read.h, beside its reader.
+ *
+ * The body is built in memory, varints and deltas chosen so that repeated
+ * things are runs of equal bytes (a thread sampled in the same place again is
+ * a node delta of 0, a tick of 1 ms the same two bytes), then deflated: the
+ * sample log dominates, and its columns are written one after another because
+ * each column alone is far more regular than the rows are. */
+#include "input/capture_read.h"
+#include "output/writer.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+typedef struct buf {
+    unsigned char *data;
+    size_t len, cap;
+    int failed;
+} buf;
+
+static void put_bytes(buf *b, const void *s, size_t n) {
+    if (b->failed || !n) /* an empty column's data is NULL */
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        unsigned char *bigger = realloc(b->data, cap);
+        if (!bigger) {
+            b->failed = 1;
+            return;
+        }
+        b->data = bigger;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+static void put_u(buf *b, uint64_t v) {
+    unsigned char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    put_bytes(b, tmp, n);
+}
+
+static void put_z(buf *b, int64_t v) { put_u(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
+
+static void put_text(buf *b, const char *s) {
+    size_t n = strlen(s);
+    put_u(b, n);
+    put_bytes(b, s, n);
+}
+
+static void put_label(buf *b, const char *s) {
+    put_u(b, s != NULL);
+    if (s)
+        put_text(b, s);
+}
+
+/* A section: its tag, its length, the payload. */
+static void put_section(buf *body, int tag, buf *payload) {
+    if (payload->failed)
+        body->failed = 1;
+    put_u(body, (uint64_t)tag);
+    put_u(body, payload->len);
+    put_bytes(body, payload->data, payload->len);
+    payload->len = 0;
+}
+
+static void put_u32le(unsigned char *at, uint32_t v) {
+    for (int i = 0; i < 4; i++)
+        at[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64le(unsigned char *at, uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        at[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void build_samples(const pf_profile *p, buf *out) {
+    size_t ns, nt;
+    const pf_sample *s = pf_samples(p, &ns);
+    pf_threads(p, &nt);
+    buf col[4] = {{0}};
+    /* The previous node of each thread; a thread index past the table (none
+     * is) would share the last slot rather than be lost. */
+    pf_node_id *prev = calloc(nt + 1, sizeof *prev);
+    if (!prev) {
+        out->failed = 1;
+        return;
+    }
+    uint64_t last_us = 0;
+    for (size_t i = 0; i < ns; i++) {
+        uint64_t us = s[i].time_ns / 1000;
+        put_z(&col[0], (int64_t)(us - last_us));
+        last_us = us;
+        put_u(&col[1], s[i].thread);
+        size_t slot = s[i].thread < nt ? s[i].thread : nt;
+        put_z(&col[2], (int64_t)s[i].node - (int64_t)prev[slot]);
+        prev[slot] = s[i].node;
+        put_u(&col[3], s[i].weight);
+    }
+    free(prev);
+    put_u(out, ns);
+    for (int c = 0; c < 4; c++) {
+        if (col[c].failed)
+            out->failed = 1;
+        put_u(out, col[c].len);
+        put_bytes(out, col[c].data, col[c].len);
+        free(col[c].data);
+    }
+}
+
+/* The uncompressed body. */
+static int build_body(const pf_profile *p, const out_options *o, buf *body) {
+    buf s = {0};
+    size_t n;
+
+    size_t nstr = pf_nstrings(p);
+    put_u(&s, nstr);
+    for (size_t i = 1; i < nstr; i++)
+        put_text(&s, pf_str(p, (pf_str_id)i));
+    put_section(body, CAP_STRINGS, &s);
+
+    const pf_meta *m = pf_profile_meta_const(p);
+    put_u(&s, (uint64_t)m->mode);
+    put_u(&s, m->command);
+    put_u(&s, m->python);
+    put_u(&s, m->start_unix_ns);
+    put_u(&s, m->duration_ns);
+    unsigned char rate[8];
+    uint64_t bits;
+    memcpy(&bits, &m->rate_hz, 8);
+    put_u64le(rate, bits);
+    put_bytes(&s, rate, 8);
+    put_u(&s, m->period_ns);
+    put_u(&s, m->weight_unit && !strcmp(m->weight_unit, "nanoseconds"));
+    put_u(&s, (uint64_t)(m->cpu_weighted != 0));
+    put_u(&s, m->cpu_ns);
+    put_label(&s, o ? o->title : NULL);
+    put_label(&s, o ? o->subtitle : NULL);
+    put_section(body, CAP_META, &s);
+
+    const pf_func *fn = pf_funcs(p, &n);
+    put_u(&s, n);
+    for (size_t i = 1; i < n; i++) {
+        put_u(&s, fn[i].name);
+        put_u(&s, fn[i].file);
+        put_z(&s, fn[i].firstline);
+        put_u(&s, fn[i].kind);
+        put_u(&s, fn[i].origin);
+    }
+    put_section(body, CAP_FUNCS, &s);
+
+    const pf_frame *fr = pf_frames(p, &n);
+    put_u(&s, n);
+    for (size_t i = 1; i < n; i++) {
+        put_z(&s, (int64_t)fr[i].func - (int64_t)fr[i - 1].func);
+        put_z(&s, fr[i].line);
+    }
+    put_section(body, CAP_FRAMES, &s);
+
+    const pf_node *nd = pf_nodes(p, &n);
+    put_u(&s, n);
+    for (size_t i = 1; i < n; i++) {
+        put_u(&s, i - nd[i].parent);
+        put_u(&s, nd[i].frame);
+    }
+    for (size_t i = 0; i < n; i++) {
+        put_u(&s, nd[i].self);
+        put_u(&s, nd[i].total);
+        put_u(&s, nd[i].calls);
+    }
+    put_section(body, CAP_NODES, &s);
+
+    const pf_process *pr = pf_processes(p, &n);
+    put_u(&s, n);
+    for (size_t i = 0; i < n; i++) {
+        put_z(&s, pr[i].pid);
+        put_u(&s, pr[i].command);
+    }
+    put_section(body, CAP_PROCESSES, &s);
+
+    const pf_thread *th = pf_threads(p, &n);
+    put_u(&s, n);
+    for (size_t i = 0; i < n; i++) {
+        put_u(&s, th[i].process);
+        put_u(&s, th[i].thread_id);
+        put_z(&s, th[i].native_id);
+        put_u(&s, th[i].name);
+    }
+    put_section(body, CAP_THREADS, &s);
+
+    build_samples(p, &s);
+    put_section(body, CAP_SAMPLES, &s);
+
+    put_u(body, CAP_END);
+    free(s.data);
+    return body->failed ? -1 : 0;
+}
+
+int out_write_capture(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    if (pf_profile_failed(p))
+        return pf_fail(err, PF_ERR_NOMEM, "the profile is incomplete (out of memory): no capture written");
+    buf body = {0};
+    if (build_body(p, o, &body) != 0) {
+        free(body.data);
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory while building the capture");
+    }
+    unsigned char head[CAPTURE_HEADER_LEN] = {0};
+    memcpy(head, CAPTURE_MAGIC, CAPTURE_MAGIC_LEN);
+    put_u32le(head + 8, CAPTURE_VERSION);
+    put_u32le(head + 12, CAPTURE_ZLIB);
+    put_u64le(head + 16, body.len);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t at = 0; at < body.len;) { /* crc32 takes a uInt length */
+        size_t step = body.len - at > (1u << 30) ? (1u << 30) : body.len - at;
+        crc = crc32(crc, body.data + at, (uInt)step);
+        at += step;
+    }
+    put_u32le(head + 24, (uint32_t)crc);
+    int rc = 0;
+    if (fwrite(head, 1, sizeof head, f) != sizeof head)
+        rc = -1;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (rc == 0 && deflateInit(&z, Z_DEFAULT_COMPRESSION) != Z_OK) {
+        free(body.data);
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory while compressing the capture");
+    }
+    unsigned char chunk[1 << 16];
+    size_t at = 0;
+    int zr = Z_OK;
+    while (rc == 0 && zr != Z_STREAM_END) {
+        if (z.avail_in == 0 && at < body.len) {
+            size_t step = body.len - at > (1u << 30) ? (1u << 30) : body.len - at;
+            z.next_in = body.data + at;
+            z.avail_in = (uInt)step;
+            at += step;
+        }
+        z.next_out = chunk;
+        z.avail_out = sizeof chunk;
+        zr = deflate(&z, at == body.len ? Z_FINISH : Z_NO_FLUSH);
+        if (zr == Z_STREAM_ERROR)
+            rc = -1;
+        size_t out = sizeof chunk - z.avail_out;
+        if (out && fwrite(chunk, 1, out, f) != out)
+            rc = -1;
+    }
+    deflateEnd(&z);
+    free(body.data);
+    if (rc != 0 || ferror(f))
+        return pf_fail(err, PF_ERR_IO, "cannot write the capture");
+    return 0;
+}

@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""tests/capture/run.py — pyflare's capture format (.pyflare), end to end.
+
+    PYFLARE=/abs/build/pyflare PYFLARE_BUILD=/abs/build python3 tests/capture/run.py [FILTER...]
+
+The truth for "a capture converts to exactly what the recording would have
+written" is the recording's own direct output: `record` takes -o several
+times and writes each from the one profile, and the in-process module's
+Profile.write can write one profile any number of times (clock="cpu": the
+wall clock's TSC ratio is re-measured at each write, so two wall-clock writes
+of one profile differ by design). Each direct file must equal, byte for
+byte, what `convert` (and `flamegraph` for svg) makes from the capture.
+
+Cases (FILTER keeps those whose name contains one of the words):
+  INTERP/record    record threads.py (--threads, 1 kHz) and cpu_split.py (--idle)
+                   to a capture and every other format at once; convert the
+                   capture to each and compare bytes; flamegraph too
+  INTERP/trace     pyflare.Profile (clock="cpu") on a known call tree written
+                   as a capture and every format; convert compares bytes; and
+                   `pyflare trace -o x.pyflare` then `convert x.pyflare x.pstats`:
+                   pstats.Stats reads fib's exact call count (2 * fib(16) - 1
+                   per call of fib(15)) and work's
+  diff             diff of two captures, and of a capture and folded stacks
+  folded           convert folded stacks to a capture (no samples): it converts
+                   to what convert makes from the folded text, every format
+  corrupt          every truncation and a bit flip in every byte of a real
+                   capture: non-zero exit, one line on stderr naming the
+                   offset (or the checksum; byte 0 flipped makes it folded
+                   text, refused as such), no output file left
+  errors           record with several -o and --format; --rate with a capture
+  size             a synthetic 10 minutes at 1 kHz of 5 threads
+                   (gen_capture.c) and a real 5-thread recording: sizes of the
+                   capture and the folded text, and the time to convert to SVG
+                   are printed (figures, not asserted: see the report); the
+                   real recording's capture must be smaller than its folded text
+Interpreters: PYFLARE_PYTHONS=name,name (pyenv names; default 3.12.1 and 3.8.18).
+Last line: "capture: N passed, N failed, N skipped"; exit status 1 on failure.
+"""
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402  (the results file make test sums)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
+PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
+TARGETS = os.path.join(ROOT, "tests", "record", "targets")
+PYENV = harness.pyenv_versions() or "/nonexistent"  # pyenv root, never a guessed home
+FORMATS = ["svg", "html", "folded", "speedscope", "callgrind", "pprof", "pstats", "text"]
+
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+TMP = tempfile.mkdtemp(prefix="pyflare-capture-")
+
+
+class Skip(Exception):
+    pass
+
+
+def run_test(name, fn, *args):
+    if FILTERS and not any(f in name for f in FILTERS):
+        return
+    try:
+        fn(*args)
+    except Skip as e:
+        counts["skipped"] += 1
+        print("SKIP %s: %s" % (name, e))
+    except Exception as e:
+        counts["failed"] += 1
+        detail = str(e) if isinstance(e, AssertionError) else "%s: %s" % (type(e).__name__, e)
+        print("FAIL %s: %s" % (name, detail[:3000]))
+    else:
+        counts["passed"] += 1
+        print("ok   %s" % name)
+    sys.stdout.flush()
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def pf(*args, **kw):
+    return subprocess.run([PYFLARE] + list(args), capture_output=True, timeout=kw.pop("timeout", 120), **kw)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def same_as_direct(base, capture, formats=FORMATS, extra=()):
+    """convert the capture to each format; each must equal base.<fmt>."""
+    bad = []
+    for fmt in formats:
+        out = "%s.from-capture.%s" % (base, fmt)
+        r = pf("convert", *(list(extra) + [capture, out]))
+        check(r.returncode == 0, "convert %s -> %s: %s" % (capture, fmt, r.stderr.decode()))
+        if read(out) != read("%s.%s" % (base, fmt)):
+            bad.append(fmt)
+    check(not bad, "converted from the capture, these differ from the direct output: %s" % " ".join(bad))
+
+
+def python(name):
+    exe = os.path.join(PYENV, name, "bin", "python")
+    if not os.path.exists(exe):
+        raise Skip("no interpreter %s" % exe)
+    return exe
+
+
+def case_record(interp):
+    exe = python(interp)
+    # threads.py: spinners under thread roots, 1 kHz, CPU-weighted
+    ready = os.path.join(TMP, "ready-%s" % interp)
+    base = os.path.join(TMP, "rec-%s" % interp)
+    outs = ["-o", base + ".pyflare"] + sum([["-o", "%s.%s" % (base, f)] for f in FORMATS], [])
+    r = pf("record", "-d", "2", "-r", "1000", "--threads", *outs, "--", exe, os.path.join(TARGETS, "threads.py"),
+           ready, timeout=90)
+    check(r.returncode in (0, -15, 143) and os.path.exists(base + ".pyflare"), "record failed: %s" % r.stderr.decode())
+    check(b"spin_alpha" in read(base + ".folded"), "the recording holds no spinner: %s" % r.stderr.decode()[-500:])
+    same_as_direct(base, base + ".pyflare")
+    r = pf("flamegraph", base + ".pyflare", "-o", base + ".fg.svg")
+    check(r.returncode == 0 and read(base + ".fg.svg") == read(base + ".svg"),
+          "flamegraph of the capture differs from record's svg: %s" % r.stderr.decode())
+    # cpu_split.py under --idle (wall time, not CPU-weighted), reversed and inverted drawing options
+    base2 = os.path.join(TMP, "idle-%s" % interp)
+    outs = ["-o", base2 + ".pyflare"] + sum([["-o", "%s.%s" % (base2, f)] for f in ("svg", "html", "speedscope")], [])
+    r = pf("record", "-d", "2", "--idle", "--reverse", "--title", "t <&>", *outs, "--", exe,
+           os.path.join(TARGETS, "cpu_split.py"), timeout=90)
+    check(os.path.exists(base2 + ".pyflare"), "record --idle failed: %s" % r.stderr.decode())
+    same_as_direct(base2, base2 + ".pyflare", ("svg", "html", "speedscope"), extra=("--reverse",))
+
+
+TRACE_SCRIPT = r'''
+import sys, pyflare
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+def work():
+    for i in range(3):
+        fib(15)
+        sorted(range(1000))
+p = pyflare.Profile(clock="cpu")
+p.enable()
+work()
+p.disable()
+for path in sys.argv[1:]:
+    p.write(path)
+'''
+
+FIB15_CALLS = 1973  # calls of fib made by one fib(15): 2 * fib(16) - 1
+
+
+def module_dir(interp):
+    """The tracer module for interp: this build's, else the normal build's (an
+    ASan build makes none; the module only produces captures here, what is
+    tested is the binary that reads them)."""
+    for build in (BUILD, os.path.join(ROOT, "build")):
+        d = os.path.join(build, "module", interp)
+        if os.path.isdir(d):
+            return d
+    raise Skip("no tracer module built for %s" % interp)
+
+
+def case_trace(interp):
+    exe = python(interp)
+    env = dict(os.environ, PYTHONPATH=module_dir(interp))
+    script = os.path.join(TMP, "trace_script.py")
+    with open(script, "w") as f:
+        f.write(TRACE_SCRIPT)
+    base = os.path.join(TMP, "tr-%s" % interp)
+    paths = [base + ".pyflare"] + ["%s.%s" % (base, f) for f in FORMATS]
+    r = subprocess.run([exe, script] + paths, env=env, capture_output=True, timeout=120)
+    check(r.returncode == 0, "the traced script failed: %s" % r.stderr.decode()[-1000:])
+    same_as_direct(base, base + ".pyflare")
+    # pyflare trace itself, and the exact counts through a capture
+    cap = base + ".trace.pyflare"
+    work = os.path.join(TMP, "trace_work.py")
+    with open(work, "w") as f:
+        f.write(TRACE_SCRIPT.split("p = pyflare")[0] + "work()\n")
+    r = pf("trace", "-o", cap, "--", exe, work, env=env)
+    check(r.returncode == 0, "pyflare trace failed: %s" % r.stderr.decode())
+    r = pf("convert", cap, cap + ".pstats")
+    check(r.returncode == 0, "convert failed: %s" % r.stderr.decode())
+    st = pstats.Stats(cap + ".pstats").stats
+    calls = {k[2]: v[1] for k, v in st.items()}
+    check(calls.get("fib") == 3 * FIB15_CALLS, "fib's calls: %s, expected %d" % (calls.get("fib"), 3 * FIB15_CALLS))
+    check(calls.get("work") == 1, "work's calls: %s" % calls.get("work"))
+
+
+def case_diff():
+    base = os.path.join(TMP, "rec-diff")
+    ready = os.path.join(TMP, "ready-diff")
+    r = pf("record", "-d", "1", "-r", "500", "-o", base + ".pyflare", "-o", base + ".folded", "--",
+           sys.executable, os.path.join(TARGETS, "threads.py"), ready, timeout=90)
+    check(os.path.exists(base + ".pyflare"), "record failed: %s" % r.stderr.decode())
+    for other in (base + ".pyflare", base + ".folded"):
+        out = base + ".diff.svg"
+        r = pf("diff", other, base + ".pyflare", "-o", out)
+        check(r.returncode == 0 and read(out).startswith(b"<?xml"), "diff %s: %s" % (other, r.stderr.decode()))
+        check(b"spin_" in read(out), "the diff drew no spinner")
+
+
+def case_folded():
+    """convert as the producer: folded stacks (no sample log: empty columns) to
+    a capture, which converts to what convert makes from the folded text."""
+    src = os.path.join(TMP, "rec-diff.folded")
+    if not os.path.exists(src):
+        raise Skip("needs the diff case's recording")
+    base = os.path.join(TMP, "fold")
+    for fmt in FORMATS:
+        r = pf("convert", "--rate", "500", src, "%s.%s" % (base, fmt))
+        check(r.returncode == 0, "convert folded -> %s: %s" % (fmt, r.stderr.decode()))
+    r = pf("convert", "--rate", "500", src, base + ".pyflare")
+    check(r.returncode == 0, "convert folded -> capture: %s" % r.stderr.decode())
+    same_as_direct(base, base + ".pyflare")
+
+
+def one_line_error(r, what, out, offset=True):
+    lines = r.stderr.decode(errors="replace").splitlines()
+    check(r.returncode != 0, "%s: exit status 0" % what)
+    check(r.returncode > 0, "%s: killed by signal %d" % (what, -r.returncode))
+    check(len(lines) == 1, "%s: %d lines on stderr: %r" % (what, len(lines), lines[:3]))
+    check(not offset or "offset" in lines[0] or "checksum" in lines[0], "%s: no offset named: %s" % (what, lines[0]))
+    check(not os.path.exists(out), "%s: an output file was left" % what)
+
+
+def case_corrupt():
+    src = os.path.join(TMP, "small.pyflare")
+    script = os.path.join(TMP, "small.py")
+    with open(script, "w") as f:
+        f.write(TRACE_SCRIPT)
+    interp = "3.12.1"
+    r = subprocess.run([python(interp), script, src], env=dict(os.environ, PYTHONPATH=module_dir(interp)),
+                       capture_output=True, timeout=60)
+    check(r.returncode == 0, "making a capture failed: %s" % r.stderr.decode())
+    data = read(src)
+    bad = os.path.join(TMP, "bad.pyflare")
+    out = os.path.join(TMP, "bad.svg")
+    for cut in range(1, len(data)):
+        with open(bad, "wb") as f:
+            f.write(data[:cut])
+        one_line_error(pf("convert", bad, out), "truncated to %d bytes" % cut, out)
+    good = os.path.join(TMP, "good.svg")
+    check(pf("convert", src, good).returncode == 0, "the intact capture does not convert")
+    harmless = 0
+    for at in range(len(data)):
+        flipped = bytearray(data)
+        flipped[at] ^= 1 << (at % 8)
+        with open(bad, "wb") as f:
+            f.write(bytes(flipped))
+        r = pf("convert", bad, out)
+        # deflate's last byte has padding bits no one reads: flipping one
+        # changes nothing the capture holds, and the output must show it.
+        if r.returncode == 0 and read(out) == read(good):
+            harmless += 1
+            os.unlink(out)
+            continue
+        # Byte 0 flipped is no capture: it is read as folded stacks, and refused as such.
+        one_line_error(r, "bit %d of byte %d flipped" % (at % 8, at), out, offset=at > 0)
+    check(harmless <= 1, "%d bit flips were read as if nothing happened" % harmless)
+    print("     %d truncations and %d bit flips of a %d-byte capture refused in one line (%d flip of deflate's "
+          "padding changed nothing)" % (len(data) - 1, len(data) - harmless, len(data), harmless))
+
+
+def case_errors():
+    r = pf("record", "-f", "svg", "-o", "a.pyflare", "-o", "b.svg", "--pid", "1")
+    check(r.returncode == 2 and b"--format" in r.stderr, "several -o with --format: %r" % r.stderr)
+    cap = os.path.join(TMP, "rec-diff.pyflare")
+    if not os.path.exists(cap):
+        raise Skip("needs the diff case's capture")
+    r = pf("convert", "--rate", "100", cap, os.path.join(TMP, "x.svg"))
+    check(r.returncode != 0 and len(r.stderr.splitlines()) == 1, "--rate with a capture: %r" % r.stderr)
+
+
+def build_gen():
+    exe = os.path.join(TMP, "gen_capture")
+    lib = os.path.join(BUILD, "libpyflare.a")
+    if not os.path.exists(lib):
+        raise Skip("no %s" % lib)
+    cc, flags = os.environ.get("CC", "cc"), []
+    with open(lib, "rb") as fh:
+        if b"__asan_" in fh.read():  # `make asan`'s library: link to match
+            flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+            cc = os.environ.get("CC") or (shutil.which("clang") and "clang") or "cc"
+    r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-O2"] + flags + ["-I" + os.path.join(ROOT, "src"),
+                        os.path.join(HERE, "gen_capture.c"), lib, "-lz", "-lm", "-o", exe], capture_output=True,
+                       text=True)
+    check(r.returncode == 0, "cannot build gen_capture: %s" % r.stderr[-500:])
+    return exe
+
+
+def timed_svg(cap):
+    t = time.monotonic()
+    r = pf("convert", cap, cap + ".svg")
+    check(r.returncode == 0, "convert to svg: %s" % r.stderr.decode())
+    return time.monotonic() - t
+
+
+def case_size():
+    gen = build_gen()
+    big = os.path.join(TMP, "big.pyflare")
+    r = subprocess.run([gen, "600", "5", big], capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, "gen_capture: %s" % r.stderr)
+    cap, folded = os.path.getsize(big), os.path.getsize(os.path.join(TMP, "big.folded"))
+    print("     synthetic 10 min, 1 kHz, 5 threads (3,000,000 samples, 4000 distinct stacks, 200 us jitter): "
+          "capture %d bytes (%.2f a sample), folded %d bytes; convert to svg %.2f s" %
+          (cap, cap / 3e6, folded, timed_svg(big)))
+    # A real recording: five threads of stdlib work, sampled at 1 kHz.
+    five = os.path.join(TMP, "five.py")
+    with open(five, "w") as f:
+        f.write(FIVE)
+    base = os.path.join(TMP, "five")
+    r = pf("record", "-d", "5", "-r", "1000", "--idle", "-o", base + ".pyflare", "-o", base + ".folded", "--",
+           sys.executable, five, timeout=90)
+    check(os.path.exists(base + ".pyflare"), "record: %s" % r.stderr.decode())
+    cap, folded = os.path.getsize(base + ".pyflare"), os.path.getsize(base + ".folded")
+    print("     real 5 s, 1 kHz, 5 threads (--idle): capture %d bytes, folded %d bytes; convert to svg %.2f s" %
+          (cap, folded, timed_svg(base + ".pyflare")))
+    check(cap < folded, "the real recording's capture (%d) is not smaller than its folded text (%d)" % (cap, folded))
+
+
+FIVE = r'''
+import threading, json, re, difflib, decimal, random
+def j():
+    d = {"a": [random.random() for _ in range(200)], "b": {"c": "x" * 100}}
+    while True: json.loads(json.dumps(d))
+def r():
+    text = "hello world 123 foo@bar.com " * 200
+    while True: re.findall(r"\w+@\w+\.\w+", text); re.sub(r"\d+", "N", text)
+def df():
+    a = [str(random.random()) for _ in range(300)]; b = a[:]; random.shuffle(b)
+    while True: list(difflib.unified_diff(a, b))
+def dec():
+    decimal.getcontext().prec = 50
+    while True:
+        x = decimal.Decimal(1)
+        for i in range(1, 200): x = x * decimal.Decimal(i) / decimal.Decimal(i + 1)
+def srt():
+    while True: sorted(random.random() for _ in range(5000))
+for f in (j, r, df, dec):
+    threading.Thread(target=f, daemon=True).start()
+srt()
+'''
+
+
+FILTERS = sys.argv[1:]
+
+
+def main():
+    if not os.path.exists(PYFLARE):
+        print("capture: 0 passed, 1 failed, 0 skipped (no %s)" % PYFLARE)
+        return 1
+    interps = [n for n in os.environ.get("PYFLARE_PYTHONS", "3.12.1,3.8.18").split(",") if n]
+    for interp in interps:
+        run_test("%s/record" % interp, case_record, interp)
+        run_test("%s/trace" % interp, case_trace, interp)
+    run_test("diff", case_diff)
+    run_test("folded", case_folded)
+    run_test("corrupt", case_corrupt)
+    run_test("errors", case_errors)
+    run_test("size", case_size)
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("capture: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
+    harness.record("capture", counts["passed"], counts["failed"], counts["skipped"])
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -63,6 +63,7 @@ int sampler_clock_wait(sampler_clock *c, uint64_t not_after_ns) {
     }
     while (c->spin && sampler_now_ns() < c->next_ns)
         ;
+    c->slot_ns = c->next_ns;
     c->next_ns += c->period_ns;
     c->ticks++;
     return 0;

@@ -14,6 +14,7 @@
 
 typedef struct sampler_clock {
     uint64_t start_ns, period_ns, next_ns;
+    uint64_t slot_ns;       /* when the slot sampler_clock_wait last returned 0 for was due */
     uint64_t ticks, late;
     int spin;               /* busy-wait the last stretch before each slot */
 } sampler_clock;

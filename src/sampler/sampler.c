@@ -718,7 +718,10 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
                 if (now >= x->next_try_ns)
                     retry_exec(s, x, now);
             } else if (waited == 0) {
-                sample_session(s, (uint32_t)i, now - start);
+                /* Stamped with its slot's time, not the moment it was read (tens of
+                 * microseconds later, as the kernel wakes us): the timeline keeps its
+                 * even spacing, and a capture stores a tick in almost nothing. */
+                sample_session(s, (uint32_t)i, s->clock.slot_ns - start);
             } else if (target_gone(x->target)) {
                 x->exited = 1;
             }

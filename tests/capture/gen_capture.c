@@ -1,7 +1,7 @@
 /* gen_capture.c — a synthetic recording the size of a long real one, for the
  * capture's size figure (tests/capture/run.py): SECONDS at 1 kHz of THREADS
- * threads, every thread sampled at each tick (the sampler's way), ticks 1 ms
- * apart with up to 200 us of jitter (a loaded machine's), CPU weights mostly
+ * threads, every thread sampled at each tick (the sampler's way), each sample
+ * stamped with its tick's slot, 1 ms apart (as the sampler stamps them), CPU weights mostly
  * 1 and now and then 2 (a step of CPU time shared late). Stacks as
  * tests/formats_visual/gen_profile.c draws them (its function set and
  * walk, rate and timing changed): a pool of 4000 stacks grown from each
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
         left[t]--;
         pf_node_id node = pool[cur[t]];
         if (t == 0) /* a tick: every thread is sampled at its time */
-            time_ns = (uint64_t)(s / nthreads + 1) * 1000000 + (next_rand() % 200) * 1000;
+            time_ns = (uint64_t)(s / nthreads + 1) * 1000000; /* each sample stamped with its slot, as the sampler does */
         pf_sample_add(p, node, th[t], time_ns, next_rand() % 50 ? 1 : 2);
     }
     meta.duration_ns = time_ns;

@@ -255,23 +255,3 @@ char *out_utf8_clean(const char *s) {
     *o = 0;
     return out;
 }
-
-/* ---- straight to a FILE ------------------------------------------------ */
-
-/* The escapers above through a small sink of their own; a write error stays
- * in f's error flag for the writer to find. */
-void out_json_string(FILE *f, const char *s) {
-    char storage[512];
-    out_buf o;
-    out_buf_init(&o, f, storage, sizeof storage);
-    out_esc_json(&o, s);
-    out_buf_flush(&o);
-}
-
-void out_text_write(FILE *f, const char *s) {
-    char storage[512];
-    out_buf o;
-    out_buf_init(&o, f, storage, sizeof storage);
-    out_esc_text(&o, s);
-    out_buf_flush(&o);
-}

@@ -2,7 +2,7 @@
  *
  * All three read folded stacks, finish the profile and hand it to a writer
  * through out_write_file; flamegraph and diff keep the lines as they were
- * read (out_read_folded_stacks), which the svg writer merges itself, faster
+ * read (in_read_folded_stacks), which the svg writer merges itself, faster
  * and in less memory than the profile's call tree that convert builds for
  * every other format. out_write_file writes atomically: a failed run never
  * leaves a partial output file under the requested name. */
@@ -72,7 +72,7 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, conv_args *
 /* Reads folded stacks from path ("-" = stdin) into a new, finished profile;
  * with stacks, keeps the lines there for the svg writer instead of building
  * the profile's call tree. */
-static pf_profile *load_folded(const char *path, int lenient, double rate, out_stacks *stacks, pf_error *err) {
+static pf_profile *load_folded(const char *path, int lenient, double rate, in_stacks *stacks, pf_error *err) {
     int is_stdin = !strcmp(path, "-");
     const char *name = is_stdin ? "stdin" : path;
     FILE *in = is_stdin ? stdin : fopen(path, "rb");
@@ -94,8 +94,8 @@ static pf_profile *load_folded(const char *path, int lenient, double rate, out_s
         meta->period_ns = (uint64_t)(1e9 / rate + 0.5);
     }
     size_t skipped = 0;
-    int rc = stacks ? out_read_folded_stacks(in, name, p, stacks, lenient, &skipped, err)
-                    : out_read_folded(in, name, p, lenient, &skipped, err);
+    int rc = stacks ? in_read_folded_stacks(in, name, p, stacks, lenient, &skipped, err)
+                    : in_read_folded(in, name, p, lenient, &skipped, err);
     if (!is_stdin)
         fclose(in);
     if (rc != 0) {
@@ -137,16 +137,16 @@ int cmd_flamegraph(int argc, char **argv) {
     if (!svg)
         return rc;
     pf_error err = {0};
-    out_stacks stacks = {0};
+    in_stacks stacks = {0};
     pf_profile *p = load_folded(c.a.files[0], c.lenient, c.rate, &stacks, &err);
     if (!p) {
-        out_stacks_free(&stacks);
+        in_stacks_free(&stacks);
         return cli_fail(&err);
     }
     c.o.stacks = &stacks;
     rc = write_out(p, svg, c.out, &c.o);
     pf_profile_free(p);
-    out_stacks_free(&stacks);
+    in_stacks_free(&stacks);
     return rc;
 }
 
@@ -182,7 +182,7 @@ int cmd_diff(int argc, char **argv) {
     if (!svg)
         return rc;
     pf_error err = {0};
-    out_stacks sb = {0}, sa = {0};
+    in_stacks sb = {0}, sa = {0};
     pf_profile *before = load_folded(c.a.files[0], c.lenient, c.rate, &sb, &err);
     pf_profile *after = before ? load_folded(c.a.files[1], c.lenient, c.rate, &sa, &err) : NULL;
     if (after) {
@@ -195,7 +195,7 @@ int cmd_diff(int argc, char **argv) {
     }
     pf_profile_free(after);
     pf_profile_free(before);
-    out_stacks_free(&sa);
-    out_stacks_free(&sb);
+    in_stacks_free(&sa);
+    in_stacks_free(&sb);
     return rc;
 }

@@ -93,6 +93,19 @@ static void w_key(out_buf *f, const pkey *k) {
     w_str(f, k->name);
 }
 
+/* key: followed by the tuple (a, b, self, total) of n + 2 fields: a
+ * function's (cc, nc, tt, ct, callers), whose callers dict the caller then
+ * writes (n = 3), or an edge's (nc, cc, tt, ct) (n = 2). */
+static void w_row(out_buf *f, const pkey *key, uint32_t n, uint64_t a, uint64_t b, double self, double total) {
+    w_key(f, key);
+    out_buf_putc(f, '(');
+    w_u32(f, n + 2);
+    w_int(f, a);
+    w_int(f, b);
+    w_float(f, self);
+    w_float(f, total);
+}
+
 static int by_callee(const void *a, const void *b) {
     const out_agg_edge *x = a, *y = b;
     return x->callee != y->callee ? (x->callee < y->callee ? -1 : 1) : x->caller < y->caller ? -1 : x->caller > y->caller;
@@ -172,23 +185,12 @@ static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, p
         if (!fn->calls && !fn->self && !fn->total && (e >= a.nedges || a.edges[e].callee != c))
             continue; /* a function no node uses */
         written++;
-        w_key(f, &keys[c]);
-        out_buf_putc(f, '(');
-        w_u32(f, 5);
-        w_int(f, fn->prim_calls);
-        w_int(f, fn->calls);
-        w_float(f, (double)fn->self * unit);
-        w_float(f, (double)fn->total * unit);
+        w_row(f, &keys[c], 3, fn->prim_calls, fn->calls, (double)fn->self * unit, (double)fn->total * unit);
         out_buf_putc(f, '{');
         for (; e < a.nedges && a.edges[e].callee == c; e++) {
             const out_agg_edge *ed = &a.edges[e];
-            w_key(f, &keys[ed->caller]);
-            out_buf_putc(f, '(');
-            w_u32(f, 4);
-            w_int(f, ed->calls);
-            w_int(f, ed->prim_calls);
-            w_float(f, (double)ed->self * unit);
-            w_float(f, (double)ed->total * unit);
+            w_row(f, &keys[ed->caller], 2, ed->calls, ed->prim_calls, (double)ed->self * unit,
+                  (double)ed->total * unit);
         }
         out_buf_putc(f, '0');
     }
@@ -196,13 +198,7 @@ static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, p
         /* pstats.Stats refuses an empty dict ("Cannot create or construct"),
          * so an empty profile gets one placeholder entry with no calls. */
         pkey none = {"~", "<no samples>", 0};
-        w_key(f, &none);
-        out_buf_putc(f, '(');
-        w_u32(f, 5);
-        w_int(f, 0);
-        w_int(f, 0);
-        w_float(f, 0);
-        w_float(f, 0);
+        w_row(f, &none, 3, 0, 0, 0, 0);
         out_buf_puts(f, "{0");
     }
     out_buf_putc(f, '0');

@@ -27,7 +27,9 @@ int cmd_dump(int argc, char **argv) {
         snapshot_close(src);
         return cli_fail(&err);
     }
-    rc = a.given[OPT_JSON] ? out_snapshot_json(stdout, &snap, &err) : out_snapshot_text(stdout, &snap, &err);
+    const char *what = "to standard output";
+    rc = a.given[OPT_JSON] ? out_snapshot_json(stdout, what, &snap, &err)
+                           : out_snapshot_text(stdout, what, &snap, &err);
     snapshot_close(src);
     if (rc != 0)
         return cli_fail(&err);

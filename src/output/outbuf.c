@@ -126,7 +126,7 @@ void out_buf_printf(out_buf *s, const char *fmt, ...) {
     free(big);
 }
 
-int out_buf_run(FILE *f, const char *name, out_buf_fn body, const void *data, pf_error *err) {
+int out_buf_run(FILE *f, const char *what, out_buf_fn body, const void *data, pf_error *err) {
     enum { CAP = 1 << 16 };
     out_buf *s = malloc(sizeof *s + CAP); /* 64 KiB: not on the stack */
     if (!s)
@@ -140,9 +140,9 @@ int out_buf_run(FILE *f, const char *name, out_buf_fn body, const void *data, pf
             failed(s);
     }
     if (rc == 0 && s->failed && s->error == ENOMEM) /* out_buf_printf's copy of a long piece */
-        rc = pf_fail(err, PF_ERR_NOMEM, "out of memory writing the %s output", name);
+        rc = pf_fail(err, PF_ERR_NOMEM, "out of memory writing %s", what);
     else if (rc == 0 && s->failed)
-        rc = pf_fail(err, PF_ERR_IO, "cannot write the %s output: %s", name, strerror(s->error));
+        rc = pf_fail(err, PF_ERR_IO, "cannot write %s: %s", what, strerror(s->error));
     free(s);
     return rc;
 }
@@ -161,5 +161,7 @@ static int run_profile_job(out_buf *s, const void *data, pf_error *err) {
 int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char *name, out_buf_body body,
                   pf_error *err) {
     profile_job j = {p, o, body};
-    return out_buf_run(f, name, run_profile_job, &j, err);
+    char what[64];
+    snprintf(what, sizeof what, "the %s output", name);
+    return out_buf_run(f, what, run_profile_job, &j, err);
 }

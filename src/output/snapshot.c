@@ -86,10 +86,10 @@ static int text_body(out_buf *o, const void *data, pf_error *err) {
     return 0;
 }
 
-int out_snapshot_json(FILE *f, const out_snapshot *s, pf_error *err) {
-    return out_buf_run(f, "dump", json_body, s, err);
+int out_snapshot_json(FILE *f, const char *what, const out_snapshot *s, pf_error *err) {
+    return out_buf_run(f, what, json_body, s, err);
 }
 
-int out_snapshot_text(FILE *f, const out_snapshot *s, pf_error *err) {
-    return out_buf_run(f, "dump", text_body, s, err);
+int out_snapshot_text(FILE *f, const char *what, const out_snapshot *s, pf_error *err) {
+    return out_buf_run(f, what, text_body, s, err);
 }

@@ -39,9 +39,9 @@ typedef struct out_snapshot {
     size_t nthreads;
 } out_snapshot;
 
-/* Write s to f; a write failure is "cannot write the dump output: REASON".
- * 0 or -1. */
-int out_snapshot_text(FILE *f, const out_snapshot *s, pf_error *err);
-int out_snapshot_json(FILE *f, const out_snapshot *s, pf_error *err);
+/* Write s to f; a write failure is "cannot write WHAT: REASON" (what names
+ * f for the message: "to standard output"). 0 or -1. */
+int out_snapshot_text(FILE *f, const char *what, const out_snapshot *s, pf_error *err);
+int out_snapshot_json(FILE *f, const char *what, const out_snapshot *s, pf_error *err);
 
 #endif

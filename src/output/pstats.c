@@ -36,6 +36,7 @@
 
 #include "report/aggregate.h"
 #include "output/escape.h"
+#include "output/fnclass.h"
 
 static void w_u32(out_buf *f, uint32_t v) {
     unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
@@ -79,11 +80,8 @@ static void w_str(out_buf *f, const char *s) {
     out_buf_put(f, s, len);
 }
 
-/* A function's key as shown by pstats. */
-typedef struct pkey {
-    char *file, *name;
-    int32_t line;
-} pkey;
+/* A function's key as shown by pstats: (file, line, name). */
+typedef out_fn_class pkey;
 
 static void w_key(out_buf *f, const pkey *k) {
     out_buf_putc(f, '(');
@@ -111,10 +109,21 @@ static int by_callee(const void *a, const void *b) {
     return x->callee != y->callee ? (x->callee < y->callee ? -1 : 1) : x->caller < y->caller ? -1 : x->caller > y->caller;
 }
 
+/* cProfile's key: builtins as ("~", 0, name); roots are not functions. */
+static int show(const pf_profile *p, const pf_func *fn, char **file, char **name, int32_t *line) {
+    if (fn->kind == PF_FUNC_THREAD || fn->kind == PF_FUNC_PROCESS)
+        return 1;
+    int builtin = fn->kind == PF_FUNC_NATIVE || fn->kind == PF_FUNC_OTHER;
+    *file = out_utf8_clean(builtin ? "~" : pf_str(p, fn->file));
+    *name = out_utf8_clean(pf_str(p, fn->name));
+    *line = builtin || fn->firstline < 0 ? 0 : fn->firstline;
+    return 0;
+}
+
 static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, pf_error *err) {
     (void)o;
     size_t nfn;
-    const pf_func *funcs = pf_funcs(p, &nfn);
+    pf_funcs(p, &nfn);
     const pf_meta *meta = pf_profile_meta_const(p);
     double unit; /* seconds per unit of weight */
     if (meta->mode == PF_MODE_TRACED)
@@ -132,44 +141,8 @@ static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, p
     out_strmap map = {0};
     out_agg a;
     int have_agg = 0, rc = -1;
-    if (!cls || !keys)
+    if (!cls || !keys || out_fn_classes(p, show, 1, cls, keys, &map) != 0)
         goto oom;
-    for (size_t i = 1; i < nfn; i++) {
-        const pf_func *fn = &funcs[i];
-        if (fn->kind == PF_FUNC_THREAD || fn->kind == PF_FUNC_PROCESS)
-            continue;
-        int builtin = fn->kind == PF_FUNC_NATIVE || fn->kind == PF_FUNC_OTHER;
-        char *file = out_utf8_clean(builtin ? "~" : pf_str(p, fn->file));
-        char *name = out_utf8_clean(pf_str(p, fn->name));
-        int32_t line = builtin || fn->firstline < 0 ? 0 : fn->firstline;
-        char *key = NULL;
-        size_t flen = file ? strlen(file) : 0, nlen = name ? strlen(name) : 0;
-        if (file && name)
-            key = malloc(flen + nlen + 16);
-        if (!key) {
-            free(file);
-            free(name);
-            goto oom;
-        }
-        /* NUL separators cannot occur inside the strings, so the key is unambiguous. */
-        memcpy(key, file, flen + 1);
-        memcpy(key + flen + 1, &line, sizeof line);
-        memcpy(key + flen + 1 + sizeof line, name, nlen);
-        uint32_t c = out_strmap_id(&map, key, flen + 1 + sizeof line + nlen);
-        free(key);
-        if (!c) {
-            free(file);
-            free(name);
-            goto oom;
-        }
-        cls[i] = c;
-        if (!keys[c].file) {
-            keys[c] = (pkey){file, name, line};
-        } else {
-            free(file);
-            free(name);
-        }
-    }
     if (out_aggregate(p, cls, map.n + 1, 0, &a) != 0)
         goto oom;
     have_agg = 1;
@@ -209,11 +182,7 @@ oom:
 done:
     if (have_agg)
         out_agg_free(&a);
-    if (keys)
-        for (size_t i = 0; i <= nfn; i++) {
-            free(keys[i].file);
-            free(keys[i].name);
-        }
+    out_fn_classes_free(keys, nfn + 1);
     free(keys);
     free(cls);
     out_strmap_free(&map);

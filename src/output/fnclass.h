@@ -1,0 +1,33 @@
+/* fnclass.h — functions merged as a format shows them.
+ *
+ * callgrind and pstats name a function by strings of their own (escaped, or
+ * made valid UTF-8; builtins as "~"), and their readers merge functions that
+ * show the same; so both writers aggregate by class, one class per distinct
+ * shown key, which is built here once. */
+#ifndef PYFLARE_OUTPUT_FNCLASS_H
+#define PYFLARE_OUTPUT_FNCLASS_H
+
+#include <stdint.h>
+
+#include "profile/profile.h"
+#include "report/aggregate.h"
+
+typedef struct out_fn_class {
+    char *file, *name; /* as shown; malloc'd */
+    int32_t line;
+} out_fn_class;
+
+/* How a format shows fn: malloc'd *file and *name (left NULL when out of
+ * memory) and *line. Returns 1 to leave fn out of every class (class 0). */
+typedef int (*out_fn_show)(const pf_profile *p, const pf_func *fn, char **file, char **name, int32_t *line);
+
+/* Fills cls[i] (one entry per function of p) with function i's class, 1 to
+ * map->n, and classes[c] (room for one per function, zeroed) with the first
+ * such function's strings. Functions share a class when they show the same
+ * file and name, and the same line when by_line. 0, or -1 when out of memory
+ * (classes and map are then still the caller's to free). */
+int out_fn_classes(const pf_profile *p, out_fn_show show, int by_line, uint32_t *cls, out_fn_class *classes,
+                   out_strmap *map);
+void out_fn_classes_free(out_fn_class *classes, size_t n);
+
+#endif

@@ -91,26 +91,26 @@ static int write_callgrind(const pf_profile *p, out_buf *f, const out_options *o
     const pf_meta *meta = pf_profile_meta_const(p);
     int traced = meta->mode == PF_MODE_TRACED;
 
-    uint32_t *cls = calloc(nfn ? nfn : 1, sizeof *cls);
-    /* at most one class per function, plus <root> */
-    out_fn_class *shown = calloc(nfn + 2, sizeof *shown);
+    out_fn_classes fc; /* at most one class per function, plus <root> */
     cg_class *classes = calloc(nfn + 2, sizeof *classes);
-    out_strmap fnmap = {0}, filemap = {0};
+    out_strmap filemap = {0};
     out_agg a;
     int have_agg = 0, rc = -1;
     unsigned char *file_named = NULL;
     out_agg_edge *edges = NULL;
-    if (!cls || !shown || !classes || out_fn_classes(p, show, 0, cls, shown, &fnmap) != 0)
+    int built = out_fn_classes_build(p, show, 0, 1, &fc);
+    out_fn_class *shown = fc.shown;
+    if (built != 0 || !classes)
         goto oom;
-    for (uint32_t c = 1; c <= fnmap.n; c++) /* files numbered in order of first appearance */
+    for (uint32_t c = 1; c <= fc.map.n; c++) /* files numbered in order of first appearance */
         if (!(classes[c].file_id = out_strmap_id(&filemap, shown[c].file, strlen(shown[c].file))))
             goto oom;
-    if (out_aggregate(p, cls, fnmap.n + 1, OUT_AGG_EDGE_LINES | OUT_AGG_LINES, &a) != 0)
+    if (out_aggregate(p, fc.of, fc.map.n + 1, OUT_AGG_EDGE_LINES | OUT_AGG_LINES, &a) != 0)
         goto oom;
     have_agg = 1;
 
     /* The <root> caller, only when a top-level function is also called. */
-    uint32_t nclasses = (uint32_t)fnmap.n, root = 0;
+    uint32_t nclasses = (uint32_t)fc.map.n, root = 0;
     for (uint32_t c = 1; c <= nclasses && !root; c++)
         if (a.fns[c].called && (a.fns[c].top_total || a.fns[c].top_calls))
             root = nclasses + 1;
@@ -200,13 +200,10 @@ oom:
 done:
     if (have_agg)
         out_agg_free(&a);
-    out_fn_classes_free(shown, nfn + 2);
-    free(shown);
+    out_fn_classes_free(&fc);
     free(classes);
-    free(cls);
     free(edges);
     free(file_named);
-    out_strmap_free(&fnmap);
     out_strmap_free(&filemap);
     return rc;
 }

@@ -4,10 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-int out_fn_classes(const pf_profile *p, out_fn_show show, int by_line, uint32_t *cls, out_fn_class *classes,
-                   out_strmap *map) {
+int out_fn_classes_build(const pf_profile *p, out_fn_show show, int by_line, size_t extra, out_fn_classes *k) {
     size_t nfn;
     const pf_func *funcs = pf_funcs(p, &nfn);
+    memset(k, 0, sizeof *k);
+    k->of = calloc(nfn ? nfn : 1, sizeof *k->of);
+    k->nshown = nfn + 1 + extra; /* class ids start at 1 */
+    k->shown = calloc(k->nshown, sizeof *k->shown);
+    if (!k->of || !k->shown)
+        return -1;
     for (size_t i = 1; i < nfn; i++) {
         char *file = NULL, *name = NULL;
         int32_t line = 0;
@@ -24,7 +29,7 @@ int out_fn_classes(const pf_profile *p, out_fn_show show, int by_line, uint32_t 
             memcpy(key, file, flen + 1);
             memcpy(key + flen + 1, &line, lsz);
             memcpy(key + flen + 1 + lsz, name, nlen);
-            c = out_strmap_id(map, key, flen + 1 + lsz + nlen);
+            c = out_strmap_id(&k->map, key, flen + 1 + lsz + nlen);
         }
         free(key);
         if (!c) {
@@ -32,9 +37,9 @@ int out_fn_classes(const pf_profile *p, out_fn_show show, int by_line, uint32_t 
             free(name);
             return -1;
         }
-        cls[i] = c;
-        if (!classes[c].name) {
-            classes[c] = (out_fn_class){file, name, line};
+        k->of[i] = c;
+        if (!k->shown[c].name) {
+            k->shown[c] = (out_fn_class){file, name, line};
         } else {
             free(file);
             free(name);
@@ -43,11 +48,13 @@ int out_fn_classes(const pf_profile *p, out_fn_show show, int by_line, uint32_t 
     return 0;
 }
 
-void out_fn_classes_free(out_fn_class *classes, size_t n) {
-    if (!classes)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(classes[i].file);
-        free(classes[i].name);
+void out_fn_classes_free(out_fn_classes *k) {
+    for (size_t i = 0; k->shown && i < k->nshown; i++) {
+        free(k->shown[i].file);
+        free(k->shown[i].name);
     }
+    free(k->shown);
+    free(k->of);
+    out_strmap_free(&k->map);
+    memset(k, 0, sizeof *k);
 }

@@ -21,13 +21,19 @@ typedef struct out_fn_class {
  * memory) and *line. Returns 1 to leave fn out of every class (class 0). */
 typedef int (*out_fn_show)(const pf_profile *p, const pf_func *fn, char **file, char **name, int32_t *line);
 
-/* Fills cls[i] (one entry per function of p) with function i's class, 1 to
- * map->n, and classes[c] (room for one per function, zeroed) with the first
- * such function's strings. Functions share a class when they show the same
- * file and name, and the same line when by_line. 0, or -1 when out of memory
- * (classes and map are then still the caller's to free). */
-int out_fn_classes(const pf_profile *p, out_fn_show show, int by_line, uint32_t *cls, out_fn_class *classes,
-                   out_strmap *map);
-void out_fn_classes_free(out_fn_class *classes, size_t n);
+/* Functions grouped by how a format shows them. */
+typedef struct out_fn_classes {
+    uint32_t *of;        /* of[i]: function i's class, 1 to map.n (0: left out); one per function */
+    out_fn_class *shown; /* by class: the first such function's strings; nshown entries, zeroed past map.n */
+    size_t nshown;
+    out_strmap map;
+} out_fn_classes;
+
+/* Fills k (which out_fn_classes_free then frees, whatever the result): room
+ * for `extra` classes more than one per function. Functions share a class
+ * when they show the same file and name, and the same line when by_line.
+ * 0, or -1 when out of memory. */
+int out_fn_classes_build(const pf_profile *p, out_fn_show show, int by_line, size_t extra, out_fn_classes *k);
+void out_fn_classes_free(out_fn_classes *k);
 
 #endif

@@ -122,8 +122,6 @@ static int show(const pf_profile *p, const pf_func *fn, char **file, char **name
 
 static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, pf_error *err) {
     (void)o;
-    size_t nfn;
-    pf_funcs(p, &nfn);
     const pf_meta *meta = pf_profile_meta_const(p);
     double unit; /* seconds per unit of weight */
     if (meta->mode == PF_MODE_TRACED)
@@ -136,14 +134,13 @@ static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, p
         return pf_fail(err, PF_ERR_USAGE, "pstats holds times, and this profile's sampling rate is not known "
                                           "(for folded stacks, give it with convert --rate HZ)");
 
-    uint32_t *cls = calloc(nfn ? nfn : 1, sizeof *cls);
-    pkey *keys = calloc(nfn + 1, sizeof *keys); /* by class; at most one class per function */
-    out_strmap map = {0};
+    out_fn_classes fc;
     out_agg a;
     int have_agg = 0, rc = -1;
-    if (!cls || !keys || out_fn_classes(p, show, 1, cls, keys, &map) != 0)
+    if (out_fn_classes_build(p, show, 1, 0, &fc) != 0)
         goto oom;
-    if (out_aggregate(p, cls, map.n + 1, 0, &a) != 0)
+    const pkey *keys = fc.shown;
+    if (out_aggregate(p, fc.of, fc.map.n + 1, 0, &a) != 0)
         goto oom;
     have_agg = 1;
     if (a.nedges) /* a.edges is NULL when there are none */
@@ -151,7 +148,7 @@ static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, p
 
     out_buf_putc(f, '{');
     size_t e = 0, written = 0;
-    for (uint32_t c = 1; c <= map.n; c++) {
+    for (uint32_t c = 1; c <= fc.map.n; c++) {
         const out_agg_fn *fn = &a.fns[c];
         while (e < a.nedges && a.edges[e].callee < c)
             e++;
@@ -182,10 +179,7 @@ oom:
 done:
     if (have_agg)
         out_agg_free(&a);
-    out_fn_classes_free(keys, nfn + 1);
-    free(keys);
-    free(cls);
-    out_strmap_free(&map);
+    out_fn_classes_free(&fc);
     return rc;
 }
 

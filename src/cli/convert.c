@@ -2,7 +2,7 @@
  *
  * All three read folded stacks, finish the profile and hand it to a writer
  * through out_write_file; flamegraph and diff keep the lines as they were
- * read (out_read_folded_stacks), which the svg writer merges itself, faster
+ * read (in_read_folded_stacks), which the svg writer merges itself, faster
  * and in less memory than the profile's call tree that convert builds for
  * every other format. out_write_file writes atomically: a failed run never
  * leaves a partial output file under the requested name. */
@@ -77,7 +77,7 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, conv_args *
  * new, finished profile; for folded stacks with stacks, keeps the lines there
  * for the svg writer instead of building the profile's call tree (*capture
  * then says which it was: a capture never fills stacks). */
-static pf_profile *load_folded(const char *path, int lenient, double rate, out_stacks *stacks, pf_error *err,
+static pf_profile *load_folded(const char *path, int lenient, double rate, in_stacks *stacks, pf_error *err,
                                in_capture_info *info, int *capture) {
     int is_stdin = !strcmp(path, "-");
     const char *name = is_stdin ? "stdin" : path;
@@ -119,8 +119,8 @@ static pf_profile *load_folded(const char *path, int lenient, double rate, out_s
     }
     pf_profile_set_meta(p, &meta);
     size_t skipped = 0;
-    int rc = stacks ? out_read_folded_stacks(in, name, p, stacks, lenient, &skipped, err)
-                    : out_read_folded(in, name, p, lenient, &skipped, err);
+    int rc = stacks ? in_read_folded_stacks(in, name, p, stacks, lenient, &skipped, err)
+                    : in_read_folded(in, name, p, lenient, &skipped, err);
     if (!is_stdin)
         fclose(in);
     if (rc != 0) {
@@ -170,19 +170,19 @@ int cmd_flamegraph(int argc, char **argv) {
     if (!svg)
         return rc;
     pf_error err = {0};
-    out_stacks stacks = {0};
+    in_stacks stacks = {0};
     in_capture_info info = {0};
     int capture;
     pf_profile *p = load_folded(c.a.files[0], c.lenient, c.rate, &stacks, &err, &info, &capture);
     if (!p) {
-        out_stacks_free(&stacks);
+        in_stacks_free(&stacks);
         return cli_fail(&err);
     }
     c.o.stacks = capture ? NULL : &stacks;
     with_labels(&c.o, &info);
     rc = write_out(p, svg, c.out, &c.o);
     pf_profile_free(p);
-    out_stacks_free(&stacks);
+    in_stacks_free(&stacks);
     in_capture_info_free(&info);
     return rc;
 }
@@ -223,7 +223,7 @@ int cmd_diff(int argc, char **argv) {
     if (!svg)
         return rc;
     pf_error err = {0};
-    out_stacks sb = {0}, sa = {0};
+    in_stacks sb = {0}, sa = {0};
     in_capture_info ib = {0}, ia = {0};
     int cap_b = 0, cap_a = 0;
     pf_profile *before = load_folded(c.a.files[0], c.lenient, c.rate, &sb, &err, &ib, &cap_b);
@@ -240,8 +240,8 @@ int cmd_diff(int argc, char **argv) {
     }
     pf_profile_free(after);
     pf_profile_free(before);
-    out_stacks_free(&sa);
-    out_stacks_free(&sb);
+    in_stacks_free(&sa);
+    in_stacks_free(&sb);
     in_capture_info_free(&ia);
     return rc;
 }

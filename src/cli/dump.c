@@ -1,7 +1,5 @@
 /* dump.c — `pyflare dump`: every thread's stack, once. */
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cli/cli.h"
 #include "output/snapshot.h"
@@ -29,15 +27,11 @@ int cmd_dump(int argc, char **argv) {
         snapshot_close(src);
         return cli_fail(&err);
     }
-    if (a.given[OPT_JSON])
-        out_snapshot_json(stdout, &snap);
-    else
-        out_snapshot_text(stdout, &snap);
+    const char *what = "to standard output";
+    rc = a.given[OPT_JSON] ? out_snapshot_json(stdout, what, &snap, &err)
+                           : out_snapshot_text(stdout, what, &snap, &err);
     snapshot_close(src);
-    errno = 0;
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "pyflare: cannot write to standard output: %s\n", strerror(errno ? errno : EIO));
-        return 1;
-    }
+    if (rc != 0)
+        return cli_fail(&err);
     return 0;
 }

@@ -49,7 +49,7 @@ typedef struct segment {
 
 typedef struct reader {
     pf_profile *p;
-    out_stacks *stacks; /* where lines go in stacks mode; NULL: into p's call tree */
+    in_stacks *stacks; /* where lines go in stacks mode; NULL: into p's call tree */
     label_slot *labels;
     size_t labels_cap, labels_used;
     char *text;
@@ -362,7 +362,7 @@ static pf_frame_id frame_for(reader *r, const char *s, size_t len, uint64_t h, i
 /* Adds a line's frames (already appended from `start`) and count to the
  * stacks; a line equal to the previous kept line only adds its count. */
 static int stacks_keep(reader *r, size_t start, size_t depth, int same, size_t nprev, uint64_t count) {
-    out_stacks *s = r->stacks;
+    in_stacks *s = r->stacks;
     if (!count) { /* draws nothing: drop its frames, but it stays the line the next one is compared with */
         s->nframes = start;
         r->prev_kept = 0;
@@ -377,18 +377,18 @@ static int stacks_keep(reader *r, size_t start, size_t depth, int same, size_t n
         return -1;
     if (s->nlines == s->lines_cap) {
         size_t cap = s->lines_cap ? s->lines_cap * 2 : 4096;
-        out_stack_line *bigger = realloc(s->lines, cap * sizeof *bigger);
+        in_stack_line *bigger = realloc(s->lines, cap * sizeof *bigger);
         if (!bigger)
             return -1;
         s->lines = bigger;
         s->lines_cap = cap;
     }
-    s->lines[s->nlines++] = (out_stack_line){start, (uint32_t)depth, count};
+    s->lines[s->nlines++] = (in_stack_line){start, (uint32_t)depth, count};
     r->prev_kept = 1;
     return 0;
 }
 
-static int stacks_push(out_stacks *s, pf_frame_id fr) {
+static int stacks_push(in_stacks *s, pf_frame_id fr) {
     if (s->nframes == s->frames_cap) {
         size_t cap = s->frames_cap ? s->frames_cap * 2 : 65536;
         pf_frame_id *bigger = realloc(s->frames, cap * sizeof *bigger);
@@ -401,7 +401,7 @@ static int stacks_push(out_stacks *s, pf_frame_id fr) {
     return 0;
 }
 
-void out_stacks_free(out_stacks *s) {
+void in_stacks_free(in_stacks *s) {
     free(s->frames);
     free(s->lines);
     memset(s, 0, sizeof *s);
@@ -660,7 +660,7 @@ static int next_line(line_source *ls, const char *name, char **line, size_t *len
     }
 }
 
-static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *stacks, int lenient, size_t *skipped,
+static int read_folded(FILE *in, const char *name, pf_profile *p, in_stacks *stacks, int lenient, size_t *skipped,
                        pf_error *err) {
     reader r = {.p = p, .stacks = stacks};
     line_source ls = {.in = in};
@@ -725,11 +725,11 @@ static int read_folded(FILE *in, const char *name, pf_profile *p, out_stacks *st
     return rc;
 }
 
-int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err) {
+int in_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err) {
     return read_folded(in, name, p, NULL, lenient, skipped, err);
 }
 
-int out_read_folded_stacks(FILE *in, const char *name, pf_profile *p, out_stacks *s, int lenient, size_t *skipped,
+int in_read_folded_stacks(FILE *in, const char *name, pf_profile *p, in_stacks *s, int lenient, size_t *skipped,
                            pf_error *err) {
     return read_folded(in, name, p, s, lenient, skipped, err);
 }

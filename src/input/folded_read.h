@@ -10,8 +10,8 @@
  * "P<pid>" / "T<tid>" (Austin) or "process ..." / "thread ..." frame becomes a
  * synthetic process or thread root so writers can colour it as one.
  *
- * Two ways to keep what was read: out_read_folded builds the profile's call
- * tree (every writer reads that); out_read_folded_stacks keeps each line as a
+ * Two ways to keep what was read: in_read_folded builds the profile's call
+ * tree (every writer reads that); in_read_folded_stacks keeps each line as a
  * row of frame ids instead (4 bytes a frame), which is all a flame graph
  * needs: the svg writer merges the rows itself, top down, and never builds
  * the tree below frames too narrow to draw (see out_options.stacks). Both
@@ -30,29 +30,29 @@
  * pf_profile_finish). name is the input's name for messages ("NAME:LINE: ...").
  * A malformed line is an error unless lenient, when it is skipped and counted
  * in *skipped (may be NULL). Returns 0 or -1 with err set. */
-int out_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err);
+int in_read_folded(FILE *in, const char *name, pf_profile *p, int lenient, size_t *skipped, pf_error *err);
 
-/* One line kept by out_read_folded_stacks: its frames, root first, are
- * frames[off .. off + len) of the out_stacks holding it. */
-typedef struct out_stack_line {
+/* One line kept by in_read_folded_stacks: its frames, root first, are
+ * frames[off .. off + len) of the in_stacks holding it. */
+typedef struct in_stack_line {
     size_t off;
     uint32_t len;
     uint64_t count;
-} out_stack_line;
+} in_stack_line;
 
-typedef struct out_stacks {
+typedef struct in_stacks {
     pf_frame_id *frames;   /* every kept line's frames, back to back */
     size_t nframes, frames_cap;
-    out_stack_line *lines; /* lines with a count above 0; a line equal to the one before is merged into it */
+    in_stack_line *lines; /* lines with a count above 0; a line equal to the one before is merged into it */
     size_t nlines, lines_cap;
     uint64_t total;        /* the sum of the counts */
-} out_stacks;
+} in_stacks;
 
-/* As out_read_folded, but the stacks go to s (zeroed by the caller, freed
- * with out_stacks_free) and p gets no call tree: only the strings, functions
+/* As in_read_folded, but the stacks go to s (zeroed by the caller, freed
+ * with in_stacks_free) and p gets no call tree: only the strings, functions
  * and frames the lines name. */
-int out_read_folded_stacks(FILE *in, const char *name, pf_profile *p, out_stacks *s, int lenient, size_t *skipped,
+int in_read_folded_stacks(FILE *in, const char *name, pf_profile *p, in_stacks *s, int lenient, size_t *skipped,
                            pf_error *err);
-void out_stacks_free(out_stacks *s);
+void in_stacks_free(in_stacks *s);
 
 #endif

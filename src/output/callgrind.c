@@ -32,11 +32,10 @@
 
 #include "report/aggregate.h"
 #include "output/escape.h"
+#include "output/fnclass.h"
 
 typedef struct cg_class {
-    char *file, *name; /* escaped */
     uint32_t file_id;
-    int32_t firstline;
     int named;         /* fn=(id) name written already */
 } cg_class;
 
@@ -58,19 +57,27 @@ static int by_caller(const void *a, const void *b) {
 
 static char *escaped_or_unknown(const char *s) { return out_text_escape(*s ? s : "???"); }
 
-static void w_file(out_buf *f, const char *key, cg_class *c, unsigned char *file_named) {
+/* What callgrind's readers show: escaped file and name, merged when alike. */
+static int show(const pf_profile *p, const pf_func *fn, char **file, char **name, int32_t *line) {
+    *file = escaped_or_unknown(pf_str(p, fn->file));
+    *name = escaped_or_unknown(pf_str(p, fn->name));
+    *line = fn->firstline > 0 ? fn->firstline : 0;
+    return 0;
+}
+
+static void w_file(out_buf *f, const char *key, const out_fn_class *s, const cg_class *c, unsigned char *file_named) {
     out_buf_printf(f, "%s=(%" PRIu32 ")", key, c->file_id);
     if (!file_named[c->file_id]) {
-        out_buf_printf(f, " %s", c->file);
+        out_buf_printf(f, " %s", s->file);
         file_named[c->file_id] = 1;
     }
     out_buf_putc(f, '\n');
 }
 
-static void w_fn(out_buf *f, const char *key, uint32_t id, cg_class *c) {
+static void w_fn(out_buf *f, const char *key, uint32_t id, const out_fn_class *s, cg_class *c) {
     out_buf_printf(f, "%s=(%" PRIu32 ")", key, id);
     if (!c->named) {
-        out_buf_printf(f, " %s", c->name);
+        out_buf_printf(f, " %s", s->name);
         c->named = 1;
     }
     out_buf_putc(f, '\n');
@@ -79,52 +86,31 @@ static void w_fn(out_buf *f, const char *key, uint32_t id, cg_class *c) {
 static int write_callgrind(const pf_profile *p, out_buf *f, const out_options *o, pf_error *err) {
     (void)o;
     size_t nfn, nproc;
-    const pf_func *funcs = pf_funcs(p, &nfn);
+    pf_funcs(p, &nfn);
     const pf_process *procs = pf_processes(p, &nproc);
     const pf_meta *meta = pf_profile_meta_const(p);
     int traced = meta->mode == PF_MODE_TRACED;
 
-    uint32_t *cls = calloc(nfn ? nfn : 1, sizeof *cls);
-    cg_class *classes = calloc(nfn + 2, sizeof *classes); /* at most one class per function, plus <root> */
-    out_strmap fnmap = {0}, filemap = {0};
+    out_fn_classes fc; /* at most one class per function, plus <root> */
+    cg_class *classes = calloc(nfn + 2, sizeof *classes);
+    out_strmap filemap = {0};
     out_agg a;
     int have_agg = 0, rc = -1;
     unsigned char *file_named = NULL;
     out_agg_edge *edges = NULL;
-    if (!cls || !classes)
+    int built = out_fn_classes_build(p, show, 0, 1, &fc);
+    out_fn_class *shown = fc.shown;
+    if (built != 0 || !classes)
         goto oom;
-    for (size_t i = 1; i < nfn; i++) {
-        char *file = escaped_or_unknown(pf_str(p, funcs[i].file));
-        char *name = escaped_or_unknown(pf_str(p, funcs[i].name));
-        size_t flen = file ? strlen(file) : 0, nlen = name ? strlen(name) : 0;
-        char *key = file && name ? malloc(flen + nlen + 2) : NULL;
-        uint32_t c = 0, fid = 0;
-        if (key) {
-            memcpy(key, file, flen + 1); /* "file\0name": NUL cannot occur in either */
-            memcpy(key + flen + 1, name, nlen);
-            c = out_strmap_id(&fnmap, key, flen + 1 + nlen);
-            fid = out_strmap_id(&filemap, file, flen);
-        }
-        free(key);
-        if (!c || !fid) {
-            free(file);
-            free(name);
+    for (uint32_t c = 1; c <= fc.map.n; c++) /* files numbered in order of first appearance */
+        if (!(classes[c].file_id = out_strmap_id(&filemap, shown[c].file, strlen(shown[c].file))))
             goto oom;
-        }
-        cls[i] = c;
-        if (!classes[c].name) {
-            classes[c] = (cg_class){file, name, fid, funcs[i].firstline > 0 ? funcs[i].firstline : 0, 0};
-        } else {
-            free(file);
-            free(name);
-        }
-    }
-    if (out_aggregate(p, cls, fnmap.n + 1, OUT_AGG_EDGE_LINES | OUT_AGG_LINES, &a) != 0)
+    if (out_aggregate(p, fc.of, fc.map.n + 1, OUT_AGG_EDGE_LINES | OUT_AGG_LINES, &a) != 0)
         goto oom;
     have_agg = 1;
 
     /* The <root> caller, only when a top-level function is also called. */
-    uint32_t nclasses = (uint32_t)fnmap.n, root = 0;
+    uint32_t nclasses = (uint32_t)fc.map.n, root = 0;
     for (uint32_t c = 1; c <= nclasses && !root; c++)
         if (a.fns[c].called && (a.fns[c].top_total || a.fns[c].top_calls))
             root = nclasses + 1;
@@ -136,9 +122,9 @@ static int write_callgrind(const pf_profile *p, out_buf *f, const out_options *o
         memcpy(edges, a.edges, a.nedges * sizeof *edges);
     if (root) {
         uint32_t fid = out_strmap_id(&filemap, "???", 3);
-        classes[root].file = out_text_escape("???");
-        classes[root].name = out_text_escape("<root>");
-        if (!fid || !classes[root].file || !classes[root].name)
+        shown[root].file = out_text_escape("???");
+        shown[root].name = out_text_escape("<root>");
+        if (!fid || !shown[root].file || !shown[root].name)
             goto oom;
         classes[root].file_id = fid;
         for (uint32_t c = 1; c <= nclasses; c++)
@@ -193,16 +179,15 @@ static int write_callgrind(const pf_profile *p, out_buf *f, const out_options *o
             ei++;
         if (l0 == li && e0 == ei)
             continue;
-        w_file(f, "fl", &classes[c], file_named);
-        w_fn(f, "fn", c, &classes[c]);
+        w_file(f, "fl", &shown[c], &classes[c], file_named);
+        w_fn(f, "fn", c, &shown[c], &classes[c]);
         for (size_t k = l0; k < li; k++)
             out_buf_printf(f, "%" PRId32 " %" PRIu64 "\n", a.lines[k].line > 0 ? a.lines[k].line : 0, a.lines[k].self);
         for (size_t k = e0; k < ei; k++) {
             const out_agg_edge *e = &edges[k];
-            cg_class *callee = &classes[e->callee];
-            w_file(f, "cfi", callee, file_named);
-            w_fn(f, "cfn", e->callee, callee);
-            out_buf_printf(f, "calls=%" PRIu64 " %" PRId32 "\n", e->calls ? e->calls : 1, callee->firstline);
+            w_file(f, "cfi", &shown[e->callee], &classes[e->callee], file_named);
+            w_fn(f, "cfn", e->callee, &shown[e->callee], &classes[e->callee]);
+            out_buf_printf(f, "calls=%" PRIu64 " %" PRId32 "\n", e->calls ? e->calls : 1, shown[e->callee].line);
             out_buf_printf(f, "%" PRId32 " %" PRIu64 "\n", e->line > 0 ? e->line : 0, e->incl);
         }
         out_buf_putc(f, '\n');
@@ -215,16 +200,10 @@ oom:
 done:
     if (have_agg)
         out_agg_free(&a);
-    if (classes)
-        for (size_t i = 0; i < nfn + 2; i++) {
-            free(classes[i].file);
-            free(classes[i].name);
-        }
+    out_fn_classes_free(&fc);
     free(classes);
-    free(cls);
     free(edges);
     free(file_named);
-    out_strmap_free(&fnmap);
     out_strmap_free(&filemap);
     return rc;
 }

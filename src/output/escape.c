@@ -96,6 +96,37 @@ static int xml_unsafe(uint32_t cp) {
     return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF;
 }
 
+/* XML's and HTML's escape of s[0..len), at most limit characters: the same
+ * entities, HTML's apostrophe too; what the syntax cannot carry (and invalid
+ * UTF-8) as U+FFFD. Unchanged runs are written whole. */
+static void markup(out_buf *o, const unsigned char *s, size_t len, size_t limit, int html) {
+    size_t i = 0, chars = 0, run = 0, adv;
+    while (i < len && chars < limit) {
+        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
+        const char *rep = NULL;
+        if (cp == '&')
+            rep = "&amp;";
+        else if (cp == '<')
+            rep = "&lt;";
+        else if (cp == '>')
+            rep = "&gt;";
+        else if (cp == '"')
+            rep = "&quot;";
+        else if (cp == '\'' && html)
+            rep = "&#39;";
+        else if ((html ? cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) : xml_unsafe(cp)) || (cp == 0xFFFD && adv == 1))
+            rep = "\xEF\xBF\xBD"; /* U+FFFD */
+        if (rep) {
+            out_buf_put(o, (const char *)s + run, i - run);
+            out_buf_puts(o, rep);
+            run = i + adv;
+        }
+        i += adv;
+        chars++;
+    }
+    out_buf_put(o, (const char *)s + run, i - run);
+}
+
 void out_esc_xml(out_buf *o, const char *str, size_t len, size_t max_chars) {
     const unsigned char *s = (const unsigned char *)str;
     /* Most names are plain ASCII that needs no escaping: one character a byte. */
@@ -120,29 +151,7 @@ void out_esc_xml(out_buf *o, const char *str, size_t len, size_t max_chars) {
         if (chars > max_chars)
             limit = max_chars - 2;
     }
-    size_t i = 0, chars = 0, run = 0;
-    while (i < len && chars < limit) {
-        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
-        const char *rep = NULL;
-        if (cp == '&')
-            rep = "&amp;";
-        else if (cp == '<')
-            rep = "&lt;";
-        else if (cp == '>')
-            rep = "&gt;";
-        else if (cp == '"')
-            rep = "&quot;";
-        else if (xml_unsafe(cp) || (cp == 0xFFFD && adv == 1))
-            rep = "\xEF\xBF\xBD"; /* U+FFFD */
-        if (rep) {
-            out_buf_put(o, str + run, i - run);
-            out_buf_puts(o, rep);
-            run = i + adv;
-        }
-        i += adv;
-        chars++;
-    }
-    out_buf_put(o, str + run, i - run);
+    markup(o, s, len, limit, 0);
     if (limit != (size_t)-1)
         out_buf_puts(o, "..");
 }
@@ -150,31 +159,7 @@ void out_esc_xml(out_buf *o, const char *str, size_t len, size_t max_chars) {
 /* ---- HTML ------------------------------------------------------------- */
 
 void out_esc_html(out_buf *o, const char *str) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t len = strlen(str), run = 0, i = 0, adv;
-    while (i < len) {
-        uint32_t cp = out_utf8_next(s + i, len - i, &adv);
-        const char *rep = NULL;
-        if (cp == '&')
-            rep = "&amp;";
-        else if (cp == '<')
-            rep = "&lt;";
-        else if (cp == '>')
-            rep = "&gt;";
-        else if (cp == '"')
-            rep = "&quot;";
-        else if (cp == '\'')
-            rep = "&#39;";
-        else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp == 0xFFFD && adv == 1))
-            rep = "\xEF\xBF\xBD";
-        if (rep) {
-            out_buf_put(o, str + run, i - run);
-            out_buf_puts(o, rep);
-            run = i + adv;
-        }
-        i += adv;
-    }
-    out_buf_put(o, str + run, i - run);
+    markup(o, (const unsigned char *)str, strlen(str), (size_t)-1, 1);
 }
 
 /* ---- a line of text ---------------------------------------------------- */
@@ -254,24 +239,4 @@ char *out_utf8_clean(const char *s) {
     }
     *o = 0;
     return out;
-}
-
-/* ---- straight to a FILE ------------------------------------------------ */
-
-/* The escapers above through a small sink of their own; a write error stays
- * in f's error flag for the writer to find. */
-void out_json_string(FILE *f, const char *s) {
-    char storage[512];
-    out_buf o;
-    out_buf_init(&o, f, storage, sizeof storage);
-    out_esc_json(&o, s);
-    out_buf_flush(&o);
-}
-
-void out_text_write(FILE *f, const char *s) {
-    char storage[512];
-    out_buf o;
-    out_buf_init(&o, f, storage, sizeof storage);
-    out_esc_text(&o, s);
-    out_buf_flush(&o);
 }

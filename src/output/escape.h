@@ -12,7 +12,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "output/outbuf.h"
 
@@ -58,10 +57,5 @@ char *out_text_escape(const char *s);
  * formats whose strings must be valid UTF-8 (protobuf, Python str). NULL when
  * out of memory. */
 char *out_utf8_clean(const char *s);
-
-/* out_esc_json and out_esc_text straight to a FILE, for the writers that do
- * not write through an out_buf yet (text.c, snapshot.c); the same escapers. */
-void out_json_string(FILE *f, const char *s);
-void out_text_write(FILE *f, const char *s);
 
 #endif

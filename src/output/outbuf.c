@@ -126,14 +126,13 @@ void out_buf_printf(out_buf *s, const char *fmt, ...) {
     free(big);
 }
 
-int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char *name, out_buf_body body,
-                  pf_error *err) {
+int out_buf_run(FILE *f, const char *what, out_buf_fn body, const void *data, pf_error *err) {
     enum { CAP = 1 << 16 };
     out_buf *s = malloc(sizeof *s + CAP); /* 64 KiB: not on the stack */
     if (!s)
         return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     out_buf_init(s, f, (char *)(s + 1), CAP);
-    int rc = body(p, s, o, err);
+    int rc = body(s, data, err);
     out_buf_flush(s);
     if (rc == 0 && !s->failed) { /* stdio may hold the last piece: its failure is this writer's too */
         errno = 0;
@@ -141,9 +140,28 @@ int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char
             failed(s);
     }
     if (rc == 0 && s->failed && s->error == ENOMEM) /* out_buf_printf's copy of a long piece */
-        rc = pf_fail(err, PF_ERR_NOMEM, "out of memory writing the %s output", name);
+        rc = pf_fail(err, PF_ERR_NOMEM, "out of memory writing %s", what);
     else if (rc == 0 && s->failed)
-        rc = pf_fail(err, PF_ERR_IO, "cannot write the %s output: %s", name, strerror(s->error));
+        rc = pf_fail(err, PF_ERR_IO, "cannot write %s: %s", what, strerror(s->error));
     free(s);
     return rc;
+}
+
+typedef struct profile_job {
+    const pf_profile *p;
+    const out_options *o;
+    out_buf_body body;
+} profile_job;
+
+static int run_profile_job(out_buf *s, const void *data, pf_error *err) {
+    const profile_job *j = data;
+    return j->body(j->p, s, j->o, err);
+}
+
+int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char *name, out_buf_body body,
+                  pf_error *err) {
+    profile_job j = {p, o, body};
+    char what[64];
+    snprintf(what, sizeof what, "the %s output", name);
+    return out_buf_run(f, what, run_profile_job, &j, err);
 }

@@ -52,9 +52,14 @@ void out_buf_fixed(out_buf *s, double x, int decimals);
 /* printf into the buffer, whatever the length. */
 void out_buf_printf(out_buf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Runs a writer's body with a fresh 64 KiB buffer in front of f, flushes it,
- * and turns a write failure into "cannot write the NAME output: REASON".
- * 0 or -1. */
+/* Runs body(s, data, err) with a fresh 64 KiB buffer in front of f, flushes
+ * it (and f), and turns a write failure into "cannot write WHAT: REASON"
+ * (what: "the svg output", "to standard output"). 0 or -1. The one way every
+ * writer, the profile's and dump's, reaches its FILE. */
+typedef int (*out_buf_fn)(out_buf *s, const void *data, pf_error *err);
+int out_buf_run(FILE *f, const char *what, out_buf_fn body, const void *data, pf_error *err);
+
+/* out_buf_run for a profile writer's body; its failure is "cannot write the NAME output: REASON". */
 typedef int (*out_buf_body)(const pf_profile *p, out_buf *s, const out_options *o, pf_error *err);
 int out_buf_write(const pf_profile *p, FILE *f, const out_options *o, const char *name, out_buf_body body,
                   pf_error *err);

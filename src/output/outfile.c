@@ -177,6 +177,16 @@ static int create_tracked_temp(const dest *d, char **tmp, int *track) {
     return fd;
 }
 
+/* The end of create_tracked_temp's file: removed unless it was renamed into
+ * place (remove 0), then no longer out_discard_temp's to remove. */
+static void drop_tracked_temp(char *tmp, int track, int remove) {
+    if (remove)
+        unlink(tmp);
+    if (track)
+        pending_set = 0;
+    free(tmp);
+}
+
 /* The directory part of a path, for messages. */
 static const char *dir_of(const char *path, char *buf, size_t cap) {
     const char *slash = strrchr(path, '/');
@@ -238,10 +248,7 @@ int out_check_writable(const char *path, pf_error *err) {
             rc = temp_failure(path, &d, errno, err);
         } else {
             close(fd);
-            unlink(tmp);
-            if (track)
-                pending_set = 0;
-            free(tmp);
+            drop_tracked_temp(tmp, track, 1);
         }
     }
     free(d.path);
@@ -320,11 +327,7 @@ int out_write_file(const pf_profile *p, const out_format *fmt, const char *path,
     if (rc == 0 && rename(tmp, d.path) != 0)
         rc = pf_fail(err, PF_ERR_IO, "cannot write %s: %s", path, strerror(errno));
 fail:
-    if (rc != 0)
-        unlink(tmp);
-    if (track)
-        pending_set = 0;
-    free(tmp);
+    drop_tracked_temp(tmp, track, rc != 0);
     free(d.path);
     return rc;
 }

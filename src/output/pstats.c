@@ -36,6 +36,7 @@
 
 #include "report/aggregate.h"
 #include "output/escape.h"
+#include "output/fnclass.h"
 
 static void w_u32(out_buf *f, uint32_t v) {
     unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
@@ -79,11 +80,8 @@ static void w_str(out_buf *f, const char *s) {
     out_buf_put(f, s, len);
 }
 
-/* A function's key as shown by pstats. */
-typedef struct pkey {
-    char *file, *name;
-    int32_t line;
-} pkey;
+/* A function's key as shown by pstats: (file, line, name). */
+typedef out_fn_class pkey;
 
 static void w_key(out_buf *f, const pkey *k) {
     out_buf_putc(f, '(');
@@ -93,15 +91,37 @@ static void w_key(out_buf *f, const pkey *k) {
     w_str(f, k->name);
 }
 
+/* key: followed by the tuple (a, b, self, total) of n + 2 fields: a
+ * function's (cc, nc, tt, ct, callers), whose callers dict the caller then
+ * writes (n = 3), or an edge's (nc, cc, tt, ct) (n = 2). */
+static void w_row(out_buf *f, const pkey *key, uint32_t n, uint64_t a, uint64_t b, double self, double total) {
+    w_key(f, key);
+    out_buf_putc(f, '(');
+    w_u32(f, n + 2);
+    w_int(f, a);
+    w_int(f, b);
+    w_float(f, self);
+    w_float(f, total);
+}
+
 static int by_callee(const void *a, const void *b) {
     const out_agg_edge *x = a, *y = b;
     return x->callee != y->callee ? (x->callee < y->callee ? -1 : 1) : x->caller < y->caller ? -1 : x->caller > y->caller;
 }
 
+/* cProfile's key: builtins as ("~", 0, name); roots are not functions. */
+static int show(const pf_profile *p, const pf_func *fn, char **file, char **name, int32_t *line) {
+    if (fn->kind == PF_FUNC_THREAD || fn->kind == PF_FUNC_PROCESS)
+        return 1;
+    int builtin = fn->kind == PF_FUNC_NATIVE || fn->kind == PF_FUNC_OTHER;
+    *file = out_utf8_clean(builtin ? "~" : pf_str(p, fn->file));
+    *name = out_utf8_clean(pf_str(p, fn->name));
+    *line = builtin || fn->firstline < 0 ? 0 : fn->firstline;
+    return 0;
+}
+
 static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, pf_error *err) {
     (void)o;
-    size_t nfn;
-    const pf_func *funcs = pf_funcs(p, &nfn);
     const pf_meta *meta = pf_profile_meta_const(p);
     double unit; /* seconds per unit of weight */
     if (meta->mode == PF_MODE_TRACED)
@@ -114,50 +134,13 @@ static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, p
         return pf_fail(err, PF_ERR_USAGE, "pstats holds times, and this profile's sampling rate is not known "
                                           "(for folded stacks, give it with convert --rate HZ)");
 
-    uint32_t *cls = calloc(nfn ? nfn : 1, sizeof *cls);
-    pkey *keys = calloc(nfn + 1, sizeof *keys); /* by class; at most one class per function */
-    out_strmap map = {0};
+    out_fn_classes fc;
     out_agg a;
     int have_agg = 0, rc = -1;
-    if (!cls || !keys)
+    if (out_fn_classes_build(p, show, 1, 0, &fc) != 0)
         goto oom;
-    for (size_t i = 1; i < nfn; i++) {
-        const pf_func *fn = &funcs[i];
-        if (fn->kind == PF_FUNC_THREAD || fn->kind == PF_FUNC_PROCESS)
-            continue;
-        int builtin = fn->kind == PF_FUNC_NATIVE || fn->kind == PF_FUNC_OTHER;
-        char *file = out_utf8_clean(builtin ? "~" : pf_str(p, fn->file));
-        char *name = out_utf8_clean(pf_str(p, fn->name));
-        int32_t line = builtin || fn->firstline < 0 ? 0 : fn->firstline;
-        char *key = NULL;
-        size_t flen = file ? strlen(file) : 0, nlen = name ? strlen(name) : 0;
-        if (file && name)
-            key = malloc(flen + nlen + 16);
-        if (!key) {
-            free(file);
-            free(name);
-            goto oom;
-        }
-        /* NUL separators cannot occur inside the strings, so the key is unambiguous. */
-        memcpy(key, file, flen + 1);
-        memcpy(key + flen + 1, &line, sizeof line);
-        memcpy(key + flen + 1 + sizeof line, name, nlen);
-        uint32_t c = out_strmap_id(&map, key, flen + 1 + sizeof line + nlen);
-        free(key);
-        if (!c) {
-            free(file);
-            free(name);
-            goto oom;
-        }
-        cls[i] = c;
-        if (!keys[c].file) {
-            keys[c] = (pkey){file, name, line};
-        } else {
-            free(file);
-            free(name);
-        }
-    }
-    if (out_aggregate(p, cls, map.n + 1, 0, &a) != 0)
+    const pkey *keys = fc.shown;
+    if (out_aggregate(p, fc.of, fc.map.n + 1, 0, &a) != 0)
         goto oom;
     have_agg = 1;
     if (a.nedges) /* a.edges is NULL when there are none */
@@ -165,30 +148,19 @@ static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, p
 
     out_buf_putc(f, '{');
     size_t e = 0, written = 0;
-    for (uint32_t c = 1; c <= map.n; c++) {
+    for (uint32_t c = 1; c <= fc.map.n; c++) {
         const out_agg_fn *fn = &a.fns[c];
         while (e < a.nedges && a.edges[e].callee < c)
             e++;
         if (!fn->calls && !fn->self && !fn->total && (e >= a.nedges || a.edges[e].callee != c))
             continue; /* a function no node uses */
         written++;
-        w_key(f, &keys[c]);
-        out_buf_putc(f, '(');
-        w_u32(f, 5);
-        w_int(f, fn->prim_calls);
-        w_int(f, fn->calls);
-        w_float(f, (double)fn->self * unit);
-        w_float(f, (double)fn->total * unit);
+        w_row(f, &keys[c], 3, fn->prim_calls, fn->calls, (double)fn->self * unit, (double)fn->total * unit);
         out_buf_putc(f, '{');
         for (; e < a.nedges && a.edges[e].callee == c; e++) {
             const out_agg_edge *ed = &a.edges[e];
-            w_key(f, &keys[ed->caller]);
-            out_buf_putc(f, '(');
-            w_u32(f, 4);
-            w_int(f, ed->calls);
-            w_int(f, ed->prim_calls);
-            w_float(f, (double)ed->self * unit);
-            w_float(f, (double)ed->total * unit);
+            w_row(f, &keys[ed->caller], 2, ed->calls, ed->prim_calls, (double)ed->self * unit,
+                  (double)ed->total * unit);
         }
         out_buf_putc(f, '0');
     }
@@ -196,13 +168,7 @@ static int write_pstats(const pf_profile *p, out_buf *f, const out_options *o, p
         /* pstats.Stats refuses an empty dict ("Cannot create or construct"),
          * so an empty profile gets one placeholder entry with no calls. */
         pkey none = {"~", "<no samples>", 0};
-        w_key(f, &none);
-        out_buf_putc(f, '(');
-        w_u32(f, 5);
-        w_int(f, 0);
-        w_int(f, 0);
-        w_float(f, 0);
-        w_float(f, 0);
+        w_row(f, &none, 3, 0, 0, 0, 0);
         out_buf_puts(f, "{0");
     }
     out_buf_putc(f, '0');
@@ -213,14 +179,7 @@ oom:
 done:
     if (have_agg)
         out_agg_free(&a);
-    if (keys)
-        for (size_t i = 0; i <= nfn; i++) {
-            free(keys[i].file);
-            free(keys[i].name);
-        }
-    free(keys);
-    free(cls);
-    out_strmap_free(&map);
+    out_fn_classes_free(&fc);
     return rc;
 }
 

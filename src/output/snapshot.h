@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/error.h"
+
 typedef struct out_frame {
     const char *function;
     const char *file;
@@ -37,7 +39,9 @@ typedef struct out_snapshot {
     size_t nthreads;
 } out_snapshot;
 
-void out_snapshot_text(FILE *f, const out_snapshot *s);
-void out_snapshot_json(FILE *f, const out_snapshot *s);
+/* Write s to f; a write failure is "cannot write WHAT: REASON" (what names
+ * f for the message: "to standard output"). 0 or -1. */
+int out_snapshot_text(FILE *f, const char *what, const out_snapshot *s, pf_error *err);
+int out_snapshot_json(FILE *f, const char *what, const out_snapshot *s, pf_error *err);
 
 #endif

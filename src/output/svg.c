@@ -120,7 +120,7 @@ static const char *label_of(const pf_profile *p, pf_frame_id frame, char **buf, 
 /* The frames that will be drawn are report/tree.h's display tree, pruned at
  * minwidth pixels: built from the profile, or, for folded rows, here. */
 
-/* The same drawn tree straight from the input's lines (out_read_folded_stacks),
+/* The same drawn tree straight from the input's lines (in_read_folded_stacks),
  * top down: the lines below a drawn node are split by their frame at the
  * next depth, each group is a child, and a group narrower than min_w is only
  * counted, never split further. So the work is the lines times the depth at
@@ -138,7 +138,7 @@ static int cmp_u64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int tree_from_stacks(const out_stacks *s, int reverse, double minwidth, const uint32_t *ranks, size_t nframes,
+static int tree_from_stacks(const in_stacks *s, int reverse, double minwidth, const uint32_t *ranks, size_t nframes,
                             rp_tree *t) {
     size_t nr = nframes ? nframes : 1, n = s->nlines;
     uint32_t *by_rank = malloc(nr * sizeof *by_rank);  /* rank -> frame */
@@ -175,12 +175,12 @@ static int tree_from_stacks(const out_stacks *s, int reverse, double minwidth, c
         /* Which child each line goes to, and each child's weights. */
         for (size_t i = g.a; i < g.b; i++) {
             if (i + 8 < g.b) { /* the lines are far apart in memory: ask early */
-                const out_stack_line *ahead = &s->lines[idx[i + 8]];
+                const in_stack_line *ahead = &s->lines[idx[i + 8]];
                 __builtin_prefetch(&s->frames[ahead->off + (reverse ? ahead->len - 1 - d : d)]);
                 if (i + 16 < g.b)
                     __builtin_prefetch(&s->lines[idx[i + 16]]);
             }
-            const out_stack_line *ln = &s->lines[idx[i]];
+            const in_stack_line *ln = &s->lines[idx[i]];
             if (ln->len <= d) {
                 key[i] = UINT32_MAX; /* ends at this node: its self weight, counted by the parent */
                 continue;
@@ -416,7 +416,7 @@ static int write_svg(const pf_profile *p, out_buf *o, const out_options *opt, pf
     char (*fcolour)[8] = NULL; /* per function: its colour ("" = not yet known) and origin */
     unsigned char *forigin = NULL;
     int rc = -1;
-    const out_stacks *stacks = opt ? opt->stacks : NULL, *bstacks = opt ? opt->baseline_stacks : NULL;
+    const in_stacks *stacks = opt ? opt->stacks : NULL, *bstacks = opt ? opt->baseline_stacks : NULL;
     if (!(rc_ranks = rp_frame_ranks(p)))
         goto oom;
     if (stacks ? tree_from_stacks(stacks, reverse, minwidth, rc_ranks, nframes, &vc)

@@ -23,12 +23,13 @@
 #include "report/aggregate.h"
 #include "report/tree.h"
 #include "output/escape.h"
+#include "output/outbuf.h"
 
 #define MAX_DEPTH 120
 #define MIN_RUN 5 /* collapse pass-through chains at least this long */
 
 typedef struct tctx {
-    FILE *f;
+    out_buf *o;
     const pf_profile *p;
     const rp_node *nodes; /* the display tree's; node 0 is the root */
     uint64_t grand;
@@ -55,9 +56,9 @@ static double pct_of(const tctx *t, uint64_t w) { return t->grand ? 100.0 * (dou
 /* Weight w in the report's unit, as a fixed-width column. */
 static void w_weight(const tctx *t, uint64_t w, int width) {
     if (t->unit_ns > 0)
-        fprintf(t->f, "%*.3f", width, (double)w * t->unit_ns / t->scale);
+        out_buf_printf(t->o, "%*.3f", width, (double)w * t->unit_ns / t->scale);
     else
-        fprintf(t->f, "%*" PRIu64, width, w);
+        out_buf_printf(t->o, "%*" PRIu64, width, w);
 }
 
 static void w_label(const tctx *t, pf_frame_id frame) {
@@ -67,16 +68,16 @@ static void w_label(const tctx *t, pf_frame_id frame) {
     const pf_frame *fr = frame < nfr ? &frames[frame] : &frames[0];
     const pf_func *fn = fr->func < nfn ? &funcs[fr->func] : &funcs[0];
     const char *name = pf_str(t->p, fn->name), *file = pf_str(t->p, fn->file);
-    out_text_write(t->f, *name ? name : "???");
+    out_esc_text(t->o, *name ? name : "???");
     if (fn->kind == PF_FUNC_THREAD || fn->kind == PF_FUNC_PROCESS || fn->kind == PF_FUNC_OTHER || !*file ||
         !strcmp(file, "~"))
         return;
-    fprintf(t->f, "  %s", DIM(t));
-    out_text_write(t->f, file);
+    out_buf_printf(t->o, "  %s", DIM(t));
+    out_esc_text(t->o, file);
     int line = fr->line > 0 ? fr->line : fn->firstline;
     if (line > 0)
-        fprintf(t->f, ":%d", line);
-    fputs(RESET(t), t->f);
+        out_buf_printf(t->o, ":%d", line);
+    out_buf_puts(t->o, RESET(t));
 }
 
 /* The header states only what the profile knows: a profile converted from folded
@@ -84,12 +85,12 @@ static void w_label(const tctx *t, pf_frame_id frame) {
 static void w_header(const tctx *t) {
     const pf_meta *m = pf_profile_meta_const(t->p);
     const char *cmd = pf_str(t->p, m->command), *py = pf_str(t->p, m->python);
-    fprintf(t->f, "%spyflare%s", c_(t, "\033[1m"), RESET(t));
+    out_buf_printf(t->o, "%spyflare%s", c_(t, "\033[1m"), RESET(t));
     if (*cmd) {
-        fputs("  ", t->f);
-        out_text_write(t->f, cmd);
+        out_buf_puts(t->o, "  ");
+        out_esc_text(t->o, cmd);
     }
-    fputc('\n', t->f);
+    out_buf_putc(t->o, '\n');
     char dur[48] = "";
     if (m->duration_ns >= 1000000000u)
         snprintf(dur, sizeof dur, " %.3f s", (double)m->duration_ns / 1e9);
@@ -97,20 +98,20 @@ static void w_header(const tctx *t) {
         snprintf(dur, sizeof dur, " %.3f ms", (double)m->duration_ns / 1e6);
     /* A sampled profile's weight counts stacks: one per thread sampled at each tick. */
     if (t->traced)
-        fprintf(t->f, "Traced%s", dur);
+        out_buf_printf(t->o, "Traced%s", dur);
     else
-        fprintf(t->f, "Sampled%s: %" PRIu64 " stack%s", dur, t->grand, t->grand == 1 ? "" : "s");
+        out_buf_printf(t->o, "Sampled%s: %" PRIu64 " stack%s", dur, t->grand, t->grand == 1 ? "" : "s");
     if (!t->traced && m->rate_hz > 0)
-        fprintf(t->f, " at %.6g Hz", m->rate_hz);
+        out_buf_printf(t->o, " at %.6g Hz", m->rate_hz);
     if (*py) {
-        fputs(", Python ", t->f);
-        out_text_write(t->f, py);
+        out_buf_puts(t->o, ", Python ");
+        out_esc_text(t->o, py);
     }
-    fputc('\n', t->f);
+    out_buf_putc(t->o, '\n');
     if (t->unit_ns > 0)
-        fprintf(t->f, "Times in %s%s.\n", t->unit, t->traced ? "" : " (stacks times the sampling period)");
+        out_buf_printf(t->o, "Times in %s%s.\n", t->unit, t->traced ? "" : " (stacks times the sampling period)");
     else
-        fputs("Weights are stack counts (the sampling rate is not known).\n", t->f);
+        out_buf_puts(t->o, "Weights are stack counts (the sampling rate is not known).\n");
 }
 
 typedef struct top_row {
@@ -153,15 +154,16 @@ static int w_top(tctx *t, int top) {
     qsort(rows, n, sizeof *rows, by_self);
     if ((size_t)top < n)
         n = (size_t)top;
-    fprintf(t->f, "\n%sTop %zu functions by own time%s\n", c_(t, "\033[1m"), n, RESET(t));
-    fprintf(t->f, "%s  own %%  total %%  %9s  %9s%s  function%s\n", DIM(t), t->unit_ns > 0 ? "own" : "own #",
-            t->unit_ns > 0 ? "total" : "total #", t->traced ? "        calls" : "", RESET(t));
+    out_buf_printf(t->o, "\n%sTop %zu functions by own time%s\n", c_(t, "\033[1m"), n, RESET(t));
+    out_buf_printf(t->o, "%s  own %%  total %%  %9s  %9s%s  function%s\n", DIM(t), t->unit_ns > 0 ? "own" : "own #",
+                   t->unit_ns > 0 ? "total" : "total #", t->traced ? "        calls" : "", RESET(t));
     for (size_t i = 0; i < n; i++) {
         const out_agg_fn *fn = rows[i].fn;
         double ps = pct_of(t, fn->self), pt = pct_of(t, fn->total);
-        fprintf(t->f, "%s%6.1f%%%s  %s%6.1f%%%s  ", pct_color(t, ps), ps, RESET(t), pct_color(t, pt), pt, RESET(t));
+        out_buf_printf(t->o, "%s%6.1f%%%s  %s%6.1f%%%s  ", pct_color(t, ps), ps, RESET(t), pct_color(t, pt), pt,
+                       RESET(t));
         w_weight(t, fn->self, 9);
-        fputs("  ", t->f);
+        out_buf_puts(t->o, "  ");
         w_weight(t, fn->total, 9);
         if (t->traced) {
             /* Like pstats: all calls, and "/primitive" when recursion made them differ. */
@@ -170,21 +172,21 @@ static int w_top(tctx *t, int top) {
                 snprintf(calls, sizeof calls, "%" PRIu64 "/%" PRIu64, fn->calls, fn->prim_calls);
             else
                 snprintf(calls, sizeof calls, "%" PRIu64, fn->calls);
-            fprintf(t->f, "  %11s", calls);
+            out_buf_printf(t->o, "  %11s", calls);
         }
-        fputs("  ", t->f);
+        out_buf_puts(t->o, "  ");
         /* The function's own label: its first line rather than a frame line. */
         const pf_func *fnc = &funcs[rows[i].func];
         const char *name = pf_str(t->p, fnc->name), *file = pf_str(t->p, fnc->file);
-        out_text_write(t->f, *name ? name : "???");
+        out_esc_text(t->o, *name ? name : "???");
         if (*file && strcmp(file, "~") && fnc->kind != PF_FUNC_OTHER) {
-            fprintf(t->f, "  %s", DIM(t));
-            out_text_write(t->f, file);
+            out_buf_printf(t->o, "  %s", DIM(t));
+            out_esc_text(t->o, file);
             if (fnc->firstline > 0)
-                fprintf(t->f, ":%d", fnc->firstline);
-            fputs(RESET(t), t->f);
+                out_buf_printf(t->o, ":%d", fnc->firstline);
+            out_buf_puts(t->o, RESET(t));
         }
-        fputc('\n', t->f);
+        out_buf_putc(t->o, '\n');
     }
     out_agg_free(&a);
     free(cls);
@@ -227,22 +229,25 @@ static int prefix_push(tctx *t, const char *s) {
 }
 
 static void w_branch(const tctx *t, int top, int last) {
-    fprintf(t->f, "%s%s%s%s", DIM(t), t->prefix ? t->prefix : "", top ? "" : last ? "└─ " : "├─ ", RESET(t));
+    out_buf_puts(t->o, DIM(t));
+    out_buf_puts(t->o, t->prefix ? t->prefix : "");
+    out_buf_puts(t->o, top ? "" : last ? "└─ " : "├─ ");
+    out_buf_puts(t->o, RESET(t));
 }
 
 static void w_node_line(const tctx *t, uint32_t n, int top, int last) {
     w_branch(t, top, last);
     uint64_t total = t->nodes[n].total;
     double pct = pct_of(t, total);
-    fprintf(t->f, "%s%.1f%%%s ", pct_color(t, pct), pct, RESET(t));
+    out_buf_printf(t->o, "%s%.1f%%%s ", pct_color(t, pct), pct, RESET(t));
     if (t->unit_ns > 0) {
         w_weight(t, total, 0);
-        fprintf(t->f, " %s  ", t->unit);
+        out_buf_printf(t->o, " %s  ", t->unit);
     } else {
-        fprintf(t->f, "%" PRIu64 "  ", total);
+        out_buf_printf(t->o, "%" PRIu64 "  ", total);
     }
     w_label(t, t->nodes[n].frame);
-    fputc('\n', t->f);
+    out_buf_putc(t->o, '\n');
 }
 
 static int w_tree(tctx *t, uint32_t n, int top, int last, int depth);
@@ -282,7 +287,7 @@ static int w_children(tctx *t, uint32_t n, int depth) {
         for (uint32_t c = t->nodes[n].first_child; c; c = t->nodes[c].next_sibling)
             if (visible(t, c)) {
                 w_branch(t, 0, 1);
-                fprintf(t->f, "%s[deeper frames not shown]%s\n", DIM(t), RESET(t));
+                out_buf_printf(t->o, "%s[deeper frames not shown]%s\n", DIM(t), RESET(t));
                 break;
             }
         return 0;
@@ -316,7 +321,7 @@ static int w_tree(tctx *t, uint32_t n, int top, int last, int depth) {
         rc = prefix_push(t, "   ");
         if (rc == 0) {
             w_branch(t, 0, 1);
-            fprintf(t->f, "%s[%zu frames hidden]%s\n", DIM(t), run - 2, RESET(t));
+            out_buf_printf(t->o, "%s[%zu frames hidden]%s\n", DIM(t), run - 2, RESET(t));
             rc = prefix_push(t, "   ");
         }
         if (rc == 0)
@@ -333,9 +338,9 @@ static int w_tree(tctx *t, uint32_t n, int top, int last, int depth) {
     return rc;
 }
 
-int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+static int text_body(const pf_profile *p, out_buf *s, const out_options *o, pf_error *err) {
     const pf_meta *m = pf_profile_meta_const(p);
-    tctx t = {.f = f, .p = p, .color = o && o->color, .traced = m->mode == PF_MODE_TRACED};
+    tctx t = {.o = s, .p = p, .color = o && o->color, .traced = m->mode == PF_MODE_TRACED};
     rp_tree tree;
     if (rp_tree_build(p, 0, 0, 1, NULL, &tree) != 0)
         return pf_fail(err, PF_ERR_NOMEM, "out of memory");
@@ -355,12 +360,12 @@ int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error 
     w_header(&t);
     int rc = 0;
     if (!t.grand) {
-        fputs("\nNo samples.\n", f);
+        out_buf_puts(s, "\nNo samples.\n");
     } else {
         rc = w_top(&t, o && o->top > 0 ? o->top : 20);
         if (rc == 0) {
-            fprintf(f, "\n%sCall tree%s %s(frames under 1%% hidden)%s\n", c_(&t, "\033[1m"), RESET(&t), DIM(&t),
-                    RESET(&t));
+            out_buf_printf(s, "\n%sCall tree%s %s(frames under 1%% hidden)%s\n", c_(&t, "\033[1m"), RESET(&t),
+                           DIM(&t), RESET(&t));
             size_t nroots;
             int oom;
             uint32_t *roots = sorted_children(&t, 0, &nroots, &oom);
@@ -375,4 +380,8 @@ int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error 
     if (rc != 0)
         return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     return 0;
+}
+
+int out_write_text(const pf_profile *p, FILE *f, const out_options *o, pf_error *err) {
+    return out_buf_write(p, f, o, "text", text_body, err);
 }

@@ -23,10 +23,10 @@ typedef struct out_options {
     int top;                /* text: rows in the top table (default 20) */
     int by_function;        /* folded etc.: frames without line numbers (already in the model) */
     const pf_profile *baseline; /* svg: differential flame graph against this profile */
-    /* svg: draw these stacks (out_read_folded_stacks, frames of the profile
+    /* svg: draw these stacks (in_read_folded_stacks, frames of the profile
      * written) instead of the profile's call tree; baseline_stacks likewise
      * for baseline, which then needs them. */
-    const struct out_stacks *stacks, *baseline_stacks;
+    const struct in_stacks *stacks, *baseline_stacks;
 } out_options;
 
 typedef int (*out_write_fn)(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);

@@ -17,7 +17,7 @@
  *   - the folded writer's output always reads back, and writing that again
  *     gives the same text (read and write agree on what a label is);
  *   - the svg and html writers succeed on whatever was read;
- *   - reading the lines as stacks (out_read_folded_stacks, what flamegraph
+ *   - reading the lines as stacks (in_read_folded_stacks, what flamegraph
  *     and diff do) accepts and rejects exactly what the tree reader does, and
  *     the svg writer draws the same bytes from them as from the call tree. */
 #include <stdint.h>
@@ -41,13 +41,13 @@ static pf_profile *read_text(const char *data, size_t len, int lenient, size_t *
     pf_meta m = *pf_profile_meta_const(p);
     m.mode = PF_MODE_SAMPLED;
     pf_profile_set_meta(p, &m);
-    *rc = out_read_folded(in, "in", p, lenient, skipped, err);
+    *rc = in_read_folded(in, "in", p, lenient, skipped, err);
     fclose(in);
     pf_profile_finish(p);
     return p;
 }
 
-static pf_profile *read_stacks(const char *data, size_t len, int lenient, out_stacks *s, size_t *skipped,
+static pf_profile *read_stacks(const char *data, size_t len, int lenient, in_stacks *s, size_t *skipped,
                                pf_error *err, int *rc) {
     FILE *in = fmemopen((void *)data, len, "rb");
     REQUIRE(in);
@@ -56,7 +56,7 @@ static pf_profile *read_stacks(const char *data, size_t len, int lenient, out_st
     pf_meta m = *pf_profile_meta_const(p);
     m.mode = PF_MODE_SAMPLED;
     pf_profile_set_meta(p, &m);
-    *rc = out_read_folded_stacks(in, "in", p, s, lenient, skipped, err);
+    *rc = in_read_folded_stacks(in, "in", p, s, lenient, skipped, err);
     fclose(in);
     pf_profile_finish(p);
     return p;
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         REQUIRE(rc == 0 || foreign);
     else if (rc != 0)
         REQUIRE((!strncmp(err.msg, "in:", 3) && strchr(err.msg + 3, ':')) || foreign);
-    out_stacks st = {0};
+    in_stacks st = {0};
     pf_error err_s = {0};
     size_t skipped_s = 0;
     int rc_s;
@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (rc != 0) {
         pf_profile_free(p);
         pf_profile_free(ps);
-        out_stacks_free(&st);
+        in_stacks_free(&st);
         return 0;
     }
     REQUIRE(st.total == pf_total_weight(p));
@@ -172,6 +172,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     pf_profile_free(p2);
     pf_profile_free(p3);
     pf_profile_free(ps);
-    out_stacks_free(&st);
+    in_stacks_free(&st);
     return 0;
 }

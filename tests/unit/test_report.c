@@ -197,7 +197,7 @@ static void test_origin_through_folded(void) {
         CHECK_EQ_INT(out_write_folded(p, tmp, NULL, &err), 0);
         rewind(tmp);
         pf_profile *back = pf_profile_new();
-        CHECK_EQ_INT(out_read_folded(tmp, "tmp", back, 0, NULL, &err), 0);
+        CHECK_EQ_INT(in_read_folded(tmp, "tmp", back, 0, NULL, &err), 0);
         pf_profile_finish(back);
         fclose(tmp);
         fn = pf_funcs(back, &n);

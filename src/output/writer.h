@@ -27,6 +27,14 @@ typedef struct out_options {
      * written) instead of the profile's call tree; baseline_stacks likewise
      * for baseline, which then needs them. */
     const struct out_stacks *stacks, *baseline_stacks;
+    /* html, text: the source text of a file as the profile names it (a
+     * function's file), read when the profile is written: returns 0 with *text
+     * malloc'd (*len bytes), 1 when the file is larger than max bytes, -1 when
+     * it cannot be read. NULL: no source text (lines keep their figures). The
+     * writer knows nothing of where files live: the CLI's reader does (record:
+     * through the target's root, so containers work). */
+    int (*read_source)(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len);
+    void *source_ctx;
 } out_options;
 
 typedef int (*out_write_fn)(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);

@@ -14,6 +14,7 @@
 #include "cpython/threadnames.h"
 #include "cpython/walker.h"
 #include "sampler/clock.h"
+#include "base/readfile.h"
 #include "sampler/paths.h"
 #include "sampler/snapshot.h"
 #include "target/target.h"
@@ -96,6 +97,11 @@ struct sampler {
     size_t view_cap;
     int cpu_weighted;         /* weigh stacks by the CPU time their thread used (see sampler.h) */
     uint64_t period_ns;
+    /* Where each file the profile names is read (sampler_read_source): file
+     * string id -> index in source_paths, "/proc/PID/root" + the code's path. */
+    u64map source_index;
+    char **source_paths;
+    size_t nsource, source_cap;
 };
 
 int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf_error *err) {
@@ -130,6 +136,10 @@ void sampler_free(sampler *s) {
     }
     free(s->threads);
     u64map_free(&s->thread_index);
+    for (size_t i = 0; i < s->nsource; i++)
+        free(s->source_paths[i]);
+    free(s->source_paths);
+    u64map_free(&s->source_index);
     free(s->watch);
     free(s->view);
     free(s);
@@ -373,15 +383,59 @@ static int reserve_stack(thread_state *ts, size_t n) {
     return 0;
 }
 
+/* Remembers where the file a function names is read, seen from pyflare:
+ * through the target's root (/proc/PID/root), so a target in a container
+ * shows its own files. Best effort: out of memory only loses source text. */
+static void note_source(sampler *s, const session *x, pf_str_id file, const char *path) {
+    if (!file || path[0] != '/' || u64map_get(&s->source_index, file) != U64MAP_NONE)
+        return;
+    if (s->nsource == s->source_cap) {
+        size_t cap = s->source_cap ? s->source_cap * 2 : 64;
+        char **bigger = realloc(s->source_paths, cap * sizeof *bigger);
+        if (!bigger)
+            return;
+        s->source_paths = bigger, s->source_cap = cap;
+    }
+    char rooted[PATH_MAX + 32];
+    if (snprintf(rooted, sizeof rooted, "/proc/%d/root%s", (int)x->pid, path) >= (int)sizeof rooted)
+        return;
+    char *copy = strdup(rooted);
+    if (!copy)
+        return;
+    if (u64map_put(&s->source_index, file, (uint32_t)s->nsource) != 0) {
+        free(copy);
+        return;
+    }
+    s->source_paths[s->nsource++] = copy;
+}
+
+int sampler_read_source(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len) {
+    const sampler *s = ctx;
+    (void)p;
+    uint32_t i = u64map_get(&s->source_index, file);
+    if (i == U64MAP_NONE)
+        return -1;
+    const char *rooted = s->source_paths[i];
+    int rc = pf_read_file(rooted, max, text, len);
+    if (rc >= 0)
+        return rc;
+    /* The target is gone (its /proc entry with it): a program pyflare launched
+     * shares its root, so its path names the same file. */
+    const char *path = strstr(rooted + 6, "/root/");
+    return path ? pf_read_file(path + 5, max, text, len) : -1;
+}
+
 /* The profile's frame for a code object at a line; the function is made once per code object. */
 static pf_frame_id frame_for(sampler *s, session *x, py_code *code, int line) {
     if (!code->cookie) {
         char shown[PATH_MAX];
         pf_origin origin = sampler_shorten_path(code->file, x->script_dir, shown, sizeof shown);
         const char *file = s->o.full_paths ? code->file : shown;
-        code->cookie = pf_func_intern(s->profile, pf_intern(s->profile, code->function), pf_intern(s->profile, file),
-                                      code->firstlineno, PF_FUNC_PYTHON);
+        pf_str_id file_id = pf_intern(s->profile, file);
+        code->cookie = pf_func_intern(s->profile, pf_intern(s->profile, code->function), file_id, code->firstlineno,
+                                      PF_FUNC_PYTHON);
         pf_func_set_origin(s->profile, code->cookie, origin);
+        note_source(s, x, file_id, code->file);
     }
     return pf_frame_intern(s->profile, code->cookie, s->o.by_function ? 0 : (line > 0 ? line : 0));
 }

@@ -79,6 +79,11 @@ int out_check_writable(const char *path, pf_error *err);
  * for the CLI's SIGINT/SIGTERM handlers, so a killed command leaves no temporary file. */
 void out_discard_temp(void);
 
+/* An out_options.read_source that reads the file at the name the profile
+ * gives it (relative names from the current directory): for profiles made in
+ * the process that ran the code (the tracer), whose names are its own paths. */
+int out_read_source_named(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len);
+
 /* The writers. */
 int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
 int out_write_svg(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);

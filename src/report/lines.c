@@ -149,7 +149,8 @@ int rp_lines_build(const pf_profile *p, rp_lines *l) {
     for (size_t i = 0; i < a.nfiles; i++)
         rank[i] = (uint32_t)i;
     sort_files = a.files, sort_profile = p;
-    qsort(rank, a.nfiles, sizeof *rank, file_hotter);
+    if (a.nfiles)
+        qsort(rank, a.nfiles, sizeof *rank, file_hotter);
     for (size_t i = 0; i < a.nfiles; i++)
         where[rank[i]] = (uint32_t)i;
     size_t kept = 0;
@@ -158,7 +159,8 @@ int rp_lines_build(const pf_profile *p, rp_lines *l) {
             a.lines[kept] = a.lines[i];
             a.lines[kept++].file = where[a.lines[i].file];
         }
-    qsort(a.lines, kept, sizeof *a.lines, line_order);
+    if (kept) /* a profile without Python lines has no array at all */
+        qsort(a.lines, kept, sizeof *a.lines, line_order);
     l->files = malloc((a.nfiles + 1) * sizeof *l->files);
     if (!l->files)
         goto out;

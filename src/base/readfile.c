@@ -7,10 +7,14 @@
 #include <unistd.h>
 
 int pf_read_file(const char *path, size_t max, char **text, size_t *len) {
+    return pf_read_file_at(AT_FDCWD, path, max, text, len);
+}
+
+int pf_read_file_at(int dirfd, const char *path, size_t max, char **text, size_t *len) {
     *text = NULL;
     *len = 0;
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return -1;
     struct stat st;

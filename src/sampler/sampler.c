@@ -98,10 +98,15 @@ struct sampler {
     int cpu_weighted;         /* weigh stacks by the CPU time their thread used (see sampler.h) */
     uint64_t period_ns;
     /* Where each file the profile names is read (sampler_read_source): file
-     * string id -> index in source_paths, "/proc/PID/root" + the code's path. */
+     * string id -> index in source_paths (the code's own path) and
+     * source_root (index in roots: an O_PATH descriptor of a target's
+     * /proc/PID/root, which keeps reaching its files after it has exited). */
     u64map source_index;
     char **source_paths;
+    uint32_t *source_root;
     size_t nsource, source_cap;
+    struct { pid_t pid; int fd; } roots[MAX_SESSIONS];
+    size_t nroots;
 };
 
 int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf_error *err) {
@@ -139,6 +144,10 @@ void sampler_free(sampler *s) {
     for (size_t i = 0; i < s->nsource; i++)
         free(s->source_paths[i]);
     free(s->source_paths);
+    free(s->source_root);
+    for (size_t i = 0; i < s->nroots; i++)
+        if (s->roots[i].fd >= 0)
+            close(s->roots[i].fd);
     u64map_free(&s->source_index);
     free(s->watch);
     free(s->view);
@@ -383,9 +392,24 @@ static int reserve_stack(thread_state *ts, size_t n) {
     return 0;
 }
 
+/* The index in s->roots of x's root directory, opened on first use (its fd
+ * is -1 when it cannot be opened; reading then falls back to the path). */
+static uint32_t root_of(sampler *s, const session *x) {
+    for (size_t i = 0; i < s->nroots; i++)
+        if (s->roots[i].pid == x->pid)
+            return (uint32_t)i;
+    if (s->nroots == MAX_SESSIONS)
+        return U64MAP_NONE;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/root", (int)x->pid);
+    s->roots[s->nroots].pid = x->pid;
+    s->roots[s->nroots].fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return (uint32_t)s->nroots++;
+}
+
 /* Remembers where the file a function names is read, seen from pyflare:
- * through the target's root (/proc/PID/root), so a target in a container
- * shows its own files. Best effort: out of memory only loses source text. */
+ * through the target's root, so a target in a container shows its own
+ * files. Best effort: out of memory only loses source text. */
 static void note_source(sampler *s, const session *x, pf_str_id file, const char *path) {
     if (!file || path[0] != '/' || u64map_get(&s->source_index, file) != U64MAP_NONE)
         return;
@@ -394,18 +418,20 @@ static void note_source(sampler *s, const session *x, pf_str_id file, const char
         char **bigger = realloc(s->source_paths, cap * sizeof *bigger);
         if (!bigger)
             return;
-        s->source_paths = bigger, s->source_cap = cap;
+        s->source_paths = bigger;
+        uint32_t *roots = realloc(s->source_root, cap * sizeof *roots);
+        if (!roots)
+            return;
+        s->source_root = roots, s->source_cap = cap;
     }
-    char rooted[PATH_MAX + 32];
-    if (snprintf(rooted, sizeof rooted, "/proc/%d/root%s", (int)x->pid, path) >= (int)sizeof rooted)
-        return;
-    char *copy = strdup(rooted);
+    char *copy = strdup(path);
     if (!copy)
         return;
     if (u64map_put(&s->source_index, file, (uint32_t)s->nsource) != 0) {
         free(copy);
         return;
     }
+    s->source_root[s->nsource] = root_of(s, x);
     s->source_paths[s->nsource++] = copy;
 }
 
@@ -415,14 +441,11 @@ int sampler_read_source(void *ctx, const pf_profile *p, pf_str_id file, size_t m
     uint32_t i = u64map_get(&s->source_index, file);
     if (i == U64MAP_NONE)
         return -1;
-    const char *rooted = s->source_paths[i];
-    int rc = pf_read_file(rooted, max, text, len);
-    if (rc >= 0)
-        return rc;
-    /* The target is gone (its /proc entry with it): a program pyflare launched
-     * shares its root, so its path names the same file. */
-    const char *path = strstr(rooted + 6, "/root/");
-    return path ? pf_read_file(path + 5, max, text, len) : -1;
+    const char *path = s->source_paths[i];
+    uint32_t r = s->source_root[i];
+    if (r != U64MAP_NONE && s->roots[r].fd >= 0)
+        return pf_read_file_at(s->roots[r].fd, path + 1, max, text, len);
+    return pf_read_file(path, max, text, len); /* the root could not be opened: try the same path in ours */
 }
 
 /* The profile's frame for a code object at a line; the function is made once per code object. */

@@ -165,6 +165,14 @@ try {
       await page.keyboard.up('Shift');
       out.afterShift = await shown();
     }
+    // the function table: select the function, follow its source link (its hottest line)
+    await tab(page, 'table');
+    const fnRow = await page.evaluate((name) => { const tr = [...document.querySelectorAll('#ftable tbody tr')].find((t) => t.cells[0].textContent === name); return tr ? tr.dataset.f : null; }, regex);
+    if (fnRow) {
+      await page.click(`#ftable tbody tr[data-f="${fnRow}"]`);
+      await page.click('#ccsrc');
+      out.afterTable = await shown();
+    }
     await tab(page, 'source');
     // open every file, then read what each shows
     await page.evaluate(() => document.querySelectorAll('details.sfile').forEach((d) => { d.open = true; }));

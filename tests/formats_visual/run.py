@@ -866,6 +866,8 @@ def browser_source():
         assert o[how]["sourceVisible"] and o[how]["selected"] == want, (how, o[how], want)
     assert o["afterLink"]["selectedText"] == SOURCE_PROGRAM.splitlines()[int(m.group(1)) - 1]
     assert o["hottest"][0] == "srcprog.py:%d" % hot_line, o["hottest"]
+    # the function table's source link: the function's hottest line
+    assert o.get("afterTable", {}).get("selected") == "src-0-%d" % hot_line, o.get("afterTable")
     # a file that could not be read: its lines and figures, no text, and a note
     frozen = [x for x in o["files"] if x["name"].startswith("<frozen")]
     for x in frozen:

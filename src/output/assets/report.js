@@ -332,6 +332,9 @@ function drawCallers() {
   if (selFn < 1) { box.hidden = true; return; }
   box.hidden = false;
   $('ccname').textContent = funcLabel(selFn);
+  var hotFr = funcHotFrame(selFn);
+  $('ccsrc').hidden = hotFr <= 0;
+  $('ccsrc').dataset.fr = String(hotFr);
   var callers = new Map(), callees = new Map(), end = -1, total = 0;
   for (var n = 1; n < N; n++) {
     if (n < end || nodeFn[n] !== selFn) continue;
@@ -344,6 +347,7 @@ function drawCallers() {
   fillCC('callers', callers, total);
   fillCC('callees', callees, total);
 }
+$('ccsrc').addEventListener('click', function () { showSource(+this.dataset.fr); });
 $('callers').addEventListener('click', function (e) { var tr = e.target.closest('tr'); if (tr && +tr.dataset.f > 0) selectFn(+tr.dataset.f); });
 $('callees').addEventListener('click', function (e) { var tr = e.target.closest('tr'); if (tr && +tr.dataset.f > 0) selectFn(+tr.dataset.f); });
 
@@ -536,6 +540,18 @@ function jumpTo(k, line) {
   if (old) old.classList.remove('sel');
   var tr = $('src-' + k + '-' + line) || det.querySelector('table.stab tr[data-own]');
   if (tr) { tr.classList.add('sel'); tr.scrollIntoView({ block: 'center' }); }
+}
+/* The frame of function f whose line has the most own weight (then total), 0 when none is shown. */
+function funcHotFrame(f) {
+  if (fnKind[f] !== K.python || !fileIdx.has(fnFile[f])) return 0;
+  var L = srcLines[fileIdx.get(fnFile[f])], fig = new Map(), best = 0, bo = -1, bt = -1;
+  for (var q = 0; q < L.length; q++) fig.set(L[q][0], L[q]);
+  for (var fr = 1; fr < NFR; fr++) {
+    if (frFunc[fr] !== f) continue;
+    var x = fig.get(frLine[fr]), o = x ? x[1] : 0, t = x ? x[2] : 0;
+    if (o > bo || (o === bo && t > bt)) { best = fr; bo = o; bt = t; }
+  }
+  return best;
 }
 /* Jumps to a frame's line in the Source tab (its file's hottest line when it has no line). */
 function showSource(fr) {

@@ -206,7 +206,7 @@ static int write_sources(const pf_profile *p, out_buf *o, const out_options *opt
     }
     size_t all = 0;
     for (size_t i = 0; i < l.nfiles; i++) {
-        why[i] = -1; /* cannot be read */
+        why[i] = -2; /* no reader: a converted profile names files nobody read */
         if (!opt || !opt->read_source)
             continue;
         if (all >= SOURCE_ALL_MAX) {
@@ -237,6 +237,8 @@ static int write_sources(const pf_profile *p, out_buf *o, const out_options *opt
         else if (why[i] == 2)
             snprintf(note, sizeof note, "source not included: the report already holds %u MB of source",
                      SOURCE_ALL_MAX >> 20);
+        else if (why[i] == -2)
+            snprintf(note, sizeof note, "source not included: only a profile written by record or trace carries it");
         else
             snprintf(note, sizeof note, "source not available: the file could not be read when the profile was written");
         out_esc_json(o, note);

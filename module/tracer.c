@@ -1846,6 +1846,7 @@ static PyObject *Profiler_write_unlocked(Profiler *self, PyObject *args, PyObjec
     o.minwidth = 0.1;
     o.top = 20;
     o.title = title ? title : "pyflare";
+    o.read_source = out_read_source_named; /* the code's own files, named as this process sees them */
     pf_error err;
     memset(&err, 0, sizeof err);
     if (out_write_file(self->prof, fmt, path, &o, &err) < 0) {

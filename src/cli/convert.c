@@ -136,11 +136,15 @@ static pf_profile *load_folded(const char *path, int lenient, double rate, in_st
 }
 
 /* A capture's title and subtitle, unless given: what its recording drew. */
-static void with_labels(out_options *o, const in_capture_info *info) {
+static void with_labels(out_options *o, in_capture_info *info) {
     if (!o->title)
         o->title = info->title;
     if (!o->subtitle)
         o->subtitle = info->subtitle;
+    if (info->has_sources) { /* the source text the recording read */
+        o->read_source = in_capture_read_source;
+        o->source_ctx = info;
+    }
 }
 
 /* Writes p to out (NULL or "-" = stdout) in fmt; returns the exit status. */

@@ -335,6 +335,8 @@ int cmd_record(int argc, char **argv) {
                  o.sampling.rate_hz, (unsigned long long)st->stacks);
     if (!o.out.subtitle)
         o.out.subtitle = subtitle;
+    o.out.read_source = sampler_read_source; /* source text through the target's root */
+    o.out.source_ctx = s;
     pf_profile_finish(profile);
     if (!st->stacks)
         fprintf(stderr, "pyflare: no stacks were recorded%s\n",

@@ -362,6 +362,44 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
     return rc;
 }
 
+static int read_sources(rd *r, state *st, in_capture_info *info) {
+    uint64_t n;
+    if (get_count(r, 2, &n, "source files") != 0)
+        return -1;
+    info->has_sources = 1;
+    info->sources = calloc(n ? n : 1, sizeof *info->sources);
+    if (!info->sources)
+        return nomem(r);
+    uint64_t last = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        const unsigned char *at = r->p;
+        uint64_t file, status;
+        if (get_below(r, st->nstr, &file, "a source's file") || get_below(r, 3, &status, "a source's status"))
+            return -1;
+        if (file <= last)
+            return corrupt_at(r, at, "source files are out of order or repeated");
+        last = file;
+        in_capture_source *src = &info->sources[info->nsources++];
+        src->file = (pf_str_id)file;
+        src->status = (int)status;
+        if (status != 0)
+            continue;
+        uint64_t len;
+        const unsigned char *at_len = r->p;
+        if (get_u(r, &len) != 0)
+            return -1;
+        if (len > (uint64_t)(r->end - r->p) || len > CAPTURE_SOURCE_FILE_MAX)
+            return corrupt_at(r, at_len, "a source text runs past the end of its section");
+        src->text = malloc(len ? len : 1);
+        if (!src->text)
+            return nomem(r);
+        memcpy(src->text, r->p, len);
+        src->len = len;
+        r->p += len;
+    }
+    return 0;
+}
+
 /* Reads the sections of the body. */
 static int read_body(rd *r, pf_profile *p, in_capture_info *info) {
     state st;
@@ -390,7 +428,7 @@ static int read_body(rd *r, pf_profile *p, in_capture_info *info) {
             return corrupt_at(r, at, "a section is out of order or repeated");
         /* Each section needs the ones before it. */
         for (int t = CAP_STRINGS; t < (int)tag; t++)
-            if (!st.seen[t])
+            if (!st.seen[t] && t != CAP_SOURCES)
                 return corrupt_at(r, at, "a section comes without one it needs before it");
         last = (int)tag;
         st.seen[tag] = 1;
@@ -408,6 +446,7 @@ static int read_body(rd *r, pf_profile *p, in_capture_info *info) {
         case CAP_PROCESSES: rc = read_processes(&s, p, &st); break;
         case CAP_THREADS: rc = read_threads(&s, p, &st); break;
         case CAP_SAMPLES: rc = read_samples(&s, p, &st); break;
+        case CAP_SOURCES: rc = read_sources(&s, &st, info); break;
         }
         if (rc != 0)
             return -1;
@@ -417,7 +456,7 @@ static int read_body(rd *r, pf_profile *p, in_capture_info *info) {
     if (r->p != r->end)
         return corrupt_at(r, r->p, "data follows the end mark");
     for (int t = CAP_STRINGS; t < CAP_NSECTIONS; t++)
-        if (!st.seen[t])
+        if (!st.seen[t] && t != CAP_SOURCES /* optional */)
             return corrupt_at(r, r->p, "a section is missing");
     rd w = *r;
     w.p = nodes_at;
@@ -590,8 +629,38 @@ int in_read_capture(FILE *in, const char *name, pf_profile *p, in_capture_info *
     return rc;
 }
 
+int in_capture_read_source(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len) {
+    (void)p;
+    const in_capture_info *info = ctx;
+    size_t lo = 0, hi = info->nsources;
+    while (lo < hi) { /* sources are in increasing file order */
+        size_t mid = lo + (hi - lo) / 2;
+        if (info->sources[mid].file < file)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == info->nsources || info->sources[lo].file != file || info->sources[lo].status == 2)
+        return -1;
+    const in_capture_source *src = &info->sources[lo];
+    if (src->status == 1 || src->len > max)
+        return 1;
+    *text = malloc(src->len ? src->len : 1);
+    if (!*text)
+        return -1;
+    memcpy(*text, src->text, src->len);
+    *len = src->len;
+    return 0;
+}
+
 void in_capture_info_free(in_capture_info *info) {
     free(info->title);
     free(info->subtitle);
     info->title = info->subtitle = NULL;
+    for (size_t i = 0; i < info->nsources; i++)
+        free(info->sources[i].text);
+    free(info->sources);
+    info->sources = NULL;
+    info->nsources = 0;
+    info->has_sources = 0;
 }

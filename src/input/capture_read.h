@@ -36,6 +36,12 @@
  *   SAMPLES  n; then four columns, each its byte length then n values:
  *            z (microseconds - previous sample's), thread,
  *            z (node - the same thread's previous node), weight
+ *   SOURCES  (optional) the source text of the files the functions name, as
+ *            the recording read them (through the target's root) for the html
+ *            and text reports: n; each: file (a string id, increasing), status
+ *            (0 read: length, bytes; 1 larger than CAPTURE_SOURCE_FILE_MAX;
+ *            2 unreadable). Absent when the recording had no way to read
+ *            sources (a profile converted from folded stacks).
  * Strings are referred to by id everywhere. */
 #ifndef PYFLARE_INPUT_CAPTURE_READ_H
 #define PYFLARE_INPUT_CAPTURE_READ_H
@@ -51,6 +57,10 @@
 #define CAPTURE_MAGIC_LEN 8
 #define CAPTURE_HEADER_LEN 32
 #define CAPTURE_VERSION 1u
+/* The most of one file's source a capture keeps (the html report's own cap
+ * for one file), and of all files together. */
+#define CAPTURE_SOURCE_FILE_MAX (2u << 20)
+#define CAPTURE_SOURCE_ALL_MAX (64u << 20)
 
 enum { CAPTURE_STORED = 0, CAPTURE_ZLIB = 1 };
 
@@ -64,12 +74,23 @@ enum {
     CAP_PROCESSES,
     CAP_THREADS,
     CAP_SAMPLES,
+    CAP_SOURCES,
     CAP_NSECTIONS
 };
 
 /* What a capture holds besides the profile. */
+typedef struct in_capture_source {
+    pf_str_id file;
+    int status;          /* 0 read, 1 too large, 2 unreadable (as SOURCES says) */
+    char *text;
+    size_t len;
+} in_capture_source;
+
 typedef struct in_capture_info {
     char *title, *subtitle; /* the labels the recording's writers were given, or NULL */
+    int has_sources;        /* the capture holds a SOURCES section */
+    in_capture_source *sources;
+    size_t nsources;
 } in_capture_info;
 
 /* 1 when the first byte(s) of a file say it is a capture. */
@@ -84,5 +105,10 @@ int in_read_capture(FILE *in, const char *name, pf_profile *p, in_capture_info *
 int in_read_capture_mem(const unsigned char *data, size_t len, const char *name, pf_profile *p,
                         in_capture_info *info, pf_error *err);
 void in_capture_info_free(in_capture_info *info);
+
+/* An out_options.read_source over the sources a capture holds (ctx: its
+ * in_capture_info), so a report written from a capture shows the text the
+ * recording read, byte for byte what the recording would have written. */
+int in_capture_read_source(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len);
 
 #endif

@@ -117,6 +117,42 @@ static void build_samples(const pf_profile *p, buf *out) {
     }
 }
 
+/* The source text of every file a Python function names, as o->read_source
+ * reads it now (through the target's root for record): a capture looked at
+ * elsewhere, later, shows the lines the recording saw. */
+static void build_sources(const pf_profile *p, const out_options *o, buf *out) {
+    size_t n, nstr = pf_nstrings(p);
+    const pf_func *fn = pf_funcs(p, &n);
+    unsigned char *named = calloc(nstr ? nstr : 1, 1);
+    if (!named) {
+        out->failed = 1;
+        return;
+    }
+    size_t count = 0, all = 0;
+    for (size_t i = 1; i < n; i++)
+        if (fn[i].kind == PF_FUNC_PYTHON && fn[i].file && fn[i].file < nstr && !named[fn[i].file])
+            named[fn[i].file] = 1, count++;
+    put_u(out, count);
+    for (size_t id = 1; id < nstr; id++) {
+        if (!named[id])
+            continue;
+        char *text = NULL;
+        size_t len = 0;
+        int rc = all < CAPTURE_SOURCE_ALL_MAX
+                     ? o->read_source(o->source_ctx, p, (pf_str_id)id, CAPTURE_SOURCE_FILE_MAX, &text, &len)
+                     : -1;
+        put_u(out, id);
+        put_u(out, rc == 0 ? 0 : rc == 1 ? 1 : 2);
+        if (rc == 0) {
+            put_u(out, len);
+            put_bytes(out, text, len);
+            all += len;
+        }
+        free(text);
+    }
+    free(named);
+}
+
 /* The uncompressed body. */
 static int build_body(const pf_profile *p, const out_options *o, buf *body) {
     buf s = {0};
@@ -199,6 +235,11 @@ static int build_body(const pf_profile *p, const out_options *o, buf *body) {
 
     build_samples(p, &s);
     put_section(body, CAP_SAMPLES, &s);
+
+    if (o && o->read_source) {
+        build_sources(p, o, &s);
+        put_section(body, CAP_SOURCES, &s);
+    }
 
     put_u(body, CAP_END);
     free(s.data);

@@ -17,12 +17,20 @@
  * Names from the profiled program reach the page only inside that JSON, with
  * '<', '>', '&', U+2028/2029 and control characters escaped (so nothing can
  * close the script block), and the script shows them only with textContent
- * or canvas text. The title and subtitle are HTML-escaped. */
+ * or canvas text. The title and subtitle are HTML-escaped.
+ *
+ * The Source tab: every file with samples, its lines' own and total weight
+ * (report/lines.h) and, when out_options.read_source can read it, its text.
+ * The texts travel as a second deflated, base64'd block (so nothing in them
+ * can end the script block, whatever they hold), each file at most
+ * SOURCE_FILE_MAX bytes and all of them SOURCE_ALL_MAX: a file left out gets
+ * a note saying why, and shows its lines' numbers and figures without text. */
 #include "output/assets.h"
 #include "output/escape.h"
 #include "output/outbuf.h"
 #include "output/writer.h"
 #include "report/legend.h"
+#include "report/lines.h"
 #include "report/tree.h"
 
 #include <inttypes.h>
@@ -156,6 +164,105 @@ static void blob_zigzag(blob *b, int64_t v) {
     blob_varint(b, v < 0 ? ((uint64_t)(-(v + 1)) << 1) | 1 : (uint64_t)v << 1);
 }
 
+/* ---- source text ---------------------------------------------------------- */
+
+#define SOURCE_FILE_MAX (2u << 20)  /* one file's text, bytes */
+#define SOURCE_ALL_MAX (16u << 20)  /* all files' text together */
+
+static int blob_begin(blob *b, out_buf *o) {
+    memset(b, 0, sizeof *b);
+    b->o = o;
+    return deflateInit(&b->z, 6) == Z_OK ? 0 : -1;
+}
+
+/* Finishes the block; -1 when deflate failed. */
+static int blob_end(blob *b) {
+    blob_deflate(b, Z_FINISH);
+    b64_end(b);
+    deflateEnd(&b->z);
+    return b->failed ? -1 : 0;
+}
+
+/* "src": {"files": [[name, own, total, text offset, text length, note], ...],
+ * "lines": [file, line, own, total, ...]} then "srcbin", the texts' block.
+ * Offset -1: no text, and the note says why. Returns 0, -1 when out of memory. */
+static int write_sources(const pf_profile *p, out_buf *o, const out_options *opt, uint32_t (*ref)(void *, pf_str_id),
+                         void *st) {
+    rp_lines l;
+    if (rp_lines_build(p, &l) != 0)
+        return -1;
+    blob *b = malloc(sizeof *b);
+    if (!b) {
+        rp_lines_free(&l);
+        return -1;
+    }
+    char **texts = calloc(l.nfiles + 1, sizeof *texts);
+    size_t *lens = calloc(l.nfiles + 1, sizeof *lens);
+    int *why = calloc(l.nfiles + 1, sizeof *why);
+    if (!texts || !lens || !why) {
+        free(texts), free(lens), free(why), free(b);
+        rp_lines_free(&l);
+        return -1;
+    }
+    size_t all = 0;
+    for (size_t i = 0; i < l.nfiles; i++) {
+        why[i] = -2; /* no reader: a converted profile names files nobody read */
+        if (!opt || !opt->read_source)
+            continue;
+        if (all >= SOURCE_ALL_MAX) {
+            why[i] = 2;
+            continue;
+        }
+        size_t max = SOURCE_ALL_MAX - all < SOURCE_FILE_MAX ? SOURCE_ALL_MAX - all : SOURCE_FILE_MAX;
+        why[i] = opt->read_source(opt->source_ctx, p, l.files[i].name, max, &texts[i], &lens[i]);
+        if (why[i] == 1 && max < SOURCE_FILE_MAX)
+            why[i] = 2; /* it would fit alone, not with the files before it */
+        if (why[i] == 0)
+            all += lens[i];
+    }
+    out_buf_puts(o, ",\n\"src\":{\"files\":[");
+    size_t off = 0;
+    for (size_t i = 0; i < l.nfiles; i++) {
+        out_buf_printf(o, "%s[%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",", i ? "," : "", ref(st, l.files[i].name),
+                       l.files[i].self, l.files[i].total);
+        if (why[i] == 0) {
+            out_buf_printf(o, "%zu,%zu,\"\"]", off, lens[i]);
+            off += lens[i];
+            continue;
+        }
+        out_buf_puts(o, "-1,0,");
+        char note[160];
+        if (why[i] == 1)
+            snprintf(note, sizeof note, "source not included: the file is larger than %u MB", SOURCE_FILE_MAX >> 20);
+        else if (why[i] == 2)
+            snprintf(note, sizeof note, "source not included: the report already holds %u MB of source",
+                     SOURCE_ALL_MAX >> 20);
+        else if (why[i] == -2)
+            snprintf(note, sizeof note, "source not included: only a profile written by record or trace carries it");
+        else
+            snprintf(note, sizeof note, "source not available: the file could not be read when the profile was written");
+        out_esc_json(o, note);
+        out_buf_putc(o, ']');
+    }
+    out_buf_puts(o, "],\"lines\":[");
+    for (size_t i = 0; i < l.nlines; i++)
+        out_buf_printf(o, "%s%" PRIu32 ",%" PRId32 ",%" PRIu64 ",%" PRIu64, i ? "," : "", l.lines[i].file,
+                       l.lines[i].line, l.lines[i].self, l.lines[i].total);
+    out_buf_puts(o, "]},\n\"srcbin\":\"");
+    int rc = blob_begin(b, o);
+    for (size_t i = 0; rc == 0 && i < l.nfiles; i++)
+        if (why[i] == 0)
+            blob_bytes(b, texts[i], lens[i]);
+    if (rc == 0)
+        rc = blob_end(b);
+    out_buf_putc(o, '"');
+    for (size_t i = 0; i < l.nfiles; i++)
+        free(texts[i]);
+    free(texts), free(lens), free(why), free(b);
+    rp_lines_free(&l);
+    return rc;
+}
+
 /* ---- the page ------------------------------------------------------------ */
 
 /* The page's style, markup and script are files of their own
@@ -211,6 +318,8 @@ static uint32_t str_ref(strtab *t, pf_str_id id) {
     }
     return t->map[id] - 1;
 }
+
+static uint32_t str_ref_cb(void *t, pf_str_id id) { return str_ref(t, id); }
 
 static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, pf_error *err) {
     size_t nnodes, nframes, nfuncs, nthreads, nprocs, nsamples;
@@ -335,7 +444,10 @@ static int write_html(const pf_profile *p, out_buf *o, const out_options *opt, p
             out_buf_put(o, ",", 1);
         out_buf_u64(o, str_ref(&st, procs[i].command));
     }
-    out_buf_puts(o, "]},\n\"strings\":[");
+    out_buf_puts(o, "]}");
+    if (write_sources(p, o, opt, str_ref_cb, &st) != 0)
+        goto oom;
+    out_buf_puts(o, ",\n\"strings\":[");
     if (st.failed)
         goto oom;
     for (size_t i = 0; i < st.n; i++) {

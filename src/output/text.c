@@ -13,7 +13,10 @@
  *
  * Names are escaped (control characters and invalid UTF-8 become visible
  * escapes) so a hostile name cannot send escape sequences to the terminal.
- * ANSI colour only when o->color: the CLI decides from isatty and NO_COLOR. */
+ * ANSI colour only when o->color: the CLI decides from isatty and NO_COLOR.
+ *
+ * After the top functions, the hottest lines (report/lines.h): file:line, own
+ * and total %, and the line's source when o->read_source can read the file. */
 #include "output/writer.h"
 
 #include <inttypes.h>
@@ -21,6 +24,7 @@
 #include <string.h>
 
 #include "report/aggregate.h"
+#include "report/lines.h"
 #include "report/tree.h"
 #include "output/escape.h"
 #include "output/outbuf.h"
@@ -194,6 +198,66 @@ static int w_top(tctx *t, int top) {
     return 0;
 }
 
+/* ---- the hottest lines ---- */
+
+#define HOT_LINES 10
+#define HOT_SOURCE_MAX (2u << 20) /* bytes of a file read for its lines */
+
+/* Line `line` (1-based) of text, trimmed of its indentation, into out
+ * (cut at cap - 1 bytes); empty when the file has fewer lines. */
+static void source_line(const char *text, size_t len, int32_t line, char *out, size_t cap) {
+    const char *p = text, *end = text + len;
+    for (int32_t k = 1; k < line && p < end; k++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    size_t n = 0;
+    while (p + n < end && p[n] != '\n' && p[n] != '\r' && n + 1 < cap)
+        n++;
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+static int w_hot_lines(tctx *t, const out_options *o) {
+    rp_lines l;
+    if (rp_lines_build(t->p, &l) != 0)
+        return -1;
+    uint32_t hot[HOT_LINES];
+    long n = rp_lines_hottest(&l, hot, HOT_LINES);
+    if (n < 0) {
+        rp_lines_free(&l);
+        return -1;
+    }
+    if (n > 0) {
+        out_buf_printf(t->o, "\n%sHottest lines by own time%s\n", c_(t, "\033[1m"), RESET(t));
+        out_buf_printf(t->o, "%s  own %%  total %%  line%s\n", DIM(t), RESET(t));
+    }
+    for (long i = 0; i < n; i++) {
+        const rp_line *ln = &l.lines[hot[i]];
+        pf_str_id file = l.files[ln->file].name;
+        double ps = pct_of(t, ln->self), pt = pct_of(t, ln->total);
+        out_buf_printf(t->o, "%s%6.1f%%%s  %s%6.1f%%%s  ", pct_color(t, ps), ps, RESET(t), pct_color(t, pt), pt, RESET(t));
+        out_esc_text(t->o, pf_str(t->p, file));
+        out_buf_printf(t->o, ":%" PRId32 "\n", ln->line);
+        char *text = NULL;
+        size_t len = 0;
+        char code[200];
+        if (o && o->read_source && o->read_source(o->source_ctx, t->p, file, HOT_SOURCE_MAX, &text, &len) == 0) {
+            source_line(text, len, ln->line, code, sizeof code);
+            if (*code) {
+                out_buf_printf(t->o, "%18s%s", "", DIM(t));
+                out_esc_text(t->o, code);
+                out_buf_printf(t->o, "%s\n", RESET(t));
+            }
+        }
+        free(text);
+    }
+    rp_lines_free(&l);
+    return 0;
+}
+
 /* ---- the call tree ---- */
 
 static int visible(const tctx *t, uint32_t n) { return t->nodes[n].total && t->nodes[n].total * 100 >= t->grand; }
@@ -363,6 +427,8 @@ static int text_body(const pf_profile *p, out_buf *s, const out_options *o, pf_e
         out_buf_puts(s, "\nNo samples.\n");
     } else {
         rc = w_top(&t, o && o->top > 0 ? o->top : 20);
+        if (rc == 0)
+            rc = w_hot_lines(&t, o);
         if (rc == 0) {
             out_buf_printf(s, "\n%sCall tree%s %s(frames under 1%% hidden)%s\n", c_(&t, "\033[1m"), RESET(&t),
                            DIM(&t), RESET(&t));

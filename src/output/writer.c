@@ -1,6 +1,8 @@
 /* writer.c — the format registry (see writer.h); where a file goes is outfile.c. */
 #include "output/writer.h"
 
+#include "base/readfile.h"
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -111,4 +113,12 @@ int out_frame_label(const pf_profile *p, pf_frame_id frame, char *buf, size_t ca
     if (fr->line > 0)
         return snprintf(buf, cap, "%s (%s:%d)", pf_str(p, fn->name), file, fr->line);
     return snprintf(buf, cap, "%s (%s)", pf_str(p, fn->name), file);
+}
+
+int out_read_source_named(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len) {
+    (void)ctx;
+    const char *name = pf_str(p, file);
+    if (!*name || *name == '<') /* "<frozen ...>", "<string>": not files */
+        return -1;
+    return pf_read_file(name, max, text, len);
 }

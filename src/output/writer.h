@@ -27,6 +27,14 @@ typedef struct out_options {
      * written) instead of the profile's call tree; baseline_stacks likewise
      * for baseline, which then needs them. */
     const struct in_stacks *stacks, *baseline_stacks;
+    /* html, text: the source text of a file as the profile names it (a
+     * function's file), read when the profile is written: returns 0 with *text
+     * malloc'd (*len bytes), 1 when the file is larger than max bytes, -1 when
+     * it cannot be read. NULL: no source text (lines keep their figures). The
+     * writer knows nothing of where files live: the CLI's reader does (record:
+     * through the target's root, so containers work). */
+    int (*read_source)(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len);
+    void *source_ctx;
 } out_options;
 
 typedef int (*out_write_fn)(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);
@@ -70,6 +78,11 @@ int out_check_writable(const char *path, pf_error *err);
 /* Removes the temporary file out_write_file is filling, if any. Async-signal-safe:
  * for the CLI's SIGINT/SIGTERM handlers, so a killed command leaves no temporary file. */
 void out_discard_temp(void);
+
+/* An out_options.read_source that reads the file at the name the profile
+ * gives it (relative names from the current directory): for profiles made in
+ * the process that ran the code (the tracer), whose names are its own paths. */
+int out_read_source_named(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len);
 
 /* The writers. */
 int out_write_folded(const pf_profile *p, FILE *f, const out_options *o, pf_error *err);

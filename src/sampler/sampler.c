@@ -15,6 +15,7 @@
 #include "cpython/threadnames.h"
 #include "cpython/walker.h"
 #include "sampler/clock.h"
+#include "base/readfile.h"
 #include "sampler/paths.h"
 #include "sampler/snapshot.h"
 #include "target/target.h"
@@ -97,6 +98,16 @@ struct sampler {
     size_t view_cap;
     int cpu_weighted;         /* weigh stacks by the CPU time their thread used (see sampler.h) */
     uint64_t period_ns;
+    /* Where each file the profile names is read (sampler_read_source): file
+     * string id -> index in source_paths (the code's own path) and
+     * source_root (index in roots: an O_PATH descriptor of a target's
+     * /proc/PID/root, which keeps reaching its files after it has exited). */
+    u64map source_index;
+    char **source_paths;
+    uint32_t *source_root;
+    size_t nsource, source_cap;
+    struct { pid_t pid; int fd; } roots[MAX_SESSIONS];
+    size_t nroots;
 };
 
 int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf_error *err) {
@@ -131,6 +142,14 @@ void sampler_free(sampler *s) {
     }
     free(s->threads);
     u64map_free(&s->thread_index);
+    for (size_t i = 0; i < s->nsource; i++)
+        free(s->source_paths[i]);
+    free(s->source_paths);
+    free(s->source_root);
+    for (size_t i = 0; i < s->nroots; i++)
+        if (s->roots[i].fd >= 0)
+            close(s->roots[i].fd);
+    u64map_free(&s->source_index);
     free(s->watch);
     free(s->view);
     free(s);
@@ -364,15 +383,73 @@ static int reserve_stack(thread_state *ts, size_t n) {
     return 0;
 }
 
+/* The index in s->roots of x's root directory, opened on first use (its fd
+ * is -1 when it cannot be opened; reading then falls back to the path). */
+static uint32_t root_of(sampler *s, const session *x) {
+    for (size_t i = 0; i < s->nroots; i++)
+        if (s->roots[i].pid == x->pid)
+            return (uint32_t)i;
+    if (s->nroots == MAX_SESSIONS)
+        return U64MAP_NONE;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/root", (int)x->pid);
+    s->roots[s->nroots].pid = x->pid;
+    s->roots[s->nroots].fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return (uint32_t)s->nroots++;
+}
+
+/* Remembers where the file a function names is read, seen from pyflare:
+ * through the target's root, so a target in a container shows its own
+ * files. Best effort: out of memory only loses source text. */
+static void note_source(sampler *s, const session *x, pf_str_id file, const char *path) {
+    if (!file || path[0] != '/' || u64map_get(&s->source_index, file) != U64MAP_NONE)
+        return;
+    if (s->nsource == s->source_cap) {
+        size_t cap = s->source_cap ? s->source_cap * 2 : 64;
+        char **bigger = realloc(s->source_paths, cap * sizeof *bigger);
+        if (!bigger)
+            return;
+        s->source_paths = bigger;
+        uint32_t *roots = realloc(s->source_root, cap * sizeof *roots);
+        if (!roots)
+            return;
+        s->source_root = roots, s->source_cap = cap;
+    }
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    if (u64map_put(&s->source_index, file, (uint32_t)s->nsource) != 0) {
+        free(copy);
+        return;
+    }
+    s->source_root[s->nsource] = root_of(s, x);
+    s->source_paths[s->nsource++] = copy;
+}
+
+int sampler_read_source(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len) {
+    const sampler *s = ctx;
+    (void)p;
+    uint32_t i = u64map_get(&s->source_index, file);
+    if (i == U64MAP_NONE)
+        return -1;
+    const char *path = s->source_paths[i];
+    uint32_t r = s->source_root[i];
+    if (r != U64MAP_NONE && s->roots[r].fd >= 0)
+        return pf_read_file_at(s->roots[r].fd, path + 1, max, text, len);
+    return pf_read_file(path, max, text, len); /* the root could not be opened: try the same path in ours */
+}
+
 /* The profile's frame for a code object at a line; the function is made once per code object. */
 static pf_frame_id frame_for(sampler *s, session *x, py_code *code, int line) {
     if (!code->cookie) {
         char shown[PATH_MAX];
         pf_origin origin = sampler_shorten_path(code->file, x->script_dir, shown, sizeof shown);
         const char *file = s->o.full_paths ? code->file : shown;
-        code->cookie = pf_func_intern(s->profile, pf_intern(s->profile, code->function), pf_intern(s->profile, file),
-                                      code->firstlineno, PF_FUNC_PYTHON);
+        pf_str_id file_id = pf_intern(s->profile, file);
+        code->cookie = pf_func_intern(s->profile, pf_intern(s->profile, code->function), file_id, code->firstlineno,
+                                      PF_FUNC_PYTHON);
         pf_func_set_origin(s->profile, code->cookie, origin);
+        note_source(s, x, file_id, code->file);
     }
     return pf_frame_intern(s->profile, code->cookie, s->o.by_function ? 0 : (line > 0 ? line : 0));
 }

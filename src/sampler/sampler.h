@@ -72,6 +72,11 @@ typedef void (*sampler_progress_fn)(const sampler_stats *stats, void *arg);
 int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn progress, void *arg, pf_error *err);
 
 const sampler_stats *sampler_get_stats(const sampler *s);
+
+/* The source of a file the profile names, read through the target's root (or,
+ * once the target is gone, at its own path): an out_options.read_source for
+ * the writers, with the sampler as ctx. */
+int sampler_read_source(void *ctx, const pf_profile *p, pf_str_id file, size_t max, char **text, size_t *len);
 /* 1 when the recording ended because every process exited. */
 int sampler_all_exited(const sampler *s);
 

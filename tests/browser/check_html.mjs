@@ -3,6 +3,9 @@
 //   node check_html.mjs FILE.html interact REGEX   every view: flame, icicle, table, callers, tree, timeline, search
 //   node check_html.mjs FILE.html hostile          use every view, then look for injections
 //   node check_html.mjs FILE.html timing           time from navigation to first render
+//   node check_html.mjs FILE.html source FUNC      the Source tab: FUNC's widest frame clicked in the flame
+//                                                  graph, then its "Source" link, then a shift-click;
+//                                                  every file's rows as shown
 //
 // Prints one JSON object; tests/formats_visual/run.py judges it.
 import { openBrowser, watch, fileUrl, injected } from './common.mjs';
@@ -132,6 +135,58 @@ try {
       out.title = await page.evaluate(() => document.title);
       out.h1 = await page.evaluate(() => document.querySelector('h1').textContent);
     }
+  }
+  if (mode === 'source') {
+    let L = await layout();
+    const frames = L.rects.filter((r) => r.label.startsWith(regex + ' (') && !r.grey).sort((a, b) => b.w - a.w);
+    const view = page.viewportSize();
+    if (frames.length && frames[0].cy > view.height - 20) {
+      await page.setViewportSize({ width: view.width, height: Math.ceil(frames[0].cy + 100) });
+      L = await layout();
+    }
+    const f = L.rects.find((r) => r.node === (frames[0] || {}).node);
+    out.clicked = f ? f.label : null;
+    const shown = () => page.evaluate(() => {
+      const sel = document.querySelector('table.stab tr.sel');
+      return { sourceVisible: !document.getElementById('v-source').hidden, selected: sel ? sel.id : null,
+        selectedText: sel ? sel.cells[3].textContent : null };
+    });
+    if (f) {
+      await page.mouse.click(f.x + f.w / 2, f.cy);
+      out.link = await page.evaluate(() => { const b = document.getElementById('srcgo'); return b.hidden ? null : b.textContent; });
+      await page.click('#srcgo');
+      out.afterLink = await shown();
+      await tab(page, 'flame');
+      await page.click('#reset');
+      L = await layout();
+      const g = L.rects.find((r) => r.node === f.node);
+      await page.keyboard.down('Shift');
+      await page.mouse.click(g.x + g.w / 2, g.cy);
+      await page.keyboard.up('Shift');
+      out.afterShift = await shown();
+    }
+    // the function table: select the function, follow its source link (its hottest line)
+    await tab(page, 'table');
+    const fnRow = await page.evaluate((name) => { const tr = [...document.querySelectorAll('#ftable tbody tr')].find((t) => t.cells[0].textContent === name); return tr ? tr.dataset.f : null; }, regex);
+    if (fnRow) {
+      await page.click(`#ftable tbody tr[data-f="${fnRow}"]`);
+      await page.click('#ccsrc');
+      out.afterTable = await shown();
+    }
+    await tab(page, 'source');
+    // open every file, then read what each shows
+    await page.evaluate(() => document.querySelectorAll('details.sfile').forEach((d) => { d.open = true; }));
+    await page.waitForFunction(() => [...document.querySelectorAll('details.sfile')].every((d) => d.querySelector('table.stab')));
+    out.files = await page.evaluate(() => [...document.querySelectorAll('details.sfile')].map((d) => ({
+      name: d.querySelector('summary').firstChild.textContent,
+      summary: d.querySelector('summary').textContent,
+      note: (d.querySelector('.note') || { textContent: '' }).textContent,
+      hot: (d.querySelector('tr.hot') || { id: '' }).id.split('-').pop(),
+      rows: [...d.querySelectorAll('table.stab tr')].map((tr) => ({ line: +tr.cells[2].textContent,
+        own: +(tr.dataset.own || 0), total: +(tr.dataset.total || 0), code: tr.cells[3].textContent })),
+    })));
+    out.hottest = await page.evaluate(() => [...document.querySelectorAll('#shot a')].map((a) => a.textContent));
+    out.pwned = await page.evaluate(() => window.PWNED === undefined ? null : String(window.PWNED));
   }
   out.injected = await injected(page);
   out.dialogs = state.dialogs;

@@ -7,7 +7,8 @@ that exists only inside the container's mount namespace, so pyflare must read
 its ELF file through /proc/PID/root; inside the PID namespace the process is
 PID 1-ish and its threads have other TIDs than the host sees, so pyflare must
 map the TIDs the process records (native ids) to host TIDs to tell running
-from waiting threads. Checks `dump --json` and `record`.
+from waiting threads. Checks `dump --json` and `record`, and that the text
+report shows the target's source lines (read through /proc/PID/root).
 
     PYFLARE=build/pyflare python3 tests/container/run.py
 Final line: "container: N passed, N failed, N skipped"."""
@@ -108,6 +109,18 @@ def run_container_tests():
         # Idle excluded: only the spinner runs, so (almost) every sample is in spin_here.
         result(rec.returncode == 0 and total > 0 and spin_samples >= 0.95 * total, "container/record",
                "exit %d, %d of %d samples in spin_here; %s" % (rec.returncode, spin_samples, total, rec.stderr.strip()))
+        # The text report's hottest lines carry the source, read through /proc/PID/root:
+        # the file exists only inside the container's mount namespace.
+        rec = subprocess.run([PYFLARE, "record", "--pid", str(pid), "--duration", "1", "--rate", "200", "-o", "-",
+                              "--format", "text"], capture_output=True, text=True)
+        hot = rec.stdout.split("Hottest lines by own time", 1)[-1].splitlines()
+        own_lines = open(os.path.join(HERE, "target.py")).read().splitlines()
+        at = [i for i, l in enumerate(hot) if "ctr_target.py:" in l]
+        line = int(hot[at[0]].rsplit(":", 1)[1]) if at else 0
+        shown = hot[at[0] + 1].strip() if at and at[0] + 1 < len(hot) else ""
+        result(rec.returncode == 0 and line > 0 and shown == own_lines[line - 1].strip(), "container/source",
+               "exit %d; hottest line %d shown as %r, the file has %r; %s"
+               % (rec.returncode, line, shown, own_lines[line - 1].strip() if line else "", rec.stderr.strip()[-300:]))
     finally:
         ctr.kill()
         ctr.wait()

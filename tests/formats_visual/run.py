@@ -794,6 +794,108 @@ def browser_recorded():
             assert tl["canvas"] and len(tl["rows"]) == 1, tl
 
 
+# A real program for the Source tab: hot in spin_hot's loop, with hostile text in its source.
+SOURCE_PROGRAM = """import time
+# </script><script>window.PWNED=1</script>
+BAIT = "<img src=x onerror=window.PWNED=2><b>bold</b>"
+def spin_hot(seconds):
+    end = time.time() + seconds
+    x = 0
+    while time.time() < end:
+        x += 1
+def light():
+    spin_hot(0.4)
+def heavy():
+    spin_hot(1.2)
+light()
+heavy()
+"""
+SOURCE_LOOP = (7, 8)  # the lines of spin_hot's loop, where all its own time goes
+
+
+def own_by_line(d, filename):
+    """{line: own weight} of the frames in filename, from the page's tree (the samples the report holds)."""
+    parent, frame = html_tree(d)
+    S, out = d["strings"], {}
+    for k in range(1, d["n"]):
+        f = d["frames"]["func"][frame[k]]
+        if S[d["funcs"]["file"][f]] == filename and d["self"][k]:
+            line = d["frames"]["line"][frame[k]]
+            out[line] = out.get(line, 0) + d["self"][k]
+    return out
+
+
+def browser_source():
+    """The Source tab of a report recorded from a real program, in Chromium."""
+    prog = write("srcprog.py", SOURCE_PROGRAM)
+    out = path("source.html")
+    rc, _, err = pyflare("record", "--rate", "500", "-o", out, "--", sys.executable, prog)
+    assert rc == 0, err
+    _, d = html_data(out)
+    truth = own_by_line(d, "srcprog.py")
+    assert sum(truth.values()) > 100, truth
+    hot_line = max(truth, key=lambda ln: truth[ln])
+    assert hot_line in SOURCE_LOOP, truth
+    o = node("check_html.mjs", out, "source", "spin_hot")
+    assert_clean(o)
+    assert o["pwned"] is None, o["pwned"]
+    f = next((f for f in o["files"] if f["name"] == "srcprog.py"), None)
+    assert f, [x["name"] for x in o["files"]]
+    assert o["files"][0]["name"] == "srcprog.py", "the hottest file comes first: %r" % [x["name"] for x in o["files"]]
+    shown = {r["line"]: r["own"] for r in f["rows"] if r["own"]}
+    assert shown == truth, (shown, truth)
+    assert sum(shown.values()) == sum(truth.values())
+    assert int(f["hot"]) == hot_line, (f["hot"], hot_line)
+    code = [r["code"] for r in f["rows"]]
+    assert code[:3] == SOURCE_PROGRAM.splitlines()[:3], code[:3]  # hostile text shown as text
+    assert len(f["rows"]) == len(SOURCE_PROGRAM.splitlines()), len(f["rows"])
+    # heavy's call line carries spin_hot's time as total, no own
+    heavy_call = next(r for r in f["rows"] if r["line"] == 12)
+    assert heavy_call["own"] == 0 and heavy_call["total"] > 0, heavy_call
+    # a frame clicked in the flame graph, then its link; a shift-click: its line is selected
+    m = re.match(r"spin_hot \(srcprog\.py:(\d+)\)", o["clicked"] or "")
+    assert m, o["clicked"]
+    want = "src-0-%s" % m.group(1)
+    for how in ("afterLink", "afterShift"):
+        assert o[how]["sourceVisible"] and o[how]["selected"] == want, (how, o[how], want)
+    assert o["afterLink"]["selectedText"] == SOURCE_PROGRAM.splitlines()[int(m.group(1)) - 1]
+    assert o["hottest"][0] == "srcprog.py:%d" % hot_line, o["hottest"]
+    # the function table's source link: the function's hottest line
+    assert o.get("afterTable", {}).get("selected") == "src-0-%d" % hot_line, o.get("afterTable")
+    # a file that could not be read: its lines and figures, no text, and a note
+    frozen = [x for x in o["files"] if x["name"].startswith("<frozen")]
+    for x in frozen:
+        assert "could not be read" in x["note"] and all(r["code"] == "" for r in x["rows"]), x
+
+
+def test_source_cap_and_text():
+    """A source file over the cap is left out with a note (its lines keep their figures);
+    the text format lists the hottest line of the hot function with its source."""
+    big = write("bigsrc.py", SOURCE_PROGRAM + ("# padding " + "x" * 90 + "\n") * 22000)
+    out = path("bigsrc.html")
+    rc, _, err = pyflare("record", "--rate", "500", "-o", out, "--", sys.executable, big)
+    assert rc == 0, err
+    _, d = html_data(out)
+    S = d["strings"]
+    f = [x for x in d["src"]["files"] if S[x[0]] == "bigsrc.py"]
+    assert f and f[0][3] == -1 and "larger than 2 MB" in f[0][5], f
+    k = d["src"]["files"].index(f[0])
+    lines = d["src"]["lines"]
+    own = {lines[i + 1]: lines[i + 2] for i in range(0, len(lines), 4) if lines[i] == k and lines[i + 2]}
+    assert own == own_by_line(d, "bigsrc.py"), (own, own_by_line(d, "bigsrc.py"))
+    # the text format
+    prog = write("srcprog_txt.py", SOURCE_PROGRAM)
+    rc, text, err = pyflare("record", "--rate", "500", "-o", "-", "--", sys.executable, prog)
+    assert rc == 0, err
+    text = text.decode("utf-8", "replace")
+    assert "Hottest lines by own time" in text, text[:2000]
+    part = text.split("Hottest lines by own time", 1)[1].split("Call tree", 1)[0].splitlines()
+    first = next(i for i, ln in enumerate(part) if "srcprog_txt.py:" in ln)
+    m = re.search(r"^\s*([\d.]+)%\s+([\d.]+)%\s+srcprog_txt\.py:(\d+)$", part[first])
+    assert m and int(m.group(3)) in SOURCE_LOOP and float(m.group(1)) > 20, part[:6]
+    assert part[first + 1].strip() == SOURCE_PROGRAM.splitlines()[int(m.group(3)) - 1].strip(), part[first:first + 2]
+
+
 def browser_html_timing(gen):
     out = path("million.html")
     t = time.time()
@@ -1001,6 +1103,8 @@ def main():
     check("cli: --version, suffixes in any case, .json, a flame graph as input", test_cli_names)
     check("svg, html, text: one sibling order (name, file, line as a number)", test_sibling_order)
     check("origin: the same in svg and html, recorded and after a folded round trip", test_origins_everywhere)
+    check("source: a file over the cap left out with a note; text lists the hottest lines with source",
+          test_source_cap_and_text)
     if os.access(PY313T, os.X_OK):
         check("origin: the same everywhere, free-threaded python3.13t/ dirs", lambda: origin_round_trip(PY313T))
     else:
@@ -1009,7 +1113,8 @@ def main():
     why = browser_ready()
     browser = ["svg in Chromium: hover, zoom, reset, search", "svg in Chromium: hostile names",
                "html in Chromium: every view", "html in Chromium: hostile names", "html in Chromium: 1,000,000 samples",
-               "svg and html recorded from a real program, in Chromium"]
+               "svg and html recorded from a real program, in Chromium",
+               "html in Chromium: Source tab of a recorded program (counts, hottest line, jump, hostile text)"]
     if why:
         for name in browser:
             skip(name, why)
@@ -1017,6 +1122,7 @@ def main():
         check(browser[0], browser_svg_interact)
         check(browser[1], browser_svg_hostile)
         check(browser[5], browser_recorded)
+        check(browser[6], browser_source)
         gen, gen_why = gen_profile()
         if not gen:
             for name in browser[2:5]:

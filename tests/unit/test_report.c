@@ -11,6 +11,7 @@
 #include "profile/origin.h"
 #include "profile/profile.h"
 #include "report/legend.h"
+#include "report/lines.h"
 #include "report/order.h"
 #include "report/tree.h"
 #include "sampler/paths.h"

@@ -21,29 +21,33 @@ function fail(msg) {
   document.querySelector('main').textContent = '';
   document.querySelector('main').appendChild(m);
 }
-/* The tree and the samples come as one deflated block of varints. */
-var bin = atob(D.bin), raw = new Uint8Array(bin.length);
-for (var b = 0; b < bin.length; b++) raw[b] = bin.charCodeAt(b);
-bin = null;
-if (typeof DecompressionStream === 'undefined') fail('This browser cannot open the page: it lacks DecompressionStream (use a current Chromium, Firefox or Safari).');
-else {
+/* The tree and the samples come as one deflated block of varints; the
+ * source texts (Source tab) as another. */
+function inflate(b64) {
+  var bin = atob(b64 || ''), raw = new Uint8Array(bin.length);
+  for (var b = 0; b < bin.length; b++) raw[b] = bin.charCodeAt(b);
+  bin = null;
+  if (!raw.length) return Promise.resolve(raw);
   var ds = new DecompressionStream('deflate'), wr = ds.writable.getWriter(), rd = ds.readable.getReader(), parts = [], got = 0;
   wr.write(raw).catch(function () {}); wr.close().catch(function () {});
   var pump = function (r) {
     if (r.done) {
       var all = new Uint8Array(got), at = 0;
       for (var k = 0; k < parts.length; k++) { all.set(parts[k], at); at += parts[k].length; }
-      parts = null;
-      main(all);
-      return;
+      return all;
     }
     parts.push(r.value); got += r.value.length;
     return rd.read().then(pump);
   };
-  rd.read().then(pump).catch(function (e) { fail('The profile data is damaged: ' + e); });
+  return rd.read().then(pump);
+}
+if (typeof DecompressionStream === 'undefined') fail('This browser cannot open the page: it lacks DecompressionStream (use a current Chromium, Firefox or Safari).');
+else {
+  Promise.all([inflate(D.bin), inflate(D.srcbin)]).then(function (r) { main(r[0], r[1]); })
+    .catch(function (e) { fail('The profile data is damaged: ' + e); });
 }
 
-function main(B) {
+function main(B, SRC) {
 var N = D.n, NS = D.ns, pos = 0;
 function vi() { var x = B[pos++], v = x & 127, m = 128; while (x & 128) { x = B[pos++]; v += (x & 127) * m; m *= 128; } return v; }
 function zz(v) { return v % 2 ? -(v + 1) / 2 : v / 2; }
@@ -198,6 +202,9 @@ function drawFlame(inverted) {
   cv.dataset.inverted = inverted ? '1' : '0';
   $('reset').disabled = zoomRoot === 0;
   $('crumb').textContent = zoomRoot ? 'zoomed: ' + nodeLabel(zoomRoot) + ' (' + pct(tot[zoomRoot], T) + ' of all)' : '';
+  var sl = zoomRoot ? srcPlace(frm[zoomRoot]) : null;
+  $('srcgo').hidden = !sl;
+  if (sl) $('srcgo').textContent = 'Source: ' + sl;
 }
 function flameHit(e) {
   var b = cv.getBoundingClientRect(), x = e.clientX - b.left, y = e.clientY - b.top;
@@ -238,9 +245,11 @@ cv.addEventListener('mouseleave', function () { tip.hidden = true; });
 cv.addEventListener('click', function (e) {
   var n = flameHit(e);
   if (n < 0) return;
+  if (e.shiftKey && n) { showSource(frm[n]); return; }
   zoomRoot = n === zoomRoot ? (n ? par[n] : 0) : n;
   dirty.flame = 1; render();
 });
+$('srcgo').addEventListener('click', function () { if (zoomRoot) showSource(frm[zoomRoot]); });
 $('reset').addEventListener('click', function () { zoomRoot = 0; dirty.flame = 1; render(); });
 
 /* ---- functions table, callers and callees ---- */
@@ -323,6 +332,9 @@ function drawCallers() {
   if (selFn < 1) { box.hidden = true; return; }
   box.hidden = false;
   $('ccname').textContent = funcLabel(selFn);
+  var hotFr = funcHotFrame(selFn);
+  $('ccsrc').hidden = hotFr <= 0;
+  $('ccsrc').dataset.fr = String(hotFr);
   var callers = new Map(), callees = new Map(), end = -1, total = 0;
   for (var n = 1; n < N; n++) {
     if (n < end || nodeFn[n] !== selFn) continue;
@@ -335,6 +347,7 @@ function drawCallers() {
   fillCC('callers', callers, total);
   fillCC('callees', callees, total);
 }
+$('ccsrc').addEventListener('click', function () { showSource(+this.dataset.fr); });
 $('callers').addEventListener('click', function (e) { var tr = e.target.closest('tr'); if (tr && +tr.dataset.f > 0) selectFn(+tr.dataset.f); });
 $('callees').addEventListener('click', function (e) { var tr = e.target.closest('tr'); if (tr && +tr.dataset.f > 0) selectFn(+tr.dataset.f); });
 
@@ -355,6 +368,7 @@ function treeRow(n) {
   var lab = el('span', 'tl', nodeLabel(n));
   if (n && nodeMatch && nodeMatch[n]) lab.className = 'tl hit';
   line.appendChild(lab);
+  if (n && srcPlace(frm[n])) { var go = el('span', 'sgo', ' \u2197 source'); go.dataset.fr = String(frm[n]); line.appendChild(go); }
   line.style.paddingLeft = (Math.min(dep[n], 200) * 14) + 'px';
   row.appendChild(line);
   return row;
@@ -384,7 +398,10 @@ function drawTree() {
   var r = root;
   for (var k = 0; k < 4 && r; k++) { expand(r, true); var box = r.children[1]; r = box && box.firstChild && box.firstChild.dataset ? box.firstChild : null; }
 }
-$('tree').addEventListener('click', function (e) { var row = e.target.closest('.trow'); if (row && e.target.closest('.tline')) expand(row); });
+$('tree').addEventListener('click', function (e) {
+  if (e.target.classList.contains('sgo')) { showSource(+e.target.dataset.fr); return; }
+  var row = e.target.closest('.trow'); if (row && e.target.closest('.tline')) expand(row);
+});
 
 /* ---- timeline ---- */
 var sT = null, tlHit = null, tlW = 0, tlT0 = 0, tlSpan = 1, TLH = 22;
@@ -441,13 +458,115 @@ function drawTimeline() {
   c.addEventListener('mouseleave', function () { tip.hidden = true; });
 }
 
+/* ---- source ---- */
+/* D.src.files: [file string, own, total, text offset (-1: none), text length, note];
+ * D.src.lines: file, line, own, total, by file (hottest file first) then line. */
+var SF = D.src ? D.src.files : [], SL = D.src ? D.src.lines : [], fileIdx = new Map(), srcLines = [], srcBuilt = [];
+var decoder = typeof TextDecoder !== 'undefined' ? new TextDecoder('utf-8') : null;
+for (i = 0; i < SF.length; i++) { fileIdx.set(SF[i][0], i); srcLines.push([]); }
+for (i = 0; i + 3 < SL.length; i += 4) if (SL[i] < SF.length) srcLines[SL[i]].push([SL[i + 1], SL[i + 2], SL[i + 3]]);
+/* "file:line" of a frame when the Source tab shows that file, else null. */
+function srcPlace(fr) {
+  var f = frFunc[fr];
+  if (fnKind[f] !== K.python || !fileIdx.has(fnFile[f])) return null;
+  return S[fnFile[f]] + (frLine[fr] > 0 ? ':' + frLine[fr] : '');
+}
+function fileText(k) {
+  var e = SF[k];
+  if (e[3] < 0 || !decoder || !SRC) return null;
+  return decoder.decode(SRC.subarray(e[3], e[3] + e[4]));
+}
+function heat(w, max) { return max > 0 && w > 0 ? 'rgba(230,60,30,' + (0.12 + 0.78 * w / max).toFixed(3) + ')' : ''; }
+function buildFile(k, det) {
+  if (srcBuilt[k]) return;
+  srcBuilt[k] = 1;
+  var L = srcLines[k], text = fileText(k), byLine = new Map(), maxOwn = 0, hot = -1, k2;
+  for (k2 = 0; k2 < L.length; k2++) { byLine.set(L[k2][0], L[k2]); if (L[k2][1] > maxOwn) { maxOwn = L[k2][1]; hot = L[k2][0]; } }
+  if (SF[k][5]) det.appendChild(el('div', 'note', SF[k][5]));
+  var tb = el('table', 'stab'), body = el('tbody'), nums;
+  tb.appendChild(body);
+  if (text !== null) {
+    var rows = text.split('\n'), last = L.length ? L[L.length - 1][0] : 0;
+    if (rows.length > 1 && rows[rows.length - 1] === '') rows.pop(); /* the newline ending the last line */
+    nums = [];
+    for (k2 = 1; k2 <= Math.max(rows.length, last); k2++) nums.push(k2);
+  } else nums = L.map(function (x) { return x[0]; });
+  var frag = document.createDocumentFragment();
+  nums.forEach(function (ln) {
+    var fig = byLine.get(ln), tr = el('tr');
+    tr.id = 'src-' + k + '-' + ln;
+    if (ln === hot) tr.className = 'hot';
+    var own = el('td', 'n', fig && fig[1] ? wt(fig[1]) : ''), all = el('td', 'n', fig && fig[2] ? wt(fig[2]) : '');
+    if (fig) { own.style.background = heat(fig[1], maxOwn); all.style.background = heat(fig[2], SF[k][2]); tr.dataset.own = String(fig[1]); tr.dataset.total = String(fig[2]); }
+    tr.appendChild(own); tr.appendChild(all); tr.appendChild(el('td', 'ln', String(ln)));
+    /* the program's text, shown as text: never parsed */
+    tr.appendChild(el('td', 'code', text !== null ? (rows[ln - 1] || '').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd') : ''));
+    frag.appendChild(tr);
+  });
+  body.appendChild(frag);
+  det.appendChild(tb);
+}
+function drawSource() {
+  var box = $('src'), hotBox = $('shot');
+  box.textContent = ''; hotBox.textContent = ''; srcBuilt = [];
+  if (!SF.length) { box.appendChild(el('p', 'empty', 'No source lines: this profile has no line numbers of Python code.')); return; }
+  $('scount').textContent = SF.length + ' files with samples, hottest first; own and total per line';
+  var all = [];
+  for (var k = 0; k < SF.length; k++) for (var q = 0; q < srcLines[k].length; q++) if (srcLines[k][q][1] > 0) all.push([k, srcLines[k][q]]);
+  all.sort(function (a, b) { return b[1][1] - a[1][1] || b[1][2] - a[1][2] || a[0] - b[0] || a[1][0] - b[1][0]; });
+  hotBox.appendChild(el('h4', '', 'Hottest lines'));
+  all.slice(0, 10).forEach(function (x) {
+    var d = el('div'), a = el('a', '', S[SF[x[0]][0]] + ':' + x[1][0]);
+    a.dataset.k = String(x[0]); a.dataset.l = String(x[1][0]);
+    d.appendChild(el('span', 'tp', pct(x[1][1], T))); d.appendChild(a); hotBox.appendChild(d);
+  });
+  for (k = 0; k < SF.length; k++) {
+    var det = el('details', 'sfile'), sum = el('summary', '', S[SF[k][0]]);
+    det.id = 'srcf-' + k; det.dataset.k = String(k);
+    sum.appendChild(el('span', 'sub', 'own ' + wt(SF[k][1]) + ' (' + pct(SF[k][1], T) + '), total ' + wt(SF[k][2]) + ' (' + pct(SF[k][2], T) + ')' + (SF[k][3] < 0 ? ' \u2014 no text' : '')));
+    det.appendChild(sum);
+    det.addEventListener('toggle', function () { if (this.open) buildFile(+this.dataset.k, this); });
+    box.appendChild(det);
+    if (k < 3) det.open = true;
+  }
+}
+$('shot').addEventListener('click', function (e) { var a = e.target.closest('a'); if (a) jumpTo(+a.dataset.k, +a.dataset.l); });
+function jumpTo(k, line) {
+  view = 'source'; render();
+  var det = $('srcf-' + k);
+  if (!det) return;
+  det.open = true; buildFile(k, det);
+  var old = document.querySelector('table.stab tr.sel');
+  if (old) old.classList.remove('sel');
+  var tr = $('src-' + k + '-' + line) || det.querySelector('table.stab tr[data-own]');
+  if (tr) { tr.classList.add('sel'); tr.scrollIntoView({ block: 'center' }); }
+}
+/* The frame of function f whose line has the most own weight (then total), 0 when none is shown. */
+function funcHotFrame(f) {
+  if (fnKind[f] !== K.python || !fileIdx.has(fnFile[f])) return 0;
+  var L = srcLines[fileIdx.get(fnFile[f])], fig = new Map(), best = 0, bo = -1, bt = -1;
+  for (var q = 0; q < L.length; q++) fig.set(L[q][0], L[q]);
+  for (var fr = 1; fr < NFR; fr++) {
+    if (frFunc[fr] !== f) continue;
+    var x = fig.get(frLine[fr]), o = x ? x[1] : 0, t = x ? x[2] : 0;
+    if (o > bo || (o === bo && t > bt)) { best = fr; bo = o; bt = t; }
+  }
+  return best;
+}
+/* Jumps to a frame's line in the Source tab (its file's hottest line when it has no line). */
+function showSource(fr) {
+  var f = frFunc[fr];
+  if (!srcPlace(fr)) return;
+  jumpTo(fileIdx.get(fnFile[f]), frLine[fr]);
+}
+
 /* ---- views ---- */
-var view = D.view === 'icicle' ? 'icicle' : 'flame', dirty = { flame: 1, table: 1, tree: 1, timeline: 1 };
+var view = D.view === 'icicle' ? 'icicle' : 'flame', dirty = { flame: 1, table: 1, tree: 1, timeline: 1, source: 1 };
 function render() {
   var v = view === 'icicle' ? 'flame' : view;
-  ['flame', 'table', 'tree', 'timeline'].forEach(function (k) { $('v-' + k).hidden = k !== v; });
+  ['flame', 'table', 'tree', 'timeline', 'source'].forEach(function (k) { $('v-' + k).hidden = k !== v; });
   if (v === 'flame') drawFlame(view === 'icicle');
-  else if (dirty[v]) { dirty[v] = 0; if (v === 'table') drawTable(); else if (v === 'tree') drawTree(); else drawTimeline(); }
+  else if (dirty[v]) { dirty[v] = 0; if (v === 'table') drawTable(); else if (v === 'tree') drawTree(); else if (v === 'source') drawSource(); else drawTimeline(); }
   var bs = $('tabs').children;
   for (var k = 0; k < bs.length; k++) bs[k].className = bs[k].dataset.v === view ? 'on' : '';
 }
@@ -473,6 +592,6 @@ function layout() {
   }
   return { width: parseFloat(cv.style.width), zoomRoot: zoomRoot, rects: out };
 }
-window.pyflare = { ready: performance.now(), search: applySearch, layout: layout, nodes: N, samples: NS, total: T };
+window.pyflare = { ready: performance.now(), search: applySearch, layout: layout, nodes: N, samples: NS, total: T, showSource: showSource };
 }
 })();

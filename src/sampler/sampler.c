@@ -344,23 +344,12 @@ static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
 }
 
 static int reserve_stack(thread_state *ts, size_t n) {
-    if (n <= ts->cap)
-        return 0;
-    size_t cap = ts->cap ? ts->cap : 64;
-    while (cap < n)
-        cap *= 2;
-    uint32_t *func = realloc(ts->last_func, cap * sizeof *func);
-    if (func)
-        ts->last_func = func;
-    int32_t *line = realloc(ts->last_line, cap * sizeof *line);
-    if (line)
-        ts->last_line = line;
-    pf_node_id *node = realloc(ts->last_node, cap * sizeof *node);
-    if (node)
-        ts->last_node = node;
-    if (!func || !line || !node)
+    /* One capacity for the three, raised once all three hold n. */
+    size_t a = ts->cap, b = ts->cap, c = ts->cap;
+    if (PF_GROW(ts->last_func, a, n, 64) != 0 || PF_GROW(ts->last_line, b, n, 64) != 0 ||
+        PF_GROW(ts->last_node, c, n, 64) != 0)
         return -1;
-    ts->cap = cap;
+    ts->cap = a;
     return 0;
 }
 

@@ -409,14 +409,9 @@ static void quote(char *out, size_t cap, const char *s, size_t len) {
 
 /* Room in prev, cur and seg for `most` frames. */
 static int depth_needed(reader *r, size_t most) {
-    /* One capacity for the three: each grows from it the same way, and it is
-     * raised only once all three hold `most`. */
-    size_t a = r->frames_cap, b = r->frames_cap, c = r->frames_cap;
-    if (PF_GROW(r->prev, a, most, 256) != 0 || PF_GROW(r->cur, b, most, 256) != 0 ||
-        PF_GROW(r->seg, c, most, 256) != 0)
-        return -1;
-    r->frames_cap = a;
-    return 0;
+    void *const arrays[] = {&r->prev, &r->cur, &r->seg};
+    const size_t elems[] = {sizeof *r->prev, sizeof *r->cur, sizeof *r->seg};
+    return pf_grow_all(arrays, elems, 3, &r->frames_cap, most, 256);
 }
 
 /* Parses one line (without its newline) into the profile; prev/cur carry the

@@ -344,13 +344,9 @@ static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
 }
 
 static int reserve_stack(thread_state *ts, size_t n) {
-    /* One capacity for the three, raised once all three hold n. */
-    size_t a = ts->cap, b = ts->cap, c = ts->cap;
-    if (PF_GROW(ts->last_func, a, n, 64) != 0 || PF_GROW(ts->last_line, b, n, 64) != 0 ||
-        PF_GROW(ts->last_node, c, n, 64) != 0)
-        return -1;
-    ts->cap = a;
-    return 0;
+    void *const arrays[] = {&ts->last_func, &ts->last_line, &ts->last_node};
+    const size_t elems[] = {sizeof *ts->last_func, sizeof *ts->last_line, sizeof *ts->last_node};
+    return pf_grow_all(arrays, elems, 3, &ts->cap, n, 64);
 }
 
 /* The profile's frame for a code object at a line; the function is made once per code object. */

@@ -2014,8 +2014,8 @@ static PyMethodDef profiler_methods[] = {
     {"__exit__", NOARGS(Profiler_exit), METH_VARARGS, NULL},
     {"clear", NOARGS(Profiler_clear), METH_NOARGS, "Forget everything measured."},
     {"write", NOARGS(Profiler_write), METH_VARARGS | METH_KEYWORDS,
-     "write(path, format=None, title=None): write the profile in any pyflare format\n"
-     "(from the file name: .callgrind .pstats/.prof .svg .html .speedscope.json .folded/.txt ...)."},
+     "write(path, format=None, title=None): write the profile in any of pyflare.formats()\n"
+     "(format is a name; without it, the file name's extension chooses)."},
     {"stats", NOARGS(Profiler_stats), METH_NOARGS,
      "{(file, firstline, name): {calls, primitive_calls, self_ns, total_ns, builtin}}"},
     {"tree", NOARGS(Profiler_tree), METH_NOARGS,
@@ -2131,8 +2131,32 @@ done:
     return result;
 }
 
+/* formats(): the output format table (src/output/writer.c), the one list of
+ * formats, as [(name, extension, media type, binary)]: the extension is the
+ * first the table gives, the one a file of that format is named with. */
+static PyObject *formats(PyObject *module, PyObject *unused) {
+    (void)module;
+    (void)unused;
+    PyObject *list = PyList_New(0);
+    const out_format *f;
+    for (size_t i = 0; list && (f = out_format_at(i)); i++) {
+        size_t extlen = strcspn(f->extensions, " ");
+        PyObject *row = Py_BuildValue("(ss#sO)", f->name, f->extensions, (Py_ssize_t)extlen, f->media,
+                                      f->binary ? Py_True : Py_False);
+        if (!row || PyList_Append(list, row) != 0) {
+            Py_XDECREF(row);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(row);
+    }
+    return list;
+}
+
 static PyMethodDef module_methods[] = {
     {"_after_fork_child", NOARGS(after_fork_child), METH_NOARGS, NULL},
+    {"formats", NOARGS(formats), METH_NOARGS,
+     "formats() -> [(name, extension, media type, binary)]: every output format pyflare writes."},
     {"_parse_args", parse_args, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
 };

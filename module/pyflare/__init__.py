@@ -3,8 +3,8 @@
 
 Like cProfile, it sees every call (exact call counts), but it is written to
 cost less, and it fills pyflare's profile model, so every pyflare output
-format works on it: callgrind, pstats, svg/html flame graphs, speedscope,
-folded stacks, text.
+format works on it (pyflare.formats() lists them: name, extension, media
+type, binary).
 
     import pyflare
     with pyflare.Profile() as p:          # or p.enable() ... p.disable()
@@ -40,9 +40,9 @@ import functools
 import os
 import sys
 
-from pyflare._tracer import Profile, backend
+from pyflare._tracer import Profile, backend, formats
 
-__all__ = ["Profile", "profile", "backend"]
+__all__ = ["Profile", "profile", "backend", "formats"]
 
 
 def profile(fn=None, output=None, format=None, clock="wall", builtins=True, immediate=False):

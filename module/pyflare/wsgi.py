@@ -7,9 +7,9 @@
 
 Only requests that ask are profiled: a query string with the trigger
 (`?pyflare`, `?pyflare=svg`) or the header `X-Pyflare: 1` (or a format name).
-The value picks the format: html (default), svg, callgrind, pstats,
-speedscope, folded, text, pprof. The trigger is removed from the query
-string before the application sees it.
+The value picks the format: html (default) or any name in
+pyflare.formats(). The trigger is removed from the query string before the
+application sees it.
 
 Without output_dir the response is replaced by the report (the application
 still runs in full, so its side effects happen); with output_dir the report is
@@ -24,19 +24,10 @@ import tempfile
 import threading
 import time
 
-from pyflare import Profile
+from pyflare import Profile, formats
 
-# Format name -> (file extension, content type).
-FORMATS = {
-    "html": (".html", "text/html; charset=utf-8"),
-    "svg": (".svg", "image/svg+xml"),
-    "callgrind": (".callgrind", "application/octet-stream"),
-    "pstats": (".pstats", "application/octet-stream"),
-    "speedscope": (".speedscope.json", "application/json"),
-    "folded": (".folded", "text/plain; charset=utf-8"),
-    "text": (".text", "text/plain; charset=utf-8"),
-    "pprof": (".pb.gz", "application/octet-stream"),
-}
+# Format name -> (file extension, content type), from pyflare's format table.
+FORMATS = dict((name, (ext, media)) for name, ext, media, _binary in formats())
 
 
 class ProfilerMiddleware(object):

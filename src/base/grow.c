@@ -22,3 +22,14 @@ int pf_grow(void *arrayp, size_t *cap, size_t need, size_t elem, size_t first) {
     *cap = n;
     return 0;
 }
+
+int pf_grow_all(void *const *arrays, const size_t *elems, size_t n, size_t *cap, size_t need, size_t first) {
+    size_t grown = *cap;
+    for (size_t i = 0; i < n; i++) {
+        grown = *cap;
+        if (pf_grow(arrays[i], &grown, need, elems[i], first) != 0)
+            return -1;
+    }
+    *cap = grown;
+    return 0;
+}

@@ -24,4 +24,10 @@ int pf_grow(void *arrayp, size_t *cap, size_t need, size_t elem, size_t first);
 #define PF_GROW(array, cap, need, first) \
     ((size_t)(need) <= (cap) ? 0 : pf_grow(&(array), &(cap), (need), sizeof *(array), (first)))
 
+/* Parallel arrays sharing one capacity: arrays[i] is the address of the i-th
+ * array pointer, elems[i] its element size. Each grows as pf_grow would; *cap
+ * is raised only once all n hold `need` (after a failure some may be larger
+ * than *cap says, which is harmless). Returns 0 or -1 as pf_grow. */
+int pf_grow_all(void *const *arrays, const size_t *elems, size_t n, size_t *cap, size_t need, size_t first);
+
 #endif

@@ -16,11 +16,6 @@ int cmd_diff(int argc, char **argv);       /* convert.c */
 int cmd_trace(int argc, char **argv);      /* trace.c */
 int cmd_top(int argc, char **argv);        /* top.c */
 
-/* record.c, for top too: starts command (-1 after printing why not), and
- * reaps a launched program (SIGTERM first if still_running): its exit status. */
-pid_t cli_launch(char **command);
-int cli_reap(pid_t pid, int still_running);
-
 /* Prints "pyflare: <message>" on stderr and returns the exit status for it. */
 int cli_fail(const pf_error *err);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,12 +14,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/target.h"
 #include "output/writer.h"
 #include "profile/profile.h"
 #include "sampler/clock.h"
 #include "sampler/sampler.h"
-
-#define LAUNCH_WAIT_NS 15000000000ull /* how long a launched program may take to become Python */
 
 static const cli_command record_command = {
     .id = CMD_RECORD, .display = "pyflare record", .command_after_dashes = 1,
@@ -51,27 +50,6 @@ typedef struct record_options {
     char **command;          /* after "--" */
     int pyflame;             /* the short form */
 } record_options;
-
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t child_exited;
-static volatile pid_t launched_pid; /* the program pyflare started, 0 when attached */
-
-static void on_stop_signal(int sig) { (void)sig; stop_requested = 1; }
-
-/* SIGCHLD also comes for every thread of a traced (--blocking) program that
- * exits: only the launched program's own end stops the recording. */
-static void on_child(int sig) {
-    (void)sig;
-    int saved = errno;
-    siginfo_t info;
-    info.si_pid = 0;
-    if (launched_pid > 0 && waitid(P_PID, (id_t)launched_pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid == launched_pid) {
-        child_exited = 1;
-        stop_requested = 1;
-    }
-    errno = saved;
-}
 
 /* The command's arguments into o; -1 to go on, or the exit status. */
 static int parse(int argc, char **argv, record_options *o, int pyflame) {
@@ -165,91 +143,6 @@ static void print_cpu(const sampler_stats *st, const pf_meta *meta) {
             st->cpu_ns / 1e9, meta->period_ns / 1e6);
 }
 
-/* Starts the command; returns its pid, or -1 (message printed). */
-pid_t cli_launch(char **command) {
-    int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) {
-        perror("pyflare: pipe");
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("pyflare: fork");
-        return -1;
-    }
-    if (pid == 0) {
-        close(report[0]);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        execvp(command[0], command);
-        int e = errno;
-        if (write(report[1], &e, sizeof e) < 0) {
-        }
-        _exit(127);
-    }
-    close(report[1]);
-    int e;
-    ssize_t got = read(report[0], &e, sizeof e); /* EOF: exec worked */
-    close(report[0]);
-    if (got == (ssize_t)sizeof e) {
-        waitpid(pid, NULL, 0);
-        fprintf(stderr, "pyflare: cannot run '%s': %s\n", command[0], strerror(e));
-        return -1;
-    }
-    return pid;
-}
-
-/* Waits until the launched program has an initialised interpreter. */
-static int attach_launched(sampler *s, pid_t pid, pf_error *err) {
-    uint64_t deadline = sampler_now_ns() + LAUNCH_WAIT_NS;
-    int not_python = 0; /* what the last informative error said: a zombie only says it exited */
-    for (;;) {
-        if (sampler_add_process(s, pid, err) == 0)
-            return 0;
-        if (err->kind != PF_ERR_EXITED && err->kind != PF_ERR_NO_PROCESS)
-            not_python = err->kind == PF_ERR_NOT_PYTHON;
-        if (child_exited || stop_requested || sampler_now_ns() > deadline) {
-            if (not_python)
-                return pf_fail(err, PF_ERR_NOT_PYTHON,
-                               "the launched program (pid %d) is not Python: no CPython found in it (to sample "
-                               "the Python processes it starts, add --subprocesses)", (int)pid);
-            if (child_exited || stop_requested)
-                return pf_fail(err, PF_ERR_EXITED, "the program exited before any Python code could be sampled");
-            return -1;
-        }
-        struct timespec ms = {0, 5000000};
-        nanosleep(&ms, NULL);
-    }
-}
-
-/* The launched program's exit status as a shell would report it. Never
- * waits forever: SIGTERM, two seconds, SIGKILL, two more seconds. */
-int cli_reap(pid_t pid, int still_running) {
-    int status = 0;
-    if (still_running)
-        kill(pid, SIGTERM);
-    for (int i = 0;; i++) {
-        pid_t got = waitpid(pid, &status, WNOHANG);
-        if (got == pid)
-            break;
-        if (got < 0 && errno != EINTR)
-            return 1; /* not ours to wait for any more */
-        if (i == 200)
-            kill(pid, SIGKILL);
-        if (i == 400) {
-            fprintf(stderr, "pyflare: process %d does not end; leaving it\n", (int)pid);
-            return 1;
-        }
-        struct timespec ms = {0, 10000000};
-        nanosleep(&ms, NULL);
-    }
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return 1;
-}
-
 int cmd_record(int argc, char **argv) {
     int pyflame = strcmp(argv[0], "record") != 0; /* called without a subcommand */
     record_options o;
@@ -259,13 +152,7 @@ int cmd_record(int argc, char **argv) {
     const out_format *fmt = o.format;
     pf_error err = {0};
 
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_child;
-    sa.sa_flags = SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &sa, NULL);
+    cli_catch_stop_signals(0);
 
     pf_profile *profile = pf_profile_new();
     sampler *s = NULL;
@@ -273,35 +160,12 @@ int cmd_record(int argc, char **argv) {
         pf_profile_free(profile);
         return cli_fail(&err);
     }
-    pid_t child = 0;
-    if (o.command) {
-        child = cli_launch(o.command);
-        if (child < 0) {
-            rc = 1;
-            goto out;
-        }
-        launched_pid = child;
-        siginfo_t info = {0}; /* it may have ended before its SIGCHLD could be recognised */
-        if (waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == child) {
-            child_exited = 1;
-            stop_requested = 1;
-        }
-        if (attach_launched(s, child, &err) != 0) {
-            if (err.kind == PF_ERR_NOT_PYTHON && o.sampling.subprocesses)
-                err.kind = PF_OK; /* its Python children will be found */
-            else {
-                rc = cli_fail(&err);
-                cli_reap(child, !child_exited);
-                goto out;
-            }
-        }
-    } else if (sampler_add_process(s, o.pid, &err) != 0) {
-        rc = cli_fail(&err);
+    pid_t child;
+    if ((rc = cli_start_target(s, o.pid, o.command, o.sampling.subprocesses, &child)) >= 0)
         goto out;
-    }
 
     int live = isatty(2);
-    if (sampler_run(s, &stop_requested, live ? show_progress : NULL, NULL, &err) != 0) {
+    if (sampler_run(s, &cli_stop_requested, live ? show_progress : NULL, NULL, &err) != 0) {
         rc = cli_fail(&err);
         goto out;
     }
@@ -311,7 +175,7 @@ int cmd_record(int argc, char **argv) {
     if (st->exec_not_python)
         fprintf(stderr, "pyflare: process %d exec()ed %s, which is not Python: nothing was sampled in it after "
                         "that\n", (int)st->exec_pid, *st->exec_program ? st->exec_program : "another program");
-    if (sampler_all_exited(s) || child_exited)
+    if (sampler_all_exited(s) || cli_child_exited)
         fprintf(stderr, "pyflare: the program exited; writing what was recorded\n");
     print_summary(st, o.sampling.rate_hz);
     print_cpu(st, pf_profile_meta_const(profile));
@@ -361,7 +225,7 @@ int cmd_record(int argc, char **argv) {
          * kernel keeps the program from ending. */
         sampler_free(s);
         s = NULL;
-        int status = cli_reap(child, !child_exited);
+        int status = cli_reap(child, !cli_child_exited);
         if (rc == 0)
             rc = status;
     }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/target.h"
 #include "cli/term.h"
 #include "cli/top_view.h"
 #include "output/writer.h"
@@ -24,7 +25,6 @@
 #include "sampler/sampler.h"
 
 #define REFRESH_NS 1000000000ull     /* a new table this often */
-#define LAUNCH_WAIT_NS 15000000000ull /* how long a launched program may take to become Python */
 
 static const cli_command top_command = {
     .id = CMD_TOP, .display = "pyflare top", .command_after_dashes = 1,
@@ -38,30 +38,6 @@ static const cli_command top_command = {
              "Threads are always sampled with a root per thread (so one can be picked);\n"
              "with -o FILE the profile is written when top ends.\n",
 };
-
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t stop_signal;
-static volatile sig_atomic_t child_exited;
-static volatile pid_t launched_pid;
-
-static void on_stop_signal(int sig) {
-    stop_signal = sig;
-    stop_requested = 1;
-}
-
-/* Only the launched program's own end counts (see record.c). */
-static void on_child(int sig) {
-    (void)sig;
-    int saved = errno;
-    siginfo_t info;
-    info.si_pid = 0;
-    if (launched_pid > 0 && waitid(P_PID, (id_t)launched_pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid == launched_pid) {
-        child_exited = 1;
-        stop_requested = 1;
-    }
-    errno = saved;
-}
 
 typedef struct top_state {
     pf_profile *profile;
@@ -158,7 +134,7 @@ static void key(top_state *t, int k) {
     switch (k) {
     case 'q': case 'Q':
         t->quit = 1;
-        stop_requested = 1;
+        cli_stop_requested = 1;
         break;
     case '1': case '2': case '3': case '4': case '5': case '6':
         t->view.sort = k - '1';
@@ -220,28 +196,6 @@ static void on_progress(const sampler_stats *st, void *arg) {
         draw(t, NULL);
 }
 
-/* Waits until the launched program has an initialised interpreter. */
-static int attach_launched(sampler *s, pid_t pid, pf_error *err) {
-    uint64_t deadline = sampler_now_ns() + LAUNCH_WAIT_NS;
-    int not_python = 0;
-    for (;;) {
-        if (sampler_add_process(s, pid, err) == 0)
-            return 0;
-        if (err->kind != PF_ERR_EXITED && err->kind != PF_ERR_NO_PROCESS)
-            not_python = err->kind == PF_ERR_NOT_PYTHON;
-        if (child_exited || stop_requested || sampler_now_ns() > deadline) {
-            if (not_python)
-                return pf_fail(err, PF_ERR_NOT_PYTHON, "the launched program (pid %d) is not Python: no CPython "
-                               "found in it", (int)pid);
-            if (child_exited || stop_requested)
-                return pf_fail(err, PF_ERR_EXITED, "the program exited before any Python code could be sampled");
-            return -1;
-        }
-        struct timespec ms = {0, 5000000};
-        nanosleep(&ms, NULL);
-    }
-}
-
 int cmd_top(int argc, char **argv) {
     cli_args a;
     int rc = cli_start(&top_command, argc, argv, &a);
@@ -271,15 +225,7 @@ int cmd_top(int argc, char **argv) {
             return rc;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = on_child;
-    sa.sa_flags = SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &sa, NULL);
+    cli_catch_stop_signals(1);
 
     pf_error err = {0};
     top_state t;
@@ -292,56 +238,35 @@ int cmd_top(int argc, char **argv) {
         pf_profile_free(t.profile);
         return cli_fail(&err);
     }
-    pid_t child = 0;
-    if (a.command) {
-        child = cli_launch(a.command);
-        if (child < 0) {
-            rc = 1;
-            goto out;
-        }
-        launched_pid = child;
-        siginfo_t info = {0};
-        if (waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == child)
-            child_exited = stop_requested = 1;
-        if (attach_launched(s, child, &err) != 0) {
-            if (err.kind == PF_ERR_NOT_PYTHON && so.subprocesses)
-                err.kind = PF_OK;
-            else {
-                rc = cli_fail(&err);
-                cli_reap(child, !child_exited);
-                goto out;
-            }
-        }
-    } else if (sampler_add_process(s, a.pid, &err) != 0) {
-        rc = cli_fail(&err);
+    pid_t child;
+    if ((rc = cli_start_target(s, a.pid, a.command, so.subprocesses, &child)) >= 0)
         goto out;
-    }
 
     t.screen = term_enter() == 0;
     t.color = t.screen && !getenv("NO_COLOR");
     t.next_ns = REFRESH_NS;
     t.period_s = 1.0 / so.rate_hz;
-    rc = sampler_run(s, &stop_requested, on_progress, &t, &err) != 0 ? cli_fail(&err) : 0;
+    rc = sampler_run(s, &cli_stop_requested, on_progress, &t, &err) != 0 ? cli_fail(&err) : 0;
     t.stats = *sampler_get_stats(s);
     const pf_meta *meta = pf_profile_meta_const(t.profile);
     t.period_s = meta->period_ns / 1e9;
 
     /* The last frame says why top ended; after the program's own end the
      * screen stays until a key (or a signal) so the figures can be read. */
-    int exited = child_exited || sampler_all_exited(s);
+    int exited = cli_child_exited || sampler_all_exited(s);
     const char *why = t.quit ? NULL
-                      : stop_signal ? "pyflare top: stopped by a signal"
+                      : cli_stop_signal ? "pyflare top: stopped by a signal"
                       : exited ? "pyflare top: the program exited"
                                : "pyflare top: the duration ended";
     if (!t.paused)
         update(&t);
     if (why) {
         char status[160];
-        snprintf(status, sizeof status, "%s%s", why, t.screen && exited && !stop_signal ? " - press a key to leave" : "");
+        snprintf(status, sizeof status, "%s%s", why, t.screen && exited && !cli_stop_signal ? " - press a key to leave" : "");
         draw(&t, status);
-        if (t.screen && exited && !stop_signal) {
-            stop_requested = 0;
-            while (!stop_requested && term_wait_key(200) < 0) {
+        if (t.screen && exited && !cli_stop_signal) {
+            cli_stop_requested = 0;
+            while (!cli_stop_requested && term_wait_key(200) < 0) {
             }
         }
     }
@@ -364,7 +289,7 @@ int cmd_top(int argc, char **argv) {
     if (child > 0) {
         sampler_free(s);
         s = NULL;
-        int status = cli_reap(child, !child_exited);
+        int status = cli_reap(child, !cli_child_exited);
         if (rc == 0 && exited)
             rc = status;
     }

@@ -16,6 +16,7 @@
 #include "cpython/debug_offsets.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -209,6 +210,76 @@ static int64_t gil_field(reader *r, int64_t gil_state, const char *field, uint64
     return v - gil_state;
 }
 
+/* One offset _Py_DebugOffsets gives: where it goes in py_layout, where the
+ * table has it (see get for width), and what its absence means. */
+typedef struct wanted {
+    size_t at; /* offsetof(py_layout, ...): an int64_t */
+    const char *section, *field;
+    uint64_t width;
+    enum { REQUIRED, ABSENT_NONE, ABSENT_BASE } absent; /* a failure; PY_NO_FIELD; the header table's value stays */
+} wanted;
+#define W(member, section, field, width, absent) {offsetof(py_layout, member), section, field, width, absent}
+
+/* Read in this order (the first failure is the one reported): the interpreter
+ * state's, then its GIL fields (gil_field), then the rest. */
+static const wanted interp_offsets[] = {
+    W(runtime.interpreters_head, "runtime_state", "interpreters_head", 8, REQUIRED),
+    W(interp.next, "interpreter_state", "next", 8, REQUIRED),
+    W(interp.tstate_head, "interpreter_state", "threads_head", 8, REQUIRED),
+    W(interp.modules, "interpreter_state", "imports_modules", 8, REQUIRED),
+    W(interp.gil, "interpreter_state", "ceval_gil", 8, REQUIRED),
+    W(interp.gil_embedded, "interpreter_state", "gil_runtime_state", 0, REQUIRED),
+};
+
+static const wanted offsets[] = {
+    W(tstate.next, "thread_state", "next", 8, REQUIRED),
+    W(tstate.interp, "thread_state", "interp", 8, REQUIRED),
+    W(tstate.thread_id, "thread_state", "thread_id", 8, REQUIRED),
+    W(tstate.native_thread_id, "thread_state", "native_thread_id", 8, REQUIRED),
+    W(tstate.current_frame, "thread_state", "current_frame", 8, REQUIRED),
+    W(tstate.datastack_chunk, "thread_state", "datastack_chunk", 8, REQUIRED),
+    /* 3.15+: the sentinel ending each chain, and who holds the GIL per thread.
+     * Taken from the table or not at all, never from the header table. */
+    W(tstate.base_frame, "thread_state", "base_frame", 8, ABSENT_NONE),
+    W(tstate.holds_gil, "thread_state", "holds_gil", 4, ABSENT_NONE),
+    W(iframe.size, "interpreter_frame", "size", 0, REQUIRED),
+    W(iframe.previous, "interpreter_frame", "previous", 8, REQUIRED),
+    W(iframe.code, "interpreter_frame", "executable", 8, REQUIRED),
+    W(iframe.instr, "interpreter_frame", "instr_ptr", 8, REQUIRED),
+    W(iframe.owner, "interpreter_frame", "owner", 1, REQUIRED),
+    W(code.filename, "code_object", "filename", 8, REQUIRED),
+    W(code.name, "code_object", "name", 8, REQUIRED),
+    W(code.qualname, "code_object", "qualname", 8, REQUIRED),
+    W(code.linetable, "code_object", "linetable", 8, REQUIRED),
+    W(code.firstlineno, "code_object", "firstlineno", 4, REQUIRED),
+    W(code.code_adaptive, "code_object", "co_code_adaptive", 0, REQUIRED),
+    W(type.ob_type, "pyobject", "ob_type", 8, REQUIRED),
+    W(type.tp_name, "type_object", "tp_name", 8, REQUIRED),
+    W(type.tp_flags, "type_object", "tp_flags", 8, REQUIRED),
+    /* 3.15 publishes these; before, the header table (base) has them. */
+    W(type.tp_basicsize, "type_object", "tp_basicsize", 8, ABSENT_BASE),
+    W(type.tp_dictoffset, "type_object", "tp_dictoffset", 8, ABSENT_BASE),
+    W(type.ht_cached_keys, "heap_type_object", "ht_cached_keys", 8, ABSENT_BASE),
+    W(dict.ma_keys, "dict_object", "ma_keys", 8, REQUIRED),
+    W(dict.ma_values, "dict_object", "ma_values", 8, REQUIRED),
+    W(misc.ob_size, "long_object", "lv_tag", 8, REQUIRED),
+    W(misc.ob_digit, "long_object", "ob_digit", 0, REQUIRED),
+    W(bytes.ob_size, "bytes_object", "ob_size", 8, REQUIRED),
+    W(bytes.ob_sval, "bytes_object", "ob_sval", 0, REQUIRED),
+    W(unicode.state, "unicode_object", "state", 4, REQUIRED),
+    W(unicode.length, "unicode_object", "length", 8, REQUIRED),
+    W(unicode.ascii_size, "unicode_object", "asciiobject_size", 0, REQUIRED),
+    W(unicode.compact_size, "unicode_object", "compactunicodeobject_size", 0, ABSENT_NONE),
+};
+
+static void read_offsets(reader *r, py_layout *L, const wanted *w, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = get(r, w[i].section, w[i].field, w[i].width, w[i].absent != REQUIRED);
+        if (v != PY_NO_FIELD || w[i].absent != ABSENT_BASE)
+            memcpy((char *)L + w[i].at, &v, sizeof v);
+    }
+}
+
 static const shape *shape_for(uint64_t version, pf_error *err) {
     int major = (int)(version >> 24) & 0xff, minor = (int)(version >> 16) & 0xff;
     int micro = (int)(version >> 8) & 0xff, level = (int)(version >> 4) & 0xf, serial = (int)version & 0xf;
@@ -283,68 +354,21 @@ int py_layout_from_debug_offsets(const uint8_t *bytes, size_t len, const py_layo
     L.ints = PY_LONG_TAG;
     L.build = free_threaded ? PY_BUILD_FREE_THREADED : PY_BUILD_GIL;
 
-    L.runtime.interpreters_head = get(&r, "runtime_state", "interpreters_head", 8, 0);
+    /* Gone since 3.13 (the table has no such fields). */
     L.runtime.tstate_current = PY_NO_FIELD;
-    L.interp.next = get(&r, "interpreter_state", "next", 8, 0);
-    L.interp.tstate_head = get(&r, "interpreter_state", "threads_head", 8, 0);
-    L.interp.modules = get(&r, "interpreter_state", "imports_modules", 8, 0);
-    L.interp.gil = get(&r, "interpreter_state", "ceval_gil", 8, 0);
-    L.interp.gil_embedded = get(&r, "interpreter_state", "gil_runtime_state", 0, 0);
+    L.tstate.frame = L.tstate.cframe = L.tstate.cframe_current_frame = PY_NO_FIELD;
+    read_offsets(&r, &L, interp_offsets, sizeof interp_offsets / sizeof interp_offsets[0]);
     L.interp.gil_locked = gil_field(&r, L.interp.gil_embedded, "gil_runtime_state_locked", 4);
     L.interp.gil_last_holder = gil_field(&r, L.interp.gil_embedded, "gil_runtime_state_holder", 8);
+    read_offsets(&r, &L, offsets, sizeof offsets / sizeof offsets[0]);
     if (free_threaded) {
         /* No GIL to name a holder (3.13t keeps the struct, disabled): every
          * thread's run state comes from the kernel, as for non-holders. */
         L.interp.gil = L.interp.gil_embedded = PY_NO_FIELD;
         L.interp.gil_locked = L.interp.gil_last_holder = PY_NO_FIELD;
     }
-    L.tstate.next = get(&r, "thread_state", "next", 8, 0);
-    L.tstate.interp = get(&r, "thread_state", "interp", 8, 0);
-    L.tstate.thread_id = get(&r, "thread_state", "thread_id", 8, 0);
-    L.tstate.native_thread_id = get(&r, "thread_state", "native_thread_id", 8, 0);
-    L.tstate.frame = PY_NO_FIELD;
-    L.tstate.cframe = PY_NO_FIELD;
-    L.tstate.cframe_current_frame = PY_NO_FIELD;
-    L.tstate.current_frame = get(&r, "thread_state", "current_frame", 8, 0);
-    L.tstate.datastack_chunk = get(&r, "thread_state", "datastack_chunk", 8, 0);
-    /* 3.15+: the sentinel ending each chain, and who holds the GIL per thread.
-     * Taken from the table or not at all, never from the header table. */
-    L.tstate.base_frame = get(&r, "thread_state", "base_frame", 8, 1);
-    L.tstate.holds_gil = get(&r, "thread_state", "holds_gil", 4, 1);
-    L.iframe.size = get(&r, "interpreter_frame", "size", 0, 0);
-    L.iframe.previous = get(&r, "interpreter_frame", "previous", 8, 0);
-    L.iframe.code = get(&r, "interpreter_frame", "executable", 8, 0);
-    L.iframe.instr = get(&r, "interpreter_frame", "instr_ptr", 8, 0);
-    L.iframe.owner = get(&r, "interpreter_frame", "owner", 1, 0);
-    L.code.filename = get(&r, "code_object", "filename", 8, 0);
-    L.code.name = get(&r, "code_object", "name", 8, 0);
-    L.code.qualname = get(&r, "code_object", "qualname", 8, 0);
-    L.code.linetable = get(&r, "code_object", "linetable", 8, 0);
-    L.code.firstlineno = get(&r, "code_object", "firstlineno", 4, 0);
-    L.code.code_adaptive = get(&r, "code_object", "co_code_adaptive", 0, 0);
-    L.type.ob_type = get(&r, "pyobject", "ob_type", 8, 0);
-    L.type.tp_name = get(&r, "type_object", "tp_name", 8, 0);
-    L.type.tp_flags = get(&r, "type_object", "tp_flags", 8, 0);
-    /* 3.15 publishes these; before, the header table (base) has them. */
-    int64_t v;
-    if ((v = get(&r, "type_object", "tp_basicsize", 8, 1)) != PY_NO_FIELD)
-        L.type.tp_basicsize = v;
-    if ((v = get(&r, "type_object", "tp_dictoffset", 8, 1)) != PY_NO_FIELD)
-        L.type.tp_dictoffset = v;
-    if ((v = get(&r, "heap_type_object", "ht_cached_keys", 8, 1)) != PY_NO_FIELD)
-        L.type.ht_cached_keys = v;
-    L.dict.ma_keys = get(&r, "dict_object", "ma_keys", 8, 0);
-    L.dict.ma_values = get(&r, "dict_object", "ma_values", 8, 0);
-    L.misc.ob_size = get(&r, "long_object", "lv_tag", 8, 0);
-    L.misc.ob_digit = get(&r, "long_object", "ob_digit", 0, 0);
-    L.bytes.ob_size = get(&r, "bytes_object", "ob_size", 8, 0);
-    L.bytes.ob_sval = get(&r, "bytes_object", "ob_sval", 0, 0);
-    L.unicode.state = get(&r, "unicode_object", "state", 4, 0);
-    L.unicode.length = get(&r, "unicode_object", "length", 8, 0);
-    L.unicode.ascii_size = get(&r, "unicode_object", "asciiobject_size", 0, 0);
     /* PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject;
      * published from 3.15, else the header table's difference. */
-    L.unicode.compact_size = get(&r, "unicode_object", "compactunicodeobject_size", 0, 1);
     if (L.unicode.compact_size == PY_NO_FIELD)
         L.unicode.compact_size = L.unicode.ascii_size + (base->unicode.compact_size - base->unicode.ascii_size);
     if (r.failed)

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
+
 /* Totals stay exact as JavaScript numbers in the html and svg writers. */
 #define MAX_TOTAL (UINT64_C(1) << 53)
 
@@ -375,28 +377,16 @@ static int stacks_keep(reader *r, size_t start, size_t depth, int same, size_t n
     }
     if (depth > UINT32_MAX)
         return -1;
-    if (s->nlines == s->lines_cap) {
-        size_t cap = s->lines_cap ? s->lines_cap * 2 : 4096;
-        in_stack_line *bigger = realloc(s->lines, cap * sizeof *bigger);
-        if (!bigger)
-            return -1;
-        s->lines = bigger;
-        s->lines_cap = cap;
-    }
+    if (PF_GROW(s->lines, s->lines_cap, s->nlines + 1, 4096) != 0)
+        return -1;
     s->lines[s->nlines++] = (in_stack_line){start, (uint32_t)depth, count};
     r->prev_kept = 1;
     return 0;
 }
 
 static int stacks_push(in_stacks *s, pf_frame_id fr) {
-    if (s->nframes == s->frames_cap) {
-        size_t cap = s->frames_cap ? s->frames_cap * 2 : 65536;
-        pf_frame_id *bigger = realloc(s->frames, cap * sizeof *bigger);
-        if (!bigger)
-            return -1;
-        s->frames = bigger;
-        s->frames_cap = cap;
-    }
+    if (PF_GROW(s->frames, s->frames_cap, s->nframes + 1, 65536) != 0)
+        return -1;
     s->frames[s->nframes++] = fr;
     return 0;
 }
@@ -419,23 +409,9 @@ static void quote(char *out, size_t cap, const char *s, size_t len) {
 
 /* Room in prev, cur and seg for `most` frames. */
 static int depth_needed(reader *r, size_t most) {
-    if (most <= r->frames_cap)
-        return 0;
-    size_t cap = r->frames_cap ? r->frames_cap : 256;
-    while (cap < most)
-        cap *= 2;
-    prev_frame *a = realloc(r->prev, cap * sizeof *a);
-    if (a)
-        r->prev = a;
-    prev_frame *b = a ? realloc(r->cur, cap * sizeof *b) : NULL;
-    if (b)
-        r->cur = b;
-    segment *c = b ? realloc(r->seg, cap * sizeof *c) : NULL;
-    if (!c)
-        return -1;
-    r->seg = c;
-    r->frames_cap = cap;
-    return 0;
+    void *const arrays[] = {&r->prev, &r->cur, &r->seg};
+    const size_t elems[] = {sizeof *r->prev, sizeof *r->cur, sizeof *r->seg};
+    return pf_grow_all(arrays, elems, 3, &r->frames_cap, most, 256);
 }
 
 /* Parses one line (without its newline) into the profile; prev/cur carry the

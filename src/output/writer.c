@@ -11,17 +11,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The media types are what a web server sends: callgrind's text goes as a
+ * download (application/octet-stream), as its readers are desktop programs. */
 static const out_format formats[] = {
-    {"svg", ".svg", out_write_svg, 0, "", "interactive flame graph"},
-    {"html", ".html .htm", out_write_html, 0, "", "flame graph, icicle and table in one page"},
-    {"folded", ".folded .txt .collapsed", out_write_folded, 0, "", "folded stacks: flamegraph.pl, inferno"},
+    {"svg", ".svg", out_write_svg, 0, "", "interactive flame graph", "image/svg+xml"},
+    {"html", ".html .htm", out_write_html, 0, "", "flame graph, icicle and table in one page",
+     "text/html; charset=utf-8"},
+    {"folded", ".folded .txt .collapsed", out_write_folded, 0, "", "folded stacks: flamegraph.pl, inferno",
+     "text/plain; charset=utf-8"},
     {"speedscope", ".speedscope .speedscope.json .json", out_write_speedscope, 0, "",
-     "speedscope's JSON"},
-    {"callgrind", ".callgrind", out_write_callgrind, 0, "callgrind.out.", "KCachegrind, callgrind_annotate"},
-    {"pprof", ".pprof .pb.gz .pb", out_write_pprof, 1, "", "go tool pprof, gzipped protobuf"},
-    {"pstats", ".pstats .prof", out_write_pstats, 1, "", "Python's pstats, snakeviz"},
-    {"text", ".text", out_write_text, 0, "", "a report: top functions, hottest paths"},
-    {"pyflare", ".pyflare", out_write_capture, 1, "", "pyflare's own capture: everything, for any view later"},
+     "speedscope's JSON", "application/json"},
+    {"callgrind", ".callgrind", out_write_callgrind, 0, "callgrind.out.", "KCachegrind, callgrind_annotate",
+     "application/octet-stream"},
+    {"pprof", ".pprof .pb.gz .pb", out_write_pprof, 1, "", "go tool pprof, gzipped protobuf",
+     "application/octet-stream"},
+    {"pstats", ".pstats .prof", out_write_pstats, 1, "", "Python's pstats, snakeviz",
+     "application/octet-stream"},
+    {"text", ".text", out_write_text, 0, "", "a report: top functions, hottest paths",
+     "text/plain; charset=utf-8"},
+    {"pyflare", ".pyflare", out_write_capture, 1, "", "pyflare's own capture: everything, for any view later",
+     "application/octet-stream"},
 };
 #define NFORMATS (sizeof formats / sizeof formats[0])
 

@@ -46,6 +46,7 @@ typedef struct out_format {
     int binary;             /* not text: never to a terminal */
     const char *prefixes;   /* space-separated file name beginnings that select it ("callgrind.out."), or "" */
     const char *about;      /* what it is, for help text */
+    const char *media;      /* its media (content) type, for serving it over HTTP */
 } out_format;
 
 /* The format table is the one list of formats: every name, extension, message

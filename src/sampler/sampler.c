@@ -363,24 +363,9 @@ static thread_state *thread_for(sampler *s, uint32_t si, const py_thread *pt) {
 }
 
 static int reserve_stack(thread_state *ts, size_t n) {
-    if (n <= ts->cap)
-        return 0;
-    size_t cap = ts->cap ? ts->cap : 64;
-    while (cap < n)
-        cap *= 2;
-    uint32_t *func = realloc(ts->last_func, cap * sizeof *func);
-    if (func)
-        ts->last_func = func;
-    int32_t *line = realloc(ts->last_line, cap * sizeof *line);
-    if (line)
-        ts->last_line = line;
-    pf_node_id *node = realloc(ts->last_node, cap * sizeof *node);
-    if (node)
-        ts->last_node = node;
-    if (!func || !line || !node)
-        return -1;
-    ts->cap = cap;
-    return 0;
+    void *const arrays[] = {&ts->last_func, &ts->last_line, &ts->last_node};
+    const size_t elems[] = {sizeof *ts->last_func, sizeof *ts->last_line, sizeof *ts->last_node};
+    return pf_grow_all(arrays, elems, 3, &ts->cap, n, 64);
 }
 
 /* The index in s->roots of x's root directory, opened on first use (its fd

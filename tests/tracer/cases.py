@@ -10,6 +10,7 @@ left in OUTDIR and announced as "FILE kind path". Python 2.7 and 3.x syntax.
 """
 from __future__ import print_function
 
+import json
 import os
 import sys
 import threading
@@ -582,6 +583,60 @@ def wsgi_middleware():
     check(body == b"hello b=2", "with output_dir the app's response must pass: %r", body)
     files = os.listdir(outdir)
     check(len(files) == 1 and files[0].endswith(".callgrind"), "output_dir holds %r", files)
+
+
+def format_body_fits(name, media, binary, body):
+    """A problem with body as a file of format name and media type, or None:
+    what the bytes are, read independently of pyflare's table."""
+    if not body:
+        return "%s: empty" % name
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if binary:
+        return None if text is None or "\0" in text else "%s: binary format but plain UTF-8 text" % name
+    if text is None:
+        return "%s: a text format that is not UTF-8" % name
+    if media.startswith("application/json"):
+        try:
+            json.loads(text)
+        except ValueError as e:
+            return "%s: served as JSON but does not parse: %s" % (name, e)
+    if media.startswith("image/svg+xml") and "<svg" not in text:
+        return "%s: served as SVG without an <svg> element" % name
+    if media.startswith("text/html") and "<html" not in text.lower():
+        return "%s: served as HTML without <html>" % name
+    return None
+
+
+@case
+def every_format():
+    """Each format pyflare.formats() lists is written by Profile.write (by name
+    and by its extension) and served by the middleware's ?pyflare=NAME with its
+    media type."""
+    from pyflare.wsgi import ProfilerMiddleware
+
+    table = pyflare.formats()
+    check(len(table) >= 8 and len(set(t[0] for t in table)) == len(table), "formats() = %r", table)
+    prof = pyflare.Profile()
+    prof.enable()
+    fib(12)
+    prof.disable()
+    app = ProfilerMiddleware(wsgi_app)
+    for name, ext, media, binary in table:
+        check(ext.startswith(".") and "/" in media, "row %r", (name, ext, media, binary))
+        for path, fmt in ((os.path.join(OUT, "every-by-name.out"), name),
+                          (os.path.join(OUT, "every-by-ext" + ext), None)):
+            prof.write(path, format=fmt)
+            with open(path, "rb") as f:
+                problem = format_body_fits(name, media, binary, f.read())
+            check(problem is None, "Profile.write(%r, format=%r): %s", path, fmt, problem)
+        status, headers, body = wsgi_get(app, "pyflare=%s&a=1" % name)
+        check(status == "200 OK" and headers["Content-Type"] == media,
+              "?pyflare=%s gave %r %r", name, status, headers.get("Content-Type"))
+        problem = format_body_fits(name, media, binary, body)
+        check(problem is None, "?pyflare=%s: %s", name, problem)
 
 
 def other_hook(frame, event, arg):

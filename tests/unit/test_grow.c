@@ -57,6 +57,28 @@ int main(void) {
     CHECK_EQ_INT(nbytes, 8);
     bytes[4] = 'x';
 
+    /* Parallel arrays on one capacity: all grow to the same size. */
+    uint32_t *ids = NULL;
+    pair *pairs = NULL;
+    size_t shared = 0;
+    void *const both[] = {&ids, &pairs};
+    const size_t elems[] = {sizeof *ids, sizeof *pairs};
+    CHECK_EQ_INT(pf_grow_all(both, elems, 2, &shared, 3, 4), 0);
+    CHECK_EQ_INT(shared, 4);
+    ids[3] = 7;
+    pairs[3] = (pair){1, 2};
+    CHECK_EQ_INT(pf_grow_all(both, elems, 2, &shared, 9, 4), 0);
+    CHECK_EQ_INT(shared, 16);
+    CHECK(ids[3] == 7 && pairs[3].b == 2);
+    ids[15] = 1;
+    pairs[15] = (pair){3, 4}; /* both hold the whole capacity (ASan checks) */
+    /* A byte size that would wrap: refused, the shared capacity kept. */
+    CHECK_EQ_INT(pf_grow_all(both, elems, 2, &shared, SIZE_MAX / sizeof(uint32_t) + 1, 4), -1);
+    CHECK_EQ_INT(shared, 16);
+    CHECK(ids[3] == 7 && pairs[3].b == 2);
+
+    free(ids);
+    free(pairs);
     free(items);
     free(bytes);
     return check_report("test_grow");

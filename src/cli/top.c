@@ -265,8 +265,9 @@ int cmd_top(int argc, char **argv) {
         snprintf(status, sizeof status, "%s%s", why, t.screen && exited && !cli_stop_signal ? " - press a key to leave" : "");
         draw(&t, status);
         if (t.screen && exited && !cli_stop_signal) {
-            cli_stop_requested = 0;
-            while (!cli_stop_requested && term_wait_key(200) < 0) {
+            /* Only a key or a stop signal ends the wait: the launched program's
+             * SIGCHLD, which may come after its end was seen in /proc, does not. */
+            while (!cli_stop_signal && term_wait_key(200) < 0) {
             }
         }
     }

@@ -158,9 +158,7 @@ FIB15_CALLS = 1973  # calls of fib made by one fib(15): 2 * fib(16) - 1
 
 
 def module_dir(interp):
-    """The tracer module for interp: this build's, else the normal build's (an
-    ASan build makes none; the module only produces captures here, what is
-    tested is the binary that reads them)."""
+    """The tracer module for interp: this build's, else the normal build's."""
     for build in (BUILD, os.path.join(ROOT, "build")):
         d = os.path.join(build, "module", interp)
         if os.path.isdir(d):
@@ -168,9 +166,22 @@ def module_dir(interp):
     raise Skip("no tracer module built for %s" % interp)
 
 
+def module_env(interp):
+    """The environment importing interp's tracer module: under `make asan`
+    the module is built with the sanitizers, whose runtime the (uninstrumented)
+    interpreter must preload (build/asan/module/asan-runtime names it)."""
+    d = module_dir(interp)
+    env = dict(os.environ, PYTHONPATH=d)
+    rt_file = os.path.join(os.path.dirname(os.path.dirname(d)), "module", "asan-runtime")
+    if os.path.exists(rt_file):
+        with open(rt_file) as f:
+            env.update(LD_PRELOAD=f.read().strip(), ASAN_OPTIONS="detect_leaks=0")
+    return env
+
+
 def case_trace(interp):
     exe = python(interp)
-    env = dict(os.environ, PYTHONPATH=module_dir(interp))
+    env = module_env(interp)
     script = os.path.join(TMP, "trace_script.py")
     with open(script, "w") as f:
         f.write(TRACE_SCRIPT)
@@ -184,7 +195,18 @@ def case_trace(interp):
     work = os.path.join(TMP, "trace_work.py")
     with open(work, "w") as f:
         f.write(TRACE_SCRIPT.split("p = pyflare")[0] + "work()\n")
-    r = pf("trace", "-o", cap, "--", exe, work, env=env)
+    # pyflare itself must not get the preload (it carries its own sanitizer
+    # runtime): the interpreter it launches gets it through a wrapper.
+    plain = dict(env)
+    runner = exe
+    if "LD_PRELOAD" in env:
+        del plain["LD_PRELOAD"]
+        runner = os.path.join(TMP, "python-%s" % interp)
+        with open(runner, "w") as f:
+            f.write("#!/bin/sh\nLD_PRELOAD=%s ASAN_OPTIONS=%s exec %s \"$@\"\n" %
+                    (env["LD_PRELOAD"], env["ASAN_OPTIONS"], exe))
+        os.chmod(runner, 0o755)
+    r = pf("trace", "-o", cap, "--", runner, work, env=plain)
     check(r.returncode == 0, "pyflare trace failed: %s" % r.stderr.decode())
     r = pf("convert", cap, cap + ".pstats")
     check(r.returncode == 0, "convert failed: %s" % r.stderr.decode())
@@ -237,7 +259,7 @@ def case_corrupt():
     with open(script, "w") as f:
         f.write(TRACE_SCRIPT)
     interp = "3.12.1"
-    r = subprocess.run([python(interp), script, src], env=dict(os.environ, PYTHONPATH=module_dir(interp)),
+    r = subprocess.run([python(interp), script, src], env=module_env(interp),
                        capture_output=True, timeout=60)
     check(r.returncode == 0, "making a capture failed: %s" % r.stderr.decode())
     data = read(src)

@@ -24,10 +24,11 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                    allow about 1.4).
   INTERP/subprocesses  pool.py under --subprocesses: work_item is seen under
                    >= 2 worker process roots (3.8+ and system-3.11).
-  INTERP/known-stacks  (3.11+) known_stacks.py recorded at 20 kHz: every stack
-                   through run_shape() is one the target's own traceback has
+  INTERP/known-stacks  (3.11+) known_stacks.py recorded at 20 kHz: stacks
+                   through run_shape() are ones the target's own traceback has
                    (it recompiles its functions every 250 ms: freed code objects'
-                   addresses are reused).
+                   addresses are reused), all but at most 1 in 1 000 (measured:
+                   about 1 in 5 000 to 1 in 30 000 mix two moments; 68% before).
   INTERP/pyflame   `pyflare -x -s S [-r INTERVAL] -p PID` writes folded to stdout.
   INTERP/paths     frames relative to site-packages and the script's directory;
                    --full-paths keeps them absolute; --function drops lines.
@@ -1618,6 +1619,7 @@ def job_known_stacks(interp, python):
         with open(truth_path) as f:
             truth = [[(os.path.basename(a), b, c) for a, b, c in t] for t in json.load(f)["stacks"]]
         checked = wrong = 0
+        examples = []
         for frames, n in stacks:
             seen = []
             for label in frames:
@@ -1631,11 +1633,20 @@ def job_known_stacks(interp, python):
             if not any(len(t) >= k and t[:k - 1] == seen[:-1] and (t[k - 1][0], t[k - 1][2]) == seen[-1][::2]
                        for t in truth):
                 wrong += n
-                if len(problems) < 3:
-                    problems.append("a stack the target is never in: %s" % ";".join(frames[-5:])[:300])
+                if len(examples) < 3:
+                    examples.append("a stack the target is never in: %s" % ";".join(frames[-5:])[:300])
         if checked < 100:
             problems.append("only %d stacks through run_shape() to check" % checked)
-        note = "%d stacks checked, %d wrong" % (checked, wrong)
+        # A rare stack still mixes two moments (a caller read one call earlier
+        # or later than its callee, the frames at the very same addresses, so
+        # no pointer tells): about 1 in 5 000 at 20 kHz on 3.11-3.13 on a quiet
+        # machine. More than 1 in 1 000 is a walker that lost its way (68%
+        # before the walker read a stack at one moment).
+        if wrong * 1000 > checked:
+            problems += examples
+        note = "%d stacks checked, %d wrong (%.3f%%)" % (checked, wrong, 100.0 * wrong / max(checked, 1))
+        if problems:
+            problems.append(note)
         return [check(name, problems, note)]
     finally:
         shutil.rmtree(work, ignore_errors=True)

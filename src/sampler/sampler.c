@@ -389,17 +389,10 @@ static uint32_t root_of(sampler *s, const session *x) {
 static void note_source(sampler *s, const session *x, pf_str_id file, const char *path) {
     if (!file || path[0] != '/' || u64map_get(&s->source_index, file) != U64MAP_NONE)
         return;
-    if (s->nsource == s->source_cap) {
-        size_t cap = s->source_cap ? s->source_cap * 2 : 64;
-        char **bigger = realloc(s->source_paths, cap * sizeof *bigger);
-        if (!bigger)
-            return;
-        s->source_paths = bigger;
-        uint32_t *roots = realloc(s->source_root, cap * sizeof *roots);
-        if (!roots)
-            return;
-        s->source_root = roots, s->source_cap = cap;
-    }
+    void *const arrays[] = {&s->source_paths, &s->source_root};
+    const size_t elems[] = {sizeof *s->source_paths, sizeof *s->source_root};
+    if (pf_grow_all(arrays, elems, 2, &s->source_cap, s->nsource + 1, 64) != 0)
+        return;
     char *copy = strdup(path);
     if (!copy)
         return;

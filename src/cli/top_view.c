@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "report/aggregate.h"
 
 void top_view_init(top_view *v) {
@@ -44,18 +45,10 @@ static top_row *row_for(top_view *v, pf_func_id func, int32_t line, int fresh) {
     uint32_t id = u64map_get(&v->index, key);
     if (id != U64MAP_NONE)
         return &v->rows[id];
-    if (v->nrows == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 64;
-        top_row *rows = realloc(v->rows, cap * sizeof *rows);
-        if (!rows)
-            return NULL;
-        v->rows = rows;
-        size_t *order = realloc(v->order, cap * sizeof *order);
-        if (!order)
-            return NULL;
-        v->order = order;
-        v->cap = cap;
-    }
+    void *const arrays[] = {&v->rows, &v->order};
+    const size_t elems[] = {sizeof *v->rows, sizeof *v->order};
+    if (pf_grow_all(arrays, elems, 2, &v->cap, v->nrows + 1, 64) != 0)
+        return NULL;
     if (u64map_put(&v->index, key, (uint32_t)v->nrows) != 0)
         return NULL;
     top_row *r = &v->rows[v->nrows++];
@@ -84,14 +77,8 @@ static int find_threads(top_view *v, const pf_profile *p) {
             k++;
         if (k < v->nthreads)
             continue;
-        if (v->nthreads == v->threads_cap) {
-            size_t cap = v->threads_cap ? 2 * v->threads_cap : 16;
-            top_thread *t = realloc(v->threads, cap * sizeof *t);
-            if (!t)
-                return -1;
-            v->threads = t;
-            v->threads_cap = cap;
-        }
+        if (PF_GROW(v->threads, v->threads_cap, v->nthreads + 1, 16) != 0)
+            return -1;
         v->threads[v->nthreads++] = (top_thread){.root = (pf_node_id)i, .func = frames[nodes[i].frame].func};
     }
     return 0;

@@ -217,7 +217,7 @@ static void emit(FILE *f, const char *line, int cols, const char *before, const 
 
 static const char *const col_names[TOP_NCOLS] = {"OWN%", "TOTAL%", "OWN%", "TOTAL%", "OWN(s)", "TOTAL(s)"};
 
-static void draw_help(FILE *f, int cols) {
+static void draw_help(FILE *f, int cols, int replay) {
     static const char *const help[] = {
         "pyflare top: keys",
         "",
@@ -228,11 +228,17 @@ static void draw_help(FILE *f, int cols) {
         "  a             all threads",
         "  p or space    pause (sampling goes on; the screen stays)",
         "  r             reset: 'since the start' counts from now",
+        "  + / -         replay: twice / half as fast",
+        "  e             replay: jump to the end of the recording",
         "  ?             this help (any key leaves it)",
         "  q or Ctrl-C   quit (with -o FILE, the profile is written)",
     };
-    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++)
-        emit(f, help[i], cols, "", "");
+    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++) {
+        if (!strncmp(help[i], "  p or space", 12) && replay)
+            emit(f, "  p or space    pause (the recording's clock stops)", cols, "", "");
+        else if (replay || !strstr(help[i], "replay:"))
+            emit(f, help[i], cols, "", "");
+    }
 }
 
 char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, int rows, int cols) {
@@ -252,10 +258,16 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     put_clean(line, sizeof line, in->target);
     emit(f, line, cols, "", "");
     size_t idle = in->threads_seen > v->active_threads ? in->threads_seen - v->active_threads : 0;
-    snprintf(line, sizeof line,
-             "elapsed %.1f s   rate %.1f Hz   samples %llu   errors %llu   threads %zu active / %zu idle",
-             in->elapsed_s, in->achieved_hz, (unsigned long long)in->samples, (unsigned long long)in->errors,
-             v->active_threads, idle);
+    if (in->replay)
+        snprintf(line, sizeof line,
+                 "position %.1f s of %.1f s   speed %gx   rate %.1f Hz   samples %llu   threads %zu active / %zu idle",
+                 in->elapsed_s, in->length_s, in->speed, in->achieved_hz, (unsigned long long)in->samples,
+                 v->active_threads, idle);
+    else
+        snprintf(line, sizeof line,
+                 "elapsed %.1f s   rate %.1f Hz   samples %llu   errors %llu   threads %zu active / %zu idle",
+                 in->elapsed_s, in->achieved_hz, (unsigned long long)in->samples, (unsigned long long)in->errors,
+                 v->active_threads, idle);
     if (in->gil_share >= 0)
         snprintf(line + strlen(line), sizeof line - strlen(line), "   GIL held %.0f%%", 100 * in->gil_share);
     emit(f, line, cols, "", "");
@@ -270,7 +282,7 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     used = 3;
     if (in->help) {
         emit(f, "", cols, "", "");
-        draw_help(f, cols);
+        draw_help(f, cols, in->replay);
         fclose(f);
         return text;
     }
@@ -328,6 +340,9 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
             emit(f, "", cols, "", "");
     if (in->status)
         emit(f, in->status, cols, "", "");
+    else if (rows > 0 && in->replay)
+        emit(f, "keys: 1-6 sort  l lines/functions  t thread  p pause  r reset  +/- speed  e end  ? help  q quit",
+             cols, "", "");
     else if (rows > 0)
         emit(f, "keys: 1-6 sort  l lines/functions  t thread  p pause  r reset  ? help  q quit", cols, "", "");
     fclose(f);

@@ -236,6 +236,15 @@ static void on_progress(const sampler_stats *st, void *arg) {
         draw(t, NULL);
 }
 
+/* One unit of weight in seconds: a sampling period, or (a traced capture
+ * replayed) a nanosecond. */
+static double weight_s(const pf_profile *p) {
+    const pf_meta *meta = pf_profile_meta_const(p);
+    if (!meta->period_ns && meta->weight_unit && !strcmp(meta->weight_unit, "nanoseconds"))
+        return 1e-9;
+    return meta->period_ns / 1e9;
+}
+
 /* Writes the profile top showed to output in fmt: the live one, or the
  * capture as recorded (what convert would write from it). */
 static int write_profile(top_state *t, const out_format *fmt, const char *output) {
@@ -342,11 +351,10 @@ int cmd_top(int argc, char **argv) {
     t.screen = term_enter() == 0;
     t.color = t.screen && !getenv("NO_COLOR");
     t.next_ns = mono_ns() + REFRESH_NS;
-    t.period_s = replay ? pf_profile_meta_const(t.profile)->period_ns / 1e9 : 1.0 / so.rate_hz;
+    t.period_s = replay ? weight_s(t.profile) : 1.0 / so.rate_hz;
     rc = top_source_run(&t.src, &cli_stop_requested, on_progress, &t, &err) != 0 ? cli_fail(&err) : 0;
     t.stats = *top_source_stats(&t.src);
-    const pf_meta *meta = pf_profile_meta_const(t.profile);
-    t.period_s = meta->period_ns / 1e9;
+    t.period_s = weight_s(t.profile);
 
     /* The last frame says why top ended; after the program's (or the
      * recording's) own end the screen stays until a key (or a signal) so the

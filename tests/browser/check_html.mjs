@@ -198,6 +198,23 @@ try {
         out.afterTableLink = await shown();
       }
     }
+    // the timeline: a sample of FUNC (found by hovering along the rows) clicked: its line
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await tab(page, 'timeline');
+    const tl = await page.evaluate(() => { const c = document.getElementById('tlc'); if (!c) return null; const b = c.getBoundingClientRect(); return { x: b.left, y: b.top, w: b.width, h: b.height }; });
+    if (tl) {
+      search: for (let y = tl.y + 11; y < tl.y + tl.h; y += 22) {
+        for (let x = tl.x + 1; x < tl.x + tl.w; x += 3) {
+          await page.mouse.move(x, y);
+          const t = await page.evaluate(() => document.getElementById('tip').hidden ? null : document.getElementById('tip').innerText);
+          if (t && t.startsWith(regex + ' (')) {
+            await page.mouse.click(x, y);
+            out.timeline = { label: t.split('\n')[0], tip: t, ...(await shown()) };
+            break search;
+          }
+        }
+      }
+    }
     await tab(page, 'source');
     // open every file, then read what each shows
     await page.evaluate(() => document.querySelectorAll('details.sfile').forEach((d) => { d.open = true; }));

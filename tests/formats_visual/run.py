@@ -871,6 +871,10 @@ def browser_source():
     # the function table's source link: the function's hottest line
     assert o.get("afterTable", {}).get("selected") == "src-0-%d" % hot_line, o.get("afterTable")
     assert o.get("afterTableLink", {}).get("selected") == "src-0-%d" % hot_line, o.get("afterTableLink")
+    # a timeline sample of spin_hot clicked: its own line
+    m = re.match(r"spin_hot \(srcprog\.py:(\d+)\)", (o.get("timeline") or {}).get("label", ""))
+    assert m and "click: its line in Source" in o["timeline"]["tip"], o.get("timeline")
+    assert o["timeline"]["selected"] == "src-0-%s" % m.group(1) and o["timeline"]["inView"], o["timeline"]
     # a file that could not be read: its lines and figures, no text, and a note
     frozen = [x for x in o["files"] if x["name"].startswith("<frozen")]
     for x in frozen:

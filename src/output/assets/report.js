@@ -468,7 +468,14 @@ function drawTimeline() {
     var s = r >= 0 && r < threadRows.length && x >= 0 && x < tlW ? tlHit[r * tlW + x] : -1;
     if (s < 0) { tip.hidden = true; return; }
     var n = SM.node[s];
-    showTip(e, [nodeLabel(n), 't = ' + ((sT[s] - tlT0) / 1e6).toFixed(4) + ' s', 'thread: ' + labels.children[r].textContent]);
+    showTip(e, [nodeLabel(n), 't = ' + ((sT[s] - tlT0) / 1e6).toFixed(4) + ' s', 'thread: ' + labels.children[r].textContent],
+            n && srcPlace(frm[n]) ? 'click: its line in Source' : '');
+  });
+  /* a sample's innermost frame, in the Source tab */
+  c.addEventListener('click', function (e) {
+    var b = c.getBoundingClientRect(), x = Math.floor(e.clientX - b.left), r = Math.floor((e.clientY - b.top) / TLH);
+    var s = r >= 0 && r < threadRows.length && x >= 0 && x < tlW ? tlHit[r * tlW + x] : -1;
+    if (s >= 0 && SM.node[s]) showSource(frm[SM.node[s]]);
   });
   c.addEventListener('mouseleave', function () { tip.hidden = true; });
 }

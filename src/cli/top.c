@@ -83,7 +83,7 @@ static void draw(top_state *t, const char *status) {
     top_frame_info in = {
         .target = target, .python = meta->python ? pf_str(t->profile, meta->python) : "",
         .elapsed_s = t->stats.elapsed_ns / 1e9, .achieved_hz = t->stats.achieved_hz, .interval_s = t->interval_s,
-        .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .samples = t->stats.ticks,
+        .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .traced = meta->mode == PF_MODE_TRACED, .samples = t->stats.ticks,
         .errors = t->stats.errors_total - t->stats.errors[PF_ERR_EXITED], .threads_seen = nthreads,
         .gil_share = t->gil_share,
         .status = status ? status : t->paused ? "paused (p resumes)" : NULL, .color = t->color, .help = t->help,
@@ -187,6 +187,8 @@ static void key(top_state *t, int k) {
         if (!t->src.replay)
             return;
         top_replay_to_end(t->src.replay);
+        t->paused = 0; /* the end is to be seen */
+        top_replay_pause(t->src.replay, 0);
         break;
     case 'r': case 'R':
         top_view_reset(&t->view);

@@ -67,6 +67,7 @@ typedef struct top_frame_info {
     double elapsed_s, achieved_hz, interval_s;
     double period_s;        /* one unit of weight in seconds */
     int cpu_weighted;
+    int traced;             /* exact times (a traced capture replayed) */
     uint64_t samples, errors;
     size_t threads_seen;
     double gil_share;       /* of the thread samples in the last interval, held the GIL; < 0 unknown */

@@ -42,11 +42,12 @@ screen read with capture-pane.
              no such byte reaches stdout, the name is shown with '?' for them
 The replay of a capture (`pyflare top FILE.pyflare`), of the target recorded
 with `record --threads -o FILE.pyflare`:
-  replay       in tmux at half speed: the header says replay, the file, the
+  replay       in tmux at a quarter of the speed: the header says replay, the file, the
                command, the Python version and the position; + doubles the
                speed; 3 and 4 mark their column and order the rows by it;
-               t narrows to worker (other(), no f5); l shows functions; e
-               jumps to the end: the last frame says the recording ended, the
+               t narrows to worker (other(), no f5); l shows functions; p
+               stops the position (4 s), and p again goes on from there; e,
+               paused, jumps to the end: the last frame says the recording ended, the
                position is the whole length, the rows' own % of f1, f2, f5 are
                1:2:5 of their sum within 7 points and equal `pyflare convert
                -f text` of the same capture (within 0.1: both round); a key
@@ -515,7 +516,7 @@ def test_replay():
     cap, convert_own = record_capture()
     start_shell()
     problems = []
-    tmux("send-keys", "-t", "t", "clear; %s top --speed 0.5 %s" % (PYFLARE, cap), "Enter")
+    tmux("send-keys", "-t", "t", "clear; %s top --speed 0.25 %s" % (PYFLARE, cap), "Enter")
     s = wait_for(lambda s: alternate_on() and any(r[1] == "f5" for r in rows(s)), 20)
     if s is None:
         result("replay", False, "no replay screen with f5: %r" % screen())
@@ -526,11 +527,11 @@ def test_replay():
     if "replay of %s" % cap not in head or TARGET not in head or "Python " + version not in head:
         problems.append("header: %r" % s[:3])
     pos = re.search(r"position ([\d.]+) s of ([\d.]+) s\s+speed ([\d.]+)x", head)
-    if not pos or float(pos.group(3)) != 0.5 or not 5 < float(pos.group(2)) < 8:
+    if not pos or float(pos.group(3)) != 0.25 or not 5 < float(pos.group(2)) < 8:
         problems.append("position/speed in the header: %r" % s[1:2])
-    if press("+", lambda s: any(re.search(r"speed 1x", l) for l in s[:3])) is None:
+    if press("+", lambda s: any(re.search(r"speed 0.5x", l) for l in s[:3])) is None:
         problems.append("+ did not double the speed: %r" % screen()[:3])
-    press("-", lambda s: any(re.search(r"speed 0.5x", l) for l in s[:3]))
+    press("-", lambda s: any(re.search(r"speed 0.25x", l) for l in s[:3]))
     for k in (3, 4):
         s = press(str(k), lambda s, k=k: any(HEAD_COLS.match(l) and l.split()[k - 1].startswith(">") for l in s))
         if s is None:
@@ -553,6 +554,27 @@ def test_replay():
         problems.append("a did not show all threads again")
     if press("l", lambda s: any(HEAD_COLS.match(l) and l.rstrip().endswith("FUNCTION") for l in s)) is None:
         problems.append("l: no FUNCTION rows")
+    # p stops the recording's clock: the position stands; e (even paused) goes to the end
+    position = lambda s: next((m.group(1) for m in (re.search(r"position ([\d.]+) s", l) for l in s[:3]) if m), None)
+    s = press("p", lambda s: any(l.startswith("paused") for l in s))
+    if s is None:
+        problems.append("p: no paused line")
+    else:
+        before = position(s)
+        time.sleep(4)
+        if position(screen()) != before:
+            problems.append("the position moved while paused")
+        # resumed: it goes on from where it stood (a clock that ran on would be 1 s further at 0.25x)
+        s = press("p", lambda s: not any(l.startswith("paused") for l in s) and position(s) != before, 4)
+        if s is None or before is None or not 0 < float(position(s)) - float(before) < 0.6:
+            problems.append("after the pause, position %r then %r" % (before, s and position(s)))
+        s = press("p", lambda s: any(l.startswith("paused") for l in s))
+    # e, before the recording's own end
+    m = s and re.search(r"position ([\d.]+) s of ([\d.]+) s", "\n".join(s[:3]))
+    if not m or float(m.group(1)) > float(m.group(2)) - 0.3:
+        problems.append("the replay was (nearly) over before e: %r" % (s and s[1]))
+    elif m:
+        print("     replay: e pressed at %s s of %s s" % (m.group(1), m.group(2)))
     s = press("e", lambda s: any("the recording ended" in l for l in s), 10)
     if s is None:
         problems.append("e: no last frame saying the recording ended: %r" % screen())

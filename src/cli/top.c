@@ -25,8 +25,8 @@
 #include "cli/target.h"
 #include "cli/term.h"
 #include "cli/top_source.h"
-#include "input/capture_read.h"
 #include "cli/top_view.h"
+#include "input/capture_read.h"
 #include "output/writer.h"
 #include "sampler/clock.h"
 #include "sampler/sampler.h"
@@ -83,7 +83,8 @@ static void draw(top_state *t, const char *status) {
     top_frame_info in = {
         .target = target, .python = meta->python ? pf_str(t->profile, meta->python) : "",
         .elapsed_s = t->stats.elapsed_ns / 1e9, .achieved_hz = t->stats.achieved_hz, .interval_s = t->interval_s,
-        .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .traced = meta->mode == PF_MODE_TRACED, .samples = t->stats.ticks,
+        .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .traced = meta->mode == PF_MODE_TRACED,
+        .samples = t->stats.ticks,
         .errors = t->stats.errors_total - t->stats.errors[PF_ERR_EXITED], .threads_seen = nthreads,
         .gil_share = t->gil_share,
         .status = status ? status : t->paused ? "paused (p resumes)" : NULL, .color = t->color, .help = t->help,

@@ -275,7 +275,9 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     if (v->thread && v->thread <= v->nthreads && v->threads[v->thread - 1].func < nfn)
         thread_name = pf_str(p, funcs[v->threads[v->thread - 1].func].name);
     snprintf(line, sizeof line, "%s   rows: %s   showing: ",
-             in->traced ? "traced: exact time" : in->cpu_weighted ? "CPU time of running threads" : "wall time (samples)",
+             in->traced         ? "traced: exact time"
+             : in->cpu_weighted ? "CPU time of running threads"
+                                : "wall time (samples)",
              v->lines ? "lines" : "functions");
     put_clean(line, sizeof line, thread_name);
     emit(f, line, cols, "", "");

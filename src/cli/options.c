@@ -66,6 +66,8 @@ static const cli_option table[] = {
      "the name to say the profile went to (pyflare trace passes it)"},
     {OPT_MODULE, "-m", CLI_LAST_VALUE, "MODULE", 0, 0, NULL, CMD_MODULE, "run a module, as python -m does"},
     {OPT_CODE, "-c", CLI_LAST_VALUE, "CODE", 0, 0, NULL, CMD_MODULE, "run code, as python -c does"},
+    {OPT_SPEED, "--speed", CLI_NUMBER, "X", 0.015625, 1024, NULL, CMD_TOP,
+     "replaying a capture: X times the recorded pace (default 1)"},
 };
 #define NOPTIONS (sizeof table / sizeof table[0])
 

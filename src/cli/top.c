@@ -6,7 +6,12 @@
  * profile so far (top_view.c). On a terminal the table is a full screen that
  * keys drive (term.c restores the terminal however top ends); on any other
  * standard output a plain table is printed every interval. With -o FILE the
- * whole profile is written at the end, as record would. */
+ * whole profile is written at the end, as record would.
+ *
+ * `pyflare top FILE.pyflare` replays a capture instead: the same table, fed
+ * the capture's samples in their recorded time order (top_source.h hides
+ * which source it is from everything but the header, a few keys and the
+ * end). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +24,9 @@
 #include "cli/cli.h"
 #include "cli/target.h"
 #include "cli/term.h"
+#include "cli/top_source.h"
 #include "cli/top_view.h"
+#include "input/capture_read.h"
 #include "output/writer.h"
 #include "sampler/clock.h"
 #include "sampler/sampler.h"
@@ -28,7 +35,8 @@
 
 static const cli_command top_command = {
     .id = CMD_TOP, .display = "pyflare top", .command_after_dashes = 1,
-    .usage = "usage: pyflare top [options] (--pid PID | -- COMMAND [ARGS...])\n\n"
+    .usage = "usage: pyflare top [options] (--pid PID | -- COMMAND [ARGS...])\n"
+             "       pyflare top [--speed X] [-o FILE] CAPTURE.pyflare\n\n"
              "Samples a running (--pid) or launched (-- COMMAND) Python program and shows\n"
              "its hottest functions live, refreshed every second: own and total share over\n"
              "the last second and since the start, per line (file:line) or per function.\n"
@@ -36,11 +44,17 @@ static const cli_command top_command = {
              "r reset, ? help, q quit. On a standard output that is not a terminal a plain\n"
              "table is printed every second instead.\n"
              "Threads are always sampled with a root per thread (so one can be picked);\n"
-             "with -o FILE the profile is written when top ends.\n",
+             "with -o FILE the profile is written when top ends.\n"
+             "Given a capture (record -o FILE.pyflare), top replays it: the same table,\n"
+             "driven by its samples in their recorded order and pace (--speed X: X times\n"
+             "as fast); + and - double or halve the speed, e jumps to the end.\n",
+    .max_files = 1, .files = "one capture to replay",
 };
 
 typedef struct top_state {
-    pf_profile *profile;
+    top_source src;
+    pf_profile *profile;  /* src.profile */
+    const char *replay;   /* the capture's name when replaying */
     top_view view;
     sampler_stats stats;
     double period_s;
@@ -59,18 +73,24 @@ static void draw(top_state *t, const char *status) {
     char target[400] = "";
     size_t nproc;
     const pf_process *procs = pf_processes(t->profile, &nproc);
-    if (nproc)
-        snprintf(target, sizeof target, "pid %d: %s", procs[0].pid, pf_str(t->profile, procs[0].command));
     const pf_meta *meta = pf_profile_meta_const(t->profile);
+    if (t->replay)
+        snprintf(target, sizeof target, "replay of %s: %s", t->replay, pf_str(t->profile, meta->command));
+    else if (nproc)
+        snprintf(target, sizeof target, "pid %d: %s", procs[0].pid, pf_str(t->profile, procs[0].command));
     size_t nthreads;
     pf_threads(t->profile, &nthreads);
     top_frame_info in = {
         .target = target, .python = meta->python ? pf_str(t->profile, meta->python) : "",
         .elapsed_s = t->stats.elapsed_ns / 1e9, .achieved_hz = t->stats.achieved_hz, .interval_s = t->interval_s,
-        .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .samples = t->stats.ticks,
+        .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .traced = meta->mode == PF_MODE_TRACED,
+        .samples = t->stats.ticks,
         .errors = t->stats.errors_total - t->stats.errors[PF_ERR_EXITED], .threads_seen = nthreads,
         .gil_share = t->gil_share,
         .status = status ? status : t->paused ? "paused (p resumes)" : NULL, .color = t->color, .help = t->help,
+        .replay = t->replay != NULL,
+        .length_s = t->replay ? top_replay_length_s(t->src.replay) : 0,
+        .speed = t->replay ? top_replay_get_speed(t->src.replay) : 0,
     };
     int rows = 0, cols = 0;
     if (t->screen)
@@ -156,6 +176,20 @@ static void key(top_state *t, int k) {
         break;
     case 'p': case 'P': case ' ':
         t->paused = !t->paused;
+        if (t->src.replay) /* a replay's clock stops too */
+            top_replay_pause(t->src.replay, t->paused);
+        break;
+    case '+': case '=': case '-': case '_':
+        if (!t->src.replay)
+            return;
+        top_replay_speed(t->src.replay, k == '+' || k == '=' ? 2 : 0.5);
+        break;
+    case 'e': case 'E':
+        if (!t->src.replay)
+            return;
+        top_replay_to_end(t->src.replay);
+        t->paused = 0; /* the end is to be seen */
+        top_replay_pause(t->src.replay, 0);
         break;
     case 'r': case 'R':
         top_view_reset(&t->view);
@@ -168,6 +202,14 @@ static void key(top_state *t, int k) {
     }
 }
 
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Refreshes come every second of the viewer's time (a replay's clock may run
+ * faster or stand still). */
 static void on_progress(const sampler_stats *st, void *arg) {
     top_state *t = arg;
     t->stats = *st;
@@ -185,8 +227,9 @@ static void on_progress(const sampler_stats *st, void *arg) {
     }
     if (t->quit)
         return;
-    if (st->elapsed_ns >= t->next_ns) {
-        t->next_ns = st->elapsed_ns + REFRESH_NS;
+    uint64_t now = mono_ns();
+    if (now >= t->next_ns) {
+        t->next_ns = now + REFRESH_NS;
         if (!t->paused) {
             update(t);
             redraw = 1;
@@ -194,6 +237,45 @@ static void on_progress(const sampler_stats *st, void *arg) {
     }
     if (redraw)
         draw(t, NULL);
+}
+
+/* One unit of weight in seconds: a sampling period, or (a traced capture
+ * replayed) a nanosecond. */
+static double weight_s(const pf_profile *p) {
+    const pf_meta *meta = pf_profile_meta_const(p);
+    if (!meta->period_ns && meta->weight_unit && !strcmp(meta->weight_unit, "nanoseconds"))
+        return 1e-9;
+    return meta->period_ns / 1e9;
+}
+
+/* Writes the profile top showed to output in fmt: the live one, or the
+ * capture as recorded (what convert would write from it). */
+static int write_profile(top_state *t, const out_format *fmt, const char *output) {
+    pf_error err = {0};
+    out_options oo = {.minwidth = 0.1};
+    const pf_profile *p = t->profile;
+    if (t->src.replay) {
+        const in_capture_info *info = top_replay_info(t->src.replay);
+        p = top_replay_recorded(t->src.replay);
+        oo.title = info->title;
+        oo.subtitle = info->subtitle;
+        if (info->has_sources) {
+            oo.read_source = in_capture_read_source;
+            oo.source_ctx = (void *)info;
+        }
+    } else if (t->src.live) {
+        oo.read_source = sampler_read_source;
+        oo.source_ctx = t->src.live;
+        pf_profile_finish(t->profile);
+    }
+    if (pf_profile_failed(p)) {
+        fprintf(stderr, "pyflare: out of memory while recording; nothing written\n");
+        return 1;
+    }
+    if (out_write_file(p, fmt, output, &oo, &err) != 0)
+        return cli_fail(&err);
+    fprintf(stderr, "pyflare: wrote %s (%s)\n", output, fmt->name);
+    return 0;
 }
 
 int cmd_top(int argc, char **argv) {
@@ -211,10 +293,24 @@ int cmd_top(int argc, char **argv) {
     so.full_paths = a.given[OPT_FULL_PATHS];
     so.blocking = a.given[OPT_BLOCKING];
     so.subprocesses = a.given[OPT_SUBPROCESSES];
-    if (!a.pid && !a.command)
-        return cli_usage_error("top: what to watch? give --pid PID, or a command after '--'");
-    if (a.pid && a.command)
+    const char *replay = a.nfiles ? a.files[0] : NULL;
+    if (replay) {
+        /* Only what a replay can honour: the sampling options were the recording's. */
+        static const cli_opt sampling[] = {OPT_RATE, OPT_DURATION, OPT_IDLE, OPT_GIL, OPT_FUNCTION,
+                                           OPT_FULL_PATHS, OPT_BLOCKING, OPT_SUBPROCESSES, OPT_THREADS};
+        if (a.pid || a.command)
+            return cli_usage_error("top: give a capture to replay, or --pid / a command to watch, not both");
+        for (size_t i = 0; i < sizeof sampling / sizeof sampling[0]; i++)
+            if (a.given[sampling[i]])
+                return cli_usage_error("top: %s is for sampling; a capture replays as it was recorded",
+                                       a.spelled[sampling[i]]);
+    } else if (a.given[OPT_SPEED]) {
+        return cli_usage_error("top: --speed is for replaying a capture (pyflare top FILE.pyflare)");
+    } else if (!a.pid && !a.command) {
+        return cli_usage_error("top: what to watch? give --pid PID, a command after '--', or a capture to replay");
+    } else if (a.pid && a.command) {
         return cli_usage_error("top: give either --pid or a command, not both");
+    }
     const char *output = a.text[OPT_OUTPUT];
     const out_format *fmt = NULL;
     if (output) {
@@ -231,31 +327,45 @@ int cmd_top(int argc, char **argv) {
     top_state t;
     memset(&t, 0, sizeof t);
     top_view_init(&t.view);
-    t.view.lines = !so.by_function; /* rows per line, as the profile has them */
-    t.profile = pf_profile_new();
-    sampler *s = NULL;
-    if (!t.profile || sampler_new(&so, t.profile, &s, &err) != 0) {
-        pf_profile_free(t.profile);
-        return cli_fail(&err);
+    pid_t child = 0;
+    if (replay) {
+        /* The whole capture is read (and checked) before the terminal is touched. */
+        if (top_replay_open(replay, a.given[OPT_SPEED] ? a.number[OPT_SPEED] : 1, &t.src, &err) != 0)
+            return cli_fail(&err);
+        t.replay = replay;
+        /* Rows per line unless the recording had none (--function: every line 0). */
+        size_t nfr;
+        const pf_frame *frames = pf_frames(t.src.profile, &nfr);
+        t.view.lines = 0;
+        for (size_t i = 1; i < nfr && !t.view.lines; i++)
+            t.view.lines = frames[i].line > 0;
+    } else {
+        t.view.lines = !so.by_function; /* rows per line, as the profile has them */
+        t.src.profile = pf_profile_new();
+        if (!t.src.profile || sampler_new(&so, t.src.profile, &t.src.live, &err) != 0) {
+            pf_profile_free(t.src.profile);
+            return cli_fail(&err);
+        }
+        if ((rc = cli_start_target(t.src.live, a.pid, a.command, so.subprocesses, &child)) >= 0)
+            goto out;
     }
-    pid_t child;
-    if ((rc = cli_start_target(s, a.pid, a.command, so.subprocesses, &child)) >= 0)
-        goto out;
+    t.profile = t.src.profile;
 
     t.screen = term_enter() == 0;
     t.color = t.screen && !getenv("NO_COLOR");
-    t.next_ns = REFRESH_NS;
-    t.period_s = 1.0 / so.rate_hz;
-    rc = sampler_run(s, &cli_stop_requested, on_progress, &t, &err) != 0 ? cli_fail(&err) : 0;
-    t.stats = *sampler_get_stats(s);
-    const pf_meta *meta = pf_profile_meta_const(t.profile);
-    t.period_s = meta->period_ns / 1e9;
+    t.next_ns = mono_ns() + REFRESH_NS;
+    t.period_s = replay ? weight_s(t.profile) : 1.0 / so.rate_hz;
+    rc = top_source_run(&t.src, &cli_stop_requested, on_progress, &t, &err) != 0 ? cli_fail(&err) : 0;
+    t.stats = *top_source_stats(&t.src);
+    t.period_s = weight_s(t.profile);
 
-    /* The last frame says why top ended; after the program's own end the
-     * screen stays until a key (or a signal) so the figures can be read. */
-    int exited = cli_child_exited || sampler_all_exited(s);
+    /* The last frame says why top ended; after the program's (or the
+     * recording's) own end the screen stays until a key (or a signal) so the
+     * figures can be read. */
+    int exited = replay ? top_replay_ended(t.src.replay) : cli_child_exited || sampler_all_exited(t.src.live);
     const char *why = t.quit ? NULL
                       : cli_stop_signal ? "pyflare top: stopped by a signal"
+                      : replay && exited ? "pyflare top: the recording ended"
                       : exited ? "pyflare top: the program exited"
                                : "pyflare top: the duration ended";
     if (!t.paused)
@@ -275,29 +385,20 @@ int cmd_top(int argc, char **argv) {
     if (why && t.screen)
         fprintf(stderr, "%s\n", why);
 
-    if (fmt && rc == 0) {
-        out_options oo = {.minwidth = 0.1};
-        pf_profile_finish(t.profile);
-        if (pf_profile_failed(t.profile)) {
-            fprintf(stderr, "pyflare: out of memory while recording; nothing written\n");
-            rc = 1;
-        } else if (out_write_file(t.profile, fmt, output, &oo, &err) != 0) {
-            rc = cli_fail(&err);
-        } else {
-            fprintf(stderr, "pyflare: wrote %s (%s)\n", output, fmt->name);
-        }
-    }
+    if (fmt && rc == 0)
+        rc = write_profile(&t, fmt, output);
     if (child > 0) {
-        sampler_free(s);
-        s = NULL;
+        sampler_free(t.src.live);
+        t.src.live = NULL;
         int status = cli_reap(child, !cli_child_exited);
         if (rc == 0 && exited)
             rc = status;
     }
 out:
     term_leave();
-    sampler_free(s);
+    sampler_free(t.src.live);
+    top_replay_free(t.src.replay);
     top_view_free(&t.view);
-    pf_profile_free(t.profile);
+    pf_profile_free(t.src.profile);
     return rc;
 }

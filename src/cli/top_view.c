@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "report/aggregate.h"
 
 void top_view_init(top_view *v) {
@@ -44,18 +45,10 @@ static top_row *row_for(top_view *v, pf_func_id func, int32_t line, int fresh) {
     uint32_t id = u64map_get(&v->index, key);
     if (id != U64MAP_NONE)
         return &v->rows[id];
-    if (v->nrows == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 64;
-        top_row *rows = realloc(v->rows, cap * sizeof *rows);
-        if (!rows)
-            return NULL;
-        v->rows = rows;
-        size_t *order = realloc(v->order, cap * sizeof *order);
-        if (!order)
-            return NULL;
-        v->order = order;
-        v->cap = cap;
-    }
+    void *const arrays[] = {&v->rows, &v->order};
+    const size_t elems[] = {sizeof *v->rows, sizeof *v->order};
+    if (pf_grow_all(arrays, elems, 2, &v->cap, v->nrows + 1, 64) != 0)
+        return NULL;
     if (u64map_put(&v->index, key, (uint32_t)v->nrows) != 0)
         return NULL;
     top_row *r = &v->rows[v->nrows++];
@@ -84,14 +77,8 @@ static int find_threads(top_view *v, const pf_profile *p) {
             k++;
         if (k < v->nthreads)
             continue;
-        if (v->nthreads == v->threads_cap) {
-            size_t cap = v->threads_cap ? 2 * v->threads_cap : 16;
-            top_thread *t = realloc(v->threads, cap * sizeof *t);
-            if (!t)
-                return -1;
-            v->threads = t;
-            v->threads_cap = cap;
-        }
+        if (PF_GROW(v->threads, v->threads_cap, v->nthreads + 1, 16) != 0)
+            return -1;
         v->threads[v->nthreads++] = (top_thread){.root = (pf_node_id)i, .func = frames[nodes[i].frame].func};
     }
     return 0;
@@ -230,7 +217,7 @@ static void emit(FILE *f, const char *line, int cols, const char *before, const 
 
 static const char *const col_names[TOP_NCOLS] = {"OWN%", "TOTAL%", "OWN%", "TOTAL%", "OWN(s)", "TOTAL(s)"};
 
-static void draw_help(FILE *f, int cols) {
+static void draw_help(FILE *f, int cols, int replay) {
     static const char *const help[] = {
         "pyflare top: keys",
         "",
@@ -241,11 +228,17 @@ static void draw_help(FILE *f, int cols) {
         "  a             all threads",
         "  p or space    pause (sampling goes on; the screen stays)",
         "  r             reset: 'since the start' counts from now",
+        "  + / -         replay: twice / half as fast",
+        "  e             replay: jump to the end of the recording",
         "  ?             this help (any key leaves it)",
         "  q or Ctrl-C   quit (with -o FILE, the profile is written)",
     };
-    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++)
-        emit(f, help[i], cols, "", "");
+    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++) {
+        if (!strncmp(help[i], "  p or space", 12) && replay)
+            emit(f, "  p or space    pause (the recording's clock stops)", cols, "", "");
+        else if (replay || !strstr(help[i], "replay:"))
+            emit(f, help[i], cols, "", "");
+    }
 }
 
 char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, int rows, int cols) {
@@ -265,10 +258,16 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     put_clean(line, sizeof line, in->target);
     emit(f, line, cols, "", "");
     size_t idle = in->threads_seen > v->active_threads ? in->threads_seen - v->active_threads : 0;
-    snprintf(line, sizeof line,
-             "elapsed %.1f s   rate %.1f Hz   samples %llu   errors %llu   threads %zu active / %zu idle",
-             in->elapsed_s, in->achieved_hz, (unsigned long long)in->samples, (unsigned long long)in->errors,
-             v->active_threads, idle);
+    if (in->replay)
+        snprintf(line, sizeof line,
+                 "position %.1f s of %.1f s   speed %gx   rate %.1f Hz   samples %llu   threads %zu active / %zu idle",
+                 in->elapsed_s, in->length_s, in->speed, in->achieved_hz, (unsigned long long)in->samples,
+                 v->active_threads, idle);
+    else
+        snprintf(line, sizeof line,
+                 "elapsed %.1f s   rate %.1f Hz   samples %llu   errors %llu   threads %zu active / %zu idle",
+                 in->elapsed_s, in->achieved_hz, (unsigned long long)in->samples, (unsigned long long)in->errors,
+                 v->active_threads, idle);
     if (in->gil_share >= 0)
         snprintf(line + strlen(line), sizeof line - strlen(line), "   GIL held %.0f%%", 100 * in->gil_share);
     emit(f, line, cols, "", "");
@@ -276,14 +275,16 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     if (v->thread && v->thread <= v->nthreads && v->threads[v->thread - 1].func < nfn)
         thread_name = pf_str(p, funcs[v->threads[v->thread - 1].func].name);
     snprintf(line, sizeof line, "%s   rows: %s   showing: ",
-             in->cpu_weighted ? "CPU time of running threads" : "wall time (samples)",
+             in->traced         ? "traced: exact time"
+             : in->cpu_weighted ? "CPU time of running threads"
+                                : "wall time (samples)",
              v->lines ? "lines" : "functions");
     put_clean(line, sizeof line, thread_name);
     emit(f, line, cols, "", "");
     used = 3;
     if (in->help) {
         emit(f, "", cols, "", "");
-        draw_help(f, cols);
+        draw_help(f, cols, in->replay);
         fclose(f);
         return text;
     }
@@ -341,6 +342,9 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
             emit(f, "", cols, "", "");
     if (in->status)
         emit(f, in->status, cols, "", "");
+    else if (rows > 0 && in->replay)
+        emit(f, "keys: 1-6 sort  l lines/functions  t thread  p pause  r reset  +/- speed  e end  ? help  q quit",
+             cols, "", "");
     else if (rows > 0)
         emit(f, "keys: 1-6 sort  l lines/functions  t thread  p pause  r reset  ? help  q quit", cols, "", "");
     fclose(f);

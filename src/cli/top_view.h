@@ -62,17 +62,21 @@ void top_view_reset(top_view *v);
 
 /* What the header and the drawing need that the view does not hold. */
 typedef struct top_frame_info {
-    const char *target;     /* "pid 1234: python app.py" */
+    const char *target;     /* "pid 1234: python app.py", "replay of app.pyflare: python app.py" */
     const char *python;     /* "3.12.1" or "" */
     double elapsed_s, achieved_hz, interval_s;
     double period_s;        /* one unit of weight in seconds */
     int cpu_weighted;
+    int traced;             /* exact times (a traced capture replayed) */
     uint64_t samples, errors;
     size_t threads_seen;
     double gil_share;       /* of the thread samples in the last interval, held the GIL; < 0 unknown */
     const char *status;     /* a last line: "paused", "the program exited ...", or NULL */
     int color;              /* reverse video for the column header */
     int help;               /* the key help instead of rows */
+    int replay;             /* a capture replayed: elapsed_s is the position in it */
+    double length_s;        /* ... the recording's length */
+    double speed;           /* ... and the replay's speed factor */
 } top_frame_info;
 
 /* The screen as text: at most rows lines (0: a plain table of the 20 hottest

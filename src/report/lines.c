@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/u64map.h"
 #include "report/aggregate.h"
 
@@ -37,13 +38,8 @@ static uint32_t file_id(acc *a, pf_str_id name) {
     uint32_t id = dense(&a->file_ids, name, a->nfiles);
     if (id == U64MAP_NONE || id < a->nfiles)
         return id;
-    if (a->nfiles == a->fcap) {
-        size_t cap = a->fcap ? a->fcap * 2 : 64;
-        rp_file *f = realloc(a->files, cap * sizeof *f);
-        if (!f)
-            return U64MAP_NONE;
-        a->files = f, a->fcap = cap;
-    }
+    if (PF_GROW(a->files, a->fcap, a->nfiles + 1, 64) != 0)
+        return U64MAP_NONE;
     a->files[a->nfiles] = (rp_file){.name = name};
     return (uint32_t)a->nfiles++;
 }
@@ -52,13 +48,8 @@ static uint32_t line_id(acc *a, uint32_t file, int32_t line, pf_frame_id frame) 
     uint32_t id = dense(&a->line_ids, (uint64_t)file << 32 | (uint32_t)line, a->nlines);
     if (id == U64MAP_NONE || id < a->nlines)
         return id;
-    if (a->nlines == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 256;
-        rp_line *l = realloc(a->lines, cap * sizeof *l);
-        if (!l)
-            return U64MAP_NONE;
-        a->lines = l, a->cap = cap;
-    }
+    if (PF_GROW(a->lines, a->cap, a->nlines + 1, 256) != 0)
+        return U64MAP_NONE;
     a->lines[a->nlines] = (rp_line){.file = file, .line = line, .frame = frame};
     return (uint32_t)a->nlines++;
 }

@@ -3,14 +3,15 @@
 //   node check_html.mjs FILE.html interact REGEX   every view: flame, icicle, table, callers, tree, timeline, search
 //   node check_html.mjs FILE.html hostile          use every view, then look for injections
 //   node check_html.mjs FILE.html timing           time from navigation to first render
-//   node check_html.mjs FILE.html source FUNC      the Source tab: FUNC's widest frame clicked in the flame
-//                                                  graph, then its "Source" link, then a shift-click;
-//                                                  every file's rows as shown
+//   node check_html.mjs FILE.html source FUNC [LINE]  the Source tab: FUNC's widest frame (at LINE) hovered (the tooltip's
+//                                                  hint), Ctrl-clicked (the jump), clicked (a zoom) then its
+//                                                  file:line link in the bar, then shift-clicked; the functions
+//                                                  table's file link; every file's rows as shown
 //
 // Prints one JSON object; tests/formats_visual/run.py judges it.
 import { openBrowser, watch, fileUrl, injected } from './common.mjs';
 
-const [file, mode, regex] = process.argv.slice(2);
+const [file, mode, regex, line] = process.argv.slice(2);
 const out = {};
 const { ctx, close } = await openBrowser();
 const tab = (page, v) => page.click(`#tabs button[data-v=${v}]`);
@@ -138,7 +139,9 @@ try {
   }
   if (mode === 'source') {
     let L = await layout();
-    const frames = L.rects.filter((r) => r.label.startsWith(regex + ' (') && !r.grey).sort((a, b) => b.w - a.w);
+    // FUNC's widest frame (at LINE when given: a function's frames are its lines)
+    const frames = L.rects.filter((r) => r.label.startsWith(regex + ' (') && !r.grey &&
+      (!line || r.label.endsWith(':' + line + ')'))).sort((a, b) => b.w - a.w);
     const view = page.viewportSize();
     if (frames.length && frames[0].cy > view.height - 20) {
       await page.setViewportSize({ width: view.width, height: Math.ceil(frames[0].cy + 100) });
@@ -148,10 +151,24 @@ try {
     out.clicked = f ? f.label : null;
     const shown = () => page.evaluate(() => {
       const sel = document.querySelector('table.stab tr.sel');
+      const r = sel ? sel.getBoundingClientRect() : null;
       return { sourceVisible: !document.getElementById('v-source').hidden, selected: sel ? sel.id : null,
-        selectedText: sel ? sel.cells[3].textContent : null };
+        selectedText: sel ? sel.cells[3].textContent : null, hot: sel ? sel.classList.contains('hot') : null,
+        inView: r ? r.top >= 0 && r.bottom <= window.innerHeight : null };
     });
     if (f) {
+      // hovering: the tooltip says what a click and a Ctrl-click do
+      await page.mouse.move(f.x + f.w / 2, f.cy);
+      out.tip = await page.evaluate(() => document.getElementById('tip').hidden ? null : document.getElementById('tip').innerText);
+      // Ctrl-click: straight to the frame's line, no zoom on the way
+      await page.keyboard.down('Control');
+      await page.mouse.click(f.x + f.w / 2, f.cy);
+      await page.keyboard.up('Control');
+      out.afterCtrl = await shown();
+      out.afterCtrl.zoomRoot = (await layout()).zoomRoot;
+      // Scroll the source away, then back to the flame graph for the plain click
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await tab(page, 'flame');
       await page.mouse.click(f.x + f.w / 2, f.cy);
       out.link = await page.evaluate(() => { const b = document.getElementById('srcgo'); return b.hidden ? null : b.textContent; });
       await page.click('#srcgo');
@@ -172,6 +189,31 @@ try {
       await page.click(`#ftable tbody tr[data-f="${fnRow}"]`);
       await page.click('#ccsrc');
       out.afterTable = await shown();
+      // the row's file is a link too: the same line
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await tab(page, 'table');
+      const link = await page.$(`#ftable tbody tr[data-f="${fnRow}"] td.file a`);
+      if (link) {
+        await link.click();
+        out.afterTableLink = await shown();
+      }
+    }
+    // the timeline: a sample of FUNC (found by hovering along the rows) clicked: its line
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await tab(page, 'timeline');
+    const tl = await page.evaluate(() => { const c = document.getElementById('tlc'); if (!c) return null; const b = c.getBoundingClientRect(); return { x: b.left, y: b.top, w: b.width, h: b.height }; });
+    if (tl) {
+      search: for (let y = tl.y + 11; y < tl.y + tl.h; y += 22) {
+        for (let x = tl.x + 1; x < tl.x + tl.w; x += 3) {
+          await page.mouse.move(x, y);
+          const t = await page.evaluate(() => document.getElementById('tip').hidden ? null : document.getElementById('tip').innerText);
+          if (t && t.startsWith(regex + ' (')) {
+            await page.mouse.click(x, y);
+            out.timeline = { label: t.split('\n')[0], tip: t, ...(await shown()) };
+            break search;
+          }
+        }
+      }
     }
     await tab(page, 'source');
     // open every file, then read what each shows

@@ -836,7 +836,7 @@ def browser_source():
     assert sum(truth.values()) > 100, truth
     hot_line = max(truth, key=lambda ln: truth[ln])
     assert hot_line in SOURCE_LOOP, truth
-    o = node("check_html.mjs", out, "source", "spin_hot")
+    o = node("check_html.mjs", out, "source", "spin_hot", str(hot_line))
     assert_clean(o)
     assert o["pwned"] is None, o["pwned"]
     f = next((f for f in o["files"] if f["name"] == "srcprog.py"), None)
@@ -852,16 +852,29 @@ def browser_source():
     # heavy's call line carries spin_hot's time as total, no own
     heavy_call = next(r for r in f["rows"] if r["line"] == 12)
     assert heavy_call["own"] == 0 and heavy_call["total"] > 0, heavy_call
-    # a frame clicked in the flame graph, then its link; a shift-click: its line is selected
+    # the widest spin_hot frame at its hottest line in the flame graph: hovered, its tooltip tells the keys; Ctrl-clicked, the
+    # Source tab shows (scrolled to) its line, selected and marked hot (it is spin_hot's hottest line), and the
+    # graph was not zoomed on the way; clicked (a zoom), then its file:line link in the bar; shift-clicked
     m = re.match(r"spin_hot \(srcprog\.py:(\d+)\)", o["clicked"] or "")
     assert m, o["clicked"]
+    assert int(m.group(1)) == hot_line, (m.group(1), truth)
     want = "src-0-%s" % m.group(1)
-    for how in ("afterLink", "afterShift"):
+    assert o["tip"] and "Ctrl-click" in o["tip"] and "Source" in o["tip"], o["tip"]
+    assert o["afterCtrl"]["zoomRoot"] == 0, ("Ctrl-click zoomed", o["afterCtrl"])
+    assert o["afterCtrl"]["hot"] and o["afterCtrl"]["inView"], o["afterCtrl"]
+    assert o["link"] == "srcprog.py:%s \u2197" % m.group(1), o["link"]
+    for how in ("afterCtrl", "afterLink", "afterShift"):
         assert o[how]["sourceVisible"] and o[how]["selected"] == want, (how, o[how], want)
     assert o["afterLink"]["selectedText"] == SOURCE_PROGRAM.splitlines()[int(m.group(1)) - 1]
+    assert o["afterLink"]["inView"], o["afterLink"]
     assert o["hottest"][0] == "srcprog.py:%d" % hot_line, o["hottest"]
     # the function table's source link: the function's hottest line
     assert o.get("afterTable", {}).get("selected") == "src-0-%d" % hot_line, o.get("afterTable")
+    assert o.get("afterTableLink", {}).get("selected") == "src-0-%d" % hot_line, o.get("afterTableLink")
+    # a timeline sample of spin_hot clicked: its own line
+    m = re.match(r"spin_hot \(srcprog\.py:(\d+)\)", (o.get("timeline") or {}).get("label", ""))
+    assert m and "click: its line in Source" in o["timeline"]["tip"], o.get("timeline")
+    assert o["timeline"]["selected"] == "src-0-%s" % m.group(1) and o["timeline"]["inView"], o["timeline"]
     # a file that could not be read: its lines and figures, no text, and a note
     frozen = [x for x in o["files"] if x["name"].startswith("<frozen")]
     for x in frozen:

@@ -40,6 +40,23 @@ screen read with capture-pane.
              the target runs on
   hostile    a script whose file name holds escape sequences and a bell:
              no such byte reaches stdout, the name is shown with '?' for them
+The replay of a capture (`pyflare top FILE.pyflare`), of the target recorded
+with `record --threads -o FILE.pyflare`:
+  replay       in tmux at a quarter of the speed: the header says replay, the file, the
+               command, the Python version and the position; + doubles the
+               speed; 3 and 4 mark their column and order the rows by it;
+               t narrows to worker (other(), no f5); l shows functions; p
+               stops the position (4 s), and p again goes on from there; e,
+               paused, jumps to the end: the last frame says the recording ended, the
+               position is the whole length, the rows' own % of f1, f2, f5 are
+               1:2:5 of their sum within 7 points and equal `pyflare convert
+               -f text` of the same capture (within 0.1: both round); a key
+               leaves, the terminal works
+  replay-plain stdout a pipe, --speed 8: plain tables, no escape sequence, the
+               last line says the recording ended; -o writes the same folded
+               stacks as convert does from the capture
+  replay-bad   a truncated capture, in tmux: one line naming the offset, a
+               non-zero exit, the terminal as it was (no alternate screen)
 FILTER words keep the tests whose name contains one.
 Last line: "top: N passed, N failed, N skipped"; exit status 1 on failure.
 """
@@ -467,15 +484,189 @@ def test_gil():
         print("     gil: shares %r" % shares)
 
 
+CAPTURE = []
+
+
+def record_capture():
+    """The target recorded for 6 s with a root per thread (once); (capture path, convert -f text's own % by
+    function)."""
+    if CAPTURE:
+        return CAPTURE[0]
+    cap = os.path.join(TMP, "target.pyflare")
+    r = subprocess.run([PYFLARE, "record", "--threads", "-o", cap, "--", PY, TARGET, "6"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError("record: %s" % r.stderr.decode()[-300:])
+    r = subprocess.run([PYFLARE, "convert", "-f", "text", cap, "-o", "-"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    text = r.stdout.decode("utf-8", "replace")
+    part = re.split(r"Top \d+ functions by own time", text, 1)[-1].split("\n\n", 1)[0]
+    own = {}
+    for line in part.split("\n"):
+        m = re.match(r"^\s*([\d.]+)%\s+([\d.]+)%\s+[\d.]+\s+[\d.]+\s+(\S+)\s+\S+$", line)
+        if m:
+            own[m.group(3)] = float(m.group(1))
+    CAPTURE.append((cap, own))
+    return cap, own
+
+
+def test_replay():
+    if not wanted("replay"):
+        return
+    cap, convert_own = record_capture()
+    start_shell()
+    problems = []
+    tmux("send-keys", "-t", "t", "clear; %s top --speed 0.25 %s" % (PYFLARE, cap), "Enter")
+    s = wait_for(lambda s: alternate_on() and any(r[1] == "f5" for r in rows(s)), 20)
+    if s is None:
+        result("replay", False, "no replay screen with f5: %r" % screen())
+        tmux("send-keys", "-t", "t", "q")
+        return
+    head = "\n".join(s[:3])
+    version = "%d.%d" % sys.version_info[:2]
+    if "replay of %s" % cap not in head or TARGET not in head or "Python " + version not in head:
+        problems.append("header: %r" % s[:3])
+    pos = re.search(r"position ([\d.]+) s of ([\d.]+) s\s+speed ([\d.]+)x", head)
+    if not pos or float(pos.group(3)) != 0.25 or not 5 < float(pos.group(2)) < 8:
+        problems.append("position/speed in the header: %r" % s[1:2])
+    if press("+", lambda s: any(re.search(r"speed 0.5x", l) for l in s[:3])) is None:
+        problems.append("+ did not double the speed: %r" % screen()[:3])
+    press("-", lambda s: any(re.search(r"speed 0.25x", l) for l in s[:3]))
+    for k in (3, 4):
+        s = press(str(k), lambda s, k=k: any(HEAD_COLS.match(l) and l.split()[k - 1].startswith(">") for l in s))
+        if s is None:
+            problems.append("key %d: column not marked" % k)
+            continue
+        vals = [r[0][k - 1] for r in rows(s)]
+        if any(a < b for a, b in zip(vals, vals[1:])):
+            problems.append("key %d: not ordered: %r" % (k, vals))
+    s = None
+    for _ in range(6):
+        press("t", lambda s: True, 1)
+        time.sleep(0.4)
+        s = screen()
+        if header(s, "showing: thread worker"):
+            break
+    names = {r[1] for r in rows(s or [])}
+    if not header(s or [], "showing: thread worker") or "other" not in names or "f5" in names:
+        problems.append("thread worker: %r" % sorted(names))
+    if press("a", lambda s: header(s, "showing: all threads") and "f5" in {r[1] for r in rows(s)}) is None:
+        problems.append("a did not show all threads again")
+    if press("l", lambda s: any(HEAD_COLS.match(l) and l.rstrip().endswith("FUNCTION") for l in s)) is None:
+        problems.append("l: no FUNCTION rows")
+    # p stops the recording's clock: the position stands; e (even paused) goes to the end
+    position = lambda s: next((m.group(1) for m in (re.search(r"position ([\d.]+) s", l) for l in s[:3]) if m), None)
+    s = press("p", lambda s: any(l.startswith("paused") for l in s))
+    if s is None:
+        problems.append("p: no paused line")
+    else:
+        before = position(s)
+        time.sleep(4)
+        if position(screen()) != before:
+            problems.append("the position moved while paused")
+        # resumed: it goes on from where it stood (a clock that ran on would be 1 s further at 0.25x)
+        s = press("p", lambda s: not any(l.startswith("paused") for l in s) and position(s) != before, 4)
+        if s is None or before is None or not 0 < float(position(s)) - float(before) < 0.6:
+            problems.append("after the pause, position %r then %r" % (before, s and position(s)))
+        s = press("p", lambda s: any(l.startswith("paused") for l in s))
+    # e, before the recording's own end
+    m = s and re.search(r"position ([\d.]+) s of ([\d.]+) s", "\n".join(s[:3]))
+    if not m or float(m.group(1)) > float(m.group(2)) - 0.3:
+        problems.append("the replay was (nearly) over before e: %r" % (s and s[1]))
+    elif m:
+        print("     replay: e pressed at %s s of %s s" % (m.group(1), m.group(2)))
+    s = press("e", lambda s: any("the recording ended" in l for l in s), 10)
+    if s is None:
+        problems.append("e: no last frame saying the recording ended: %r" % screen())
+    else:
+        pos = re.search(r"position ([\d.]+) s of ([\d.]+) s", "\n".join(s[:3]))
+        if not pos or pos.group(1) != pos.group(2):
+            problems.append("the last frame's position: %r" % s[1:2])
+        own = {r[1]: r[0][2] for r in rows(s)}
+        want = {"f1": 12.5, "f2": 25.0, "f5": 62.5}
+        if not all(f in own for f in want):
+            problems.append("last frame rows: %r" % s)
+        else:
+            tot = sum(own[f] for f in want)
+            share = {f: 100 * own[f] / tot for f in want} if tot else {}
+            if not share or any(abs(share[f] - want[f]) > 7 for f in want):
+                problems.append("split %r, want %r" % (share, want))
+            else:
+                print("     replay split: f1 %.1f f2 %.1f f5 %.1f (of their sum; want 12.5 25 62.5)" %
+                      (share["f1"], share["f2"], share["f5"]))
+            differ = {f: (own.get(f), convert_own.get(f)) for f in ("f1", "f2", "f5", "other")
+                      if own.get(f) is None or convert_own.get(f) is None or abs(own[f] - convert_own[f]) > 0.1001}
+            if differ:
+                problems.append("own %% (replay, convert -f text) differ: %r" % differ)
+    tmux("send-keys", "-t", "t", "x")
+    problem = shell_back()
+    if problem:
+        problems.append(problem)
+    result("replay", not problems, "; ".join(problems))
+
+
+def test_replay_plain():
+    if not wanted("replay-plain"):
+        return
+    cap, _ = record_capture()
+    out = os.path.join(TMP, "replay.folded")
+    r = subprocess.run([PYFLARE, "top", "--speed", "8", "-o", out, cap], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120, env=dict(os.environ, NO_COLOR="1"))
+    text = r.stdout.decode("utf-8", "replace")
+    problems = []
+    if r.returncode != 0:
+        problems.append("exit %d: %s" % (r.returncode, r.stderr.decode()[-300:]))
+    if "\033" in text:
+        problems.append("an escape sequence on a pipe")
+    if "replay of " + cap not in text or text.count("-- last ") < 1:
+        problems.append("no replay tables: %r" % text[:300])
+    if not text.rstrip().endswith("pyflare top: the recording ended"):
+        problems.append("the last line: %r" % text[-200:])
+    c = subprocess.run([PYFLARE, "convert", cap, "-o", "-", "-f", "folded"], stdout=subprocess.PIPE, timeout=120)
+    try:
+        if open(out, "rb").read() != c.stdout:
+            problems.append("-o's folded stacks differ from convert's")
+    except OSError as e:
+        problems.append("-o: %s" % e)
+    result("replay-plain", not problems, "; ".join(problems))
+
+
+def test_replay_bad():
+    if not wanted("replay-bad"):
+        return
+    cap, _ = record_capture()
+    bad = os.path.join(TMP, "cut.pyflare")
+    with open(cap, "rb") as f, open(bad, "wb") as g:
+        g.write(f.read()[:100])
+    start_shell()
+    tmux("send-keys", "-t", "t", "clear; %s top %s; echo rc=$?" % (PYFLARE, bad), "Enter")
+    s = wait_for(lambda s: any(l.startswith("rc=") for l in s), 20)
+    problems = []
+    if s is None:
+        problems.append("top did not end: %r" % screen())
+    else:
+        said = [l for l in s if l.startswith("pyflare: ")]
+        rc = next(l for l in s if l.startswith("rc="))
+        if len(said) != 1 or "offset" not in said[0] or bad not in said[0]:
+            problems.append("not one line naming the file and offset: %r" % s)
+        if rc == "rc=0":
+            problems.append("exit status 0")
+        problem = shell_back()
+        if problem:
+            problems.append(problem)
+    result("replay-bad", not problems, "; ".join(problems))
+
+
 def main():
     if not shutil.which("tmux"):
         for n in ("split", "sort", "threads", "lines", "help", "pause", "reset", "resize", "quit", "sigterm",
-                  "suspend", "exited"):
+                  "suspend", "exited", "replay", "replay-bad"):
             if wanted(n):
                 counts["skipped"] += 1
                 print("skip %s: tmux is not installed (apt-get install tmux)" % n)
     else:
-        for test in (test_split_sort_threads_lines_help_resize_quit, test_sigterm, test_suspend, test_exited):
+        for test in (test_split_sort_threads_lines_help_resize_quit, test_sigterm, test_suspend, test_exited,
+                     test_replay, test_replay_bad):
             try:
                 test()
             except (RuntimeError, OSError) as e:  # the terminal went away (e.g. its shell read EOF): a failure
@@ -483,6 +674,7 @@ def main():
             finally:
                 tmux("kill-server", check=False)
     test_plain()
+    test_replay_plain()
     test_gil()
     test_attach()
     test_hostile()

@@ -204,7 +204,7 @@ function drawFlame(inverted) {
   $('crumb').textContent = zoomRoot ? 'zoomed: ' + nodeLabel(zoomRoot) + ' (' + pct(tot[zoomRoot], T) + ' of all)' : '';
   var sl = zoomRoot ? srcPlace(frm[zoomRoot]) : null;
   $('srcgo').hidden = !sl;
-  if (sl) $('srcgo').textContent = 'Source: ' + sl;
+  if (sl) { $('srcgo').textContent = sl + ' \u2197'; $('srcgo').title = 'show ' + sl + ' in the Source tab'; }
 }
 function flameHit(e) {
   var b = cv.getBoundingClientRect(), x = e.clientX - b.left, y = e.clientY - b.top;
@@ -219,9 +219,10 @@ function flameHit(e) {
   }
   return -1;
 }
-function showTip(e, lines) {
+function showTip(e, lines, hint) {
   tip.textContent = '';
   for (var k = 0; k < lines.length; k++) tip.appendChild(el('div', k ? '' : 'tn', lines[k]));
+  if (hint) tip.appendChild(el('div', 'th', hint));
   tip.hidden = false;
   var x = e.clientX + 14, y = e.clientY + 16, r = tip.getBoundingClientRect();
   if (x + r.width > window.innerWidth) x = Math.max(0, e.clientX - r.width - 10);
@@ -238,18 +239,24 @@ function nodeTip(e, n) {
   }
   lines.push(wt(tot[n]) + ', ' + pct(tot[n], T) + ' of all' + (zoomRoot ? ', ' + pct(tot[n], tot[zoomRoot]) + ' of zoomed' : ''));
   lines.push('self: ' + wt(self[n]) + ' (' + pct(self[n], T) + ')');
-  showTip(e, lines);
+  showTip(e, lines, n && srcPlace(frm[n]) ? 'click: zoom \u00b7 ' + JUMP_KEYS + ': its line in Source' : 'click: zoom');
 }
 cv.addEventListener('mousemove', function (e) { var n = flameHit(e); if (n < 0) tip.hidden = true; else nodeTip(e, n); });
 cv.addEventListener('mouseleave', function () { tip.hidden = true; });
+/* A plain click zooms (as in every flame graph); with Ctrl (the Mac's Cmd) or
+ * Shift held it opens the frame's own line in the Source tab, as a modified
+ * click follows a link in an editor. A zoomed frame's file:line is a link in
+ * the bar above the graph too. */
+var JUMP_KEYS = /Mac|iPhone|iPad/.test(navigator.platform || '') ? '\u2318-click' : 'Ctrl-click';
+function jumpClick(e) { return e.ctrlKey || e.metaKey || e.shiftKey; }
 cv.addEventListener('click', function (e) {
   var n = flameHit(e);
   if (n < 0) return;
-  if (e.shiftKey && n) { showSource(frm[n]); return; }
+  if (jumpClick(e) && n && srcPlace(frm[n])) { showSource(frm[n]); return; }
   zoomRoot = n === zoomRoot ? (n ? par[n] : 0) : n;
   dirty.flame = 1; render();
 });
-$('srcgo').addEventListener('click', function () { if (zoomRoot) showSource(frm[zoomRoot]); });
+$('srcgo').addEventListener('click', function (e) { e.preventDefault(); if (zoomRoot) showSource(frm[zoomRoot]); });
 $('reset').addEventListener('click', function () { zoomRoot = 0; dirty.flame = 1; render(); });
 
 /* ---- functions table, callers and callees ---- */
@@ -290,7 +297,12 @@ function drawTable() {
     var sw = el('span', 'sw'); sw.style.background = css(colour(fn));
     var td = el('td', 'name'); td.appendChild(sw); td.appendChild(document.createTextNode(S[fnName[fn]]));
     tr.appendChild(td);
-    tr.appendChild(el('td', 'file', place(fn)));
+    var fileCell = el('td', 'file'), hotFr = funcHotFrame(fn);
+    if (hotFr > 0) { /* the function's hottest line, one click away */
+      var a = el('a', 'sgo', place(fn)); a.dataset.fr = String(hotFr); a.title = 'its hottest line in the Source tab';
+      fileCell.appendChild(a);
+    } else fileCell.textContent = place(fn);
+    tr.appendChild(fileCell);
     tr.appendChild(el('td', 'n', wt(fSelf[fn])));
     tr.appendChild(el('td', 'n', pct(fSelf[fn], T)));
     tr.appendChild(el('td', 'n', wt(fTot[fn])));
@@ -311,7 +323,10 @@ $('ftable').tHead.addEventListener('click', function (e) {
   drawTable();
 });
 function selectFn(f) { selFn = f; dirty.table = 1; render(); }
-$('ftable').tBodies[0].addEventListener('click', function (e) { var tr = e.target.closest('tr'); if (tr) selectFn(+tr.dataset.f); });
+$('ftable').tBodies[0].addEventListener('click', function (e) {
+  if (e.target.classList.contains('sgo')) { showSource(+e.target.dataset.fr); return; }
+  var tr = e.target.closest('tr'); if (tr) selectFn(+tr.dataset.f);
+});
 function fillCC(id, map, total) {
   var tb = $(id).tBodies[0], list = [];
   tb.textContent = '';
@@ -453,7 +468,14 @@ function drawTimeline() {
     var s = r >= 0 && r < threadRows.length && x >= 0 && x < tlW ? tlHit[r * tlW + x] : -1;
     if (s < 0) { tip.hidden = true; return; }
     var n = SM.node[s];
-    showTip(e, [nodeLabel(n), 't = ' + ((sT[s] - tlT0) / 1e6).toFixed(4) + ' s', 'thread: ' + labels.children[r].textContent]);
+    showTip(e, [nodeLabel(n), 't = ' + ((sT[s] - tlT0) / 1e6).toFixed(4) + ' s', 'thread: ' + labels.children[r].textContent],
+            n && srcPlace(frm[n]) ? 'click: its line in Source' : '');
+  });
+  /* a sample's innermost frame, in the Source tab */
+  c.addEventListener('click', function (e) {
+    var b = c.getBoundingClientRect(), x = Math.floor(e.clientX - b.left), r = Math.floor((e.clientY - b.top) / TLH);
+    var s = r >= 0 && r < threadRows.length && x >= 0 && x < tlW ? tlHit[r * tlW + x] : -1;
+    if (s >= 0 && SM.node[s]) showSource(frm[SM.node[s]]);
   });
   c.addEventListener('mouseleave', function () { tip.hidden = true; });
 }
@@ -541,22 +563,31 @@ function jumpTo(k, line) {
   var tr = $('src-' + k + '-' + line) || det.querySelector('table.stab tr[data-own]');
   if (tr) { tr.classList.add('sel'); tr.scrollIntoView({ block: 'center' }); }
 }
-/* The frame of function f whose line has the most own weight (then total), 0 when none is shown. */
+/* The frame of function f whose line has the most own weight (then total), 0
+ * when none is shown; made for every function at once, on first use (the
+ * functions table asks for each of its rows). */
+var hotFrOf = null;
 function funcHotFrame(f) {
-  if (fnKind[f] !== K.python || !fileIdx.has(fnFile[f])) return 0;
-  var L = srcLines[fileIdx.get(fnFile[f])], fig = new Map(), best = 0, bo = -1, bt = -1;
-  for (var q = 0; q < L.length; q++) fig.set(L[q][0], L[q]);
-  for (var fr = 1; fr < NFR; fr++) {
-    if (frFunc[fr] !== f) continue;
-    var x = fig.get(frLine[fr]), o = x ? x[1] : 0, t = x ? x[2] : 0;
-    if (o > bo || (o === bo && t > bt)) { best = fr; bo = o; bt = t; }
+  if (!hotFrOf) {
+    hotFrOf = new Int32Array(NF);
+    var bo = new Float64Array(NF).fill(-1), bt = new Float64Array(NF).fill(-1), figs = [];
+    for (var fr = 1; fr < NFR; fr++) {
+      var g = frFunc[fr];
+      if (fnKind[g] !== K.python || !fileIdx.has(fnFile[g])) continue;
+      var k = fileIdx.get(fnFile[g]), m = figs[k];
+      if (!m) { m = figs[k] = new Map(); for (var q = 0; q < srcLines[k].length; q++) m.set(srcLines[k][q][0], srcLines[k][q]); }
+      var x = m.get(frLine[fr]), o = x ? x[1] : 0, t = x ? x[2] : 0;
+      if (o > bo[g] || (o === bo[g] && t > bt[g])) { hotFrOf[g] = fr; bo[g] = o; bt[g] = t; }
+    }
   }
-  return best;
+  return hotFrOf[f];
 }
-/* Jumps to a frame's line in the Source tab (its file's hottest line when it has no line). */
+/* Jumps to a frame's line in the Source tab (its function's hottest line when
+ * the frame has none: a profile by function). */
 function showSource(fr) {
   var f = frFunc[fr];
   if (!srcPlace(fr)) return;
+  if (!(frLine[fr] > 0)) { var hot = funcHotFrame(f); if (hot > 0 && frLine[hot] > 0) fr = hot; }
   jumpTo(fileIdx.get(fnFile[f]), frLine[fr]);
 }
 

@@ -9,6 +9,7 @@
  * interned (pf_func_set_name), which may equal an earlier one: it is interned
  * under a name no function of its place has, then renamed. */
 #include "input/capture_read.h"
+#include "base/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -130,6 +131,7 @@ static int nomem(rd *r) { return pf_fail(r->err, PF_ERR_NOMEM, "out of memory re
 /* What has been read, for the checks between sections. */
 typedef struct state {
     uint64_t nstr, nfunc, nframe, nnode, nproc, nthread;
+    uint32_t version;
     pf_meta meta;
     int seen[CAP_NSECTIONS];
 } state;
@@ -305,7 +307,7 @@ static int read_threads(rd *r, pf_profile *p, state *st) {
     return 0;
 }
 
-static int read_samples(rd *r, pf_profile *p, state *st) {
+static int read_samples_v1(rd *r, pf_profile *p, state *st) {
     uint64_t n;
     if (get_count(r, 4, &n, "samples") != 0)
         return -1;
@@ -362,6 +364,152 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
     return rc;
 }
 
+void cap_sample_slots_init(cap_sample_slot *slot, size_t nt) {
+    for (size_t i = 0; i < nt + 2; i++) {
+        slot[i].follow = (uint32_t)(i + 1);
+        slot[i].weight = 1;
+    }
+    slot[nt + 1].follow = 0;
+}
+
+int cap_sample_slot_open(cap_sample_slot *t) {
+    t->recent = malloc(CAP_RECENT * sizeof *t->recent);
+    if (!t->recent)
+        return -1;
+    t->recent[0] = PF_ROOT;
+    t->len = 1;
+    return 0;
+}
+
+void cap_sample_slot_front(cap_sample_slot *t, uint32_t at, pf_node_id node) {
+    if (at >= t->len) /* new: the last falls off a full list */
+        at = t->len < CAP_RECENT ? t->len++ : CAP_RECENT - 1;
+    memmove(t->recent + 1, t->recent, at * sizeof *t->recent);
+    t->recent[0] = node;
+}
+
+void cap_sample_slots_free(cap_sample_slot *slot, size_t nt) {
+    for (size_t i = 0; slot && i < nt + 2; i++)
+        free(slot[i].recent);
+    free(slot);
+}
+
+/* Version 2's sample log (capture_read.h): the op byte, then what it says
+ * was not predicted, with the writer's own prediction (cap_sample_slot). */
+static int read_samples(rd *r, pf_profile *p, state *st) {
+    if (st->version < 2)
+        return read_samples_v1(r, p, st);
+    uint64_t n;
+    if (get_count(r, 1, &n, "samples") != 0)
+        return -1;
+    rd col[CAP_SAMPLE_COLUMNS];
+    for (int c = 0; c < CAP_SAMPLE_COLUMNS; c++) {
+        uint64_t len;
+        const unsigned char *at = r->p;
+        if (get_u(r, &len) != 0)
+            return -1;
+        if (len > (uint64_t)(r->end - r->p))
+            return corrupt_at(r, at, "a column of samples runs past the end of its section");
+        col[c] = *r;
+        col[c].end = r->p + len;
+        r->p += len;
+    }
+    if (col[CAP_COL_OPS].end - col[CAP_COL_OPS].p != (ptrdiff_t)n)
+        return corrupt_at(r, col[CAP_COL_OPS].p, "the samples' op column is not one byte a sample");
+    size_t nt = (size_t)st->nthread;
+    cap_sample_slot *slot = calloc(nt + 2, sizeof *slot);
+    if (!slot)
+        return nomem(r);
+    cap_sample_slots_init(slot, nt);
+    pf_profile_log_samples(p, 1);
+    int64_t us = 0, tick = 0;
+    size_t prev = nt + 1;
+    int rc = 0;
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        const unsigned char *at_op = col[CAP_COL_OPS].p;
+        unsigned op = *col[CAP_COL_OPS].p++;
+        if ((op & ~(unsigned)CAP_OP_ALL) || (op & CAP_OP_TIME_MASK) == CAP_OP_TIME_MASK ||
+            (op & CAP_OP_NODE_MASK) == CAP_OP_NODE_MASK) {
+            rc = corrupt_at(r, at_op, "a sample's op byte is not one the format has");
+            break;
+        }
+        const unsigned char *at_time = col[CAP_COL_TIME].p;
+        int64_t dt = 0;
+        if (op & CAP_OP_TIME_NEW) {
+            if (get_z(&col[CAP_COL_TIME], &dt) != 0) {
+                rc = -1;
+                break;
+            }
+            tick = dt;
+        } else if (op & CAP_OP_TIME_TICK)
+            dt = tick;
+        if (__builtin_add_overflow(us, dt, &us) || us < 0 || (uint64_t)us > UINT64_MAX / 1000) {
+            rc = corrupt_at(r, at_time, "a sample's time is out of range");
+            break;
+        }
+        /* A sample's thread indexes threads; writers check it, so any is kept as it was. */
+        uint64_t thread = slot[prev].follow;
+        if ((op & CAP_OP_THREAD_NEW) &&
+            get_below(&col[CAP_COL_THREAD], (uint64_t)UINT32_MAX + 1, &thread, "a sample's thread") != 0) {
+            rc = -1;
+            break;
+        }
+        slot[prev].follow = (uint32_t)thread;
+        size_t k = thread < nt ? (size_t)thread : nt;
+        prev = k;
+        cap_sample_slot *t = &slot[k];
+        if (!t->recent && cap_sample_slot_open(t) != 0) {
+            rc = nomem(r);
+            break;
+        }
+        pf_node_id node = t->recent[0];
+        if (op & CAP_OP_NODE_RECENT) {
+            uint64_t at;
+            if (get_below(&col[CAP_COL_RECENT], t->len, &at, "a sample's index into its thread's recent stacks") !=
+                0) {
+                rc = -1;
+                break;
+            }
+            if (at == 0) {
+                rc = corrupt_at(r, col[CAP_COL_RECENT].p - 1, "a sample's recent stack index is 0");
+                break;
+            }
+            node = t->recent[at];
+            cap_sample_slot_front(t, (uint32_t)at, node);
+        } else if (op & CAP_OP_NODE_NEW) {
+            const unsigned char *at_node = col[CAP_COL_NODE].p;
+            int64_t dnode, v;
+            if (get_z(&col[CAP_COL_NODE], &dnode) != 0) {
+                rc = -1;
+                break;
+            }
+            if (__builtin_add_overflow((int64_t)node, dnode, &v) || v < 0 || (uint64_t)v >= st->nnode) {
+                rc = corrupt_at(r, at_node, "a sample's node is out of range");
+                break;
+            }
+            node = (pf_node_id)v;
+            cap_sample_slot_front(t, t->len, node);
+        }
+        if (op & CAP_OP_WEIGHT_NEW) {
+            uint64_t w;
+            if (get_below(&col[CAP_COL_WEIGHT], (uint64_t)UINT32_MAX + 1, &w, "a sample's weight") != 0) {
+                rc = -1;
+                break;
+            }
+            t->weight = w;
+        }
+        pf_sample_add(p, node, (uint32_t)thread, (uint64_t)us * 1000, t->weight);
+    }
+    cap_sample_slots_free(slot, nt);
+    pf_profile_log_samples(p, 0);
+    if (rc == 0 && pf_profile_failed(p))
+        return nomem(r);
+    for (int c = 0; rc == 0 && c < CAP_SAMPLE_COLUMNS; c++)
+        if (col[c].p != col[c].end)
+            rc = corrupt_at(r, col[c].p, "a column of samples is longer than its samples");
+    return rc;
+}
+
 static int read_sources(rd *r, state *st, in_capture_info *info) {
     uint64_t n;
     if (get_count(r, 2, &n, "source files") != 0)
@@ -401,9 +549,10 @@ static int read_sources(rd *r, state *st, in_capture_info *info) {
 }
 
 /* Reads the sections of the body. */
-static int read_body(rd *r, pf_profile *p, in_capture_info *info) {
+static int read_body(rd *r, pf_profile *p, in_capture_info *info, uint32_t version) {
     state st;
     memset(&st, 0, sizeof st);
+    st.version = version;
     const unsigned char *nodes_at = NULL, *nodes_end = NULL;
     int last = 0;
     for (;;) {
@@ -505,10 +654,10 @@ int in_read_capture_mem(const unsigned char *data, size_t len, const char *name,
                        CAPTURE_HEADER_LEN);
     uint32_t version = le32(data + 8), encoding = le32(data + 12), crc = le32(data + 24);
     uint64_t body_len = le64(data + 16);
-    if (version != CAPTURE_VERSION)
+    if (version < CAPTURE_VERSION_MIN || version > CAPTURE_VERSION)
         return pf_fail(err, PF_ERR_CORRUPT, "%s: capture format version %u at offset 8 is not one this pyflare reads "
-                       "(it reads version %u): use the pyflare that wrote it, or a newer one", name, version,
-                       CAPTURE_VERSION);
+                       "(it reads versions %u to %u): use the pyflare that wrote it, or a newer one", name, version,
+                       CAPTURE_VERSION_MIN, CAPTURE_VERSION);
     if (encoding != CAPTURE_STORED && encoding != CAPTURE_ZLIB)
         return pf_fail(err, PF_ERR_CORRUPT, "%s: corrupt capture at offset 12: unknown encoding %u", name, encoding);
     if (le32(data + 28) != 0)
@@ -590,8 +739,9 @@ int in_read_capture_mem(const unsigned char *data, size_t len, const char *name,
         return pf_fail(err, PF_ERR_CORRUPT, "%s: corrupt capture: its data's checksum (offset 24) does not match "
                        "(the file was damaged)", name);
     }
+    info->version = version;
     rd r = {in, in + in_len, in, CAPTURE_HEADER_LEN, encoding == CAPTURE_STORED, name, err};
-    int rc = read_body(&r, p, info);
+    int rc = read_body(&r, p, info, version);
     free(body);
     if (rc != 0)
         in_capture_info_free(info);
@@ -600,19 +750,12 @@ int in_read_capture_mem(const unsigned char *data, size_t len, const char *name,
 
 int in_read_capture(FILE *in, const char *name, pf_profile *p, in_capture_info *info, pf_error *err) {
     memset(info, 0, sizeof *info);
-    size_t len = 0, cap = 1 << 16;
-    unsigned char *data = malloc(cap);
-    if (!data)
-        return pf_fail(err, PF_ERR_NOMEM, "out of memory reading %s", name);
+    size_t len = 0, cap = 0;
+    unsigned char *data = NULL;
     for (;;) {
-        if (len == cap) {
-            unsigned char *bigger = cap > SIZE_MAX / 2 ? NULL : realloc(data, cap * 2);
-            if (!bigger) {
-                free(data);
-                return pf_fail(err, PF_ERR_NOMEM, "out of memory reading %s", name);
-            }
-            data = bigger;
-            cap *= 2;
+        if (len == cap && PF_GROW(data, cap, len + 1, 1 << 16) != 0) {
+            free(data);
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory reading %s", name);
         }
         size_t got = fread(data + len, 1, cap - len, in);
         len += got;

@@ -33,9 +33,26 @@
  *            0..n-1: self, total, calls
  *   PROCESSES n; each: z pid, command
  *   THREADS  n; each: process, thread_id, z native_id, name
- *   SAMPLES  n; then four columns, each its byte length then n values:
- *            z (microseconds - previous sample's), thread,
- *            z (node - the same thread's previous node), weight
+ *   SAMPLES  n; then six columns, each its byte length then its values:
+ *            ops: one byte a sample, saying which of its fields are what
+ *              the previous samples predict and which follow in the other
+ *              columns (bits, CAP_OP_*): time (0: the previous sample's;
+ *              TICK: the previous one plus the tick, the last time delta
+ *              given; NEW: z microseconds - the previous sample's, in time,
+ *              which becomes the tick), thread (0: the thread that followed
+ *              the previous sample's thread last time, at first the next
+ *              index, 0 for the first sample; NEW: in thread), node (0: the
+ *              thread's previous node, the root at first; RECENT: an index
+ *              >= 1 into the thread's move-to-front list of its last
+ *              CAP_RECENT distinct nodes, in recent; NEW: z node - the
+ *              thread's previous node, in node, put in front of the list,
+ *              the last falling off when it is full), weight (0: the
+ *              thread's previous weight, 1 at first; NEW: in weight); bits 6
+ *              and 7, and both bits of one field, are never set;
+ *            time, thread, recent, node, weight: those values, in order.
+ *            Thread indexes past the table share one thread's predictions.
+ *            (Version 1, still read: four columns of n values each: z time
+ *            delta, thread, z node - the thread's previous node, weight.)
  *   SOURCES  (optional) the source text of the files the functions name, as
  *            the recording read them (through the target's root) for the html
  *            and text reports: n; each: file (a string id, increasing), status
@@ -56,7 +73,9 @@
 #define CAPTURE_MAGIC "\x89PYFLARE"
 #define CAPTURE_MAGIC_LEN 8
 #define CAPTURE_HEADER_LEN 32
-#define CAPTURE_VERSION 1u
+#define CAPTURE_VERSION 2u
+/* The oldest version this pyflare reads. */
+#define CAPTURE_VERSION_MIN 1u
 /* The most of one file's source a capture keeps (the html report's own cap
  * for one file), and of all files together. */
 #define CAPTURE_SOURCE_FILE_MAX (2u << 20)
@@ -78,6 +97,38 @@ enum {
     CAP_NSECTIONS
 };
 
+/* SAMPLES (version 2): its columns, and the op byte's fields. */
+enum { CAP_COL_OPS, CAP_COL_TIME, CAP_COL_THREAD, CAP_COL_RECENT, CAP_COL_NODE, CAP_COL_WEIGHT, CAP_SAMPLE_COLUMNS };
+enum {
+    CAP_OP_TIME_TICK = 1,
+    CAP_OP_TIME_NEW = 2,
+    CAP_OP_TIME_MASK = 3,
+    CAP_OP_THREAD_NEW = 4,
+    CAP_OP_NODE_RECENT = 8,
+    CAP_OP_NODE_NEW = 16,
+    CAP_OP_NODE_MASK = 24,
+    CAP_OP_WEIGHT_NEW = 32,
+    CAP_OP_ALL = 63
+};
+/* How many distinct nodes a thread's list remembers. */
+#define CAP_RECENT 64
+
+/* One thread's predictions, the same for the writer (output/capture.c) and
+ * the reader: slots 0..nt-1 the threads, nt the one thread indexes past the
+ * table share, nt + 1 the "previous thread" of the first sample. */
+typedef struct cap_sample_slot {
+    uint32_t follow;    /* the thread that came after this one last time */
+    uint32_t len;       /* entries in recent (0 until the slot is opened) */
+    uint64_t weight;    /* the thread's previous weight */
+    pf_node_id *recent; /* recent[0]: the thread's previous node */
+} cap_sample_slot;
+
+void cap_sample_slots_init(cap_sample_slot *slot, size_t nt); /* nt + 2 slots, zeroed */
+int cap_sample_slot_open(cap_sample_slot *t);                  /* 0, or -1 when out of memory */
+/* Puts node in front: it was recent[at], or is new when at >= len. */
+void cap_sample_slot_front(cap_sample_slot *t, uint32_t at, pf_node_id node);
+void cap_sample_slots_free(cap_sample_slot *slot, size_t nt);
+
 /* What a capture holds besides the profile. */
 typedef struct in_capture_source {
     pf_str_id file;
@@ -87,6 +138,7 @@ typedef struct in_capture_source {
 } in_capture_source;
 
 typedef struct in_capture_info {
+    uint32_t version;       /* the file's format version */
     char *title, *subtitle; /* the labels the recording's writers were given, or NULL */
     int has_sources;        /* the capture holds a SOURCES section */
     in_capture_source *sources;

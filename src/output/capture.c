@@ -8,8 +8,10 @@
  * sample log dominates, and its columns are written one after another because
  * each column alone is far more regular than the rows are. */
 #include "input/capture_read.h"
+#include "base/grow.h"
 #include "output/writer.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -23,17 +25,9 @@ typedef struct buf {
 static void put_bytes(buf *b, const void *s, size_t n) {
     if (b->failed || !n) /* an empty column's data is NULL */
         return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *bigger = realloc(b->data, cap);
-        if (!bigger) {
-            b->failed = 1;
-            return;
-        }
-        b->data = bigger;
-        b->cap = cap;
+    if (n > SIZE_MAX - b->len || PF_GROW(b->data, b->cap, b->len + n, 4096) != 0) {
+        b->failed = 1;
+        return;
     }
     memcpy(b->data + b->len, s, n);
     b->len += n;
@@ -83,32 +77,77 @@ static void put_u64le(unsigned char *at, uint64_t v) {
         at[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* The sample log (SAMPLES, version 2: see capture_read.h): one op byte a
+ * sample saying what is predicted, and only what is not goes to the other
+ * columns. A real recording is a tick every 1/rate, each thread sampled at
+ * it: the time is the previous sample's or one tick later, the thread is the
+ * one that followed the previous sample's thread last time, and a thread is
+ * mostly in the stack it was in or one it was in a moment ago (a loop's hot
+ * stacks), which a per-thread move-to-front list names in one small number. */
 static void build_samples(const pf_profile *p, buf *out) {
     size_t ns, nt;
     const pf_sample *s = pf_samples(p, &ns);
     pf_threads(p, &nt);
-    buf col[4] = {{0}};
-    /* The previous node of each thread; a thread index past the table (none
-     * is) would share the last slot rather than be lost. */
-    pf_node_id *prev = calloc(nt + 1, sizeof *prev);
-    if (!prev) {
+    buf col[CAP_SAMPLE_COLUMNS] = {{0}};
+    /* Slots: one per thread, one shared by thread indexes past the table
+     * (none is), and the one "before the first sample". */
+    cap_sample_slot *slot = calloc(nt + 2, sizeof *slot);
+    if (!slot) {
         out->failed = 1;
         return;
     }
+    cap_sample_slots_init(slot, nt);
     uint64_t last_us = 0;
-    for (size_t i = 0; i < ns; i++) {
+    int64_t tick = 0;
+    size_t prev = nt + 1;
+    for (size_t i = 0; i < ns && !out->failed; i++) {
+        unsigned op = 0;
         uint64_t us = s[i].time_ns / 1000;
-        put_z(&col[0], (int64_t)(us - last_us));
+        int64_t dt = (int64_t)(us - last_us);
         last_us = us;
-        put_u(&col[1], s[i].thread);
-        size_t slot = s[i].thread < nt ? s[i].thread : nt;
-        put_z(&col[2], (int64_t)s[i].node - (int64_t)prev[slot]);
-        prev[slot] = s[i].node;
-        put_u(&col[3], s[i].weight);
+        if (dt == tick && dt != 0)
+            op |= CAP_OP_TIME_TICK;
+        else if (dt != 0) {
+            op |= CAP_OP_TIME_NEW;
+            put_z(&col[CAP_COL_TIME], dt);
+            tick = dt;
+        }
+        if (s[i].thread != slot[prev].follow) {
+            op |= CAP_OP_THREAD_NEW;
+            put_u(&col[CAP_COL_THREAD], s[i].thread);
+        }
+        slot[prev].follow = s[i].thread;
+        size_t k = s[i].thread < nt ? s[i].thread : nt;
+        prev = k;
+        cap_sample_slot *t = &slot[k];
+        if (!t->recent && cap_sample_slot_open(t) != 0) {
+            out->failed = 1;
+            break;
+        }
+        if (s[i].node != t->recent[0]) {
+            uint32_t at = 1;
+            while (at < t->len && t->recent[at] != s[i].node)
+                at++;
+            if (at < t->len) {
+                op |= CAP_OP_NODE_RECENT;
+                put_u(&col[CAP_COL_RECENT], at);
+            } else {
+                op |= CAP_OP_NODE_NEW;
+                put_z(&col[CAP_COL_NODE], (int64_t)s[i].node - (int64_t)t->recent[0]);
+            }
+            cap_sample_slot_front(t, at, s[i].node);
+        }
+        if (s[i].weight != t->weight) {
+            op |= CAP_OP_WEIGHT_NEW;
+            put_u(&col[CAP_COL_WEIGHT], s[i].weight);
+            t->weight = s[i].weight;
+        }
+        unsigned char b = (unsigned char)op;
+        put_bytes(&col[CAP_COL_OPS], &b, 1);
     }
-    free(prev);
+    cap_sample_slots_free(slot, nt);
     put_u(out, ns);
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < CAP_SAMPLE_COLUMNS; c++) {
         if (col[c].failed)
             out->failed = 1;
         put_u(out, col[c].len);

@@ -27,6 +27,15 @@ Cases (FILTER keeps those whose name contains one of the words):
                    capture: non-zero exit, one line on stderr naming the
                    offset (or the checksum; byte 0 flipped makes it folded
                    text, refused as such), no output file left
+  INTERP/module    pyflare.load() of the record and trace captures: write() to
+                   every format equals convert's (so record's) bytes; stats()
+                   equals record's own pstats file read by pstats.Stats (every
+                   Python function's calls, own and total time); samples()
+                   are in time order and each thread's weight is what
+                   record's folded text gives that thread; meta (rate, mode,
+                   command, version, start time); trace: fib's exact calls
+  INTERP/module-corrupt  every truncation and bit flip of the corrupt case's
+                   capture, loaded: ValueError naming the offset, no crash
   errors           record with several -o and --format; --rate with a capture
   size             a synthetic 10 minutes at 1 kHz of 5 threads
                    (gen_capture.c) and a real 5-thread recording: sizes of the
@@ -36,6 +45,7 @@ Cases (FILTER keeps those whose name contains one of the words):
 Interpreters: PYFLARE_PYTHONS=name,name (pyenv names; default 3.12.1 and 3.8.18).
 Last line: "capture: N passed, N failed, N skipped"; exit status 1 on failure.
 """
+import json
 import os
 import pstats
 import shutil
@@ -214,6 +224,152 @@ def case_trace(interp):
     calls = {k[2]: v[1] for k, v in st.items()}
     check(calls.get("fib") == 3 * FIB15_CALLS, "fib's calls: %s, expected %d" % (calls.get("fib"), 3 * FIB15_CALLS))
     check(calls.get("work") == 1, "work's calls: %s" % calls.get("work"))
+
+
+LOAD_SCRIPT = r'''
+import json, sys, pyflare
+c = pyflare.load(sys.argv[1])
+out = {"meta": c.meta, "threads": c.threads(), "processes": c.processes()}
+out["stats"] = [[list(k), v] for k, v in c.stats().items()]
+fns = c.functions()
+out["functions"] = fns
+last, per_thread, n, ordered = 0, {}, 0, True
+for time_ns, thread, node, weight in c.samples():
+    ordered = ordered and time_ns >= last
+    last = time_ns
+    per_thread[thread] = per_thread.get(thread, 0) + weight
+    n += 1
+out["samples"] = {"n": n, "ordered": ordered, "per_thread": per_thread}
+tree = c.tree()
+out["tree_self"] = sum(row[6] for row in tree)
+if tree:
+    deepest = max(tree, key=lambda row: len(c.stack(row[0])))
+    out["deepest"] = [deepest[2], [fns[f][0] for f, line in c.stack(deepest[0])]]
+for path in sys.argv[2:]:
+    c.write(path)
+print(json.dumps(out))
+'''
+
+
+def load_in(interp, cap, writes=()):
+    """pyflare.load(cap) in interp (the module's view of the capture, as JSON),
+    writing it to each path in writes."""
+    script = os.path.join(TMP, "load_script.py")
+    with open(script, "w") as f:
+        f.write(LOAD_SCRIPT)
+    r = subprocess.run([python(interp), script, cap] + list(writes), env=module_env(interp), capture_output=True,
+                       timeout=120)
+    check(r.returncode == 0, "pyflare.load(%s): %s" % (cap, r.stderr.decode()[-1500:]))
+    return json.loads(r.stdout)
+
+
+def case_module(interp):
+    """pyflare.load() on record's and trace's captures, against what record
+    wrote directly (its pstats read by pstats.Stats, its folded text) and the
+    known call counts of a traced fib."""
+    base = os.path.join(TMP, "rec-%s" % interp)
+    if not os.path.exists(base + ".pyflare"):
+        raise Skip("needs the %s/record case's recording" % interp)
+    outs = ["%s.module.%s" % (base, f) for f in FORMATS]
+    got = load_in(interp, base + ".pyflare", outs)
+    # write(): what convert wrote from the same capture (equal to record's own, case_record)
+    bad = [f for f, out in zip(FORMATS, outs) if read(out) != read("%s.%s" % (base, f))]
+    check(not bad, "Capture.write differs from record's direct output: %s" % " ".join(bad))
+    meta = got["meta"]
+    check(meta["mode"] == "sampled" and meta["rate_hz"] == 1000 and meta["period_ns"] == 1000000,
+          "meta: %r" % meta)
+    check("threads.py" in meta["command"] and meta["python"] == interp, "command/python: %r" % meta)
+    check(meta["format_version"] == 2 and meta["cpu_weighted"], "meta: %r" % meta)
+    made = os.path.getmtime(base + ".pyflare")
+    check(made - 120 < meta["start_unix_ns"] / 1e9 <= made, "start %s, file made %s" % (meta["start_unix_ns"], made))
+    # per-function figures: record's own pstats file, read by pstats
+    st = pstats.Stats(base + ".pstats").stats
+    unit = meta["period_ns"] / 1e9
+    mine = {tuple(k): v for k, v in got["stats"] if v["kind"] == "python"}
+    theirs = {k: v for k, v in st.items() if k[0] != "~"}
+    check(set(mine) == set(theirs), "functions differ from the pstats file: only here %s, only there %s" %
+          (sorted(set(mine) - set(theirs))[:5], sorted(set(theirs) - set(mine))[:5]))
+    for k, v in mine.items():
+        cc, nc, tt, ct = theirs[k][:4]
+        check((v["primitive_calls"], v["calls"]) == (cc, nc) and abs(v["self"] * unit - tt) < 1e-9 and
+              abs(v["total"] * unit - ct) < 1e-9, "%s: module %r, pstats %r" % (k, v, theirs[k][:4]))
+    check(any(k[2] == "spin_alpha" and v["self"] > 0 for k, v in mine.items()), "no spin_alpha in the stats")
+    # samples: in time order, and each thread's weight what the folded text gives that thread's root
+    sm = got["samples"]
+    check(sm["ordered"] and sm["n"] == meta["samples"] and sm["n"] > 0, "samples: %r" % {**sm, "per_thread": 0})
+    folded = {}
+    for line in read(base + ".folded").decode().splitlines():
+        stack, _, count = line.rpartition(" ")
+        root = stack.split(";")[0]
+        folded[root] = folded.get(root, 0) + int(count)
+    by_name = {"thread %s" % (t["name"] if t["name"] is not None else t["thread_id"]):
+               sm["per_thread"].get(str(t["index"]), 0) for t in got["threads"]}
+    check({k: v for k, v in by_name.items() if v} == folded,
+          "per-thread weights: module %r, folded %r" % (by_name, folded))
+    check(got["tree_self"] == sum(folded.values()), "tree self %d, folded %d" % (got["tree_self"], sum(folded.values())))
+    # trace: the exact counts
+    cap = os.path.join(TMP, "tr-%s.trace.pyflare" % interp)
+    if not os.path.exists(cap):
+        raise Skip("needs the %s/trace case's capture" % interp)
+    got = load_in(interp, cap)
+    calls = {k[2]: v["calls"] for k, v in got["stats"]}
+    check(got["meta"]["mode"] == "traced" and got["meta"]["weight_unit"] == "nanoseconds", "meta: %r" % got["meta"])
+    check(calls.get("fib") == 3 * FIB15_CALLS and calls.get("work") == 1, "fib %s, work %s" %
+          (calls.get("fib"), calls.get("work")))
+    st = pstats.Stats(cap + ".pstats").stats
+    for k, v in got["stats"]:
+        if v["kind"] == "python":
+            check(abs(v["total_ns"] / 1e9 - st[tuple(k)][3]) < 1e-9, "%s: total %s, pstats %s" %
+                  (k, v["total_ns"], st[tuple(k)][3]))
+
+
+CORRUPT_SCRIPT = r'''
+import sys, pyflare
+data = open(sys.argv[1], "rb").read()
+bad = sys.argv[1] + ".bad"
+good = pyflare.load(sys.argv[1])
+refused = 0
+cases = [data[:cut] for cut in range(len(data))]
+for at in range(len(data)):
+    flipped = bytearray(data)
+    flipped[at] ^= 1 << (at % 8)
+    cases.append(bytes(flipped))
+for i, case in enumerate(cases):
+    with open(bad, "wb") as f:
+        f.write(case)
+    try:
+        pyflare.load(bad)
+    except ValueError as e:
+        msg = str(e)
+        if "offset" not in msg and "checksum" not in msg or "\n" in msg:
+            sys.exit("case %d: %r" % (i, msg))
+        refused += 1
+try:
+    pyflare.load(bad + ".missing")
+    sys.exit("a missing file loaded")
+except (IOError, OSError):
+    pass
+print(refused, len(cases))
+'''
+
+
+def case_module_corrupt(interp):
+    """Every truncation and a bit flip in every byte of a real capture, loaded
+    by the module: ValueError naming the offset (or the checksum), never a
+    crash; a missing file is OSError."""
+    src = os.path.join(TMP, "small.pyflare")
+    if not os.path.exists(src):
+        raise Skip("needs the corrupt case's capture")
+    script = os.path.join(TMP, "corrupt_script.py")
+    with open(script, "w") as f:
+        f.write(CORRUPT_SCRIPT)
+    r = subprocess.run([python(interp), script, src], env=module_env(interp), capture_output=True, timeout=300)
+    check(r.returncode == 0, "status %d: %s" % (r.returncode, (r.stdout + r.stderr).decode()[-1500:]))
+    refused, cases = map(int, r.stdout.split())
+    # deflate's unread padding bits may change nothing (case_corrupt): at most 3
+    check(refused >= cases - 3, "%d of %d damaged captures refused" % (refused, cases))
+    print("     pyflare.load refused %d of %d truncated or bit-flipped captures with ValueError naming the offset"
+          % (refused, cases))
 
 
 def case_diff():
@@ -421,6 +577,9 @@ def main():
     run_test("diff", case_diff)
     run_test("folded", case_folded)
     run_test("corrupt", case_corrupt)
+    for interp in interps:
+        run_test("%s/module" % interp, case_module, interp)
+        run_test("%s/module-corrupt" % interp, case_module_corrupt, interp)
     run_test("errors", case_errors)
     run_test("size", case_size)
     shutil.rmtree(TMP, ignore_errors=True)

@@ -394,13 +394,19 @@ void cap_sample_slots_free(cap_sample_slot *slot, size_t nt) {
     free(slot);
 }
 
-/* Version 2's sample log (capture_read.h): the op byte, then what it says
- * was not predicted, with the writer's own prediction (cap_sample_slot). */
+int64_t cap_sample_tick(uint64_t period_ns) {
+    return period_ns && period_ns % 1000 == 0 && period_ns / 1000 <= INT32_MAX ? (int64_t)(period_ns / 1000) : 0;
+}
+
+/* Version 2's sample log (capture_read.h): the schedule where it deviates
+ * from the prediction, and each thread's node and weight once a run, with the
+ * writer's own prediction (cap_sample_slot). */
 static int read_samples(rd *r, pf_profile *p, state *st) {
     if (st->version < 2)
         return read_samples_v1(r, p, st);
     uint64_t n;
-    if (get_count(r, 1, &n, "samples") != 0)
+    const unsigned char *at_n = r->p;
+    if (get_u(r, &n) != 0)
         return -1;
     rd col[CAP_SAMPLE_COLUMNS];
     for (int c = 0; c < CAP_SAMPLE_COLUMNS; c++) {
@@ -414,91 +420,133 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
         col[c].end = r->p + len;
         r->p += len;
     }
-    if (col[CAP_COL_OPS].end - col[CAP_COL_OPS].p != (ptrdiff_t)n)
-        return corrupt_at(r, col[CAP_COL_OPS].p, "the samples' op column is not one byte a sample");
+    /* Each sample is one of a skip byte's (255 at most) or has a sched
+     * byte: what bounds the memory a small file can ask for. */
+    uint64_t most = (uint64_t)(col[CAP_COL_SKIP].end - col[CAP_COL_SKIP].p) * CAP_SKIP_CHUNK +
+                    (uint64_t)(col[CAP_COL_SCHED].end - col[CAP_COL_SCHED].p);
+    if (n > most || n > UINT32_MAX)
+        return corrupt_at(r, at_n, "more samples than the section can hold");
     size_t nt = (size_t)st->nthread;
     cap_sample_slot *slot = calloc(nt + 2, sizeof *slot);
     if (!slot)
         return nomem(r);
     cap_sample_slots_init(slot, nt);
     pf_profile_log_samples(p, 1);
-    int64_t us = 0, tick = 0;
+    int64_t us = 0, fixed_tick = cap_sample_tick(st->meta.period_ns), given = 0;
+    uint64_t skip = 0;
+    int sched_next = 0; /* the skip entry read last ends in a sample with a sched byte */
     size_t prev = nt + 1;
     int rc = 0;
     for (uint64_t i = 0; i < n && rc == 0; i++) {
-        const unsigned char *at_op = col[CAP_COL_OPS].p;
-        unsigned op = *col[CAP_COL_OPS].p++;
-        if ((op & ~(unsigned)CAP_OP_ALL) || (op & CAP_OP_TIME_MASK) == CAP_OP_TIME_MASK ||
-            (op & CAP_OP_NODE_MASK) == CAP_OP_NODE_MASK) {
-            rc = corrupt_at(r, at_op, "a sample's op byte is not one the format has");
-            break;
-        }
-        const unsigned char *at_time = col[CAP_COL_TIME].p;
-        int64_t dt = 0;
-        if (op & CAP_OP_TIME_NEW) {
-            if (get_z(&col[CAP_COL_TIME], &dt) != 0) {
-                rc = -1;
+        unsigned sched = 0;
+        while (skip == 0 && !sched_next) {
+            const unsigned char *at = col[CAP_COL_SKIP].p;
+            if (at >= col[CAP_COL_SKIP].end) {
+                rc = corrupt_at(r, at, "the samples' skip column ends early");
                 break;
             }
-            tick = dt;
-        } else if (op & CAP_OP_TIME_TICK)
-            dt = tick;
-        if (__builtin_add_overflow(us, dt, &us) || us < 0 || (uint64_t)us > UINT64_MAX / 1000) {
-            rc = corrupt_at(r, at_time, "a sample's time is out of range");
+            col[CAP_COL_SKIP].p++;
+            skip = *at == CAP_SKIP_CHUNK ? CAP_SKIP_CHUNK : *at;
+            sched_next = *at != CAP_SKIP_CHUNK;
+        }
+        if (rc != 0)
             break;
+        if (skip)
+            skip--;
+        else {
+            const unsigned char *at = col[CAP_COL_SCHED].p;
+            sched_next = 0;
+            if (at >= col[CAP_COL_SCHED].end) {
+                rc = corrupt_at(r, at, "the samples' sched column ends early");
+                break;
+            }
+            sched = *col[CAP_COL_SCHED].p++;
+            if (!sched || (sched & ~(unsigned)CAP_SCHED_ALL) ||
+                (sched & CAP_SCHED_TIME_MASK) == CAP_SCHED_TIME_MASK) {
+                rc = corrupt_at(r, at, "a sample's sched byte is not one the format has");
+                break;
+            }
         }
         /* A sample's thread indexes threads; writers check it, so any is kept as it was. */
         uint64_t thread = slot[prev].follow;
-        if ((op & CAP_OP_THREAD_NEW) &&
+        if ((sched & CAP_SCHED_THREAD_NEW) &&
             get_below(&col[CAP_COL_THREAD], (uint64_t)UINT32_MAX + 1, &thread, "a sample's thread") != 0) {
             rc = -1;
             break;
         }
         slot[prev].follow = (uint32_t)thread;
-        size_t k = thread < nt ? (size_t)thread : nt;
-        prev = k;
-        cap_sample_slot *t = &slot[k];
+        prev = thread < nt ? (size_t)thread : nt;
+        cap_sample_slot *t = &slot[prev];
+        const unsigned char *at_time = col[CAP_COL_TIME].p;
+        int64_t dt, tick = fixed_tick ? fixed_tick : given;
+        if (sched & CAP_SCHED_TIME_NEW) {
+            if (get_z(&col[CAP_COL_TIME], &dt) != 0) {
+                rc = -1;
+                break;
+            }
+            if (!fixed_tick)
+                given = dt;
+        } else {
+            int same = t->same_time ^ ((sched & CAP_SCHED_TIME_OTHER) != 0);
+            dt = same ? 0 : tick;
+        }
+        t->same_time = dt == 0;
+        if (__builtin_add_overflow(us, dt, &us) || us < 0 || (uint64_t)us > UINT64_MAX / 1000) {
+            rc = corrupt_at(r, at_time, "a sample's time is out of range");
+            break;
+        }
         if (!t->recent && cap_sample_slot_open(t) != 0) {
             rc = nomem(r);
             break;
         }
-        pf_node_id node = t->recent[0];
-        if (op & CAP_OP_NODE_RECENT) {
-            uint64_t at;
-            if (get_below(&col[CAP_COL_RECENT], t->len, &at, "a sample's index into its thread's recent stacks") !=
-                0) {
+        if (t->left == 0) { /* a run starts */
+            const unsigned char *at = col[CAP_COL_CHANGE].p;
+            if (at >= col[CAP_COL_CHANGE].end) {
+                rc = corrupt_at(r, at, "the samples' change column ends early");
+                break;
+            }
+            unsigned change = *col[CAP_COL_CHANGE].p++, code = change & ~(unsigned)CAP_CHANGE_WEIGHT;
+            uint64_t len;
+            if (code > CAP_RECENT || (code && code < CAP_RECENT && code >= t->len)) {
+                rc = corrupt_at(r, at, "a run's change byte names no recent stack of its thread");
+                break;
+            }
+            if (code == CAP_RECENT) {
+                const unsigned char *at_node = col[CAP_COL_NODE].p;
+                int64_t dnode, v;
+                if (get_z(&col[CAP_COL_NODE], &dnode) != 0) {
+                    rc = -1;
+                    break;
+                }
+                if (__builtin_add_overflow((int64_t)t->recent[0], dnode, &v) || v < 0 || (uint64_t)v >= st->nnode) {
+                    rc = corrupt_at(r, at_node, "a sample's node is out of range");
+                    break;
+                }
+                cap_sample_slot_front(t, t->len, (pf_node_id)v);
+            } else if (code)
+                cap_sample_slot_front(t, code, t->recent[code]);
+            if ((change & CAP_CHANGE_WEIGHT) &&
+                get_below(&col[CAP_COL_WEIGHT], (uint64_t)UINT32_MAX + 1, &t->weight, "a sample's weight") != 0) {
                 rc = -1;
                 break;
             }
-            if (at == 0) {
-                rc = corrupt_at(r, col[CAP_COL_RECENT].p - 1, "a sample's recent stack index is 0");
-                break;
-            }
-            node = t->recent[at];
-            cap_sample_slot_front(t, (uint32_t)at, node);
-        } else if (op & CAP_OP_NODE_NEW) {
-            const unsigned char *at_node = col[CAP_COL_NODE].p;
-            int64_t dnode, v;
-            if (get_z(&col[CAP_COL_NODE], &dnode) != 0) {
+            if (get_below(&col[CAP_COL_RUNS], n - i, &len, "a run's length - 1") != 0) {
                 rc = -1;
                 break;
             }
-            if (__builtin_add_overflow((int64_t)node, dnode, &v) || v < 0 || (uint64_t)v >= st->nnode) {
-                rc = corrupt_at(r, at_node, "a sample's node is out of range");
-                break;
-            }
-            node = (pf_node_id)v;
-            cap_sample_slot_front(t, t->len, node);
+            t->left = len + 1;
         }
-        if (op & CAP_OP_WEIGHT_NEW) {
-            uint64_t w;
-            if (get_below(&col[CAP_COL_WEIGHT], (uint64_t)UINT32_MAX + 1, &w, "a sample's weight") != 0) {
-                rc = -1;
-                break;
-            }
-            t->weight = w;
-        }
-        pf_sample_add(p, node, (uint32_t)thread, (uint64_t)us * 1000, t->weight);
+        t->left--;
+        pf_sample_add(p, t->recent[0], (uint32_t)thread, (uint64_t)us * 1000, t->weight);
+        if (pf_profile_failed(p))
+            break;
+    }
+    if (rc == 0 && !pf_profile_failed(p)) {
+        if (skip || (!sched_next && (col[CAP_COL_SKIP].p >= col[CAP_COL_SKIP].end || *col[CAP_COL_SKIP].p++ != 0)))
+            rc = corrupt_at(r, col[CAP_COL_SKIP].p, "the samples' skip column does not end where the samples do");
+        for (size_t k = 0; rc == 0 && k < nt + 2; k++)
+            if (slot[k].left)
+                rc = corrupt_at(r, col[CAP_COL_RUNS].p, "a thread's run goes on past the last sample");
     }
     cap_sample_slots_free(slot, nt);
     pf_profile_log_samples(p, 0);

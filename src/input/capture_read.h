@@ -33,24 +33,37 @@
  *            0..n-1: self, total, calls
  *   PROCESSES n; each: z pid, command
  *   THREADS  n; each: process, thread_id, z native_id, name
- *   SAMPLES  n; then six columns, each its byte length then its values:
- *            ops: one byte a sample, saying which of its fields are what
- *              the previous samples predict and which follow in the other
- *              columns (bits, CAP_OP_*): time (0: the previous sample's;
- *              TICK: the previous one plus the tick, the last time delta
- *              given; NEW: z microseconds - the previous sample's, in time,
- *              which becomes the tick), thread (0: the thread that followed
- *              the previous sample's thread last time, at first the next
- *              index, 0 for the first sample; NEW: in thread), node (0: the
- *              thread's previous node, the root at first; RECENT: an index
- *              >= 1 into the thread's move-to-front list of its last
- *              CAP_RECENT distinct nodes, in recent; NEW: z node - the
- *              thread's previous node, in node, put in front of the list,
- *              the last falling off when it is full), weight (0: the
- *              thread's previous weight, 1 at first; NEW: in weight); bits 6
- *              and 7, and both bits of one field, are never set;
- *            time, thread, recent, node, weight: those values, in order.
- *            Thread indexes past the table share one thread's predictions.
+ *   SAMPLES  n; then seven columns, each its byte length then its values.
+ *            Each sample is its schedule (thread and time) and its thread's
+ *            run (node and weight), both coded against what the samples
+ *            before predict; the predictions are cap_sample_slot's, one
+ *            per thread (thread indexes past the table share one).
+ *            Schedule: the thread is the one that followed the previous
+ *            sample's thread last time (at first, the next index; 0 for the
+ *            first sample); the time is the previous sample's, or one tick
+ *            later (tick: the period when it is whole microseconds, else
+ *            the last time delta given), whichever this thread's previous
+ *            sample had ("one tick later" at first). A sample that deviates
+ *            has a sched byte (CAP_SCHED_*: time 0 as predicted, OTHER the
+ *            other of the two, NEW a delta in time; thread NEW: in thread).
+ *            Runs: a thread's samples come in runs of one node and weight;
+ *            at a run's first sample (and a thread's first) come its change
+ *            byte and its length: the change (low 7 bits: 0 the thread's
+ *            previous node, 1..CAP_RECENT-1 an index into its move-to-front
+ *            list of recent distinct nodes, CAP_RECENT a new node, given in
+ *            node and put in front, the last falling off a full list; bit 7:
+ *            a new weight, in weight, else the thread's previous, 1 at
+ *            first), the length - 1 in runs.
+ *            skip   bytes: 0..254 samples with a predicted schedule, then
+ *                   one with a sched byte; 255: 255 such samples and no
+ *                   sched byte. The last entry is < 255 (0 when nothing is
+ *                   left) and has no sched byte after it.
+ *            sched  the sched bytes
+ *            time   z microseconds - the previous sample's
+ *            thread the threads given
+ *            change the change bytes; runs: u run lengths - 1
+ *            node   z node - the thread's previous node
+ *            weight u weights
  *            (Version 1, still read: four columns of n values each: z time
  *            delta, thread, z node - the thread's previous node, weight.)
  *   SOURCES  (optional) the source text of the files the functions name, as
@@ -97,20 +110,29 @@ enum {
     CAP_NSECTIONS
 };
 
-/* SAMPLES (version 2): its columns, and the op byte's fields. */
-enum { CAP_COL_OPS, CAP_COL_TIME, CAP_COL_THREAD, CAP_COL_RECENT, CAP_COL_NODE, CAP_COL_WEIGHT, CAP_SAMPLE_COLUMNS };
+/* SAMPLES (version 2): its columns, and the sched and change bytes. */
 enum {
-    CAP_OP_TIME_TICK = 1,
-    CAP_OP_TIME_NEW = 2,
-    CAP_OP_TIME_MASK = 3,
-    CAP_OP_THREAD_NEW = 4,
-    CAP_OP_NODE_RECENT = 8,
-    CAP_OP_NODE_NEW = 16,
-    CAP_OP_NODE_MASK = 24,
-    CAP_OP_WEIGHT_NEW = 32,
-    CAP_OP_ALL = 63
+    CAP_COL_SKIP,
+    CAP_COL_SCHED,
+    CAP_COL_TIME,
+    CAP_COL_THREAD,
+    CAP_COL_CHANGE,
+    CAP_COL_RUNS,
+    CAP_COL_NODE,
+    CAP_COL_WEIGHT,
+    CAP_SAMPLE_COLUMNS
 };
-/* How many distinct nodes a thread's list remembers. */
+enum {
+    CAP_SCHED_TIME_OTHER = 1,
+    CAP_SCHED_TIME_NEW = 2,
+    CAP_SCHED_TIME_MASK = 3,
+    CAP_SCHED_THREAD_NEW = 4,
+    CAP_SCHED_ALL = 7,
+    CAP_SKIP_CHUNK = 255,
+    CAP_CHANGE_WEIGHT = 128
+};
+/* How many distinct nodes a thread's list remembers; also the change code
+ * of a node given in full. */
 #define CAP_RECENT 64
 
 /* One thread's predictions, the same for the writer (output/capture.c) and
@@ -119,6 +141,8 @@ enum {
 typedef struct cap_sample_slot {
     uint32_t follow;    /* the thread that came after this one last time */
     uint32_t len;       /* entries in recent (0 until the slot is opened) */
+    int same_time;      /* this thread's previous sample had its predecessor's time */
+    uint64_t left;      /* samples left in the thread's current run (reader) */
     uint64_t weight;    /* the thread's previous weight */
     pf_node_id *recent; /* recent[0]: the thread's previous node */
 } cap_sample_slot;
@@ -128,6 +152,8 @@ int cap_sample_slot_open(cap_sample_slot *t);                  /* 0, or -1 when 
 /* Puts node in front: it was recent[at], or is new when at >= len. */
 void cap_sample_slot_front(cap_sample_slot *t, uint32_t at, pf_node_id node);
 void cap_sample_slots_free(cap_sample_slot *slot, size_t nt);
+/* The tick a capture's times are predicted with, from its period. */
+int64_t cap_sample_tick(uint64_t period_ns);
 
 /* What a capture holds besides the profile. */
 typedef struct in_capture_source {

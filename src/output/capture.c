@@ -77,75 +77,130 @@ static void put_u64le(unsigned char *at, uint64_t v) {
         at[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* The sample log (SAMPLES, version 2: see capture_read.h): one op byte a
- * sample saying what is predicted, and only what is not goes to the other
- * columns. A real recording is a tick every 1/rate, each thread sampled at
- * it: the time is the previous sample's or one tick later, the thread is the
- * one that followed the previous sample's thread last time, and a thread is
- * mostly in the stack it was in or one it was in a moment ago (a loop's hot
- * stacks), which a per-thread move-to-front list names in one small number. */
+/* The sample log (SAMPLES, version 2: the layout is in capture_read.h).
+ * A recording is a tick every 1/rate with each thread sampled at it, and a
+ * thread stays in one stack for a run of samples, then moves to one it was
+ * in a moment ago (a loop's hot stacks): so the schedule is written only
+ * where it deviates from the one the previous samples predict, and each
+ * thread's node only once a run, with the run's length and an index into the
+ * thread's recent stacks. What is left is mostly the runs' lengths, which
+ * are what the sampling saw. */
+static void put_byte(buf *b, unsigned v) {
+    unsigned char c = (unsigned char)v;
+    put_bytes(b, &c, 1);
+}
+
 static void build_samples(const pf_profile *p, buf *out) {
     size_t ns, nt;
     const pf_sample *s = pf_samples(p, &ns);
     pf_threads(p, &nt);
     buf col[CAP_SAMPLE_COLUMNS] = {{0}};
-    /* Slots: one per thread, one shared by thread indexes past the table
-     * (none is), and the one "before the first sample". */
     cap_sample_slot *slot = calloc(nt + 2, sizeof *slot);
-    if (!slot) {
+    uint64_t *run = calloc(ns ? ns : 1, sizeof *run); /* at a run's first sample: its length */
+    if (!slot || !run) {
+        free(slot);
+        free(run);
         out->failed = 1;
         return;
     }
     cap_sample_slots_init(slot, nt);
-    uint64_t last_us = 0;
-    int64_t tick = 0;
-    size_t prev = nt + 1;
-    for (size_t i = 0; i < ns && !out->failed; i++) {
-        unsigned op = 0;
-        uint64_t us = s[i].time_ns / 1000;
-        int64_t dt = (int64_t)(us - last_us);
-        last_us = us;
-        if (dt == tick && dt != 0)
-            op |= CAP_OP_TIME_TICK;
-        else if (dt != 0) {
-            op |= CAP_OP_TIME_NEW;
-            put_z(&col[CAP_COL_TIME], dt);
-            tick = dt;
-        }
-        if (s[i].thread != slot[prev].follow) {
-            op |= CAP_OP_THREAD_NEW;
-            put_u(&col[CAP_COL_THREAD], s[i].thread);
-        }
-        slot[prev].follow = s[i].thread;
-        size_t k = s[i].thread < nt ? s[i].thread : nt;
-        prev = k;
-        cap_sample_slot *t = &slot[k];
+    /* Where runs start (a thread's first sample, or a new node or weight),
+     * then, from the end, how long each is. */
+    for (size_t i = 0; i < ns; i++) {
+        cap_sample_slot *t = &slot[s[i].thread < nt ? s[i].thread : nt];
+        if (!t->len || s[i].node != t->recent[0] || s[i].weight != t->weight)
+            run[i] = 1;
+        t->len = 1;
+        t->weight = s[i].weight;
         if (!t->recent && cap_sample_slot_open(t) != 0) {
             out->failed = 1;
             break;
         }
+        t->recent[0] = s[i].node;
+    }
+    for (size_t i = 0; i < nt + 2; i++)
+        slot[i].left = 0;
+    for (size_t i = ns; i-- > 0;) {
+        cap_sample_slot *t = &slot[s[i].thread < nt ? s[i].thread : nt];
+        t->left++;
+        if (run[i]) {
+            run[i] = t->left;
+            t->left = 0;
+        }
+    }
+    cap_sample_slots_free(slot, nt);
+    slot = calloc(nt + 2, sizeof *slot);
+    if (!slot || out->failed) {
+        free(slot);
+        free(run);
+        out->failed = 1;
+        return;
+    }
+    cap_sample_slots_init(slot, nt);
+    int64_t fixed_tick = cap_sample_tick(pf_profile_meta_const(p)->period_ns), given = 0;
+    uint64_t last_us = 0, skip = 0;
+    size_t prev = nt + 1;
+    for (size_t i = 0; i < ns && !out->failed; i++) {
+        unsigned sched = 0;
+        if (s[i].thread != slot[prev].follow) {
+            sched |= CAP_SCHED_THREAD_NEW;
+            put_u(&col[CAP_COL_THREAD], s[i].thread);
+        }
+        slot[prev].follow = s[i].thread;
+        prev = s[i].thread < nt ? s[i].thread : nt;
+        cap_sample_slot *t = &slot[prev];
+        uint64_t us = s[i].time_ns / 1000;
+        int64_t dt = (int64_t)(us - last_us), tick = fixed_tick ? fixed_tick : given;
+        last_us = us;
+        if (dt != 0 && (dt != tick || tick == 0)) {
+            sched |= CAP_SCHED_TIME_NEW;
+            put_z(&col[CAP_COL_TIME], dt);
+            if (!fixed_tick)
+                given = dt;
+        } else if ((dt == 0) != t->same_time)
+            sched |= CAP_SCHED_TIME_OTHER;
+        t->same_time = dt == 0;
+        if (!sched)
+            skip++;
+        else {
+            for (; skip >= CAP_SKIP_CHUNK; skip -= CAP_SKIP_CHUNK)
+                put_byte(&col[CAP_COL_SKIP], CAP_SKIP_CHUNK);
+            put_byte(&col[CAP_COL_SKIP], (unsigned)skip);
+            put_byte(&col[CAP_COL_SCHED], sched);
+            skip = 0;
+        }
+        if (!run[i])
+            continue;
+        if (!t->recent && cap_sample_slot_open(t) != 0) {
+            out->failed = 1;
+            break;
+        }
+        unsigned change = 0;
         if (s[i].node != t->recent[0]) {
             uint32_t at = 1;
             while (at < t->len && t->recent[at] != s[i].node)
                 at++;
-            if (at < t->len) {
-                op |= CAP_OP_NODE_RECENT;
-                put_u(&col[CAP_COL_RECENT], at);
-            } else {
-                op |= CAP_OP_NODE_NEW;
+            if (at < t->len)
+                change = at;
+            else {
+                change = CAP_RECENT;
                 put_z(&col[CAP_COL_NODE], (int64_t)s[i].node - (int64_t)t->recent[0]);
             }
             cap_sample_slot_front(t, at, s[i].node);
         }
         if (s[i].weight != t->weight) {
-            op |= CAP_OP_WEIGHT_NEW;
+            change |= CAP_CHANGE_WEIGHT;
             put_u(&col[CAP_COL_WEIGHT], s[i].weight);
             t->weight = s[i].weight;
         }
-        unsigned char b = (unsigned char)op;
-        put_bytes(&col[CAP_COL_OPS], &b, 1);
+        put_byte(&col[CAP_COL_CHANGE], change);
+        put_u(&col[CAP_COL_RUNS], run[i] - 1);
     }
+    for (; skip >= CAP_SKIP_CHUNK; skip -= CAP_SKIP_CHUNK)
+        put_byte(&col[CAP_COL_SKIP], CAP_SKIP_CHUNK);
+    put_byte(&col[CAP_COL_SKIP], (unsigned)skip);
     cap_sample_slots_free(slot, nt);
+    free(run);
     put_u(out, ns);
     for (int c = 0; c < CAP_SAMPLE_COLUMNS; c++) {
         if (col[c].failed)

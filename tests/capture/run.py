@@ -33,7 +33,9 @@ Cases (FILTER keeps those whose name contains one of the words):
                    Python function's calls, own and total time); samples()
                    are in time order and each thread's weight is what
                    record's folded text gives that thread; meta (rate, mode,
-                   command, version, start time); trace: fib's exact calls
+                   command, version, start time); those samples written in
+                   format version 1's layout convert to the same bytes (old
+                   captures are still read); trace: fib's exact calls
   INTERP/module-corrupt  every truncation and bit flip of the corrupt case's
                    capture, loaded: ValueError naming the offset, no crash
   errors           record with several -o and --format; --rate with a capture
@@ -242,6 +244,7 @@ for time_ns, thread, node, weight in c.samples():
     per_thread[thread] = per_thread.get(thread, 0) + weight
     n += 1
 out["samples"] = {"n": n, "ordered": ordered, "per_thread": per_thread}
+out["sample_list"] = list(c.samples()) if n < 200000 else None
 tree = c.tree()
 out["tree_self"] = sum(row[6] for row in tree)
 if tree:
@@ -309,6 +312,14 @@ def case_module(interp):
     check({k: v for k, v in by_name.items() if v} == folded,
           "per-thread weights: module %r, folded %r" % (by_name, folded))
     check(got["tree_self"] == sum(folded.values()), "tree self %d, folded %d" % (got["tree_self"], sum(folded.values())))
+    # version 1 (still read): the same samples, as the module saw them,
+    # written in version 1's layout, convert to the same bytes
+    v1 = as_version1(base + ".pyflare", got["sample_list"], len(got["threads"]))
+    for fmt in ("folded", "speedscope", "html"):
+        r = pf("convert", v1, "%s.v1.%s" % (base, fmt))
+        check(r.returncode == 0, "convert a version 1 capture: %s" % r.stderr.decode())
+        check(read("%s.v1.%s" % (base, fmt)) == read("%s.%s" % (base, fmt)),
+              "a version 1 capture of the same samples converts to other %s" % fmt)
     # trace: the exact counts
     cap = os.path.join(TMP, "tr-%s.trace.pyflare" % interp)
     if not os.path.exists(cap):
@@ -323,6 +334,68 @@ def case_module(interp):
         if v["kind"] == "python":
             check(abs(v["total_ns"] / 1e9 - st[tuple(k)][3]) < 1e-9, "%s: total %s, pstats %s" %
                   (k, v["total_ns"], st[tuple(k)][3]))
+
+
+def varint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def zig(v):
+    return varint((v << 1) ^ (v >> 63) if v >= 0 else ((-v) << 1) - 1)
+
+
+def as_version1(path, samples, nthreads):
+    """path's capture with its SAMPLES section (tag 8) written in format
+    version 1's layout (capture_read.h) from samples [(time_ns, thread, node,
+    weight)]: four columns, time deltas in microseconds, threads, each
+    thread's node delta, weights."""
+    data = read(path)
+    body = zlib.decompress(data[32:])
+
+    def get(at):
+        v = shift = 0
+        while True:
+            b = body[at]
+            at += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v, at
+
+    cols, last, prev = [bytearray() for _ in range(4)], 0, {}
+    for time_ns, thread, node, weight in samples:
+        us = time_ns // 1000
+        cols[0] += zig(us - last)
+        last = us
+        cols[1] += varint(thread)
+        slot = min(thread, nthreads)
+        cols[2] += zig(node - prev.get(slot, 0))
+        prev[slot] = node
+        cols[3] += varint(weight)
+    payload = varint(len(samples)) + b"".join(varint(len(c)) + bytes(c) for c in cols)
+    out, at = bytearray(), 0
+    while True:
+        start = at
+        tag, at = get(at)
+        if tag == 0:
+            out += body[start:at]
+            break
+        length, at = get(at)
+        out += varint(tag) + varint(len(payload)) + payload if tag == 8 else body[start:at + length]
+        at += length
+    head = bytearray(data[:32])
+    head[8:12] = (1).to_bytes(4, "little")
+    head[16:24] = len(out).to_bytes(8, "little")
+    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
+    v1 = path + ".v1.pyflare"
+    with open(v1, "wb") as f:
+        f.write(bytes(head) + zlib.compress(bytes(out)))
+    return v1
 
 
 CORRUPT_SCRIPT = r'''

@@ -480,8 +480,14 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
         const unsigned char *at_time = col[CAP_COL_TIME].p;
         int64_t dt, tick = fixed_tick ? fixed_tick : given;
         if (sched & CAP_SCHED_TIME_NEW) {
-            if (get_z(&col[CAP_COL_TIME], &dt) != 0) {
+            uint64_t u;
+            if (get_u(&col[CAP_COL_TIME], &u) != 0) {
                 rc = -1;
+                break;
+            }
+            dt = (int64_t)(u >> 2) ^ -(int64_t)((u >> 1) & 1);
+            if (!(u & 1) && (!fixed_tick || __builtin_mul_overflow(dt, fixed_tick, &dt))) {
+                rc = corrupt_at(r, at_time, "a sample's time is out of range");
                 break;
             }
             if (!fixed_tick)

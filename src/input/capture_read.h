@@ -59,7 +59,9 @@
  *                   sched byte. The last entry is < 255 (0 when nothing is
  *                   left) and has no sched byte after it.
  *            sched  the sched bytes
- *            time   z microseconds - the previous sample's
+ *            time   the time - the previous sample's, zigzag coded (z) then
+ *                   doubled: in ticks (even; only with a whole-microsecond
+ *                   period) or, plus one, in microseconds
  *            thread the threads given
  *            change the change bytes; runs: u run lengths - 1
  *            node   z node - the thread's previous node

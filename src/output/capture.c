@@ -43,7 +43,9 @@ static void put_u(buf *b, uint64_t v) {
     put_bytes(b, tmp, n);
 }
 
-static void put_z(buf *b, int64_t v) { put_u(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
+static uint64_t zig(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+
+static void put_z(buf *b, int64_t v) { put_u(b, zig(v)); }
 
 static void put_text(buf *b, const char *s) {
     size_t n = strlen(s);
@@ -154,7 +156,12 @@ static void build_samples(const pf_profile *p, buf *out) {
         last_us = us;
         if (dt != 0 && (dt != tick || tick == 0)) {
             sched |= CAP_SCHED_TIME_NEW;
-            put_z(&col[CAP_COL_TIME], dt);
+            /* A late tick skips whole ticks: counted in ticks (even), else
+             * in microseconds (odd). */
+            if (fixed_tick && dt % fixed_tick == 0)
+                put_u(&col[CAP_COL_TIME], zig(dt / fixed_tick) << 1);
+            else
+                put_u(&col[CAP_COL_TIME], zig(dt) << 1 | 1);
             if (!fixed_tick)
                 given = dt;
         } else if ((dt == 0) != t->same_time)

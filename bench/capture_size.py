@@ -95,10 +95,11 @@ def measure(cap, folded):
             sys.exit("convert failed: %s" % r.stderr.strip())
         best = took if best is None else min(best, took)
     nsamples = sum(1 for _ in open(folded, "rb"))  # lines, not samples: for the record only
-    cs, fs = os.path.getsize(cap), os.path.getsize(folded)
-    print("capture      %10d bytes (%d without the source text it keeps)" % (cs, without_sources(cap)))
+    cs, fs, bare = os.path.getsize(cap), os.path.getsize(folded), without_sources(cap)
+    print("capture      %10d bytes (%d without the source text it keeps)" % (cs, bare))
     print("folded text  %10d bytes (%d lines)" % (fs, nsamples))
-    print("ratio        %10.3f (capture / folded)" % (cs / fs))
+    print("ratio        %10.3f (capture / folded; %.3f without the source text, which folded text lacks)" %
+          (cs / fs, bare / fs))
     print("convert to svg %8.3f s (best of 3)" % best)
 
 

@@ -2,11 +2,10 @@
  * profile, losslessly, for `convert`, `flamegraph` and `diff` to turn into any
  * view later. The layout is in input/capture_read.h, beside its reader.
  *
- * The body is built in memory, varints and deltas chosen so that repeated
- * things are runs of equal bytes (a thread sampled in the same place again is
- * a node delta of 0, a tick of 1 ms the same two bytes), then deflated: the
- * sample log dominates, and its columns are written one after another because
- * each column alone is far more regular than the rows are. */
+ * The body is built in memory, then deflated. The sample log dominates: it
+ * is coded against what the samples before predict (build_samples), in
+ * columns written one after another, because each column alone is far more
+ * regular than the rows are. */
 #include "input/capture_read.h"
 #include "base/grow.h"
 #include "output/writer.h"

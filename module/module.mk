@@ -53,9 +53,9 @@ $(BUILD)/module/pic/gen/assets.o: $(ASSETS_C) src/output/assets.h
 # <x86_64-linux-gnu/python3.X/pyconfig.h> from there, while the C library's
 # headers stay the host's.
 define MODULE_RULES
-$(BUILD)/module/$(1)/pyflare/_tracer$(3): module/tracer.c $(MODULE_PIC_OBJ) $(MODULE_HDR)
+$(BUILD)/module/$(1)/pyflare/_tracer$(3): module/tracer.c module/load.c $(MODULE_PIC_OBJ) $(MODULE_HDR)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(WARN) $(MODULE_CFLAGS) $(CPPFLAGS) -isystem $(2) -idirafter $(dir $(2)) -shared -o $$@ module/tracer.c \
+	$(CC) $(WARN) $(MODULE_CFLAGS) $(CPPFLAGS) -isystem $(2) -idirafter $(dir $(2)) -shared -o $$@ module/tracer.c module/load.c \
 	  $(MODULE_PIC_OBJ) $(MODULE_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/module/$(1)/pyflare/%.py: module/pyflare/%.py

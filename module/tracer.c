@@ -2181,6 +2181,8 @@ static int register_at_fork(PyObject *m) {
 #endif
 }
 
+int load_setup(PyObject *m); /* load.c: pyflare.load() */
+
 static int module_setup(PyObject *m) {
 #if PY_MAJOR_VERSION >= 3
     method_descr_type = &PyMethodDescr_Type;
@@ -2219,7 +2221,7 @@ static int module_setup(PyObject *m) {
     Py_INCREF(&ProfilerType);
     if (PyModule_AddObject(m, "Profile", (PyObject *)&ProfilerType) < 0)
         return -1;
-    if (register_at_fork(m) < 0)
+    if (register_at_fork(m) < 0 || load_setup(m) < 0)
         return -1;
     return PyModule_AddStringConstant(m, "backend", USE_MONITORING ? "sys.monitoring" : "profile hook");
 }

@@ -17,6 +17,12 @@ type, binary).
 
     python -m pyflare -o out.pstats script.py args...
 
+    c = pyflare.load("x.pyflare")          # a capture from `pyflare record`/`trace`
+    c.write("x.svg")                       # what `pyflare convert x.pyflare x.svg` writes
+    c.meta                                 # mode, rate_hz, command, python, start_unix_ns, ...
+    c.stats()                              # per function, as pstats/text aggregate it
+    for time_ns, thread, node, weight in c.samples(): ...   # in time order
+
 Profile(clock='wall', builtins=True, threads=False, all_threads=True):
   clock        'wall' (elapsed time) or 'cpu' (the thread's CPU time)
   builtins     also time builtin (C) functions, named like cProfile does
@@ -40,9 +46,32 @@ import functools
 import os
 import sys
 
-from pyflare._tracer import Profile, backend, formats
+from pyflare._tracer import Capture, Profile, backend, formats
+from pyflare import _tracer
 
-__all__ = ["Profile", "profile", "backend", "formats"]
+__all__ = ["Capture", "Profile", "load", "profile", "backend", "formats"]
+
+
+def load(path):
+    """Open a pyflare capture (.pyflare, from `pyflare record -o x.pyflare`,
+    `pyflare trace`, Profile.write or `pyflare convert`): a Capture, read
+    whole by the same reader the pyflare command uses.
+
+    Capture: .meta (dict: mode 'sampled'/'traced', rate_hz, period_ns,
+    weight_unit, cpu_weighted, cpu_ns, command, python, start_unix_ns,
+    duration_ns, samples, total_weight, format_version, title, subtitle,
+    has_sources), .write(path, format=None, title=None) (byte for byte what
+    `pyflare convert` writes), .stats() ({(file, firstline, name): {calls,
+    primitive_calls, self, total, self_ns, total_ns, builtin, kind, origin}},
+    recursion counted once, as pstats), .tree() (Profile.tree()'s rows, in
+    the capture's weight unit), .samples() (an iterator of (time_ns, thread,
+    node, weight) in time order), .stack(node) ([(function id, line)],
+    outermost first), .functions() ([(name, file, firstline, kind, origin)]
+    by function id), .threads(), .processes().
+
+    A truncated or corrupt file raises ValueError naming the offset; a file
+    that cannot be opened, OSError."""
+    return _tracer._load(path)
 
 
 def profile(fn=None, output=None, format=None, clock="wall", builtins=True, immediate=False):

@@ -9,6 +9,7 @@
  * interned (pf_func_set_name), which may equal an earlier one: it is interned
  * under a name no function of its place has, then renamed. */
 #include "input/capture_read.h"
+#include "base/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -130,6 +131,7 @@ static int nomem(rd *r) { return pf_fail(r->err, PF_ERR_NOMEM, "out of memory re
 /* What has been read, for the checks between sections. */
 typedef struct state {
     uint64_t nstr, nfunc, nframe, nnode, nproc, nthread;
+    uint32_t version;
     pf_meta meta;
     int seen[CAP_NSECTIONS];
 } state;
@@ -305,7 +307,7 @@ static int read_threads(rd *r, pf_profile *p, state *st) {
     return 0;
 }
 
-static int read_samples(rd *r, pf_profile *p, state *st) {
+static int read_samples_v1(rd *r, pf_profile *p, state *st) {
     uint64_t n;
     if (get_count(r, 4, &n, "samples") != 0)
         return -1;
@@ -362,6 +364,206 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
     return rc;
 }
 
+void cap_sample_slots_init(cap_sample_slot *slot, size_t nt) {
+    for (size_t i = 0; i < nt + 2; i++) {
+        slot[i].follow = (uint32_t)(i + 1);
+        slot[i].weight = 1;
+    }
+    slot[nt + 1].follow = 0;
+}
+
+int cap_sample_slot_open(cap_sample_slot *t) {
+    t->recent = malloc(CAP_RECENT * sizeof *t->recent);
+    if (!t->recent)
+        return -1;
+    t->recent[0] = PF_ROOT;
+    t->len = 1;
+    return 0;
+}
+
+void cap_sample_slot_front(cap_sample_slot *t, uint32_t at, pf_node_id node) {
+    if (at >= t->len) /* new: the last falls off a full list */
+        at = t->len < CAP_RECENT ? t->len++ : CAP_RECENT - 1;
+    memmove(t->recent + 1, t->recent, at * sizeof *t->recent);
+    t->recent[0] = node;
+}
+
+void cap_sample_slots_free(cap_sample_slot *slot, size_t nt) {
+    for (size_t i = 0; slot && i < nt + 2; i++)
+        free(slot[i].recent);
+    free(slot);
+}
+
+int64_t cap_sample_tick(uint64_t period_ns) {
+    return period_ns && period_ns % 1000 == 0 && period_ns / 1000 <= INT32_MAX ? (int64_t)(period_ns / 1000) : 0;
+}
+
+/* Version 2's sample log (capture_read.h): the schedule where it deviates
+ * from the prediction, and each thread's node and weight once a run, with the
+ * writer's own prediction (cap_sample_slot). */
+static int read_samples(rd *r, pf_profile *p, state *st) {
+    if (st->version < 2)
+        return read_samples_v1(r, p, st);
+    uint64_t n;
+    const unsigned char *at_n = r->p;
+    if (get_u(r, &n) != 0)
+        return -1;
+    rd col[CAP_SAMPLE_COLUMNS];
+    for (int c = 0; c < CAP_SAMPLE_COLUMNS; c++) {
+        uint64_t len;
+        const unsigned char *at = r->p;
+        if (get_u(r, &len) != 0)
+            return -1;
+        if (len > (uint64_t)(r->end - r->p))
+            return corrupt_at(r, at, "a column of samples runs past the end of its section");
+        col[c] = *r;
+        col[c].end = r->p + len;
+        r->p += len;
+    }
+    /* Each sample is one of a skip byte's (255 at most) or has a sched
+     * byte: what bounds the memory a small file can ask for. */
+    uint64_t most = (uint64_t)(col[CAP_COL_SKIP].end - col[CAP_COL_SKIP].p) * CAP_SKIP_CHUNK +
+                    (uint64_t)(col[CAP_COL_SCHED].end - col[CAP_COL_SCHED].p);
+    if (n > most || n > UINT32_MAX)
+        return corrupt_at(r, at_n, "more samples than the section can hold");
+    size_t nt = (size_t)st->nthread;
+    cap_sample_slot *slot = calloc(nt + 2, sizeof *slot);
+    if (!slot)
+        return nomem(r);
+    cap_sample_slots_init(slot, nt);
+    pf_profile_log_samples(p, 1);
+    int64_t us = 0, fixed_tick = cap_sample_tick(st->meta.period_ns), given = 0;
+    uint64_t skip = 0;
+    int sched_next = 0; /* the skip entry read last ends in a sample with a sched byte */
+    size_t prev = nt + 1;
+    int rc = 0;
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        unsigned sched = 0;
+        while (skip == 0 && !sched_next) {
+            const unsigned char *at = col[CAP_COL_SKIP].p;
+            if (at >= col[CAP_COL_SKIP].end) {
+                rc = corrupt_at(r, at, "the samples' skip column ends early");
+                break;
+            }
+            col[CAP_COL_SKIP].p++;
+            skip = *at == CAP_SKIP_CHUNK ? CAP_SKIP_CHUNK : *at;
+            sched_next = *at != CAP_SKIP_CHUNK;
+        }
+        if (rc != 0)
+            break;
+        if (skip)
+            skip--;
+        else {
+            const unsigned char *at = col[CAP_COL_SCHED].p;
+            sched_next = 0;
+            if (at >= col[CAP_COL_SCHED].end) {
+                rc = corrupt_at(r, at, "the samples' sched column ends early");
+                break;
+            }
+            sched = *col[CAP_COL_SCHED].p++;
+            if (!sched || (sched & ~(unsigned)CAP_SCHED_ALL) ||
+                (sched & CAP_SCHED_TIME_MASK) == CAP_SCHED_TIME_MASK) {
+                rc = corrupt_at(r, at, "a sample's sched byte is not one the format has");
+                break;
+            }
+        }
+        /* A sample's thread indexes threads; writers check it, so any is kept as it was. */
+        uint64_t thread = slot[prev].follow;
+        if ((sched & CAP_SCHED_THREAD_NEW) &&
+            get_below(&col[CAP_COL_THREAD], (uint64_t)UINT32_MAX + 1, &thread, "a sample's thread") != 0) {
+            rc = -1;
+            break;
+        }
+        slot[prev].follow = (uint32_t)thread;
+        prev = thread < nt ? (size_t)thread : nt;
+        cap_sample_slot *t = &slot[prev];
+        const unsigned char *at_time = col[CAP_COL_TIME].p;
+        int64_t dt, tick = fixed_tick ? fixed_tick : given;
+        if (sched & CAP_SCHED_TIME_NEW) {
+            uint64_t u;
+            if (get_u(&col[CAP_COL_TIME], &u) != 0) {
+                rc = -1;
+                break;
+            }
+            dt = (int64_t)(u >> 2) ^ -(int64_t)((u >> 1) & 1);
+            if (!(u & 1) && (!fixed_tick || __builtin_mul_overflow(dt, fixed_tick, &dt))) {
+                rc = corrupt_at(r, at_time, "a sample's time is out of range");
+                break;
+            }
+            if (!fixed_tick)
+                given = dt;
+        } else {
+            int same = t->same_time ^ ((sched & CAP_SCHED_TIME_OTHER) != 0);
+            dt = same ? 0 : tick;
+        }
+        t->same_time = dt == 0;
+        if (__builtin_add_overflow(us, dt, &us) || us < 0 || (uint64_t)us > UINT64_MAX / 1000) {
+            rc = corrupt_at(r, at_time, "a sample's time is out of range");
+            break;
+        }
+        if (!t->recent && cap_sample_slot_open(t) != 0) {
+            rc = nomem(r);
+            break;
+        }
+        if (t->left == 0) { /* a run starts */
+            const unsigned char *at = col[CAP_COL_CHANGE].p;
+            if (at >= col[CAP_COL_CHANGE].end) {
+                rc = corrupt_at(r, at, "the samples' change column ends early");
+                break;
+            }
+            unsigned change = *col[CAP_COL_CHANGE].p++, code = change & ~(unsigned)CAP_CHANGE_WEIGHT;
+            uint64_t len;
+            if (code > CAP_RECENT || (code && code < CAP_RECENT && code >= t->len)) {
+                rc = corrupt_at(r, at, "a run's change byte names no recent stack of its thread");
+                break;
+            }
+            if (code == CAP_RECENT) {
+                const unsigned char *at_node = col[CAP_COL_NODE].p;
+                int64_t dnode, v;
+                if (get_z(&col[CAP_COL_NODE], &dnode) != 0) {
+                    rc = -1;
+                    break;
+                }
+                if (__builtin_add_overflow((int64_t)t->recent[0], dnode, &v) || v < 0 || (uint64_t)v >= st->nnode) {
+                    rc = corrupt_at(r, at_node, "a sample's node is out of range");
+                    break;
+                }
+                cap_sample_slot_front(t, t->len, (pf_node_id)v);
+            } else if (code)
+                cap_sample_slot_front(t, code, t->recent[code]);
+            if ((change & CAP_CHANGE_WEIGHT) &&
+                get_below(&col[CAP_COL_WEIGHT], (uint64_t)UINT32_MAX + 1, &t->weight, "a sample's weight") != 0) {
+                rc = -1;
+                break;
+            }
+            if (get_below(&col[CAP_COL_RUNS], n - i, &len, "a run's length - 1") != 0) {
+                rc = -1;
+                break;
+            }
+            t->left = len + 1;
+        }
+        t->left--;
+        pf_sample_add(p, t->recent[0], (uint32_t)thread, (uint64_t)us * 1000, t->weight);
+        if (pf_profile_failed(p))
+            break;
+    }
+    if (rc == 0 && !pf_profile_failed(p)) {
+        if (skip || (!sched_next && (col[CAP_COL_SKIP].p >= col[CAP_COL_SKIP].end || *col[CAP_COL_SKIP].p++ != 0)))
+            rc = corrupt_at(r, col[CAP_COL_SKIP].p, "the samples' skip column does not end where the samples do");
+        for (size_t k = 0; rc == 0 && k < nt + 2; k++)
+            if (slot[k].left)
+                rc = corrupt_at(r, col[CAP_COL_RUNS].p, "a thread's run goes on past the last sample");
+    }
+    cap_sample_slots_free(slot, nt);
+    pf_profile_log_samples(p, 0);
+    if (rc == 0 && pf_profile_failed(p))
+        return nomem(r);
+    for (int c = 0; rc == 0 && c < CAP_SAMPLE_COLUMNS; c++)
+        if (col[c].p != col[c].end)
+            rc = corrupt_at(r, col[c].p, "a column of samples is longer than its samples");
+    return rc;
+}
+
 static int read_sources(rd *r, state *st, in_capture_info *info) {
     uint64_t n;
     if (get_count(r, 2, &n, "source files") != 0)
@@ -401,9 +603,10 @@ static int read_sources(rd *r, state *st, in_capture_info *info) {
 }
 
 /* Reads the sections of the body. */
-static int read_body(rd *r, pf_profile *p, in_capture_info *info) {
+static int read_body(rd *r, pf_profile *p, in_capture_info *info, uint32_t version) {
     state st;
     memset(&st, 0, sizeof st);
+    st.version = version;
     const unsigned char *nodes_at = NULL, *nodes_end = NULL;
     int last = 0;
     for (;;) {
@@ -505,10 +708,10 @@ int in_read_capture_mem(const unsigned char *data, size_t len, const char *name,
                        CAPTURE_HEADER_LEN);
     uint32_t version = le32(data + 8), encoding = le32(data + 12), crc = le32(data + 24);
     uint64_t body_len = le64(data + 16);
-    if (version != CAPTURE_VERSION)
+    if (version < CAPTURE_VERSION_MIN || version > CAPTURE_VERSION)
         return pf_fail(err, PF_ERR_CORRUPT, "%s: capture format version %u at offset 8 is not one this pyflare reads "
-                       "(it reads version %u): use the pyflare that wrote it, or a newer one", name, version,
-                       CAPTURE_VERSION);
+                       "(it reads versions %u to %u): use the pyflare that wrote it, or a newer one", name, version,
+                       CAPTURE_VERSION_MIN, CAPTURE_VERSION);
     if (encoding != CAPTURE_STORED && encoding != CAPTURE_ZLIB)
         return pf_fail(err, PF_ERR_CORRUPT, "%s: corrupt capture at offset 12: unknown encoding %u", name, encoding);
     if (le32(data + 28) != 0)
@@ -590,8 +793,9 @@ int in_read_capture_mem(const unsigned char *data, size_t len, const char *name,
         return pf_fail(err, PF_ERR_CORRUPT, "%s: corrupt capture: its data's checksum (offset 24) does not match "
                        "(the file was damaged)", name);
     }
+    info->version = version;
     rd r = {in, in + in_len, in, CAPTURE_HEADER_LEN, encoding == CAPTURE_STORED, name, err};
-    int rc = read_body(&r, p, info);
+    int rc = read_body(&r, p, info, version);
     free(body);
     if (rc != 0)
         in_capture_info_free(info);
@@ -600,19 +804,12 @@ int in_read_capture_mem(const unsigned char *data, size_t len, const char *name,
 
 int in_read_capture(FILE *in, const char *name, pf_profile *p, in_capture_info *info, pf_error *err) {
     memset(info, 0, sizeof *info);
-    size_t len = 0, cap = 1 << 16;
-    unsigned char *data = malloc(cap);
-    if (!data)
-        return pf_fail(err, PF_ERR_NOMEM, "out of memory reading %s", name);
+    size_t len = 0, cap = 0;
+    unsigned char *data = NULL;
     for (;;) {
-        if (len == cap) {
-            unsigned char *bigger = cap > SIZE_MAX / 2 ? NULL : realloc(data, cap * 2);
-            if (!bigger) {
-                free(data);
-                return pf_fail(err, PF_ERR_NOMEM, "out of memory reading %s", name);
-            }
-            data = bigger;
-            cap *= 2;
+        if (len == cap && PF_GROW(data, cap, len + 1, 1 << 16) != 0) {
+            free(data);
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory reading %s", name);
         }
         size_t got = fread(data + len, 1, cap - len, in);
         len += got;

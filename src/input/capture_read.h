@@ -33,9 +33,41 @@
  *            0..n-1: self, total, calls
  *   PROCESSES n; each: z pid, command
  *   THREADS  n; each: process, thread_id, z native_id, name
- *   SAMPLES  n; then four columns, each its byte length then n values:
- *            z (microseconds - previous sample's), thread,
- *            z (node - the same thread's previous node), weight
+ *   SAMPLES  n; then seven columns, each its byte length then its values.
+ *            Each sample is its schedule (thread and time) and its thread's
+ *            run (node and weight), both coded against what the samples
+ *            before predict; the predictions are cap_sample_slot's, one
+ *            per thread (thread indexes past the table share one).
+ *            Schedule: the thread is the one that followed the previous
+ *            sample's thread last time (at first, the next index; 0 for the
+ *            first sample); the time is the previous sample's, or one tick
+ *            later (tick: the period when it is whole microseconds, else
+ *            the last time delta given), whichever this thread's previous
+ *            sample had ("one tick later" at first). A sample that deviates
+ *            has a sched byte (CAP_SCHED_*: time 0 as predicted, OTHER the
+ *            other of the two, NEW a delta in time; thread NEW: in thread).
+ *            Runs: a thread's samples come in runs of one node and weight;
+ *            at a run's first sample (and a thread's first) come its change
+ *            byte and its length: the change (low 7 bits: 0 the thread's
+ *            previous node, 1..CAP_RECENT-1 an index into its move-to-front
+ *            list of recent distinct nodes, CAP_RECENT a new node, given in
+ *            node and put in front, the last falling off a full list; bit 7:
+ *            a new weight, in weight, else the thread's previous, 1 at
+ *            first), the length - 1 in runs.
+ *            skip   bytes: 0..254 samples with a predicted schedule, then
+ *                   one with a sched byte; 255: 255 such samples and no
+ *                   sched byte. The last entry is < 255 (0 when nothing is
+ *                   left) and has no sched byte after it.
+ *            sched  the sched bytes
+ *            time   the time - the previous sample's, zigzag coded (z) then
+ *                   doubled: in ticks (even; only with a whole-microsecond
+ *                   period) or, plus one, in microseconds
+ *            thread the threads given
+ *            change the change bytes; runs: u run lengths - 1
+ *            node   z node - the thread's previous node
+ *            weight u weights
+ *            (Version 1, still read: four columns of n values each: z time
+ *            delta, thread, z node - the thread's previous node, weight.)
  *   SOURCES  (optional) the source text of the files the functions name, as
  *            the recording read them (through the target's root) for the html
  *            and text reports: n; each: file (a string id, increasing), status
@@ -56,7 +88,9 @@
 #define CAPTURE_MAGIC "\x89PYFLARE"
 #define CAPTURE_MAGIC_LEN 8
 #define CAPTURE_HEADER_LEN 32
-#define CAPTURE_VERSION 1u
+#define CAPTURE_VERSION 2u
+/* The oldest version this pyflare reads. */
+#define CAPTURE_VERSION_MIN 1u
 /* The most of one file's source a capture keeps (the html report's own cap
  * for one file), and of all files together. */
 #define CAPTURE_SOURCE_FILE_MAX (2u << 20)
@@ -78,6 +112,51 @@ enum {
     CAP_NSECTIONS
 };
 
+/* SAMPLES (version 2): its columns, and the sched and change bytes. */
+enum {
+    CAP_COL_SKIP,
+    CAP_COL_SCHED,
+    CAP_COL_TIME,
+    CAP_COL_THREAD,
+    CAP_COL_CHANGE,
+    CAP_COL_RUNS,
+    CAP_COL_NODE,
+    CAP_COL_WEIGHT,
+    CAP_SAMPLE_COLUMNS
+};
+enum {
+    CAP_SCHED_TIME_OTHER = 1,
+    CAP_SCHED_TIME_NEW = 2,
+    CAP_SCHED_TIME_MASK = 3,
+    CAP_SCHED_THREAD_NEW = 4,
+    CAP_SCHED_ALL = 7,
+    CAP_SKIP_CHUNK = 255,
+    CAP_CHANGE_WEIGHT = 128
+};
+/* How many distinct nodes a thread's list remembers; also the change code
+ * of a node given in full. */
+#define CAP_RECENT 64
+
+/* One thread's predictions, the same for the writer (output/capture.c) and
+ * the reader: slots 0..nt-1 the threads, nt the one thread indexes past the
+ * table share, nt + 1 the "previous thread" of the first sample. */
+typedef struct cap_sample_slot {
+    uint32_t follow;    /* the thread that came after this one last time */
+    uint32_t len;       /* entries in recent (0 until the slot is opened) */
+    int same_time;      /* this thread's previous sample had its predecessor's time */
+    uint64_t left;      /* samples left in the thread's current run (reader) */
+    uint64_t weight;    /* the thread's previous weight */
+    pf_node_id *recent; /* recent[0]: the thread's previous node */
+} cap_sample_slot;
+
+void cap_sample_slots_init(cap_sample_slot *slot, size_t nt); /* nt + 2 slots, zeroed */
+int cap_sample_slot_open(cap_sample_slot *t);                  /* 0, or -1 when out of memory */
+/* Puts node in front: it was recent[at], or is new when at >= len. */
+void cap_sample_slot_front(cap_sample_slot *t, uint32_t at, pf_node_id node);
+void cap_sample_slots_free(cap_sample_slot *slot, size_t nt);
+/* The tick a capture's times are predicted with, from its period. */
+int64_t cap_sample_tick(uint64_t period_ns);
+
 /* What a capture holds besides the profile. */
 typedef struct in_capture_source {
     pf_str_id file;
@@ -87,6 +166,7 @@ typedef struct in_capture_source {
 } in_capture_source;
 
 typedef struct in_capture_info {
+    uint32_t version;       /* the file's format version */
     char *title, *subtitle; /* the labels the recording's writers were given, or NULL */
     int has_sources;        /* the capture holds a SOURCES section */
     in_capture_source *sources;

@@ -2,14 +2,15 @@
  * profile, losslessly, for `convert`, `flamegraph` and `diff` to turn into any
  * view later. The layout is in input/capture_read.h, beside its reader.
  *
- * The body is built in memory, varints and deltas chosen so that repeated
- * things are runs of equal bytes (a thread sampled in the same place again is
- * a node delta of 0, a tick of 1 ms the same two bytes), then deflated: the
- * sample log dominates, and its columns are written one after another because
- * each column alone is far more regular than the rows are. */
+ * The body is built in memory, then deflated. The sample log dominates: it
+ * is coded against what the samples before predict (build_samples), in
+ * columns written one after another, because each column alone is far more
+ * regular than the rows are. */
 #include "input/capture_read.h"
+#include "base/grow.h"
 #include "output/writer.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -23,17 +24,9 @@ typedef struct buf {
 static void put_bytes(buf *b, const void *s, size_t n) {
     if (b->failed || !n) /* an empty column's data is NULL */
         return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *bigger = realloc(b->data, cap);
-        if (!bigger) {
-            b->failed = 1;
-            return;
-        }
-        b->data = bigger;
-        b->cap = cap;
+    if (n > SIZE_MAX - b->len || PF_GROW(b->data, b->cap, b->len + n, 4096) != 0) {
+        b->failed = 1;
+        return;
     }
     memcpy(b->data + b->len, s, n);
     b->len += n;
@@ -49,7 +42,9 @@ static void put_u(buf *b, uint64_t v) {
     put_bytes(b, tmp, n);
 }
 
-static void put_z(buf *b, int64_t v) { put_u(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
+static uint64_t zig(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+
+static void put_z(buf *b, int64_t v) { put_u(b, zig(v)); }
 
 static void put_text(buf *b, const char *s) {
     size_t n = strlen(s);
@@ -83,32 +78,137 @@ static void put_u64le(unsigned char *at, uint64_t v) {
         at[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* The sample log (SAMPLES, version 2: the layout is in capture_read.h).
+ * A recording is a tick every 1/rate with each thread sampled at it, and a
+ * thread stays in one stack for a run of samples, then moves to one it was
+ * in a moment ago (a loop's hot stacks): so the schedule is written only
+ * where it deviates from the one the previous samples predict, and each
+ * thread's node only once a run, with the run's length and an index into the
+ * thread's recent stacks. What is left is mostly the runs' lengths, which
+ * are what the sampling saw. */
+static void put_byte(buf *b, unsigned v) {
+    unsigned char c = (unsigned char)v;
+    put_bytes(b, &c, 1);
+}
+
 static void build_samples(const pf_profile *p, buf *out) {
     size_t ns, nt;
     const pf_sample *s = pf_samples(p, &ns);
     pf_threads(p, &nt);
-    buf col[4] = {{0}};
-    /* The previous node of each thread; a thread index past the table (none
-     * is) would share the last slot rather than be lost. */
-    pf_node_id *prev = calloc(nt + 1, sizeof *prev);
-    if (!prev) {
+    buf col[CAP_SAMPLE_COLUMNS] = {{0}};
+    cap_sample_slot *slot = calloc(nt + 2, sizeof *slot);
+    uint64_t *run = calloc(ns ? ns : 1, sizeof *run); /* at a run's first sample: its length */
+    if (!slot || !run) {
+        free(slot);
+        free(run);
         out->failed = 1;
         return;
     }
-    uint64_t last_us = 0;
+    cap_sample_slots_init(slot, nt);
+    /* Where runs start (a thread's first sample, or a new node or weight),
+     * then, from the end, how long each is. */
     for (size_t i = 0; i < ns; i++) {
-        uint64_t us = s[i].time_ns / 1000;
-        put_z(&col[0], (int64_t)(us - last_us));
-        last_us = us;
-        put_u(&col[1], s[i].thread);
-        size_t slot = s[i].thread < nt ? s[i].thread : nt;
-        put_z(&col[2], (int64_t)s[i].node - (int64_t)prev[slot]);
-        prev[slot] = s[i].node;
-        put_u(&col[3], s[i].weight);
+        cap_sample_slot *t = &slot[s[i].thread < nt ? s[i].thread : nt];
+        if (!t->len || s[i].node != t->recent[0] || s[i].weight != t->weight)
+            run[i] = 1;
+        t->len = 1;
+        t->weight = s[i].weight;
+        if (!t->recent && cap_sample_slot_open(t) != 0) {
+            out->failed = 1;
+            break;
+        }
+        t->recent[0] = s[i].node;
     }
-    free(prev);
+    for (size_t i = 0; i < nt + 2; i++)
+        slot[i].left = 0;
+    for (size_t i = ns; i-- > 0;) {
+        cap_sample_slot *t = &slot[s[i].thread < nt ? s[i].thread : nt];
+        t->left++;
+        if (run[i]) {
+            run[i] = t->left;
+            t->left = 0;
+        }
+    }
+    cap_sample_slots_free(slot, nt);
+    slot = calloc(nt + 2, sizeof *slot);
+    if (!slot || out->failed) {
+        free(slot);
+        free(run);
+        out->failed = 1;
+        return;
+    }
+    cap_sample_slots_init(slot, nt);
+    int64_t fixed_tick = cap_sample_tick(pf_profile_meta_const(p)->period_ns), given = 0;
+    uint64_t last_us = 0, skip = 0;
+    size_t prev = nt + 1;
+    for (size_t i = 0; i < ns && !out->failed; i++) {
+        unsigned sched = 0;
+        if (s[i].thread != slot[prev].follow) {
+            sched |= CAP_SCHED_THREAD_NEW;
+            put_u(&col[CAP_COL_THREAD], s[i].thread);
+        }
+        slot[prev].follow = s[i].thread;
+        prev = s[i].thread < nt ? s[i].thread : nt;
+        cap_sample_slot *t = &slot[prev];
+        uint64_t us = s[i].time_ns / 1000;
+        int64_t dt = (int64_t)(us - last_us), tick = fixed_tick ? fixed_tick : given;
+        last_us = us;
+        if (dt != 0 && (dt != tick || tick == 0)) {
+            sched |= CAP_SCHED_TIME_NEW;
+            /* A late tick skips whole ticks: counted in ticks (even), else
+             * in microseconds (odd). */
+            if (fixed_tick && dt % fixed_tick == 0)
+                put_u(&col[CAP_COL_TIME], zig(dt / fixed_tick) << 1);
+            else
+                put_u(&col[CAP_COL_TIME], zig(dt) << 1 | 1);
+            if (!fixed_tick)
+                given = dt;
+        } else if ((dt == 0) != t->same_time)
+            sched |= CAP_SCHED_TIME_OTHER;
+        t->same_time = dt == 0;
+        if (!sched)
+            skip++;
+        else {
+            for (; skip >= CAP_SKIP_CHUNK; skip -= CAP_SKIP_CHUNK)
+                put_byte(&col[CAP_COL_SKIP], CAP_SKIP_CHUNK);
+            put_byte(&col[CAP_COL_SKIP], (unsigned)skip);
+            put_byte(&col[CAP_COL_SCHED], sched);
+            skip = 0;
+        }
+        if (!run[i])
+            continue;
+        if (!t->recent && cap_sample_slot_open(t) != 0) {
+            out->failed = 1;
+            break;
+        }
+        unsigned change = 0;
+        if (s[i].node != t->recent[0]) {
+            uint32_t at = 1;
+            while (at < t->len && t->recent[at] != s[i].node)
+                at++;
+            if (at < t->len)
+                change = at;
+            else {
+                change = CAP_RECENT;
+                put_z(&col[CAP_COL_NODE], (int64_t)s[i].node - (int64_t)t->recent[0]);
+            }
+            cap_sample_slot_front(t, at, s[i].node);
+        }
+        if (s[i].weight != t->weight) {
+            change |= CAP_CHANGE_WEIGHT;
+            put_u(&col[CAP_COL_WEIGHT], s[i].weight);
+            t->weight = s[i].weight;
+        }
+        put_byte(&col[CAP_COL_CHANGE], change);
+        put_u(&col[CAP_COL_RUNS], run[i] - 1);
+    }
+    for (; skip >= CAP_SKIP_CHUNK; skip -= CAP_SKIP_CHUNK)
+        put_byte(&col[CAP_COL_SKIP], CAP_SKIP_CHUNK);
+    put_byte(&col[CAP_COL_SKIP], (unsigned)skip);
+    cap_sample_slots_free(slot, nt);
+    free(run);
     put_u(out, ns);
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < CAP_SAMPLE_COLUMNS; c++) {
         if (col[c].failed)
             out->failed = 1;
         put_u(out, col[c].len);

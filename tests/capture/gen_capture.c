@@ -5,9 +5,19 @@
  * 1 and now and then 2 (a step of CPU time shared late). Stacks as
  * tests/formats_visual/gen_profile.c draws them (its function set and
  * walk, rate and timing changed): a pool of 4000 stacks grown from each
- * other, Zipf-like frequencies, a thread staying a few samples in one.
+ * other. Two ways to move among them (MODEL):
+ *   hop   (adversarial) every thread hops at random over the whole pool,
+ *         Zipf-like, staying 1-10 samples in a stack: each sample is nearly
+ *         a fresh draw from 4000, which no per-thread context predicts, so
+ *         the capture grows about a byte per stack change while the folded
+ *         text stays the pool's size;
+ *   real  (default) like a program: each thread has its own hot set of 64
+ *         stacks it loops over (Zipf-like within it), staying 1-20 samples
+ *         in one, leaving it for any stack of the pool 1 time in 50; thread
+ *         0 mostly waits (runs of 200-2000 samples in one stack).
  *
- *   gen_capture SECONDS THREADS OUT.pyflare     (also writes OUT.folded)
+ *   gen_capture SECONDS THREADS OUT.pyflare [hostile] [hop|real]
+ *                                               (also writes OUT.folded)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +41,11 @@ int main(int argc, char **argv) {
     }
     long nsamples = atol(argv[1]) * 1000 * atol(argv[2]), nthreads = atol(argv[2]);
     const char *out = argv[3];
-    int hostile = argc > 4 && !strcmp(argv[4], "hostile");
+    int hostile = 0, hop = 0;
+    for (int i = 4; i < argc; i++) {
+        hostile |= !strcmp(argv[i], "hostile");
+        hop |= !strcmp(argv[i], "hop");
+    }
     if (nsamples < 0 || nthreads < 1 || nthreads > 64) {
         fprintf(stderr, "gen_capture: bad arguments\n");
         return 2;
@@ -112,6 +126,13 @@ int main(int argc, char **argv) {
             fr[i] = frames[pframes[k][i]];
         pool[k] = pf_node_path(p, PF_ROOT, fr, (size_t)d);
     }
+    enum { HOT = 64 };
+    static uint32_t hot[64][HOT];
+    for (long t = 0; t < nthreads; t++)
+        for (int i = 0; i < HOT; i++) {
+            double u = (next_rand() % 1000000 + 1) / 1000000.0;
+            hot[t][i] = (uint32_t)(POOL * u * u * u) % POOL;
+        }
     uint32_t cur[64], left[64] = {0};
     FILE *folded = NULL;
     char path[4096];
@@ -120,11 +141,15 @@ int main(int argc, char **argv) {
     uint64_t time_ns = 0;
     for (long s = 0; s < nsamples; s++) {
         long t = s % nthreads;
-        if (!left[t]) {
+        if (!left[t] && hop) {
             /* Zipf-like: small indexes far more often */
             double u = (next_rand() % 1000000 + 1) / 1000000.0;
             cur[t] = (uint32_t)(POOL * u * u * u) % POOL;
             left[t] = 1 + next_rand() % 10;
+        } else if (!left[t]) {
+            double u = (next_rand() % 1000000 + 1) / 1000000.0;
+            cur[t] = next_rand() % 50 ? hot[t][(uint32_t)(HOT * u * u) % HOT] : next_rand() % POOL;
+            left[t] = t == 0 ? 200 + next_rand() % 1801 : 1 + next_rand() % 20;
         }
         left[t]--;
         pf_node_id node = pool[cur[t]];

@@ -27,15 +27,29 @@ Cases (FILTER keeps those whose name contains one of the words):
                    capture: non-zero exit, one line on stderr naming the
                    offset (or the checksum; byte 0 flipped makes it folded
                    text, refused as such), no output file left
+  INTERP/module    pyflare.load() of the record and trace captures: write() to
+                   every format equals convert's (so record's) bytes; stats()
+                   equals record's own pstats file read by pstats.Stats (every
+                   Python function's calls, own and total time); samples()
+                   are in time order and each thread's weight is what
+                   record's folded text gives that thread; meta (rate, mode,
+                   command, version, start time); those samples written in
+                   format version 1's layout convert to the same bytes (old
+                   captures are still read); trace: fib's exact calls
+  INTERP/module-corrupt  every truncation and bit flip of the corrupt case's
+                   capture, loaded: ValueError naming the offset, no crash
   errors           record with several -o and --format; --rate with a capture
-  size             a synthetic 10 minutes at 1 kHz of 5 threads
-                   (gen_capture.c) and a real 5-thread recording: sizes of the
-                   capture and the folded text, and the time to convert to SVG
-                   are printed (figures, not asserted: see the report); the
-                   real recording's capture must be smaller than its folded text
+  size             synthetic 10 minutes at 1 kHz of 5 threads (gen_capture.c:
+                   a program-like model and an adversarial one) and a real
+                   5-second 5-thread recording: sizes of the capture and the
+                   folded text, and the time to convert to SVG are printed
+                   (figures; bench/capture_size.py measures 10 real minutes);
+                   the program-like model's capture must be under 2/3 of its
+                   folded text, the real recording's under its folded text
 Interpreters: PYFLARE_PYTHONS=name,name (pyenv names; default 3.12.1 and 3.8.18).
 Last line: "capture: N passed, N failed, N skipped"; exit status 1 on failure.
 """
+import json
 import os
 import pstats
 import shutil
@@ -216,6 +230,223 @@ def case_trace(interp):
     check(calls.get("work") == 1, "work's calls: %s" % calls.get("work"))
 
 
+LOAD_SCRIPT = r'''
+import json, sys, pyflare
+c = pyflare.load(sys.argv[1])
+out = {"meta": c.meta, "threads": c.threads(), "processes": c.processes()}
+out["stats"] = [[list(k), v] for k, v in c.stats().items()]
+fns = c.functions()
+out["functions"] = fns
+last, per_thread, n, ordered = 0, {}, 0, True
+for time_ns, thread, node, weight in c.samples():
+    ordered = ordered and time_ns >= last
+    last = time_ns
+    per_thread[thread] = per_thread.get(thread, 0) + weight
+    n += 1
+out["samples"] = {"n": n, "ordered": ordered, "per_thread": per_thread}
+out["sample_list"] = list(c.samples()) if n < 200000 else None
+tree = c.tree()
+out["tree_self"] = sum(row[6] for row in tree)
+if tree:
+    deepest = max(tree, key=lambda row: len(c.stack(row[0])))
+    out["deepest"] = [deepest[2], [fns[f][0] for f, line in c.stack(deepest[0])]]
+for path in sys.argv[2:]:
+    c.write(path)
+print(json.dumps(out))
+'''
+
+
+def load_in(interp, cap, writes=()):
+    """pyflare.load(cap) in interp (the module's view of the capture, as JSON),
+    writing it to each path in writes."""
+    script = os.path.join(TMP, "load_script.py")
+    with open(script, "w") as f:
+        f.write(LOAD_SCRIPT)
+    r = subprocess.run([python(interp), script, cap] + list(writes), env=module_env(interp), capture_output=True,
+                       timeout=120)
+    check(r.returncode == 0, "pyflare.load(%s): %s" % (cap, r.stderr.decode()[-1500:]))
+    return json.loads(r.stdout)
+
+
+def case_module(interp):
+    """pyflare.load() on record's and trace's captures, against what record
+    wrote directly (its pstats read by pstats.Stats, its folded text) and the
+    known call counts of a traced fib."""
+    base = os.path.join(TMP, "rec-%s" % interp)
+    if not os.path.exists(base + ".pyflare"):
+        raise Skip("needs the %s/record case's recording" % interp)
+    outs = ["%s.module.%s" % (base, f) for f in FORMATS]
+    got = load_in(interp, base + ".pyflare", outs)
+    # write(): what convert wrote from the same capture (equal to record's own, case_record)
+    bad = [f for f, out in zip(FORMATS, outs) if read(out) != read("%s.%s" % (base, f))]
+    check(not bad, "Capture.write differs from record's direct output: %s" % " ".join(bad))
+    meta = got["meta"]
+    check(meta["mode"] == "sampled" and meta["rate_hz"] == 1000 and meta["period_ns"] == 1000000,
+          "meta: %r" % meta)
+    check("threads.py" in meta["command"] and meta["python"] == interp, "command/python: %r" % meta)
+    check(meta["format_version"] == 2 and meta["cpu_weighted"], "meta: %r" % meta)
+    made = os.path.getmtime(base + ".pyflare")
+    check(made - 120 < meta["start_unix_ns"] / 1e9 <= made, "start %s, file made %s" % (meta["start_unix_ns"], made))
+    # per-function figures: record's own pstats file, read by pstats
+    st = pstats.Stats(base + ".pstats").stats
+    unit = meta["period_ns"] / 1e9
+    mine = {tuple(k): v for k, v in got["stats"] if v["kind"] == "python"}
+    theirs = {k: v for k, v in st.items() if k[0] != "~"}
+    check(set(mine) == set(theirs), "functions differ from the pstats file: only here %s, only there %s" %
+          (sorted(set(mine) - set(theirs))[:5], sorted(set(theirs) - set(mine))[:5]))
+    for k, v in mine.items():
+        cc, nc, tt, ct = theirs[k][:4]
+        check((v["primitive_calls"], v["calls"]) == (cc, nc) and abs(v["self"] * unit - tt) < 1e-9 and
+              abs(v["total"] * unit - ct) < 1e-9, "%s: module %r, pstats %r" % (k, v, theirs[k][:4]))
+    check(any(k[2] == "spin_alpha" and v["self"] > 0 for k, v in mine.items()), "no spin_alpha in the stats")
+    # samples: in time order, and each thread's weight what the folded text gives that thread's root
+    sm = got["samples"]
+    check(sm["ordered"] and sm["n"] == meta["samples"] and sm["n"] > 0, "samples: %r" % {**sm, "per_thread": 0})
+    folded = {}
+    for line in read(base + ".folded").decode().splitlines():
+        stack, _, count = line.rpartition(" ")
+        root = stack.split(";")[0]
+        folded[root] = folded.get(root, 0) + int(count)
+    by_name = {"thread %s" % (t["name"] if t["name"] is not None else t["thread_id"]):
+               sm["per_thread"].get(str(t["index"]), 0) for t in got["threads"]}
+    check({k: v for k, v in by_name.items() if v} == folded,
+          "per-thread weights: module %r, folded %r" % (by_name, folded))
+    check(got["tree_self"] == sum(folded.values()), "tree self %d, folded %d" % (got["tree_self"], sum(folded.values())))
+    # version 1 (still read): the same samples, as the module saw them,
+    # written in version 1's layout, convert to the same bytes
+    v1 = as_version1(base + ".pyflare", got["sample_list"], len(got["threads"]))
+    for fmt in ("folded", "speedscope", "html"):
+        r = pf("convert", v1, "%s.v1.%s" % (base, fmt))
+        check(r.returncode == 0, "convert a version 1 capture: %s" % r.stderr.decode())
+        check(read("%s.v1.%s" % (base, fmt)) == read("%s.%s" % (base, fmt)),
+              "a version 1 capture of the same samples converts to other %s" % fmt)
+    # trace: the exact counts
+    cap = os.path.join(TMP, "tr-%s.trace.pyflare" % interp)
+    if not os.path.exists(cap):
+        raise Skip("needs the %s/trace case's capture" % interp)
+    got = load_in(interp, cap)
+    calls = {k[2]: v["calls"] for k, v in got["stats"]}
+    check(got["meta"]["mode"] == "traced" and got["meta"]["weight_unit"] == "nanoseconds", "meta: %r" % got["meta"])
+    check(calls.get("fib") == 3 * FIB15_CALLS and calls.get("work") == 1, "fib %s, work %s" %
+          (calls.get("fib"), calls.get("work")))
+    st = pstats.Stats(cap + ".pstats").stats
+    for k, v in got["stats"]:
+        if v["kind"] == "python":
+            check(abs(v["total_ns"] / 1e9 - st[tuple(k)][3]) < 1e-9, "%s: total %s, pstats %s" %
+                  (k, v["total_ns"], st[tuple(k)][3]))
+
+
+def varint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def zig(v):
+    return varint((v << 1) ^ (v >> 63) if v >= 0 else ((-v) << 1) - 1)
+
+
+def as_version1(path, samples, nthreads):
+    """path's capture with its SAMPLES section (tag 8) written in format
+    version 1's layout (capture_read.h) from samples [(time_ns, thread, node,
+    weight)]: four columns, time deltas in microseconds, threads, each
+    thread's node delta, weights."""
+    data = read(path)
+    body = zlib.decompress(data[32:])
+
+    def get(at):
+        v = shift = 0
+        while True:
+            b = body[at]
+            at += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v, at
+
+    cols, last, prev = [bytearray() for _ in range(4)], 0, {}
+    for time_ns, thread, node, weight in samples:
+        us = time_ns // 1000
+        cols[0] += zig(us - last)
+        last = us
+        cols[1] += varint(thread)
+        slot = min(thread, nthreads)
+        cols[2] += zig(node - prev.get(slot, 0))
+        prev[slot] = node
+        cols[3] += varint(weight)
+    payload = varint(len(samples)) + b"".join(varint(len(c)) + bytes(c) for c in cols)
+    out, at = bytearray(), 0
+    while True:
+        start = at
+        tag, at = get(at)
+        if tag == 0:
+            out += body[start:at]
+            break
+        length, at = get(at)
+        out += varint(tag) + varint(len(payload)) + payload if tag == 8 else body[start:at + length]
+        at += length
+    head = bytearray(data[:32])
+    head[8:12] = (1).to_bytes(4, "little")
+    head[16:24] = len(out).to_bytes(8, "little")
+    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
+    v1 = path + ".v1.pyflare"
+    with open(v1, "wb") as f:
+        f.write(bytes(head) + zlib.compress(bytes(out)))
+    return v1
+
+
+CORRUPT_SCRIPT = r'''
+import sys, pyflare
+data = open(sys.argv[1], "rb").read()
+bad = sys.argv[1] + ".bad"
+good = pyflare.load(sys.argv[1])
+refused = 0
+cases = [data[:cut] for cut in range(len(data))]
+for at in range(len(data)):
+    flipped = bytearray(data)
+    flipped[at] ^= 1 << (at % 8)
+    cases.append(bytes(flipped))
+for i, case in enumerate(cases):
+    with open(bad, "wb") as f:
+        f.write(case)
+    try:
+        pyflare.load(bad)
+    except ValueError as e:
+        msg = str(e)
+        if "offset" not in msg and "checksum" not in msg or "\n" in msg:
+            sys.exit("case %d: %r" % (i, msg))
+        refused += 1
+try:
+    pyflare.load(bad + ".missing")
+    sys.exit("a missing file loaded")
+except (IOError, OSError):
+    pass
+print(refused, len(cases))
+'''
+
+
+def case_module_corrupt(interp):
+    """Every truncation and a bit flip in every byte of a real capture, loaded
+    by the module: ValueError naming the offset (or the checksum), never a
+    crash; a missing file is OSError."""
+    src = os.path.join(TMP, "small.pyflare")
+    if not os.path.exists(src):
+        raise Skip("needs the corrupt case's capture")
+    script = os.path.join(TMP, "corrupt_script.py")
+    with open(script, "w") as f:
+        f.write(CORRUPT_SCRIPT)
+    r = subprocess.run([python(interp), script, src], env=module_env(interp), capture_output=True, timeout=300)
+    check(r.returncode == 0, "status %d: %s" % (r.returncode, (r.stdout + r.stderr).decode()[-1500:]))
+    refused, cases = map(int, r.stdout.split())
+    # deflate's unread padding bits may change nothing (case_corrupt): at most 3
+    check(refused >= cases - 3, "%d of %d damaged captures refused" % (refused, cases))
+    print("     pyflare.load refused %d of %d truncated or bit-flipped captures with ValueError naming the offset"
+          % (refused, cases))
+
+
 def case_diff():
     base = os.path.join(TMP, "rec-diff")
     ready = os.path.join(TMP, "ready-diff")
@@ -360,13 +591,20 @@ def without_sources(path):
 
 def case_size():
     gen = build_gen()
-    big = os.path.join(TMP, "big.pyflare")
-    r = subprocess.run([gen, "600", "5", big], capture_output=True, text=True, timeout=300)
-    check(r.returncode == 0, "gen_capture: %s" % r.stderr)
-    cap, folded = os.path.getsize(big), os.path.getsize(os.path.join(TMP, "big.folded"))
-    print("     synthetic 10 min, 1 kHz, 5 threads (3,000,000 samples, 4000 distinct stacks, 200 us jitter): "
-          "capture %d bytes (%.2f a sample), folded %d bytes; convert to svg %.2f s" %
-          (cap, cap / 3e6, folded, timed_svg(big)))
+    for model, what in (("real", "each thread looping over its own 64 hot stacks, 1-20 samples in one, thread 0 "
+                                  "mostly waiting"),
+                        ("hop", "adversarial: every thread hopping at random among all 4000 stacks, 1-10 samples "
+                                "in one")):
+        big = os.path.join(TMP, "big-%s.pyflare" % model)
+        r = subprocess.run([gen, "600", "5", big, model], capture_output=True, text=True, timeout=300)
+        check(r.returncode == 0, "gen_capture: %s" % r.stderr)
+        cap, folded = os.path.getsize(big), os.path.getsize(big[:-len(".pyflare")] + ".folded")
+        print("     synthetic 10 min, 1 kHz, 5 threads, 4000 distinct stacks, %s: capture %d bytes (%.3f a sample), "
+              "folded %d bytes; convert to svg %.2f s" % (what, cap, cap / 3e6, folded, timed_svg(big)))
+        # A model like a program: far under its folded text (the hop model
+        # is not: see gen_capture.c)
+        check(model != "real" or cap < folded / 1.5, "the synthetic recording's capture (%d) is not well under its "
+              "folded text (%d)" % (cap, folded))
     # A real recording: five threads of stdlib work, sampled at 1 kHz.
     five = os.path.join(TMP, "five.py")
     with open(five, "w") as f:
@@ -421,6 +659,9 @@ def main():
     run_test("diff", case_diff)
     run_test("folded", case_folded)
     run_test("corrupt", case_corrupt)
+    for interp in interps:
+        run_test("%s/module" % interp, case_module, interp)
+        run_test("%s/module-corrupt" % interp, case_module_corrupt, interp)
     run_test("errors", case_errors)
     run_test("size", case_size)
     shutil.rmtree(TMP, ignore_errors=True)

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""The size of a capture (.pyflare) against the folded text of the same
+recording, and the time to turn the capture into an SVG.
+
+    python3 bench/capture_size.py [SECONDS] [--keep DIR] [--python EXE]
+    python3 bench/capture_size.py --measure CAPTURE FOLDED
+
+Records a real five-thread program (below: two threads of stdlib work, one
+that mostly sleeps, one that waits on a queue and wakes for bursts of work
+that the main thread feeds it now and then,
+so some stacks repeat for long runs and some change at every sample) with
+`pyflare record -r 1000 --idle -d SECONDS -o x.pyflare -o x.folded`
+(default 600 s: the issue's "10 minutes at 1 kHz of a 5-thread program"),
+then prints the bytes of each, the capture's bytes without the source text
+it keeps (folded stacks carry none), and the wall time of `pyflare convert
+x.pyflare x.svg` (best of 3). --measure does only the second half, on files
+already recorded (e.g. a capture re-encoded by a newer pyflare: `pyflare
+convert old.pyflare new.pyflare`). --keep DIR leaves the files there.
+Figures only, nothing asserted."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+from common import PYFLARE, python
+
+FIVE = r'''
+import threading, json, re, difflib, random, time, queue
+def j():
+    d = {"a": [random.random() for _ in range(200)], "b": {"c": "x" * 100}}
+    while True: json.loads(json.dumps(d))
+def r():
+    text = "hello world 123 foo@bar.com " * 200
+    while True: re.findall(r"\w+@\w+\.\w+", text); re.sub(r"\d+", "N", text)
+def sleeper():
+    while True:
+        time.sleep(0.5)
+        sorted(random.random() for _ in range(2000))
+jobs = queue.Queue()
+def worker():
+    a = [str(random.random()) for _ in range(300)]; b = a[:]; random.shuffle(b)
+    while True:
+        jobs.get()
+        list(difflib.unified_diff(a, b))
+for f in (j, r, sleeper, worker):
+    threading.Thread(target=f, daemon=True).start()
+while True:  # the main thread feeds the worker a burst of jobs now and then
+    time.sleep(random.random())
+    for _ in range(random.randrange(1, 20)): jobs.put(1)
+'''
+
+
+def without_sources(path):
+    """The capture's size without its SOURCES section, deflated as pyflare
+    deflates (sections are tag, length, payload varints; SOURCES is tag 9 in
+    src/input/capture_read.h)."""
+    data = open(path, "rb").read()
+    body = zlib.decompress(data[32:])
+
+    def varint(at):
+        v = shift = 0
+        while True:
+            b = body[at]
+            at += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v, at
+
+    kept, at = bytearray(), 0
+    while True:
+        start = at
+        tag, at = varint(at)
+        if tag == 0:
+            kept += body[start:at]
+            break
+        length, at = varint(at)
+        if tag != 9:
+            kept += body[start:at + length]
+        at += length
+    return 32 + len(zlib.compress(bytes(kept)))
+
+
+def measure(cap, folded):
+    svg = cap + ".svg"
+    best = None
+    for _ in range(3):
+        t = time.monotonic()
+        r = subprocess.run([PYFLARE, "convert", cap, svg], capture_output=True, text=True)
+        took = time.monotonic() - t
+        if r.returncode != 0:
+            sys.exit("convert failed: %s" % r.stderr.strip())
+        best = took if best is None else min(best, took)
+    nsamples = sum(1 for _ in open(folded, "rb"))  # lines, not samples: for the record only
+    cs, fs, bare = os.path.getsize(cap), os.path.getsize(folded), without_sources(cap)
+    print("capture      %10d bytes (%d without the source text it keeps)" % (cs, bare))
+    print("folded text  %10d bytes (%d lines)" % (fs, nsamples))
+    print("ratio        %10.3f (capture / folded; %.3f without the source text, which folded text lacks)" %
+          (cs / fs, bare / fs))
+    print("convert to svg %8.3f s (best of 3)" % best)
+
+
+def main():
+    args = sys.argv[1:]
+    if args[:1] == ["--measure"] and len(args) == 3:
+        return measure(args[1], args[2])
+    seconds, keep, exe = "600", None, python("3.12") or sys.executable
+    while args:
+        a = args.pop(0)
+        if a == "--keep":
+            keep = args.pop(0)
+        elif a == "--python":
+            exe = args.pop(0)
+        else:
+            seconds = a
+    tmp = keep or tempfile.mkdtemp(prefix="pyflare-capsize-")
+    os.makedirs(tmp, exist_ok=True)
+    prog = os.path.join(tmp, "five.py")
+    with open(prog, "w") as f:
+        f.write(FIVE)
+    cap, folded = os.path.join(tmp, "x.pyflare"), os.path.join(tmp, "x.folded")
+    r = subprocess.run([PYFLARE, "record", "-r", "1000", "--idle", "-d", seconds, "-o", cap, "-o", folded,
+                        "--", exe, prog], capture_output=True, text=True)
+    print("\n".join(l for l in r.stderr.splitlines() if "samples" in l) or "(record said nothing of samples)")
+    if not os.path.exists(cap):
+        sys.exit("record failed: %s" % r.stderr.strip())
+    print("%s s at 1 kHz, 5 threads (--idle), %s" % (seconds, exe))
+    measure(cap, folded)
+    if not keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

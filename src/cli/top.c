@@ -211,6 +211,7 @@ int cmd_top(int argc, char **argv) {
     so.full_paths = a.given[OPT_FULL_PATHS];
     so.blocking = a.given[OPT_BLOCKING];
     so.subprocesses = a.given[OPT_SUBPROCESSES];
+    so.async_tasks = a.given[OPT_ASYNC];
     if (!a.pid && !a.command)
         return cli_usage_error("top: what to watch? give --pid PID, or a command after '--'");
     if (a.pid && a.command)

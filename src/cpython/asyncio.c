@@ -65,14 +65,14 @@ int py_asyncio_offsets_parse(const uint8_t *bytes, size_t len, py_asyncio_offset
         const row *r = &rows[i];
         uint64_t size = w[r->size_word], v = w[r->word];
         uint64_t max = r->size_word == 0 ? MAX_TASK_SIZE : MAX_STATE_SIZE;
-        const char *why = NULL;
-        char what[160];
+        char what[160] = "";
+        int section = (int)strcspn(r->name, ".");
         if (size == 0 || size > max)
-            why = "size", snprintf(what, sizeof what, "its struct's size is %llu", (unsigned long long)size);
+            snprintf(what, sizeof what, "the size of %.*s is %llu", section, r->name, (unsigned long long)size);
         else if (r->word != r->size_word && (v > size || r->width > size - v))
-            why = "field", snprintf(what, sizeof what, "%s at %llu lies outside the %llu bytes declared", r->name,
-                                    (unsigned long long)v, (unsigned long long)size);
-        if (why)
+            snprintf(what, sizeof what, "%s at %llu lies outside the %llu bytes declared", r->name,
+                     (unsigned long long)v, (unsigned long long)size);
+        if (what[0])
             return pf_fail(err, PF_ERR_CORRUPT,
                            "the _asyncio module's debug offsets do not hold together (%s): refusing to read "
                            "tasks with them", what);
@@ -112,6 +112,7 @@ const char *py_task_state_name(py_task_state s) {
 /* ---- the reader ---- */
 
 #define MAX_TASKS (1 << 16)     /* per read; more is taken for a corrupt list */
+#define MAX_FRAMES (1 << 18)    /* coroutine frames per read, all tasks together: a bound on memory */
 #define MAX_INTERPRETERS 256
 #define MAX_THREADS 65536
 #define MAX_SET_SLOTS 4096      /* a task awaited by more tasks than this is read in part */
@@ -139,6 +140,7 @@ struct py_asyncio {
     uint64_t *awaiters;
     size_t nawaiters, awaiters_cap;
     u64map index;               /* task address -> index in tasks */
+    u64map seen;                /* interpreter and thread states met in this read: their lists may loop */
     name_memo names[NAME_CACHE];
 };
 
@@ -172,7 +174,13 @@ void py_asyncio_free(py_asyncio *a) {
     free(a->frames);
     free(a->awaiters);
     u64map_free(&a->index);
+    u64map_free(&a->seen);
     free(a);
+}
+
+void py_asyncio_use_offsets(py_asyncio *a, const py_asyncio_offsets *off) {
+    a->off = *off;
+    a->table_addr = 1; /* "found" */
 }
 
 static int read_u64(py_asyncio *a, uint64_t addr, uint64_t *v, pf_error *err) {
@@ -328,7 +336,7 @@ static int coro_stack(py_asyncio *a, uint64_t coro, size_t *count) {
         if (f.state > a->fs->executing)
             break; /* finished: its frame is gone */
         py_code *code = code_of(a, f.code);
-        if (!code || PF_GROW(a->frames, a->frames_cap, a->nframes + 1, 256) != 0)
+        if (!code || a->nframes >= MAX_FRAMES || PF_GROW(a->frames, a->frames_cap, a->nframes + 1, 256) != 0)
             break;
         int64_t offset = (int64_t)(f.instr - (f.code + (uint64_t)a->proc->layout.code.code_adaptive));
         a->frames[a->nframes++] = (py_frame){code, py_code_line(a->proc, code, offset)};
@@ -388,24 +396,32 @@ static void awaiters_of(py_asyncio *a, const uint8_t *tb, size_t *count) {
     for (size_t i = 0; i < nkeys; i++) {
         if (!keys[i] || u64map_get(&a->index, keys[i]) == U64MAP_NONE)
             continue; /* an empty or dummy slot, or not a listed task */
-        if (PF_GROW(a->awaiters, a->awaiters_cap, a->nawaiters + 1, 64) != 0)
+        if (a->nawaiters >= MAX_TASKS * 4 || PF_GROW(a->awaiters, a->awaiters_cap, a->nawaiters + 1, 64) != 0)
             return;
         a->awaiters[a->nawaiters++] = keys[i];
         (*count)++;
     }
 }
 
+/* 1 the first time addr is met in this read, 0 after (a list that loops), -1 out of memory. */
+static int first_visit(py_asyncio *a, uint64_t addr) {
+    if (u64map_get(&a->seen, addr) != U64MAP_NONE)
+        return 0;
+    return u64map_put(&a->seen, addr, 0) == 0 ? 1 : -1;
+}
+
 /* Every thread state of every interpreter: its tasks, and its running task. */
 static int collect_all(py_asyncio *a, pf_error *err) {
     const py_layout *L = &a->proc->layout;
     uint64_t interp;
+    u64map_clear(&a->seen);
     if (py_proc_interp_head(a->proc, &interp, err) != 0)
         return -1;
-    for (int ni = 0; interp && ni < MAX_INTERPRETERS; ni++) {
+    for (int ni = 0; interp && ni < MAX_INTERPRETERS && first_visit(a, interp) == 1; ni++) {
         uint64_t tstate;
         if (read_u64(a, interp + (uint64_t)L->interp.tstate_head, &tstate, err) != 0)
             return -1;
-        for (int nt = 0; tstate && nt < MAX_THREADS; nt++) {
+        for (int nt = 0; tstate && nt < MAX_THREADS && first_visit(a, tstate) == 1; nt++) {
             uint64_t thread_id, native, running;
             if (read_u64(a, tstate + (uint64_t)L->tstate.thread_id, &thread_id, err) != 0 ||
                 read_u64(a, tstate + (uint64_t)L->tstate.native_thread_id, &native, err) != 0 ||
@@ -471,9 +487,9 @@ int py_asyncio_tasks(py_asyncio *a, const py_task **tasks, size_t *n, pf_error *
                        : state > a->fs->executing ? PY_TASK_DONE : PY_TASK_WAITING;
         awaiters_of(a, tb, &t->nawaited_by);
     }
-    for (size_t i = 0; i < a->ntasks; i++) { /* the pools have stopped moving */
-        a->tasks[i].frames = a->frames + frame_at[i];
-        a->tasks[i].awaited_by = a->awaiters + awaiter_at[i];
+    for (size_t i = 0; i < a->ntasks; i++) { /* the pools have stopped moving (and may be empty: NULL) */
+        a->tasks[i].frames = a->frames ? a->frames + frame_at[i] : NULL;
+        a->tasks[i].awaited_by = a->awaiters ? a->awaiters + awaiter_at[i] : NULL;
     }
     free(frame_at);
     free(awaiter_at);

@@ -71,6 +71,9 @@ typedef struct py_asyncio py_asyncio;
 int py_asyncio_new(py_proc *p, py_asyncio **out, pf_error *err);
 void py_asyncio_free(py_asyncio *a);
 
+/* Reads with these offsets instead of looking for the section (tests/fuzz). */
+void py_asyncio_use_offsets(py_asyncio *a, const py_asyncio_offsets *off);
+
 /* Every task of every thread, valid until the next call. A process that
  * has not imported asyncio has none (not an error). */
 int py_asyncio_tasks(py_asyncio *a, const py_task **tasks, size_t *n, pf_error *err);

@@ -133,6 +133,7 @@ void sampler_free(sampler *s) {
     for (size_t i = 0; i < s->nsessions; i++) {
         py_walker_free(s->sessions[i].walker);
         py_name_book_free(s->sessions[i].names);
+        py_asyncio_free(s->sessions[i].asyncio);
         py_proc_close(s->sessions[i].proc);
         target_close(s->sessions[i].target);
         free(s->sessions[i].running);

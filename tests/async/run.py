@@ -23,8 +23,12 @@ Jobs:
                      is recorded once more: other jobs' load can tear one
                      recording's CPU figures); with --idle, the waiting main
                      task is counted too, and not without.
-  INTERP/refused     (3.12, 3.13) dump --async and record --async on an older
-                     interpreter: non-zero exit, one line on stderr naming 3.14.
+  INTERP/top         (3.14*, 3.15*) `top --async` through a pipe (NO_COLOR): the last
+                     table has rows "Task alpha" and "Task beta" whose totals
+                     split within 5 points of the target's own (4 s at 100 Hz).
+  INTERP/refused     (3.12, 3.13) dump, record and top --async on an older
+                     interpreter: non-zero exit, one line on stderr naming 3.14
+                     (record leaves no output file).
 
 Output: "PASS name", "FAIL name: reason" (+ details), "SKIP name: reason", and
 finally exactly one line "async: N passed, N failed, N skipped".
@@ -199,7 +203,8 @@ def job_refused(name, py, work):
         pid = str(target.proc.pid)
         out_path = os.path.join(work, "refused.folded")
         for cmd in (["dump", "--async", "--pid", pid],
-                    ["record", "--async", "--duration", "0.5", "--pid", pid, "-o", out_path]):
+                    ["record", "--async", "--duration", "0.5", "--pid", pid, "-o", out_path],
+                    ["top", "--async", "--duration", "0.5", "--pid", pid]):
             rc, out, err = run([PYFLARE] + cmd)
             lines = err.strip().splitlines()
             if rc == 0 or len(lines) != 1 or "3.14" not in lines[0]:
@@ -293,8 +298,43 @@ def job_split(name, py, work):
     return problems or [], note if not problems else ""
 
 
+def job_top(name, py, work):
+    targets = sid_root.stage_tree("async", os.path.join(HERE, "targets"))
+    truth_path = os.path.join(work, "truth.json")
+    target = Target([py.path, targets + "/split.py", truth_path], work)
+    try:
+        why = target.wait_ready()
+        if why:
+            return [why]
+        before = read_json(truth_path)
+        env = dict(os.environ, NO_COLOR="1")
+        p = subprocess.run([PYFLARE, "top", "--async", "--duration", "4", "--pid", str(target.proc.pid)],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT, env=env)
+        after = read_json(truth_path)
+    finally:
+        target.stop()
+    if p.returncode != 0:
+        return ["top --async exited %d: %s" % (p.returncode, p.stderr.decode(errors="replace").strip())]
+    # The last table (through a pipe: one per second): each task's total share since the start.
+    last = p.stdout.decode(errors="replace").split("pyflare top - ")[-1]
+    total = {}
+    for line in last.splitlines():
+        cols = line.split(None, 6)
+        if len(cols) == 7 and cols[6] in ("Task alpha", "Task beta"):
+            total[cols[6]] = float(cols[3])
+    if len(total) != 2 or not sum(total.values()):
+        return ["the last table has no rows for Task alpha and Task beta: %r" % last[-800:]]
+    spent = dict((k, after[k] - before[k]) for k in ("alpha", "beta"))
+    share = 100.0 * total["Task alpha"] / sum(total.values())
+    want = 100.0 * spent["alpha"] / sum(spent.values())
+    if abs(share - want) > 5:
+        return ["top shows Task alpha at %.1f%% of the two tasks, the target measured %.1f%%" % (share, want)]
+    return [], "alpha %.1f%% (truth %.1f%%)" % (share, want)
+
+
 JOBS = [("pstree", job_pstree, SUPPORTED), ("no-asyncio", job_no_asyncio, SUPPORTED),
-        ("split", job_split, SUPPORTED),
+        ("split", job_split, SUPPORTED), ("top", job_top, SUPPORTED),
         ("refused", job_refused, OLDER)]
 
 

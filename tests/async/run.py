@@ -25,7 +25,7 @@ Jobs:
                      task is counted too, and not without.
   INTERP/top         (3.14*, 3.15*) `top --async` through a pipe (NO_COLOR): the last
                      table has rows "Task alpha" and "Task beta" whose totals
-                     split within 5 points of the target's own (4 s at 100 Hz).
+                     split within 5 points of the target's own (4 s at 500 Hz).
   INTERP/refused     (3.12, 3.13) dump, record and top --async on an older
                      interpreter: non-zero exit, one line on stderr naming 3.14
                      (record leaves no output file).
@@ -244,7 +244,7 @@ def func(label):
 def split_once(pid, truth_path, out):
     """(alpha's share of burn() under its task, the target's own share, None) or (.., .., why not)."""
     before = read_json(truth_path)
-    rc, _, err = run([PYFLARE, "record", "--async", "--rate", "200", "--duration", "6", "--pid", pid, "-o", out])
+    rc, _, err = run([PYFLARE, "record", "--async", "--rate", "1000", "--duration", "6", "--pid", pid, "-o", out])
     after = read_json(truth_path)
     if rc != 0:
         return 0, 0, "record --async exited %d: %s" % (rc, err.strip())
@@ -308,7 +308,7 @@ def job_top(name, py, work):
             return [why]
         before = read_json(truth_path)
         env = dict(os.environ, NO_COLOR="1")
-        p = subprocess.run([PYFLARE, "top", "--async", "--duration", "4", "--pid", str(target.proc.pid)],
+        p = subprocess.run([PYFLARE, "top", "--async", "--rate", "500", "--duration", "4", "--pid", str(target.proc.pid)],
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=TIMEOUT, env=env)
         after = read_json(truth_path)

@@ -105,11 +105,13 @@ static const out_task *task_by_id(const out_snapshot *s, uint64_t id) {
 }
 
 #define TREE_MAX_DEPTH 64 /* the await graph is the target's: a cycle or a long chain is cut */
+#define TREE_MAX_TASKS 2000
 
 /* Task t and, below it, the tasks it awaits (those whose awaited_by names
  * it), as `python -m asyncio pstree` draws them. path: the tasks above. */
 static void text_tree(out_buf *o, const out_snapshot *s, const out_task *t, char *prefix, size_t plen, int last,
-                      int depth, const uint64_t *path) {
+                      int depth, const uint64_t *path, unsigned char *drawn) {
+    drawn[t - s->tasks] = 1;
     out_buf_printf(o, "%.*s%s", (int)plen, prefix, depth ? (last ? "└── " : "├── ") : "");
     put(o, out_esc_text, 3, (const char *const[]){"", t->name, ""});
     out_buf_printf(o, " (%s)\n", t->state);
@@ -137,13 +139,13 @@ static void text_tree(out_buf *o, const out_snapshot *s, const out_task *t, char
             if (k->awaited_by[j] != t->id)
                 continue;
             if (kids[0])
-                text_tree(o, s, kids[0], prefix, nplen, 0, depth + 1, here);
+                text_tree(o, s, kids[0], prefix, nplen, 0, depth + 1, here, drawn);
             kids[0] = k;
             break;
         }
     }
     if (kids[0])
-        text_tree(o, s, kids[0], prefix, nplen, 1, depth + 1, here);
+        text_tree(o, s, kids[0], prefix, nplen, 1, depth + 1, here, drawn);
 }
 
 /* Every task with its stack, then the await graph as a tree from the tasks no one awaits. */
@@ -166,16 +168,25 @@ static void text_tasks(out_buf *o, const out_snapshot *s) {
     }
     if (!s->ntasks)
         return;
+    if (s->ntasks > TREE_MAX_TASKS) { /* drawing looks for each task's children among all: n squared */
+        out_buf_printf(o, "\nawait graph: not drawn for more than %d tasks (--json lists every task's awaiters)\n",
+                       TREE_MAX_TASKS);
+        return;
+    }
+    unsigned char drawn[TREE_MAX_TASKS] = {0};
     out_buf_puts(o, "\nawait graph (each task above the tasks it awaits):\n");
     char prefix[TREE_MAX_DEPTH * 8 + 8];
-    int drawn = 0;
     for (size_t i = 0; i < s->ntasks; i++)
-        if (!s->tasks[i].nawaited_by) {
-            text_tree(o, s, &s->tasks[i], prefix, 0, 1, 0, NULL);
-            drawn = 1;
+        if (!s->tasks[i].nawaited_by)
+            text_tree(o, s, &s->tasks[i], prefix, 0, 1, 0, NULL, drawn);
+    /* What no task outside a cycle leads to: each cycle drawn from one of its tasks. */
+    int said = 0;
+    for (size_t i = 0; i < s->ntasks; i++)
+        if (!drawn[i]) {
+            if (!said++)
+                out_buf_puts(o, "awaited only from within an await cycle:\n");
+            text_tree(o, s, &s->tasks[i], prefix, 0, 1, 0, NULL, drawn);
         }
-    if (!drawn)
-        out_buf_puts(o, "(every task is awaited by another: an await cycle)\n");
 }
 
 /* Names come from the target: escaped, so none can drive the terminal. */

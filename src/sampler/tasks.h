@@ -18,7 +18,8 @@
 /* For a thread (pt) about to be recorded under `root`: *base, the node its
  * frames go under, and *nframes, how many of its innermost frames are kept.
  * Without a running task (or when the tasks cannot be read now) *base is
- * root and every frame is kept. */
+ * root and every frame is kept; with one whose coroutine is not on the
+ * stack (read a moment apart), every frame is kept under its chain. */
 void sampler_task_base(pf_profile *p, py_asyncio *a, pf_node_id root, const py_thread *pt, pf_node_id *base,
                        size_t *nframes);
 

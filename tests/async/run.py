@@ -14,6 +14,9 @@ Jobs:
                      (function, file, line) as `python3.X -m asyncio pstree PID`,
                      CPython's own reader, run in the same root; and the text
                      output names every task.
+  INTERP/cycle       (3.14*, 3.15*) targets/cycle.py: tasks ping and pong await
+                     each other (pstree refuses such a graph); dump --async
+                     shows both edges, and its text says there is an await cycle.
   INTERP/no-asyncio  (3.14*, 3.15*) a process that never imports asyncio: dump
                      --async succeeds and lists no tasks.
   INTERP/split       (3.14*, 3.15*) targets/split.py: tasks alpha and beta burn
@@ -176,6 +179,28 @@ def job_pstree(name, py, work):
     return problems
 
 
+def job_cycle(name, py, work):
+    target = Target([py.path, sid_root.stage_tree("async", os.path.join(HERE, "targets")) + "/cycle.py"], work)
+    try:
+        why = target.wait_ready()
+        if why:
+            return [why]
+        pid = str(target.proc.pid)
+        rc, out, err = run([PYFLARE, "dump", "--async", "--json", "--pid", pid])
+        rc2, text, err2 = run([PYFLARE, "dump", "--async", "--pid", pid])
+    finally:
+        target.stop()
+    if rc != 0 or rc2 != 0:
+        return ["dump --async exited %d / %d: %s" % (rc, rc2, (err + err2).strip())]
+    edges = parse_dump(json.loads(out))[1]
+    problems = []
+    if not {("ping", "pong"), ("pong", "ping")} <= edges:
+        problems.append("the cycle is not shown: edges %s" % sorted(edges))
+    if "await cycle" not in text:
+        problems.append("the text output does not say there is an await cycle:\n" + text[-600:])
+    return problems
+
+
 def job_no_asyncio(name, py, work):
     target = Target([py.path, "-c", "import sys, time; open(sys.argv[1], 'w').close(); time.sleep(60)"], work)
     try:
@@ -333,7 +358,7 @@ def job_top(name, py, work):
     return [], "alpha %.1f%% (truth %.1f%%)" % (share, want)
 
 
-JOBS = [("pstree", job_pstree, SUPPORTED), ("no-asyncio", job_no_asyncio, SUPPORTED),
+JOBS = [("pstree", job_pstree, SUPPORTED), ("cycle", job_cycle, SUPPORTED), ("no-asyncio", job_no_asyncio, SUPPORTED),
         ("split", job_split, SUPPORTED), ("top", job_top, SUPPORTED),
         ("refused", job_refused, OLDER)]
 

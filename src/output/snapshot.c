@@ -158,8 +158,12 @@ static void text_tasks(out_buf *o, const out_snapshot *s) {
         if (t->thread_id)
             out_buf_printf(o, ", thread %" PRIu64, t->thread_id);
         for (size_t k = 0; k < t->nawaited_by; k++) {
-            const out_task *by = task_by_id(s, t->awaited_by[k]);
-            put(o, out_esc_text, 3, (const char *const[]){k ? ", \"" : ", awaited by \"", by ? by->name : "?", "\""});
+            /* By name, looked up among all tasks: by id alone past the size the tree is drawn for. */
+            const out_task *by = s->ntasks <= TREE_MAX_TASKS ? task_by_id(s, t->awaited_by[k]) : NULL;
+            if (by)
+                put(o, out_esc_text, 3, (const char *const[]){k ? ", \"" : ", awaited by \"", by->name, "\""});
+            else
+                out_buf_printf(o, "%s0x%" PRIx64, k ? ", " : ", awaited by ", t->awaited_by[k]);
         }
         out_buf_puts(o, ")\n");
         text_frames(o, t->frames, t->nframes);

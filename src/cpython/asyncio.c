@@ -328,7 +328,7 @@ static int coro_stack(py_asyncio *a, uint64_t coro, size_t *count) {
     int first_state = a->fs->executing + 1; /* done, until read */
     *count = 0;
     for (int depth = 0; coro && depth < PY_TASK_MAX_FRAMES; depth++) {
-        coro_frame f;
+        coro_frame f = {0};
         if (read_coro(a, coro, &f, NULL) != 0)
             break;
         if (depth == 0)
@@ -532,10 +532,11 @@ int py_asyncio_running_chain(py_asyncio *a, uint64_t tstate, char (*names)[PY_TA
             return 0;
         chain[*n] = task;
         task_name(a, task, word_at(tb, a->off.task_name), names[*n]);
-        if (*n == 0) {
-            coro_frame f;
-            if (read_coro(a, word_at(tb, a->off.task_coro), &f, NULL) == 0)
-                *coro_code = f.code;
+        if (*n == 0) { /* only compared with the stack's code addresses: its frame's one word is enough */
+            const py_layout *L = &a->proc->layout;
+            uint64_t code, coro = word_at(tb, a->off.task_coro);
+            if (coro && read_u64(a, coro + (uint64_t)L->gen.gi_iframe + (uint64_t)L->iframe.code, &code, NULL) == 0)
+                *coro_code = code & ~(uint64_t)7;
         }
         (*n)++;
         /* The awaiter: the one task, or the lowest address in the set (a

@@ -47,6 +47,9 @@ static const cli_option table[] = {
      "busy-wait before each sample: exact spacing, for a whole CPU"},
     {OPT_SUBPROCESSES, "--subprocesses", CLI_FLAG, NULL, 0, 0, NULL, SAMPLING,
      "also sample child Python processes, each under a process root"},
+    {OPT_ASYNC, "--async", CLI_FLAG, NULL, 0, 0, NULL, CMD_DUMP | CMD_RECORD | CMD_TOP,
+     "asyncio tasks (CPython 3.14+): dump lists them and who awaits whom;\n"
+     "record puts the running task's stack under the tasks awaiting it"},
     {OPT_TRACE_COMMAND, "-t --trace", CLI_COMMAND, NULL, 0, 0, NULL, SAMPLING & ~CMD_TOP,
      "what follows is the command to run (Pyflame's spelling of '--')"},
     {OPT_TITLE, "--title", CLI_TEXT, "T", 0, 0, NULL, DRAWING, "flame graph title (default \"pyflare\")"},

@@ -73,6 +73,7 @@ static int parse(int argc, char **argv, record_options *o, int pyflame) {
     so->by_function = a.given[OPT_FUNCTION];
     so->full_paths = a.given[OPT_FULL_PATHS];
     so->blocking = a.given[OPT_BLOCKING];
+    so->async_tasks = a.given[OPT_ASYNC];
     so->subprocesses = a.given[OPT_SUBPROCESSES];
     so->spin = a.given[OPT_SPIN];
     o->out.reverse = a.given[OPT_REVERSE];

@@ -293,11 +293,12 @@ int cmd_top(int argc, char **argv) {
     so.full_paths = a.given[OPT_FULL_PATHS];
     so.blocking = a.given[OPT_BLOCKING];
     so.subprocesses = a.given[OPT_SUBPROCESSES];
+    so.async_tasks = a.given[OPT_ASYNC];
     const char *replay = a.nfiles ? a.files[0] : NULL;
     if (replay) {
         /* Only what a replay can honour: the sampling options were the recording's. */
         static const cli_opt sampling[] = {OPT_RATE, OPT_DURATION, OPT_IDLE, OPT_GIL, OPT_FUNCTION,
-                                           OPT_FULL_PATHS, OPT_BLOCKING, OPT_SUBPROCESSES, OPT_THREADS};
+                                           OPT_FULL_PATHS, OPT_BLOCKING, OPT_SUBPROCESSES, OPT_THREADS, OPT_ASYNC};
         if (a.pid || a.command)
             return cli_usage_error("top: give a capture to replay, or --pid / a command to watch, not both");
         for (size_t i = 0; i < sizeof sampling / sizeof sampling[0]; i++)

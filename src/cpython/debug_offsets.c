@@ -247,6 +247,12 @@ static const wanted offsets[] = {
     W(iframe.code, "interpreter_frame", "executable", 8, REQUIRED),
     W(iframe.instr, "interpreter_frame", "instr_ptr", 8, REQUIRED),
     W(iframe.owner, "interpreter_frame", "owner", 1, REQUIRED),
+    /* 3.14+: what asyncio.c needs to go from a task to its coroutines. */
+    W(iframe.stackpointer, "interpreter_frame", "stackpointer", 8, ABSENT_NONE),
+    W(gen.gi_iframe, "gen_object", "gi_iframe", 0, ABSENT_NONE),
+    W(gen.gi_frame_state, "gen_object", "gi_frame_state", 1, ABSENT_NONE),
+    W(set.table, "set_object", "table", 8, ABSENT_NONE),
+    W(set.mask, "set_object", "mask", 8, ABSENT_NONE),
     W(code.filename, "code_object", "filename", 8, REQUIRED),
     W(code.name, "code_object", "name", 8, REQUIRED),
     W(code.qualname, "code_object", "qualname", 8, REQUIRED),

@@ -137,7 +137,20 @@ typedef struct py_layout {
         int64_t code;             /* f_code / f_executable */
         int64_t instr;            /* prev_instr (3.11, 3.12) / instr_ptr (3.13+) */
         int64_t owner;            /* char; owners >= PY_OWNER_NOT_PYTHON are not Python code */
+        int64_t stackpointer;     /* 3.14+ (debug offsets only): _PyStackRef *, the value stack's top */
     } iframe;
+
+    /* 3.14+, from _Py_DebugOffsets only (PY_NO_FIELD in 3.13's; 0, unused, in
+     * the generated tables): what asyncio.c follows from a task to its stack. */
+    struct {                      /* PyGenObject (coroutines) */
+        int64_t gi_iframe;        /* the embedded _PyInterpreterFrame */
+        int64_t gi_frame_state;   /* int8 PyFrameState */
+    } gen;
+
+    struct {                      /* PySetObject (a task's awaiters) */
+        int64_t table;            /* setentry {key, hash} * */
+        int64_t mask;             /* Py_ssize_t: slots - 1 */
+    } set;
 
     struct {                      /* PyCodeObject */
         int64_t filename;

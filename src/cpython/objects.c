@@ -26,6 +26,7 @@ static int type_kind_from_name(const py_proc *p, const char *name) {
     if (!strcmp(name, "dict")) return PY_TYPE_DICT;
     if (!strcmp(name, "module")) return PY_TYPE_MODULE;
     if (!strcmp(name, "code")) return PY_TYPE_CODE;
+    if (!strcmp(name, "coroutine") || !strcmp(name, "generator")) return PY_TYPE_COROUTINE;
     return PY_TYPE_OTHER;
 }
 

@@ -13,6 +13,7 @@
 enum py_type_kind {
     PY_TYPE_OTHER = 0, PY_TYPE_STR, PY_TYPE_BYTES, PY_TYPE_UNICODE27, PY_TYPE_INT,
     PY_TYPE_LONG, PY_TYPE_DICT, PY_TYPE_MODULE, PY_TYPE_CODE,
+    PY_TYPE_COROUTINE, /* a coroutine, or a generator-based one (3.14+ asyncio reading) */
 };
 
 /* What kind of object lives at addr (by its type's tp_name, cached per type). */

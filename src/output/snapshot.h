@@ -31,12 +31,27 @@ typedef struct out_thread {
     const char *error;        /* NULL, or why the stack is incomplete */
 } out_thread;
 
+/* An asyncio task (`dump --async`). */
+typedef struct out_task {
+    uint64_t id;              /* the Task object's address */
+    const char *name;
+    uint64_t thread_id;       /* whose list holds it; 0: its thread has ended */
+    const char *state;        /* "running", "waiting", "pending", "done" */
+    const out_frame *frames;  /* its coroutine stack, innermost first */
+    size_t nframes;
+    const uint64_t *awaited_by; /* ids of the tasks awaiting it */
+    size_t nawaited_by;
+} out_task;
+
 typedef struct out_snapshot {
     int pid;
     const char *python;       /* "3.12.1" */
     const char *command;      /* the target's command line */
     const out_thread *threads;
     size_t nthreads;
+    int has_tasks;            /* asyncio tasks were read (then tasks/ntasks, maybe none) */
+    const out_task *tasks;
+    size_t ntasks;
 } out_snapshot;
 
 /* Write s to f; a write failure is "cannot write WHAT: REASON" (what names

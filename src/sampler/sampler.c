@@ -18,6 +18,7 @@
 #include "base/readfile.h"
 #include "sampler/paths.h"
 #include "sampler/snapshot.h"
+#include "sampler/tasks.h"
 #include "target/target.h"
 
 #define CHILD_SCAN_NS 200000000ull     /* look for new child processes 5 times a second */
@@ -39,6 +40,7 @@ typedef struct session {
     py_proc *proc;
     py_walker *walker;
     py_name_book *names;      /* thread names, looked up when a thread is first seen */
+    py_asyncio *asyncio;      /* --async: its tasks' reader */
     uint32_t pf_process;
     pf_node_id root;          /* the process root (subprocesses), else PF_ROOT */
     char script_dir[PATH_MAX];
@@ -73,6 +75,7 @@ typedef struct thread_state {
     pf_node_id pending[PENDING_MAX]; /* its stacks seen running since its CPU time last grew */
     uint32_t npending;
     int off_cpu;              /* it was off any CPU at its last CPU reading, and not put on one since */
+    pf_node_id task_base;     /* --async: the node its last stack went under (its frames' prefix is below it) */
 } thread_state;
 
 /* A process that is not Python (or not yet initialised): its children are
@@ -130,6 +133,7 @@ void sampler_free(sampler *s) {
     for (size_t i = 0; i < s->nsessions; i++) {
         py_walker_free(s->sessions[i].walker);
         py_name_book_free(s->sessions[i].names);
+        py_asyncio_free(s->sessions[i].asyncio);
         py_proc_close(s->sessions[i].proc);
         target_close(s->sessions[i].target);
         free(s->sessions[i].running);
@@ -210,6 +214,8 @@ static int refuse_gil_only(const sampler *s, const session *x, pf_error *err) {
 static void close_image(session *x) {
     py_name_book_free(x->names);
     x->names = NULL;
+    py_asyncio_free(x->asyncio);
+    x->asyncio = NULL;
     py_walker_free(x->walker);
     py_proc_close(x->proc);
     target_close(x->target);
@@ -228,6 +234,7 @@ static int open_image(sampler *s, session *x, pf_error *err) {
     if (target_open(x->pid, &x->target, err) != 0)
         return -1;
     if (py_proc_open(x->target, &x->proc, err) != 0 || refuse_gil_only(s, x, err) != 0 ||
+        (s->o.async_tasks && py_asyncio_new(x->proc, &x->asyncio, err) != 0) ||
         py_walker_new(x->proc, &x->walker, err) != 0 || (s->o.blocking && target_pause(x->target, err) != 0)) {
         close_image(x);
         return -1;
@@ -462,6 +469,22 @@ static pf_node_id stack_node(sampler *s, session *x, thread_state *ts, const py_
     return node;
 }
 
+/* stack_node, under the thread's asyncio tasks with --async (sampler/tasks.h's rule). */
+static pf_node_id thread_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt) {
+    if (!x->asyncio)
+        return stack_node(s, x, ts, pt);
+    py_thread part = *pt;
+    pf_node_id base, root = ts->root;
+    sampler_task_base(s->profile, x->asyncio, root, pt, &base, &part.nframes);
+    if (base != ts->task_base) /* the frames remembered were under another task */
+        ts->nlast = 0;
+    ts->task_base = base;
+    ts->root = base;
+    pf_node_id node = stack_node(s, x, ts, &part);
+    ts->root = root;
+    return node;
+}
+
 static void record(sampler *s, thread_state *ts, pf_node_id node, uint64_t time_ns, uint64_t weight) {
     if (node == PF_ROOT || !weight)
         return;
@@ -539,6 +562,29 @@ struct thread_view {
     uint64_t cpu_ns;          /* CPU time used since it was last read */
     int switched_in;          /* put on a CPU since it was last read */
 };
+
+/* --async --idle: each task waiting at an await, one sample each, under the
+ * tasks awaiting it, in the thread whose list holds it (once that thread has
+ * been seen). Running tasks were counted with their thread's stack. */
+static void sample_waiting_tasks(sampler *s, uint32_t si, session *x, uint64_t time_ns) {
+    const py_task *tasks;
+    size_t n;
+    if (py_asyncio_tasks(x->asyncio, &tasks, &n, NULL) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const py_task *t = &tasks[i];
+        if (t->state != PY_TASK_WAITING && t->state != PY_TASK_PENDING)
+            continue;
+        uint32_t at = u64map_get(&s->thread_index, thread_key(si, t->thread_id));
+        if (at == U64MAP_NONE || s->threads[at].session != si || s->threads[at].thread_id != t->thread_id)
+            continue;
+        thread_state *ts = &s->threads[at];
+        pf_node_id node = sampler_waiting_task_base(s->profile, tasks, n, i, ts->root);
+        for (size_t k = t->nframes; k-- > 0;)
+            node = pf_node_child(s->profile, node, frame_for(s, x, t->frames[k].code, s->o.by_function ? 0 : t->frames[k].line));
+        record(s, ts, node, time_ns, 1);
+    }
+}
 
 static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     session *x = &s->sessions[si];
@@ -631,7 +677,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         if (!ts)
             continue;
         if (!v->has_cpu) { /* a plain sample: --idle, --gil, or no CPU figure for this thread */
-            record(s, ts, stack_node(s, x, ts, pt), time_ns, 1);
+            record(s, ts, thread_stack_node(s, x, ts, pt), time_ns, 1);
             continue;
         }
         ts->tid = v->tid;
@@ -651,7 +697,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
             ts->npending = v->cpu_ns ? 1 : 0;
         }
         if (pt->error == PF_OK && pt->nframes > 0 && ts->npending < PENDING_MAX) {
-            pf_node_id node = stack_node(s, x, ts, pt);
+            pf_node_id node = thread_stack_node(s, x, ts, pt);
             if (node != PF_ROOT)
                 ts->pending[ts->npending++] = node;
         }
@@ -660,6 +706,8 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     }
     if (s->cpu_weighted)
         settle_stopped_running(s, x, time_ns);
+    if (x->asyncio && s->o.idle)
+        sample_waiting_tasks(s, si, x, time_ns);
 }
 
 /* ---- following child processes ---- */

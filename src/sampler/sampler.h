@@ -33,6 +33,7 @@ typedef struct sampler_options {
     int blocking;           /* pause each process for each sample */
     int subprocesses;       /* follow child processes, each under a process root */
     int spin;               /* busy-wait before each slot: exact spacing for a CPU */
+    int async_tasks;        /* --async: stacks under their asyncio tasks (3.14+; see tasks.h) */
 } sampler_options;
 
 typedef struct sampler_stats {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpython/asyncio.h"
 #include "cpython/proc.h"
 #include "cpython/threadnames.h"
 #include "cpython/walker.h"
@@ -25,6 +26,11 @@ struct snapshot_source {
     char (*thread_names)[NAME_CAP];
     size_t names_cap;
     char command[1024];
+    py_asyncio *asyncio;    /* made at the first take that asks for tasks */
+    out_task *tasks_out;
+    size_t tasks_out_cap;
+    out_frame *task_frames;
+    size_t task_frames_cap;
 };
 
 int snapshot_open(pid_t pid, snapshot_source **out, pf_error *err) {
@@ -48,6 +54,9 @@ void snapshot_close(snapshot_source *s) {
     free(s->threads);
     free(s->frames);
     free(s->thread_names);
+    free(s->tasks_out);
+    free(s->task_frames);
+    py_asyncio_free(s->asyncio);
     py_name_book_free(s->names);
     py_walker_free(s->walker);
     py_proc_close(s->proc);
@@ -114,9 +123,47 @@ static int read_stacks(snapshot_source *s, int pause, const py_thread **threads,
     }
 }
 
+/* The asyncio tasks, into out (read while paused when asked, like the stacks). */
+static int read_tasks(snapshot_source *s, int pause, out_snapshot *out, pf_error *err) {
+    const py_task *tasks;
+    size_t n, nframes = 0;
+    if (pause && target_pause(s->target, err) != 0)
+        return -1;
+    int rc = py_asyncio_tasks(s->asyncio, &tasks, &n, err);
+    if (pause)
+        target_resume(s->target);
+    if (rc != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        nframes += tasks[i].nframes;
+    out_task *ot = grown(s->tasks_out, &s->tasks_out_cap, n, sizeof *ot);
+    if (ot)
+        s->tasks_out = ot;
+    out_frame *of = ot ? grown(s->task_frames, &s->task_frames_cap, nframes, sizeof *of) : NULL;
+    if (!of)
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+    s->task_frames = of;
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const py_task *t = &tasks[i];
+        s->tasks_out[i] = (out_task){
+            .id = t->addr, .name = t->name, .thread_id = t->thread_id, .state = py_task_state_name(t->state),
+            .frames = of + used, .nframes = t->nframes, .awaited_by = t->awaited_by, .nawaited_by = t->nawaited_by};
+        for (size_t k = 0; k < t->nframes; k++, used++)
+            of[used] = (out_frame){t->frames[k].code->function, t->frames[k].code->file, t->frames[k].line};
+    }
+    out->has_tasks = 1;
+    out->tasks = s->tasks_out;
+    out->ntasks = n;
+    return 0;
+}
+
 int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *out, pf_error *err) {
     const py_thread *threads;
     size_t n, nframes = 0;
+    memset(out, 0, sizeof *out);
+    if (o->tasks && !s->asyncio && py_asyncio_new(s->proc, &s->asyncio, err) != 0)
+        return -1;
     if (read_stacks(s, o->pause, &threads, &n, err) != 0)
         return -1;
     if (s->names)
@@ -161,5 +208,5 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
     out->command = s->command;
     out->threads = s->threads;
     out->nthreads = n;
-    return 0;
+    return o->tasks ? read_tasks(s, o->pause, out, err) : 0;
 }

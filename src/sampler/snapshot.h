@@ -21,6 +21,7 @@
 
 typedef struct snapshot_options {
     int pause; /* stop the process while its stacks are read: consistent, costs it a pause */
+    int tasks; /* also its asyncio tasks (3.14+; refused before) */
 } snapshot_options;
 
 typedef struct snapshot_source snapshot_source;

@@ -37,6 +37,10 @@ static void same_as_headers(const py_layout *got, const py_layout *want, const c
         CHECK_EQ_INT(got->interp.gil_locked, want->interp.gil_locked);
         CHECK_EQ_INT(got->interp.gil_last_holder, want->interp.gil_last_holder);
     }
+    /* The collector's flag (the <GC> frame): the table's gc section inside its interpreter state. */
+    CHECK(got->interp.gc_collecting != PY_NO_FIELD);
+    CHECK_EQ_INT(got->interp.gc_collecting, want->interp.gc_collecting);
+    CHECK_EQ_INT(got->interp.stw_requester, want->interp.stw_requester);
     CHECK_EQ_INT(got->build, want->build);
     CHECK_EQ_INT(got->managed, want->managed);
     CHECK_EQ_INT(got->type.ob_type, want->type.ob_type);

@@ -1,0 +1,100 @@
+"""Garbage-collection target for tests/gc/run.py (Python 2.7 and 3.x).
+
+    python cycles.py TRUTH_PATH SECONDS MODE [READY_PATH]
+
+MODE "collect": the main thread makes reference cycles in a loop over a large
+live graph (so each collection has work to do) and asks for a full
+collection every few rounds, besides the automatic ones. It measures the
+process CPU time spent inside collections itself: with gc.callbacks (3.3+,
+its "start" and "stop" calls bracket every collection, automatic or not), or
+on 2.7, which has no callbacks, with the automatic collector disabled and
+each explicit gc.collect() timed.
+MODE "none": the same loop with the collector disabled and no gc.collect():
+the interpreter never collects once READY_PATH (if given) is written (its
+allocation counters still move).
+
+After SECONDS it writes TRUTH_PATH (JSON, atomically): {"cpu": the
+process's CPU seconds since it started, "gc_cpu": CPU seconds inside
+collections since then (the callbacks are set, or the collector disabled,
+before anything else allocates), "collections": count}.
+"""
+import gc
+import sys
+import time
+
+try:
+    cpu = time.process_time
+except AttributeError:      # 2.7: time.clock() is the process's CPU time on Linux
+    cpu = time.clock
+
+TRUTH, SECONDS, MODE = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+READY = sys.argv[4] if len(sys.argv) > 4 else None
+state = {"gc_cpu": 0.0, "collections": 0, "began": None}
+CALLBACKS = MODE == "collect" and hasattr(gc, "callbacks")
+
+
+def on_gc(phase, info):
+    if phase == "start":
+        state["began"] = cpu()
+    elif state["began"] is not None:
+        state["gc_cpu"] += cpu() - state["began"]
+        state["collections"] += 1
+        state["began"] = None
+
+
+# Before anything else allocates: the truth covers the process's whole life.
+if CALLBACKS:
+    gc.callbacks.append(on_gc)
+else:
+    gc.disable()
+
+import json  # noqa: E402
+import os  # noqa: E402
+
+
+class Node(object):
+    def __init__(self):
+        self.other = None
+        self.items = [self, None]
+
+
+def make_cycles(n):
+    for _ in range(n):
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+
+
+def full_collect():
+    if hasattr(gc, "callbacks"):
+        gc.collect()
+        return
+    began = cpu()
+    gc.collect()
+    state["gc_cpu"] += cpu() - began
+    state["collections"] += 1
+
+
+def main():
+    collect = MODE == "collect"
+    live = [[i, [i]] for i in range(60000)]  # tracked containers every full collection visits
+    if READY:
+        with open(READY, "w") as f:
+            f.write("1")
+    deadline = time.time() + SECONDS
+    rounds = 0
+    while time.time() < deadline:
+        make_cycles(2000)
+        rounds += 1
+        if collect and rounds % 10 == 0:
+            full_collect()
+    used = cpu()
+    if CALLBACKS:
+        gc.callbacks.remove(on_gc)
+    tmp = TRUTH + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"cpu": used, "gc_cpu": state["gc_cpu"], "collections": state["collections"],
+                   "live": len(live)}, f)
+    os.rename(tmp, TRUTH)
+
+
+main()

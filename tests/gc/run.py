@@ -11,10 +11,10 @@ targets/ run on 2.7 and 3.6+ and measure their own truth.
 Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/share   cycles.py makes reference cycles over a large live graph for
                  3 s (automatic collections and a full one every few rounds),
-                 launched by `record --rate 1000`: the share of the profile's
-                 CPU whose innermost frame is <GC> is within 5 points of the
-                 share of its CPU the target measured inside collections itself
-                 (gc.callbacks' start/stop; 2.7, without callbacks: each
+                 launched by `record --rate 1000`: the share of the CPU under
+                 main() whose innermost frame is <GC> is within 5 points of the
+                 share of main()'s CPU the target measured inside collections
+                 itself (gc.callbacks' start/stop; 2.7, without callbacks: each
                  explicit gc.collect() timed, the automatic collector off).
   INTERP/none    the same loop with the collector disabled, recorded attached
                  once it is: not one <GC> frame (the allocation counters beside
@@ -113,7 +113,13 @@ def read_folded(path):
     return stacks
 
 
+def under_main(frames):
+    return any(f.split(" (")[0] == "main" for f in frames)
+
+
 def gc_share(stacks):
+    """<GC>'s share of the weight under main() (the window the target measures itself), and that weight."""
+    stacks = [(frames, w) for frames, w in stacks if under_main(frames)]
     total = sum(w for _, w in stacks)
     gc = sum(w for frames, w in stacks if frames[-1] == GC)
     return (gc / float(total) if total else 0.0), total

@@ -19,6 +19,11 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/none    the same loop with the collector disabled, recorded attached
                  once it is: not one <GC> frame (the allocation counters beside
                  the flag still move).
+  INTERP/threads cycles.py's loop (automatic collections only) beside a
+                 thread spinning on arithmetic, under --threads: the spinner
+                 gets no <GC> frame, the collecting main thread does (the one
+                 rule for which thread gets it: the GIL holder; 3.13t the
+                 thread that stopped the world, else the last one found).
   INTERP/dump    stuck.py: `dump --json` while it sleeps outside a collection
                  shows no <GC>; while a weakref callback the collector runs
                  sleeps inside gc.collect(), the main thread's innermost frame
@@ -125,11 +130,12 @@ def gc_share(stacks):
     return (gc / float(total) if total else 0.0), total
 
 
-def record_cycles(py, work, mode, out):
+def record_cycles(py, work, mode, out, options=()):
     """Launches cycles.py under `record`; (problems, truth)."""
     truth = os.path.join(work, "truth-%s.json" % mode)
     script = os.path.join(targets(py), "cycles.py")
-    rc, _, err = pyflare(["record", "--rate", "1000", "-o", out, "--", py.path, script, truth, "3", mode], work)
+    rc, _, err = pyflare(["record", "--rate", "1000", "-o", out] + list(options) +
+                         ["--", py.path, script, truth, "3", mode], work)
     if rc != 0:
         return ["record failed (status %d): %s" % (rc, err.decode("utf-8", "replace").strip()[-400:])], None
     try:
@@ -189,6 +195,33 @@ def job_none(py):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def job_threads(py):
+    """The rule for which thread gets <GC>: only the one collecting."""
+    work = workdir(py)
+    try:
+        out = os.path.join(work, "threads.folded")
+        problems, truth = record_cycles(py, work, "threads", out, ["--threads"])
+        if not problems:
+            by_root = {}
+            for frames, w in read_folded(out):
+                root = by_root.setdefault(frames[0], [0, 0])
+                root[0] += w
+                root[1] += w if frames[-1] == GC else 0
+            main = by_root.pop("thread MainThread", [0, 0])
+            spinner = [sum(r[0] for r in by_root.values()), sum(r[1] for r in by_root.values())]  # every other root
+            note = "MainThread %d ms (<GC> %d), spinner %d ms (<GC> %d)" % (main[0], main[1], spinner[0], spinner[1])
+            if spinner[0] < 50 or main[0] < 50:
+                problems.append("a thread hardly ran: " + note)
+            elif spinner[1]:
+                problems.append("the spinner, which never collects, got <GC>: " + note)
+            elif not main[1]:
+                problems.append("the collecting thread got no <GC>: " + note)
+            return [check(py.name + "/threads", problems, note)]
+        return [check(py.name + "/threads", problems)]
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -322,7 +355,7 @@ def main():
             suite.skip(py.name, NOT_READABLE[py.name])
             continue
         jobs += [(py.name + "/share", job_share, py), (py.name + "/none", job_none, py),
-                 (py.name + "/dump", job_dump, py)]
+                 (py.name + "/dump", job_dump, py), (py.name + "/threads", job_threads, py)]
         if py.name == ONCE_ON:
             jobs.append(("formats", job_formats, py))
     jobs = [j for j in jobs if not filters or any(f in j[0] for f in filters)]

@@ -9,6 +9,10 @@ process CPU time spent inside collections itself: with gc.callbacks (3.3+,
 its "start" and "stop" calls bracket every collection, automatic or not), or
 on 2.7, which has no callbacks, with the automatic collector disabled and
 each explicit gc.collect() timed.
+MODE "threads": the loop with the collector as it comes (automatic
+collections only, no Python code run inside them), beside a thread named
+"spinner" that spins in spin() on arithmetic, allocating no container: every
+collection is the main thread's.
 MODE "none": the same loop with the collector disabled and no gc.collect():
 the interpreter never collects once READY_PATH (if given) is written (its
 allocation counters still move).
@@ -51,7 +55,7 @@ if CALLBACKS:
     # Fewer, larger young collections: the callbacks' own cost (a call, a
     # clock read) lies inside the collector's flag but outside what they time.
     gc.set_threshold(20000, 10, 10)
-else:
+elif MODE != "threads":
     gc.disable()
 
 import json  # noqa: E402
@@ -80,7 +84,19 @@ def full_collect():
     state["collections"] += 1
 
 
+def spin(stop):
+    x = 1
+    while not stop:
+        x = (x * 7 + 1) % 1000003
+
+
 def main():
+    stop = []
+    if MODE == "threads":
+        import threading
+        spinner = threading.Thread(target=spin, args=(stop,), name="spinner")
+        spinner.daemon = True
+        spinner.start()
     state["in_main"] = True
     start = cpu()
     collect = MODE == "collect"
@@ -96,6 +112,7 @@ def main():
         if collect and rounds % 10 == 0:
             full_collect()
     used = cpu() - start
+    stop.append(1)
     if CALLBACKS:
         gc.callbacks.remove(on_gc)
     tmp = TRUTH + ".tmp"

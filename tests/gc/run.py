@@ -34,6 +34,8 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                  in the legend's "other" colour with "other" in the legend, an
                  HTML function of kind and legend "other"; folded read back
                  (folded -> svg) still colours it "other".
+  top            (3.12) `top --pid -d 3` through a pipe (plain tables) on the
+                 collecting loop shows a <GC> row.
 
 Interpreters: harness.EXPECTED (pyenv's, system-3.11, 3.13t, the sid root's
 3.14/3.15); missing ones are SKIPped by name, as are builds whose collector
@@ -84,10 +86,12 @@ def env():
     return e
 
 
-def pyflare(args, cwd):
+def pyflare(args, cwd, extra_env=None):
     """(returncode, stdout, stderr) of a pyflare run, killed on timeout."""
+    e = env()
+    e.update(extra_env or {})
     p = subprocess.Popen([PYFLARE] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, cwd=cwd, env=env(), start_new_session=True)
+                         stderr=subprocess.PIPE, cwd=cwd, env=e, start_new_session=True)
     try:
         out, err = p.communicate(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -225,6 +229,31 @@ def job_threads(py):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def job_top(py):
+    """`top` through a pipe (plain tables, NO_COLOR) on the collecting loop: a <GC> row."""
+    work = workdir(py)
+    ready = os.path.join(work, "ready")
+    proc = subprocess.Popen([py.path, os.path.join(targets(py), "cycles.py"), os.path.join(work, "truth.json"),
+                             "10", "collect", ready], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, cwd=work, env=env(), start_new_session=True)
+    problems = []
+    try:
+        if not wait_for(ready, proc):
+            return [check("top", ["the target did not start: %s" % proc.stderr.read(400)])]
+        rc, out, err = pyflare(["top", "--pid", str(proc.pid), "-d", "3"], work, {"NO_COLOR": "1"})
+        text = out.decode("utf-8", "replace")
+        if rc != 0:
+            problems.append("top failed (status %d): %s" % (rc, err.decode("utf-8", "replace").strip()[-300:]))
+        elif not re.search(r"\s<GC>$", text, re.M):
+            problems.append("no <GC> row in top's tables: %s" % text[-600:])
+        return [check("top", problems)]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def wait_for(path, proc):
     deadline = time.time() + READY_TIMEOUT
     while not os.path.exists(path):
@@ -357,7 +386,7 @@ def main():
         jobs += [(py.name + "/share", job_share, py), (py.name + "/none", job_none, py),
                  (py.name + "/dump", job_dump, py), (py.name + "/threads", job_threads, py)]
         if py.name == ONCE_ON:
-            jobs.append(("formats", job_formats, py))
+            jobs += [("formats", job_formats, py), ("top", job_top, py)]
     jobs = [j for j in jobs if not filters or any(f in j[0] for f in filters)]
     with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
         futures = {pool.submit(fn, py): name for name, fn, py in jobs}

@@ -210,6 +210,18 @@ static int64_t gil_field(reader *r, int64_t gil_state, const char *field, uint64
     return v - gil_state;
 }
 
+/* The collector's `collecting` flag, counted from the interpreter state: the
+ * gc struct (its declared size) must lie inside the interpreter state, and
+ * the int inside the gc struct. PY_NO_FIELD when a shape has no gc section. */
+static int64_t gc_collecting(reader *r) {
+    int64_t size = get(r, "gc", "size", 0, 1);
+    int64_t collecting = get(r, "gc", "collecting", 4, 1);
+    if (r->failed || size == PY_NO_FIELD || collecting == PY_NO_FIELD)
+        return PY_NO_FIELD;
+    int64_t gc = get(r, "interpreter_state", "gc", (uint64_t)size, 1);
+    return r->failed || gc == PY_NO_FIELD ? PY_NO_FIELD : gc + collecting;
+}
+
 /* One offset _Py_DebugOffsets gives: where it goes in py_layout, where the
  * table has it (see get for width), and what its absence means. */
 typedef struct wanted {
@@ -367,6 +379,7 @@ int py_layout_from_debug_offsets(const uint8_t *bytes, size_t len, const py_layo
     L.interp.gil_locked = gil_field(&r, L.interp.gil_embedded, "gil_runtime_state_locked", 4);
     L.interp.gil_last_holder = gil_field(&r, L.interp.gil_embedded, "gil_runtime_state_holder", 8);
     read_offsets(&r, &L, offsets, sizeof offsets / sizeof offsets[0]);
+    L.interp.gc_collecting = gc_collecting(&r);
     if (free_threaded) {
         /* No GIL to name a holder (3.13t keeps the struct, disabled): every
          * thread's run state comes from the kernel, as for non-holders. */

@@ -99,6 +99,7 @@ typedef struct py_layout {
     struct {                      /* _PyRuntimeState (3.7+) */
         int64_t interpreters_head;
         int64_t tstate_current;   /* gilstate.tstate_current, 3.7-3.11 */
+        int64_t gc_collecting;    /* int gc.collecting, 3.7-3.8 (the collector is the runtime's) */
     } runtime;
 
     struct {                      /* PyInterpreterState */
@@ -109,6 +110,8 @@ typedef struct py_layout {
         int64_t gil_embedded;     /* 3.12+: offset of the interp's own _gil */
         int64_t gil_locked;       /* offsets inside _gil_runtime_state */
         int64_t gil_last_holder;
+        int64_t gc_collecting;    /* 3.9+: int gc.collecting (2.7, 3.6: a static, py_proc's gc_collecting_var) */
+        int64_t stw_requester;    /* free-threaded: PyThreadState *stoptheworld.requester */
     } interp;
 
     struct {                      /* PyThreadState */

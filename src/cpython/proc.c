@@ -21,7 +21,7 @@
 #include "target/elf.h"
 
 typedef struct found_symbols {
-    uint64_t runtime, py_version, interp_head, tstate_current;
+    uint64_t runtime, py_version, interp_head, tstate_current, gc_collecting;
     int has_python_api;
     char soname[256];
 } found_symbols;
@@ -87,6 +87,10 @@ static int probe_file(py_proc *p, const target_mapping *maps, size_t n, size_t i
             out->py_version = v + bias;
         if (elf_symbol(img, "_PyThreadState_Current", &v, &size) == 0 && v)
             out->tstate_current = v + bias;
+        /* gcmodule.c's `static int collecting` (2.7, 3.6): a local symbol of
+         * that name and size, which the linker keeps only in unstripped files. */
+        if (!out->runtime && elf_symbol(img, "collecting", &v, &size) == 0 && v && size == 4)
+            out->gc_collecting = v + bias;
     }
     const char *soname = elf_soname(img);
     snprintf(out->soname, sizeof out->soname, "%s", soname ? soname : "");
@@ -281,6 +285,7 @@ int py_proc_open(target *t, py_proc **out, pf_error *err) {
     if (!p->runtime) {
         p->interp_head_var = sym.interp_head;
         p->tstate_current_var = sym.tstate_current;
+        p->gc_collecting_var = sym.gc_collecting;
     }
     if (choose_layout(p, &sym, err) != 0) {
         free(p);

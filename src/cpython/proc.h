@@ -23,6 +23,8 @@ typedef struct py_proc {
     uint64_t runtime;          /* address of _PyRuntime (3.7+), else 0 */
     uint64_t interp_head_var;  /* address of interp_head (2.7, 3.6), else 0 */
     uint64_t tstate_current_var; /* address of _PyThreadState_Current (2.7, 3.6), else 0 */
+    uint64_t gc_collecting_var; /* address of gcmodule.c's static `collecting` (2.7, 3.6; a local
+                                 * symbol, unstripped builds only), else 0 */
     int debug_offsets_version; /* 0, or the _Py_DebugOffsets version understood */
 
     struct py_type_cache {     /* type object address -> what it is, learned lazily */

@@ -127,6 +127,7 @@ struct py_walker {
     size_t nmemos, memos_cap;
     u64map memo_index;            /* tstate -> index in memos */
     uint64_t interps[MAX_INTERPS], gils[MAX_INTERPS];
+    uint64_t collectors[MAX_INTERPS]; /* the thread state found collecting in interps[i] last sample, or 0 */
     size_t ninterps;
     line_memo *lines;
     line_memo *last_line;         /* the entry that served the last lookup */
@@ -932,6 +933,63 @@ static int gil_holder(py_walker *w, size_t i, uint64_t interp, uint64_t *holder)
     return read_u64(w, gil + (uint64_t)L->interp.gil_last_holder, holder, NULL);
 }
 
+/* Where interp's collector says it is running (an int), or 0 when this build
+ * does not tell: the interpreter's gc state (3.9+), the runtime's (3.7, 3.8),
+ * or gcmodule.c's static found by symbol (2.7, 3.6). */
+static uint64_t gc_flag_addr(const py_walker *w, uint64_t interp) {
+    const py_layout *L = &w->proc->layout;
+    if (L->interp.gc_collecting != PY_NO_FIELD)
+        return interp + (uint64_t)L->interp.gc_collecting;
+    if (L->runtime.gc_collecting != PY_NO_FIELD && w->proc->runtime)
+        return w->proc->runtime + (uint64_t)L->runtime.gc_collecting;
+    return w->proc->gc_collecting_var;
+}
+
+static py_thread *thread_with_tstate(py_walker *w, size_t first, uint64_t tstate) {
+    for (size_t k = first; tstate && k < w->nthreads; k++)
+        if (w->threads[k].tstate == tstate)
+            return &w->threads[k];
+    return NULL;
+}
+
+/* The one rule for which thread gets the <GC> frame while interp (index i,
+ * threads[first..]) has its `collecting` flag set. The collector runs with
+ * the GIL held, so: the thread holding the GIL; in a free-threaded build,
+ * the thread that stopped the world (the collector, while it is stopped).
+ * When neither names one (a finalizer it runs released the GIL, e.g. to
+ * sleep; 3.13t between its stop-the-world phases), the thread found
+ * collecting at the last sample, if still there; else the interpreter's
+ * only thread. Otherwise no thread is marked. One int (and on 3.13t one
+ * pointer) per interpreter, read in the batched prefetch. */
+static void gc_collector(py_walker *w, size_t i, uint64_t interp, size_t first) {
+    const py_layout *L = &w->proc->layout;
+    uint64_t flag = gc_flag_addr(w, interp), remembered = w->collectors[i];
+    uint8_t scratch[8];
+    w->collectors[i] = 0;
+    const uint8_t *bytes = flag ? fetch(w, flag, 4, scratch, NULL) : NULL;
+    int32_t collecting = 0;
+    if (bytes)
+        memcpy(&collecting, bytes, 4);
+    if (!collecting)
+        return;
+    py_thread *t = NULL;
+    uint64_t requester;
+    if (L->interp.stw_requester != PY_NO_FIELD &&
+        read_u64(w, interp + (uint64_t)L->interp.stw_requester, &requester, NULL) == 0)
+        t = thread_with_tstate(w, first, requester);
+    for (size_t k = first; !t && k < w->nthreads; k++)
+        if (w->threads[k].holds_gil == 1)
+            t = &w->threads[k];
+    if (!t)
+        t = thread_with_tstate(w, first, remembered);
+    if (!t && w->nthreads - first == 1)
+        t = &w->threads[first];
+    if (t) {
+        t->in_gc = 1;
+        w->collectors[i] = t->tstate;
+    }
+}
+
 /* Before 3.11 a thread state has no TID, but its thread_id is glibc's pthread_t,
  * the address of struct pthread, which holds the TID at a fixed offset. Find
  * the one offset at which every thread's struct holds a distinct TID of this
@@ -1030,6 +1088,9 @@ static void prefetch_threads(py_walker *w) {
     else if (L->runtime.tstate_current != PY_NO_FIELD && p->runtime)
         batch_add(b, p->runtime + (uint64_t)L->runtime.tstate_current, 8, 0, 0);
     for (size_t i = 0; i < w->ninterps; i++) {
+        batch_add(b, gc_flag_addr(w, w->interps[i]), 4, 0, 0);
+        if (L->interp.stw_requester != PY_NO_FIELD)
+            batch_add(b, w->interps[i] + (uint64_t)L->interp.stw_requester, 8, 0, 0);
         batch_add(b, w->interps[i] + (uint64_t)L->interp.tstate_head, 8, 0, 0);
         batch_add(b, w->interps[i] + (uint64_t)L->interp.next, 8, 0, 0);
         if (L->interp.gil != PY_NO_FIELD && L->tstate.holds_gil == PY_NO_FIELD) {
@@ -1167,7 +1228,10 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
     for (; interp; ninterps++) {
         if (ninterps >= MAX_INTERPS)
             return pf_fail(err, PF_ERR_CORRUPT, "interpreter list does not end");
+        if (w->interps[ninterps] != interp)
+            w->collectors[ninterps] = 0;
         w->interps[ninterps] = interp;
+        size_t first = w->nthreads;
         uint64_t tstate, holder = 0;
         /* 3.15+ say per thread; before, the interpreter's GIL names its holder. */
         int per_thread_gil = L->tstate.holds_gil != PY_NO_FIELD;
@@ -1214,6 +1278,7 @@ int py_walker_sample(py_walker *w, const py_thread **threads, size_t *n, pf_erro
                 steps = 0;
             }
         }
+        gc_collector(w, ninterps, interp, first);
         if (read_u64(w, interp + (uint64_t)L->interp.next, &interp, err) != 0)
             return -1;
     }

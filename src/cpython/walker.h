@@ -27,6 +27,8 @@ typedef struct py_thread {
     uint64_t thread_id;     /* threading.get_ident() */
     int64_t native_id;      /* Linux TID, -1 when unknown */
     int holds_gil;          /* 1, 0, or -1 when this version does not tell */
+    int in_gc;              /* 1: this thread is running its interpreter's garbage collector
+                             * (walker.c's gc_collector rule); its samples get a <GC> frame */
     py_frame *frames;       /* innermost first */
     size_t nframes;
     int truncated;          /* deeper than PY_MAX_DEPTH */

@@ -186,7 +186,8 @@ static pf_frame_id parse_frame(pf_profile *p, const char *s, size_t len, int at_
         else if (!file_len && (ends_with(s, len, "_[k]") || memchr(s, '`', len) ||
                                (len == 9 && !memcmp(s, "[unknown]", 9))))
             kind = PF_FUNC_NATIVE; /* perf's kernel frames, dtrace's module`func */
-        else if (!file_len && ((len == 6 && !memcmp(s, "(idle)", 6)) || (len == 6 && !memcmp(s, "<idle>", 6))))
+        else if (!file_len && ((len == 6 && !memcmp(s, "(idle)", 6)) || (len == 6 && !memcmp(s, "<idle>", 6)) ||
+                               (len == sizeof PF_GC_FRAME - 1 && !memcmp(s, PF_GC_FRAME, len))))
             kind = PF_FUNC_OTHER;
     }
     *kind_out = kind;

@@ -208,6 +208,10 @@ static int text_body(out_buf *o, const void *data, pf_error *err) {
             out_buf_printf(o, ", native id %" PRId64, t->native_id);
         out_buf_puts(o, ")\n");
         for (size_t k = 0; k < t->nframes; k++) {
+            if (!*t->frames[k].file) { /* a synthetic frame (<GC>): no place to show */
+                put(o, out_esc_text, 3, (const char *const[]){"    ", t->frames[k].function, "\n"});
+                continue;
+            }
             put(o, out_esc_text, 4, (const char *const[]){"    ", t->frames[k].function, " (", t->frames[k].file});
             if (t->frames[k].line >= 0)
                 out_buf_printf(o, ":%d", t->frames[k].line);

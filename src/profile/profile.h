@@ -35,6 +35,10 @@ typedef enum {
     PF_FUNC_OTHER,        /* synthetic: e.g. "<idle>" */
 } pf_func_kind;
 
+/* The synthetic PF_FUNC_OTHER function on top of a stack sampled while its
+ * thread ran the garbage collector (walker.h's in_gc); folded input reads it back as one. */
+#define PF_GC_FRAME "<GC>"
+
 /* Where Python code comes from, for colouring: set when a Python function is
  * interned, from its file name (profile/origin.h), and by whoever shortened
  * the name before (the shortened name may no longer say); writers read only this. */

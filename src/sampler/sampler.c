@@ -439,6 +439,11 @@ static pf_frame_id frame_for(sampler *s, session *x, py_code *code, int line) {
     return pf_frame_intern(s->profile, code->cookie, s->o.by_function ? 0 : (line > 0 ? line : 0));
 }
 
+/* The synthetic frame a stack gets on top while its thread runs the garbage collector. */
+static pf_frame_id gc_frame(pf_profile *p) {
+    return pf_frame_intern(p, pf_func_intern(p, pf_intern(p, PF_GC_FRAME), 0, 0, PF_FUNC_OTHER), 0);
+}
+
 /* The node of one stack (innermost first) under the thread's root, reusing
  * the part it shares with the thread's previous stack. Frames are compared by
  * profile function and line: a code object decoded anew (its address was
@@ -466,6 +471,8 @@ static pf_node_id stack_node(sampler *s, session *x, thread_state *ts, const py_
         ts->last_node[k] = node;
     }
     ts->nlast = n;
+    if (pt->in_gc) /* the collector is running on this thread: time spent in it, not in the code above */
+        node = pf_node_child(s->profile, node, gc_frame(s->profile));
     return node;
 }
 

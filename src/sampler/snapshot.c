@@ -8,6 +8,7 @@
 #include "cpython/proc.h"
 #include "cpython/threadnames.h"
 #include "cpython/walker.h"
+#include "profile/profile.h"
 #include "target/target.h"
 
 #define NAME_CAP 256
@@ -169,7 +170,7 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
     if (s->names)
         py_name_book_new_sample(s->names);
     for (size_t i = 0; i < n; i++)
-        nframes += threads[i].nframes;
+        nframes += threads[i].nframes + (threads[i].in_gc ? 1 : 0);
     out_thread *ot = grown(s->threads, &s->threads_cap, n, sizeof *ot);
     if (ot)
         s->threads = ot;
@@ -194,6 +195,10 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
             x->name = s->thread_names[i];
         x->frames = s->frames + used;
         x->nframes = pt->nframes;
+        if (pt->in_gc) { /* running the garbage collector: the synthetic frame on top, as record shows it */
+            s->frames[used++] = (out_frame){PF_GC_FRAME, "", -1};
+            x->nframes++;
+        }
         x->truncated = pt->truncated;
         x->error = pt->error ? pf_error_kind_name(pt->error) : NULL;
         for (size_t k = 0; k < pt->nframes; k++, used++) {

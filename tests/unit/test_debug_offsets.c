@@ -37,6 +37,10 @@ static void same_as_headers(const py_layout *got, const py_layout *want, const c
         CHECK_EQ_INT(got->interp.gil_locked, want->interp.gil_locked);
         CHECK_EQ_INT(got->interp.gil_last_holder, want->interp.gil_last_holder);
     }
+    /* The collector's flag (the <GC> frame): the table's gc section inside its interpreter state. */
+    CHECK(got->interp.gc_collecting != PY_NO_FIELD);
+    CHECK_EQ_INT(got->interp.gc_collecting, want->interp.gc_collecting);
+    CHECK_EQ_INT(got->interp.stw_requester, want->interp.stw_requester);
     CHECK_EQ_INT(got->build, want->build);
     CHECK_EQ_INT(got->managed, want->managed);
     CHECK_EQ_INT(got->type.ob_type, want->type.ob_type);
@@ -143,6 +147,29 @@ int main(void) {
         CHECK(owner_word != 0);
         put_u64(bad, owner_word, (uint64_t)want->iframe.size);
         CHECK(refused(bad, want, "interpreter_frame.owner at"));
+        /* The collector's flag outside its gc section. interpreter_state.gc is the
+         * word before imports_modules; the gc section is a (size, collecting) pair
+         * whose second word, added to it, gives the header's offset: each such pair
+         * is tried (another section may match by chance), and one must be refused
+         * as gc.collecting. */
+        uint64_t gc_at = 0;
+        for (size_t v = 3; v + 1 < 200 && !gc_at; v++)
+            if (get_u64(f->bytes, v + 1) == (uint64_t)want->interp.modules &&
+                get_u64(f->bytes, v) < (uint64_t)want->interp.modules)
+                gc_at = get_u64(f->bytes, v);
+        int gc_refused = 0;
+        for (size_t w = 3; w + 1 < 200 && gc_at && !gc_refused; w++) {
+            if (get_u64(f->bytes, w + 1) >= get_u64(f->bytes, w) ||
+                gc_at + get_u64(f->bytes, w + 1) != (uint64_t)want->interp.gc_collecting)
+                continue;
+            memcpy(bad, f->bytes, sizeof bad);
+            put_u64(bad, w + 1, get_u64(bad, w));
+            py_layout out;
+            pf_error why = {0};
+            gc_refused = py_layout_from_debug_offsets(bad, PY_DEBUG_OFFSETS_MAX_BYTES, want, &out, &why) != 0 &&
+                         strstr(why.msg, "gc.collecting at") != NULL;
+        }
+        CHECK(gc_refused);
         /* A section size beyond reason. */
         memcpy(bad, f->bytes, sizeof bad);
         put_u64(bad, 3, (uint64_t)1 << 40); /* runtime_state.size */

@@ -106,6 +106,31 @@ def frames(L, tstate):
     check("tstate.datastack_chunk holds the frame", chunk < cur < chunk + size, True)
 
 
+def check_gc_flag(L, interp):
+    """The collector's `collecting` flag: 0 here, 1 seen from a gc.callbacks
+    "start" callback (3.3+). 2.7/3.6 keep it in a static, not in the table."""
+    import gc
+    if L["interp.gc_collecting"] is not None:
+        flag = interp + L["interp.gc_collecting"]
+    elif L["runtime.gc_collecting"] is not None:
+        flag = ctypes.addressof(ctypes.c_char.in_dll(api, "_PyRuntime")) + L["runtime.gc_collecting"]
+    else:
+        return
+    check("gc collecting, outside a collection", i32(flag), 0)
+    seen = []
+
+    def on_gc(phase, info):
+        if phase == "start":
+            seen.append(i32(flag))
+
+    gc.callbacks.append(on_gc)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(on_gc)
+    check("gc collecting, inside gc.collect()", seen, [1])
+
+
 def main():
     name, L = load_layout(sys.argv[1])
     v = sys.version_info
@@ -131,6 +156,7 @@ def main():
         check("interp.gil == &interp->_gil", gil, interp + L["interp.gil_embedded"])
         check("gil locked", i32(gil + L["interp.gil_locked"]), 1)
         check("gil last_holder", ptr(gil + L["interp.gil_last_holder"]), tstate)
+    check_gc_flag(L, interp)
     if v[0] == 2:
         import thread
         ident = thread.get_ident()

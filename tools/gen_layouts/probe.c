@@ -178,6 +178,13 @@ int main(void)
 #else
     none("runtime.tstate_current");
 #endif
+    /* `collecting` lived in gcmodule.c statics before 3.7, in the runtime in
+     * 3.7-3.8 and in each interpreter from 3.9. */
+#if PY_VERSION_HEX >= 0x03070000 && PY_VERSION_HEX < 0x03090000
+    OFF("runtime.gc_collecting", _PyRuntimeState, gc.collecting);
+#else
+    none("runtime.gc_collecting");
+#endif
 
     /* ---- PyInterpreterState ---- */
     OFF("interp.next", PyInterpreterState, next);
@@ -199,6 +206,16 @@ int main(void)
     none("interp.gil_embedded");
     none("interp.gil_locked");
     none("interp.gil_last_holder");
+#endif
+#if PY_VERSION_HEX >= 0x03090000
+    OFF("interp.gc_collecting", PyInterpreterState, gc.collecting);
+#else
+    none("interp.gc_collecting");
+#endif
+#ifdef Py_GIL_DISABLED
+    OFF("interp.stw_requester", PyInterpreterState, stoptheworld.requester);
+#else
+    none("interp.stw_requester");
 #endif
 
     /* ---- PyThreadState ---- */

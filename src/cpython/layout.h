@@ -137,6 +137,7 @@ typedef struct py_layout {
         int64_t code;             /* f_code / f_executable */
         int64_t instr;            /* prev_instr (3.11, 3.12) / instr_ptr (3.13+) */
         int64_t owner;            /* char; owners >= PY_OWNER_NOT_PYTHON are not Python code */
+        int64_t is_entry;         /* 3.11: bool, the first frame a C-level call of the eval loop ran */
     } iframe;
 
     struct {                      /* PyCodeObject */

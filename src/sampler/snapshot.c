@@ -7,6 +7,8 @@
 #include "cpython/proc.h"
 #include "cpython/threadnames.h"
 #include "cpython/walker.h"
+#include "sampler/native_merge.h"
+#include "target/native.h"
 #include "target/target.h"
 
 #define NAME_CAP 256
@@ -25,6 +27,13 @@ struct snapshot_source {
     char (*thread_names)[NAME_CAP];
     size_t names_cap;
     char command[1024];
+    /* --native: each thread's native frames, read while paused (npcs -1: failed) */
+    target_native *native;
+    uint64_t *pcs, *sps;
+    int *npcs;
+    size_t pcs_cap, sps_cap, npcs_cap;
+    target_native_sym *syms;
+    merged_frame *merged;
 };
 
 int snapshot_open(pid_t pid, snapshot_source **out, pf_error *err) {
@@ -48,6 +57,12 @@ void snapshot_close(snapshot_source *s) {
     free(s->threads);
     free(s->frames);
     free(s->thread_names);
+    free(s->pcs);
+    free(s->sps);
+    free(s->npcs);
+    free(s->syms);
+    free(s->merged);
+    target_native_close(s->native);
     py_name_book_free(s->names);
     py_walker_free(s->walker);
     py_proc_close(s->proc);
@@ -94,14 +109,46 @@ static char state_of(const snapshot_source *s, int64_t ns_tid) {
     return '?';
 }
 
+/* Every thread's native frames, read while the process is paused: the TID
+ * comes from the thread state (a version without one: the process's only thread). */
+static int unwind_threads(snapshot_source *s, const py_thread *threads, size_t n, pf_error *err) {
+    if (!s->native && target_native_open(s->target, &s->native, err) != 0)
+        return -1;
+    uint64_t *pcs = grown(s->pcs, &s->pcs_cap, n * TARGET_NATIVE_MAX_FRAMES, sizeof *pcs);
+    if (pcs)
+        s->pcs = pcs;
+    uint64_t *sps = pcs ? grown(s->sps, &s->sps_cap, n * TARGET_NATIVE_MAX_FRAMES, sizeof *sps) : NULL;
+    if (sps)
+        s->sps = sps;
+    int *npcs = sps ? grown(s->npcs, &s->npcs_cap, n, sizeof *npcs) : NULL;
+    if (!npcs)
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+    s->npcs = npcs;
+    for (size_t i = 0; i < n; i++) {
+        pid_t tid = threads[i].native_id >= 0 ? target_host_tid(s->target, (pid_t)threads[i].native_id)
+                    : n == 1                  ? target_pid(s->target)
+                                              : -1;
+        pf_error ignored = {0};
+        s->npcs[i] = tid <= 0 ? -1
+                              : target_native_unwind(s->native, tid, s->pcs + i * TARGET_NATIVE_MAX_FRAMES,
+                                                     s->sps + i * TARGET_NATIVE_MAX_FRAMES,
+                                                     TARGET_NATIVE_MAX_FRAMES, &ignored);
+    }
+    return 0;
+}
+
 /* Every stack, read again while one was torn by the running target. */
-static int read_stacks(snapshot_source *s, int pause, const py_thread **threads, size_t *n, pf_error *err) {
+static int read_stacks(snapshot_source *s, const snapshot_options *o, const py_thread **threads, size_t *n,
+                       pf_error *err) {
+    int pause = o->pause || o->native;
     for (int attempt = 0;; attempt++) {
         if (list_states(s, err) != 0)
             return -1;
         if (pause && target_pause(s->target, err) != 0)
             return -1;
         int rc = py_walker_sample(s->walker, threads, n, err);
+        if (rc == 0 && o->native)
+            rc = unwind_threads(s, *threads, *n, err);
         if (pause)
             target_resume(s->target);
         if (rc != 0 && (err->kind == PF_ERR_EXITED || attempt >= SNAPSHOT_RETRIES))
@@ -114,15 +161,44 @@ static int read_stacks(snapshot_source *s, int pause, const py_thread **threads,
     }
 }
 
+/* One thread's stack merged with its native frames into out; its length. */
+static size_t native_frames(snapshot_source *s, const py_thread *pt, int npcs, const uint64_t *pcs,
+                            const uint64_t *sps, out_frame *out) {
+    static const target_native_sym unavailable = {NATIVE_UNAVAILABLE, "", 0};
+    size_t n = 0, nsyms = npcs > 0 ? (size_t)npcs : 0;
+    for (size_t k = 0; k < nsyms; k++)
+        target_native_symbol(s->native, pcs[k], &s->syms[k]);
+    if (npcs < 0)
+        out[n++] = (out_frame){unavailable.function, unavailable.object, -1, 1};
+    size_t m = native_merge(s->syms, sps, nsyms, pt->frames, pt->nframes, s->proc->version[0] - '0', s->merged,
+                            TARGET_NATIVE_MAX_FRAMES + pt->nframes);
+    for (size_t k = 0; k < m; k++, n++) {
+        const merged_frame *f = &s->merged[k];
+        out[n] = f->py ? (out_frame){f->py->code->function, f->py->code->file, f->py->line, 0}
+                       : (out_frame){f->native->function, f->native->object, -1, 1};
+    }
+    return n;
+}
+
 int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *out, pf_error *err) {
     const py_thread *threads;
     size_t n, nframes = 0;
-    if (read_stacks(s, o->pause, &threads, &n, err) != 0)
+    if (read_stacks(s, o, &threads, &n, err) != 0)
         return -1;
     if (s->names)
         py_name_book_new_sample(s->names);
     for (size_t i = 0; i < n; i++)
-        nframes += threads[i].nframes;
+        nframes += threads[i].nframes + (o->native ? TARGET_NATIVE_MAX_FRAMES + 1 : 0);
+    if (o->native) {
+        size_t ignored = 0;
+        target_native_sym *syms = grown(s->syms, &ignored, TARGET_NATIVE_MAX_FRAMES, sizeof *syms);
+        if (syms)
+            s->syms = syms;
+        merged_frame *merged = syms ? grown(s->merged, &ignored, nframes, sizeof *merged) : NULL;
+        if (!merged)
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+        s->merged = merged;
+    }
     out_thread *ot = grown(s->threads, &s->threads_cap, n, sizeof *ot);
     if (ot)
         s->threads = ot;
@@ -149,6 +225,12 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
         x->nframes = pt->nframes;
         x->truncated = pt->truncated;
         x->error = pt->error ? pf_error_kind_name(pt->error) : NULL;
+        if (o->native) {
+            x->nframes = native_frames(s, pt, s->npcs[i], s->pcs + i * TARGET_NATIVE_MAX_FRAMES,
+                                        s->sps + i * TARGET_NATIVE_MAX_FRAMES, s->frames + used);
+            used += x->nframes;
+            continue;
+        }
         for (size_t k = 0; k < pt->nframes; k++, used++) {
             s->frames[used].function = pt->frames[k].code->function;
             s->frames[used].file = pt->frames[k].code->file;

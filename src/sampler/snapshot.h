@@ -21,6 +21,7 @@
 
 typedef struct snapshot_options {
     int pause; /* stop the process while its stacks are read: consistent, costs it a pause */
+    int native; /* each stack merged with its native frames (sampler/native_merge.h); pauses */
 } snapshot_options;
 
 typedef struct snapshot_source snapshot_source;

@@ -30,6 +30,8 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                     pf_burn_leaf's stacks go down through py_work's caller.
   text              (3.12) the text form of dump --native names native frames
                     and their object ("pf_spin_leaf [nativemod...so]").
+  top               (3.12) `top --native` through a pipe (plain tables): rows for
+                    pf_burn_leaf named with its object and no line, and for py_work.
   sigkill           (3.12) pyflare `record --native` at 1 kHz SIGKILLed 5 times
                     mid-recording: each time the target is left untraced, not
                     stopped ('t'/'T' in /proc/PID/stat) and keeps using CPU.
@@ -80,8 +82,10 @@ def clean_env():
     return env
 
 
-def start(argv, **kw):
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=clean_env(), start_new_session=True, **kw)
+def start(argv, env_extra=None, **kw):
+    env = clean_env()
+    env.update(env_extra or {})
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=env, start_new_session=True, **kw)
     _live.add(p)
     return p
 
@@ -276,6 +280,29 @@ def job_text(name, python, work):
         stop(target)
 
 
+def job_top(name, python, work):
+    ready = os.path.join(work, "busy-top.json")
+    target = start([python, TARGET, work, "busy", ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if wait_file(ready, target) is None:
+            return [check("top", ["the target did not start"])]
+        p = start([PYFLARE, "top", "--native", "--pid", str(target.pid), "-d", "3"], stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE, env_extra={"NO_COLOR": "1"})
+        out, err = p.communicate(timeout=60)
+        _live.discard(p)
+        text = out.decode(errors="replace")
+        problems = []
+        if p.returncode != 0:
+            problems.append("top --native exit %s: %s" % (p.returncode, err.decode(errors="replace")))
+        if not re.search(r" pf_burn_leaf \(nativemod\.[^):]*\.so\)$", text, re.M):
+            problems.append("no 'pf_burn_leaf (nativemod...so)' row:\n" + text[-1500:])
+        if not re.search(r" py_work \(native_target\.py:\d+\)$", text, re.M):
+            problems.append("no 'py_work (native_target.py:N)' row")
+        return [check("top", problems)]
+    finally:
+        stop(target)
+
+
 def proc_stat(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -336,7 +363,7 @@ def guarded(job, name, *args):
 
 def per_interpreter(name, python, root, selected):
     if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "split")) \
-            and not (name == ONCE_ON and (selected("text") or selected("sigkill"))):
+            and not (name == ONCE_ON and any(selected(j) for j in ("text", "top", "sigkill"))):
         return []
     work = sid_root.mkdtemp("nat", "native-%s-" % name) if root else tempfile.mkdtemp(prefix="pyflare-native-")
     os.chmod(work, 0o755)
@@ -356,6 +383,8 @@ def per_interpreter(name, python, root, selected):
         if name == ONCE_ON:
             if selected("text"):
                 results += guarded(job_text, "text", name, python, work)
+            if selected("top"):
+                results += guarded(job_top, "top", name, python, work)
             if selected("sigkill"):
                 results += guarded(job_sigkill, "sigkill", name, python, work)
         return results

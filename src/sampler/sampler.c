@@ -113,8 +113,8 @@ struct sampler {
     struct { pid_t pid; int fd; } roots[MAX_SESSIONS];
     size_t nroots;
     /* --native: per walked thread, its native frames (read while paused) */
-    uint64_t *native_pcs, *native_sps; /* (grown together) */
-    size_t native_pcs_cap;
+    uint64_t *native_pcs, *native_sps; /* (grown together; thread_view.at says where a thread's are) */
+    size_t native_pcs_cap, native_used;
     target_native_sym native_syms[TARGET_NATIVE_MAX_FRAMES];
     merged_frame *merged;
     size_t merged_cap;
@@ -460,8 +460,8 @@ struct thread_view {
     int has_cpu;              /* cpu_ns was read */
     uint64_t cpu_ns;          /* CPU time used since it was last read */
     int switched_in;          /* put on a CPU since it was last read */
-    int npcs;                 /* --native: its native frames in pcs (stack pointers in sps), -1 when they could not be read */
-    const uint64_t *pcs, *sps;
+    int npcs;                 /* --native: how many native frames it has, -1 when they could not be read ... */
+    size_t at;                /* ... from here in the sampler's native_pcs (stack pointers in native_sps) */
 };
 
 /* The profile function of a native frame, made once per address. */
@@ -485,9 +485,9 @@ static pf_node_id native_stack_node(sampler *s, session *x, thread_state *ts, co
     if (PF_GROW(s->merged, s->merged_cap, cap + 1, 64) != 0)
         return PF_ROOT;
     for (size_t k = 0; k < nnative; k++)
-        target_native_symbol(x->native, v->pcs[k], &s->native_syms[k]);
-    size_t n = native_merge(s->native_syms, v->sps, nnative, pt->frames, pt->nframes, x->proc->version[0] - '0', s->merged,
-                            cap);
+        target_native_symbol(x->native, s->native_pcs[v->at + k], &s->native_syms[k]);
+    size_t n = native_merge(s->native_syms, s->native_sps + v->at, nnative, pt->frames, pt->nframes,
+                            x->proc->version[0] - '0', s->merged, cap);
     ts->nlast = 0; /* the plain path's memo does not describe this stack */
     pf_node_id node = ts->root;
     for (size_t k = n; k-- > 0;) {
@@ -495,7 +495,7 @@ static pf_node_id native_stack_node(sampler *s, session *x, thread_state *ts, co
         if (f->py) {
             node = pf_node_child(s->profile, node, frame_for(s, x, f->py->code, s->o.by_function ? 0 : f->py->line));
         } else {
-            uint64_t pc = v->pcs[f->native - s->native_syms];
+            uint64_t pc = s->native_pcs[v->at + (size_t)(f->native - s->native_syms)];
             node = pf_node_child(s->profile, node, pf_frame_intern(s->profile, native_func(s, x, pc, f->native), 0));
         }
     }
@@ -606,25 +606,24 @@ static void count_error(sampler *s, pf_error_kind kind) {
     s->stats.errors_total++;
 }
 
-/* --native: thread i's native frames, read while the process is paused; only
- * for a thread whose stack may be kept (a version without TIDs: the process's only thread). */
-static void unwind_thread(sampler *s, session *x, thread_view *v, size_t i, size_t n) {
+/* --native: a thread's native frames, read while the process is paused; only
+ * for a thread whose stack may be kept (a version without TIDs: the process's
+ * only thread). They go after the sample's earlier threads' in native_pcs. */
+static void unwind_thread(sampler *s, session *x, thread_view *v, const py_thread *pt, size_t n) {
     v->npcs = -1;
-    v->pcs = NULL;
+    v->at = s->native_used;
     pid_t tid = v->tid > 0 ? v->tid : n == 1 ? x->pid : -1;
-    /* (grown for all n at the first thread: the buffer never moves under an earlier one) */
     void *const arrays[] = {&s->native_pcs, &s->native_sps};
     const size_t elems[] = {sizeof *s->native_pcs, sizeof *s->native_sps};
-    if (pf_grow_all(arrays, elems, 2, &s->native_pcs_cap, n * TARGET_NATIVE_MAX_FRAMES, 1024) != 0 || tid <= 0)
+    if (tid <= 0 || pf_grow_all(arrays, elems, 2, &s->native_pcs_cap, v->at + TARGET_NATIVE_MAX_FRAMES, 1024) != 0)
         return;
-    if (!s->o.idle && !s->o.gil_only && v->tid > 0 && v->state != 'R')
-        return; /* waiting: its stack is not recorded */
+    int kept = s->o.gil_only ? pt->holds_gil == 1 : s->o.idle || snapshot_thread_active(v->state, pt->holds_gil);
+    if (!kept)
+        return; /* its stack is not recorded (the same rules as sample_session's) */
     pf_error ignored;
-    v->pcs = s->native_pcs + i * TARGET_NATIVE_MAX_FRAMES;
-    v->sps = s->native_sps + i * TARGET_NATIVE_MAX_FRAMES;
-    v->npcs = target_native_unwind(x->native, tid, s->native_pcs + i * TARGET_NATIVE_MAX_FRAMES,
-                                   s->native_sps + i * TARGET_NATIVE_MAX_FRAMES,
+    v->npcs = target_native_unwind(x->native, tid, s->native_pcs + v->at, s->native_sps + v->at,
                                    TARGET_NATIVE_MAX_FRAMES, &ignored);
+    s->native_used += v->npcs > 0 ? (size_t)v->npcs : 0;
 }
 
 static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
@@ -652,6 +651,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         }
     }
     thread_view *view = s->view;
+    s->native_used = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         thread_view *v = &view[i];
         v->tid = threads[i].native_id > 0 ? target_host_tid(x->target, (pid_t)threads[i].native_id) : -1;
@@ -669,7 +669,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         if (s->cpu_weighted && v->tid > 0 && v->state == 'R')
             v->has_cpu = target_thread_cpu(x->target, v->tid, &v->cpu_ns, &v->switched_in) == 0;
         if (s->o.native)
-            unwind_thread(s, x, v, i, n);
+            unwind_thread(s, x, v, &threads[i], n);
     }
     if (s->o.blocking)
         target_resume(x->target);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "cpython/proc.h"
 #include "cpython/threadnames.h"
 #include "cpython/walker.h"
@@ -27,13 +28,18 @@ struct snapshot_source {
     char (*thread_names)[NAME_CAP];
     size_t names_cap;
     char command[1024];
-    /* --native: each thread's native frames, read while paused (npcs -1: failed) */
+    /* --native: each thread's native frames, read while paused: thread i's
+     * npcs[i] frames (-1: unwind failed) from at[i] in pcs and sps */
     target_native *native;
     uint64_t *pcs, *sps;
+    size_t pcs_cap;
     int *npcs;
-    size_t pcs_cap, sps_cap, npcs_cap;
+    size_t *at;
+    size_t npcs_cap;
     target_native_sym *syms;
+    size_t syms_cap;
     merged_frame *merged;
+    size_t merged_cap;
 };
 
 int snapshot_open(pid_t pid, snapshot_source **out, pf_error *err) {
@@ -60,6 +66,7 @@ void snapshot_close(snapshot_source *s) {
     free(s->pcs);
     free(s->sps);
     free(s->npcs);
+    free(s->at);
     free(s->syms);
     free(s->merged);
     target_native_close(s->native);
@@ -114,25 +121,25 @@ static char state_of(const snapshot_source *s, int64_t ns_tid) {
 static int unwind_threads(snapshot_source *s, const py_thread *threads, size_t n, pf_error *err) {
     if (!s->native && target_native_open(s->target, &s->native, err) != 0)
         return -1;
-    uint64_t *pcs = grown(s->pcs, &s->pcs_cap, n * TARGET_NATIVE_MAX_FRAMES, sizeof *pcs);
-    if (pcs)
-        s->pcs = pcs;
-    uint64_t *sps = pcs ? grown(s->sps, &s->sps_cap, n * TARGET_NATIVE_MAX_FRAMES, sizeof *sps) : NULL;
-    if (sps)
-        s->sps = sps;
-    int *npcs = sps ? grown(s->npcs, &s->npcs_cap, n, sizeof *npcs) : NULL;
-    if (!npcs)
+    void *const per_thread[] = {&s->npcs, &s->at};
+    const size_t per_thread_size[] = {sizeof *s->npcs, sizeof *s->at};
+    if (pf_grow_all(per_thread, per_thread_size, 2, &s->npcs_cap, n, 16) != 0)
         return pf_fail(err, PF_ERR_NOMEM, "out of memory");
-    s->npcs = npcs;
+    size_t used = 0;
     for (size_t i = 0; i < n; i++) {
+        void *const frames[] = {&s->pcs, &s->sps};
+        const size_t frame_size[] = {sizeof *s->pcs, sizeof *s->sps};
+        if (pf_grow_all(frames, frame_size, 2, &s->pcs_cap, used + TARGET_NATIVE_MAX_FRAMES, 1024) != 0)
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory");
         pid_t tid = threads[i].native_id >= 0 ? target_host_tid(s->target, (pid_t)threads[i].native_id)
                     : n == 1                  ? target_pid(s->target)
                                               : -1;
         pf_error ignored = {0};
+        s->at[i] = used;
         s->npcs[i] = tid <= 0 ? -1
-                              : target_native_unwind(s->native, tid, s->pcs + i * TARGET_NATIVE_MAX_FRAMES,
-                                                     s->sps + i * TARGET_NATIVE_MAX_FRAMES,
+                              : target_native_unwind(s->native, tid, s->pcs + used, s->sps + used,
                                                      TARGET_NATIVE_MAX_FRAMES, &ignored);
+        used += s->npcs[i] > 0 ? (size_t)s->npcs[i] : 0;
     }
     return 0;
 }
@@ -164,14 +171,13 @@ static int read_stacks(snapshot_source *s, const snapshot_options *o, const py_t
 /* One thread's stack merged with its native frames into out; its length. */
 static size_t native_frames(snapshot_source *s, const py_thread *pt, int npcs, const uint64_t *pcs,
                             const uint64_t *sps, out_frame *out) {
-    static const target_native_sym unavailable = {NATIVE_UNAVAILABLE, "", 0};
     size_t n = 0, nsyms = npcs > 0 ? (size_t)npcs : 0;
     for (size_t k = 0; k < nsyms; k++)
         target_native_symbol(s->native, pcs[k], &s->syms[k]);
     if (npcs < 0)
-        out[n++] = (out_frame){unavailable.function, unavailable.object, -1, 1};
+        out[n++] = (out_frame){NATIVE_UNAVAILABLE, "", -1, 1};
     size_t m = native_merge(s->syms, sps, nsyms, pt->frames, pt->nframes, s->proc->version[0] - '0', s->merged,
-                            TARGET_NATIVE_MAX_FRAMES + pt->nframes);
+                            nsyms + pt->nframes);
     for (size_t k = 0; k < m; k++, n++) {
         const merged_frame *f = &s->merged[k];
         out[n] = f->py ? (out_frame){f->py->code->function, f->py->code->file, f->py->line, 0}
@@ -187,14 +193,18 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
         return -1;
     if (s->names)
         py_name_book_new_sample(s->names);
-    for (size_t i = 0; i < n; i++)
-        nframes += threads[i].nframes + (o->native ? TARGET_NATIVE_MAX_FRAMES + 1 : 0);
+    size_t deepest = 0; /* --native: the most frames one thread's merge may take */
+    for (size_t i = 0; i < n; i++) {
+        size_t native = o->native && s->npcs[i] > 0 ? (size_t)s->npcs[i] : 0;
+        nframes += threads[i].nframes + native + (o->native ? 1 : 0);
+        if (threads[i].nframes + native > deepest)
+            deepest = threads[i].nframes + native;
+    }
     if (o->native) {
-        size_t ignored = 0;
-        target_native_sym *syms = grown(s->syms, &ignored, TARGET_NATIVE_MAX_FRAMES, sizeof *syms);
+        target_native_sym *syms = grown(s->syms, &s->syms_cap, TARGET_NATIVE_MAX_FRAMES, sizeof *syms);
         if (syms)
             s->syms = syms;
-        merged_frame *merged = syms ? grown(s->merged, &ignored, nframes, sizeof *merged) : NULL;
+        merged_frame *merged = syms ? grown(s->merged, &s->merged_cap, deepest, sizeof *merged) : NULL;
         if (!merged)
             return pf_fail(err, PF_ERR_NOMEM, "out of memory");
         s->merged = merged;
@@ -226,8 +236,7 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
         x->truncated = pt->truncated;
         x->error = pt->error ? pf_error_kind_name(pt->error) : NULL;
         if (o->native) {
-            x->nframes = native_frames(s, pt, s->npcs[i], s->pcs + i * TARGET_NATIVE_MAX_FRAMES,
-                                        s->sps + i * TARGET_NATIVE_MAX_FRAMES, s->frames + used);
+            x->nframes = native_frames(s, pt, s->npcs[i], s->pcs + s->at[i], s->sps + s->at[i], s->frames + used);
             used += x->nframes;
             continue;
         }

@@ -24,6 +24,10 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/stripped   nativemod stripped of its symbols: dump --native exits 0, the
                     Python frames are all there in order, and the module's
                     frames are marked by object and offset ("nativemod_stripped...so+0x...").
+  INTERP/threads    (3.8+: threads know their TIDs) two threads spinning in
+                    nativemod at once without the GIL, one through the chain above,
+                    one from t_direct(): each thread's merged stack is exactly
+                    its own list (the thread found by its own native id).
   INTERP/split      `record --native` of a launched target alternating py_work()
                     (Python) and nativemod.burn() (C, pf_burn_leaf): the shares of
                     the two within 2 points of the target's own CPU clock, and
@@ -216,6 +220,43 @@ def job_dump(name, python, work, module):
         stop(target)
 
 
+def job_threads(name, python, work):
+    job = "%s/threads" % name
+    ready = os.path.join(work, "threads")
+    target = start([python, TARGET, work, "threads", ready], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        said = [wait_file(ready + suffix, target) for suffix in ("-chain.json", "-direct.json")]
+        if None in said:
+            return [check(job, ["the target did not start: %s" % target.stderr.read().decode(errors="replace")[-300:]])]
+        problems = []
+        for attempt in range(4):
+            time.sleep(0.3)
+            problems = []
+            rc, out, err = run([PYFLARE, "dump", "--native", "--json", "--pid", str(target.pid)])
+            if rc != 0:
+                problems.append("dump --native exit %s: %s" % (rc, err.decode(errors="replace").strip()))
+                continue
+            threads = json.loads(out.decode())["threads"]
+            for own in said:
+                t = [t for t in threads if t["native_id"] == own["tid"]]
+                want = [(f["function"], f.get("line"), f["native"]) for f in own["frames"]
+                        if not f["native"] or f["function"] in ("nat_call_back", "pf_call_middle", "nat_spin",
+                                                                 "pf_spin_outer", "pf_spin_leaf")]
+                want = [w for w in want if w[0] not in ("run", "_bootstrap", "_bootstrap_inner")]
+                got = shown(t[0]["frames"], "nativemod") if t else None
+                if got != want:
+                    problems.append("thread %s: %s" % (own["tid"], got))
+                    problems.append("  it says: %s" % want)
+            main = [t for t in threads if t["native_id"] == target.pid]
+            if not main or not any(f["function"] == "<module>" for f in main[0]["frames"]):
+                problems.append("the main thread's Python frames are missing")
+            if not problems:
+                break
+        return [check(job, problems)]
+    finally:
+        stop(target)
+
+
 def folded_weights(path):
     rows = []
     with open(path) as f:
@@ -362,7 +403,7 @@ def guarded(job, name, *args):
 
 
 def per_interpreter(name, python, root, selected):
-    if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "split")) \
+    if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "threads", "split")) \
             and not (name == ONCE_ON and any(selected(j) for j in ("text", "top", "sigkill"))):
         return []
     work = sid_root.mkdtemp("nat", "native-%s-" % name) if root else tempfile.mkdtemp(prefix="pyflare-native-")
@@ -378,6 +419,8 @@ def per_interpreter(name, python, root, selected):
             job = "%s/%s" % (name, {"nativemod": "dump-c", "cppmod": "dump-cpp", "nativemod_stripped": "stripped"}[module])
             if selected(job):
                 results += guarded(job_dump, job, name, python, work, module)
+        if selected("%s/threads" % name) and re.match(r"(system-)?3\.(8|9|1\d)", name):
+            results += guarded(job_threads, "%s/threads" % name, name, python, work)
         if selected("%s/split" % name):
             results += guarded(job_split, "%s/split" % name, name, python, work)
         if name == ONCE_ON:

@@ -36,13 +36,17 @@ KEEP static unsigned long pf_spin_outer(long n) {
     return r + sink;
 }
 
-/* spin(n=-1): burns CPU in pf_spin_outer -> pf_spin_leaf. */
+/* spin(n=-1): burns CPU in pf_spin_outer -> pf_spin_leaf, without the GIL
+ * (as zlib or hashlib do), so several threads spin at once. */
 KEEP static PyObject *nat_spin(PyObject *self, PyObject *args) {
     long n = -1;
+    unsigned long r;
     if (!PyArg_ParseTuple(args, "|l", &n))
         return NULL;
     stop_spinning = 0;
-    unsigned long r = pf_spin_outer(n);
+    Py_BEGIN_ALLOW_THREADS
+    r = pf_spin_outer(n);
+    Py_END_ALLOW_THREADS
     sink = r;
     Py_RETURN_NONE;
 }

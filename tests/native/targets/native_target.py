@@ -7,6 +7,10 @@ it is doing.
       py_inner -> MODULE.spin(): writes READY (JSON: the stack it is in,
       outermost first, as its own traceback has it, with the native functions
       the module's source puts between) and spins there until killed.
+  native_target.py EXTDIR threads READY
+      two threads spin at once without the GIL: "chain" runs main's chain
+      above, writing READY-chain.json, and "direct" calls nativemod.spin()
+      from t_direct(), writing READY-direct.json; the main thread sleeps.
   native_target.py EXTDIR split READY SECONDS
       alternates py_work() (pure Python) and nativemod.burn() (C, pf_burn_leaf)
       for SECONDS of CPU, timing each with its own thread CPU clock, then
@@ -17,6 +21,7 @@ it is doing.
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 
@@ -51,15 +56,17 @@ def say_stack(module, ready):
         if name == "py_outer":
             frames.extend({"function": n, "native": True} for n in NATIVE[module][0])
     frames.extend({"function": n, "native": True} for n in NATIVE[module][1])
-    write_json(ready, {"pid": os.getpid(), "frames": frames})
+    tid = threading.get_native_id() if hasattr(threading, "get_native_id") else None
+    write_json(ready, {"pid": os.getpid(), "tid": tid, "frames": frames})
     return False
 
 
 MOD = None
+READY = None
 
 
 def py_inner():
-    say_stack(MOD.__name__, sys.argv[4]) or MOD.spin()
+    say_stack(MOD.__name__, READY) or MOD.spin()
 
 
 def py_callback():
@@ -100,9 +107,21 @@ def alternate(seconds, ready, say_ready):
     return spent
 
 
+def t_direct():
+    say_stack("nativemod", READY_DIRECT) or MOD.spin()
+
+
 if MODE == "stack":
-    MOD = __import__(sys.argv[3])
+    MOD, READY = __import__(sys.argv[3]), sys.argv[4]
     main()
+elif MODE == "threads":
+    MOD = __import__("nativemod")
+    READY, READY_DIRECT = sys.argv[3] + "-chain.json", sys.argv[3] + "-direct.json"
+    for target, name in ((main, "chain"), (t_direct, "direct")):
+        t = threading.Thread(target=target, name=name)
+        t.daemon = True
+        t.start()
+    time.sleep(3600)
 elif MODE == "split":
     write_json(sys.argv[3], alternate(float(sys.argv[4]), None, False))
 elif MODE == "busy":

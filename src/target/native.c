@@ -352,7 +352,7 @@ void target_native_symbol(target_native *n, uint64_t pc, target_native_sym *out)
         *out = n->sym[id].pub;
         return;
     }
-    char label[64];
+    char label[320];
     Dwfl_Module *mod = dwfl_addrmodule(n->dwfl, pc);
     if (!mod) {
         n->stale = 1; /* the next module list may know it (see drop_unknown) */
@@ -379,7 +379,7 @@ void target_native_symbol(target_native *n, uint64_t pc, target_native_sym *out)
     if (!function && name) /* without a symbol version ("__libc_start_main@@GLIBC_2.34") */
         function = strndup(name, strcspn(name, "@"));
     if (!name) {
-        snprintf(label, sizeof label, "%.40s+0x%llx", object, (unsigned long long)(pc - start));
+        snprintf(label, sizeof label, "%.280s+0x%llx", object, (unsigned long long)(pc - start));
         function = strdup(label);
     }
     remember(n, pc, function, strdup(object), name != NULL, out);

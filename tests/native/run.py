@@ -34,6 +34,10 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                     pf_burn_leaf's stacks go down through py_work's caller.
   text              (3.12) the text form of dump --native names native frames
                     and their object ("pf_spin_leaf [nativemod...so]").
+  hidden            (3.12, root, unshare) the target loads nativemod from a tmpfs
+                    mounted in its own mount namespace, a path pyflare's cannot see:
+                    dump --native still names pf_spin_leaf (files are opened through
+                    /proc/PID/root).
   top               (3.12) `top --native` through a pipe (plain tables): rows for
                     pf_burn_leaf named with its object and no line, and for py_work.
   sigkill           (3.12) pyflare `record --native` at 1 kHz SIGKILLed 5 times
@@ -344,6 +348,36 @@ def job_top(name, python, work):
         stop(target)
 
 
+def job_hidden(name, python, work):
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return [Result("SKIP", "hidden", "needs root and unshare (a mount namespace of the target's own)")]
+    ready = os.path.join(work, "hidden.json")
+    ext = [f for f in os.listdir(work) if f.startswith("nativemod.")][0]
+    hidden = "/mnt/pyflare-native-hidden"
+    script = ("mount -t tmpfs none /mnt && mkdir -p %s && cp %s %s/ && exec %s %s %s stack nativemod %s"
+              % (hidden, os.path.join(work, ext), hidden, python, TARGET, hidden, ready))
+    target = start(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        if wait_file(ready, target) is None:
+            return [check("hidden", ["the target did not start: %s" % target.stderr.read().decode(errors="replace")[-300:]])]
+        time.sleep(0.3)
+        problems = []
+        if os.path.exists(os.path.join(hidden, ext)):
+            problems.append("%s is visible outside the target's mount namespace: the test proves nothing" % hidden)
+        rc, out, err = run([PYFLARE, "dump", "--native", "--json", "--pid", str(target.pid)])
+        if rc != 0:
+            problems.append("dump --native exit %s: %s" % (rc, err.decode(errors="replace").strip()))
+        else:
+            t = main_thread(json.loads(out.decode()), target.pid)
+            names = [(f["function"], f["file"]) for f in t["frames"] if f["native"]] if t else []
+            if ("pf_spin_leaf", ext) not in names:
+                problems.append("no pf_spin_leaf in %s among %s" % (ext, names[:6]))
+        return [check("hidden", problems)]
+    finally:
+        stop(target)
+
+
 def proc_stat(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -404,7 +438,7 @@ def guarded(job, name, *args):
 
 def per_interpreter(name, python, root, selected):
     if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "threads", "split")) \
-            and not (name == ONCE_ON and any(selected(j) for j in ("text", "top", "sigkill"))):
+            and not (name == ONCE_ON and any(selected(j) for j in ("text", "hidden", "top", "sigkill"))):
         return []
     work = sid_root.mkdtemp("nat", "native-%s-" % name) if root else tempfile.mkdtemp(prefix="pyflare-native-")
     os.chmod(work, 0o755)
@@ -426,6 +460,8 @@ def per_interpreter(name, python, root, selected):
         if name == ONCE_ON:
             if selected("text"):
                 results += guarded(job_text, "text", name, python, work)
+            if selected("hidden"):
+                results += guarded(job_hidden, "hidden", name, python, work)
             if selected("top"):
                 results += guarded(job_top, "top", name, python, work)
             if selected("sigkill"):

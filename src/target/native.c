@@ -13,7 +13,6 @@
 
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -49,7 +48,6 @@ struct target_native {
     u64map syms;            /* pc -> index in sym */
     struct native_sym { uint64_t pc; target_native_sym pub; } *sym; /* every one looked up, strings owned */
     size_t nsym, sym_cap;
-    uint64_t failures;
 };
 
 /* ---- modules ---- */
@@ -308,7 +306,6 @@ int target_native_unwind(target_native *n, pid_t tid, uint64_t *pcs, uint64_t *s
     }
     if (!n->attached) {
         if (!dwfl_attach_state(n->dwfl, NULL, target_pid(n->target), &thread_callbacks, n)) {
-            n->failures++;
             return pf_fail(err, PF_ERR_UNSUPPORTED, "cannot unwind process %d: %s", (int)target_pid(n->target),
                            dwfl_errmsg(-1));
         }
@@ -324,9 +321,8 @@ int target_native_unwind(target_native *n, pid_t tid, uint64_t *pcs, uint64_t *s
     if (cap)
         dwfl_getthread_frames(n->dwfl, tid, frame_seen, n); /* ends in an error at the outermost frame */
     if (n->npcs == 0) {
-        n->failures++;
-        return pf_fail(err, PF_ERR_READ, "cannot unwind thread %d: %s", (int)tid,
-                       errno == ESRCH ? "it is not stopped" : dwfl_errmsg(-1));
+        return pf_fail(err, PF_ERR_READ, "cannot unwind thread %d (gone, or not stopped by us): %s", (int)tid,
+                       dwfl_errmsg(-1));
     }
     return (int)n->npcs;
 }
@@ -356,7 +352,6 @@ void target_native_symbol(target_native *n, uint64_t pc, target_native_sym *out)
     Dwfl_Module *mod = dwfl_addrmodule(n->dwfl, pc);
     if (!mod) {
         n->stale = 1; /* the next module list may know it (see drop_unknown) */
-        n->failures++;
         snprintf(label, sizeof label, "0x%llx", (unsigned long long)pc);
         remember(n, pc, strdup(label), strdup(""), 0, out);
         return;
@@ -383,8 +378,4 @@ void target_native_symbol(target_native *n, uint64_t pc, target_native_sym *out)
         function = strdup(label);
     }
     remember(n, pc, function, strdup(object), name != NULL, out);
-}
-
-uint64_t target_native_failures(const target_native *n) {
-    return n->failures;
 }

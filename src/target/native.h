@@ -48,7 +48,4 @@ typedef struct target_native_sym {
 } target_native_sym;
 void target_native_symbol(target_native *n, uint64_t pc, target_native_sym *out);
 
-/* Unwinds that failed outright, and frames met outside every known object, since open. */
-uint64_t target_native_failures(const target_native *n);
-
 #endif

@@ -246,8 +246,9 @@ static int open_image(sampler *s, session *x, pf_error *err) {
     if (target_open(x->pid, &x->target, err) != 0)
         return -1;
     if (py_proc_open(x->target, &x->proc, err) != 0 || refuse_gil_only(s, x, err) != 0 ||
-        py_walker_new(x->proc, &x->walker, err) != 0 || (s->o.blocking && target_pause(x->target, err) != 0) ||
-        (s->o.native && target_native_open(x->target, &x->native, err) != 0)) {
+        py_walker_new(x->proc, &x->walker, err) != 0 ||
+        (s->o.native && target_native_open(x->target, &x->native, err) != 0) ||
+        (s->o.blocking && target_pause(x->target, err) != 0)) {
         close_image(x);
         return -1;
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests for `--native` (dump and record), run against every installed CPython.
+"""Tests for `--native` (dump, record and top), run against every installed CPython.
 
     PYFLARE=/abs/path/to/build/pyflare python3 tests/native/run.py [FILTER...]
 
@@ -24,7 +24,7 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/stripped   nativemod stripped of its symbols: dump --native exits 0, the
                     Python frames are all there in order, and the module's
                     frames are marked by object and offset ("nativemod_stripped...so+0x...").
-  INTERP/threads    (3.8+: threads know their TIDs) two threads spinning in
+  INTERP/threads    (3.8+: the target needs threading.get_native_id) two threads spinning in
                     nativemod at once without the GIL, one through the chain above,
                     one from t_direct(): each thread's merged stack is exactly
                     its own list (the thread found by its own native id).

@@ -38,6 +38,9 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                     mounted in its own mount namespace, a path pyflare's cannot see:
                     dump --native still names pf_spin_leaf (files are opened through
                     /proc/PID/root).
+  traced            (3.12, strace) a target another tool traces: dump --native and
+                    record --native refuse in one line naming the tracer's pid and
+                    --native, with no output file written.
   top               (3.12) `top --native` through a pipe (plain tables): rows for
                     pf_burn_leaf named with its object and no line, and for py_work.
   sigkill           (3.12) pyflare `record --native` at 1 kHz SIGKILLed 5 times
@@ -325,6 +328,43 @@ def job_text(name, python, work):
         stop(target)
 
 
+def job_traced(name, python, work):
+    if not shutil.which("strace"):
+        return [Result("SKIP", "traced", "no strace")]
+    ready = os.path.join(work, "ready-traced.json")
+    target = start([python, TARGET, work, "stack", "nativemod", ready], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    strace = None
+    try:
+        if wait_file(ready, target) is None:
+            return [check("traced", ["the target did not start"])]
+        strace = start(["strace", "-p", str(target.pid), "-o", "/dev/null"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while tracer_of(target.pid) != strace.pid and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if tracer_of(target.pid) != strace.pid:
+            return [Result("SKIP", "traced", "strace could not attach")]
+        problems = []
+        out = os.path.join(work, "traced.folded")
+        for cmd in (["dump", "--native", "--pid", str(target.pid)],
+                    ["record", "--native", "-d", "1", "-o", out, "--pid", str(target.pid)]):
+            rc, _, err = run([PYFLARE] + cmd)
+            text = err.decode(errors="replace").strip()
+            if rc == 0 or rc is None:
+                problems.append("%s: exit %s, want a refusal" % (cmd[0], rc))
+            elif len(text.splitlines()) != 1 or "traced" not in text or str(strace.pid) not in text \
+                    or "--native" not in text:
+                problems.append("%s: want one line naming the tracer %d and --native: %s" % (cmd[0], strace.pid, text))
+        if os.path.exists(out):
+            problems.append("record wrote %s" % out)
+        return [check("traced", problems)]
+    finally:
+        if strace:
+            stop(strace)
+        stop(target)
+
+
 def job_top(name, python, work):
     ready = os.path.join(work, "busy-top.json")
     target = start([python, TARGET, work, "busy", ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -438,7 +478,7 @@ def guarded(job, name, *args):
 
 def per_interpreter(name, python, root, selected):
     if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "threads", "split")) \
-            and not (name == ONCE_ON and any(selected(j) for j in ("text", "hidden", "top", "sigkill"))):
+            and not (name == ONCE_ON and any(selected(j) for j in ("text", "hidden", "traced", "top", "sigkill"))):
         return []
     work = sid_root.mkdtemp("nat", "native-%s-" % name) if root else tempfile.mkdtemp(prefix="pyflare-native-")
     os.chmod(work, 0o755)
@@ -462,6 +502,8 @@ def per_interpreter(name, python, root, selected):
                 results += guarded(job_text, "text", name, python, work)
             if selected("hidden"):
                 results += guarded(job_hidden, "hidden", name, python, work)
+            if selected("traced"):
+                results += guarded(job_traced, "traced", name, python, work)
             if selected("top"):
                 results += guarded(job_top, "top", name, python, work)
             if selected("sigkill"):

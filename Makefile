@@ -13,6 +13,10 @@ CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS += -Isrc
 LDLIBS  ?= -lz
+# elfutils' libdw/libelf unwind and name native frames (--native, src/target/native.c);
+# libstdc++ demangles C++ names. A static link also needs what libdw.so brings itself.
+NATIVE_LIBS ?= -ldw -lelf -lstdc++
+STATIC_NATIVE_LIBS = -ldw -lelf -llzma -lbz2 -lz -lstdc++ -lpthread -ldl
 
 LIB_SRC  = $(wildcard src/base/*.c src/target/*.c src/cpython/*.c src/profile/*.c src/input/*.c src/report/*.c src/output/*.c src/sampler/*.c)
 CLI_SRC  = $(wildcard src/cli/*.c)
@@ -46,11 +50,11 @@ $(BUILD)/libpyflare.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/pyflare: $(CLI_OBJ) $(BUILD)/libpyflare.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(NATIVE_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpyflare.a tests/unit/check.h
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpyflare.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpyflare.a $(LDFLAGS) $(NATIVE_LIBS) $(LDLIBS)
 
 # pyenv's root (`pyenv root`): test_elf reads pyenv's libpython files there.
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null)
@@ -90,7 +94,7 @@ asan:
 
 # One self-contained binary to copy into a production container (glibc and zlib linked in).
 static:
-	$(MAKE) BUILD=build/static LDFLAGS=-static build/static/pyflare
+	$(MAKE) BUILD=build/static LDFLAGS=-static NATIVE_LIBS="$(STATIC_NATIVE_LIBS)" build/static/pyflare
 
 demo: $(BUILD)/pyflare
 	$(PYTHON) examples/demo.py

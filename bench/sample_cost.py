@@ -10,7 +10,11 @@ depth 50) it attaches to bench/deep_target.py and samples as fast as it can
 comes from the change in RUSAGE_CHILDREN (user + system), divided by the number of samples
 the profiler reports (pyflare: clock ticks, each walking every thread;
 austin 1.0: one output line per thread sample, so its figure is divided by the
-thread count to compare per tick). Figures only: nothing is asserted."""
+thread count to compare per tick). Figures only: nothing is asserted.
+
+MODES=plain,blocking,native adds a column per pyflare mode: --blocking (each
+sample pauses the process) and --native (pauses it, and unwinds and names
+every sampled thread's native stack too)."""
 import os
 import sys
 import tempfile
@@ -23,12 +27,14 @@ SHAPES = [(10, 1), (100, 1), (1000, 1), (50, 8)]
 # is read from /proc); VERSIONS=3.13,3.13t python3 bench/sample_cost.py for just those.
 VERSIONS = os.environ.get("VERSIONS", "3.8,3.12,3.13,3.13t").split(",")
 TARGET = os.path.join(ROOT, "bench", "deep_target.py")
+MODES = [m for m in os.environ.get("MODES", "plain").split(",") if m != "plain"]
+MODE_FLAGS = {"plain": [], "blocking": ["--blocking"], "native": ["--native"]}
 
 
-def pyflare_cost(pid, out_dir):
+def pyflare_cost(pid, out_dir, mode="plain"):
     out = os.path.join(out_dir, "cost.folded")
     cpu, _, err, _, _ = run_timed([PYFLARE, "record", "--pid", str(pid), "--rate", "1000000",
-                                   "--duration", str(SECONDS), "-o", out])
+                                   "--duration", str(SECONDS), "-o", out] + MODE_FLAGS[mode])
     stacks, ticks, secs, hz, late = pyflare_summary(err)
     return cpu / ticks * 1e6, ticks / secs
 
@@ -56,6 +62,9 @@ def main():
                 try:
                     us, rate = pyflare_cost(target.pid, tmp)
                     row = [version, depth, threads, "%.2f" % us, "%.0f" % rate]
+                    for mode in MODES:
+                        m_us, m_rate = pyflare_cost(target.pid, tmp, mode)
+                        row += ["%.1f" % m_us, "%.0f" % m_rate]
                     if have_austin:
                         a_us, a_rate = austin_cost(target.pid, threads)
                         row += ["%.1f" % a_us if a_us else "cannot read", "%.1fx" % (a_us / us) if a_us else "-"]
@@ -63,6 +72,8 @@ def main():
                 finally:
                     stop(target)
     headers = ["python", "depth", "threads", "pyflare us/sample (CPU)", "pyflare max Hz"]
+    for mode in MODES:
+        headers += ["--%s us/sample" % mode, "--%s max Hz" % mode]
     if have_austin:
         headers += ["austin 1.0.1 us/sample", "austin/pyflare"]
     table(rows, headers)

@@ -21,6 +21,8 @@ packages=(
   python3            # test runners
   python3-dev        # the in-process module for Debian's python3.11
   zlib1g-dev         # gzip for pprof output
+  libdw-dev libelf-dev  # elfutils: --native unwinds and names C/C++ frames (src/target/native.c)
+  liblzma-dev libbz2-dev # what libdw.a needs besides zlib, for `make static`
   valgrind           # callgrind_annotate reads our callgrind files in tests
   golang-go          # go tool pprof reads our pprof files in tests
   python3-django     # the WSGI middleware test profiles a real Django app

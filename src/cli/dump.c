@@ -7,10 +7,10 @@
 
 static const cli_command dump_command = {
     .id = CMD_DUMP, .display = "pyflare dump",
-    .usage = "usage: pyflare dump --pid PID [--json] [--blocking] [--async]\n\n"
+    .usage = "usage: pyflare dump --pid PID [--json] [--blocking] [--native] [--async]\n\n"
              "Prints every Python thread of a running process with its stack, innermost\n"
-             "frame first. The process is not stopped unless --blocking is given. With\n"
-             "--async (CPython 3.14+), also its asyncio tasks and who awaits whom.\n",
+             "frame first. The process is not stopped unless --blocking or --native is given.\n"
+             "With --async (CPython 3.14+), also its asyncio tasks and who awaits whom.\n",
 };
 
 int cmd_dump(int argc, char **argv) {
@@ -22,7 +22,7 @@ int cmd_dump(int argc, char **argv) {
         return cli_usage_error("dump: which process? give --pid PID");
     pf_error err = {0};
     snapshot_source *src = NULL;
-    snapshot_options so = {.pause = a.given[OPT_BLOCKING], .tasks = a.given[OPT_ASYNC]};
+    snapshot_options so = {.pause = a.given[OPT_BLOCKING], .tasks = a.given[OPT_ASYNC], .native = a.given[OPT_NATIVE]};
     out_snapshot snap;
     if (snapshot_open(a.pid, &src, &err) != 0 || snapshot_take(src, &so, &snap, &err) != 0) {
         snapshot_close(src);

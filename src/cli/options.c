@@ -26,6 +26,8 @@ static const cli_option table[] = {
     {OPT_JSON, "--json", CLI_FLAG, NULL, 0, 0, NULL, CMD_DUMP, "one JSON object instead of text"},
     {OPT_BLOCKING, "--blocking", CLI_FLAG, NULL, 0, 0, NULL, CMD_DUMP | SAMPLING,
      "pause the program while reading: consistent stacks, slower"},
+    {OPT_NATIVE, "--native", CLI_FLAG, NULL, 0, 0, NULL, CMD_DUMP | SAMPLING,
+     "also the C/C++ frames, merged with the Python ones (pauses\neach thread while its registers are read)"},
     {OPT_RATE, "-r --rate", CLI_NUMBER, "HZ", 0.001, 1e6, NULL, CMD_RECORD | CMD_TOP | CMD_CONVERT,
      "samples per second (record: default 100; convert: the rate the stacks\n"
      "were sampled at, so times can be shown: pstats needs it)"},

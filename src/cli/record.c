@@ -74,6 +74,8 @@ static int parse(int argc, char **argv, record_options *o, int pyflame) {
     so->full_paths = a.given[OPT_FULL_PATHS];
     so->blocking = a.given[OPT_BLOCKING];
     so->async_tasks = a.given[OPT_ASYNC];
+    so->blocking = a.given[OPT_BLOCKING] || a.given[OPT_NATIVE]; /* registers are read from stopped threads */
+    so->native = a.given[OPT_NATIVE];
     so->subprocesses = a.given[OPT_SUBPROCESSES];
     so->spin = a.given[OPT_SPIN];
     o->out.reverse = a.given[OPT_REVERSE];
@@ -123,6 +125,9 @@ static void print_summary(const sampler_stats *st, double rate) {
             st->threads_seen == 1 ? "" : "s");
     if (st->processes_seen > 1)
         fprintf(stderr, " in %llu processes", (unsigned long long)st->processes_seen);
+    if (st->native_unavailable)
+        fprintf(stderr, "; %llu stack%s without native frames (marked [native stack unavailable])",
+                (unsigned long long)st->native_unavailable, st->native_unavailable == 1 ? "" : "s");
     /* A process or thread that ended between two reads is how a recording ends, not an error. */
     unsigned long long errors = st->errors_total - st->errors[PF_ERR_EXITED];
     if (!errors) {

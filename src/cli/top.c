@@ -291,7 +291,8 @@ int cmd_top(int argc, char **argv) {
     so.thread_roots = 1; /* --threads or not: a thread is picked by its root */
     so.by_function = a.given[OPT_FUNCTION];
     so.full_paths = a.given[OPT_FULL_PATHS];
-    so.blocking = a.given[OPT_BLOCKING];
+    so.blocking = a.given[OPT_BLOCKING] || a.given[OPT_NATIVE]; /* registers are read from stopped threads */
+    so.native = a.given[OPT_NATIVE];
     so.subprocesses = a.given[OPT_SUBPROCESSES];
     so.async_tasks = a.given[OPT_ASYNC];
     const char *replay = a.nfiles ? a.files[0] : NULL;

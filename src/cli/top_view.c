@@ -329,7 +329,11 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
             char where[32];
             put_clean(line, sizeof line, " (");
             put_clean(line, sizeof line, file);
-            snprintf(where, sizeof where, ":%d)", (int)(r->line >= 0 ? r->line : fn->firstline));
+            int at = r->line >= 0 ? r->line : fn->firstline;
+            if (at > 0 || fn->kind != PF_FUNC_NATIVE)
+                snprintf(where, sizeof where, ":%d)", at);
+            else
+                snprintf(where, sizeof where, ")"); /* --native: an object, no line */
             put_clean(line, sizeof line, where);
         }
         emit(f, line, cols, "", "");

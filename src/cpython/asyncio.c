@@ -339,7 +339,7 @@ static int coro_stack(py_asyncio *a, uint64_t coro, size_t *count) {
         if (!code || a->nframes >= MAX_FRAMES || PF_GROW(a->frames, a->frames_cap, a->nframes + 1, 256) != 0)
             break;
         int64_t offset = (int64_t)(f.instr - (f.code + (uint64_t)a->proc->layout.code.code_adaptive));
-        a->frames[a->nframes++] = (py_frame){code, py_code_line(a->proc, code, offset)};
+        a->frames[a->nframes++] = (py_frame){.code = code, .line = py_code_line(a->proc, code, offset)};
         (*count)++;
         if (!suspended_in_await(a, f.state))
             break;

@@ -141,6 +141,7 @@ typedef struct py_layout {
         int64_t instr;            /* prev_instr (3.11, 3.12) / instr_ptr (3.13+) */
         int64_t owner;            /* char; owners >= PY_OWNER_NOT_PYTHON are not Python code */
         int64_t stackpointer;     /* 3.14+ (debug offsets only): _PyStackRef *, the value stack's top */
+        int64_t is_entry;         /* 3.11: bool, the first frame a C-level call of the eval loop ran */
     } iframe;
 
     /* 3.14+, from _Py_DebugOffsets only (PY_NO_FIELD in 3.13's; 0, unused, in

@@ -706,6 +706,8 @@ static int add_frame(py_walker *w, py_thread *t, uint64_t code_addr, py_code *co
         offset = (int64_t)((uint64_t)offset - (code_addr + (uint64_t)w->proc->layout.code.code_adaptive));
     f->code = code;
     f->line = line_of(w, code, offset);
+    f->entry = !offset_is_pointer; /* frame objects: one eval call each; 3.11+: set by the walk */
+    f->shim = 0;
     return 0;
 }
 
@@ -807,6 +809,12 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
             int ok = cached ? 1 : is_code(w, code, err);
             if (ok < 0 || (ok && add_frame(w, t, code, cached, (int64_t)word_at(f, L->iframe.instr), 1, err) != 0))
                 return -1;
+            if (ok && L->iframe.is_entry != PY_NO_FIELD)
+                w->frame_pool[w->frames_used - 1].entry = f[L->iframe.is_entry] != 0;
+        } else if (owner >= PY_OWNER_NOT_PYTHON && t->nframes) {
+            /* (the last frame pushed is this thread's) the shim below an eval call's first frame */
+            w->frame_pool[w->frames_used - 1].entry = 1;
+            w->frame_pool[w->frames_used - 1].shim = frame;
         }
         if (previous >= frame && seen_before(w, previous))
             return pf_fail(err, PF_ERR_CORRUPT, "frame chain loops back to 0x%llx", (unsigned long long)previous);
@@ -814,6 +822,8 @@ static int walk_interpreter_frames(py_walker *w, py_thread *t, thread_memo *m, u
     }
     if (!reached_base && !t->truncated)
         return pf_fail(err, PF_ERR_CORRUPT, "frame chain ended before the thread's base frame (read while it changed)");
+    if (t->nframes)
+        w->frame_pool[w->frames_used - 1].entry = 1;
     m->chunk = chunk;
     /* Read a little more than was used, so a deeper stack next time still hits. */
     uint64_t window = extent + 512;

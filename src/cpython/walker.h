@@ -19,6 +19,15 @@
 typedef struct py_frame {
     py_code *code;          /* mutable only for its consumer cookie */
     int line;
+    /* 1 when this is the outermost of the frames one C-level call of the eval
+     * loop ran (<=3.10: every frame; 3.11: is_entry; 3.12+: the next older
+     * frame is a C-stack shim, or there is none): what a native eval frame
+     * stands for (sampler/native_merge.c). */
+    int entry;
+    /* 3.12+, on an entry frame: the address of the shim frame below it, which
+     * lives on the C stack inside that call of the eval loop's own frame (so
+     * the call is found by stack address even where the loop has no symbol); 0 otherwise. */
+    uint64_t shim;
 } py_frame;
 
 typedef struct py_thread {

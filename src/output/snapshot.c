@@ -75,9 +75,10 @@ static int json_body(out_buf *o, const void *data, pf_error *err) {
                 (const char *const[]){k ? ",\n    {\"function\": " : "\n    {\"function\": ", t->frames[k].function,
                                       ", \"file\": ", t->frames[k].file});
             if (t->frames[k].line >= 0)
-                out_buf_printf(o, ", \"line\": %d}", t->frames[k].line);
+                out_buf_printf(o, ", \"line\": %d", t->frames[k].line);
             else
-                out_buf_puts(o, ", \"line\": null}");
+                out_buf_puts(o, ", \"line\": null");
+            out_buf_puts(o, t->frames[k].native ? ", \"native\": true}" : ", \"native\": false}");
         }
         out_buf_puts(o, "]}");
     }
@@ -208,8 +209,12 @@ static int text_body(out_buf *o, const void *data, pf_error *err) {
             out_buf_printf(o, ", native id %" PRId64, t->native_id);
         out_buf_puts(o, ")\n");
         for (size_t k = 0; k < t->nframes; k++) {
-            if (!*t->frames[k].file) { /* a synthetic frame (<GC>): no place to show */
+            if (!*t->frames[k].file) { /* a synthetic frame (<GC>, no native stack): no place to show */
                 put(o, out_esc_text, 3, (const char *const[]){"    ", t->frames[k].function, "\n"});
+                continue;
+            }
+            if (t->frames[k].native) {
+                put(o, out_esc_text, 5, (const char *const[]){"    ", t->frames[k].function, " [", t->frames[k].file, "]\n"});
                 continue;
             }
             put(o, out_esc_text, 4, (const char *const[]){"    ", t->frames[k].function, " (", t->frames[k].file});

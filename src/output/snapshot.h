@@ -15,8 +15,9 @@
 
 typedef struct out_frame {
     const char *function;
-    const char *file;
-    int line;                 /* -1 when the line table has none */
+    const char *file;         /* a native frame: the object it lies in ("" when none) */
+    int line;                 /* -1 when the line table has none, and for native frames */
+    int native;               /* a C/C++ frame (`dump --native`) */
 } out_frame;
 
 typedef struct out_thread {

@@ -16,6 +16,8 @@
 #include "cpython/walker.h"
 #include "sampler/clock.h"
 #include "base/readfile.h"
+#include "sampler/native_merge.h"
+#include "target/native.h"
 #include "sampler/paths.h"
 #include "sampler/snapshot.h"
 #include "sampler/tasks.h"
@@ -54,6 +56,8 @@ typedef struct session {
      * they have stopped running by now. */
     uint32_t *running, *running_next;
     size_t nrunning, nrunning_next, running_cap;
+    target_native *native;    /* --native: unwinds its threads (opened with the image) */
+    u64map native_funcs;      /* --native: pc -> profile function */
 } session;
 
 typedef struct thread_view thread_view;
@@ -111,9 +115,17 @@ struct sampler {
     size_t nsource, source_cap;
     struct { pid_t pid; int fd; } roots[MAX_SESSIONS];
     size_t nroots;
+    /* --native: per walked thread, its native frames (read while paused) */
+    uint64_t *native_pcs, *native_sps; /* (grown together; thread_view.at says where a thread's are) */
+    size_t native_pcs_cap, native_used;
+    target_native_sym native_syms[TARGET_NATIVE_MAX_FRAMES];
+    merged_frame *merged;
+    size_t merged_cap;
 };
 
 int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf_error *err) {
+    if (o->native && o->async_tasks) /* the task rule drops the event loop's Python frames the merge needs */
+        return pf_fail(err, PF_ERR_USAGE, "--native and --async do not go together yet: give one of them");
     sampler *s = calloc(1, sizeof *s);
     if (!s)
         return pf_fail(err, PF_ERR_NOMEM, "out of memory");
@@ -134,6 +146,8 @@ void sampler_free(sampler *s) {
         py_walker_free(s->sessions[i].walker);
         py_name_book_free(s->sessions[i].names);
         py_asyncio_free(s->sessions[i].asyncio);
+        target_native_close(s->sessions[i].native);
+        u64map_free(&s->sessions[i].native_funcs);
         py_proc_close(s->sessions[i].proc);
         target_close(s->sessions[i].target);
         free(s->sessions[i].running);
@@ -145,6 +159,9 @@ void sampler_free(sampler *s) {
         free(s->threads[i].last_node);
     }
     free(s->threads);
+    free(s->native_pcs);
+    free(s->native_sps);
+    free(s->merged);
     u64map_free(&s->thread_index);
     for (size_t i = 0; i < s->nsource; i++)
         free(s->source_paths[i]);
@@ -212,6 +229,9 @@ static int refuse_gil_only(const sampler *s, const session *x, pf_error *err) {
 
 /* Lets go of the program's image (what open_image made, or part of it). */
 static void close_image(session *x) {
+    target_native_close(x->native);
+    x->native = NULL;
+    u64map_free(&x->native_funcs);
     py_name_book_free(x->names);
     x->names = NULL;
     py_asyncio_free(x->asyncio);
@@ -235,7 +255,9 @@ static int open_image(sampler *s, session *x, pf_error *err) {
         return -1;
     if (py_proc_open(x->target, &x->proc, err) != 0 || refuse_gil_only(s, x, err) != 0 ||
         (s->o.async_tasks && py_asyncio_new(x->proc, &x->asyncio, err) != 0) ||
-        py_walker_new(x->proc, &x->walker, err) != 0 || (s->o.blocking && target_pause(x->target, err) != 0)) {
+        py_walker_new(x->proc, &x->walker, err) != 0 ||
+        (s->o.native && target_native_open(x->target, &x->native, err) != 0) ||
+        (s->o.blocking && target_pause(x->target, err) != 0)) {
         close_image(x);
         return -1;
     }
@@ -444,12 +466,68 @@ static pf_frame_id gc_frame(pf_profile *p) {
     return pf_frame_intern(p, pf_func_intern(p, pf_intern(p, PF_GC_FRAME), 0, 0, PF_FUNC_OTHER), 0);
 }
 
+/* What the kernel says of a thread, read while the process is paused (a
+ * paused thread shows as stopped, so the state comes from the listing
+ * target_pause made before stopping anything). */
+struct thread_view {
+    char state;               /* 'R' on a CPU or waiting for one, '?' unknown, ... */
+    pid_t tid;                /* in pyflare's /proc, -1 unknown */
+    int has_cpu;              /* cpu_ns was read */
+    uint64_t cpu_ns;          /* CPU time used since it was last read */
+    int switched_in;          /* put on a CPU since it was last read */
+    int npcs;                 /* --native: how many native frames it has, -1 when they could not be read ... */
+    size_t at;                /* ... from here in the sampler's native_pcs (stack pointers in native_sps) */
+};
+
+/* The profile function of a native frame, made once per address. */
+static pf_func_id native_func(sampler *s, session *x, uint64_t pc, const target_native_sym *sym) {
+    uint32_t id = u64map_get(&x->native_funcs, pc);
+    if (id != U64MAP_NONE)
+        return id;
+    pf_func_id fn = pf_func_intern(s->profile, pf_intern(s->profile, sym->function),
+                                   pf_intern(s->profile, sym->object), 0, PF_FUNC_NATIVE);
+    if (sym->object[0]) /* (an address outside every object may be in one loaded since: ask again) */
+        u64map_put(&x->native_funcs, pc, fn); /* (out of memory: made again next time) */
+    return fn;
+}
+
+/* --native: the node of a thread's Python stack merged with its native frames
+ * (sampler/native_merge.c), or under a NATIVE_UNAVAILABLE frame when those
+ * could not be read. Built from the root each time (no prefix reuse). */
+static pf_node_id native_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt,
+                                    const thread_view *v) {
+    size_t nnative = v->npcs > 0 ? (size_t)v->npcs : 0, cap = nnative + pt->nframes;
+    if (PF_GROW(s->merged, s->merged_cap, cap + 1, 64) != 0)
+        return PF_ROOT;
+    for (size_t k = 0; k < nnative; k++)
+        target_native_symbol(x->native, s->native_pcs[v->at + k], &s->native_syms[k]);
+    size_t n = native_merge(s->native_syms, s->native_sps + v->at, nnative, pt->frames, pt->nframes,
+                            x->proc->version[0] - '0', s->merged, cap);
+    ts->nlast = 0; /* the plain path's memo does not describe this stack */
+    pf_node_id node = ts->root;
+    for (size_t k = n; k-- > 0;) {
+        const merged_frame *f = &s->merged[k];
+        if (f->py) {
+            node = pf_node_child(s->profile, node, frame_for(s, x, f->py->code, s->o.by_function ? 0 : f->py->line));
+        } else {
+            uint64_t pc = s->native_pcs[v->at + (size_t)(f->native - s->native_syms)];
+            node = pf_node_child(s->profile, node, pf_frame_intern(s->profile, native_func(s, x, pc, f->native), 0));
+        }
+    }
+    if (v->npcs < 0) {
+        s->stats.native_unavailable++;
+        pf_func_id fn = pf_func_intern(s->profile, pf_intern(s->profile, NATIVE_UNAVAILABLE), 0, 0, PF_FUNC_NATIVE);
+        node = pf_node_child(s->profile, node, pf_frame_intern(s->profile, fn, 0));
+    }
+    return node;
+}
+
 /* The node of one stack (innermost first) under the thread's root, reusing
  * the part it shares with the thread's previous stack. Frames are compared by
  * profile function and line: a code object decoded anew (its address was
  * reused) has cookie 0 until frame_for, so it never matches a stale entry.
  * PF_ROOT if out of memory. */
-static pf_node_id stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt) {
+static pf_node_id python_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt) {
     size_t n = pt->nframes;
     if (reserve_stack(ts, n) != 0)
         return PF_ROOT;
@@ -471,15 +549,23 @@ static pf_node_id stack_node(sampler *s, session *x, thread_state *ts, const py_
         ts->last_node[k] = node;
     }
     ts->nlast = n;
-    if (pt->in_gc) /* the collector is running on this thread: time spent in it, not in the code above */
+    return node;
+}
+
+/* The node of a thread's sample: its Python stack, merged with its native
+ * frames with --native, and under the <GC> frame while it collects. */
+static pf_node_id stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt, const thread_view *v) {
+    pf_node_id node = s->o.native ? native_stack_node(s, x, ts, pt, v) : python_stack_node(s, x, ts, pt);
+    if (pt->in_gc && node != PF_ROOT) /* the collector is running on this thread: time spent in it, not in the code above */
         node = pf_node_child(s->profile, node, gc_frame(s->profile));
     return node;
 }
 
 /* stack_node, under the thread's asyncio tasks with --async (sampler/tasks.h's rule). */
-static pf_node_id thread_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt) {
+static pf_node_id thread_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt,
+                                    const thread_view *v) {
     if (!x->asyncio)
-        return stack_node(s, x, ts, pt);
+        return stack_node(s, x, ts, pt, v);
     py_thread part = *pt;
     pf_node_id base, root = ts->root;
     sampler_task_base(s->profile, x->asyncio, root, pt, &base, &part.nframes);
@@ -487,7 +573,7 @@ static pf_node_id thread_stack_node(sampler *s, session *x, thread_state *ts, co
         ts->nlast = 0;
     ts->task_base = base;
     ts->root = base;
-    pf_node_id node = stack_node(s, x, ts, &part);
+    pf_node_id node = stack_node(s, x, ts, &part, v);
     ts->root = root;
     return node;
 }
@@ -559,16 +645,25 @@ static void count_error(sampler *s, pf_error_kind kind) {
     s->stats.errors_total++;
 }
 
-/* What the kernel says of a thread, read while the process is paused (a
- * paused thread shows as stopped, so the state comes from the listing
- * target_pause made before stopping anything). */
-struct thread_view {
-    char state;               /* 'R' on a CPU or waiting for one, '?' unknown, ... */
-    pid_t tid;                /* in pyflare's /proc, -1 unknown */
-    int has_cpu;              /* cpu_ns was read */
-    uint64_t cpu_ns;          /* CPU time used since it was last read */
-    int switched_in;          /* put on a CPU since it was last read */
-};
+/* --native: a thread's native frames, read while the process is paused; only
+ * for a thread whose stack may be kept (a version without TIDs: the process's
+ * only thread). They go after the sample's earlier threads' in native_pcs. */
+static void unwind_thread(sampler *s, session *x, thread_view *v, const py_thread *pt, size_t n) {
+    v->npcs = -1;
+    v->at = s->native_used;
+    pid_t tid = v->tid > 0 ? v->tid : n == 1 ? x->pid : -1;
+    void *const arrays[] = {&s->native_pcs, &s->native_sps};
+    const size_t elems[] = {sizeof *s->native_pcs, sizeof *s->native_sps};
+    if (tid <= 0 || pf_grow_all(arrays, elems, 2, &s->native_pcs_cap, v->at + TARGET_NATIVE_MAX_FRAMES, 1024) != 0)
+        return;
+    int kept = s->o.gil_only ? pt->holds_gil == 1 : s->o.idle || snapshot_thread_active(v->state, pt->holds_gil);
+    if (!kept)
+        return; /* its stack is not recorded (the same rules as sample_session's) */
+    pf_error ignored;
+    v->npcs = target_native_unwind(x->native, tid, s->native_pcs + v->at, s->native_sps + v->at,
+                                   TARGET_NATIVE_MAX_FRAMES, &ignored);
+    s->native_used += v->npcs > 0 ? (size_t)v->npcs : 0;
+}
 
 /* --async --idle: each task waiting at an await, one sample each, under the
  * tasks awaiting it, in the thread whose list holds it (once that thread has
@@ -618,6 +713,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         }
     }
     thread_view *view = s->view;
+    s->native_used = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         thread_view *v = &view[i];
         v->tid = threads[i].native_id > 0 ? target_host_tid(x->target, (pid_t)threads[i].native_id) : -1;
@@ -634,6 +730,8 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
          * for a CPU, or stopped while holding the GIL, ran not at all.) */
         if (s->cpu_weighted && v->tid > 0 && v->state == 'R')
             v->has_cpu = target_thread_cpu(x->target, v->tid, &v->cpu_ns, &v->switched_in) == 0;
+        if (s->o.native)
+            unwind_thread(s, x, v, &threads[i], n);
     }
     if (s->o.blocking)
         target_resume(x->target);
@@ -684,7 +782,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         if (!ts)
             continue;
         if (!v->has_cpu) { /* a plain sample: --idle, --gil, or no CPU figure for this thread */
-            record(s, ts, thread_stack_node(s, x, ts, pt), time_ns, 1);
+            record(s, ts, thread_stack_node(s, x, ts, pt, v), time_ns, 1);
             continue;
         }
         ts->tid = v->tid;
@@ -704,7 +802,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
             ts->npending = v->cpu_ns ? 1 : 0;
         }
         if (pt->error == PF_OK && pt->nframes > 0 && ts->npending < PENDING_MAX) {
-            pf_node_id node = thread_stack_node(s, x, ts, pt);
+            pf_node_id node = thread_stack_node(s, x, ts, pt, v);
             if (node != PF_ROOT)
                 ts->pending[ts->npending++] = node;
         }

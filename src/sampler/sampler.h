@@ -34,6 +34,7 @@ typedef struct sampler_options {
     int subprocesses;       /* follow child processes, each under a process root */
     int spin;               /* busy-wait before each slot: exact spacing for a CPU */
     int async_tasks;        /* --async: stacks under their asyncio tasks (3.14+; see tasks.h) */
+    int native;             /* merge each stack with its native frames (needs blocking) */
 } sampler_options;
 
 typedef struct sampler_stats {
@@ -54,6 +55,7 @@ typedef struct sampler_stats {
     pid_t exec_pid;           /* the last process seen to exec(), 0 none */
     char exec_program[256];   /* what it runs now */
     int exec_not_python;      /* ... and that is not Python */
+    uint64_t native_unavailable; /* --native: stacks recorded without their native part */
 } sampler_stats;
 
 typedef struct sampler sampler;

@@ -4,11 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "cpython/asyncio.h"
 #include "cpython/proc.h"
 #include "cpython/threadnames.h"
 #include "cpython/walker.h"
 #include "profile/profile.h"
+#include "sampler/native_merge.h"
+#include "target/native.h"
 #include "target/target.h"
 
 #define NAME_CAP 256
@@ -32,6 +35,18 @@ struct snapshot_source {
     size_t tasks_out_cap;
     out_frame *task_frames;
     size_t task_frames_cap;
+    /* --native: each thread's native frames, read while paused: thread i's
+     * npcs[i] frames (-1: unwind failed) from at[i] in pcs and sps */
+    target_native *native;
+    uint64_t *pcs, *sps;
+    size_t pcs_cap;
+    int *npcs;
+    size_t *at;
+    size_t npcs_cap;
+    target_native_sym *syms;
+    size_t syms_cap;
+    merged_frame *merged;
+    size_t merged_cap;
 };
 
 int snapshot_open(pid_t pid, snapshot_source **out, pf_error *err) {
@@ -58,6 +73,13 @@ void snapshot_close(snapshot_source *s) {
     free(s->tasks_out);
     free(s->task_frames);
     py_asyncio_free(s->asyncio);
+    free(s->pcs);
+    free(s->sps);
+    free(s->npcs);
+    free(s->at);
+    free(s->syms);
+    free(s->merged);
+    target_native_close(s->native);
     py_name_book_free(s->names);
     py_walker_free(s->walker);
     py_proc_close(s->proc);
@@ -104,14 +126,46 @@ static char state_of(const snapshot_source *s, int64_t ns_tid) {
     return '?';
 }
 
+/* Every thread's native frames, read while the process is paused: the TID
+ * comes from the thread state (a version without one: the process's only thread). */
+static int unwind_threads(snapshot_source *s, const py_thread *threads, size_t n, pf_error *err) {
+    if (!s->native && target_native_open(s->target, &s->native, err) != 0)
+        return -1;
+    void *const per_thread[] = {&s->npcs, &s->at};
+    const size_t per_thread_size[] = {sizeof *s->npcs, sizeof *s->at};
+    if (pf_grow_all(per_thread, per_thread_size, 2, &s->npcs_cap, n, 16) != 0)
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        void *const frames[] = {&s->pcs, &s->sps};
+        const size_t frame_size[] = {sizeof *s->pcs, sizeof *s->sps};
+        if (pf_grow_all(frames, frame_size, 2, &s->pcs_cap, used + TARGET_NATIVE_MAX_FRAMES, 1024) != 0)
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+        pid_t tid = threads[i].native_id >= 0 ? target_host_tid(s->target, (pid_t)threads[i].native_id)
+                    : n == 1                  ? target_pid(s->target)
+                                              : -1;
+        pf_error ignored = {0};
+        s->at[i] = used;
+        s->npcs[i] = tid <= 0 ? -1
+                              : target_native_unwind(s->native, tid, s->pcs + used, s->sps + used,
+                                                     TARGET_NATIVE_MAX_FRAMES, &ignored);
+        used += s->npcs[i] > 0 ? (size_t)s->npcs[i] : 0;
+    }
+    return 0;
+}
+
 /* Every stack, read again while one was torn by the running target. */
-static int read_stacks(snapshot_source *s, int pause, const py_thread **threads, size_t *n, pf_error *err) {
+static int read_stacks(snapshot_source *s, const snapshot_options *o, const py_thread **threads, size_t *n,
+                       pf_error *err) {
+    int pause = o->pause || o->native;
     for (int attempt = 0;; attempt++) {
         if (list_states(s, err) != 0)
             return -1;
         if (pause && target_pause(s->target, err) != 0)
             return -1;
         int rc = py_walker_sample(s->walker, threads, n, err);
+        if (rc == 0 && o->native)
+            rc = unwind_threads(s, *threads, *n, err);
         if (pause)
             target_resume(s->target);
         if (rc != 0 && (err->kind == PF_ERR_EXITED || attempt >= SNAPSHOT_RETRIES))
@@ -151,12 +205,30 @@ static int read_tasks(snapshot_source *s, int pause, out_snapshot *out, pf_error
             .id = t->addr, .name = t->name, .thread_id = t->thread_id, .state = py_task_state_name(t->state),
             .frames = of + used, .nframes = t->nframes, .awaited_by = t->awaited_by, .nawaited_by = t->nawaited_by};
         for (size_t k = 0; k < t->nframes; k++, used++)
-            of[used] = (out_frame){t->frames[k].code->function, t->frames[k].code->file, t->frames[k].line};
+            of[used] = (out_frame){t->frames[k].code->function, t->frames[k].code->file, t->frames[k].line, 0};
     }
     out->has_tasks = 1;
     out->tasks = s->tasks_out;
     out->ntasks = n;
     return 0;
+}
+
+/* One thread's stack merged with its native frames into out; its length. */
+static size_t native_frames(snapshot_source *s, const py_thread *pt, int npcs, const uint64_t *pcs,
+                            const uint64_t *sps, out_frame *out) {
+    size_t n = 0, nsyms = npcs > 0 ? (size_t)npcs : 0;
+    for (size_t k = 0; k < nsyms; k++)
+        target_native_symbol(s->native, pcs[k], &s->syms[k]);
+    if (npcs < 0)
+        out[n++] = (out_frame){NATIVE_UNAVAILABLE, "", -1, 1};
+    size_t m = native_merge(s->syms, sps, nsyms, pt->frames, pt->nframes, s->proc->version[0] - '0', s->merged,
+                            nsyms + pt->nframes);
+    for (size_t k = 0; k < m; k++, n++) {
+        const merged_frame *f = &s->merged[k];
+        out[n] = f->py ? (out_frame){f->py->code->function, f->py->code->file, f->py->line, 0}
+                       : (out_frame){f->native->function, f->native->object, -1, 1};
+    }
+    return n;
 }
 
 int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *out, pf_error *err) {
@@ -165,12 +237,26 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
     memset(out, 0, sizeof *out);
     if (o->tasks && !s->asyncio && py_asyncio_new(s->proc, &s->asyncio, err) != 0)
         return -1;
-    if (read_stacks(s, o->pause, &threads, &n, err) != 0)
+    if (read_stacks(s, o, &threads, &n, err) != 0)
         return -1;
     if (s->names)
         py_name_book_new_sample(s->names);
-    for (size_t i = 0; i < n; i++)
-        nframes += threads[i].nframes + (threads[i].in_gc ? 1 : 0);
+    size_t deepest = 0; /* --native: the most frames one thread's merge may take */
+    for (size_t i = 0; i < n; i++) {
+        size_t native = o->native && s->npcs[i] > 0 ? (size_t)s->npcs[i] : 0;
+        nframes += threads[i].nframes + native + (o->native ? 1 : 0) + (threads[i].in_gc ? 1 : 0);
+        if (threads[i].nframes + native > deepest)
+            deepest = threads[i].nframes + native;
+    }
+    if (o->native) {
+        target_native_sym *syms = grown(s->syms, &s->syms_cap, TARGET_NATIVE_MAX_FRAMES, sizeof *syms);
+        if (syms)
+            s->syms = syms;
+        merged_frame *merged = syms ? grown(s->merged, &s->merged_cap, deepest, sizeof *merged) : NULL;
+        if (!merged)
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+        s->merged = merged;
+    }
     out_thread *ot = grown(s->threads, &s->threads_cap, n, sizeof *ot);
     if (ot)
         s->threads = ot;
@@ -196,11 +282,17 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
         x->frames = s->frames + used;
         x->nframes = pt->nframes;
         if (pt->in_gc) { /* running the garbage collector: the synthetic frame on top, as record shows it */
-            s->frames[used++] = (out_frame){PF_GC_FRAME, "", -1};
+            s->frames[used++] = (out_frame){PF_GC_FRAME, "", -1, 0};
             x->nframes++;
         }
         x->truncated = pt->truncated;
         x->error = pt->error ? pf_error_kind_name(pt->error) : NULL;
+        if (o->native) {
+            size_t m = native_frames(s, pt, s->npcs[i], s->pcs + s->at[i], s->sps + s->at[i], s->frames + used);
+            x->nframes = m + (pt->in_gc ? 1 : 0); /* the <GC> frame, if any, is already on top */
+            used += m;
+            continue;
+        }
         for (size_t k = 0; k < pt->nframes; k++, used++) {
             s->frames[used].function = pt->frames[k].code->function;
             s->frames[used].file = pt->frames[k].code->file;

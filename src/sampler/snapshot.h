@@ -22,6 +22,7 @@
 typedef struct snapshot_options {
     int pause; /* stop the process while its stacks are read: consistent, costs it a pause */
     int tasks; /* also its asyncio tasks (3.14+; refused before) */
+    int native; /* each stack merged with its native frames (sampler/native_merge.h); pauses */
 } snapshot_options;
 
 typedef struct snapshot_source snapshot_source;

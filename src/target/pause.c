@@ -41,19 +41,19 @@ static int refused(target *t, pid_t tid, int saved, pf_error *err) {
         name[got > 0 ? got : 0] = 0;
         name[strcspn(name, "\n")] = 0;
         return pf_fail(err, PF_ERR_PERMISSION,
-                       "process %d is traced by another process (pid %d%s%s): --blocking must trace it "
-                       "itself; stop that tracer, or record without --blocking",
+                       "process %d is traced by another process (pid %d%s%s): --blocking and --native must "
+                       "trace it themselves; stop that tracer, or go without them",
                        (int)t->pid, (int)tracer, *name ? ", " : "", name);
     }
     if (saved == EPERM && geteuid() == 0)
         return pf_fail(err, PF_ERR_PERMISSION,
                        "cannot pause process %d (ptrace: %s), although running as root: a security module, "
-                       "seccomp or kernel.yama.ptrace_scope=3 forbids it; record without --blocking",
+                       "seccomp or kernel.yama.ptrace_scope=3 forbids it; go without --blocking and --native",
                        (int)t->pid, strerror(saved));
     if (saved == EPERM)
         return pf_fail(err, PF_ERR_PERMISSION,
                        "cannot pause process %d (ptrace: %s): run as root or with CAP_SYS_PTRACE, "
-                       "or without --blocking", (int)t->pid, strerror(saved));
+                       "or without --blocking and --native", (int)t->pid, strerror(saved));
     return pf_fail(err, PF_ERR_IO, "cannot pause thread %d: %s", (int)tid, strerror(saved));
 }
 

@@ -268,6 +268,7 @@ int main(void)
     none("iframe.code");
     none("iframe.instr");
     none("iframe.owner");
+    none("iframe.is_entry");
 #else
     none("frame_object.back");
     none("frame_object.code");
@@ -282,6 +283,11 @@ int main(void)
     OFF("iframe.instr", _PyInterpreterFrame, instr_ptr);
 #  endif
     OFF("iframe.owner", _PyInterpreterFrame, owner);
+#  if PY_VERSION_HEX < 0x030C0000
+    OFF("iframe.is_entry", _PyInterpreterFrame, is_entry);
+#  else
+    none("iframe.is_entry");
+#  endif
 #endif
 
     /* ---- PyCodeObject ---- */

@@ -264,9 +264,11 @@ def wait_for(path, proc):
 
 
 def main_frames(doc):
-    """The main thread's frames (the one running main()), innermost first."""
+    """The main thread's frames (the one running main()), innermost first: the
+    target's own and synthetic ones (<GC>), not the standard library's its wait
+    loop may be caught in (os.path.join, genericpath.exists)."""
     for t in doc["threads"]:
-        names = [f["function"] for f in t["frames"]]
+        names = [f["function"] for f in t["frames"] if not f["file"] or f["file"].endswith("stuck.py")]
         if "main" in names:
             return names
     return None

@@ -32,6 +32,12 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                     (Python) and nativemod.burn() (C, pf_burn_leaf): the shares of
                     the two within 2 points of the target's own CPU clock, and
                     pf_burn_leaf's stacks go down through py_work's caller.
+  INTERP/churn      `record --native` at 1 kHz of a target whose threads live a
+                    millisecond or so each (churn_thread: py_work, nativemod.burn)
+                    and which exits after a few seconds, launched and by --pid: exit
+                    0, the profile and a summary written, stacks marked
+                    [native stack unavailable] exactly when the summary counts some,
+                    and no pf_burn_leaf or marked stack without its Python frames.
   text              (3.12) the text form of dump --native names native frames
                     and their object ("pf_spin_leaf [nativemod...so]").
   hidden            (3.12, root, unshare) the target loads nativemod from a tmpfs
@@ -46,6 +52,13 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   sigkill           (3.12) pyflare `record --native` at 1 kHz SIGKILLed 5 times
                     mid-recording: each time the target is left untraced, not
                     stopped ('t'/'T' in /proc/PID/stat) and keeps using CPU.
+  stopped           (3.12) a target stopped by SIGSTOP: dump --native --json,
+                    record --native -d 2 and the same with --idle give stacks (the
+                    Python frames all there, native ones or the mark) or one line,
+                    never hang; afterwards every thread is still 'T', untraced, and
+                    has not run (user CPU within a few ticks); after SIGCONT it runs
+                    on. Then 3 rounds of SIGSTOP during record --native at 1 kHz:
+                    the stop is kept (not lost while pyflare has it paused).
 
 Interpreters: harness.EXPECTED (pyenv builds, Debian's static /usr/bin/python3.11
 as "system-3.11", 3.13t, CPython 3.14/3.15 from the Debian sid root); missing
@@ -79,6 +92,8 @@ ONCE_ON = "3.12.1"
 SPLIT_TOLERANCE = 0.02
 WORKERS = 2
 READY_TIMEOUT = 30
+NATIVE_UNAVAILABLE = "[native stack unavailable]"
+STOPPED_SLACK_TICKS = 5
 
 PYFLARE = None
 Result, check = harness.Result, harness.check
@@ -466,6 +481,201 @@ def job_sigkill(name, python, work):
         stop(target)
 
 
+def task_states(pid):
+    """Each thread's state letter ({} once the process is gone)."""
+    states = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return states
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                states[int(tid)] = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            pass
+    return states
+
+
+def wait_stopped(pid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = task_states(pid)
+        if states and all(s == "T" for s in states.values()):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def user_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[11])
+
+
+def check_still_stopped(pid, user_before, what, problems):
+    """The target is still in the group-stop the test put it in: every thread
+    'T' (not 't', traced), untraced, and it has not run since: a resume of a
+    process burning CPU shows in its user ticks. Pausing a stopped thread costs
+    it a little kernel time, which /proc's utime shares out in proportion (the
+    kernel splits the exact runtime by the sampled user:system ratio), so a
+    few ticks are allowed: 2 s of running would be some 200."""
+    time.sleep(0.3)
+    states = task_states(pid)
+    user = user_ticks(pid)
+    if not states or any(s != "T" for s in states.values()):
+        problems.append("%s: the stopped target's threads are now %s, want all 'T'" % (what, states))
+    if tracer_of(pid):
+        problems.append("%s: the target is left traced by %d" % (what, tracer_of(pid)))
+    if user > user_before + STOPPED_SLACK_TICKS:
+        problems.append("%s: the stopped target ran (user CPU %d ticks, then %d): it was resumed"
+                        % (what, user_before, user))
+
+
+def check_runs_on(pid, what, problems):
+    os.kill(pid, signal.SIGCONT)
+    time.sleep(0.2)
+    _, cpu0 = proc_stat(pid)
+    time.sleep(0.5)
+    states = task_states(pid)
+    _, cpu1 = proc_stat(pid)
+    if any(s in "tT" for s in states.values()):
+        problems.append("%s: after SIGCONT the target's threads are %s" % (what, states))
+    if cpu1 <= cpu0:
+        problems.append("%s: after SIGCONT the target used no CPU in 0.5 s" % what)
+
+
+def job_stopped(name, python, work):
+    """A target stopped by SIGSTOP before pyflare starts, and one stopped while
+    pyflare records: stacks or one line, never a hang, and the stop kept."""
+    ready = os.path.join(work, "busy-stopped.json")
+    target = start([python, TARGET, work, "busy", ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    problems = []
+    pid = target.pid
+    try:
+        if wait_file(ready, target) is None:
+            return [check("stopped", ["the target did not start"])]
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGSTOP)
+        if not wait_stopped(pid):
+            return [check("stopped", ["SIGSTOP did not stop the target: %s" % task_states(pid)])]
+        cpu = user_ticks(pid)
+        out = os.path.join(work, "stopped.folded")
+        for cmd in (["dump", "--native", "--json", "--pid", str(pid)],
+                    ["record", "--native", "-d", "2", "-f", "folded", "-o", out, "--pid", str(pid)],
+                    ["record", "--native", "--idle", "-d", "2", "-f", "folded", "-o", out, "--pid", str(pid)]):
+            what = " ".join(cmd[:3])
+            if os.path.exists(out):
+                os.unlink(out)
+            rc, stdout, err = run([PYFLARE] + cmd)
+            text = err.decode(errors="replace").strip()
+            if rc is None:
+                problems.append("%s of a stopped target hung: %s" % (what, text))
+            elif rc != 0:
+                if len(text.splitlines()) != 1:
+                    problems.append("%s: exit %s, want stacks or one line: %s" % (what, rc, text))
+            elif cmd[0] == "dump":
+                t = main_thread(json.loads(stdout.decode()), pid)
+                names = [f["function"] for f in t["frames"]] if t else []
+                if "alternate" not in names or "<module>" not in names:
+                    problems.append("%s: the main thread's Python frames are missing: %s" % (what, names))
+                if not any(f["native"] for f in t["frames"]) and NATIVE_UNAVAILABLE not in names:
+                    problems.append("%s: no native frame and no %s mark: %s" % (what, NATIVE_UNAVAILABLE, names))
+            else:
+                if not re.search(r"^pyflare: \d+ stacks from \d+ samples", text, re.M):
+                    problems.append("%s: no summary: %s" % (what, text))
+                if not os.path.exists(out):
+                    problems.append("%s: exit 0 and no %s" % (what, out))
+                elif "--idle" in cmd:
+                    rows = folded_weights(out)
+                    if not rows or not all("alternate (" in ";".join(r[0]) for r in rows):
+                        problems.append("%s: want every stack under alternate(): %s" % (what, rows[:3]))
+            check_still_stopped(pid, cpu, what, problems)
+        check_runs_on(pid, "stopped before", problems)
+        # Stopped while pyflare records at 1 kHz (the SIGSTOP may come while
+        # pyflare has the threads paused: it must be handed back, not lost).
+        for round_ in range(3):
+            p = start([PYFLARE, "record", "--native", "-r", "1000", "-d", "2", "-f", "folded", "-o", out,
+                       "--pid", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.5 + 0.17 * round_)
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                _, err = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                stop(p)
+                problems.append("round %d: record --native hung once the target was stopped" % round_)
+                continue
+            _live.discard(p)
+            what = "round %d (stopped mid-recording)" % round_
+            if p.returncode != 0:
+                problems.append("%s: exit %s: %s" % (what, p.returncode, err.decode(errors="replace").strip()))
+            if not wait_stopped(pid, 5):
+                problems.append("%s: the target is not stopped: %s" % (what, task_states(pid)))
+            check_still_stopped(pid, user_ticks(pid), what, problems)
+            check_runs_on(pid, what, problems)
+        return [check("stopped", problems)]
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+        stop(target)
+
+
+def job_churn(name, python, work):
+    """Threads that start and end while record --native samples at 1 kHz, and
+    the process exiting mid-recording (launched, and by --pid)."""
+    job = "%s/churn" % name
+    problems = []
+    notes = []
+    for how in ("launched", "pid"):
+        ready = os.path.join(work, "churn-%s.json" % how)
+        out = os.path.join(work, "churn-%s.folded" % how)
+        cmd = [PYFLARE, "record", "--native", "-r", "1000", "-f", "folded", "-o", out]
+        target = None
+        if how == "launched":
+            rc, _, err = run(cmd + ["--", python, TARGET, work, "churn", ready, "2"], timeout=120)
+        else:
+            target = start([python, TARGET, work, "churn", ready, "3"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            if wait_file(ready, target) is None:
+                stop(target)
+                problems.append("%s: the target did not start" % how)
+                continue
+            rc, _, err = run(cmd + ["-d", "60", "--pid", str(target.pid)], timeout=120)
+            target.wait()
+            _live.discard(target)
+        text = err.decode(errors="replace").strip()
+        if rc != 0:
+            problems.append("%s: exit %s: %s" % (how, rc, text[-400:]))
+            continue
+        summary = re.search(r"^pyflare: (\d+) stacks from .*$", text, re.M)
+        if not summary:
+            problems.append("%s: no summary line: %s" % (how, text[-400:]))
+        if not os.path.exists(out):
+            problems.append("%s: no profile written" % how)
+            continue
+        rows = folded_weights(out)
+        marked = [r for r, _ in rows if NATIVE_UNAVAILABLE in r]
+        said = re.search(r"(\d+) stacks? without native frames", text)
+        if bool(marked) != bool(said):
+            problems.append("%s: %d stacks marked %s, the summary says: %s"
+                            % (how, len(marked), NATIVE_UNAVAILABLE, summary.group(0) if summary else text))
+        # Python's part is never lost: every stack (marked or not) that has the
+        # worker's native leaf also has the Python function that called it.
+        for frames, _ in rows:
+            names = [f.split(" (")[0] for f in frames]
+            if "pf_burn_leaf" in names and not ("churn_thread" in names or "churn" in names):
+                problems.append("%s: pf_burn_leaf without its Python caller: %s" % (how, ";".join(frames)))
+                break
+            if NATIVE_UNAVAILABLE in names and not any(f.endswith(".py)") or ".py:" in f for f in frames):
+                problems.append("%s: a marked stack without Python frames: %s" % (how, ";".join(frames)))
+                break
+        if not any("churn_thread" in ";".join(r) and "pf_burn_leaf" in ";".join(r) for r, _ in rows):
+            problems.append("%s: no churn_thread -> pf_burn_leaf stack among %d" % (how, len(rows)))
+        notes.append("%s: %s stacks, %d marked" % (how, summary.group(1) if summary else "?", len(marked)))
+    return [check(job, problems, "; ".join(notes))]
+
+
 # ---------------------------------------------------------------- main --
 
 def guarded(job, name, *args):
@@ -477,8 +687,8 @@ def guarded(job, name, *args):
 
 
 def per_interpreter(name, python, root, selected):
-    if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "threads", "split")) \
-            and not (name == ONCE_ON and any(selected(j) for j in ("text", "hidden", "traced", "top", "sigkill"))):
+    if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "threads", "split", "churn")) \
+            and not (name == ONCE_ON and any(selected(j) for j in ("text", "hidden", "traced", "top", "sigkill", "stopped"))):
         return []
     work = sid_root.mkdtemp("nat", "native-%s-" % name) if root else tempfile.mkdtemp(prefix="pyflare-native-")
     os.chmod(work, 0o755)
@@ -497,6 +707,8 @@ def per_interpreter(name, python, root, selected):
             results += guarded(job_threads, "%s/threads" % name, name, python, work)
         if selected("%s/split" % name):
             results += guarded(job_split, "%s/split" % name, name, python, work)
+        if selected("%s/churn" % name):
+            results += guarded(job_churn, "%s/churn" % name, name, python, work)
         if name == ONCE_ON:
             if selected("text"):
                 results += guarded(job_text, "text", name, python, work)
@@ -508,6 +720,8 @@ def per_interpreter(name, python, root, selected):
                 results += guarded(job_top, "top", name, python, work)
             if selected("sigkill"):
                 results += guarded(job_sigkill, "sigkill", name, python, work)
+            if selected("stopped"):
+                results += guarded(job_stopped, "stopped", name, python, work)
         return results
     finally:
         shutil.rmtree(work, ignore_errors=True)

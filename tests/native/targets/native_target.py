@@ -17,6 +17,10 @@ it is doing.
       writes READY: {"py_work": s, "pf_burn_leaf": s} and exits.
   native_target.py EXTDIR busy READY
       the same alternation for ever; writes READY once running.
+  native_target.py EXTDIR churn READY SECONDS
+      for SECONDS (wall clock), threads that live a millisecond or so each
+      (churn_thread: py_work, then nativemod.burn), two at a time, while the
+      main thread does the same; writes READY once running, then exits.
 """
 import json
 import os
@@ -111,6 +115,26 @@ def t_direct():
     say_stack("nativemod", READY_DIRECT) or MOD.spin()
 
 
+def churn_thread():
+    import nativemod
+    py_work(2000)
+    nativemod.burn(200000)
+
+
+def churn(seconds, ready):
+    import nativemod
+    write_json(ready, {"pid": os.getpid()})
+    end = time.time() + seconds
+    while time.time() < end:
+        pair = [threading.Thread(target=churn_thread) for _ in range(2)]
+        for t in pair:
+            t.start()
+        py_work(2000)
+        nativemod.burn(200000)
+        for t in pair:
+            t.join()
+
+
 if MODE == "stack":
     MOD, READY = __import__(sys.argv[3]), sys.argv[4]
     main()
@@ -124,5 +148,7 @@ elif MODE == "threads":
     time.sleep(3600)
 elif MODE == "split":
     write_json(sys.argv[3], alternate(float(sys.argv[4]), None, False))
+elif MODE == "churn":
+    churn(float(sys.argv[4]), sys.argv[3])
 elif MODE == "busy":
     alternate(None, sys.argv[3], True)

@@ -24,6 +24,11 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/stripped   nativemod stripped of its symbols: dump --native exits 0, the
                     Python frames are all there in order, and the module's
                     frames are marked by object and offset ("nativemod_stripped...so+0x...").
+  INTERP/lost       nativemod.lost() spins in pf_lost_spin (assembler, no CFI) on
+                    a stack of its own with the frame pointer cleared, so the
+                    unwind stops at its first frame: dump --native shows
+                    pf_lost_spin on top of every Python frame of the target's own
+                    list, in order, and no native frame it cannot have found.
   INTERP/threads    (3.8+: the target needs threading.get_native_id) two threads spinning in
                     nativemod at once without the GIL, one through the chain above,
                     one from t_direct(): each thread's merged stack is exactly
@@ -238,6 +243,44 @@ def job_dump(name, python, work, module):
             if not problems:
                 break
         return [check(job, problems)]
+    finally:
+        stop(target)
+
+
+def job_lost(name, python, work):
+    """A thread spinning in pf_lost_spin, on a stack of its own with no CFI and
+    no frame pointer: the unwind stops at its first frame. What is shown must
+    still be true: that frame on top, every Python frame below it in order."""
+    job = "%s/lost" % name
+    ready = os.path.join(work, "ready-lost.json")
+    target = start([python, TARGET, work, "lost", ready], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        said = wait_file(ready, target)
+        if said is None:
+            why = target.stderr.read().decode(errors="replace")
+            if "NotImplementedError" in why:
+                return [Result("SKIP", job, "pf_lost_spin is x86-64 Linux only")]
+            return [check(job, ["the target did not start: %s" % why[-300:]])]
+        want_py = [(f["function"], f["line"]) for f in said["frames"] if not f["native"]]
+        time.sleep(0.3)
+        rc, out, err = run([PYFLARE, "dump", "--native", "--json", "--pid", str(target.pid)])
+        problems = []
+        if rc != 0:
+            return [check(job, ["dump --native exit %s: %s" % (rc, err.decode(errors="replace").strip())])]
+        t = main_thread(json.loads(out.decode()), target.pid)
+        frames = t["frames"] if t else []
+        names = [f["function"] for f in frames]
+        got_py = [(f["function"], f["line"]) for f in reversed(frames)
+                  if not f["native"] and f["file"].endswith("native_target.py")]
+        if got_py != want_py:
+            problems.append("Python frames (outermost first) %s, the target says %s" % (got_py, want_py))
+        if not frames or names[0] != "pf_lost_spin" or not frames[0]["native"]:
+            problems.append("the innermost frame is not pf_lost_spin (native): %s" % names)
+        # Nothing the unwind did not find: no native frame of the chain beyond it.
+        invented = [n for n in names if n in ("nat_lost", "nat_call_back", "pf_call_middle")]
+        if invented:
+            problems.append("native frames the unwind cannot have found: %s" % invented)
+        return [check(job, problems, "" if problems else "shown: " + " <- ".join(names[:8]))]
     finally:
         stop(target)
 
@@ -687,7 +730,7 @@ def guarded(job, name, *args):
 
 
 def per_interpreter(name, python, root, selected):
-    if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "threads", "split", "churn")) \
+    if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "lost", "threads", "split", "churn")) \
             and not (name == ONCE_ON and any(selected(j) for j in ("text", "hidden", "traced", "top", "sigkill", "stopped"))):
         return []
     work = sid_root.mkdtemp("nat", "native-%s-" % name) if root else tempfile.mkdtemp(prefix="pyflare-native-")
@@ -703,6 +746,8 @@ def per_interpreter(name, python, root, selected):
             job = "%s/%s" % (name, {"nativemod": "dump-c", "cppmod": "dump-cpp", "nativemod_stripped": "stripped"}[module])
             if selected(job):
                 results += guarded(job_dump, job, name, python, work, module)
+        if selected("%s/lost" % name):
+            results += guarded(job_lost, "%s/lost" % name, name, python, work)
         if selected("%s/threads" % name) and re.match(r"(system-)?3\.(8|9|1\d)", name):
             results += guarded(job_threads, "%s/threads" % name, name, python, work)
         if selected("%s/split" % name):

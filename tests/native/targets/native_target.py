@@ -7,6 +7,9 @@ it is doing.
       py_inner -> MODULE.spin(): writes READY (JSON: the stack it is in,
       outermost first, as its own traceback has it, with the native functions
       the module's source puts between) and spins there until killed.
+  native_target.py EXTDIR lost READY
+      the same chain through nativemod, but py_inner calls nativemod.lost():
+      spins in pf_lost_spin, whose stack no unwinder can follow.
   native_target.py EXTDIR threads READY
       two threads spin at once without the GIL: "chain" runs main's chain
       above, writing READY-chain.json, and "direct" calls nativemod.spin()
@@ -38,6 +41,7 @@ NATIVE = {
     "cppmod": (["cpp_call_back", "pfns::Caller<int>::invoke(_object*)"],
                ["cpp_spin", "long pfns::spin_tpl<long>(long)"]),
     "nativemod_stripped": ([], []),  # no names: the suite expects none
+    "lost": (["nat_call_back", "pf_call_middle"], ["nat_lost", "pf_lost_spin"]),
 }
 
 
@@ -69,8 +73,11 @@ MOD = None
 READY = None
 
 
+SPIN = "spin"
+
+
 def py_inner():
-    say_stack(MOD.__name__, READY) or MOD.spin()
+    say_stack(MOD.__name__ if SPIN == "spin" else SPIN, READY) or getattr(MOD, SPIN)()
 
 
 def py_callback():
@@ -137,6 +144,9 @@ def churn(seconds, ready):
 
 if MODE == "stack":
     MOD, READY = __import__(sys.argv[3]), sys.argv[4]
+    main()
+elif MODE == "lost":
+    MOD, READY, SPIN = __import__("nativemod"), sys.argv[3], "lost"
     main()
 elif MODE == "threads":
     MOD = __import__("nativemod")

@@ -24,6 +24,7 @@
 #include "cpython/objects.h"
 
 #define PTHREAD_SCAN_BYTES 2048   /* where glibc keeps a thread's TID inside struct pthread */
+#define PTHREAD_SCAN_TRIES 64     /* walks that may look for it before it is taken as not there */
 #define LINE_MEMO_SIZE 4096       /* (code, offset) -> line, direct-mapped */
 #define SEEN_SIZE (PY_MAX_DEPTH * 2)
 #define CHUNK_WINDOW_MIN 2048     /* first guess at a data-stack chunk's used bytes */
@@ -121,6 +122,7 @@ struct py_walker {
     seen_slot *seen;
     uint32_t generation;
     int64_t pthread_tid_offset;   /* -1 unknown, -2 not found */
+    int pthread_tid_tries;        /* scans that found no offset (see learn_pthread_tid_offset) */
     size_t tstate_bytes, frame_bytes;
     batch batch;
     thread_memo *memos;           /* reallocated as threads come: refer to them by index */
@@ -1003,20 +1005,26 @@ static void gc_collector(py_walker *w, size_t i, uint64_t interp, size_t first) 
 /* Before 3.11 a thread state has no TID, but its thread_id is glibc's pthread_t,
  * the address of struct pthread, which holds the TID at a fixed offset. Find
  * the one offset at which every thread's struct holds a distinct TID of this
- * process: it is specific to the glibc build, so it is learned, not assumed. */
+ * process: it is specific to the glibc build, so it is learned, not assumed.
+ * A thread state made for a thread not started yet (thread_id 0), or one
+ * whose thread just ended (the kernel zeroes the TID), spoils one scan, not
+ * the recording: the scan is tried again at later walks, up to
+ * PTHREAD_SCAN_TRIES times (tests/native "churn" lost every TID, and with
+ * them the CPU weights, when the first walk met such a thread). */
 static void learn_pthread_tid_offset(py_walker *w) {
     const target_thread *tasks;
     size_t ntasks;
     if (target_threads(w->proc->target, &tasks, &ntasks, NULL) != 0 || w->nthreads == 0)
         return;
-    size_t n = w->nthreads < 16 ? w->nthreads : 16;
-    uint8_t (*blocks)[PTHREAD_SCAN_BYTES] = calloc(n, PTHREAD_SCAN_BYTES);
+    uint8_t (*blocks)[PTHREAD_SCAN_BYTES] = calloc(16, PTHREAD_SCAN_BYTES);
     if (!blocks)
         return;
-    for (size_t i = 0; i < n; i++)
-        if (target_read(w->proc->target, w->threads[i].thread_id, blocks[i], PTHREAD_SCAN_BYTES, NULL) != 0)
-            goto done;
-    for (size_t off = 0; off + 4 <= PTHREAD_SCAN_BYTES; off += 4) {
+    size_t n = 0;
+    for (size_t i = 0; i < w->nthreads && n < 16; i++)
+        if (w->threads[i].thread_id &&
+            target_read(w->proc->target, w->threads[i].thread_id, blocks[n], PTHREAD_SCAN_BYTES, NULL) == 0)
+            n++;
+    for (size_t off = 0; n && off + 4 <= PTHREAD_SCAN_BYTES; off += 4) {
         int all = 1;
         for (size_t i = 0; i < n && all; i++) {
             int32_t tid;
@@ -1033,13 +1041,13 @@ static void learn_pthread_tid_offset(py_walker *w) {
             break;
         }
     }
-done:
     free(blocks);
-    if (w->pthread_tid_offset < 0)
+    if (w->pthread_tid_offset < 0 && ++w->pthread_tid_tries >= PTHREAD_SCAN_TRIES)
         w->pthread_tid_offset = -2;
 }
 
 static void fill_native_ids(py_walker *w) {
+    int scanned = 0; /* at most one scan per walk */
     for (size_t i = 0; i < w->nthreads; i++) {
         py_thread *t = &w->threads[i];
         if (t->native_id >= 0 || w->memo_of_thread[i] == NO_MEMO)
@@ -1049,7 +1057,7 @@ static void fill_native_ids(py_walker *w) {
             t->native_id = m->native_id;
             continue;
         }
-        if (w->pthread_tid_offset == -1)
+        if (w->pthread_tid_offset == -1 && !scanned++)
             learn_pthread_tid_offset(w);
         int32_t tid32;
         if (w->pthread_tid_offset >= 0 &&

@@ -17,12 +17,14 @@ static uint64_t shim_of_group(const py_frame *py, size_t npy, size_t k) {
     return k < npy ? py[k].shim : 0;
 }
 
-/* Whether native frame i's stack (from its stack pointer up to its caller's) holds addr. */
+/* Whether native frame i's stack (from its stack pointer up to its caller's) holds addr.
+ * Without the caller's (the last frame an unwind found) it is not known to: taken as
+ * reaching to the top of memory, the frame where an unwind stopped would stand for the
+ * next Python group and vanish (tests/native "lost"). */
 static int frame_holds(const uint64_t *sps, size_t nnative, size_t i, uint64_t addr) {
-    if (!sps || !addr || !sps[i])
+    if (!sps || !addr || !sps[i] || i + 1 >= nnative || !sps[i + 1])
         return 0;
-    uint64_t top = i + 1 < nnative && sps[i + 1] ? sps[i + 1] : UINT64_MAX;
-    return sps[i] <= addr && addr < top;
+    return sps[i] <= addr && addr < sps[i + 1];
 }
 
 size_t native_merge(const target_native_sym *native, const uint64_t *sps, size_t nnative, const py_frame *py,

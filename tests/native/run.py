@@ -24,6 +24,11 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   INTERP/stripped   nativemod stripped of its symbols: dump --native exits 0, the
                     Python frames are all there in order, and the module's
                     frames are marked by object and offset ("nativemod_stripped...so+0x...").
+  INTERP/lost       nativemod.lost() spins in pf_lost_spin (assembler, no CFI) on
+                    a stack of its own with the frame pointer cleared, so the
+                    unwind stops at its first frame: dump --native shows
+                    pf_lost_spin on top of every Python frame of the target's own
+                    list, in order, and no native frame it cannot have found.
   INTERP/threads    (3.8+: the target needs threading.get_native_id) two threads spinning in
                     nativemod at once without the GIL, one through the chain above,
                     one from t_direct(): each thread's merged stack is exactly
@@ -32,6 +37,13 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                     (Python) and nativemod.burn() (C, pf_burn_leaf): the shares of
                     the two within 2 points of the target's own CPU clock, and
                     pf_burn_leaf's stacks go down through py_work's caller.
+  INTERP/churn      `record --native` at 1 kHz of a target whose threads live a
+                    millisecond or so each (churn_thread: py_work, nativemod.burn)
+                    and which exits after a few seconds, launched and by --pid: exit
+                    0, the profile and a summary written, stacks marked
+                    [native stack unavailable] exactly when the summary counts some
+                    and fewer than a quarter of them, CPU seen, and no pf_burn_leaf
+                    or marked stack without its Python frames.
   text              (3.12) the text form of dump --native names native frames
                     and their object ("pf_spin_leaf [nativemod...so]").
   hidden            (3.12, root, unshare) the target loads nativemod from a tmpfs
@@ -46,6 +58,17 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
   sigkill           (3.12) pyflare `record --native` at 1 kHz SIGKILLed 5 times
                     mid-recording: each time the target is left untraced, not
                     stopped ('t'/'T' in /proc/PID/stat) and keeps using CPU.
+  stopped           (3.12) a target stopped by SIGSTOP: dump --native --json,
+                    record --native -d 2 and the same with --idle give stacks (the
+                    Python frames all there, native ones or the mark) or one line,
+                    never hang; afterwards every thread is still 'T', untraced, and
+                    has not run (user CPU within a few ticks); after SIGCONT it runs
+                    on. Then 3 rounds of SIGSTOP during record --native at 1 kHz:
+                    the stop is kept, as above, once pyflare ends; then 30
+                    SIGSTOP/SIGCONT cycles during one such recording: each stops
+                    the target, and pyflare ends on SIGINT with exit 0. (A SIGSTOP
+                    swallowed by pyflare's own pause stops, a window of microseconds,
+                    is not caught: detaching with signal 0 still passed.)
 
 Interpreters: harness.EXPECTED (pyenv builds, Debian's static /usr/bin/python3.11
 as "system-3.11", 3.13t, CPython 3.14/3.15 from the Debian sid root); missing
@@ -79,6 +102,9 @@ ONCE_ON = "3.12.1"
 SPLIT_TOLERANCE = 0.02
 WORKERS = 2
 READY_TIMEOUT = 30
+NATIVE_UNAVAILABLE = "[native stack unavailable]"
+STOPPED_SLACK_TICKS = 5
+STOP_CYCLES = 30
 
 PYFLARE = None
 Result, check = harness.Result, harness.check
@@ -223,6 +249,44 @@ def job_dump(name, python, work, module):
             if not problems:
                 break
         return [check(job, problems)]
+    finally:
+        stop(target)
+
+
+def job_lost(name, python, work):
+    """A thread spinning in pf_lost_spin, on a stack of its own with no CFI and
+    no frame pointer: the unwind stops at its first frame. What is shown must
+    still be true: that frame on top, every Python frame below it in order."""
+    job = "%s/lost" % name
+    ready = os.path.join(work, "ready-lost.json")
+    target = start([python, TARGET, work, "lost", ready], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        said = wait_file(ready, target)
+        if said is None:
+            why = target.stderr.read().decode(errors="replace")
+            if "NotImplementedError" in why:
+                return [Result("SKIP", job, "pf_lost_spin is x86-64 Linux only")]
+            return [check(job, ["the target did not start: %s" % why[-300:]])]
+        want_py = [(f["function"], f["line"]) for f in said["frames"] if not f["native"]]
+        time.sleep(0.3)
+        rc, out, err = run([PYFLARE, "dump", "--native", "--json", "--pid", str(target.pid)])
+        problems = []
+        if rc != 0:
+            return [check(job, ["dump --native exit %s: %s" % (rc, err.decode(errors="replace").strip())])]
+        t = main_thread(json.loads(out.decode()), target.pid)
+        frames = t["frames"] if t else []
+        names = [f["function"] for f in frames]
+        got_py = [(f["function"], f["line"]) for f in reversed(frames)
+                  if not f["native"] and f["file"].endswith("native_target.py")]
+        if got_py != want_py:
+            problems.append("Python frames (outermost first) %s, the target says %s" % (got_py, want_py))
+        if not frames or names[0] != "pf_lost_spin" or not frames[0]["native"]:
+            problems.append("the innermost frame is not pf_lost_spin (native): %s" % names)
+        # Nothing the unwind did not find: no native frame of the chain beyond it.
+        invented = [n for n in names if n in ("nat_lost", "nat_call_back", "pf_call_middle")]
+        if invented:
+            problems.append("native frames the unwind cannot have found: %s" % invented)
+        return [check(job, problems, "" if problems else "shown: " + " <- ".join(names[:8]))]
     finally:
         stop(target)
 
@@ -466,6 +530,232 @@ def job_sigkill(name, python, work):
         stop(target)
 
 
+def task_states(pid):
+    """Each thread's state letter ({} once the process is gone)."""
+    states = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return states
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                states[int(tid)] = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            pass
+    return states
+
+
+def wait_stopped(pid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = task_states(pid)
+        if states and all(s == "T" for s in states.values()):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def user_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[11])
+
+
+def check_still_stopped(pid, user_before, what, problems):
+    """The target is still in the group-stop the test put it in: every thread
+    'T' (not 't', traced), untraced, and it has not run since: a resume of a
+    process burning CPU shows in its user ticks. Pausing a stopped thread costs
+    it a little kernel time, which /proc's utime shares out in proportion (the
+    kernel splits the exact runtime by the sampled user:system ratio), so a
+    few ticks are allowed: 2 s of running would be some 200."""
+    time.sleep(0.3)
+    states = task_states(pid)
+    user = user_ticks(pid)
+    if not states or any(s != "T" for s in states.values()):
+        problems.append("%s: the stopped target's threads are now %s, want all 'T'" % (what, states))
+    if tracer_of(pid):
+        problems.append("%s: the target is left traced by %d" % (what, tracer_of(pid)))
+    if user > user_before + STOPPED_SLACK_TICKS:
+        problems.append("%s: the stopped target ran (user CPU %d ticks, then %d): it was resumed"
+                        % (what, user_before, user))
+
+
+def check_runs_on(pid, what, problems):
+    os.kill(pid, signal.SIGCONT)
+    time.sleep(0.2)
+    _, cpu0 = proc_stat(pid)
+    time.sleep(0.5)
+    states = task_states(pid)
+    _, cpu1 = proc_stat(pid)
+    if any(s in "tT" for s in states.values()):
+        problems.append("%s: after SIGCONT the target's threads are %s" % (what, states))
+    if cpu1 <= cpu0:
+        problems.append("%s: after SIGCONT the target used no CPU in 0.5 s" % what)
+
+
+def job_stopped(name, python, work):
+    """A target stopped by SIGSTOP before pyflare starts, and one stopped while
+    pyflare records: stacks or one line, never a hang, and the stop kept."""
+    ready = os.path.join(work, "busy-stopped.json")
+    target = start([python, TARGET, work, "busy", ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    problems = []
+    pid = target.pid
+    try:
+        if wait_file(ready, target) is None:
+            return [check("stopped", ["the target did not start"])]
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGSTOP)
+        if not wait_stopped(pid):
+            return [check("stopped", ["SIGSTOP did not stop the target: %s" % task_states(pid)])]
+        cpu = user_ticks(pid)
+        out = os.path.join(work, "stopped.folded")
+        for cmd in (["dump", "--native", "--json", "--pid", str(pid)],
+                    ["record", "--native", "-d", "2", "-f", "folded", "-o", out, "--pid", str(pid)],
+                    ["record", "--native", "--idle", "-d", "2", "-f", "folded", "-o", out, "--pid", str(pid)]):
+            what = " ".join(cmd[:3])
+            if os.path.exists(out):
+                os.unlink(out)
+            rc, stdout, err = run([PYFLARE] + cmd)
+            text = err.decode(errors="replace").strip()
+            if rc is None:
+                problems.append("%s of a stopped target hung: %s" % (what, text))
+            elif rc != 0:
+                if len(text.splitlines()) != 1:
+                    problems.append("%s: exit %s, want stacks or one line: %s" % (what, rc, text))
+            elif cmd[0] == "dump":
+                t = main_thread(json.loads(stdout.decode()), pid)
+                names = [f["function"] for f in t["frames"]] if t else []
+                if "alternate" not in names or "<module>" not in names:
+                    problems.append("%s: the main thread's Python frames are missing: %s" % (what, names))
+                if not any(f["native"] for f in t["frames"]) and NATIVE_UNAVAILABLE not in names:
+                    problems.append("%s: no native frame and no %s mark: %s" % (what, NATIVE_UNAVAILABLE, names))
+            else:
+                if not re.search(r"^pyflare: \d+ stacks from \d+ samples", text, re.M):
+                    problems.append("%s: no summary: %s" % (what, text))
+                if not os.path.exists(out):
+                    problems.append("%s: exit 0 and no %s" % (what, out))
+                elif "--idle" in cmd:
+                    rows = folded_weights(out)
+                    if not rows or not all("alternate (" in ";".join(r[0]) for r in rows):
+                        problems.append("%s: want every stack under alternate(): %s" % (what, rows[:3]))
+            check_still_stopped(pid, cpu, what, problems)
+        check_runs_on(pid, "stopped before", problems)
+        # Stopped while pyflare records at 1 kHz (the SIGSTOP may come while
+        # pyflare has the threads paused: it must be handed back, not lost).
+        for round_ in range(3):
+            p = start([PYFLARE, "record", "--native", "-r", "1000", "-d", "2", "-f", "folded", "-o", out,
+                       "--pid", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.5 + 0.17 * round_)
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                _, err = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                stop(p)
+                problems.append("round %d: record --native hung once the target was stopped" % round_)
+                continue
+            _live.discard(p)
+            what = "round %d (stopped mid-recording)" % round_
+            if p.returncode != 0:
+                problems.append("%s: exit %s: %s" % (what, p.returncode, err.decode(errors="replace").strip()))
+            if not wait_stopped(pid, 5):
+                problems.append("%s: the target is not stopped: %s" % (what, task_states(pid)))
+            check_still_stopped(pid, user_ticks(pid), what, problems)
+            check_runs_on(pid, what, problems)
+        # Many stops while pyflare pauses the target at 1 kHz: each must take (a
+        # SIGSTOP that comes as pyflare pauses a thread is reported to pyflare,
+        # which must hand it back on resuming it, not swallow it).
+        p = start([PYFLARE, "record", "--native", "-r", "1000", "-d", "60", "-f", "folded", "-o", out,
+                   "--pid", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        lost = 0
+        for cycle in range(STOP_CYCLES):
+            os.kill(pid, signal.SIGSTOP)
+            lost += not wait_stopped(pid, 2)
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.01 + 0.001 * (cycle % 7))
+        p.send_signal(signal.SIGINT)
+        try:
+            _, err = p.communicate(timeout=60)
+            _live.discard(p)
+            if p.returncode != 0:
+                problems.append("record --native with %d stops: exit %s: %s"
+                                % (STOP_CYCLES, p.returncode, err.decode(errors="replace").strip()[-300:]))
+        except subprocess.TimeoutExpired:
+            stop(p)
+            problems.append("record --native did not end on SIGINT after %d stops" % STOP_CYCLES)
+        if lost:
+            problems.append("%d of %d SIGSTOPs sent during record --native did not stop the target" % (lost, STOP_CYCLES))
+        return [check("stopped", problems)]
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+        stop(target)
+
+
+def job_churn(name, python, work):
+    """Threads that start and end while record --native samples at 1 kHz, and
+    the process exiting mid-recording (launched, and by --pid)."""
+    job = "%s/churn" % name
+    problems = []
+    notes = []
+    for how in ("launched", "pid"):
+        ready = os.path.join(work, "churn-%s.json" % how)
+        out = os.path.join(work, "churn-%s.folded" % how)
+        cmd = [PYFLARE, "record", "--native", "-r", "1000", "-f", "folded", "-o", out]
+        target = None
+        if how == "launched":
+            rc, _, err = run(cmd + ["--", python, TARGET, work, "churn", ready, "2"], timeout=120)
+        else:
+            target = start([python, TARGET, work, "churn", ready, "3"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            if wait_file(ready, target) is None:
+                stop(target)
+                problems.append("%s: the target did not start" % how)
+                continue
+            rc, _, err = run(cmd + ["-d", "60", "--pid", str(target.pid)], timeout=120)
+            target.wait()
+            _live.discard(target)
+        text = err.decode(errors="replace").strip()
+        if rc != 0:
+            problems.append("%s: exit %s: %s" % (how, rc, text[-400:]))
+            continue
+        summary = re.search(r"^pyflare: (\d+) stacks from .*$", text, re.M)
+        if not summary:
+            problems.append("%s: no summary line: %s" % (how, text[-400:]))
+        if not os.path.exists(out):
+            problems.append("%s: no profile written" % how)
+            continue
+        rows = folded_weights(out)
+        marked = [r for r, _ in rows if NATIVE_UNAVAILABLE in r]
+        said = re.search(r"(\d+) stacks? without native frames", text)
+        # A thread that ends between the walk and the unwind is marked: a few
+        # stacks. Most of them marked, or no CPU seen, is TIDs lost (<3.11
+        # learns them from struct pthread, once spoiled by a thread not yet started).
+        if summary and said and int(said.group(1)) * 4 > int(summary.group(1)):
+            problems.append("%s: %s of %s stacks marked %s" % (how, said.group(1), summary.group(1), NATIVE_UNAVAILABLE))
+        if re.search(r"used 0\.000 s of CPU", text):
+            problems.append("%s: no CPU seen for any thread: %s" % (how, text[-300:]))
+        if bool(marked) != bool(said):
+            problems.append("%s: %d stacks marked %s, the summary says: %s"
+                            % (how, len(marked), NATIVE_UNAVAILABLE, summary.group(0) if summary else text))
+        # Python's part is never lost: every stack (marked or not) that has the
+        # worker's native leaf also has the Python function that called it.
+        for frames, _ in rows:
+            names = [f.split(" (")[0] for f in frames]
+            if "pf_burn_leaf" in names and not ("churn_thread" in names or "churn" in names):
+                problems.append("%s: pf_burn_leaf without its Python caller: %s" % (how, ";".join(frames)))
+                break
+            if NATIVE_UNAVAILABLE in names and not any(f.endswith(".py)") or ".py:" in f for f in frames):
+                problems.append("%s: a marked stack without Python frames: %s" % (how, ";".join(frames)))
+                break
+        if not any("churn_thread" in ";".join(r) and "pf_burn_leaf" in ";".join(r) for r, _ in rows):
+            problems.append("%s: no churn_thread -> pf_burn_leaf stack among %d" % (how, len(rows)))
+        notes.append("%s: %s stacks, %d marked" % (how, summary.group(1) if summary else "?", len(marked)))
+    return [check(job, problems, "; ".join(notes))]
+
+
 # ---------------------------------------------------------------- main --
 
 def guarded(job, name, *args):
@@ -477,8 +767,8 @@ def guarded(job, name, *args):
 
 
 def per_interpreter(name, python, root, selected):
-    if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "threads", "split")) \
-            and not (name == ONCE_ON and any(selected(j) for j in ("text", "hidden", "traced", "top", "sigkill"))):
+    if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "lost", "threads", "split", "churn")) \
+            and not (name == ONCE_ON and any(selected(j) for j in ("text", "hidden", "traced", "top", "sigkill", "stopped"))):
         return []
     work = sid_root.mkdtemp("nat", "native-%s-" % name) if root else tempfile.mkdtemp(prefix="pyflare-native-")
     os.chmod(work, 0o755)
@@ -493,10 +783,14 @@ def per_interpreter(name, python, root, selected):
             job = "%s/%s" % (name, {"nativemod": "dump-c", "cppmod": "dump-cpp", "nativemod_stripped": "stripped"}[module])
             if selected(job):
                 results += guarded(job_dump, job, name, python, work, module)
+        if selected("%s/lost" % name):
+            results += guarded(job_lost, "%s/lost" % name, name, python, work)
         if selected("%s/threads" % name) and re.match(r"(system-)?3\.(8|9|1\d)", name):
             results += guarded(job_threads, "%s/threads" % name, name, python, work)
         if selected("%s/split" % name):
             results += guarded(job_split, "%s/split" % name, name, python, work)
+        if selected("%s/churn" % name):
+            results += guarded(job_churn, "%s/churn" % name, name, python, work)
         if name == ONCE_ON:
             if selected("text"):
                 results += guarded(job_text, "text", name, python, work)
@@ -508,6 +802,8 @@ def per_interpreter(name, python, root, selected):
                 results += guarded(job_top, "top", name, python, work)
             if selected("sigkill"):
                 results += guarded(job_sigkill, "sigkill", name, python, work)
+            if selected("stopped"):
+                results += guarded(job_stopped, "stopped", name, python, work)
         return results
     finally:
         shutil.rmtree(work, ignore_errors=True)

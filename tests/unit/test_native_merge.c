@@ -41,6 +41,11 @@ int main(void) {
     n = native_merge(anon, far, 5, py, 4, 3, out, 32);
     CHECK_EQ_STR(render(out, n), "leaf python+0x10 call_middle python+0x10 Py_RunMain inner cb outer main");
 
+    /* An unwind that stopped at its first frame: its caller's stack pointer is
+     * unknown, so it holds no shim, and stays (it once stood for inner+cb). */
+    n = native_merge(anon, sps, 1, py, 4, 3, out, 32);
+    CHECK_EQ_STR(render(out, n), "leaf inner cb outer main");
+
     /* <=3.10 / 2.7: one call per frame object; a ".cold" part counts; 2.7's name. */
     py_frame objs[] = {{&c_inner, 1, 1, 0}, {&c_cb, 2, 1, 0}};
     target_native_sym cold[] = {N("_PyEval_EvalFrameDefault.cold"), N("glue"), N("_PyEval_EvalFrameDefault")};

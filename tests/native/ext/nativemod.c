@@ -86,6 +86,41 @@ KEEP static PyObject *nat_call_back(PyObject *self, PyObject *args) {
     return r;
 }
 
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/mman.h>
+/* pf_lost_spin(top): moves the stack pointer to top (a fresh mapping, all
+ * zeros), clears the frame pointer and spins for ever. Written in assembler
+ * without CFI, so no unwinder can go past it: tests/native's "lost" job sees
+ * what pyflare shows for a native stack that cannot be unwound. */
+void pf_lost_spin(void *top);
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".type pf_lost_spin, @function\n"
+        "pf_lost_spin:\n"
+        "    mov %rdi, %rsp\n"
+        "    xor %ebp, %ebp\n"
+        "1:  pause\n"
+        "    jmp 1b\n"
+        ".size pf_lost_spin, .-pf_lost_spin\n");
+
+/* lost(): spins in pf_lost_spin on a stack of its own, without the GIL, until killed. */
+KEEP static PyObject *nat_lost(PyObject *self, PyObject *args) {
+    size_t len = 1 << 16;
+    char *stack = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED)
+        return PyErr_NoMemory();
+    Py_BEGIN_ALLOW_THREADS
+    pf_lost_spin(stack + len / 2);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+#else
+static PyObject *nat_lost(PyObject *self, PyObject *args) {
+    PyErr_SetString(PyExc_NotImplementedError, "lost() is x86-64 Linux only");
+    return NULL;
+}
+#endif
+
 static PyObject *nat_stop(PyObject *self, PyObject *args) {
     stop_spinning = 1;
     Py_RETURN_NONE;
@@ -96,6 +131,7 @@ static PyMethodDef methods[] = {
     {"burn", nat_burn, METH_VARARGS, "burn n rounds in pf_burn_leaf"},
     {"call_back", nat_call_back, METH_VARARGS, "call f() through pf_call_middle"},
     {"stop", nat_stop, METH_NOARGS, "end spin() in every thread"},
+    {"lost", nat_lost, METH_NOARGS, "spin for ever on a stack no unwinder can follow"},
     {NULL, NULL, 0, NULL},
 };
 

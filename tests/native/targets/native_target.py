@@ -7,6 +7,9 @@ it is doing.
       py_inner -> MODULE.spin(): writes READY (JSON: the stack it is in,
       outermost first, as its own traceback has it, with the native functions
       the module's source puts between) and spins there until killed.
+  native_target.py EXTDIR lost READY
+      the same chain through nativemod, but py_inner calls nativemod.lost():
+      spins in pf_lost_spin, whose stack no unwinder can follow.
   native_target.py EXTDIR threads READY
       two threads spin at once without the GIL: "chain" runs main's chain
       above, writing READY-chain.json, and "direct" calls nativemod.spin()
@@ -17,6 +20,10 @@ it is doing.
       writes READY: {"py_work": s, "pf_burn_leaf": s} and exits.
   native_target.py EXTDIR busy READY
       the same alternation for ever; writes READY once running.
+  native_target.py EXTDIR churn READY SECONDS
+      for SECONDS (wall clock), threads that live a millisecond or so each
+      (churn_thread: py_work, then nativemod.burn), two at a time, while the
+      main thread does the same; writes READY once running, then exits.
 """
 import json
 import os
@@ -34,6 +41,7 @@ NATIVE = {
     "cppmod": (["cpp_call_back", "pfns::Caller<int>::invoke(_object*)"],
                ["cpp_spin", "long pfns::spin_tpl<long>(long)"]),
     "nativemod_stripped": ([], []),  # no names: the suite expects none
+    "lost": (["nat_call_back", "pf_call_middle"], ["nat_lost", "pf_lost_spin"]),
 }
 
 
@@ -65,8 +73,11 @@ MOD = None
 READY = None
 
 
+SPIN = "spin"
+
+
 def py_inner():
-    say_stack(MOD.__name__, READY) or MOD.spin()
+    say_stack(MOD.__name__ if SPIN == "spin" else SPIN, READY) or getattr(MOD, SPIN)()
 
 
 def py_callback():
@@ -111,8 +122,31 @@ def t_direct():
     say_stack("nativemod", READY_DIRECT) or MOD.spin()
 
 
+def churn_thread():
+    import nativemod
+    py_work(2000)
+    nativemod.burn(200000)
+
+
+def churn(seconds, ready):
+    import nativemod
+    write_json(ready, {"pid": os.getpid()})
+    end = time.time() + seconds
+    while time.time() < end:
+        pair = [threading.Thread(target=churn_thread) for _ in range(2)]
+        for t in pair:
+            t.start()
+        py_work(2000)
+        nativemod.burn(200000)
+        for t in pair:
+            t.join()
+
+
 if MODE == "stack":
     MOD, READY = __import__(sys.argv[3]), sys.argv[4]
+    main()
+elif MODE == "lost":
+    MOD, READY, SPIN = __import__("nativemod"), sys.argv[3], "lost"
     main()
 elif MODE == "threads":
     MOD = __import__("nativemod")
@@ -124,5 +158,7 @@ elif MODE == "threads":
     time.sleep(3600)
 elif MODE == "split":
     write_json(sys.argv[3], alternate(float(sys.argv[4]), None, False))
+elif MODE == "churn":
+    churn(float(sys.argv[4]), sys.argv[3])
 elif MODE == "busy":
     alternate(None, sys.argv[3], True)

@@ -284,7 +284,7 @@ def case_module(interp):
     check(meta["mode"] == "sampled" and meta["rate_hz"] == 1000 and meta["period_ns"] == 1000000,
           "meta: %r" % meta)
     check("threads.py" in meta["command"] and meta["python"] == interp, "command/python: %r" % meta)
-    check(meta["format_version"] == 2 and meta["cpu_weighted"], "meta: %r" % meta)
+    check(meta["format_version"] == 3 and meta["cpu_weighted"], "meta: %r" % meta)
     made = os.path.getmtime(base + ".pyflare")
     check(made - 120 < meta["start_unix_ns"] / 1e9 <= made, "start %s, file made %s" % (meta["start_unix_ns"], made))
     # per-function figures: record's own pstats file, read by pstats
@@ -314,12 +314,16 @@ def case_module(interp):
     check(got["tree_self"] == sum(folded.values()), "tree self %d, folded %d" % (got["tree_self"], sum(folded.values())))
     # version 1 (still read): the same samples, as the module saw them,
     # written in version 1's layout, convert to the same bytes
+    # and version 2 (still read): the same columns, decoded here from their
+    # range code by the format's description, kept as bytes
     v1 = as_version1(base + ".pyflare", got["sample_list"], len(got["threads"]))
-    for fmt in ("folded", "speedscope", "html"):
-        r = pf("convert", v1, "%s.v1.%s" % (base, fmt))
-        check(r.returncode == 0, "convert a version 1 capture: %s" % r.stderr.decode())
-        check(read("%s.v1.%s" % (base, fmt)) == read("%s.%s" % (base, fmt)),
-              "a version 1 capture of the same samples converts to other %s" % fmt)
+    v2 = as_version2(base + ".pyflare")
+    for old, v in ((v1, "v1"), (v2, "v2")):
+        for fmt in ("folded", "speedscope", "html"):
+            r = pf("convert", old, "%s.%s.%s" % (base, v, fmt))
+            check(r.returncode == 0, "convert a version %s capture: %s" % (v, r.stderr.decode()))
+            check(read("%s.%s.%s" % (base, v, fmt)) == read("%s.%s" % (base, fmt)),
+                  "a version %s capture of the same samples converts to other %s" % (v[1], fmt))
     # trace: the exact counts
     cap = os.path.join(TMP, "tr-%s.trace.pyflare" % interp)
     if not os.path.exists(cap):
@@ -396,6 +400,87 @@ def as_version1(path, samples, nthreads):
     with open(v1, "wb") as f:
         f.write(bytes(head) + zlib.compress(bytes(out)))
     return v1
+
+
+def decode_column(coded, n):
+    """A version 3 column's n bytes from its range-coded ones, as
+    capture_read.h describes the coder (written here from that text, not
+    from the C): a tree of 16-bit probabilities of a 1 over each byte's bits,
+    each moved 1/32 of the way to the bit seen; 32-bit bounds."""
+    if n == 0:
+        return b""
+    prob, lo, hi, at = [1 << 15] * 256, 0, 0xFFFFFFFF, 4
+    x = int.from_bytes(coded[:4].ljust(4, b"\0"), "big")
+    out = bytearray()
+    for _ in range(n):
+        node = 1
+        for _ in range(8):
+            p = prob[node]
+            mid = lo + (((hi - lo) * p) >> 16)
+            bit = 1 if x <= mid else 0
+            if bit:
+                hi, prob[node] = mid, p + ((65536 - p) >> 5)
+            else:
+                lo, prob[node] = mid + 1, p - (p >> 5)
+            node = node * 2 + bit
+            while (lo ^ hi) & 0xFF000000 == 0:
+                lo, hi = (lo << 8) & 0xFFFFFFFF, ((hi << 8) & 0xFFFFFFFF) | 0xFF
+                x = ((x << 8) & 0xFFFFFFFF) | (coded[at] if at < len(coded) else 0)
+                at += 1
+        out.append(node & 0xFF)
+    check(at == len(coded), "a column decoded from %d of its %d coded bytes" % (at, len(coded)))
+    return bytes(out)
+
+
+def as_version2(path):
+    """path's capture (version 3) in version 2's layout: the same sample
+    columns, each decoded from its range code (decode_column) and kept as
+    bytes; deflated as pyflare deflates. Returns the new file's path."""
+    data = read(path)
+    body = zlib.decompress(data[32:])
+
+    def get(buf, at):
+        v = shift = 0
+        while True:
+            b = buf[at]
+            at += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v, at
+
+    out, at = bytearray(), 0
+    while True:
+        start = at
+        tag, at = get(body, at)
+        if tag == 0:
+            out += body[start:at]
+            break
+        length, at = get(body, at)
+        if tag != 8:
+            out += body[start:at + length]
+        else:
+            sec, p = body[at:at + length], 0
+            ns, p = get(sec, p)
+            payload = bytearray(varint(ns))
+            for _ in range(8):  # the version 2 columns, in order
+                n, p = get(sec, p)
+                clen, p = get(sec, p)
+                col = decode_column(sec[p:p + clen], n)
+                p += clen
+                payload += varint(len(col)) + col
+            check(p == len(sec), "the samples section has %d bytes past its columns" % (len(sec) - p))
+            out += varint(8) + varint(len(payload)) + payload
+        at += length
+    head = bytearray(data[:32])
+    check(head[8:12] == (3).to_bytes(4, "little"), "the capture is not version 3")
+    head[8:12] = (2).to_bytes(4, "little")
+    head[16:24] = len(out).to_bytes(8, "little")
+    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
+    v2 = path + ".v2.pyflare"
+    with open(v2, "wb") as f:
+        f.write(bytes(head) + zlib.compress(bytes(out)))
+    return v2
 
 
 CORRUPT_SCRIPT = r'''

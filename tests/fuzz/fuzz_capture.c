@@ -6,7 +6,9 @@
  *         -Isrc tests/fuzz/fuzz_capture.c src/input/?*.c src/report/?*.c src/output/?*.c src/profile/?*.c \
  *         src/base/?*.c build/gen/assets.c -lz -lm -o build/fuzz_capture
  *   mkdir -p build/fuzz_corpus_capture && build/fuzz_capture build/fuzz_corpus_capture -max_total_time=180
- * Seeds: tests/capture/run.py --seeds DIR writes real captures (both kinds below).
+ * Seeds: small real captures in both kinds below: a file after a 0 byte, and its
+ * body (inflated, SOURCES left out to keep it small) after a 1 (a version 2
+ * body after a 5).
  *
  * The first input byte picks how the rest is read: bit 0 clear, as a whole
  * file (magic, header, zlib: what a damaged download looks like); set, as a

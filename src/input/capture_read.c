@@ -29,6 +29,7 @@ struct rd {
     pf_error *err;
     const unsigned char *coded_at; /* a decoded column (version 3): where its coded bytes are, else NULL */
     const rd *coded_in;            /* and the reader of the data they are in */
+    size_t file_len;               /* the whole file's bytes, for the bound on samples */
 };
 
 static int corrupt_at(rd *r, const unsigned char *at, const char *what) {
@@ -422,8 +423,9 @@ static int decode_column(rd *r, unsigned char **out, rd *col) {
         return -1;
     if (coded > (uint64_t)(r->end - r->p))
         return corrupt_at(r, at, "a column of samples runs past the end of its section");
-    if (len > (coded + 1) * CAP_CODER_RATIO || (len == 0) != (coded == 0))
-        return corrupt_at(r, at, "a column of samples claims more bytes than its coded ones can hold");
+    if (len > (coded + 1) * CAP_CODER_RATIO || len / CAP_COLUMN_PER_BYTE > r->file_len || (len == 0) != (coded == 0))
+        return corrupt_at(r, at, "a column of samples claims more bytes than its coded ones (or a file this small) "
+                          "can hold");
     const unsigned char *in = r->p, *in_end = r->p + coded;
     r->p = in_end;
     *out = malloc(len ? (size_t)len : 1);
@@ -515,6 +517,12 @@ static int replay_samples(rd *r, pf_profile *p, state *st, uint64_t n, const uns
                     (uint64_t)(col[CAP_COL_SCHED].end - col[CAP_COL_SCHED].p);
     if (n > most || n > UINT32_MAX)
         return corrupt_at(r, at_n, "more samples than the section can hold");
+    /* Deflate and the range coder each let a byte stand for a thousand or
+     * more, and a run of one stack costs nearly nothing per sample: so a tiny
+     * file could still ask for billions. A real one holds far fewer samples
+     * a byte than this (a 10-minute 5-thread recording: about 11). */
+    if (n / CAP_SAMPLES_PER_BYTE > r->file_len)
+        return corrupt_at(r, at_n, "more samples than a file this small can hold");
     size_t nt = (size_t)st->nthread;
     cap_sample_slot *slot = calloc(nt + 2, sizeof *slot);
     if (!slot)
@@ -883,7 +891,7 @@ int in_read_capture_mem(const unsigned char *data, size_t len, const char *name,
                        "(the file was damaged)", name);
     }
     info->version = version;
-    rd r = {in, in + in_len, in, CAPTURE_HEADER_LEN, encoding == CAPTURE_STORED, name, err, NULL, NULL};
+    rd r = {in, in + in_len, in, CAPTURE_HEADER_LEN, encoding == CAPTURE_STORED, name, err, NULL, NULL, len};
     int rc = read_body(&r, p, info, version);
     free(body);
     if (rc != 0)

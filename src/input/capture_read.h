@@ -156,6 +156,13 @@ typedef struct cap_coder_model {
 } cap_coder_model;
 void cap_coder_model_init(cap_coder_model *m);
 
+/* The most samples a capture may hold for each byte of its file (what
+ * keeps a tiny file from asking for billions of samples' memory). */
+#define CAP_SAMPLES_PER_BYTE 65536u
+/* The same for a decoded column's bytes (the skip column of one thread
+ * idle for hours: a 255 byte every 255 samples, coded in almost nothing). */
+#define CAP_COLUMN_PER_BYTE 512u
+
 /* How many distinct nodes a thread's list remembers; also the change code
  * of a node given in full. */
 #define CAP_RECENT 64

@@ -36,6 +36,10 @@ Cases (FILTER keeps those whose name contains one of the words):
                    command, version, start time); those samples written in
                    format version 1's layout convert to the same bytes (old
                    captures are still read); trace: fib's exact calls
+  bombs            a small file with a correct checksum claiming a 1 GB
+                   column, and one claiming 100000 samples a byte (one
+                   thread in one stack): each refused in one line naming the
+                   offset, before the memory is asked for
   INTERP/module-corrupt  every truncation and bit flip of the corrupt case's
                    capture, loaded: ValueError naming the offset, no crash
   errors           record with several -o and --format; --rate with a capture
@@ -434,6 +438,61 @@ def decode_column(coded, n):
     return bytes(out)
 
 
+def encode_column(data):
+    """data range-coded as a version 3 column (the inverse of decode_column)."""
+    if not data:
+        return b""
+    prob, lo, hi, out = [1 << 15] * 256, 0, 0xFFFFFFFF, bytearray()
+    for byte in data:
+        node = 1
+        for k in range(7, -1, -1):
+            bit, p = (byte >> k) & 1, prob[node]
+            mid = lo + (((hi - lo) * p) >> 16)
+            if bit:
+                hi, prob[node] = mid, p + ((65536 - p) >> 5)
+            else:
+                lo, prob[node] = mid + 1, p - (p >> 5)
+            node = node * 2 + bit
+            while (lo ^ hi) & 0xFF000000 == 0:
+                out.append(hi >> 24)
+                lo, hi = (lo << 8) & 0xFFFFFFFF, ((hi << 8) & 0xFFFFFFFF) | 0xFF
+    return bytes(out) + lo.to_bytes(4, "big")
+
+
+def with_samples(path, payload, dest):
+    """path's capture with its SAMPLES section's payload replaced, written to
+    dest with a correct length and checksum (so the reader gets past them)."""
+    data = read(path)
+    body = zlib.decompress(data[32:])
+
+    def get(at):
+        v = shift = 0
+        while True:
+            b = body[at]
+            at += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v, at
+
+    out, at = bytearray(), 0
+    while True:
+        start = at
+        tag, at = get(at)
+        if tag == 0:
+            out += body[start:at]
+            break
+        length, at = get(at)
+        out += varint(tag) + varint(len(payload)) + payload if tag == 8 else body[start:at + length]
+        at += length
+    head = bytearray(data[:32])
+    head[16:24] = len(out).to_bytes(8, "little")
+    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
+    with open(dest, "wb") as f:
+        f.write(bytes(head) + zlib.compress(bytes(out), 9))
+    return os.path.getsize(dest)
+
+
 def as_version2(path):
     """path's capture (version 3) in version 2's layout: the same sample
     columns, each decoded from its range code (decode_column) and kept as
@@ -611,6 +670,36 @@ def case_corrupt():
           "padding changed nothing)" % (len(data) - 1, len(data) - harmless, len(data), harmless))
 
 
+def case_bombs():
+    """Small files that claim huge sample logs, with a correct checksum: a
+    column of a gigabyte coded in a megabyte of zeros (which deflate takes to
+    about a kilobyte), and a log of one thread in one stack for over 65536
+    samples a byte of file (its skip column of 255s coded in next to
+    nothing). Each is refused in one line, before the memory is asked for."""
+    src = os.path.join(TMP, "small.pyflare")
+    if not os.path.exists(src):
+        raise Skip("needs the corrupt case's capture")
+    bad, out = os.path.join(TMP, "bomb.pyflare"), os.path.join(TMP, "bomb.svg")
+    empty = varint(0) + varint(0)
+    cols = varint(1 << 30) + varint(1 << 20) + bytes(1 << 20) + empty * 7
+    size = with_samples(src, varint(255) + cols, bad)
+    r = pf("convert", bad, out, timeout=60)
+    one_line_error(r, "a %d-byte file with a 1 GB column" % size, out)
+    check(b"a file this small" in r.stderr, "the column bomb: %s" % r.stderr.decode())
+    size = 2000
+    for _ in range(3):  # the file's size depends on the count it holds
+        n = size * 100000 // 255 * 255
+        skip = bytes([255]) * (n // 255) + b"\0"
+        payload = varint(n)
+        for col in (skip, b"", b"", b"", b"\0", varint(n - 1), b"", b""):
+            payload += varint(len(col)) + varint(len(encode_column(col))) + encode_column(col)
+        size = with_samples(src, payload, bad)
+    r = pf("convert", bad, out, timeout=60)
+    one_line_error(r, "a %d-byte file of %d samples" % (size, n), out)
+    check(b"a file this small" in r.stderr, "the sample bomb: %s" % r.stderr.decode())
+    print("     a %d-byte file claiming %d samples refused: %s" % (size, n, r.stderr.decode().strip()))
+
+
 def case_errors():
     r = pf("record", "-f", "svg", "-o", "a.pyflare", "-o", "b.svg", "--pid", "1")
     check(r.returncode == 2 and b"--format" in r.stderr, "several -o with --format: %r" % r.stderr)
@@ -752,6 +841,7 @@ def main():
     run_test("diff", case_diff)
     run_test("folded", case_folded)
     run_test("corrupt", case_corrupt)
+    run_test("bombs", case_bombs)
     for interp in interps:
         run_test("%s/module" % interp, case_module, interp)
         run_test("%s/module-corrupt" % interp, case_module_corrupt, interp)

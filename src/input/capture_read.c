@@ -20,15 +20,24 @@
  * (deflate's limit is about 1032). */
 #define MAX_RATIO 1100u
 
-typedef struct rd {
+typedef struct rd rd;
+struct rd {
     const unsigned char *p, *end, *base;
     size_t shown_base;    /* what offset 0 of the body is called in messages */
     int body_is_file;     /* offsets are the file's (stored body) or the body's */
     const char *name;
     pf_error *err;
-} rd;
+    const unsigned char *coded_at; /* a decoded column (version 3): where its coded bytes are, else NULL */
+    const rd *coded_in;            /* and the reader of the data they are in */
+    size_t file_len;               /* the whole file's bytes, for the bound on samples */
+};
 
 static int corrupt_at(rd *r, const unsigned char *at, const char *what) {
+    if (r->coded_at) { /* a column decoded into its own buffer: name where it is coded, and the byte in it */
+        char msg[256];
+        snprintf(msg, sizeof msg, "byte %zu of the column coded here: %s", (size_t)(at - r->base), what);
+        return corrupt_at((rd *)r->coded_in, r->coded_at, msg);
+    }
     size_t off = (size_t)(at - r->base);
     if (r->body_is_file)
         return pf_fail(r->err, PF_ERR_CORRUPT, "%s: corrupt capture at offset %zu: %s", r->name, off + r->shown_base,
@@ -364,6 +373,11 @@ static int read_samples_v1(rd *r, pf_profile *p, state *st) {
     return rc;
 }
 
+void cap_coder_model_init(cap_coder_model *m) {
+    for (int i = 0; i < 256; i++)
+        m->p[i] = 1u << (CAP_CODER_BITS - 1);
+}
+
 void cap_sample_slots_init(cap_sample_slot *slot, size_t nt) {
     for (size_t i = 0; i < nt + 2; i++) {
         slot[i].follow = (uint32_t)(i + 1);
@@ -398,9 +412,70 @@ int64_t cap_sample_tick(uint64_t period_ns) {
     return period_ns && period_ns % 1000 == 0 && period_ns / 1000 <= INT32_MAX ? (int64_t)(period_ns / 1000) : 0;
 }
 
-/* Version 2's sample log (capture_read.h): the schedule where it deviates
- * from the prediction, and each thread's node and weight once a run, with the
- * writer's own prediction (cap_sample_slot). */
+/* A version 3 column: its bytes decoded (capture_read.h; the coder is
+ * output/capture.c's put_coded run backwards) into *out, which the caller
+ * frees. The decoder reads as many bytes as the encoder wrote, so any other
+ * count is corruption. */
+static int decode_column(rd *r, unsigned char **out, rd *col) {
+    uint64_t len, coded;
+    const unsigned char *at = r->p;
+    if (get_u(r, &len) != 0 || get_u(r, &coded) != 0)
+        return -1;
+    if (coded > (uint64_t)(r->end - r->p))
+        return corrupt_at(r, at, "a column of samples runs past the end of its section");
+    if (len > (coded + 1) * CAP_CODER_RATIO || len / CAP_COLUMN_PER_BYTE > r->file_len || (len == 0) != (coded == 0))
+        return corrupt_at(r, at, "a column of samples claims more bytes than its coded ones (or a file this small) "
+                          "can hold");
+    const unsigned char *in = r->p, *in_end = r->p + coded;
+    r->p = in_end;
+    *out = malloc(len ? (size_t)len : 1);
+    if (!*out)
+        return nomem(r);
+    cap_coder_model m;
+    cap_coder_model_init(&m);
+    uint32_t lo = 0, hi = UINT32_MAX, x = 0;
+    const unsigned char *next = in;
+    uint64_t read = 0; /* bytes the decoder took in, past the end counted as zeros */
+    for (; read < 4 && len; read++)
+        x = x << 8 | (next < in_end ? *next++ : 0);
+    for (uint64_t i = 0; i < len; i++) {
+        unsigned node = 1;
+        for (int k = 0; k < 8; k++) {
+            uint16_t *pr = &m.p[node];
+            uint32_t mid = lo + (uint32_t)(((uint64_t)(hi - lo) * *pr) >> CAP_CODER_BITS);
+            unsigned bit = x <= mid;
+            if (bit) {
+                hi = mid;
+                *pr = (uint16_t)(*pr + (((1u << CAP_CODER_BITS) - *pr) >> CAP_CODER_SHIFT));
+            } else {
+                lo = mid + 1;
+                *pr = (uint16_t)(*pr - (*pr >> CAP_CODER_SHIFT));
+            }
+            node = node << 1 | bit;
+            while (((lo ^ hi) & 0xff000000u) == 0) {
+                lo <<= 8;
+                hi = hi << 8 | 0xff;
+                x = x << 8 | (next < in_end ? *next++ : 0);
+                read++;
+            }
+        }
+        (*out)[i] = (unsigned char)node;
+    }
+    if (read != coded)
+        return corrupt_at(r, in, "a column's coded bytes do not decode to its length");
+    *col = *r;
+    col->base = col->p = *out;
+    col->end = *out + len;
+    col->coded_at = in;
+    col->coded_in = r;
+    return 0;
+}
+
+static int replay_samples(rd *r, pf_profile *p, state *st, uint64_t n, const unsigned char *at_n, rd *col);
+
+/* The sample log of versions 2 and 3 (capture_read.h): the schedule where it
+ * deviates from the prediction, and each thread's node and weight once a run,
+ * with the writer's own prediction (cap_sample_slot). */
 static int read_samples(rd *r, pf_profile *p, state *st) {
     if (st->version < 2)
         return read_samples_v1(r, p, st);
@@ -409,23 +484,45 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
     if (get_u(r, &n) != 0)
         return -1;
     rd col[CAP_SAMPLE_COLUMNS];
-    for (int c = 0; c < CAP_SAMPLE_COLUMNS; c++) {
+    unsigned char *decoded[CAP_SAMPLE_COLUMNS] = {0};
+    int rc = 0;
+    for (int c = 0; c < CAP_SAMPLE_COLUMNS && rc == 0; c++) {
+        if (st->version >= 3) {
+            rc = decode_column(r, &decoded[c], &col[c]);
+            continue;
+        }
         uint64_t len;
         const unsigned char *at = r->p;
         if (get_u(r, &len) != 0)
-            return -1;
-        if (len > (uint64_t)(r->end - r->p))
-            return corrupt_at(r, at, "a column of samples runs past the end of its section");
-        col[c] = *r;
-        col[c].end = r->p + len;
-        r->p += len;
+            rc = -1;
+        else if (len > (uint64_t)(r->end - r->p))
+            rc = corrupt_at(r, at, "a column of samples runs past the end of its section");
+        else {
+            col[c] = *r;
+            col[c].end = r->p + len;
+            r->p += len;
+        }
     }
+    if (rc == 0)
+        rc = replay_samples(r, p, st, n, at_n, col);
+    for (int c = 0; c < CAP_SAMPLE_COLUMNS; c++)
+        free(decoded[c]);
+    return rc;
+}
+
+static int replay_samples(rd *r, pf_profile *p, state *st, uint64_t n, const unsigned char *at_n, rd *col) {
     /* Each sample is one of a skip byte's (255 at most) or has a sched
      * byte: what bounds the memory a small file can ask for. */
     uint64_t most = (uint64_t)(col[CAP_COL_SKIP].end - col[CAP_COL_SKIP].p) * CAP_SKIP_CHUNK +
                     (uint64_t)(col[CAP_COL_SCHED].end - col[CAP_COL_SCHED].p);
     if (n > most || n > UINT32_MAX)
         return corrupt_at(r, at_n, "more samples than the section can hold");
+    /* Deflate and the range coder each let a byte stand for a thousand or
+     * more, and a run of one stack costs nearly nothing per sample: so a tiny
+     * file could still ask for billions. A real one holds far fewer samples
+     * a byte than this (a 10-minute 5-thread recording: about 11). */
+    if (n / CAP_SAMPLES_PER_BYTE > r->file_len)
+        return corrupt_at(r, at_n, "more samples than a file this small can hold");
     size_t nt = (size_t)st->nthread;
     cap_sample_slot *slot = calloc(nt + 2, sizeof *slot);
     if (!slot)
@@ -442,7 +539,7 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
         while (skip == 0 && !sched_next) {
             const unsigned char *at = col[CAP_COL_SKIP].p;
             if (at >= col[CAP_COL_SKIP].end) {
-                rc = corrupt_at(r, at, "the samples' skip column ends early");
+                rc = corrupt_at(&col[CAP_COL_SKIP], at, "the samples' skip column ends early");
                 break;
             }
             col[CAP_COL_SKIP].p++;
@@ -457,13 +554,13 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
             const unsigned char *at = col[CAP_COL_SCHED].p;
             sched_next = 0;
             if (at >= col[CAP_COL_SCHED].end) {
-                rc = corrupt_at(r, at, "the samples' sched column ends early");
+                rc = corrupt_at(&col[CAP_COL_SCHED], at, "the samples' sched column ends early");
                 break;
             }
             sched = *col[CAP_COL_SCHED].p++;
             if (!sched || (sched & ~(unsigned)CAP_SCHED_ALL) ||
                 (sched & CAP_SCHED_TIME_MASK) == CAP_SCHED_TIME_MASK) {
-                rc = corrupt_at(r, at, "a sample's sched byte is not one the format has");
+                rc = corrupt_at(&col[CAP_COL_SCHED], at, "a sample's sched byte is not one the format has");
                 break;
             }
         }
@@ -487,7 +584,7 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
             }
             dt = (int64_t)(u >> 2) ^ -(int64_t)((u >> 1) & 1);
             if (!(u & 1) && (!fixed_tick || __builtin_mul_overflow(dt, fixed_tick, &dt))) {
-                rc = corrupt_at(r, at_time, "a sample's time is out of range");
+                rc = corrupt_at(&col[CAP_COL_TIME], at_time, "a sample's time is out of range");
                 break;
             }
             if (!fixed_tick)
@@ -498,7 +595,7 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
         }
         t->same_time = dt == 0;
         if (__builtin_add_overflow(us, dt, &us) || us < 0 || (uint64_t)us > UINT64_MAX / 1000) {
-            rc = corrupt_at(r, at_time, "a sample's time is out of range");
+            rc = corrupt_at(&col[CAP_COL_TIME], at_time, "a sample's time is out of range");
             break;
         }
         if (!t->recent && cap_sample_slot_open(t) != 0) {
@@ -508,13 +605,13 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
         if (t->left == 0) { /* a run starts */
             const unsigned char *at = col[CAP_COL_CHANGE].p;
             if (at >= col[CAP_COL_CHANGE].end) {
-                rc = corrupt_at(r, at, "the samples' change column ends early");
+                rc = corrupt_at(&col[CAP_COL_CHANGE], at, "the samples' change column ends early");
                 break;
             }
             unsigned change = *col[CAP_COL_CHANGE].p++, code = change & ~(unsigned)CAP_CHANGE_WEIGHT;
             uint64_t len;
             if (code > CAP_RECENT || (code && code < CAP_RECENT && code >= t->len)) {
-                rc = corrupt_at(r, at, "a run's change byte names no recent stack of its thread");
+                rc = corrupt_at(&col[CAP_COL_CHANGE], at, "a run's change byte names no recent stack of its thread");
                 break;
             }
             if (code == CAP_RECENT) {
@@ -525,7 +622,7 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
                     break;
                 }
                 if (__builtin_add_overflow((int64_t)t->recent[0], dnode, &v) || v < 0 || (uint64_t)v >= st->nnode) {
-                    rc = corrupt_at(r, at_node, "a sample's node is out of range");
+                    rc = corrupt_at(&col[CAP_COL_NODE], at_node, "a sample's node is out of range");
                     break;
                 }
                 cap_sample_slot_front(t, t->len, (pf_node_id)v);
@@ -549,10 +646,10 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
     }
     if (rc == 0 && !pf_profile_failed(p)) {
         if (skip || (!sched_next && (col[CAP_COL_SKIP].p >= col[CAP_COL_SKIP].end || *col[CAP_COL_SKIP].p++ != 0)))
-            rc = corrupt_at(r, col[CAP_COL_SKIP].p, "the samples' skip column does not end where the samples do");
+            rc = corrupt_at(&col[CAP_COL_SKIP], col[CAP_COL_SKIP].p, "the samples' skip column does not end where the samples do");
         for (size_t k = 0; rc == 0 && k < nt + 2; k++)
             if (slot[k].left)
-                rc = corrupt_at(r, col[CAP_COL_RUNS].p, "a thread's run goes on past the last sample");
+                rc = corrupt_at(&col[CAP_COL_RUNS], col[CAP_COL_RUNS].p, "a thread's run goes on past the last sample");
     }
     cap_sample_slots_free(slot, nt);
     pf_profile_log_samples(p, 0);
@@ -560,7 +657,7 @@ static int read_samples(rd *r, pf_profile *p, state *st) {
         return nomem(r);
     for (int c = 0; rc == 0 && c < CAP_SAMPLE_COLUMNS; c++)
         if (col[c].p != col[c].end)
-            rc = corrupt_at(r, col[c].p, "a column of samples is longer than its samples");
+            rc = corrupt_at(&col[c], col[c].p, "a column of samples is longer than its samples");
     return rc;
 }
 
@@ -794,7 +891,7 @@ int in_read_capture_mem(const unsigned char *data, size_t len, const char *name,
                        "(the file was damaged)", name);
     }
     info->version = version;
-    rd r = {in, in + in_len, in, CAPTURE_HEADER_LEN, encoding == CAPTURE_STORED, name, err};
+    rd r = {in, in + in_len, in, CAPTURE_HEADER_LEN, encoding == CAPTURE_STORED, name, err, NULL, NULL, len};
     int rc = read_body(&r, p, info, version);
     free(body);
     if (rc != 0)

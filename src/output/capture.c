@@ -5,7 +5,9 @@
  * The body is built in memory, then deflated. The sample log dominates: it
  * is coded against what the samples before predict (build_samples), in
  * columns written one after another, because each column alone is far more
- * regular than the rows are. */
+ * regular than the rows are, and each column is range-coded (put_coded):
+ * its bytes are about as random as their order-0 statistics say, which an
+ * adaptive model codes closer than deflate does. */
 #include "input/capture_read.h"
 #include "base/grow.h"
 #include "output/writer.h"
@@ -78,7 +80,7 @@ static void put_u64le(unsigned char *at, uint64_t v) {
         at[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* The sample log (SAMPLES, version 2: the layout is in capture_read.h).
+/* The sample log (SAMPLES, version 3: the layout is in capture_read.h).
  * A recording is a tick every 1/rate with each thread sampled at it, and a
  * thread stays in one stack for a run of samples, then moves to one it was
  * in a moment ago (a loop's hot stacks): so the schedule is written only
@@ -89,6 +91,44 @@ static void put_u64le(unsigned char *at, uint64_t v) {
 static void put_byte(buf *b, unsigned v) {
     unsigned char c = (unsigned char)v;
     put_bytes(b, &c, 1);
+}
+
+/* A column's bytes range-coded (version 3, capture_read.h): the bounds
+ * narrow to each bit's share of the interval; when their top bytes agree
+ * that byte is settled and shifted out. */
+typedef struct coder {
+    uint32_t lo, hi;
+    buf *out;
+} coder;
+
+static void code_bit(coder *c, uint16_t *p, unsigned bit) {
+    uint32_t mid = c->lo + (uint32_t)(((uint64_t)(c->hi - c->lo) * *p) >> CAP_CODER_BITS);
+    if (bit) {
+        c->hi = mid;
+        *p = (uint16_t)(*p + (((1u << CAP_CODER_BITS) - *p) >> CAP_CODER_SHIFT));
+    } else {
+        c->lo = mid + 1;
+        *p = (uint16_t)(*p - (*p >> CAP_CODER_SHIFT));
+    }
+    while (((c->lo ^ c->hi) & 0xff000000u) == 0) {
+        put_byte(c->out, c->hi >> 24);
+        c->lo <<= 8;
+        c->hi = c->hi << 8 | 0xff;
+    }
+}
+
+static void put_coded(buf *out, const buf *col) {
+    cap_coder_model m;
+    cap_coder_model_init(&m);
+    coder c = {0, UINT32_MAX, out};
+    for (size_t i = 0; i < col->len; i++)
+        for (unsigned at = 1, k = 8; k-- > 0;) {
+            unsigned bit = (col->data[i] >> k) & 1;
+            code_bit(&c, &m.p[at], bit);
+            at = at << 1 | bit;
+        }
+    for (int k = 3; k >= 0; k--)
+        put_byte(out, c.lo >> (8 * k));
 }
 
 static void build_samples(const pf_profile *p, buf *out) {
@@ -212,7 +252,14 @@ static void build_samples(const pf_profile *p, buf *out) {
         if (col[c].failed)
             out->failed = 1;
         put_u(out, col[c].len);
-        put_bytes(out, col[c].data, col[c].len);
+        buf coded = {0};
+        if (col[c].len)
+            put_coded(&coded, &col[c]);
+        if (coded.failed)
+            out->failed = 1;
+        put_u(out, coded.len);
+        put_bytes(out, coded.data, coded.len);
+        free(coded.data);
         free(col[c].data);
     }
 }

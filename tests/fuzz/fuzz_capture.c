@@ -6,14 +6,17 @@
  *         -Isrc tests/fuzz/fuzz_capture.c src/input/?*.c src/report/?*.c src/output/?*.c src/profile/?*.c \
  *         src/base/?*.c build/gen/assets.c -lz -lm -o build/fuzz_capture
  *   mkdir -p build/fuzz_corpus_capture && build/fuzz_capture build/fuzz_corpus_capture -max_total_time=180
- * Seeds: tests/capture/run.py --seeds DIR writes real captures (both kinds below).
+ * Seeds: small real captures in both kinds below: a file after a 0 byte, and its
+ * body (inflated, SOURCES left out to keep it small) after a 1 (a version 2
+ * body after a 5).
  *
  * The first input byte picks how the rest is read: bit 0 clear, as a whole
  * file (magic, header, zlib: what a damaged download looks like); set, as a
  * capture's body, given a correct header and checksum, so the fuzzer reaches
  * the section parser past the CRC that would stop almost every mutation;
- * then bit 1 set calls that body version 1 (the older sample log, still
- * read), clear the current version.
+ * then bit 1 set calls that body version 1 (the oldest sample log, still
+ * read), else bit 2 set version 2 (columns not range-coded), else the
+ * current version.
  * Besides the sanitizers, each run checks:
  *   - a read either succeeds or fails with one line that names the input and
  *     (for corruption) an offset;
@@ -59,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         REQUIRE(wrapped);
         memset(wrapped, 0, CAPTURE_HEADER_LEN);
         memcpy(wrapped, CAPTURE_MAGIC, CAPTURE_MAGIC_LEN);
-        put32(wrapped + 8, data[0] & 2 ? CAPTURE_VERSION_MIN : CAPTURE_VERSION);
+        put32(wrapped + 8, data[0] & 2 ? CAPTURE_VERSION_MIN : data[0] & 4 ? 2u : CAPTURE_VERSION);
         put32(wrapped + 12, CAPTURE_STORED);
         put32(wrapped + 16, (uint32_t)len);
         put32(wrapped + 24, (uint32_t)crc32(crc32(0L, Z_NULL, 0), in, (uInt)len));

@@ -15,7 +15,9 @@ CPPFLAGS += -Isrc
 LDLIBS  ?= -lz
 # elfutils' libdw/libelf unwind and name native frames (--native, src/target/native.c);
 # libstdc++ demangles C++ names. A static link also needs what libdw.so brings itself.
-NATIVE_LIBS ?= -ldw -lelf -lstdc++
+# Linked statically even in the normal build: the binary then needs only libc,
+# libm and zlib, so it runs when copied into a container or chroot without elfutils.
+NATIVE_LIBS ?= -Wl,-Bstatic -ldw -lelf -llzma -lbz2 -lstdc++ -Wl,-Bdynamic -lm
 STATIC_NATIVE_LIBS = -ldw -lelf -llzma -lbz2 -lz -lstdc++ -lpthread -ldl
 
 LIB_SRC  = $(wildcard src/base/*.c src/target/*.c src/cpython/*.c src/profile/*.c src/input/*.c src/report/*.c src/output/*.c src/sampler/*.c)

@@ -242,6 +242,43 @@ def job_refused(name, py, work):
     return problems
 
 
+def job_with_native(name, py, work):
+    """--native beside --async: dump shows both; record and top refuse the pair
+    in one line naming both options, and leave no output file."""
+    script = "import asyncio, sys\nasync def main():\n    open(sys.argv[1], 'w').close()\n" \
+             "    await asyncio.sleep(60)\nasyncio.run(main(), debug=False)\n"
+    target = Target([py.path, "-c", script], work)
+    problems = []
+    try:
+        why = target.wait_ready()
+        if why:
+            return [why]
+        pid = str(target.proc.pid)
+        rc, out, err = run([PYFLARE, "dump", "--native", "--async", "--json", "--pid", pid])
+        if rc != 0:
+            problems.append("dump --native --async: exit %d: %s" % (rc, err.strip()))
+        else:
+            doc = json.loads(out)
+            frames = [f for t in doc["threads"] for f in t["frames"]]
+            if not doc.get("tasks"):
+                problems.append("dump --native --async lists no task")
+            if not any(f.get("native") for f in frames):
+                problems.append("dump --native --async shows no native frame")
+        out_path = os.path.join(work, "both.folded")
+        for cmd in (["record", "--native", "--async", "--duration", "0.5", "--pid", pid, "-o", out_path],
+                    ["top", "--native", "--async", "--duration", "0.5", "--pid", pid]):
+            rc, out, err = run([PYFLARE] + cmd)
+            lines = err.strip().splitlines()
+            if rc == 0 or len(lines) != 1 or "--native" not in lines[0] or "--async" not in lines[0]:
+                problems.append("%s --native --async: exit %d, stderr %r (want non-zero and one line naming both)"
+                                % (cmd[0], rc, err))
+        if os.path.exists(out_path):
+            problems.append("record --native --async left an output file")
+    finally:
+        target.stop()
+    return problems
+
+
 def read_json(path):
     for _ in range(50):  # written atomically; may be absent for a moment
         try:
@@ -360,7 +397,7 @@ def job_top(name, py, work):
 
 JOBS = [("pstree", job_pstree, SUPPORTED), ("cycle", job_cycle, SUPPORTED), ("no-asyncio", job_no_asyncio, SUPPORTED),
         ("split", job_split, SUPPORTED), ("top", job_top, SUPPORTED),
-        ("refused", job_refused, OLDER)]
+        ("with-native", job_with_native, SUPPORTED), ("refused", job_refused, OLDER)]
 
 
 def main():

@@ -1,4 +1,4 @@
-"""Builds pyflare's in-process deterministic profiler (module/tracer.c, module/load.c plus
+"""Builds pyflare's in-process deterministic profiler (module/*.c: tracer.c, load.c, write.c, plus
 the profile model, report layer and writers it fills) as pyflare._tracer, with the pyflare
 package from module/pyflare. `make` builds the same thing for every local
 interpreter into build/module/<version>/; this is for `pip install .`.
@@ -14,7 +14,7 @@ ASSETS_C = "build/gen/assets.c"
 if not os.path.isdir(os.path.dirname(ASSETS_C)):
     os.makedirs(os.path.dirname(ASSETS_C))
 subprocess.check_call(["sh", "tools/embed.sh", ASSETS_C] + sorted(glob.glob("src/output/assets/*")))
-SOURCES = ["module/tracer.c", "module/load.c"] + sorted(glob.glob("src/profile/*.c") + glob.glob("src/input/*.c") + glob.glob("src/report/*.c") +
+SOURCES = sorted(glob.glob("module/*.c")) + sorted(glob.glob("src/profile/*.c") + glob.glob("src/input/*.c") + glob.glob("src/report/*.c") +
                                        glob.glob("src/output/*.c") + glob.glob("src/base/*.c")) + ["src/cli/options.c", ASSETS_C]
 
 setup(

@@ -25,6 +25,7 @@
 #include "output/writer.h"
 #include "profile/profile.h"
 #include "report/aggregate.h"
+#include "write.h"
 
 int load_setup(PyObject *m);
 
@@ -40,29 +41,14 @@ typedef struct SampleIter {
     size_t at;
 } SampleIter;
 
-static PyObject *text_obj(const char *s) {
-#if PY_MAJOR_VERSION >= 3
-    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
-#else
-    return PyString_FromString(s);
-#endif
-}
-
-static PyObject *str_of(const Capture *c, pf_str_id id) { return text_obj(pf_str(c->prof, id)); }
-
-static PyObject *raise_err(const pf_error *err) {
-    PyErr_SetString(err->kind == PF_ERR_IO ? PyExc_IOError : err->kind == PF_ERR_NOMEM ? PyExc_MemoryError
-                                                                                       : PyExc_ValueError,
-                    err->msg);
-    return NULL;
-}
+static PyObject *str_of(const Capture *c, pf_str_id id) { return module_text(pf_str(c->prof, id)); }
 
 static const char *const kind_names[] = {"python", "native", "thread", "process", "other"};
 static const char *const origin_names[] = {"unknown", "own", "stdlib", "third-party"};
 
-static PyObject *kind_obj(unsigned kind) { return text_obj(kind <= PF_FUNC_OTHER ? kind_names[kind] : "other"); }
+static PyObject *kind_obj(unsigned kind) { return module_text(kind <= PF_FUNC_OTHER ? kind_names[kind] : "other"); }
 static PyObject *origin_obj(unsigned o) {
-    return text_obj(o <= PF_ORIGIN_THIRD_PARTY ? origin_names[o] : "unknown");
+    return module_text(o <= PF_ORIGIN_THIRD_PARTY ? origin_names[o] : "unknown");
 }
 
 static void Capture_dealloc(Capture *self) {
@@ -80,13 +66,13 @@ static PyObject *Capture_get_meta(Capture *self, void *closure) {
     PyObject *d = PyDict_New();
     if (!d)
         return NULL;
-    PyObject *title = self->info.title ? text_obj(self->info.title) : (Py_INCREF(Py_None), Py_None);
-    PyObject *subtitle = self->info.subtitle ? text_obj(self->info.subtitle) : (Py_INCREF(Py_None), Py_None);
+    PyObject *title = self->info.title ? module_text(self->info.title) : (Py_INCREF(Py_None), Py_None);
+    PyObject *subtitle = self->info.subtitle ? module_text(self->info.subtitle) : (Py_INCREF(Py_None), Py_None);
     PyObject *vals[] = {
-        text_obj(m->mode == PF_MODE_TRACED ? "traced" : "sampled"),
+        module_text(m->mode == PF_MODE_TRACED ? "traced" : "sampled"),
         PyFloat_FromDouble(m->rate_hz),
         PyLong_FromUnsignedLongLong(m->period_ns),
-        text_obj(m->weight_unit ? m->weight_unit : "samples"),
+        module_text(m->weight_unit ? m->weight_unit : "samples"),
         PyBool_FromLong(m->cpu_weighted),
         PyLong_FromUnsignedLongLong(m->cpu_ns),
         str_of(self, m->command),
@@ -177,28 +163,7 @@ static PyObject *Capture_functions(Capture *self, PyObject *unused) {
 /* tree(): [(node, parent, name, file, firstline, calls, self, total)], parents
  * before children, the root (node 0) left out: Profile.tree()'s shape, in the
  * profile's weight unit (meta["weight_unit"]). */
-static PyObject *Capture_tree(Capture *self, PyObject *unused) {
-    size_t n, nf, nfn;
-    const pf_node *nodes = pf_nodes(self->prof, &n);
-    const pf_frame *frames = pf_frames(self->prof, &nf);
-    const pf_func *funcs = pf_funcs(self->prof, &nfn);
-    PyObject *out = PyList_New(0);
-    for (size_t i = 1; out && i < n; i++) {
-        const pf_func *fn = &funcs[frames[nodes[i].frame].func];
-        PyObject *name = str_of(self, fn->name), *file = str_of(self, fn->file);
-        PyObject *row = name && file ? Py_BuildValue("(IIOOiKKK)", (unsigned)i, (unsigned)nodes[i].parent, name,
-                                                     file, (int)fn->firstline, (unsigned long long)nodes[i].calls,
-                                                     (unsigned long long)nodes[i].self,
-                                                     (unsigned long long)nodes[i].total)
-                                     : NULL;
-        if (!row || PyList_Append(out, row) < 0)
-            Py_CLEAR(out);
-        Py_XDECREF(name);
-        Py_XDECREF(file);
-        Py_XDECREF(row);
-    }
-    return out;
-}
+static PyObject *Capture_tree(Capture *self, PyObject *unused) { return module_tree(self->prof); }
 
 /* stack(node): [(function id, line)] from the outermost frame to node's own
  * (functions() names them); thread and process roots included. */
@@ -276,8 +241,8 @@ static PyObject *Capture_stats(Capture *self, PyObject *unused) {
         const pf_func *fn = &funcs[first[k]];
         if (!s->calls && !s->self && !s->total && !s->called)
             continue; /* no node uses it (pstats leaves it out too) */
-        PyObject *file = text_obj(fc.shown[k].file ? fc.shown[k].file : "");
-        PyObject *name = text_obj(fc.shown[k].name ? fc.shown[k].name : "");
+        PyObject *file = module_text(fc.shown[k].file ? fc.shown[k].file : "");
+        PyObject *name = module_text(fc.shown[k].name ? fc.shown[k].name : "");
         PyObject *key = file && name ? Py_BuildValue("(OiO)", file, (int)fc.shown[k].line, name) : NULL;
         PyObject *self_ns = ns_obj(m, s->self), *total_ns = ns_obj(m, s->total);
         PyObject *kind = kind_obj(fn->kind), *origin = origin_obj(fn->origin);
@@ -310,51 +275,22 @@ static PyObject *Capture_stats(Capture *self, PyObject *unused) {
  * this file (its title and subtitle, and the source text it keeps, unless
  * title is given). */
 static PyObject *Capture_write(Capture *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"path", "format", "title", NULL};
-    const char *format = NULL, *title = NULL;
-#if PY_MAJOR_VERSION >= 3
-    PyObject *pathobj = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|zz:write", kwlist, PyUnicode_FSConverter, &pathobj, &format,
-                                     &title))
-        return NULL;
-    const char *path = PyBytes_AS_STRING(pathobj);
-#else
-    const char *path;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zz:write", kwlist, &path, &format, &title))
-        return NULL;
-#endif
+    write_call w;
     PyObject *result = NULL;
-    const out_format *fmt = format ? out_format_named(format) : out_format_for_path(path);
-    if (!fmt) {
-        if (format)
-            PyErr_Format(PyExc_ValueError, "unknown format '%s' (known: %s)", format, out_format_names());
-        else
-            PyErr_Format(PyExc_ValueError, "cannot tell the format from '%s': pass format= (one of: %s)", path,
-                         out_format_names());
-        goto done;
+    if (write_call_parse(args, kw, &w) == 0) {
+        out_options o;
+        memset(&o, 0, sizeof o);
+        o.minwidth = 0.1; /* convert's defaults */
+        o.top = 20;
+        o.title = w.title ? w.title : self->info.title;
+        o.subtitle = self->info.subtitle;
+        if (self->info.has_sources) {
+            o.read_source = in_capture_read_source;
+            o.source_ctx = &self->info;
+        }
+        result = write_call_run(&w, self->prof, &o);
     }
-    out_options o;
-    memset(&o, 0, sizeof o);
-    o.minwidth = 0.1; /* convert's defaults */
-    o.top = 20;
-    o.title = title ? title : self->info.title;
-    o.subtitle = self->info.subtitle;
-    if (self->info.has_sources) {
-        o.read_source = in_capture_read_source;
-        o.source_ctx = &self->info;
-    }
-    pf_error err;
-    memset(&err, 0, sizeof err);
-    if (out_write_file(self->prof, fmt, path, &o, &err) < 0) {
-        raise_err(&err);
-        goto done;
-    }
-    result = Py_None;
-    Py_INCREF(result);
-done:
-#if PY_MAJOR_VERSION >= 3
-    Py_XDECREF(pathobj);
-#endif
+    write_call_done(&w);
     return result;
 }
 
@@ -476,7 +412,7 @@ static PyObject *load(PyObject *module, PyObject *args) {
     }
     fclose(f);
     if (rc != 0) {
-        raise_err(&err);
+        module_raise(&err);
         Py_CLEAR(c);
     }
 done:

@@ -33,6 +33,8 @@ MODULE_ASAN_RT = $(shell $(CC) -print-file-name=$(if $(MODULE_CLANG),libclang_rt
 MODULE_PIC_SRC = $(wildcard src/profile/*.c src/input/*.c src/report/*.c src/output/*.c src/base/*.c) src/cli/options.c
 MODULE_PIC_OBJ = $(MODULE_PIC_SRC:%.c=$(BUILD)/module/pic/%.o) $(BUILD)/module/pic/gen/assets.o
 MODULE_PY      = $(wildcard module/pyflare/*.py)
+# The extension's own C files: all of module/ (tracer.c, load.c, write.c).
+MODULE_C       = $(wildcard module/*.c)
 MODULE_HDR     = $(wildcard src/profile/*.h src/input/*.h src/report/*.h src/output/*.h src/base/*.h) src/cli/options.h
 
 # One word per usable interpreter: tag|include|suffix|python.
@@ -53,9 +55,9 @@ $(BUILD)/module/pic/gen/assets.o: $(ASSETS_C) src/output/assets.h
 # <x86_64-linux-gnu/python3.X/pyconfig.h> from there, while the C library's
 # headers stay the host's.
 define MODULE_RULES
-$(BUILD)/module/$(1)/pyflare/_tracer$(3): module/tracer.c module/load.c $(MODULE_PIC_OBJ) $(MODULE_HDR)
+$(BUILD)/module/$(1)/pyflare/_tracer$(3): $(MODULE_C) $(wildcard module/*.h) $(MODULE_PIC_OBJ) $(MODULE_HDR)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(WARN) $(MODULE_CFLAGS) $(CPPFLAGS) -isystem $(2) -idirafter $(dir $(2)) -shared -o $$@ module/tracer.c module/load.c \
+	$(CC) $(WARN) $(MODULE_CFLAGS) $(CPPFLAGS) -isystem $(2) -idirafter $(dir $(2)) -shared -o $$@ $(MODULE_C) \
 	  $(MODULE_PIC_OBJ) $(MODULE_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/module/$(1)/pyflare/%.py: module/pyflare/%.py

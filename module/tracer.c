@@ -89,6 +89,7 @@
 #include "profile/profile.h"
 #include "base/u64map.h"
 #include "cli/options.h"
+#include "write.h"
 
 #if PY_VERSION_HEX >= 0x030C0000
 #define USE_MONITORING 1
@@ -1814,61 +1815,19 @@ static int publish(Profiler *p) {
 
 /* write(path, format=None, title=None): any of pyflare's output formats. */
 static PyObject *Profiler_write_unlocked(Profiler *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"path", "format", "title", NULL};
-    const char *format = NULL, *title = NULL;
-#if PY_MAJOR_VERSION >= 3
-    PyObject *pathobj = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|zz:write", kwlist, PyUnicode_FSConverter, &pathobj, &format,
-                                     &title))
-        return NULL;
-    const char *path = PyBytes_AS_STRING(pathobj);
-#else
-    const char *path;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zz:write", kwlist, &path, &format, &title))
-        return NULL;
-#endif
+    write_call w;
     PyObject *result = NULL;
-    if (refuse_forked_copy(self) < 0)
-        goto done;
-    const out_format *fmt = format ? out_format_named(format) : out_format_for_path(path);
-    if (!fmt) {
-        if (format)
-            PyErr_Format(PyExc_ValueError, "unknown format '%s' (known: %s)", format, out_format_names());
-        else
-            PyErr_Format(PyExc_ValueError, "cannot tell the format from '%s': pass format= (one of: %s)", path,
-                         out_format_names());
-        goto done;
+    if (write_call_parse(args, kw, &w) == 0 && refuse_forked_copy(self) == 0 && publish(self) == 0) {
+        out_options o;
+        memset(&o, 0, sizeof o);
+        o.minwidth = 0.1;
+        o.top = 20;
+        o.title = w.title ? w.title : "pyflare";
+        o.read_source = out_read_source_named; /* the code's own files, named as this process sees them */
+        result = write_call_run(&w, self->prof, &o);
     }
-    if (publish(self) < 0)
-        goto done;
-    out_options o;
-    memset(&o, 0, sizeof o);
-    o.minwidth = 0.1;
-    o.top = 20;
-    o.title = title ? title : "pyflare";
-    o.read_source = out_read_source_named; /* the code's own files, named as this process sees them */
-    pf_error err;
-    memset(&err, 0, sizeof err);
-    if (out_write_file(self->prof, fmt, path, &o, &err) < 0) {
-        PyErr_SetString(err.kind == PF_ERR_IO ? PyExc_IOError : err.kind == PF_ERR_NOMEM ? PyExc_MemoryError : PyExc_ValueError,
-                        err.msg);
-        goto done;
-    }
-    result = Py_None;
-    Py_INCREF(result);
-done:
-#if PY_MAJOR_VERSION >= 3
-    Py_XDECREF(pathobj);
-#endif
+    write_call_done(&w);
     return result;
-}
-
-static PyObject *str_obj(const char *s) {
-#if PY_MAJOR_VERSION >= 3
-    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
-#else
-    return PyString_FromString(s);
-#endif
 }
 
 /* stats(): {(file, firstline, name): {"calls", "primitive_calls", "self_ns",
@@ -1913,8 +1872,8 @@ static PyObject *Profiler_stats_unlocked(Profiler *self, PyObject *args, PyObjec
     for (size_t f = 1; out && f < nfn; f++) {
         if (funcs[f].kind != PF_FUNC_PYTHON && funcs[f].kind != PF_FUNC_NATIVE)
             continue;
-        PyObject *file = str_obj(pf_str(self->prof, funcs[f].file));
-        PyObject *name = str_obj(pf_str(self->prof, funcs[f].name));
+        PyObject *file = module_text(pf_str(self->prof, funcs[f].file));
+        PyObject *name = module_text(pf_str(self->prof, funcs[f].name));
         PyObject *key = file && name ? Py_BuildValue("(OiO)", file, (int)funcs[f].firstline, name) : NULL;
         PyObject *val = key ? Py_BuildValue("{s:K,s:K,s:K,s:K,s:O}", "calls", (unsigned long long)agg[f][0],
                                             "primitive_calls", (unsigned long long)agg[f][1], "self_ns",
@@ -1936,27 +1895,9 @@ static PyObject *Profiler_stats_unlocked(Profiler *self, PyObject *args, PyObjec
 /* tree(): [(node, parent, name, file, firstline, calls, self_ns, total_ns)],
  * parents before children; node 0 (the root) is left out. */
 static PyObject *Profiler_tree_unlocked(Profiler *self, PyObject *args, PyObject *kw) {
-    model_view v;
-    if (published(self, &v) < 0)
+    if (publish(self) < 0)
         return NULL;
-    const pf_node *nodes = v.nodes;
-    PyObject *out = PyList_New(0);
-    for (size_t i = 1; out && i < v.n; i++) {
-        const pf_func *fn = &v.funcs[v.frames[nodes[i].frame].func];
-        PyObject *name = str_obj(pf_str(self->prof, fn->name));
-        PyObject *file = str_obj(pf_str(self->prof, fn->file));
-        PyObject *row = name && file ? Py_BuildValue("(IIOOiKKK)", (unsigned)i, (unsigned)nodes[i].parent, name,
-                                                     file, (int)fn->firstline, (unsigned long long)nodes[i].calls,
-                                                     (unsigned long long)nodes[i].self,
-                                                     (unsigned long long)nodes[i].total)
-                                     : NULL;
-        if (!row || PyList_Append(out, row) < 0)
-            Py_CLEAR(out);
-        Py_XDECREF(name);
-        Py_XDECREF(file);
-        Py_XDECREF(row);
-    }
-    return out;
+    return module_tree(self->prof);
 }
 
 /* _depth(): this thread's shadow stack depth (tests: balanced after exceptions). */
@@ -1978,7 +1919,7 @@ static PyObject *Profiler_get_enabled(Profiler *self, void *closure) {
 
 static PyObject *Profiler_get_clock(Profiler *self, void *closure) {
     static const char *names[] = {"tsc", "monotonic", "thread-cpu", "none"};
-    return str_obj(names[self->timer]);
+    return module_text(names[self->timer]);
 }
 
 #define NOARGS(f) ((PyCFunction)(void (*)(void))(f))
@@ -2086,7 +2027,7 @@ static PyObject *after_fork_child(PyObject *module, PyObject *unused) {
  * a value from argv is argv's own str. ValueError(message) for bad usage. */
 static int put_arg(const char *key, const char *value, int index, void *arg) {
     PyObject **out = arg; /* {dict, argv} */
-    PyObject *v = index > 0 ? PyList_GetItem(out[1], index - 1) : value ? str_obj(value) : Py_True;
+    PyObject *v = index > 0 ? PyList_GetItem(out[1], index - 1) : value ? module_text(value) : Py_True;
     if (v && (index > 0 || !value))
         Py_INCREF(v);
     int rc = v ? PyDict_SetItemString(out[0], key, v) : -1;

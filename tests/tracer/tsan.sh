@@ -27,7 +27,7 @@ cp "$ROOT"/module/pyflare/*.py "$WORK/pyflare/"
 sh "$ROOT/tools/embed.sh" "$WORK/assets.c" "$ROOT"/src/output/assets/* # the writers' script and style
 # shellcheck disable=SC2046
 $CC -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -fPIC -fvisibility=hidden -I"$ROOT/src" -isystem "$INC" \
-  -shared -o "$WORK/pyflare/_tracer$SUFFIX" "$ROOT/module/tracer.c" "$ROOT/module/load.c" \
+  -shared -o "$WORK/pyflare/_tracer$SUFFIX" "$ROOT"/module/*.c \
   $(ls "$ROOT"/src/profile/*.c "$ROOT"/src/input/*.c "$ROOT"/src/report/*.c "$ROOT"/src/output/*.c "$ROOT"/src/base/*.c) "$ROOT"/src/cli/options.c "$WORK/assets.c" -lz
 [ $# -gt 0 ] || set -- threads_in_parallel read_while_threads_run ended_threads_folded
 # report_signal_unsafe=0: the interpreter's own signal handlers are not ours; exitcode=0:

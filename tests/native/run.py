@@ -42,7 +42,7 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                     and which exits after a few seconds, launched and by --pid: exit
                     0, the profile and a summary written, stacks marked
                     [native stack unavailable] exactly when the summary counts some
-                    and fewer than a quarter of them, CPU seen, and no pf_burn_leaf
+                    and fewer than half of them, CPU seen, and no pf_burn_leaf
                     or marked stack without its Python frames.
   text              (3.12) the text form of dump --native names native frames
                     and their object ("pf_spin_leaf [nativemod...so]").
@@ -730,10 +730,12 @@ def job_churn(name, python, work):
         rows = folded_weights(out)
         marked = [r for r, _ in rows if NATIVE_UNAVAILABLE in r]
         said = re.search(r"(\d+) stacks? without native frames", text)
-        # A thread that ends between the walk and the unwind is marked: a few
-        # stacks. Most of them marked, or no CPU seen, is TIDs lost (<3.11
+        # A thread that ends between the walk and the unwind, or starts after
+        # the pause listed the threads to stop, is marked: with threads living a
+        # millisecond that is up to a quarter of the stacks on 3.6/3.7 (26 % seen
+        # in CI). Most of them marked, or no CPU seen, is TIDs lost (<3.11
         # learns them from struct pthread, once spoiled by a thread not yet started).
-        if summary and said and int(said.group(1)) * 4 > int(summary.group(1)):
+        if summary and said and int(said.group(1)) * 2 > int(summary.group(1)):
             problems.append("%s: %s of %s stacks marked %s" % (how, said.group(1), summary.group(1), NATIVE_UNAVAILABLE))
         if re.search(r"used 0\.000 s of CPU", text):
             problems.append("%s: no CPU seen for any thread: %s" % (how, text[-300:]))

@@ -6,6 +6,9 @@
  * kernel detaches for us, so the target is never left stopped. */
 #include "target/target_internal.h"
 
+#include "base/grow.h"
+
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -17,6 +20,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Looks at /proc/PID/task for threads started during a pause at most this
+ * often before giving up on stopping them (each look stops what it finds, so
+ * only threads those start can appear in the next). */
+#define LATECOMER_ROUNDS 16
 
 /* A thread's state letter, 0 when it is gone. */
 static char thread_state_now(const target *t, pid_t tid) {
@@ -130,6 +138,78 @@ static int wait_stop(target *t, pid_t tid, int *status) {
     }
 }
 
+/* Seizes and stops one thread: 0 when stopped or gone, -1 when refused. */
+static int stop_thread(target *t, pid_t tid, pf_error *err) {
+    void *const arrays[] = {&t->seized, &t->pending_signal};
+    const size_t elems[] = {sizeof *t->seized, sizeof *t->pending_signal};
+    if (pf_grow_all(arrays, elems, 2, &t->seized_cap, t->nseized + 1, 16) != 0)
+        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
+    if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
+        int saved = errno;
+        /* Exited meanwhile, or exiting (a thread on its way out refuses
+         * with EPERM): nothing to pause. */
+        char state = saved == ESRCH ? 0 : thread_state_now(t, tid);
+        if (state == 0 || state == 'Z' || state == 'X')
+            return 0;
+        return refused(t, tid, saved, err);
+    }
+    t->seized[t->nseized] = tid;
+    t->pending_signal[t->nseized++] = 0;
+    if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+        return 0;
+    int status = 0;
+    if (!wait_stop(t, tid, &status)) {
+        t->nseized--; /* it died (SIGKILL) instead of stopping */
+        return 0;
+    }
+    /* A signal that arrived first shows up as a signal-delivery stop: keep it
+     * and hand it back on detach, so the target never loses a signal. */
+    if (WIFSTOPPED(status) && (status >> 16) != PTRACE_EVENT_STOP)
+        t->pending_signal[t->nseized - 1] = WSTOPSIG(status);
+    return 0;
+}
+
+/* A thread started, by one not yet stopped, after the listing was made
+ * would run on through the pause (and its stack could not be unwound):
+ * stops those too, until a look at /proc/PID/task finds none new. The
+ * listing is left as it was: its run states are from before anything
+ * stopped, which is what the sampler wants. first_late: where the threads
+ * not in the listing start in seized. */
+static int stop_latecomers(target *t, size_t first_late, pf_error *err) {
+    for (int round = 0; round < LATECOMER_ROUNDS; round++) {
+        int dirfd = dup(t->task_dir_fd);
+        DIR *dir = dirfd >= 0 ? fdopendir(dirfd) : NULL;
+        if (!dir) {
+            if (dirfd >= 0)
+                close(dirfd);
+            return 0; /* cannot look again: the listed threads are stopped */
+        }
+        rewinddir(dir);
+        int found = 0;
+        struct dirent *de;
+        while ((de = readdir(dir)) != NULL) {
+            char *end;
+            long tid = strtol(de->d_name, &end, 10);
+            if (*end || tid <= 0 || u64map_get(&t->listed_index, (uint64_t)tid) != U64MAP_NONE)
+                continue;
+            int known = 0;
+            for (size_t i = first_late; i < t->nseized && !known; i++)
+                known = t->seized[i] == (pid_t)tid;
+            if (known)
+                continue;
+            found = 1;
+            if (stop_thread(t, (pid_t)tid, err) != 0) {
+                closedir(dir);
+                return -1;
+            }
+        }
+        closedir(dir);
+        if (!found)
+            return 0;
+    }
+    return 0;
+}
+
 int target_pause(target *t, pf_error *err) {
     const target_thread *threads;
     size_t n;
@@ -139,36 +219,16 @@ int target_pause(target *t, pf_error *err) {
         reap_dead(t, 0);
     if (target_threads(t, &threads, &n, err) != 0)
         return -1;
-    t->seized = calloc(n, sizeof *t->seized);
-    t->pending_signal = calloc(n, sizeof *t->pending_signal);
-    if (!t->seized || !t->pending_signal)
-        return pf_fail(err, PF_ERR_NOMEM, "out of memory");
     t->nseized = 0;
     t->paused = 1;
-    for (size_t i = 0; i < n; i++) {
-        pid_t tid = threads[i].tid;
-        if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
-            int saved = errno;
-            /* Exited meanwhile, or exiting (a thread on its way out refuses
-             * with EPERM): nothing to pause. */
-            char state = saved == ESRCH ? 0 : thread_state_now(t, tid);
-            if (state == 0 || state == 'Z' || state == 'X')
-                continue;
+    for (size_t i = 0; i < n; i++)
+        if (stop_thread(t, threads[i].tid, err) != 0) {
             target_resume(t);
-            return refused(t, tid, saved, err);
+            return -1;
         }
-        t->seized[t->nseized++] = tid;
-        if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
-            continue;
-        int status = 0;
-        if (!wait_stop(t, tid, &status)) {
-            t->nseized--; /* it died (SIGKILL) instead of stopping */
-            continue;
-        }
-        /* A signal that arrived first shows up as a signal-delivery stop: keep it
-         * and hand it back on detach, so the target never loses a signal. */
-        if (WIFSTOPPED(status) && (status >> 16) != PTRACE_EVENT_STOP)
-            t->pending_signal[t->nseized - 1] = WSTOPSIG(status);
+    if (stop_latecomers(t, t->nseized, err) != 0) {
+        target_resume(t);
+        return -1;
     }
     return 0;
 }
@@ -177,11 +237,7 @@ void target_resume(target *t) {
     for (size_t i = 0; i < t->nseized; i++)
         if (ptrace(PTRACE_DETACH, t->seized[i], 0, (void *)(intptr_t)t->pending_signal[i]) != 0 && errno == ESRCH)
             remember_dead(t, t->seized[i]); /* killed while paused: ours to reap */
-    free(t->seized);
-    free(t->pending_signal);
-    t->seized = NULL;
-    t->pending_signal = NULL;
-    t->nseized = 0;
+    t->nseized = 0; /* (the arrays are kept for the next pause; target_close frees them) */
     t->paused = 0;
 }
 

@@ -107,6 +107,8 @@ void target_close(target *t) {
         target_resume(t);
     target_reap_dead(t);
     free(t->dead);
+    free(t->seized);
+    free(t->pending_signal);
     if (t->mem_fd >= 0)
         close(t->mem_fd);
     target_threads_free(t);

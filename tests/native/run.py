@@ -730,11 +730,11 @@ def job_churn(name, python, work):
         rows = folded_weights(out)
         marked = [r for r, _ in rows if NATIVE_UNAVAILABLE in r]
         said = re.search(r"(\d+) stacks? without native frames", text)
-        # A thread that ends between the walk and the unwind, or starts after
-        # the pause listed the threads to stop, is marked: with threads living a
-        # millisecond that is up to a quarter of the stacks on 3.6/3.7 (26 % seen
-        # in CI). Most of them marked, or no CPU seen, is TIDs lost (<3.11
-        # learns them from struct pthread, once spoiled by a thread not yet started).
+        # A thread that cannot be unwound is marked: one on its way out, or
+        # (<3.11) one so new its TID is not known yet, as threads here live a
+        # millisecond (0-2 % of stacks seen; 10-26 % on 3.6-3.10 on a loaded machine). Most of them marked, or no
+        # CPU seen, is TIDs lost (<3.11 learns them from struct pthread, once
+        # spoiled by a thread not yet started: 72 %).
         if summary and said and int(said.group(1)) * 2 > int(summary.group(1)):
             problems.append("%s: %s of %s stacks marked %s" % (how, said.group(1), summary.group(1), NATIVE_UNAVAILABLE))
         if re.search(r"used 0\.000 s of CPU", text):

@@ -9,6 +9,8 @@
  * that starts and ends threads all the time meets new ones every sample. */
 #include "target/target_internal.h"
 
+#include "base/grow.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -325,19 +327,10 @@ int target_threads(target *t, const target_thread **threads, size_t *n, pf_error
         long tid = strtol(de->d_name, &end, 10);
         if (*end || tid <= 0)
             continue;
-        if (t->nthreads == t->threads_cap) {
-            size_t cap = t->threads_cap ? t->threads_cap * 2 : 16;
-            target_thread *bigger = realloc(t->threads, cap * sizeof *bigger);
-            if (!bigger) {
-                closedir(dir);
-                return pf_fail(err, PF_ERR_NOMEM, "out of memory");
-            }
-            t->threads = bigger;
-            t->threads_cap = cap;
-        }
-        if (u64map_set(&t->listed_index, (uint64_t)tid, (uint32_t)t->nthreads) != 0) {
+        if (PF_GROW(t->threads, t->threads_cap, t->nthreads + 1, 16) != 0 ||
+            u64map_set(&t->listed_index, (uint64_t)tid, (uint32_t)t->nthreads) != 0) {
             closedir(dir);
-            return pf_fail(err, PF_ERR_IO, "out of memory");
+            return pf_fail(err, PF_ERR_NOMEM, "out of memory");
         }
         t->threads[t->nthreads++] = (target_thread){(pid_t)tid, (pid_t)tid, '?'};
     }

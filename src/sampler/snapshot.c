@@ -294,9 +294,7 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
             continue;
         }
         for (size_t k = 0; k < pt->nframes; k++, used++) {
-            s->frames[used].function = pt->frames[k].code->function;
-            s->frames[used].file = pt->frames[k].code->file;
-            s->frames[used].line = pt->frames[k].line;
+            s->frames[used] = (out_frame){pt->frames[k].code->function, pt->frames[k].code->file, pt->frames[k].line, 0};
         }
     }
     target_cmdline(s->target, s->command, sizeof s->command);

@@ -392,6 +392,47 @@ def job_text(name, python, work):
         stop(target)
 
 
+PLAIN_TARGET = """
+import sys, threading, time
+ev = threading.Event()
+threads = [threading.Thread(target=ev.wait) for _ in range(40)]
+for t in threads:
+    t.start()
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("{}")
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)
+"""
+
+
+def job_plain(name, python, work):
+    """A dump without --native marks no frame native (the out_frame field is
+    set for every frame, whatever the buffer held): 41 threads, each Python
+    frame with its line, in JSON and in text."""
+    ready = os.path.join(work, "ready-plain")
+    target = start([python, "-c", PLAIN_TARGET, ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if wait_file(ready, target) is None:
+            return [check("plain", ["the target did not start"])]
+        problems = []
+        for _ in range(3):
+            rc, out, err = run([PYFLARE, "dump", "--json", "--pid", str(target.pid)])
+            if rc != 0:
+                return [check("plain", ["exit %s: %s" % (rc, err.decode(errors="replace"))])]
+            frames = [f for t in json.loads(out.decode())["threads"] for f in t["frames"]]
+            bad = [f for f in frames if f.get("native") or f["line"] is None]
+            if len(frames) < 41 or bad:
+                problems.append("%d frames, %d marked native or without a line: %r" % (len(frames), len(bad), bad[:3]))
+            rc, out, err = run([PYFLARE, "dump", "--pid", str(target.pid)])
+            stray = [l for l in out.decode(errors="replace").splitlines() if l.startswith("    ") and l.endswith("]")]
+            if stray:
+                problems.append("text dump shows Python frames as native: %r" % stray[:3])
+        return [check("plain", problems)]
+    finally:
+        stop(target)
+
+
 def job_traced(name, python, work):
     if not shutil.which("strace"):
         return [Result("SKIP", "traced", "no strace")]
@@ -770,7 +811,7 @@ def guarded(job, name, *args):
 
 def per_interpreter(name, python, root, selected):
     if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "lost", "threads", "split", "churn")) \
-            and not (name == ONCE_ON and any(selected(j) for j in ("text", "hidden", "traced", "top", "sigkill", "stopped"))):
+            and not (name == ONCE_ON and any(selected(j) for j in ("text", "plain", "hidden", "traced", "top", "sigkill", "stopped"))):
         return []
     work = sid_root.mkdtemp("nat", "native-%s-" % name) if root else tempfile.mkdtemp(prefix="pyflare-native-")
     os.chmod(work, 0o755)
@@ -796,6 +837,8 @@ def per_interpreter(name, python, root, selected):
         if name == ONCE_ON:
             if selected("text"):
                 results += guarded(job_text, "text", name, python, work)
+            if selected("plain"):
+                results += guarded(job_plain, "plain", name, python, work)
             if selected("hidden"):
                 results += guarded(job_hidden, "hidden", name, python, work)
             if selected("traced"):

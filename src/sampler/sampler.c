@@ -501,7 +501,8 @@ static pf_node_id native_stack_node(sampler *s, session *x, thread_state *ts, co
         return PF_ROOT;
     for (size_t k = 0; k < nnative; k++)
         target_native_symbol(x->native, s->native_pcs[v->at + k], &s->native_syms[k]);
-    size_t n = native_merge(s->native_syms, s->native_sps + v->at, nnative, pt->frames, pt->nframes,
+    const uint64_t *sps = nnative ? s->native_sps + v->at : NULL; /* (none unwound yet: no array either) */
+    size_t n = native_merge(s->native_syms, sps, nnative, pt->frames, pt->nframes,
                             x->proc->version[0] - '0', s->merged, cap);
     ts->nlast = 0; /* the plain path's memo does not describe this stack */
     pf_node_id node = ts->root;

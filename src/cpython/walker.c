@@ -436,16 +436,8 @@ static void batch_run(py_walker *w) {
             ngroups++;
         }
         group_first[ngroups] = i;
-        if (merged_len > b->merged_cap) {
-            size_t cap = b->merged_cap ? b->merged_cap : 65536;
-            while (cap < merged_len)
-                cap *= 2;
-            uint8_t *bigger = realloc(b->merged, cap);
-            if (!bigger)
-                return;
-            b->merged = bigger;
-            b->merged_cap = cap;
-        }
+        if (PF_GROW(b->merged, b->merged_cap, merged_len, 65536) != 0)
+            return;
         b->merged_used = merged_len;
         for (size_t g = 0; g < ngroups; g++) {
             size_t at = (size_t)(uintptr_t)iov[g].buf;
@@ -1069,20 +1061,10 @@ static void fill_native_ids(py_walker *w) {
 /* Room for one more thread in the per-thread arrays, which grow together. */
 static py_thread *new_thread(py_walker *w) {
     if (w->nthreads == w->threads_cap) {
-        size_t cap = w->threads_cap ? w->threads_cap * 2 : 16;
-        py_thread *bigger = realloc(w->threads, cap * sizeof *bigger);
-        if (!bigger)
+        void *const arrays[] = {&w->threads, &w->facts, &w->memo_of_thread};
+        const size_t elems[] = {sizeof *w->threads, sizeof *w->facts, sizeof *w->memo_of_thread};
+        if (pf_grow_all(arrays, elems, 3, &w->threads_cap, w->nthreads + 1, 16) != 0)
             return NULL;
-        w->threads = bigger;
-        tstate_facts *facts = realloc(w->facts, cap * sizeof *facts);
-        if (!facts)
-            return NULL;
-        w->facts = facts;
-        size_t *memo_of_thread = realloc(w->memo_of_thread, cap * sizeof *memo_of_thread);
-        if (!memo_of_thread)
-            return NULL;
-        w->memo_of_thread = memo_of_thread;
-        w->threads_cap = cap;
     }
     py_thread *t = &w->threads[w->nthreads++];
     memset(t, 0, sizeof *t);

@@ -124,8 +124,6 @@ struct sampler {
 };
 
 int sampler_new(const sampler_options *o, pf_profile *profile, sampler **out, pf_error *err) {
-    if (o->native && o->async_tasks) /* the task rule drops the event loop's Python frames the merge needs */
-        return pf_fail(err, PF_ERR_USAGE, "--native and --async do not go together yet: give one of them");
     sampler *s = calloc(1, sizeof *s);
     if (!s)
         return pf_fail(err, PF_ERR_NOMEM, "out of memory");
@@ -491,10 +489,23 @@ static pf_func_id native_func(sampler *s, session *x, uint64_t pc, const target_
     return fn;
 }
 
+/* The merged frames (innermost first) that lie inside Python frame `outer`:
+ * up to and including it, none of its callers, Python or native. n when it is
+ * not there (an unwind cut short leaves every Python frame in the merge). */
+static size_t merged_inside(const merged_frame *merged, size_t n, const py_frame *outer) {
+    for (size_t k = 0; k < n; k++)
+        if (merged[k].py == outer)
+            return k + 1;
+    return n;
+}
+
 /* --native: the node of a thread's Python stack merged with its native frames
  * (sampler/native_merge.c), or under a NATIVE_UNAVAILABLE frame when those
- * could not be read. Built from the root each time (no prefix reuse). */
-static pf_node_id native_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt,
+ * could not be read. Built from the root each time (no prefix reuse). Only
+ * what runs inside the innermost `keep` Python frames is kept (--async: a
+ * task's own part; the merge itself needs every frame to place the
+ * evaluation loop's native frames). */
+static pf_node_id native_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt, size_t keep,
                                     const thread_view *v) {
     size_t nnative = v->npcs > 0 ? (size_t)v->npcs : 0, cap = nnative + pt->nframes;
     if (PF_GROW(s->merged, s->merged_cap, cap + 1, 64) != 0)
@@ -504,6 +515,8 @@ static pf_node_id native_stack_node(sampler *s, session *x, thread_state *ts, co
     const uint64_t *sps = nnative ? s->native_sps + v->at : NULL; /* (none unwound yet: no array either) */
     size_t n = native_merge(s->native_syms, sps, nnative, pt->frames, pt->nframes,
                             x->proc->version[0] - '0', s->merged, cap);
+    if (keep && keep < pt->nframes)
+        n = merged_inside(s->merged, n, &pt->frames[keep - 1]);
     ts->nlast = 0; /* the plain path's memo does not describe this stack */
     pf_node_id node = ts->root;
     for (size_t k = n; k-- > 0;) {
@@ -528,8 +541,8 @@ static pf_node_id native_stack_node(sampler *s, session *x, thread_state *ts, co
  * profile function and line: a code object decoded anew (its address was
  * reused) has cookie 0 until frame_for, so it never matches a stale entry.
  * PF_ROOT if out of memory. */
-static pf_node_id python_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt) {
-    size_t n = pt->nframes;
+static pf_node_id python_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt, size_t keep) {
+    size_t n = keep;
     if (reserve_stack(ts, n) != 0)
         return PF_ROOT;
     pf_node_id node = ts->root;
@@ -553,10 +566,13 @@ static pf_node_id python_stack_node(sampler *s, session *x, thread_state *ts, co
     return node;
 }
 
-/* The node of a thread's sample: its Python stack, merged with its native
- * frames with --native, and under the <GC> frame while it collects. */
-static pf_node_id stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt, const thread_view *v) {
-    pf_node_id node = s->o.native ? native_stack_node(s, x, ts, pt, v) : python_stack_node(s, x, ts, pt);
+/* The node of a thread's sample: its innermost `keep` Python frames (all but
+ * a task's event loop with --async), merged with its native frames with
+ * --native, and under the <GC> frame while it collects. */
+static pf_node_id stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt, size_t keep,
+                             const thread_view *v) {
+    pf_node_id node =
+        s->o.native ? native_stack_node(s, x, ts, pt, keep, v) : python_stack_node(s, x, ts, pt, keep);
     if (pt->in_gc && node != PF_ROOT) /* the collector is running on this thread: time spent in it, not in the code above */
         node = pf_node_child(s->profile, node, gc_frame(s->profile));
     return node;
@@ -566,15 +582,15 @@ static pf_node_id stack_node(sampler *s, session *x, thread_state *ts, const py_
 static pf_node_id thread_stack_node(sampler *s, session *x, thread_state *ts, const py_thread *pt,
                                     const thread_view *v) {
     if (!x->asyncio)
-        return stack_node(s, x, ts, pt, v);
-    py_thread part = *pt;
+        return stack_node(s, x, ts, pt, pt->nframes, v);
+    size_t keep;
     pf_node_id base, root = ts->root;
-    sampler_task_base(s->profile, x->asyncio, root, pt, &base, &part.nframes);
+    sampler_task_base(s->profile, x->asyncio, root, pt, &base, &keep);
     if (base != ts->task_base) /* the frames remembered were under another task */
         ts->nlast = 0;
     ts->task_base = base;
     ts->root = base;
-    pf_node_id node = stack_node(s, x, ts, &part, v);
+    pf_node_id node = stack_node(s, x, ts, pt, keep, v);
     ts->root = root;
     return node;
 }

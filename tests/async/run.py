@@ -26,9 +26,16 @@ Jobs:
                      is recorded once more: other jobs' load can tear one
                      recording's CPU figures); with --idle, the waiting main
                      task is counted too, and not without.
+                     `record --async --native` is judged the same way, and
+                     no burn() stack may start outside its task (no event
+                     loop frame, Python or C, above the task frames).
   INTERP/top         (3.14*, 3.15*) `top --async` through a pipe (NO_COLOR): the last
                      table has rows "Task alpha" and "Task beta" whose totals
                      split within 5 points of the target's own (4 s at 500 Hz).
+  INTERP/with-native (3.14*, 3.15*) a task waiting in asyncio.sleep: `dump
+                     --native --async` shows its task and native frames;
+                     `record` and `top` with --native --async --idle show stacks
+                     under "Task Task-1" and the loop thread's C frames.
   INTERP/refused     (3.12, 3.13) dump, record and top --async on an older
                      interpreter: non-zero exit, one line on stderr naming 3.14
                      (record leaves no output file).
@@ -243,8 +250,9 @@ def job_refused(name, py, work):
 
 
 def job_with_native(name, py, work):
-    """--native beside --async: dump shows both; record and top refuse the pair
-    in one line naming both options, and leave no output file."""
+    """--native beside --async: dump shows both; `record --idle` and `top --idle`
+    of a task waiting in the event loop show its task frame and the loop
+    thread's native frames (the split job checks the attribution)."""
     script = "import asyncio, sys\nasync def main():\n    open(sys.argv[1], 'w').close()\n" \
              "    await asyncio.sleep(60)\nasyncio.run(main(), debug=False)\n"
     target = Target([py.path, "-c", script], work)
@@ -265,15 +273,22 @@ def job_with_native(name, py, work):
             if not any(f.get("native") for f in frames):
                 problems.append("dump --native --async shows no native frame")
         out_path = os.path.join(work, "both.folded")
-        for cmd in (["record", "--native", "--async", "--duration", "0.5", "--pid", pid, "-o", out_path],
-                    ["top", "--native", "--async", "--duration", "0.5", "--pid", pid]):
-            rc, out, err = run([PYFLARE] + cmd)
-            lines = err.strip().splitlines()
-            if rc == 0 or len(lines) != 1 or "--native" not in lines[0] or "--async" not in lines[0]:
-                problems.append("%s --native --async: exit %d, stderr %r (want non-zero and one line naming both)"
-                                % (cmd[0], rc, err))
-        if os.path.exists(out_path):
-            problems.append("record --native --async left an output file")
+        for cmd in ("record", "top"):  # top writes its profile with -o when it ends
+            what = cmd + " --native --async --idle"
+            if os.path.exists(out_path):
+                os.unlink(out_path)
+            rc, out, err = run([PYFLARE, cmd, "--native", "--async", "--idle", "--duration", "1", "--pid", pid,
+                                "-o", out_path])
+            if rc != 0 or not os.path.exists(out_path):
+                problems.append("%s: exit %d, no profile written: %s" % (what, rc, err.strip()[-300:]))
+                continue
+            # (top's profile has a root per thread: "thread NAME" first)
+            stacks = [frames[1:] if frames[0].startswith("thread ") else frames for frames, _ in folded(out_path)]
+            if not any(frames and func(frames[0]) == "Task Task-1" for frames in stacks):
+                problems.append("%s: no stack under Task Task-1: %s" % (what, stacks[:3]))
+            # A native frame is named "function (object)", a Python one "function (file:line)".
+            if not any(re.search(r" \([^:()]+\)$", f) for frames in stacks for f in frames):
+                problems.append("%s: no native frame: %s" % (what, stacks[:3]))
     finally:
         target.stop()
     return problems
@@ -303,16 +318,22 @@ def func(label):
     return label.split(" (")[0]
 
 
-def split_once(pid, truth_path, out):
+def split_once(pid, truth_path, out, extra=()):
     """(alpha's share of burn() under its task, the target's own share, None) or (.., .., why not)."""
     before = read_json(truth_path)
-    rc, _, err = run([PYFLARE, "record", "--async", "--rate", "1000", "--duration", "6", "--pid", pid, "-o", out])
+    rc, _, err = run([PYFLARE, "record", "--async"] + list(extra) +
+                     ["--rate", "1000", "--duration", "6", "--pid", pid, "-o", out])
     after = read_json(truth_path)
+    what = " ".join(["record", "--async"] + list(extra))
     if rc != 0:
-        return 0, 0, "record --async exited %d: %s" % (rc, err.strip())
+        return 0, 0, "%s exited %d: %s" % (what, rc, err.strip())
     spent = dict((k, after[k] - before[k]) for k in ("alpha", "beta"))
     got = {"alpha": 0, "beta": 0}
     for frames, count in folded(out):
+        # Nothing outside the task: neither the event loop's Python frames nor
+        # (--native) the C frames that run the loop and step the task.
+        if "burn" in [func(f) for f in frames] and func(frames[0]) != "Task Task-1":
+            return 0, 0, "%s: burn() outside its tasks: %s" % (what, ";".join(frames[:6]))
         for task in got:
             if [func(f) for f in frames[:4]] == ["Task Task-1", "Task " + task, "work", "burn"]:
                 got[task] += count
@@ -346,6 +367,17 @@ def job_split(name, py, work):
             problems.append("alpha's share of the burning is %.1f%%, the target measured %.1f%% (beta the rest)"
                             % (share, want))
         note = "alpha %.1f%% (truth %.1f%%)%s" % (share, want, "" if attempt == 1 else ", second recording")
+        # --native too: the same attribution, the task's C frames inside it.
+        for attempt in (1, 2):
+            nshare, nwant, why = split_once(pid, truth_path, out, ["--native"])
+            if why:
+                return [why]
+            if abs(nshare - nwant) <= 2:
+                break
+        if abs(nshare - nwant) > 2:
+            problems.append("with --native, alpha's share of the burning is %.1f%%, the target measured %.1f%%"
+                            % (nshare, nwant))
+        note += "; with --native %.1f%% (truth %.1f%%)" % (nshare, nwant)
         # --idle: the waiting main task is counted too, under its own task frame.
         out_idle = os.path.join(work, "idle.folded")
         rc, _, err = run([PYFLARE, "record", "--async", "--idle", "--duration", "1", "--pid", pid, "-o", out_idle])

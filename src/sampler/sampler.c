@@ -750,9 +750,17 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         if (s->o.native)
             unwind_thread(s, x, v, &threads[i], n);
     }
-    if (s->o.blocking)
+    /* --async reads each running task's chain while the stacks are built
+     * (thread_stack_node), and the waiting tasks after: with the pause, the
+     * process stays paused until then, so a stack and its task are read at
+     * one moment (resumed earlier, a task step could end in between and its
+     * frames be shown without their task). */
+    int resume_late = s->o.blocking && x->asyncio != NULL;
+    if (s->o.blocking && !resume_late)
         target_resume(x->target);
     if (rc != 0) {
+        if (resume_late)
+            target_resume(x->target);
         check_image(s, si, time_ns + s->clock.start_ns);
         if (!x->exec_pending)
             count_error(s, err.kind); /* (an exec() is no failure) */
@@ -767,6 +775,8 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     for (size_t i = 0; i < n; i++)
         if (threads[i].error != PF_OK) {
             if (target_execed(x->target)) { /* one pread */
+                if (resume_late)
+                    target_resume(x->target);
                 begin_exec(s, si, time_ns + s->clock.start_ns);
                 return;
             }
@@ -830,6 +840,8 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         settle_stopped_running(s, x, time_ns);
     if (x->asyncio && s->o.idle)
         sample_waiting_tasks(s, si, x, time_ns);
+    if (resume_late)
+        target_resume(x->target);
 }
 
 /* ---- following child processes ---- */

@@ -23,9 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 
 from common import PYFLARE, python
+
+# A capture's sections (tests/capture/sections.py, shared with the capture tests).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "capture"))
+from sections import without_sources  # noqa: E402
 
 FIVE = r'''
 import threading, json, re, difflib, random, time, queue
@@ -51,37 +54,6 @@ while True:  # the main thread feeds the worker a burst of jobs now and then
     time.sleep(random.random())
     for _ in range(random.randrange(1, 20)): jobs.put(1)
 '''
-
-
-def without_sources(path):
-    """The capture's size without its SOURCES section, deflated as pyflare
-    deflates (sections are tag, length, payload varints; SOURCES is tag 9 in
-    src/input/capture_read.h)."""
-    data = open(path, "rb").read()
-    body = zlib.decompress(data[32:])
-
-    def varint(at):
-        v = shift = 0
-        while True:
-            b = body[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
-    kept, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = varint(at)
-        if tag == 0:
-            kept += body[start:at]
-            break
-        length, at = varint(at)
-        if tag != 9:
-            kept += body[start:at + length]
-        at += length
-    return 32 + len(zlib.compress(bytes(kept)))
 
 
 def measure(cap, folded):

@@ -63,10 +63,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402  (the results file make test sums)
+import sections  # noqa: E402  (a capture taken apart and put back: sections.py here)
+from sections import varint  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -346,15 +348,6 @@ def case_module(interp):
                   (k, v["total_ns"], st[tuple(k)][3]))
 
 
-def varint(v):
-    out = bytearray()
-    while True:
-        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
-        v >>= 7
-        if not v:
-            return bytes(out)
-
-
 def zig(v):
     return varint((v << 1) ^ (v >> 63) if v >= 0 else ((-v) << 1) - 1)
 
@@ -364,19 +357,6 @@ def as_version1(path, samples, nthreads):
     version 1's layout (capture_read.h) from samples [(time_ns, thread, node,
     weight)]: four columns, time deltas in microseconds, threads, each
     thread's node delta, weights."""
-    data = read(path)
-    body = zlib.decompress(data[32:])
-
-    def get(at):
-        v = shift = 0
-        while True:
-            b = body[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
     cols, last, prev = [bytearray() for _ in range(4)], 0, {}
     for time_ns, thread, node, weight in samples:
         us = time_ns // 1000
@@ -388,23 +368,9 @@ def as_version1(path, samples, nthreads):
         prev[slot] = node
         cols[3] += varint(weight)
     payload = varint(len(samples)) + b"".join(varint(len(c)) + bytes(c) for c in cols)
-    out, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = get(at)
-        if tag == 0:
-            out += body[start:at]
-            break
-        length, at = get(at)
-        out += varint(tag) + varint(len(payload)) + payload if tag == 8 else body[start:at + length]
-        at += length
-    head = bytearray(data[:32])
-    head[8:12] = (1).to_bytes(4, "little")
-    head[16:24] = len(out).to_bytes(8, "little")
-    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
+    header, found = sections.read(path)
     v1 = path + ".v1.pyflare"
-    with open(v1, "wb") as f:
-        f.write(bytes(head) + zlib.compress(bytes(out)))
+    sections.write(v1, header, sections.replaced(found, sections.SAMPLES, payload), version=1)
     return v1
 
 
@@ -461,68 +427,23 @@ def encode_column(data):
 
 def with_samples(path, payload, dest):
     """path's capture with its SAMPLES section's payload replaced, written to
-    dest with a correct length and checksum (so the reader gets past them)."""
-    data = read(path)
-    body = zlib.decompress(data[32:])
-
-    def get(at):
-        v = shift = 0
-        while True:
-            b = body[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
-    out, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = get(at)
-        if tag == 0:
-            out += body[start:at]
-            break
-        length, at = get(at)
-        out += varint(tag) + varint(len(payload)) + payload if tag == 8 else body[start:at + length]
-        at += length
-    head = bytearray(data[:32])
-    head[16:24] = len(out).to_bytes(8, "little")
-    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
-    with open(dest, "wb") as f:
-        f.write(bytes(head) + zlib.compress(bytes(out), 9))
-    return os.path.getsize(dest)
+    dest with a correct length and checksum (so the reader gets past them),
+    deflated at zlib's best (the bombs are smallest so); returns its size."""
+    header, found = sections.read(path)
+    return sections.write(dest, header, sections.replaced(found, sections.SAMPLES, payload), level=9)
 
 
 def as_version2(path):
     """path's capture (version 3) in version 2's layout: the same sample
     columns, each decoded from its range code (decode_column) and kept as
     bytes; deflated as pyflare deflates. Returns the new file's path."""
-    data = read(path)
-    body = zlib.decompress(data[32:])
-
-    def get(buf, at):
-        v = shift = 0
-        while True:
-            b = buf[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
-    out, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = get(body, at)
-        if tag == 0:
-            out += body[start:at]
-            break
-        length, at = get(body, at)
-        if tag != 8:
-            out += body[start:at + length]
-        else:
-            sec, p = body[at:at + length], 0
-            ns, p = get(sec, p)
+    header, found = sections.read(path)
+    check(header[8:12] == (3).to_bytes(4, "little"), "the capture is not version 3")
+    get = sections.read_varint
+    out = []
+    for tag, sec in found:
+        if tag == sections.SAMPLES:
+            ns, p = get(sec, 0)
             payload = bytearray(varint(ns))
             for _ in range(8):  # the version 2 columns, in order
                 n, p = get(sec, p)
@@ -531,16 +452,10 @@ def as_version2(path):
                 p += clen
                 payload += varint(len(col)) + col
             check(p == len(sec), "the samples section has %d bytes past its columns" % (len(sec) - p))
-            out += varint(8) + varint(len(payload)) + payload
-        at += length
-    head = bytearray(data[:32])
-    check(head[8:12] == (3).to_bytes(4, "little"), "the capture is not version 3")
-    head[8:12] = (2).to_bytes(4, "little")
-    head[16:24] = len(out).to_bytes(8, "little")
-    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
+            sec = bytes(payload)
+        out.append((tag, sec))
     v2 = path + ".v2.pyflare"
-    with open(v2, "wb") as f:
-        f.write(bytes(head) + zlib.compress(bytes(out)))
+    sections.write(v2, header, out, version=2)
     return v2
 
 
@@ -734,36 +649,6 @@ def timed_svg(cap):
     return time.monotonic() - t
 
 
-def without_sources(path):
-    """The capture's size without its SOURCES section (the source text folded
-    stacks do not carry), deflated as pyflare deflates: sections are
-    (tag, length, payload) varints, SOURCES is tag 9 (capture_read.h)."""
-    data = open(path, "rb").read()
-    body = zlib.decompress(data[32:])
-
-    def varint(at):
-        v = shift = 0
-        while True:
-            b = body[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
-    kept, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = varint(at)
-        if tag == 0:
-            kept += body[start:at]
-            break
-        length, at = varint(at)
-        if tag != 9:
-            kept += body[start:at + length]
-        at += length
-    return 32 + len(zlib.compress(bytes(kept)))
-
 
 def case_size():
     gen = build_gen()
@@ -796,7 +681,7 @@ def case_size():
            sys.executable, five, timeout=90)
     check(os.path.exists(base + ".pyflare"), "record: %s" % r.stderr.decode())
     whole, folded = os.path.getsize(base + ".pyflare"), os.path.getsize(base + ".folded")
-    cap = without_sources(base + ".pyflare")
+    cap = sections.without_sources(base + ".pyflare")
     print("     real 5 s, 1 kHz, 5 threads (--idle): capture %d bytes (%d with the source text of the files it "
           "names), folded %d bytes; convert to svg %.2f s" % (cap, whole, folded, timed_svg(base + ".pyflare")))
     check(cap < folded, "the real recording's capture (%d without its sources) is not smaller than its folded text "

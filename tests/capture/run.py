@@ -672,10 +672,8 @@ def case_size():
             check(cap < folded / 2, "the synthetic recording's capture (%d) is not well under its folded text (%d)" %
                   (cap, folded))
             check(cap < v2 * 0.97, "the range-coded capture (%d) is not under its columns deflated (%d)" % (cap, v2))
-    # A real recording: five threads of stdlib work, sampled at 1 kHz.
-    five = os.path.join(TMP, "five.py")
-    with open(five, "w") as f:
-        f.write(FIVE)
+    # A real recording, sampled at 1 kHz: five threads, some busy, some waiting (five.py).
+    five = os.path.join(HERE, "five.py")  # bench/capture_size.py's program too
     base = os.path.join(TMP, "five")
     r = pf("record", "-d", "5", "-r", "1000", "--idle", "-o", base + ".pyflare", "-o", base + ".folded", "--",
            sys.executable, five, timeout=90)
@@ -686,30 +684,6 @@ def case_size():
           "names), folded %d bytes; convert to svg %.2f s" % (cap, whole, folded, timed_svg(base + ".pyflare")))
     check(cap < folded, "the real recording's capture (%d without its sources) is not smaller than its folded text "
           "(%d)" % (cap, folded))
-
-
-FIVE = r'''
-import threading, json, re, difflib, decimal, random
-def j():
-    d = {"a": [random.random() for _ in range(200)], "b": {"c": "x" * 100}}
-    while True: json.loads(json.dumps(d))
-def r():
-    text = "hello world 123 foo@bar.com " * 200
-    while True: re.findall(r"\w+@\w+\.\w+", text); re.sub(r"\d+", "N", text)
-def df():
-    a = [str(random.random()) for _ in range(300)]; b = a[:]; random.shuffle(b)
-    while True: list(difflib.unified_diff(a, b))
-def dec():
-    decimal.getcontext().prec = 50
-    while True:
-        x = decimal.Decimal(1)
-        for i in range(1, 200): x = x * decimal.Decimal(i) / decimal.Decimal(i + 1)
-def srt():
-    while True: sorted(random.random() for _ in range(5000))
-for f in (j, r, df, dec):
-    threading.Thread(target=f, daemon=True).start()
-srt()
-'''
 
 
 FILTERS = sys.argv[1:]

@@ -43,6 +43,28 @@ static uint32_t synth_zipf3(uint32_t n) {
     return (uint32_t)(n * u * u * u) % n;
 }
 
+/* A new sampled profile at rate_hz that logs its samples, for nsamples
+ * samples of nthreads threads; or NULL with *status the exit status (2: bad
+ * arguments, said on stderr naming prog; 1: out of memory). */
+static pf_profile *synth_new(long nsamples, long nthreads, uint32_t rate_hz, const char *prog, int *status) {
+    *status = 2;
+    if (nsamples < 0 || nthreads < 1 || nthreads > SYNTH_MAX_THREADS) {
+        fprintf(stderr, "%s: bad arguments\n", prog);
+        return NULL;
+    }
+    *status = 1;
+    pf_profile *p = pf_profile_new();
+    if (!p)
+        return NULL;
+    pf_meta m = *pf_profile_meta_const(p);
+    m.mode = PF_MODE_SAMPLED;
+    m.rate_hz = rate_hz;
+    m.period_ns = 1000000000u / rate_hz;
+    pf_profile_set_meta(p, &m);
+    pf_profile_log_samples(p, 1);
+    return p;
+}
+
 /* The frames (16 names under 8 files, three times over with suffixes; one
  * name in 16 native), then the threads ("MainThread", "worker-N") in th and
  * their process. */

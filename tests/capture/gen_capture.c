@@ -33,19 +33,12 @@ int main(int argc, char **argv) {
         hostile |= !strcmp(argv[i], "hostile");
         hop |= !strcmp(argv[i], "hop");
     }
-    if (nsamples < 0 || nthreads < 1 || nthreads > SYNTH_MAX_THREADS) {
-        fprintf(stderr, "gen_capture: bad arguments\n");
-        return 2;
-    }
-    pf_profile *p = pf_profile_new();
+    int status;
+    pf_profile *p = synth_new(nsamples, nthreads, 1000, "gen_capture", &status);
     if (!p)
-        return 1;
+        return status;
     pf_meta meta = *pf_profile_meta_const(p);
-    meta.mode = PF_MODE_SAMPLED;
-    meta.rate_hz = 1000;
-    meta.period_ns = 1000000;
     meta.cpu_weighted = 1;
-    pf_profile_log_samples(p, 1);
 
     pf_frame_id frames[SYNTH_NF];
     uint32_t th[SYNTH_MAX_THREADS];

@@ -20,19 +20,10 @@ int main(int argc, char **argv) {
     long nsamples = atol(argv[1]), nthreads = atol(argv[2]);
     const char *out = argv[3];
     int hostile = argc > 4 && !strcmp(argv[4], "hostile");
-    if (nsamples < 0 || nthreads < 1 || nthreads > SYNTH_MAX_THREADS) {
-        fprintf(stderr, "gen_profile: bad arguments\n");
-        return 2;
-    }
-    pf_profile *p = pf_profile_new();
+    int status;
+    pf_profile *p = synth_new(nsamples, nthreads, 100, "gen_profile", &status);
     if (!p)
-        return 1;
-    pf_meta m = *pf_profile_meta_const(p);
-    m.mode = PF_MODE_SAMPLED;
-    m.rate_hz = 100;
-    m.period_ns = 10000000;
-    pf_profile_set_meta(p, &m);
-    pf_profile_log_samples(p, 1);
+        return status;
 
     pf_frame_id frames[SYNTH_NF];
     uint32_t th[SYNTH_MAX_THREADS];
@@ -51,7 +42,7 @@ int main(int argc, char **argv) {
         time_ns += 10000000 / (uint64_t)nthreads;
         pf_sample_add(p, pool[cur[t]], th[t], time_ns, 1);
     }
-    m = *pf_profile_meta_const(p);
+    pf_meta m = *pf_profile_meta_const(p);
     m.duration_ns = time_ns;
     pf_profile_set_meta(p, &m);
     pf_profile_finish(p);

@@ -66,42 +66,18 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402  (the results file make test sums)
+import harness  # noqa: E402  (the build under test, results, the summary line)
+from harness import BUILD, PYFLARE, ROOT, Skip  # noqa: E402
 import sections  # noqa: E402  (a capture taken apart and put back: sections.py here)
 from sections import varint  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
-PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
 TARGETS = os.path.join(ROOT, "tests", "record", "targets")
 PYENV = harness.pyenv_versions() or "/nonexistent"  # pyenv root, never a guessed home
 FORMATS = ["svg", "html", "folded", "speedscope", "callgrind", "pprof", "pstats", "text"]
 
-counts = {"passed": 0, "failed": 0, "skipped": 0}
 TMP = tempfile.mkdtemp(prefix="pyflare-capture-")
-
-
-class Skip(Exception):
-    pass
-
-
-def run_test(name, fn, *args):
-    if FILTERS and not any(f in name for f in FILTERS):
-        return
-    try:
-        fn(*args)
-    except Skip as e:
-        counts["skipped"] += 1
-        print("SKIP %s: %s" % (name, e))
-    except Exception as e:
-        counts["failed"] += 1
-        detail = str(e) if isinstance(e, AssertionError) else "%s: %s" % (type(e).__name__, e)
-        print("FAIL %s: %s" % (name, detail[:3000]))
-    else:
-        counts["passed"] += 1
-        print("ok   %s" % name)
-    sys.stdout.flush()
+suite = harness.Suite("capture", sys.argv[1:])
 
 
 def check(cond, msg):
@@ -439,7 +415,7 @@ def as_version2(path):
     bytes; deflated as pyflare deflates. Returns the new file's path."""
     header, found = sections.read(path)
     check(header[8:12] == (3).to_bytes(4, "little"), "the capture is not version 3")
-    get = sections.read_varint
+    get = harness.read_varint
     out = []
     for tag, sec in found:
         if tag == sections.SAMPLES:
@@ -686,30 +662,25 @@ def case_size():
           "(%d)" % (cap, folded))
 
 
-FILTERS = sys.argv[1:]
-
-
 def main():
     if not os.path.exists(PYFLARE):
-        print("capture: 0 passed, 1 failed, 0 skipped (no %s)" % PYFLARE)
-        return 1
+        suite.failed("pyflare", "no %s" % PYFLARE)
+        return suite.finish()
     interps = [n for n in os.environ.get("PYFLARE_PYTHONS", "3.12.1,3.8.18").split(",") if n]
     for interp in interps:
-        run_test("%s/record" % interp, case_record, interp)
-        run_test("%s/trace" % interp, case_trace, interp)
-    run_test("diff", case_diff)
-    run_test("folded", case_folded)
-    run_test("corrupt", case_corrupt)
-    run_test("bombs", case_bombs)
+        suite.run("%s/record" % interp, case_record, interp)
+        suite.run("%s/trace" % interp, case_trace, interp)
+    suite.run("diff", case_diff)
+    suite.run("folded", case_folded)
+    suite.run("corrupt", case_corrupt)
+    suite.run("bombs", case_bombs)
     for interp in interps:
-        run_test("%s/module" % interp, case_module, interp)
-        run_test("%s/module-corrupt" % interp, case_module_corrupt, interp)
-    run_test("errors", case_errors)
-    run_test("size", case_size)
+        suite.run("%s/module" % interp, case_module, interp)
+        suite.run("%s/module-corrupt" % interp, case_module_corrupt, interp)
+    suite.run("errors", case_errors)
+    suite.run("size", case_size)
     shutil.rmtree(TMP, ignore_errors=True)
-    print("capture: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
-    harness.record("capture", counts["passed"], counts["failed"], counts["skipped"])
-    return 1 if counts["failed"] else 0
+    return suite.finish()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,14 @@ sections, unsigned LEB128 varints, ending with tag 0. pyflare writes every
 varint in its shortest form, so a body rebuilt from unchanged sections is the
 same bytes. Standard library only.
 """
+import os
+import sys
 import zlib
+
+_TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+from harness import read_varint  # noqa: E402  (tests/harness.py)
 
 HEADER_LEN = 32
 END, SAMPLES, SOURCES = 0, 8, 9  # capture_read.h's CAP_END, CAP_SAMPLES, CAP_SOURCES
@@ -23,18 +30,6 @@ def varint(v):
         v >>= 7
         if not v:
             return bytes(out)
-
-
-def read_varint(buf, at):
-    """The varint at buf[at]: (value, the offset after it)."""
-    v = shift = 0
-    while True:
-        b = buf[at]
-        at += 1
-        v |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return v, at
 
 
 def read(path):

@@ -5,7 +5,7 @@ recording, and the time to turn the capture into an SVG.
     python3 bench/capture_size.py [SECONDS] [--keep DIR] [--python EXE]
     python3 bench/capture_size.py --measure CAPTURE FOLDED
 
-Records a real five-thread program (below: two threads of stdlib work, one
+Records a real five-thread program (tests/capture/five.py: two threads of stdlib work, one
 that mostly sleeps, one that waits on a queue and wakes for bursts of work
 that the main thread feeds it now and then,
 so some stacks repeat for long runs and some change at every sample) with
@@ -23,65 +23,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 
 from common import PYFLARE, python
 
-FIVE = r'''
-import threading, json, re, difflib, random, time, queue
-def j():
-    d = {"a": [random.random() for _ in range(200)], "b": {"c": "x" * 100}}
-    while True: json.loads(json.dumps(d))
-def r():
-    text = "hello world 123 foo@bar.com " * 200
-    while True: re.findall(r"\w+@\w+\.\w+", text); re.sub(r"\d+", "N", text)
-def sleeper():
-    while True:
-        time.sleep(0.5)
-        sorted(random.random() for _ in range(2000))
-jobs = queue.Queue()
-def worker():
-    a = [str(random.random()) for _ in range(300)]; b = a[:]; random.shuffle(b)
-    while True:
-        jobs.get()
-        list(difflib.unified_diff(a, b))
-for f in (j, r, sleeper, worker):
-    threading.Thread(target=f, daemon=True).start()
-while True:  # the main thread feeds the worker a burst of jobs now and then
-    time.sleep(random.random())
-    for _ in range(random.randrange(1, 20)): jobs.put(1)
-'''
+# A capture's sections (tests/capture/sections.py, shared with the capture tests).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "capture"))
+from sections import without_sources  # noqa: E402
 
-
-def without_sources(path):
-    """The capture's size without its SOURCES section, deflated as pyflare
-    deflates (sections are tag, length, payload varints; SOURCES is tag 9 in
-    src/input/capture_read.h)."""
-    data = open(path, "rb").read()
-    body = zlib.decompress(data[32:])
-
-    def varint(at):
-        v = shift = 0
-        while True:
-            b = body[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
-    kept, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = varint(at)
-        if tag == 0:
-            kept += body[start:at]
-            break
-        length, at = varint(at)
-        if tag != 9:
-            kept += body[start:at + length]
-        at += length
-    return 32 + len(zlib.compress(bytes(kept)))
+# The program recorded (tests/capture/five.py, which tests/capture/run.py records too).
+FIVE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "capture", "five.py")
 
 
 def measure(cap, folded):
@@ -118,12 +68,9 @@ def main():
             seconds = a
     tmp = keep or tempfile.mkdtemp(prefix="pyflare-capsize-")
     os.makedirs(tmp, exist_ok=True)
-    prog = os.path.join(tmp, "five.py")
-    with open(prog, "w") as f:
-        f.write(FIVE)
     cap, folded = os.path.join(tmp, "x.pyflare"), os.path.join(tmp, "x.folded")
     r = subprocess.run([PYFLARE, "record", "-r", "1000", "--idle", "-d", seconds, "-o", cap, "-o", folded,
-                        "--", exe, prog], capture_output=True, text=True)
+                        "--", exe, FIVE], capture_output=True, text=True)
     print("\n".join(l for l in r.stderr.splitlines() if "samples" in l) or "(record said nothing of samples)")
     if not os.path.exists(cap):
         sys.exit("record failed: %s" % r.stderr.strip())

@@ -16,7 +16,11 @@ Adopting it in a new suite (tests/<area>/run.py, standard library only):
     suite.passed(name) / suite.failed(name, reason, details) / suite.skip(name, reason)
     sys.exit(suite.finish())   # prints "area: N passed, N failed, N skipped"
 
-A suite without interpreters uses Suite alone. Every result line is "PASS
+A suite without interpreters uses Suite alone. Cases written as functions
+that raise AssertionError (a failure) or harness.Skip (a skip) run through
+suite.run(name, fn, *args): Suite(name, filters) runs only the cases whose
+name contains one of the filter words (a suite's command-line FILTERs).
+Every result line is "PASS
 name", "FAIL name: reason" (+ indented details) or "SKIP name: reason"; Suite
 is safe to use from several threads. finish() also appends the counts to the
 file named by $PYFLARE_RESULTS when set: `make test` sets it and ends with
@@ -38,6 +42,10 @@ Ordered as the suite's expected list, then extra pyenv/PATH interpreters found.
 PYFLARE_PYTHONS=name,name restricts every suite to those (a name no suite
 knows is an error; one this suite does not test selects nothing here).
 
+The build under test: ROOT (the checkout), BUILD ($PYFLARE_BUILD, else
+ROOT/build), PYFLARE ($PYFLARE, else BUILD/pyflare). read_varint() reads the
+unsigned LEB128 varints pyflare writes (captures, the html report's data).
+
 `python3 tests/harness.py --host-paths` prints the host interpreters' paths
 (module/module.mk builds the tracer module for each).
 
@@ -55,6 +63,11 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sid_root  # noqa: E402  (CPython 3.14/3.15 in a Debian root)
+
+# The build under test: $PYFLARE and $PYFLARE_BUILD, which `make test` and `make asan` set.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
+PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
 
 # The interpreters the suites are meant to cover; absent ones are SKIPped.
 PYENV_EXPECTED = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0"]
@@ -186,13 +199,34 @@ def check(name, problems, note=""):
     return Result("FAIL", name, reason, lines[1:])
 
 
+class Skip(Exception):
+    """Raised by a case run through Suite.run: SKIP, with the reason."""
+
+
 class Suite:
     """A suite's results: each printed as it comes, counted for the summary."""
 
-    def __init__(self, name):
+    def __init__(self, name, filters=()):
         self.name = name
+        self.filters = list(filters)
         self.results = []
         self._lock = threading.Lock()
+
+    def run(self, name, fn, *args):
+        """fn(*args) as the case name, unless filters leave it out: PASS when
+        it returns, SKIP on Skip, FAIL on anything else raised (an assertion
+        with its message, another exception with its type too)."""
+        if self.filters and not any(f in name for f in self.filters):
+            return
+        try:
+            fn(*args)
+        except Skip as e:
+            self.skip(name, str(e))
+        except Exception as e:
+            detail = str(e) if isinstance(e, AssertionError) else "%s: %s" % (type(e).__name__, e)
+            self.failed(name, detail[:3000])
+        else:
+            self.passed(name)
 
     def add(self, results):
         """Records (and prints) a Result or a list of them."""
@@ -225,6 +259,18 @@ class Suite:
         print("%s: %d passed, %d failed, %d skipped" % (self.name, p, f, s), flush=True)
         record(self.name, p, f, s)
         return 1 if f else 0
+
+
+def read_varint(buf, at):
+    """The unsigned LEB128 varint at buf[at]: (value, the offset after it)."""
+    v = shift = 0
+    while True:
+        b = buf[at]
+        at += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return v, at
 
 
 def record(name, passed, failed, skipped):

@@ -63,43 +63,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import harness  # noqa: E402  (the results file make test sums)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  (the build under test, results, the summary line)
+from harness import BUILD, PYFLARE, ROOT, Skip  # noqa: E402
+import sections  # noqa: E402  (a capture taken apart and put back: sections.py here)
+from sections import varint  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
-PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
 TARGETS = os.path.join(ROOT, "tests", "record", "targets")
 PYENV = harness.pyenv_versions() or "/nonexistent"  # pyenv root, never a guessed home
 FORMATS = ["svg", "html", "folded", "speedscope", "callgrind", "pprof", "pstats", "text"]
 
-counts = {"passed": 0, "failed": 0, "skipped": 0}
 TMP = tempfile.mkdtemp(prefix="pyflare-capture-")
-
-
-class Skip(Exception):
-    pass
-
-
-def run_test(name, fn, *args):
-    if FILTERS and not any(f in name for f in FILTERS):
-        return
-    try:
-        fn(*args)
-    except Skip as e:
-        counts["skipped"] += 1
-        print("SKIP %s: %s" % (name, e))
-    except Exception as e:
-        counts["failed"] += 1
-        detail = str(e) if isinstance(e, AssertionError) else "%s: %s" % (type(e).__name__, e)
-        print("FAIL %s: %s" % (name, detail[:3000]))
-    else:
-        counts["passed"] += 1
-        print("ok   %s" % name)
-    sys.stdout.flush()
+suite = harness.Suite("capture", sys.argv[1:])
 
 
 def check(cond, msg):
@@ -346,15 +324,6 @@ def case_module(interp):
                   (k, v["total_ns"], st[tuple(k)][3]))
 
 
-def varint(v):
-    out = bytearray()
-    while True:
-        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
-        v >>= 7
-        if not v:
-            return bytes(out)
-
-
 def zig(v):
     return varint((v << 1) ^ (v >> 63) if v >= 0 else ((-v) << 1) - 1)
 
@@ -364,19 +333,6 @@ def as_version1(path, samples, nthreads):
     version 1's layout (capture_read.h) from samples [(time_ns, thread, node,
     weight)]: four columns, time deltas in microseconds, threads, each
     thread's node delta, weights."""
-    data = read(path)
-    body = zlib.decompress(data[32:])
-
-    def get(at):
-        v = shift = 0
-        while True:
-            b = body[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
     cols, last, prev = [bytearray() for _ in range(4)], 0, {}
     for time_ns, thread, node, weight in samples:
         us = time_ns // 1000
@@ -388,23 +344,9 @@ def as_version1(path, samples, nthreads):
         prev[slot] = node
         cols[3] += varint(weight)
     payload = varint(len(samples)) + b"".join(varint(len(c)) + bytes(c) for c in cols)
-    out, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = get(at)
-        if tag == 0:
-            out += body[start:at]
-            break
-        length, at = get(at)
-        out += varint(tag) + varint(len(payload)) + payload if tag == 8 else body[start:at + length]
-        at += length
-    head = bytearray(data[:32])
-    head[8:12] = (1).to_bytes(4, "little")
-    head[16:24] = len(out).to_bytes(8, "little")
-    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
+    header, found = sections.read(path)
     v1 = path + ".v1.pyflare"
-    with open(v1, "wb") as f:
-        f.write(bytes(head) + zlib.compress(bytes(out)))
+    sections.write(v1, header, sections.replaced(found, sections.SAMPLES, payload), version=1)
     return v1
 
 
@@ -461,68 +403,23 @@ def encode_column(data):
 
 def with_samples(path, payload, dest):
     """path's capture with its SAMPLES section's payload replaced, written to
-    dest with a correct length and checksum (so the reader gets past them)."""
-    data = read(path)
-    body = zlib.decompress(data[32:])
-
-    def get(at):
-        v = shift = 0
-        while True:
-            b = body[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
-    out, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = get(at)
-        if tag == 0:
-            out += body[start:at]
-            break
-        length, at = get(at)
-        out += varint(tag) + varint(len(payload)) + payload if tag == 8 else body[start:at + length]
-        at += length
-    head = bytearray(data[:32])
-    head[16:24] = len(out).to_bytes(8, "little")
-    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
-    with open(dest, "wb") as f:
-        f.write(bytes(head) + zlib.compress(bytes(out), 9))
-    return os.path.getsize(dest)
+    dest with a correct length and checksum (so the reader gets past them),
+    deflated at zlib's best (the bombs are smallest so); returns its size."""
+    header, found = sections.read(path)
+    return sections.write(dest, header, sections.replaced(found, sections.SAMPLES, payload), level=9)
 
 
 def as_version2(path):
     """path's capture (version 3) in version 2's layout: the same sample
     columns, each decoded from its range code (decode_column) and kept as
     bytes; deflated as pyflare deflates. Returns the new file's path."""
-    data = read(path)
-    body = zlib.decompress(data[32:])
-
-    def get(buf, at):
-        v = shift = 0
-        while True:
-            b = buf[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
-    out, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = get(body, at)
-        if tag == 0:
-            out += body[start:at]
-            break
-        length, at = get(body, at)
-        if tag != 8:
-            out += body[start:at + length]
-        else:
-            sec, p = body[at:at + length], 0
-            ns, p = get(sec, p)
+    header, found = sections.read(path)
+    check(header[8:12] == (3).to_bytes(4, "little"), "the capture is not version 3")
+    get = harness.read_varint
+    out = []
+    for tag, sec in found:
+        if tag == sections.SAMPLES:
+            ns, p = get(sec, 0)
             payload = bytearray(varint(ns))
             for _ in range(8):  # the version 2 columns, in order
                 n, p = get(sec, p)
@@ -531,16 +428,10 @@ def as_version2(path):
                 p += clen
                 payload += varint(len(col)) + col
             check(p == len(sec), "the samples section has %d bytes past its columns" % (len(sec) - p))
-            out += varint(8) + varint(len(payload)) + payload
-        at += length
-    head = bytearray(data[:32])
-    check(head[8:12] == (3).to_bytes(4, "little"), "the capture is not version 3")
-    head[8:12] = (2).to_bytes(4, "little")
-    head[16:24] = len(out).to_bytes(8, "little")
-    head[24:28] = (zlib.crc32(bytes(out)) & 0xFFFFFFFF).to_bytes(4, "little")
+            sec = bytes(payload)
+        out.append((tag, sec))
     v2 = path + ".v2.pyflare"
-    with open(v2, "wb") as f:
-        f.write(bytes(head) + zlib.compress(bytes(out)))
+    sections.write(v2, header, out, version=2)
     return v2
 
 
@@ -734,36 +625,6 @@ def timed_svg(cap):
     return time.monotonic() - t
 
 
-def without_sources(path):
-    """The capture's size without its SOURCES section (the source text folded
-    stacks do not carry), deflated as pyflare deflates: sections are
-    (tag, length, payload) varints, SOURCES is tag 9 (capture_read.h)."""
-    data = open(path, "rb").read()
-    body = zlib.decompress(data[32:])
-
-    def varint(at):
-        v = shift = 0
-        while True:
-            b = body[at]
-            at += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v, at
-
-    kept, at = bytearray(), 0
-    while True:
-        start = at
-        tag, at = varint(at)
-        if tag == 0:
-            kept += body[start:at]
-            break
-        length, at = varint(at)
-        if tag != 9:
-            kept += body[start:at + length]
-        at += length
-    return 32 + len(zlib.compress(bytes(kept)))
-
 
 def case_size():
     gen = build_gen()
@@ -787,70 +648,39 @@ def case_size():
             check(cap < folded / 2, "the synthetic recording's capture (%d) is not well under its folded text (%d)" %
                   (cap, folded))
             check(cap < v2 * 0.97, "the range-coded capture (%d) is not under its columns deflated (%d)" % (cap, v2))
-    # A real recording: five threads of stdlib work, sampled at 1 kHz.
-    five = os.path.join(TMP, "five.py")
-    with open(five, "w") as f:
-        f.write(FIVE)
+    # A real recording, sampled at 1 kHz: five threads, some busy, some waiting (five.py).
+    five = os.path.join(HERE, "five.py")  # bench/capture_size.py's program too
     base = os.path.join(TMP, "five")
     r = pf("record", "-d", "5", "-r", "1000", "--idle", "-o", base + ".pyflare", "-o", base + ".folded", "--",
            sys.executable, five, timeout=90)
     check(os.path.exists(base + ".pyflare"), "record: %s" % r.stderr.decode())
     whole, folded = os.path.getsize(base + ".pyflare"), os.path.getsize(base + ".folded")
-    cap = without_sources(base + ".pyflare")
+    cap = sections.without_sources(base + ".pyflare")
     print("     real 5 s, 1 kHz, 5 threads (--idle): capture %d bytes (%d with the source text of the files it "
           "names), folded %d bytes; convert to svg %.2f s" % (cap, whole, folded, timed_svg(base + ".pyflare")))
     check(cap < folded, "the real recording's capture (%d without its sources) is not smaller than its folded text "
           "(%d)" % (cap, folded))
 
 
-FIVE = r'''
-import threading, json, re, difflib, decimal, random
-def j():
-    d = {"a": [random.random() for _ in range(200)], "b": {"c": "x" * 100}}
-    while True: json.loads(json.dumps(d))
-def r():
-    text = "hello world 123 foo@bar.com " * 200
-    while True: re.findall(r"\w+@\w+\.\w+", text); re.sub(r"\d+", "N", text)
-def df():
-    a = [str(random.random()) for _ in range(300)]; b = a[:]; random.shuffle(b)
-    while True: list(difflib.unified_diff(a, b))
-def dec():
-    decimal.getcontext().prec = 50
-    while True:
-        x = decimal.Decimal(1)
-        for i in range(1, 200): x = x * decimal.Decimal(i) / decimal.Decimal(i + 1)
-def srt():
-    while True: sorted(random.random() for _ in range(5000))
-for f in (j, r, df, dec):
-    threading.Thread(target=f, daemon=True).start()
-srt()
-'''
-
-
-FILTERS = sys.argv[1:]
-
-
 def main():
     if not os.path.exists(PYFLARE):
-        print("capture: 0 passed, 1 failed, 0 skipped (no %s)" % PYFLARE)
-        return 1
+        suite.failed("pyflare", "no %s" % PYFLARE)
+        return suite.finish()
     interps = [n for n in os.environ.get("PYFLARE_PYTHONS", "3.12.1,3.8.18").split(",") if n]
     for interp in interps:
-        run_test("%s/record" % interp, case_record, interp)
-        run_test("%s/trace" % interp, case_trace, interp)
-    run_test("diff", case_diff)
-    run_test("folded", case_folded)
-    run_test("corrupt", case_corrupt)
-    run_test("bombs", case_bombs)
+        suite.run("%s/record" % interp, case_record, interp)
+        suite.run("%s/trace" % interp, case_trace, interp)
+    suite.run("diff", case_diff)
+    suite.run("folded", case_folded)
+    suite.run("corrupt", case_corrupt)
+    suite.run("bombs", case_bombs)
     for interp in interps:
-        run_test("%s/module" % interp, case_module, interp)
-        run_test("%s/module-corrupt" % interp, case_module_corrupt, interp)
-    run_test("errors", case_errors)
-    run_test("size", case_size)
+        suite.run("%s/module" % interp, case_module, interp)
+        suite.run("%s/module-corrupt" % interp, case_module_corrupt, interp)
+    suite.run("errors", case_errors)
+    suite.run("size", case_size)
     shutil.rmtree(TMP, ignore_errors=True)
-    print("capture: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
-    harness.record("capture", counts["passed"], counts["failed"], counts["skipped"])
-    return 1 if counts["failed"] else 0
+    return suite.finish()
 
 
 if __name__ == "__main__":

@@ -37,17 +37,13 @@ import sysconfig
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import harness  # noqa: E402  (the results file make test sums)
+import harness  # noqa: E402  (the build under test, results, the summary line)
+from harness import BUILD, PYFLARE, Skip  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
-PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
 FORMATS = ["svg", "html", "folded", "speedscope", "callgrind", "pprof", "pstats", "text", "pyflare"]
 AFTER = "--zz-after"  # no command knows it: reaching it means everything before was accepted
 
-counts = {"passed": 0, "failed": 0, "skipped": 0}
-FILTERS = sys.argv[1:]
+suite = harness.Suite("cli", sys.argv[1:])
 TMP = tempfile.mkdtemp(prefix="pyflare-cli-")
 
 
@@ -80,26 +76,6 @@ def run(argv, stdout=subprocess.PIPE, timeout=30):
     r = subprocess.run(argv, stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=timeout,
                        env=env, cwd=TMP)
     return r.returncode, (r.stdout or b"").decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
-
-
-def test(name, fn, *args):
-    if FILTERS and not any(f in name for f in FILTERS):
-        return
-    try:
-        fn(*args)
-    except Skip as e:
-        counts["skipped"] += 1
-        print("SKIP %s: %s" % (name, e))
-    except AssertionError as e:
-        counts["failed"] += 1
-        print("FAIL %s: %s" % (name, str(e)[:3000]))
-    else:
-        counts["passed"] += 1
-        print("ok   %s" % name)
-
-
-class Skip(Exception):
-    pass
 
 
 def check(cond, msg):
@@ -358,25 +334,23 @@ def t_terminal():
 
 def main():
     if not os.access(PYFLARE, os.X_OK):
-        print("FAIL setup: no executable pyflare at %s (run make)" % PYFLARE)
-        print("cli: 0 passed, 1 failed, 0 skipped")
-        return 1
+        suite.failed("setup", "no executable pyflare at %s (run make)" % PYFLARE)
+        return suite.finish()
     global ALL
     if not MODULE:
         ALL = [c for c in ALL if c != "module"]
-        test("module", lambda: (_ for _ in ()).throw(Skip("no tracer module built for this Python in %s" % BUILD)))
+        suite.run("module",
+                  lambda: (_ for _ in ()).throw(Skip("no tracer module built for this Python in %s" % BUILD)))
     for option, (takers, good, bad) in list(NUMERIC.items()) + list(CHOICES.items()):
         takers = [c for c in takers if c in ALL]
-        test("values %s" % option, t_values, option, takers, good, bad)
-        test("missing-value %s" % option, t_missing_value, option, takers)
-    test("version", t_version)
-    test("help", t_help)
-    test("extensions", t_extensions)
-    test("terminal", t_terminal)
-    test("spellings", t_spellings)
-    print("cli: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
-    harness.record("cli", counts["passed"], counts["failed"], counts["skipped"])
-    return 1 if counts["failed"] else 0
+        suite.run("values %s" % option, t_values, option, takers, good, bad)
+        suite.run("missing-value %s" % option, t_missing_value, option, takers)
+    suite.run("version", t_version)
+    suite.run("help", t_help)
+    suite.run("extensions", t_extensions)
+    suite.run("terminal", t_terminal)
+    suite.run("spellings", t_spellings)
+    return suite.finish()
 
 
 if __name__ == "__main__":

@@ -30,30 +30,13 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import harness  # noqa: E402  (tests/harness.py: results, the summary line)
+import harness  # noqa: E402  (tests/harness.py: the build under test, results, the summary line)
+from harness import BUILD, PYFLARE, ROOT, Skip  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("PYFLARE_BUILD") or os.path.join(ROOT, "build")
-PYFLARE = os.environ.get("PYFLARE") or os.path.join(BUILD, "pyflare")
 
 suite = harness.Suite("formats")
-
-
-class Skip(Exception):
-    pass
-
-
-def run_test(name, fn, *args):
-    try:
-        fn(*args)
-    except Skip as e:
-        suite.skip(name, str(e))
-    except Exception as e:  # an assertion or a consumer's crash: both are failures
-        detail = str(e) if isinstance(e, AssertionError) else "%s: %s" % (type(e).__name__, e)
-        suite.failed(name, detail[:3000])
-    else:
-        suite.passed(name)
+run_test = suite.run  # an assertion or a consumer's crash: both are failures
 
 
 def check(cond, msg):

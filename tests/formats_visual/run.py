@@ -563,6 +563,16 @@ def test_cli_names():
             assert rc != 0 and ok and "not folded stacks" in err and what in err, (args, rc, err)
 
 
+def html_varints(d, most=None):
+    """The varints of a report's binary block (the first most of them)."""
+    raw = zlib.decompress(base64.b64decode(d["bin"]))
+    pos, vals = 0, []
+    while pos < len(raw) and (most is None or len(vals) < most):
+        v, pos = harness.read_varint(raw, pos)
+        vals.append(v)
+    return vals
+
+
 def html_data(p):
     """The JSON block of a report, with its binary block checked and decoded."""
     html = open(p, "rb").read().decode("utf-8")
@@ -571,18 +581,7 @@ def html_data(p):
     block = m.group(1)
     assert "<" not in block and "\u2028" not in block and "\u2029" not in block, "unescaped markup in the data block"
     d = json.loads(block)
-    raw = zlib.decompress(base64.b64decode(d["bin"]))
-    pos, vals = 0, []
-    while pos < len(raw):
-        v, shift = 0, 0
-        while True:
-            b = raw[pos]
-            pos += 1
-            v |= (b & 127) << shift
-            shift += 7
-            if not b & 128:
-                break
-        vals.append(v)
+    vals = html_varints(d)
     assert len(vals) == d["n"] + 2 * (d["n"] - 1) + 3 * d["ns"], "binary block has the wrong length"
     d["self"] = vals[:d["n"]]
     return html, d
@@ -935,18 +934,7 @@ ORDER_WANT = ["f (app.py:9)", "f (app.py:10)", "f (app.py:100)", "f (b.py:2)", "
 
 def html_tree(d):
     """(parent, frame) per node of a report's tree, from its binary block (preorder)."""
-    raw = zlib.decompress(base64.b64decode(d["bin"]))
-    pos, vals = 0, []
-    while pos < len(raw) and len(vals) < 3 * d["n"]:
-        v, shift = 0, 0
-        while True:
-            b = raw[pos]
-            pos += 1
-            v |= (b & 127) << shift
-            shift += 7
-            if not b & 128:
-                break
-        vals.append(v)
+    vals = html_varints(d, 3 * d["n"])
     parent, frame = [None], [0]
     for k in range(1, d["n"]):
         dist, fr = vals[d["n"] + 2 * (k - 1)], vals[d["n"] + 2 * (k - 1) + 1]

@@ -1,6 +1,6 @@
 /* fuzz_asyncio.c — libFuzzer target: asyncio tasks read from hostile remote memory.
  *
- * A mock target like fuzz_walker.c's (reads served from the input, mapped at
+ * A mock target like fuzz_walker.c's (mock_target.h; reads served from the input, mapped at
  * a fixed base and repeating above it; below it unmapped) under a real 3.14 or 3.15 layout (from the
  * interpreters' own debug-offsets tables, tests/unit's fixtures) and the real
  * _asyncio offsets of that version. The first byte picks the version and
@@ -24,12 +24,7 @@
 #include "debug_offsets_fixtures.h"
 #include "target/target.h"
 
-#define BASE 0x100000ull
-
-struct target {
-    const uint8_t *mem;
-    size_t size;
-};
+#include "mock_target.h" /* struct target, BASE, target_read_cstring, target_pid */
 
 /* Below BASE is unmapped; every address above it lands in the image, which
  * repeats (so the fuzzer's pointers lead somewhere without being exact). */
@@ -38,20 +33,6 @@ int target_read(target *t, uint64_t addr, void *buf, size_t len, pf_error *err) 
         return pf_fail(err, PF_ERR_READ, "unmapped");
     for (size_t i = 0; i < len; i++)
         ((uint8_t *)buf)[i] = t->mem[(addr - BASE + i) % t->size];
-    return 0;
-}
-
-int target_read_cstring(target *t, uint64_t addr, char *out, size_t cap, pf_error *err) {
-    size_t i = 0;
-    for (; i + 1 < cap; i++) {
-        if (target_read(t, addr + i, out + i, 1, err) != 0) {
-            out[i] = 0;
-            return -1;
-        }
-        if (!out[i])
-            return 0;
-    }
-    out[i] = 0;
     return 0;
 }
 
@@ -66,7 +47,6 @@ void target_path(const target *t, const char *path, char *out, size_t cap) { (vo
 void target_mapping_file(const target *t, const target_mapping *m, char *out, size_t cap) {
     (void)t, (void)m, out[0] = 0, (void)cap;
 }
-pid_t target_pid(const target *t) { (void)t; return 100; }
 
 /* proc.c's, without the rest of proc.c (which finds the interpreter in real files). */
 int py_proc_interp_head(py_proc *p, uint64_t *interp, pf_error *err) {

@@ -10,7 +10,7 @@
  * Build and run:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
  *     tests/fuzz/fuzz_walker.c src/cpython/{walker,code,objects,linetable,pystr,layouts_generated,threadnames}.c \
- *     src/base/{error,u64map}.c -o build/fuzz_walker
+ *     src/base/{error,grow,u64map}.c -o build/fuzz_walker
  *   build/fuzz_walker -max_total_time=120 build/fuzz_walker_corpus
  */
 #include <stdint.h>
@@ -22,12 +22,7 @@
 #include "cpython/walker.h"
 #include "target/target.h"
 
-#define BASE 0x100000ull
-
-struct target {
-    const uint8_t *mem;
-    size_t size;
-};
+#include "mock_target.h" /* struct target, BASE, target_read_cstring, target_pid */
 
 static int in_image(const target *t, uint64_t addr, size_t len) {
     return addr >= BASE && len <= t->size && addr - BASE <= t->size - len;
@@ -51,20 +46,6 @@ int target_readv(target *t, const target_iov *iov, size_t n, pf_error *err) {
     return target_readv_partial(t, iov, n) == n ? 0 : pf_fail(err, PF_ERR_READ, "unmapped");
 }
 
-int target_read_cstring(target *t, uint64_t addr, char *out, size_t cap, pf_error *err) {
-    size_t i = 0;
-    for (; i + 1 < cap; i++) {
-        if (target_read(t, addr + i, out + i, 1, err) != 0) {
-            out[i] = 0;
-            return -1;
-        }
-        if (!out[i])
-            return 0;
-    }
-    out[i] = 0;
-    return 0;
-}
-
 int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err) {
     static const target_thread one[] = {{100, 100, 'R'}, {101, 101, 'S'}};
     (void)t, (void)err;
@@ -72,8 +53,6 @@ int target_threads(target *t, const target_thread **threads, size_t *n, pf_error
     *n = 2;
     return 0;
 }
-
-pid_t target_pid(const target *t) { (void)t; return 100; }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2)

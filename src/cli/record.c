@@ -185,6 +185,7 @@ int cmd_record(int argc, char **argv) {
         fprintf(stderr, "pyflare: the program exited; writing what was recorded\n");
     print_summary(st, o.sampling.rate_hz);
     print_cpu(st, pf_profile_meta_const(profile));
+    cli_say_stopped(st);
 
     char command[1024] = "";
     size_t nproc;
@@ -208,9 +209,12 @@ int cmd_record(int argc, char **argv) {
     o.out.read_source = sampler_read_source; /* source text through the target's root */
     o.out.source_ctx = s;
     pf_profile_finish(profile);
+    int stopped_all = st->stopped_processes && st->stopped_samples == st->stopped_of && st->processes_seen == 1;
     if (!st->stacks)
         fprintf(stderr, "pyflare: no stacks were recorded%s\n",
-                o.sampling.idle ? "" : " (the program was idle: --idle counts waiting threads too)");
+                stopped_all      ? " (the program was stopped, not idle)"
+                : o.sampling.idle ? ""
+                                  : " (the program was idle: --idle counts waiting threads too)");
     if (pf_profile_failed(profile)) {
         fprintf(stderr, "pyflare: out of memory while recording; nothing written\n");
         rc = 1;

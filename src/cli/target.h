@@ -27,6 +27,14 @@ void cli_catch_stop_signals(int hangup);
  * (a launched program is reaped then). */
 int cli_start_target(sampler *s, pid_t pid, char **command, int subprocesses, pid_t *child);
 
+/* A process found stopped by a signal (SIGSTOP, Ctrl-Z) while sampled ran no
+ * code then, which a profile alone cannot tell from waiting: one line on
+ * stderr says for how long, and how to let it run if it still is stopped
+ * (pyflare never sends SIGCONT itself). Nothing when none was. */
+void cli_say_stopped(const sampler_stats *st);
+/* The line top shows while the process is stopped, into buf; NULL when it is not. */
+const char *cli_stopped_now(const sampler_stats *st, char *buf, size_t cap);
+
 /* Starts command (-1 after printing why not), and reaps a launched program
  * (SIGTERM first if still_running): its exit status as a shell reports it. */
 pid_t cli_launch(char **command);

@@ -70,7 +70,7 @@ typedef struct top_state {
 } top_state;
 
 static void draw(top_state *t, const char *status) {
-    char target[400] = "";
+    char target[400] = "", stopped[200];
     size_t nproc;
     const pf_process *procs = pf_processes(t->profile, &nproc);
     const pf_meta *meta = pf_profile_meta_const(t->profile);
@@ -87,7 +87,8 @@ static void draw(top_state *t, const char *status) {
         .samples = t->stats.ticks,
         .errors = t->stats.errors_total - t->stats.errors[PF_ERR_EXITED], .threads_seen = nthreads,
         .gil_share = t->gil_share,
-        .status = status ? status : t->paused ? "paused (p resumes)" : NULL, .color = t->color, .help = t->help,
+        .status = status ? status : t->paused ? "paused (p resumes)" : cli_stopped_now(&t->stats, stopped, sizeof stopped),
+        .color = t->color, .help = t->help,
         .replay = t->replay != NULL,
         .length_s = t->replay ? top_replay_length_s(t->src.replay) : 0,
         .speed = t->replay ? top_replay_get_speed(t->src.replay) : 0,
@@ -386,6 +387,8 @@ int cmd_top(int argc, char **argv) {
     term_leave();
     if (why && t.screen)
         fprintf(stderr, "%s\n", why);
+    if (!replay)
+        cli_say_stopped(&t.stats);
 
     if (fmt && rc == 0)
         rc = write_profile(&t, fmt, output);

@@ -319,16 +319,8 @@ static uint32_t labels_keep_text(reader *r, const char *s, size_t len, int at_ro
     size_t need = (sizeof(label_text) + len + 3) & ~(size_t)3, at = r->text_len ? r->text_len : 4;
     if (at + need > UINT32_MAX)
         return 0;
-    if (at + need > r->text_cap) {
-        size_t cap = r->text_cap ? r->text_cap : 65536;
-        while (cap < at + need)
-            cap *= 2;
-        char *bigger = realloc(r->text, cap);
-        if (!bigger)
-            return 0;
-        r->text = bigger;
-        r->text_cap = cap;
-    }
+    if (PF_GROW(r->text, r->text_cap, at + need, 65536) != 0)
+        return 0;
     label_text *t = (label_text *)(r->text + at);
     t->len = (uint32_t)len;
     t->at_root = (uint8_t)at_root;
@@ -615,17 +607,13 @@ static int next_line(line_source *ls, const char *name, char **line, size_t *len
             if (*keep)
                 *keep -= from;
         }
-        if (ls->cap - ls->end < (1 << 19)) { /* a long line: room for it and a good read */
-            size_t cap = ls->cap ? ls->cap * 2 : 1 << 20;
-            size_t kept = *keep ? (size_t)(*keep - ls->buf) : 0;
-            char *bigger = realloc(ls->buf, cap);
-            if (!bigger)
-                return pf_fail(err, PF_ERR_NOMEM, "%s: out of memory", name);
-            if (*keep)
-                *keep = bigger + kept;
-            ls->buf = bigger;
-            ls->cap = cap;
-        }
+        /* A long line: room for it and a good read (at least half a megabyte free). */
+        size_t kept = *keep ? (size_t)(*keep - ls->buf) : 0;
+        if (PF_GROW(ls->buf, ls->cap, ls->end + (1 << 19), 1 << 20) != 0)
+            return pf_fail(err, PF_ERR_NOMEM, "%s: out of memory (reading a line longer than %zu bytes)", name,
+                           ls->end - ls->pos);
+        if (*keep)
+            *keep = ls->buf + kept;
         errno = 0;
         size_t got = fread(ls->buf + ls->end, 1, ls->cap - ls->end, ls->in);
         ls->end += got;

@@ -25,6 +25,7 @@
  * can end the script block, whatever they hold), each file at most
  * SOURCE_FILE_MAX bytes and all of them SOURCE_ALL_MAX: a file left out gets
  * a note saying why, and shows its lines' numbers and figures without text. */
+#include "base/grow.h"
 #include "output/assets.h"
 #include "output/escape.h"
 #include "output/outbuf.h"
@@ -290,28 +291,17 @@ typedef struct strtab {
 
 static uint32_t str_ref(strtab *t, pf_str_id id) {
     if (id >= t->cap) {
-        size_t cap = t->cap ? t->cap : 1024;
-        while (cap <= id)
-            cap *= 2;
-        uint32_t *bigger = realloc(t->map, cap * sizeof *bigger);
-        if (!bigger) {
+        size_t was = t->cap;
+        if (PF_GROW(t->map, t->cap, (size_t)id + 1, 1024) != 0) {
             t->failed = 1;
             return 0;
         }
-        memset(bigger + t->cap, 0, (cap - t->cap) * sizeof *bigger);
-        t->map = bigger;
-        t->cap = cap;
+        memset(t->map + was, 0, (t->cap - was) * sizeof *t->map);
     }
     if (!t->map[id]) {
-        if (t->n == t->ids_cap) {
-            size_t cap = t->ids_cap ? t->ids_cap * 2 : 1024;
-            uint32_t *bigger = realloc(t->ids, cap * sizeof *bigger);
-            if (!bigger) {
-                t->failed = 1;
-                return 0;
-            }
-            t->ids = bigger;
-            t->ids_cap = cap;
+        if (PF_GROW(t->ids, t->ids_cap, t->n + 1, 1024) != 0) {
+            t->failed = 1;
+            return 0;
         }
         t->ids[t->n] = id;
         t->map[id] = (uint32_t)++t->n;

@@ -56,7 +56,7 @@ static void json_tasks(out_buf *o, const out_snapshot *s) {
 
 static int json_body(out_buf *o, const void *data, pf_error *err) {
     const out_snapshot *s = data;
-    out_buf_printf(o, "{\"pid\": %d", s->pid);
+    out_buf_printf(o, "{\"pid\": %d, \"stopped\": %s", s->pid, s->stopped ? "true" : "false");
     put(o, out_esc_json, 5,
         (const char *const[]){", \"python\": ", s->python, ", \"command\": ", s->command, ", \"threads\": ["});
     for (size_t i = 0; i < s->nthreads; i++) {
@@ -199,12 +199,15 @@ static int text_body(out_buf *o, const void *data, pf_error *err) {
     const out_snapshot *s = data;
     out_buf_printf(o, "Process %d: ", s->pid);
     put(o, out_esc_text, 5, (const char *const[]){"", s->command, "   (CPython ", s->python, ")\n"});
+    if (s->stopped)
+        out_buf_puts(o, "Stopped by a signal (SIGSTOP, or Ctrl-Z in its terminal): it runs no code until it gets "
+                        "SIGCONT\n");
     for (size_t i = 0; i < s->nthreads; i++) {
         const out_thread *t = &s->threads[i];
         out_buf_printf(o, "Thread %" PRIu64, t->thread_id);
         if (t->name)
             put(o, out_esc_text, 3, (const char *const[]){" \"", t->name, "\""});
-        out_buf_printf(o, " (%s%s", t->active ? "active" : "idle", t->gil == 1 ? ", holds GIL" : "");
+        out_buf_printf(o, " (%s%s", t->active ? "active" : s->stopped ? "stopped" : "idle", t->gil == 1 ? ", holds GIL" : "");
         if (t->native_id >= 0)
             out_buf_printf(o, ", native id %" PRId64, t->native_id);
         out_buf_puts(o, ")\n");

@@ -48,6 +48,7 @@ typedef struct out_snapshot {
     int pid;
     const char *python;       /* "3.12.1" */
     const char *command;      /* the target's command line */
+    int stopped;              /* stopped by a signal (SIGSTOP, Ctrl-Z): it runs no code until SIGCONT */
     const out_thread *threads;
     size_t nthreads;
     int has_tasks;            /* asyncio tasks were read (then tasks/ntasks, maybe none) */

@@ -34,6 +34,12 @@
  * running since the last step share it. More than this many: the stack of a
  * thread that long without a step (waiting for a CPU, stopped) is not moving. */
 #define PENDING_MAX 32
+/* A sample that shows no thread of a process running or waiting (no CPU
+ * time grew, no state read says so) asks whether it is stopped by a signal
+ * once this long has passed without such a sign: a busy thread's CPU time
+ * grows in steps, so a few samples without one prove nothing. */
+#define STOP_LOOK_NS 20000000ull
+#define NEVER UINT64_MAX
 
 /* One process being sampled. */
 typedef struct session {
@@ -58,6 +64,12 @@ typedef struct session {
     size_t nrunning, nrunning_next, running_cap;
     target_native *native;    /* --native: unwinds its threads (opened with the image) */
     u64map native_funcs;      /* --native: pc -> profile function */
+    /* Stopped by a signal (see note_stopped): */
+    uint64_t last_sample_ns;  /* the previous sample's time (0: the start) */
+    uint64_t not_stopped_ns;  /* the last sample that showed it was not stopped, NEVER none */
+    uint64_t stopped_ns;      /* time found stopped */
+    uint64_t nstopped, nlooked; /* samples that found it stopped, of all */
+    int stopped;              /* at its last sample */
 } session;
 
 typedef struct thread_view thread_view;
@@ -274,6 +286,7 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
     session *x = &s->sessions[s->nsessions];
     memset(x, 0, sizeof *x);
     x->pid = pid;
+    x->not_stopped_ns = NEVER;
     if (open_image(s, x, err) != 0)
         return -1;
     char cmd[1024], label[1100];
@@ -705,6 +718,29 @@ static void sample_waiting_tasks(sampler *s, uint32_t si, session *x, uint64_t t
     }
 }
 
+/* Whether the process is stopped by a signal at this sample, and for how
+ * long: target/ is asked only when no thread showed it was not (not_stopped)
+ * for STOP_LOOK_NS, so a process that runs costs nothing more; with
+ * --blocking, while it is paused (called before target_resume). */
+static void note_stopped(sampler *s, session *x, int not_stopped, uint64_t time_ns) {
+    uint64_t since = time_ns - x->last_sample_ns;
+    x->last_sample_ns = time_ns;
+    x->nlooked++;
+    /* (Paused, target/ knows at no cost; and there a thread's state or CPU
+     * time proves nothing: resuming wakes a stopped thread for a moment.) */
+    int look = s->o.blocking ||
+               (!not_stopped && (x->not_stopped_ns == NEVER || time_ns - x->not_stopped_ns >= STOP_LOOK_NS));
+    x->stopped = look && target_stopped(x->target);
+    if (not_stopped || (look && !x->stopped))
+        x->not_stopped_ns = time_ns;
+    if (!x->stopped)
+        return;
+    if (!x->nstopped)
+        s->stats.stopped_processes++;
+    x->nstopped++;
+    x->stopped_ns += since;
+}
+
 static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     session *x = &s->sessions[si];
     const py_thread *threads;
@@ -731,25 +767,29 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
     }
     thread_view *view = s->view;
     s->native_used = 0;
+    int not_stopped = 0; /* a thread's state or CPU time shows the process is not stopped by a signal */
     for (size_t i = 0; rc == 0 && i < n; i++) {
         thread_view *v = &view[i];
         v->tid = threads[i].native_id > 0 ? target_host_tid(x->target, (pid_t)threads[i].native_id) : -1;
         v->has_cpu = 0;
         /* The GIL holder is running Python code: no need to ask the kernel
          * whether it waits. Others may be running C code without the GIL, or waiting. */
+        char read = 0; /* the state as the kernel gave it, 0 when not asked */
         if (s->o.idle || s->o.gil_only || v->tid <= 0)
             v->state = threads[i].holds_gil == 1 ? 'R' : '?';
         else if (s->o.blocking)
-            v->state = target_listed_state(x->target, v->tid);
+            v->state = target_listed_state(x->target, v->tid); /* (no sign of a stop: see note_stopped) */
         else
-            v->state = threads[i].holds_gil == 1 ? 'R' : target_thread_state(x->target, v->tid);
+            v->state = threads[i].holds_gil == 1 ? 'R' : (read = target_thread_state(x->target, v->tid));
         /* Running or runnable: how much did it really run? (A thread waiting
          * for a CPU, or stopped while holding the GIL, ran not at all.) */
         if (s->cpu_weighted && v->tid > 0 && v->state == 'R')
             v->has_cpu = target_thread_cpu(x->target, v->tid, &v->cpu_ns, &v->switched_in) == 0;
+        not_stopped |= (read && read != 'T' && read != 'Z' && read != 'X' && read != '?') || (v->has_cpu && v->cpu_ns);
         if (s->o.native)
             unwind_thread(s, x, v, &threads[i], n);
     }
+    note_stopped(s, x, not_stopped, time_ns);
     /* --async reads each running task's chain while the stacks are built
      * (thread_stack_node), and the waiting tasks after: with the pause, the
      * process stays paused until then, so a stack and its task are read at
@@ -923,6 +963,21 @@ static void scan_children(sampler *s, uint64_t now) {
     closedir(proc);
 }
 
+/* The stats' stopped process: the one found stopped longest. */
+static void stopped_stats(sampler *s) {
+    const session *longest = NULL;
+    for (size_t i = 0; i < s->nsessions; i++)
+        if (s->sessions[i].nstopped && (!longest || s->sessions[i].stopped_ns > longest->stopped_ns))
+            longest = &s->sessions[i];
+    if (!longest)
+        return;
+    s->stats.stopped_pid = longest->pid;
+    s->stats.stopped_ns = longest->stopped_ns;
+    s->stats.stopped_samples = longest->nstopped;
+    s->stats.stopped_of = longest->nlooked;
+    s->stats.stopped_now = longest->stopped && !longest->exited;
+}
+
 int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn progress, void *arg, pf_error *err) {
     pf_meta meta = *pf_profile_meta_const(s->profile);
     meta.mode = PF_MODE_SAMPLED;
@@ -984,6 +1039,7 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
         s->stats.late = s->clock.late;
         s->stats.elapsed_ns = now - start;
         s->stats.achieved_hz = s->stats.elapsed_ns ? s->stats.ticks * 1e9 / s->stats.elapsed_ns : 0;
+        stopped_stats(s);
         if (progress && now >= next_progress) {
             progress(&s->stats, arg);
             next_progress = now + PROGRESS_NS;
@@ -996,6 +1052,7 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
     s->stats.late = s->clock.late;
     s->stats.elapsed_ns = now - start;
     s->stats.achieved_hz = s->stats.elapsed_ns ? s->stats.ticks * 1e9 / s->stats.elapsed_ns : 0;
+    stopped_stats(s);
     meta = *pf_profile_meta_const(s->profile); /* a process added meanwhile set python */
     meta.duration_ns = s->stats.elapsed_ns;
     meta.cpu_ns = s->stats.cpu_ns;

@@ -56,6 +56,16 @@ typedef struct sampler_stats {
     char exec_program[256];   /* what it runs now */
     int exec_not_python;      /* ... and that is not Python */
     uint64_t native_unavailable; /* --native: stacks recorded without their native part */
+    /* Processes found stopped by a signal (SIGSTOP, Ctrl-Z: see target_stopped),
+     * which run no code until they get SIGCONT: how many, and the one stopped
+     * longest — for how long (each sample that found it stopped counts the
+     * time since its previous sample), at how many of its samples of how many,
+     * and whether it still was at its last sample. */
+    uint64_t stopped_processes;
+    pid_t stopped_pid;
+    uint64_t stopped_ns;
+    uint64_t stopped_samples, stopped_of;
+    int stopped_now;
 } sampler_stats;
 
 typedef struct sampler sampler;

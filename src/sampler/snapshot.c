@@ -30,6 +30,7 @@ struct snapshot_source {
     char (*thread_names)[NAME_CAP];
     size_t names_cap;
     char command[1024];
+    int stopped;            /* the process was stopped by a signal at the last read */
     py_asyncio *asyncio;    /* made at the first take that asks for tasks */
     out_task *tasks_out;
     size_t tasks_out_cap;
@@ -166,6 +167,7 @@ static int read_stacks(snapshot_source *s, const snapshot_options *o, const py_t
         int rc = py_walker_sample(s->walker, threads, n, err);
         if (rc == 0 && o->native)
             rc = unwind_threads(s, *threads, *n, err);
+        s->stopped = target_stopped(s->target); /* (paused, by what the pause saw: see target_stopped) */
         if (pause)
             target_resume(s->target);
         if (rc != 0 && (err->kind == PF_ERR_EXITED || attempt >= SNAPSHOT_RETRIES))
@@ -299,6 +301,7 @@ int snapshot_take(snapshot_source *s, const snapshot_options *o, out_snapshot *o
     }
     target_cmdline(s->target, s->command, sizeof s->command);
     out->pid = (int)target_pid(s->target);
+    out->stopped = s->stopped;
     out->python = s->proc->version;
     out->command = s->command;
     out->threads = s->threads;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,13 @@ static int stop_thread(target *t, pid_t tid, pf_error *err) {
      * and hand it back on detach, so the target never loses a signal. */
     if (WIFSTOPPED(status) && (status >> 16) != PTRACE_EVENT_STOP)
         t->pending_signal[t->nseized - 1] = WSTOPSIG(status);
+    /* A seized thread of a process stopped by a signal (or stopping) reports
+     * the stopping signal, not SIGTRAP: target_stopped's answer while paused.
+     * (Its state letter cannot tell: PTRACE_DETACH wakes such a thread for a
+     * moment before it stops again, and on a busy machine the next pause may
+     * come first.) On detach the kernel puts it back in that stop. */
+    if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP && WSTOPSIG(status) != SIGTRAP)
+        t->ngroup_stopped++;
     return 0;
 }
 
@@ -219,7 +227,7 @@ int target_pause(target *t, pf_error *err) {
         reap_dead(t, 0);
     if (target_threads(t, &threads, &n, err) != 0)
         return -1;
-    t->nseized = 0;
+    t->nseized = t->ngroup_stopped = 0;
     t->paused = 1;
     for (size_t i = 0; i < n; i++)
         if (stop_thread(t, threads[i].tid, err) != 0) {
@@ -237,7 +245,7 @@ void target_resume(target *t) {
     for (size_t i = 0; i < t->nseized; i++)
         if (ptrace(PTRACE_DETACH, t->seized[i], 0, (void *)(intptr_t)t->pending_signal[i]) != 0 && errno == ESRCH)
             remember_dead(t, t->seized[i]); /* killed while paused: ours to reap */
-    t->nseized = 0; /* (the arrays are kept for the next pause; target_close frees them) */
+    t->nseized = t->ngroup_stopped = 0; /* (the arrays are kept for the next pause; target_close frees them) */
     t->paused = 0;
 }
 

@@ -114,6 +114,15 @@ int target_thread_cpu(target *t, pid_t tid, uint64_t *ns, int *switched_in);
  * target_pause runs before stopping anything), '?' if it was not listed. */
 char target_listed_state(const target *t, pid_t tid);
 
+/* 1 when the process is stopped by a signal (SIGSTOP, or SIGTSTP/SIGTTIN/
+ * SIGTTOU: job control): every thread in state 'T' (threads that have exited
+ * aside). It then runs no code until someone sends it SIGCONT; pyflare never
+ * does. While target_pause holds it (its threads show as 't' then), the
+ * answer is exact and costs nothing: every thread reported the stopping
+ * signal as it was stopped. Else it comes from the main thread's state (one
+ * pread), and only when that says stopped from a listing of every thread. */
+int target_stopped(target *t);
+
 /* Stops every thread (PTRACE_SEIZE + PTRACE_INTERRUPT) for a consistent read,
  * and lets them go again. If pyflare dies while they are stopped, the kernel
  * detaches and the target runs on. */

@@ -31,6 +31,7 @@ struct target {
     pid_t *seized;          /* threads stopped by target_pause() */
     int *pending_signal;    /* a signal each one got while stopping, to deliver on resume */
     size_t nseized, seized_cap;
+    size_t ngroup_stopped;  /* how many of them reported a stop by signal (job control) when stopped */
     int paused;
     pid_t *dead;            /* threads that died while paused, not yet reaped */
     size_t ndead;

@@ -307,6 +307,29 @@ char target_listed_state(const target *t, pid_t tid) {
     return i != U64MAP_NONE && i < t->nthreads && t->threads[i].tid == tid ? t->threads[i].state : '?';
 }
 
+int target_stopped(target *t) {
+    if (t->paused) /* (what each thread reported as pause.c stopped it) */
+        return t->nseized > 0 && t->ngroup_stopped == t->nseized;
+    /* A stop by signal stops the whole thread group: a main thread that is
+     * not stopped (and has not exited) settles it. */
+    char main_state = target_thread_state(t, t->pid);
+    if (main_state != 'T' && main_state != 'Z' && main_state != 'X')
+        return 0;
+    const target_thread *threads;
+    size_t n;
+    if (target_threads(t, &threads, &n, NULL) != 0)
+        return 0;
+    int stopped = 0;
+    for (size_t i = 0; i < t->nthreads; i++) {
+        char state = t->threads[i].state;
+        if (state == 'T')
+            stopped = 1;
+        else if (state != 'Z' && state != 'X' && state != '?') /* ('?': it exited between listing and reading) */
+            return 0;
+    }
+    return stopped;
+}
+
 int target_threads(target *t, const target_thread **threads, size_t *n, pf_error *err) {
     if (open_task_dir(t) < 0)
         return pf_fail(err, PF_ERR_EXITED, "process %d exited", (int)t->pid);

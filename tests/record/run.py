@@ -30,6 +30,18 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                    addresses are reused), all but at most 1 in 1 000 (measured:
                    about 1 in 5 000 to 1 in 30 000 mix two moments; 68% before).
   INTERP/pyflame   `pyflare -x -s S [-r INTERVAL] -p PID` writes folded to stdout.
+  INTERP/stopped   threads.py SIGSTOPped (every thread in state T) for a whole
+                   recording of 2 s without --idle: one stderr line names the
+                   process as stopped by a signal for all the time recorded and
+                   still stopped (SIGCONT named), none calls it idle; likewise
+                   with --blocking (paused while stopped) and --idle (its 4
+                   threads' stacks are recorded as they stand); afterwards
+                   every thread is still T, and after SIGCONT it runs (its
+                   /proc/PID/stat CPU grows). SIGCONT during a recording: the
+                   line says stopped for part of the time (0 < part < whole),
+                   not still stopped, and the spinners are in the profile.
+                   dump --json (and --blocking) says "stopped": true of it (false
+                   once it runs), and its text form says so; dump leaves it stopped.
   INTERP/paths     frames relative to site-packages and the script's directory;
                    --full-paths keeps them absolute; --function drops lines.
   load             (3.12, alone, with one busy-loop process per core) cpu_split.py's
@@ -1010,6 +1022,173 @@ def job_paths(interp, python):
         shutil.rmtree(work, ignore_errors=True)
 
 
+# ------------------------------------------------------------- stopped --
+
+STOPPED_LINE = re.compile(r"^pyflare: process (\d+) was stopped by a signal \(SIGSTOP, or Ctrl-Z in its terminal\) "
+                          r"(?:for all ([0-9.]+) s recorded: it ran no code"
+                          r"|for ([0-9.]+) s of the ([0-9.]+) s recorded: it ran no code then)"
+                          r"(; it is still stopped: send it SIGCONT \(kill -CONT \d+\) to let it run)?$")
+
+
+def task_states(pid):
+    """{tid: state letter} of every thread of pid."""
+    states = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                states[int(tid)] = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            pass
+    return states
+
+
+def stop_target(pid):
+    """SIGSTOP, then wait until every thread shows it (state T)."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        states = task_states(pid)
+        if states and all(v == "T" for v in states.values()):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def stopped_line(run, pid):
+    """(problems, the line's match or None) for the stderr line about a stopped target."""
+    lines = [l for l in run.text.splitlines() if l.startswith("pyflare: process ") and "stopped" in l]
+    if len(lines) != 1:
+        return ["expected one line saying the target was stopped, stderr has %d:\n%s"
+                % (len(lines), run.text.strip()[-800:])], None
+    m = STOPPED_LINE.match(lines[0])
+    if not m:
+        return ["the stopped line is not as expected: %r" % lines[0]], None
+    if int(m.group(1)) != pid:
+        return ["the stopped line names process %s, the target is %d" % (m.group(1), pid)], None
+    return [], m
+
+
+def still_stopped_problems(pid, what):
+    states = task_states(pid)
+    if not states or any(v != "T" for v in states.values()):
+        return ["%s: afterwards the target's threads are %s, want all still 'T' (stopped)" % (what, states)]
+    return []
+
+
+def job_stopped(interp, python):
+    prefix = interp + "/stopped"
+    work = tempfile.mkdtemp(prefix="pyflare-rec-")
+    ready = os.path.join(work, "ready.json")
+    target = Target([python, os.path.join(TARGETS, "threads.py"), ready], ready=ready)
+    results = []
+    try:
+        try:
+            target.wait_ready()
+        except RuntimeError as e:
+            lines = str(e).splitlines()
+            return [Result("FAIL", prefix, "target: " + lines[0], lines[1:])]
+        if not main_thread_asleep(target.pid) or not stop_target(target.pid):
+            return [Result("FAIL", prefix, "the target did not go to sleep and stop: %s" % task_states(target.pid))]
+
+        # Stopped for the whole recording: plain (no --idle), --blocking, --idle.
+        for mode, extra, seconds in (("whole", [], "2"), ("blocking", ["--blocking"], "1"),
+                                     ("idle", ["--idle"], "1")):
+            out = os.path.join(work, mode + ".folded")
+            run = pyflare(["record", "--pid", str(target.pid), "--rate", "200", "--duration", seconds,
+                           "-o", out] + extra, float(seconds) + SLACK, cwd=work)
+            stacks, summary, problems = recorded(run, out) if mode == "idle" else ([], None, [])
+            if mode != "idle" and (run.failure or run.rc != 0):
+                problems.append("expected exit status 0: " + run.describe())
+            bad, m = stopped_line(run, target.pid)
+            problems += bad
+            if m and not m.group(2):
+                problems.append("the target was stopped the whole time, the line says part: %r" % m.group(0))
+            if m and not m.group(5):
+                problems.append("the line does not say the target is still stopped: %r" % m.group(0))
+            if "was idle" in run.text:
+                problems.append("stderr calls the stopped target idle:\n" + run.text.strip()[-600:])
+            if mode == "idle" and not problems and summary["threads"] != 4:
+                problems.append("--idle: %d threads recorded, the target has 4" % summary["threads"])
+            problems += still_stopped_problems(target.pid, mode)
+            results.append(check("%s/%s" % (prefix, mode), problems))
+
+        # dump: says so, and leaves it stopped.
+        problems = []
+        run = pyflare(["dump", "--pid", str(target.pid), "--json"], SLACK)
+        doc = None
+        try:
+            doc = json.loads(run.out.decode("utf-8"))
+        except ValueError:
+            problems.append("dump --json: not JSON (%s)" % run.describe())
+        if doc is not None and doc.get("stopped") is not True:
+            problems.append("dump --json of the stopped target: \"stopped\" is %r" % doc.get("stopped"))
+        run = pyflare(["dump", "--pid", str(target.pid), "--json", "--blocking"], SLACK)
+        try:
+            if json.loads(run.out.decode("utf-8")).get("stopped") is not True:
+                problems.append("dump --blocking --json of the stopped target does not say \"stopped\": true")
+        except ValueError:
+            problems.append("dump --blocking --json: not JSON (%s)" % run.describe())
+        run = pyflare(["dump", "--pid", str(target.pid)], SLACK)
+        if run.rc != 0 or "Stopped by a signal" not in run.out.decode("utf-8", "replace"):
+            problems.append("dump (text) does not say the target is stopped: %s\n%s"
+                            % (run.describe(), run.out.decode("utf-8", "replace")[:400]))
+        problems += still_stopped_problems(target.pid, "dump")
+
+        # Let go: it runs (its own CPU time grows), and dump says it is not stopped.
+        cpu0 = proc_cpu_seconds(target.pid)
+        os.kill(target.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 10
+        while proc_cpu_seconds(target.pid) <= cpu0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if proc_cpu_seconds(target.pid) <= cpu0:
+            problems.append("after SIGCONT the target used no CPU in 10 s: %s" % task_states(target.pid))
+        run = pyflare(["dump", "--pid", str(target.pid), "--json"], SLACK)
+        try:
+            if json.loads(run.out.decode("utf-8")).get("stopped") is not False:
+                problems.append("dump --json of the running target does not say \"stopped\": false")
+        except ValueError:
+            problems.append("dump --json of the running target: not JSON (%s)" % run.describe())
+        results.append(check(prefix + "/dump", problems))
+
+        # Stopped, then SIGCONT a second into a 3 s recording: part of the time.
+        if not stop_target(target.pid):
+            return results + [Result("FAIL", prefix + "/part", "SIGSTOP did not stop the target")]
+        out = os.path.join(work, "part.folded")
+        cmd, p = start_pyflare(["record", "--pid", str(target.pid), "--rate", "200", "--duration", "3",
+                                "-o", out], cwd=work)
+        problems = []
+        if not wait_attached(p.pid, target.pid):
+            problems.append("pyflare never opened anything under /proc/%d/" % target.pid)
+        time.sleep(1.0)
+        os.kill(target.pid, signal.SIGCONT)
+        run = communicate(p, cmd, 3 + SLACK)
+        stacks, summary, more = recorded(run, out)
+        problems += more
+        bad, m = stopped_line(run, target.pid)
+        problems += bad
+        if m and not m.group(3):
+            problems.append("stopped for part of the recording, the line says otherwise: %r" % m.group(0))
+        elif m and not 0 < float(m.group(3)) < float(m.group(4)):
+            problems.append("stopped for part of the recording, the line says %s s of %s s"
+                            % (m.group(3), m.group(4)))
+        if m and m.group(5):
+            problems.append("the target runs again, the line says it is still stopped: %r" % m.group(0))
+        if not problems and not any(f in innermost_counts(stacks) for f in SPINNERS.values()):
+            problems.append("no spinner in the profile after SIGCONT")
+        states = task_states(target.pid)
+        if any(v in "tT" for v in states.values()):
+            problems.append("the target was left stopped: %s" % states)
+        results.append(check(prefix + "/part", problems))
+        return results
+    finally:
+        try:
+            os.kill(target.pid, signal.SIGCONT)
+        except OSError:
+            pass
+        target.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # ----------------------------------------------------------- lifecycle --
 
 def wait_attached(pyflare_pid, target_pid, timeout=10):
@@ -1762,6 +1941,7 @@ def run_all(filters, selected):
     for name, path in present:
         plan.append(("%s/paths" % name, job_paths, (name, path)))
         plan.append(("%s/pyflame" % name, job_pyflame, (name, path)))
+        plan.append(("%s/stopped" % name, job_stopped, (name, path)))
     for job_name, job in (("load", job_load), ("lifecycle", job_lifecycle), ("events", job_process_events),
                           ("errors", job_errors), ("rate", job_rate)):
         if ONCE_ON in paths:

@@ -38,6 +38,11 @@ screen read with capture-pane.
              sequence anywhere, f5 in it; -o FILE writes the profile
   attach     --pid on a running target with -d: tables, "the duration ended",
              the target runs on
+  stopped    --pid on a target SIGSTOPped (every thread in state T) with -d:
+             each table's last line but the final one's (why top ended) says
+             it is stopped by a signal, a stderr
+             line says it was for all the time recorded and still is; it is
+             left stopped, and runs (its CPU time grows) after SIGCONT
   hostile    a script whose file name holds escape sequences and a bell:
              no such byte reaches stdout, the name is shown with '?' for them
 The replay of a capture (`pyflare top FILE.pyflare`), of the target recorded
@@ -63,6 +68,7 @@ Last line: "top: N passed, N failed, N skipped"; exit status 1 on failure.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -447,6 +453,70 @@ def test_attach():
         target.wait()
 
 
+def task_states(pid):
+    states = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                states[tid] = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            pass
+    return states
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def poll(pred, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def test_stopped():
+    if not wanted("stopped"):
+        return
+    target = subprocess.Popen([PY, TARGET, "0"])
+    try:
+        time.sleep(0.5)
+        os.kill(target.pid, signal.SIGSTOP)
+        if not poll(lambda: all(v == "T" for v in task_states(target.pid).values()), 10):
+            result("stopped", False, "SIGSTOP did not stop the target: %s" % task_states(target.pid))
+            return
+        r = subprocess.run([PYFLARE, "top", "--pid", str(target.pid), "-d", "2.5"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        text, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+        problems = []
+        if r.returncode != 0:
+            problems.append("exit %d: %s" % (r.returncode, err[-300:]))
+        tables = text.count("-- last ")
+        said = text.count("pid %d is stopped by a signal" % target.pid)
+        if tables < 2 or said < tables - 1: # (the last says why top ended)
+            problems.append("%d tables, %d of them say the target is stopped: %r" % (tables, said, text[-300:]))
+        want = "pyflare: process %d was stopped by a signal" % target.pid
+        line = [l for l in err.splitlines() if l.startswith(want)]
+        if len(line) != 1 or "for all" not in line[0] or "still stopped" not in line[0]:
+            problems.append("stderr has no line saying the target was stopped all the time and still is: %r"
+                            % err[-400:])
+        states = task_states(target.pid)
+        if any(v != "T" for v in states.values()):
+            problems.append("afterwards the target's threads are %s, want all still 'T'" % states)
+        before = cpu_ticks(target.pid)
+        os.kill(target.pid, signal.SIGCONT)
+        if not poll(lambda: cpu_ticks(target.pid) > before, 10):
+            problems.append("after SIGCONT the target used no CPU in 10 s")
+        result("stopped", not problems, "; ".join(problems))
+    finally:
+        target.kill()
+        target.wait()
+
+
 def test_hostile():
     """A file name with terminal escapes (a title change and a screen clear) is shown inert."""
     if not wanted("hostile"):
@@ -677,6 +747,7 @@ def main():
     test_replay_plain()
     test_gil()
     test_attach()
+    test_stopped()
     test_hostile()
     shutil.rmtree(TMP, ignore_errors=True)
     print("top: %d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))

@@ -635,15 +635,11 @@ static void spread_cpu(sampler *s, thread_state *ts, uint64_t cpu_ns, uint64_t t
 }
 
 static void running_push(session *x, uint32_t index) {
-    if (x->nrunning_next == x->running_cap) {
-        size_t cap = x->running_cap ? x->running_cap * 2 : 16;
-        uint32_t *a = realloc(x->running, cap * sizeof *a), *b = a ? realloc(x->running_next, cap * sizeof *b) : NULL;
-        if (a)
-            x->running = a;
-        if (!b)
+    if (x->nrunning_next == x->running_cap) { /* the two lists swap each sample: one capacity */
+        void *const arrays[] = {&x->running, &x->running_next};
+        const size_t elems[] = {sizeof *x->running, sizeof *x->running_next};
+        if (pf_grow_all(arrays, elems, 2, &x->running_cap, x->nrunning_next + 1, 16) != 0)
             return; /* out of memory: this thread's CPU time waits for its next running sample */
-        x->running_next = b;
-        x->running_cap = cap;
     }
     x->running_next[x->nrunning_next++] = index;
 }
@@ -915,14 +911,8 @@ static pid_t parent_of(pid_t pid) {
 }
 
 static void watch_add(sampler *s, pid_t pid, uint64_t now) {
-    if (s->nwatch == s->watch_cap) {
-        size_t cap = s->watch_cap ? s->watch_cap * 2 : 16;
-        watched *bigger = realloc(s->watch, cap * sizeof *bigger);
-        if (!bigger)
-            return;
-        s->watch = bigger;
-        s->watch_cap = cap;
-    }
+    if (PF_GROW(s->watch, s->watch_cap, s->nwatch + 1, 16) != 0)
+        return;
     s->watch[s->nwatch++] = (watched){pid, now};
 }
 

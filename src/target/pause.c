@@ -92,10 +92,8 @@ static void reap_dead(target *t, int patient) {
 static void remember_dead(target *t, pid_t tid) {
     if (tid == t->pid)
         return;
-    pid_t *bigger = realloc(t->dead, (t->ndead + 1) * sizeof *bigger);
-    if (!bigger)
+    if (PF_GROW(t->dead, t->dead_cap, t->ndead + 1, 8) != 0)
         return;
-    t->dead = bigger;
     t->dead[t->ndead++] = tid;
 }
 

@@ -34,7 +34,7 @@ struct target {
     size_t ngroup_stopped;  /* how many of them reported a stop by signal (job control) when stopped */
     int paused;
     pid_t *dead;            /* threads that died while paused, not yet reaped */
-    size_t ndead;
+    size_t ndead, dead_cap;
 };
 
 void target_maps_free(target *t);

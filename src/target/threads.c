@@ -116,15 +116,9 @@ static struct stat_fd *entry_for(target *t, pid_t tid) {
     int fd = openat(t->task_dir_fd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
-    if (t->nstat_fds == t->stat_fds_cap) {
-        size_t cap = t->stat_fds_cap ? t->stat_fds_cap * 2 : 16;
-        struct stat_fd *bigger = realloc(t->stat_fds, cap * sizeof *bigger);
-        if (!bigger) {
-            close(fd);
-            return NULL;
-        }
-        t->stat_fds = bigger;
-        t->stat_fds_cap = cap;
+    if (PF_GROW(t->stat_fds, t->stat_fds_cap, t->nstat_fds + 1, 16) != 0) {
+        close(fd);
+        return NULL;
     }
     pid_t ns_tid = in_other_pid_ns(t) ? read_ns_tid(t, tid) : tid;
     /* Met after target_cpu_start: the thread began since, all its CPU time

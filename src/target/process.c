@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *permission_hint =
@@ -320,11 +321,18 @@ void target_cmdline(target *t, char *out, size_t cap) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)t->pid);
     out[0] = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t got = read(fd, out, cap - 1);
-    close(fd);
+    ssize_t got = 0;
+    for (int tries = 0; got <= 0 && tries < 20; tries++) {
+        if (tries) {
+            struct timespec half_ms = {0, 500000};
+            nanosleep(&half_ms, NULL);
+        }
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return; /* gone */
+        got = pread(fd, out, cap - 1, 0);
+        close(fd);
+    }
     if (got <= 0) {
         out[0] = 0;
         return;

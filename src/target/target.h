@@ -81,7 +81,10 @@ void target_mapping_file(const target *t, const target_mapping *m, char *out, si
  * prefix (/proc/PID/root) taken off. Empty when unknown. */
 void target_cwd(const target *t, char *out, size_t cap);
 
-/* The command line, arguments joined by spaces. */
+/* The command line, arguments joined by spaces. Empty when unknown: a
+ * process that has exited (a zombie) has none. One in the middle of exec()
+ * has none for a moment either (its new memory has no arguments yet), so an
+ * empty one is read again for up to 10 ms. */
 void target_cmdline(target *t, char *out, size_t cap);
 
 /* All threads and their scheduler state. *threads is owned by t. */

@@ -337,14 +337,16 @@ def folded_weights(path):
     return rows
 
 
-def job_split(name, python, work):
-    job = "%s/split" % name
+def split_weights(python, work):
+    """One `record --native` of the split target: (py_work, pf_burn_leaf, total,
+    pf_burn_leaf under alternate(), the target's own truth, the output), or a
+    failure string."""
     ready = os.path.join(work, "split.json")
     out = os.path.join(work, "split.folded")
     rc, _, err = run([PYFLARE, "record", "--native", "-r", "400", "-o", out, "-f", "folded", "--",
                       python, TARGET, work, "split", ready, "3"], timeout=120)
     if rc != 0:
-        return [check(job, ["record --native exit %s: %s" % (rc, err.decode(errors="replace").strip()[-400:])])]
+        return "record --native exit %s: %s" % (rc, err.decode(errors="replace").strip()[-400:])
     with open(ready) as f:
         truth = json.load(f)
     py = nat = total = through = 0
@@ -356,9 +358,29 @@ def job_split(name, python, work):
             through += w * ("alternate" in names)
         elif "py_work" in names:
             py += w
+    return py, nat, total, through, truth, out
+
+
+def job_split(name, python, work):
+    job = "%s/split" % name
+    # Once in CI (ASan build, 3.9) a recording had all of pf_burn_leaf's
+    # weight under other names, never reproduced since (10 runs, 2 suites):
+    # a split not seen is recorded once more, and the first one's heaviest
+    # stacks are kept in the note for the next time it happens.
+    first = ""
+    for attempt in (1, 2):
+        got = split_weights(python, work)
+        if isinstance(got, str):
+            return [check(job, [got])]
+        py, nat, total, through, truth, out = got
+        if py + nat >= 0.8 * total and nat and py:
+            break
+        heaviest = sorted(folded_weights(out), key=lambda fw: -fw[1])[:3]
+        first = "py_work %d + pf_burn_leaf %d of %d weight: the split is not seen; heaviest: %s" % (
+            py, nat, total, " | ".join("%d ...%s" % (w, ";".join(frames[-5:])) for frames, w in heaviest))
     problems = []
     if py + nat < 0.8 * total or not nat or not py:
-        problems.append("py_work %d + pf_burn_leaf %d of %d weight: the split is not seen" % (py, nat, total))
+        problems.append(first)
     else:
         want = truth["py_work"] / (truth["py_work"] + truth["pf_burn_leaf"])
         got = py / float(py + nat)
@@ -366,7 +388,9 @@ def job_split(name, python, work):
             problems.append("py_work's share %.3f, the target's own %.3f (pf_burn_leaf %.3f)" % (got, want, 1 - want))
         if through != nat:
             problems.append("%d of %d pf_burn_leaf weight not under alternate()" % (nat - through, nat))
-    note = "" if problems else "py_work %.3f vs %.3f" % (py / float(py + nat), truth["py_work"] / (truth["py_work"] + truth["pf_burn_leaf"]))
+    note = "" if problems else "py_work %.3f vs %.3f%s" % (
+        py / float(py + nat), truth["py_work"] / (truth["py_work"] + truth["pf_burn_leaf"]),
+        "; first recording: " + first if first else "")
     return [check(job, problems, note)]
 
 

@@ -805,10 +805,21 @@ def no_runtime_test(launcher):
     with open(wrapper, "w") as f:
         f.write(script)
     os.chmod(wrapper, 0o755)
-    p = spawn([wrapper, "-c", "import time\nwhile True: time.sleep(3600)"])
+    # The other jobs' threads fork meanwhile: a child forked while a file above
+    # was open for writing holds it until its exec, and exec'ing that file
+    # then fails (ETXTBSY). A start that ends at once is tried again.
+    for attempt in range(5):
+        p = spawn([wrapper, "-c", "import time\nwhile True: time.sleep(3600)"])
+        started = wait_for(lambda: "python3.14-no-runtime" in (read_proc("/proc/%d/maps" % p.pid) or "")
+                           or p.poll() is not None, timeout=30)
+        if started and p.poll() is None:
+            break
+        reap(p)
+        time.sleep(0.2)
     try:
-        if not wait_for(lambda: "python3.14-no-runtime" in (read_proc("/proc/%d/maps" % p.pid) or "")):
-            return [Result("FAIL", name, "the renamed interpreter did not start")]
+        if p.poll() is not None or "python3.14-no-runtime" not in (read_proc("/proc/%d/maps" % p.pid) or ""):
+            return [Result("FAIL", name, "the renamed interpreter did not start (5 tries; last exit status %s)"
+                           % p.returncode)]
         time.sleep(0.3)
         r = expect_error(name, pyflare(["dump", "--pid", str(p.pid)]), must_mention=["3.14", ".PyRuntime"])
         run = pyflare(["dump", "--pid", str(p.pid)])

@@ -247,6 +247,8 @@ def test_split_sort_threads_lines_help_resize_quit():
             s = screen()
             if header(s, "showing: thread worker"):
                 break
+        if header(s or [], "showing: thread worker"):  # (rows waited for, as in replay)
+            s = wait_for(lambda s: header(s, "showing: thread worker") and rows(s), 5) or s
         names_w = {r[1] for r in rows(s or [])}
         if not header(s or [], "showing: thread worker"):
             problems.append("no thread worker to pick")
@@ -617,6 +619,10 @@ def test_replay():
         s = screen()
         if header(s, "showing: thread worker"):
             break
+    # (The screen may be caught between the header and the rows of a redraw:
+    # the rows are waited for.)
+    if header(s or [], "showing: thread worker"):
+        s = wait_for(lambda s: header(s, "showing: thread worker") and rows(s), 5) or s
     names = {r[1] for r in rows(s or [])}
     if not header(s or [], "showing: thread worker") or "other" not in names or "f5" in names:
         problems.append("thread worker: %r" % sorted(names))

@@ -1029,8 +1029,8 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
         s->stats.late = s->clock.late;
         s->stats.elapsed_ns = now - start;
         s->stats.achieved_hz = s->stats.elapsed_ns ? s->stats.ticks * 1e9 / s->stats.elapsed_ns : 0;
-        stopped_stats(s);
         if (progress && now >= next_progress) {
+            stopped_stats(s); /* a walk over the sessions: only when someone looks */
             progress(&s->stats, arg);
             next_progress = now + PROGRESS_NS;
         }

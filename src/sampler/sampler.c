@@ -52,6 +52,7 @@ typedef struct session {
     uint32_t pf_process;
     pf_node_id root;          /* the process root (subprocesses), else PF_ROOT */
     char script_dir[PATH_MAX];
+    char cmdline[1024]; /* its command line, read once when its image is opened */
     int exited;
     uint64_t consecutive_failures;
     int exec_pending;         /* it exec()ed: target, proc and walker are closed until the new program opens */
@@ -196,11 +197,12 @@ int sampler_all_exited(const sampler *s) {
 }
 
 /* The directory of the script being run, for shortening file names: the first
- * argument ending in .py, made absolute against the process's working directory. */
-static void find_script_dir(target *t, char *out, size_t cap) {
-    char cmd[4096], cwd[PATH_MAX];
+ * argument of cmdline ending in .py, made absolute against the process's
+ * working directory. */
+static void find_script_dir(target *t, const char *cmdline, char *out, size_t cap) {
+    char cmd[sizeof ((session *)0)->cmdline], cwd[PATH_MAX];
     out[0] = 0;
-    target_cmdline(t, cmd, sizeof cmd);
+    snprintf(cmd, sizeof cmd, "%s", cmdline); /* strtok writes */
     target_cwd(t, cwd, sizeof cwd); /* the target's own view, as its file names are */
     for (char *arg = strtok(cmd, " "); arg; arg = strtok(NULL, " ")) {
         size_t len = strlen(arg);
@@ -274,7 +276,8 @@ static int open_image(sampler *s, session *x, pf_error *err) {
     if (s->o.blocking)
         target_resume(x->target);
     x->names = py_name_book_new(x->proc); /* without one, threads go unnamed */
-    find_script_dir(x->target, x->script_dir, sizeof x->script_dir);
+    target_cmdline(x->target, x->cmdline, sizeof x->cmdline);
+    find_script_dir(x->target, x->cmdline, x->script_dir, sizeof x->script_dir);
     if (s->cpu_weighted)
         target_cpu_start(x->target); /* CPU time used before now is not ours to count */
     return 0;
@@ -289,12 +292,11 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
     x->not_stopped_ns = NEVER;
     if (open_image(s, x, err) != 0)
         return -1;
-    char cmd[1024], label[1100];
-    target_cmdline(x->target, cmd, sizeof cmd);
-    x->pf_process = pf_process_add(s->profile, (int)pid, cmd);
+    char label[sizeof x->cmdline + 32];
+    x->pf_process = pf_process_add(s->profile, (int)pid, x->cmdline);
     x->root = PF_ROOT;
     if (s->o.subprocesses) {
-        snprintf(label, sizeof label, "process %d: %s", (int)pid, cmd);
+        snprintf(label, sizeof label, "process %d: %s", (int)pid, x->cmdline);
         pf_func_id fn = pf_func_intern(s->profile, pf_intern(s->profile, label), 0, 0, PF_FUNC_PROCESS);
         x->root = pf_node_child(s->profile, PF_ROOT, pf_frame_intern(s->profile, fn, 0));
     }

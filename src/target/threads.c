@@ -314,8 +314,8 @@ int target_stopped(target *t) {
     if (target_threads(t, &threads, &n, NULL) != 0)
         return 0;
     int stopped = 0;
-    for (size_t i = 0; i < t->nthreads; i++) {
-        char state = t->threads[i].state;
+    for (size_t i = 0; i < n; i++) {
+        char state = threads[i].state;
         if (state == 'T')
             stopped = 1;
         else if (state != 'Z' && state != 'X' && state != '?') /* ('?': it exited between listing and reading) */

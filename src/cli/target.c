@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "output/snapshot.h"
 #include "sampler/clock.h"
 
 #define LAUNCH_WAIT_NS 15000000000ull /* how long a launched program may take to become Python */
@@ -162,9 +163,6 @@ int cli_start_target(sampler *s, pid_t pid, char **command, int subprocesses, pi
     return rc;
 }
 
-/* Which signals stop a process, as a user may have sent them. */
-#define STOPPED_BY "stopped by a signal (SIGSTOP, or Ctrl-Z in its terminal)"
-
 void cli_say_stopped(const sampler_stats *st) {
     if (!st->stopped_processes)
         return;
@@ -172,9 +170,9 @@ void cli_say_stopped(const sampler_stats *st) {
     if (st->stopped_processes > 1)
         fprintf(stderr, " (the longest of %llu processes found stopped)", (unsigned long long)st->stopped_processes);
     if (st->stopped_samples == st->stopped_of)
-        fprintf(stderr, " was " STOPPED_BY " for all %.1f s recorded: it ran no code", st->elapsed_ns / 1e9);
+        fprintf(stderr, " was " OUT_STOPPED_BY " for all %.1f s recorded: it ran no code", st->elapsed_ns / 1e9);
     else
-        fprintf(stderr, " was " STOPPED_BY " for %.1f s of the %.1f s recorded: it ran no code then",
+        fprintf(stderr, " was " OUT_STOPPED_BY " for %.1f s of the %.1f s recorded: it ran no code then",
                 st->stopped_ns / 1e9, st->elapsed_ns / 1e9);
     if (st->stopped_now)
         fprintf(stderr, "; it is still stopped: send it SIGCONT (kill -CONT %d) to let it run", (int)st->stopped_pid);
@@ -184,7 +182,7 @@ void cli_say_stopped(const sampler_stats *st) {
 const char *cli_stopped_now(const sampler_stats *st, char *buf, size_t cap) {
     if (!st->stopped_now)
         return NULL;
-    snprintf(buf, cap, "pid %d is " STOPPED_BY ": it runs no code until it gets SIGCONT (kill -CONT %d)",
+    snprintf(buf, cap, "pid %d is " OUT_STOPPED_BY ": it runs no code until it gets SIGCONT (kill -CONT %d)",
              (int)st->stopped_pid, (int)st->stopped_pid);
     return buf;
 }

@@ -200,8 +200,7 @@ static int text_body(out_buf *o, const void *data, pf_error *err) {
     out_buf_printf(o, "Process %d: ", s->pid);
     put(o, out_esc_text, 5, (const char *const[]){"", s->command, "   (CPython ", s->python, ")\n"});
     if (s->stopped)
-        out_buf_puts(o, "Stopped by a signal (SIGSTOP, or Ctrl-Z in its terminal): it runs no code until it gets "
-                        "SIGCONT\n");
+        out_buf_puts(o, "It is " OUT_STOPPED_BY ": it runs no code until it gets SIGCONT\n");
     for (size_t i = 0; i < s->nthreads; i++) {
         const out_thread *t = &s->threads[i];
         out_buf_printf(o, "Thread %" PRIu64, t->thread_id);

@@ -13,6 +13,10 @@
 
 #include "base/error.h"
 
+/* What a process stopped by a signal is said to be, in `dump` and in
+ * record's and top's messages alike. */
+#define OUT_STOPPED_BY "stopped by a signal (SIGSTOP, or Ctrl-Z in its terminal)"
+
 typedef struct out_frame {
     const char *function;
     const char *file;         /* a native frame: the object it lies in ("" when none) */

@@ -1129,7 +1129,7 @@ def job_stopped(interp, python):
         except ValueError:
             problems.append("dump --blocking --json: not JSON (%s)" % run.describe())
         run = pyflare(["dump", "--pid", str(target.pid)], SLACK)
-        if run.rc != 0 or "Stopped by a signal" not in run.out.decode("utf-8", "replace"):
+        if run.rc != 0 or "It is stopped by a signal" not in run.out.decode("utf-8", "replace"):
             problems.append("dump (text) does not say the target is stopped: %s\n%s"
                             % (run.describe(), run.out.decode("utf-8", "replace")[:400]))
         problems += still_stopped_problems(target.pid, "dump")

@@ -57,9 +57,11 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sid_root  # noqa: E402  (CPython 3.14/3.15 in a Debian root)
@@ -259,6 +261,39 @@ class Suite:
         print("%s: %d passed, %d failed, %d skipped" % (self.name, p, f, s), flush=True)
         record(self.name, p, f, s)
         return 1 if f else 0
+
+
+def task_states(pid):
+    """{tid: state letter} of every thread of pid ({} once the process is gone)."""
+    states = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return states
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                states[int(tid)] = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            pass
+    return states
+
+
+def wait_stopped(pid, timeout=10):
+    """True once every thread of pid shows a group stop (state T), False after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = task_states(pid)
+        if states and all(v == "T" for v in states.values()):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def stop_process(pid, timeout=10):
+    """SIGSTOP pid, then wait_stopped: True once every thread shows the stop."""
+    os.kill(pid, signal.SIGSTOP)
+    return wait_stopped(pid, timeout)
 
 
 def read_varint(buf, at):

@@ -595,32 +595,6 @@ def job_sigkill(name, python, work):
         stop(target)
 
 
-def task_states(pid):
-    """Each thread's state letter ({} once the process is gone)."""
-    states = {}
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return states
-    for tid in tids:
-        try:
-            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-                states[int(tid)] = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            pass
-    return states
-
-
-def wait_stopped(pid, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        states = task_states(pid)
-        if states and all(s == "T" for s in states.values()):
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def user_ticks(pid):
     with open("/proc/%d/stat" % pid) as f:
         return int(f.read().rsplit(")", 1)[1].split()[11])
@@ -634,7 +608,7 @@ def check_still_stopped(pid, user_before, what, problems):
     kernel splits the exact runtime by the sampled user:system ratio), so a
     few ticks are allowed: 2 s of running would be some 200."""
     time.sleep(0.3)
-    states = task_states(pid)
+    states = harness.task_states(pid)
     user = user_ticks(pid)
     if not states or any(s != "T" for s in states.values()):
         problems.append("%s: the stopped target's threads are now %s, want all 'T'" % (what, states))
@@ -650,7 +624,7 @@ def check_runs_on(pid, what, problems):
     time.sleep(0.2)
     _, cpu0 = proc_stat(pid)
     time.sleep(0.5)
-    states = task_states(pid)
+    states = harness.task_states(pid)
     _, cpu1 = proc_stat(pid)
     if any(s in "tT" for s in states.values()):
         problems.append("%s: after SIGCONT the target's threads are %s" % (what, states))
@@ -669,9 +643,8 @@ def job_stopped(name, python, work):
         if wait_file(ready, target) is None:
             return [check("stopped", ["the target did not start"])]
         time.sleep(0.3)
-        os.kill(pid, signal.SIGSTOP)
-        if not wait_stopped(pid):
-            return [check("stopped", ["SIGSTOP did not stop the target: %s" % task_states(pid)])]
+        if not harness.stop_process(pid):
+            return [check("stopped", ["SIGSTOP did not stop the target: %s" % harness.task_states(pid)])]
         cpu = user_ticks(pid)
         out = os.path.join(work, "stopped.folded")
         for cmd in (["dump", "--native", "--json", "--pid", str(pid)],
@@ -722,8 +695,8 @@ def job_stopped(name, python, work):
             what = "round %d (stopped mid-recording)" % round_
             if p.returncode != 0:
                 problems.append("%s: exit %s: %s" % (what, p.returncode, err.decode(errors="replace").strip()))
-            if not wait_stopped(pid, 5):
-                problems.append("%s: the target is not stopped: %s" % (what, task_states(pid)))
+            if not harness.wait_stopped(pid, 5):
+                problems.append("%s: the target is not stopped: %s" % (what, harness.task_states(pid)))
             check_still_stopped(pid, user_ticks(pid), what, problems)
             check_runs_on(pid, what, problems)
         # Many stops while pyflare pauses the target at 1 kHz: each must take (a
@@ -735,7 +708,7 @@ def job_stopped(name, python, work):
         lost = 0
         for cycle in range(STOP_CYCLES):
             os.kill(pid, signal.SIGSTOP)
-            lost += not wait_stopped(pid, 2)
+            lost += not harness.wait_stopped(pid, 2)
             os.kill(pid, signal.SIGCONT)
             time.sleep(0.01 + 0.001 * (cycle % 7))
         p.send_signal(signal.SIGINT)

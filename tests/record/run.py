@@ -1030,30 +1030,6 @@ STOPPED_LINE = re.compile(r"^pyflare: process (\d+) was stopped by a signal \(SI
                           r"(; it is still stopped: send it SIGCONT \(kill -CONT \d+\) to let it run)?$")
 
 
-def task_states(pid):
-    """{tid: state letter} of every thread of pid."""
-    states = {}
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-                states[int(tid)] = f.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            pass
-    return states
-
-
-def stop_target(pid):
-    """SIGSTOP, then wait until every thread shows it (state T)."""
-    os.kill(pid, signal.SIGSTOP)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        states = task_states(pid)
-        if states and all(v == "T" for v in states.values()):
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def stopped_line(run, pid):
     """(problems, the line's match or None) for the stderr line about a stopped target."""
     lines = [l for l in run.text.splitlines() if l.startswith("pyflare: process ") and "stopped" in l]
@@ -1069,7 +1045,7 @@ def stopped_line(run, pid):
 
 
 def still_stopped_problems(pid, what):
-    states = task_states(pid)
+    states = harness.task_states(pid)
     if not states or any(v != "T" for v in states.values()):
         return ["%s: afterwards the target's threads are %s, want all still 'T' (stopped)" % (what, states)]
     return []
@@ -1087,8 +1063,8 @@ def job_stopped(interp, python):
         except RuntimeError as e:
             lines = str(e).splitlines()
             return [Result("FAIL", prefix, "target: " + lines[0], lines[1:])]
-        if not main_thread_asleep(target.pid) or not stop_target(target.pid):
-            return [Result("FAIL", prefix, "the target did not go to sleep and stop: %s" % task_states(target.pid))]
+        if not main_thread_asleep(target.pid) or not harness.stop_process(target.pid):
+            return [Result("FAIL", prefix, "the target did not go to sleep and stop: %s" % harness.task_states(target.pid))]
 
         # Stopped for the whole recording: plain (no --idle), --blocking, --idle.
         for mode, extra, seconds in (("whole", [], "2"), ("blocking", ["--blocking"], "1"),
@@ -1141,7 +1117,7 @@ def job_stopped(interp, python):
         while proc_cpu_seconds(target.pid) <= cpu0 and time.monotonic() < deadline:
             time.sleep(0.05)
         if proc_cpu_seconds(target.pid) <= cpu0:
-            problems.append("after SIGCONT the target used no CPU in 10 s: %s" % task_states(target.pid))
+            problems.append("after SIGCONT the target used no CPU in 10 s: %s" % harness.task_states(target.pid))
         run = pyflare(["dump", "--pid", str(target.pid), "--json"], SLACK)
         try:
             if json.loads(run.out.decode("utf-8")).get("stopped") is not False:
@@ -1151,7 +1127,7 @@ def job_stopped(interp, python):
         results.append(check(prefix + "/dump", problems))
 
         # Stopped, then SIGCONT a second into a 3 s recording: part of the time.
-        if not stop_target(target.pid):
+        if not harness.stop_process(target.pid):
             return results + [Result("FAIL", prefix + "/part", "SIGSTOP did not stop the target")]
         out = os.path.join(work, "part.folded")
         cmd, p = start_pyflare(["record", "--pid", str(target.pid), "--rate", "200", "--duration", "3",
@@ -1175,7 +1151,7 @@ def job_stopped(interp, python):
             problems.append("the target runs again, the line says it is still stopped: %r" % m.group(0))
         if not problems and not any(f in innermost_counts(stacks) for f in SPINNERS.values()):
             problems.append("no spinner in the profile after SIGCONT")
-        states = task_states(target.pid)
+        states = harness.task_states(target.pid)
         if any(v in "tT" for v in states.values()):
             problems.append("the target was left stopped: %s" % states)
         results.append(check(prefix + "/part", problems))

@@ -455,17 +455,6 @@ def test_attach():
         target.wait()
 
 
-def task_states(pid):
-    states = {}
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-                states[tid] = f.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            pass
-    return states
-
-
 def cpu_ticks(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -487,9 +476,8 @@ def test_stopped():
     target = subprocess.Popen([PY, TARGET, "0"])
     try:
         time.sleep(0.5)
-        os.kill(target.pid, signal.SIGSTOP)
-        if not poll(lambda: all(v == "T" for v in task_states(target.pid).values()), 10):
-            result("stopped", False, "SIGSTOP did not stop the target: %s" % task_states(target.pid))
+        if not harness.stop_process(target.pid):
+            result("stopped", False, "SIGSTOP did not stop the target: %s" % harness.task_states(target.pid))
             return
         r = subprocess.run([PYFLARE, "top", "--pid", str(target.pid), "-d", "2.5"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=60)
@@ -506,7 +494,7 @@ def test_stopped():
         if len(line) != 1 or "for all" not in line[0] or "still stopped" not in line[0]:
             problems.append("stderr has no line saying the target was stopped all the time and still is: %r"
                             % err[-400:])
-        states = task_states(target.pid)
+        states = harness.task_states(target.pid)
         if any(v != "T" for v in states.values()):
             problems.append("afterwards the target's threads are %s, want all still 'T'" % states)
         before = cpu_ticks(target.pid)

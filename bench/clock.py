@@ -14,11 +14,10 @@ system, RUSAGE_CHILDREN, divided by the ticks each made), pyflare's excess
 over the floor, and the rate pyflare achieved (its own count of samples over
 its own elapsed time) with its late count. Figures only: nothing is asserted."""
 import os
-import subprocess
 import sys
 import tempfile
 
-from common import PYFLARE, ROOT, pyflare_summary, require, run_timed, start, stop, table
+from common import PYFLARE, ROOT, build_c, pyflare_summary, require, run_timed, start, stop, table
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 RATES = [1000, 5000]
@@ -49,21 +48,13 @@ int main(int argc, char **argv) {
 """
 
 
-def build_floor(tmp):
-    src, exe = os.path.join(tmp, "floor.c"), os.path.join(tmp, "floor")
-    with open(src, "w") as f:
-        f.write(FLOOR_C)
-    subprocess.check_call(["cc", "-O2", "-o", exe, src])
-    return exe
-
-
 def main():
     py = require("3.12")
     if not py:
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        floor = build_floor(tmp)
+        floor = build_c(tmp, "floor", FLOOR_C)
         target = start([py, os.path.join(ROOT, "bench", "deep_target.py"), "100", "1"])
         try:
             for rate in RATES:

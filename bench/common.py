@@ -3,6 +3,7 @@ starting targets, running a profiler and reading its CPU time (RUSAGE_CHILDREN).
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYFLARE = os.environ.get("PYFLARE") or os.path.join(ROOT, "build", "pyflare")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import harness  # noqa: E402  (interpreters found as the tests find them)
+import sid_root  # noqa: E402  (CPython 3.14/3.15 in their Debian root)
 PYENV = harness.pyenv_versions() or os.devnull  # no pyenv: no versions
 SUMMARY = re.compile(r"(\d+) stacks from (\d+) samples in ([\d.]+) s \(([\d.]+) Hz of ([\d.e+]+) requested\), (\d+) late")
 
@@ -28,6 +30,31 @@ def python(version):
     if not found:
         return None
     return os.path.join(PYENV, sorted(found)[-1], "bin", "python")
+
+
+def target_command(version, script, work):
+    """([interpreter, script], a directory the target can write) to run script
+    under version, or (None, why not). 3.14 and 3.15 run in their Debian root
+    (tests/sid_root.py), so script is copied into a directory there, which is
+    also the one returned; other versions get work."""
+    if version in ("3.14", "3.15"):
+        found, missing = sid_root.interpreters("bench")
+        if version not in found:
+            return None, missing.get(version, "not installed")
+        d = sid_root.mkdtemp("bench", "target-")
+        shutil.copy(script, d)
+        return [found[version], os.path.join(d, os.path.basename(script))], d
+    py = python(version)
+    return ([py, script], work) if py else (None, "not installed")
+
+
+def build_c(tmp, name, source):
+    """The executable tmp/name, built with cc -O2 from the C source given."""
+    src, exe = os.path.join(tmp, name + ".c"), os.path.join(tmp, name)
+    with open(src, "w") as f:
+        f.write(source)
+    subprocess.check_call(["cc", "-O2", "-o", exe, src])
+    return exe
 
 
 def require(version):

@@ -30,10 +30,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import PYFLARE, ROOT, python, pyflare_summary, run_timed, start, stop, table
-
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-import sid_root  # noqa: E402
+from common import PYFLARE, ROOT, build_c, pyflare_summary, run_timed, start, stop, table, target_command
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
 VERSIONS = os.environ.get("VERSIONS", "3.12,3.15").split(",")
@@ -94,14 +91,6 @@ int main(int argc, char **argv) {
 IOV = re.compile(r"iov_base=(0x[0-9a-f]+), iov_len=(\d+)")
 
 
-def build_replay(tmp):
-    src, exe = os.path.join(tmp, "replay.c"), os.path.join(tmp, "replay")
-    with open(src, "w") as f:
-        f.write(REPLAY_C)
-    subprocess.check_call(["cc", "-O2", "-o", exe, src])
-    return exe
-
-
 def last_ranges(pid, tmp):
     """The remote ranges of the last process_vm_readv of a short recording."""
     log = os.path.join(tmp, "strace.log")
@@ -138,27 +127,15 @@ def replay(exe, pid, ranges, n=REPLAYS):
     return float(out.stdout) if out.returncode == 0 else None
 
 
-def interpreter(version):
-    if version in ("3.14", "3.15"):
-        found, missing = sid_root.interpreters("bench")
-        if version not in found:
-            return None, missing.get(version, "not installed")
-        d = sid_root.mkdtemp("bench", "floor-")
-        shutil.copy(TARGET, d)
-        return [found[version], os.path.join(d, "deep_target.py")], None
-    py = python(version)
-    return ([py, TARGET], None) if py else (None, "not installed")
-
-
 def main():
     if not shutil.which("strace"):
         print("SKIP read_floor: strace is not installed (apt-get install strace)")
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        exe = build_replay(tmp)
+        exe = build_c(tmp, "replay", REPLAY_C)
         for version in VERSIONS:
-            cmd, why = interpreter(version)
+            cmd, why = target_command(version, TARGET, tmp)
             if not cmd:
                 print("SKIP %s: %s" % (version, why))
                 continue

@@ -25,17 +25,13 @@ Interpreters: VERSIONS (default 3.8,3.12,3.15; 3.14/3.15 from the Debian sid
 root under chroot)."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from common import PYFLARE, ROOT, pyflare_summary, python, run_timed, table
-
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-import sid_root  # noqa: E402
+from common import PYFLARE, ROOT, pyflare_summary, run_timed, table, target_command
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 RATE = 100000
@@ -67,21 +63,8 @@ def legal(frames, truth):
     return False
 
 
-def interpreter(version, work):
-    """(command prefix, a work directory it can read and write) or (None, why)."""
-    if version in ("3.14", "3.15"):
-        found, missing = sid_root.interpreters("bench")
-        if version not in found:
-            return None, missing.get(version, "not installed")
-        d = sid_root.mkdtemp("bench", "truth-")
-        shutil.copy(TARGET, d)
-        return [found[version], os.path.join(d, "known_stacks.py")], d
-    py = python(version)
-    return ([py, TARGET], work) if py else (None, "not installed")
-
-
 def run(version, tmp, idle):
-    cmd, work = interpreter(version, tmp)
+    cmd, work = target_command(version, TARGET, tmp)
     if not cmd:
         return None, work
     ready, truth_path = os.path.join(work, "ready.json"), os.path.join(work, "truth.json")

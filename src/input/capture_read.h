@@ -78,7 +78,9 @@
  *            delta, thread, z node - the thread's previous node, weight.)
  *   SOURCES  (optional) the source text of the files the functions name, as
  *            the recording read them (through the target's root) for the html
- *            and text reports: n; each: file (a string id, increasing), status
+ *            and text reports, of a library file only the excerpt the reports
+ *            keep (report/excerpt.h: left-out lines emptied, line numbers
+ *            kept): n; each: file (a string id, increasing), status
  *            (0 read: length, bytes; 1 larger than CAPTURE_SOURCE_FILE_MAX;
  *            2 unreadable). Absent when the recording had no way to read
  *            sources (a profile converted from folded stacks).

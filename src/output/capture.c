@@ -11,6 +11,7 @@
 #include "input/capture_read.h"
 #include "base/grow.h"
 #include "output/writer.h"
+#include "report/excerpt.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -266,12 +267,16 @@ static void build_samples(const pf_profile *p, buf *out) {
 
 /* The source text of every file a Python function names, as o->read_source
  * reads it now (through the target's root for record): a capture looked at
- * elsewhere, later, shows the lines the recording saw. */
+ * elsewhere, later, shows the lines the recording saw. Of a library file only
+ * its excerpt (report/excerpt.h), which is what the reports keep of it. */
 static void build_sources(const pf_profile *p, const out_options *o, buf *out) {
     size_t n, nstr = pf_nstrings(p);
     const pf_func *fn = pf_funcs(p, &n);
     unsigned char *named = calloc(nstr ? nstr : 1, 1);
-    if (!named) {
+    rp_excerpt *ex = rp_excerpt_new(p);
+    if (!named || !ex) {
+        free(named);
+        rp_excerpt_free(ex);
         out->failed = 1;
         return;
     }
@@ -288,6 +293,8 @@ static void build_sources(const pf_profile *p, const out_options *o, buf *out) {
         int rc = all < CAPTURE_SOURCE_ALL_MAX
                      ? o->read_source(o->source_ctx, p, (pf_str_id)id, CAPTURE_SOURCE_FILE_MAX, &text, &len)
                      : -1;
+        if (rc == 0 && rp_excerpt_apply(ex, (pf_str_id)id, text, &len, NULL, NULL) != 0)
+            out->failed = 1;
         put_u(out, id);
         put_u(out, rc == 0 ? 0 : rc == 1 ? 1 : 2);
         if (rc == 0) {
@@ -298,6 +305,7 @@ static void build_sources(const pf_profile *p, const out_options *o, buf *out) {
         free(text);
     }
     free(named);
+    rp_excerpt_free(ex);
 }
 
 /* The uncompressed body. */

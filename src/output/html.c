@@ -24,12 +24,15 @@
  * The texts travel as a second deflated, base64'd block (so nothing in them
  * can end the script block, whatever they hold), each file at most
  * SOURCE_FILE_MAX bytes and all of them SOURCE_ALL_MAX: a file left out gets
- * a note saying why, and shows its lines' numbers and figures without text. */
+ * a note saying why, and shows its lines' numbers and figures without text.
+ * Of a standard-library or third-party file only the excerpt of
+ * report/excerpt.h is kept, and the page shows where lines were left out. */
 #include "base/grow.h"
 #include "output/assets.h"
 #include "output/escape.h"
 #include "output/outbuf.h"
 #include "output/writer.h"
+#include "report/excerpt.h"
 #include "report/legend.h"
 #include "report/lines.h"
 #include "report/tree.h"
@@ -184,9 +187,11 @@ static int blob_end(blob *b) {
     return b->failed ? -1 : 0;
 }
 
-/* "src": {"files": [[name, own, total, text offset, text length, note], ...],
+/* "src": {"files": [[name, own, total, text offset, text length, note, spans], ...],
  * "lines": [file, line, own, total, ...]} then "srcbin", the texts' block.
- * Offset -1: no text, and the note says why. Returns 0, -1 when out of memory. */
+ * Offset -1: no text, and the note says why. spans: the lines a library
+ * file's excerpt keeps (report/excerpt.h), first, last, ...; [] when whole.
+ * Returns 0, -1 when out of memory. */
 static int write_sources(const pf_profile *p, out_buf *o, const out_options *opt, uint32_t (*ref)(void *, pf_str_id),
                          void *st) {
     rp_lines l;
@@ -200,11 +205,16 @@ static int write_sources(const pf_profile *p, out_buf *o, const out_options *opt
     char **texts = calloc(l.nfiles + 1, sizeof *texts);
     size_t *lens = calloc(l.nfiles + 1, sizeof *lens);
     int *why = calloc(l.nfiles + 1, sizeof *why);
-    if (!texts || !lens || !why) {
-        free(texts), free(lens), free(why), free(b);
+    rp_span **spans = calloc(l.nfiles + 1, sizeof *spans);
+    size_t *nspans = calloc(l.nfiles + 1, sizeof *nspans);
+    rp_excerpt *ex = rp_excerpt_new(p);
+    if (!texts || !lens || !why || !spans || !nspans || !ex) {
+        free(texts), free(lens), free(why), free(spans), free(nspans), free(b);
+        rp_excerpt_free(ex);
         rp_lines_free(&l);
         return -1;
     }
+    int rc = 0;
     size_t all = 0;
     for (size_t i = 0; i < l.nfiles; i++) {
         why[i] = -2; /* no reader: a converted profile names files nobody read */
@@ -218,6 +228,8 @@ static int write_sources(const pf_profile *p, out_buf *o, const out_options *opt
         why[i] = opt->read_source(opt->source_ctx, p, l.files[i].name, max, &texts[i], &lens[i]);
         if (why[i] == 1 && max < SOURCE_FILE_MAX)
             why[i] = 2; /* it would fit alone, not with the files before it */
+        if (why[i] == 0 && rp_excerpt_apply(ex, l.files[i].name, texts[i], &lens[i], &spans[i], &nspans[i]) != 0)
+            rc = -1;
         if (why[i] == 0)
             all += lens[i];
     }
@@ -227,7 +239,10 @@ static int write_sources(const pf_profile *p, out_buf *o, const out_options *opt
         out_buf_printf(o, "%s[%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",", i ? "," : "", ref(st, l.files[i].name),
                        l.files[i].self, l.files[i].total);
         if (why[i] == 0) {
-            out_buf_printf(o, "%zu,%zu,\"\"]", off, lens[i]);
+            out_buf_printf(o, "%zu,%zu,\"\",[", off, lens[i]);
+            for (size_t k = 0; k < nspans[i]; k++)
+                out_buf_printf(o, "%s%" PRId32 ",%" PRId32, k ? "," : "", spans[i][k].first, spans[i][k].last);
+            out_buf_puts(o, "]]");
             off += lens[i];
             continue;
         }
@@ -250,7 +265,8 @@ static int write_sources(const pf_profile *p, out_buf *o, const out_options *opt
         out_buf_printf(o, "%s%" PRIu32 ",%" PRId32 ",%" PRIu64 ",%" PRIu64, i ? "," : "", l.lines[i].file,
                        l.lines[i].line, l.lines[i].self, l.lines[i].total);
     out_buf_puts(o, "]},\n\"srcbin\":\"");
-    int rc = blob_begin(b, o);
+    if (rc == 0)
+        rc = blob_begin(b, o);
     for (size_t i = 0; rc == 0 && i < l.nfiles; i++)
         if (why[i] == 0)
             blob_bytes(b, texts[i], lens[i]);
@@ -258,8 +274,9 @@ static int write_sources(const pf_profile *p, out_buf *o, const out_options *opt
         rc = blob_end(b);
     out_buf_putc(o, '"');
     for (size_t i = 0; i < l.nfiles; i++)
-        free(texts[i]);
-    free(texts), free(lens), free(why), free(b);
+        free(texts[i]), free(spans[i]);
+    free(texts), free(lens), free(why), free(spans), free(nspans), free(b);
+    rp_excerpt_free(ex);
     rp_lines_free(&l);
     return rc;
 }

@@ -224,7 +224,8 @@ try {
       summary: d.querySelector('summary').textContent,
       note: (d.querySelector('.note') || { textContent: '' }).textContent,
       hot: (d.querySelector('tr.hot') || { id: '' }).id.split('-').pop(),
-      rows: [...d.querySelectorAll('table.stab tr')].map((tr) => ({ line: +tr.cells[2].textContent,
+      gaps: [...d.querySelectorAll('table.stab tr.gap')].map((tr) => tr.textContent),
+      rows: [...d.querySelectorAll('table.stab tr:not(.gap)')].map((tr) => ({ line: +tr.cells[2].textContent,
         own: +(tr.dataset.own || 0), total: +(tr.dataset.total || 0), code: tr.cells[3].textContent })),
     })));
     out.hottest = await page.evaluate(() => [...document.querySelectorAll('#shot a')].map((a) => a.textContent));

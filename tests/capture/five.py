@@ -1,5 +1,5 @@
 """five.py - a real five-thread program for the capture's size figures
-(tests/capture/run.py's size case, 5 s; bench/capture_size.py, 10 minutes):
+(tests/capture/run.py's size case, 5 s; bench/capture_size.py --program five, 10 minutes):
 two threads of stdlib work (json, re), one that mostly sleeps, one that waits
 on a queue and wakes for bursts of work that the main thread feeds it now
 and then, so some stacks repeat for long runs and some change at every

@@ -660,6 +660,19 @@ def case_size():
           "names), folded %d bytes; convert to svg %.2f s" % (cap, whole, folded, timed_svg(base + ".pyflare")))
     check(cap < folded, "the real recording's capture (%d without its sources) is not smaller than its folded text "
           "(%d)" % (cap, folded))
+    # A program shaped like a service (service.py: deep, many stacks, most of its time in the standard library):
+    # the whole capture, library source excerpts included (report/excerpt.h), under its folded text. It was
+    # not before the excerpts (the whole of every library file it names: over twice the folded text).
+    base = os.path.join(TMP, "service")
+    r = pf("record", "-d", "5", "-r", "1000", "--idle", "-o", base + ".pyflare", "-o", base + ".folded", "--",
+           sys.executable, os.path.join(HERE, "service.py"), timeout=90)
+    check(os.path.exists(base + ".pyflare"), "record: %s" % r.stderr.decode())
+    whole, folded = os.path.getsize(base + ".pyflare"), os.path.getsize(base + ".folded")
+    print("     real 5 s, 1 kHz, a 5-thread HTTP service (--idle): capture %d bytes (%d without source text), folded "
+          "%d bytes; convert to svg %.2f s" % (whole, sections.without_sources(base + ".pyflare"), folded,
+                                              timed_svg(base + ".pyflare")))
+    check(whole < folded, "the service's capture (%d, with its source text) is not smaller than its folded text (%d)" %
+          (whole, folded))
 
 
 def main():

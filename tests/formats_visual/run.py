@@ -880,6 +880,56 @@ def browser_source():
         assert "could not be read" in x["note"] and all(r["code"] == "" for r in x["rows"]), x
 
 
+# A real program hot in a standard-library file (difflib, pure Python): its Source tab shows an excerpt.
+LIBRARY_PROGRAM = """import difflib, time
+a = [str(i % 97) for i in range(3000)]
+b = a[::-1]
+end = time.time() + 1.5
+while time.time() < end:
+    difflib.SequenceMatcher(None, a, b).ratio()
+"""
+
+
+def browser_source_library():
+    """A standard-library file's Source tab, in Chromium: the excerpt (report/excerpt.h) shows every line with
+    samples and the first line of every function seen, each as the real file has it, and says where lines
+    were left out; the program's own file stays whole."""
+    import difflib
+    with open(difflib.__file__, encoding="utf-8") as f:
+        real = f.read().splitlines()
+    prog = write("libprog.py", LIBRARY_PROGRAM)
+    out = path("libsource.html")
+    rc, _, err = pyflare("record", "--rate", "500", "-o", out, "--", sys.executable, prog)
+    assert rc == 0, err
+    _, d = html_data(out)
+    S = d["strings"]
+    shown_name = next(S[x[0]] for x in d["src"]["files"] if S[x[0]].endswith("difflib.py"))
+    truth = {ln: w for ln, w in own_by_line(d, shown_name).items() if ln > 0}  # line 0: a frame by function
+    assert sum(truth.values()) > 100, truth
+    firsts = set()  # the first lines of the difflib functions seen, as the module itself knows them
+    for f in range(1, len(d["funcs"]["file"])):
+        if S[d["funcs"]["file"][f]] == shown_name:
+            obj = difflib
+            for part in S[d["funcs"]["name"][f]].split("."):
+                obj = getattr(obj, part, None)
+            if hasattr(obj, "__code__"):
+                firsts.add(obj.__code__.co_firstlineno)
+    assert firsts, "no difflib function named"
+    o = node("check_html.mjs", out, "source", "find_longest_match")
+    assert_clean(o)
+    lib = next(f for f in o["files"] if f["name"] == shown_name)
+    rows = {r["line"]: r for r in lib["rows"]}
+    assert {ln: r["own"] for ln, r in rows.items() if r["own"]} == truth, "every line with samples, its own figure"
+    missing = sorted(ln for ln in firsts | set(truth) if ln not in rows)
+    assert not missing, "lines not shown: %r" % missing
+    wrong = [(ln, r["code"]) for ln, r in rows.items() if r["code"] != real[ln - 1]]
+    assert not wrong, "shown unlike the file: %r" % wrong[:3]
+    assert lib["gaps"] and len(rows) < len(real) / 2, (len(rows), len(real), lib["gaps"][:2])
+    assert all("not kept" in g for g in lib["gaps"]), lib["gaps"][:2]
+    own = next(f for f in o["files"] if f["name"] == "libprog.py")
+    assert not own["gaps"] and len(own["rows"]) == len(LIBRARY_PROGRAM.splitlines()), own
+
+
 def test_source_cap_and_text():
     """A source file over the cap is left out with a note (its lines keep their figures);
     the text format lists the hottest line of the hot function with its source."""
@@ -1115,7 +1165,8 @@ def main():
     browser = ["svg in Chromium: hover, zoom, reset, search", "svg in Chromium: hostile names",
                "html in Chromium: every view", "html in Chromium: hostile names", "html in Chromium: 1,000,000 samples",
                "svg and html recorded from a real program, in Chromium",
-               "html in Chromium: Source tab of a recorded program (counts, hottest line, jump, hostile text)"]
+               "html in Chromium: Source tab of a recorded program (counts, hottest line, jump, hostile text)",
+               "html in Chromium: Source tab of a standard-library file (its excerpt)"]
     if why:
         for name in browser:
             skip(name, why)
@@ -1124,6 +1175,7 @@ def main():
         check(browser[1], browser_svg_hostile)
         check(browser[5], browser_recorded)
         check(browser[6], browser_source)
+        check(browser[7], browser_source_library)
         gen, gen_why = gen_profile()
         if not gen:
             for name in browser[2:5]:

@@ -481,7 +481,8 @@ function drawTimeline() {
 }
 
 /* ---- source ---- */
-/* D.src.files: [file string, own, total, text offset (-1: none), text length, note];
+/* D.src.files: [file string, own, total, text offset (-1: none), text length, note,
+ * spans: the lines a library file's excerpt keeps, first, last, ... ([]: the whole file)];
  * D.src.lines: file, line, own, total, by file (hottest file first) then line. */
 var SF = D.src ? D.src.files : [], SL = D.src ? D.src.lines : [], fileIdx = new Map(), srcLines = [], srcBuilt = [];
 var decoder = typeof TextDecoder !== 'undefined' ? new TextDecoder('utf-8') : null;
@@ -513,8 +514,26 @@ function buildFile(k, det) {
     nums = [];
     for (k2 = 1; k2 <= Math.max(rows.length, last); k2++) nums.push(k2);
   } else nums = L.map(function (x) { return x[0]; });
-  var frag = document.createDocumentFragment();
-  nums.forEach(function (ln) {
+  var spans = text !== null && SF[k][6] && SF[k][6].length ? SF[k][6] : null, frag = document.createDocumentFragment();
+  /* a library file's excerpt: only its spans' lines, a row saying what was left out between them */
+  function gap(a, b) {
+    var tr = el('tr', 'gap'), td = el('td', 'gapnote', '\u22ef ' + (b > a ? 'lines ' + a + '\u2013' + b : 'line ' + a) + ' not kept: of a library file the report keeps the functions with samples');
+    td.colSpan = 4; tr.appendChild(td); frag.appendChild(tr);
+  }
+  if (spans) {
+    var kept = [], next = 1, q;
+    for (q = 0; q + 1 < spans.length; q += 2) {
+      if (spans[q] > next) kept.push(-1, next, spans[q] - 1);
+      for (k2 = spans[q]; k2 <= spans[q + 1]; k2++) kept.push(k2);
+      next = spans[q + 1] + 1;
+    }
+    if (next <= rows.length) kept.push(-1, next, rows.length);
+    for (q = 0; q < L.length; q++) if (L[q][0] > Math.max(rows.length, next - 1)) kept.push(L[q][0]); /* past the text's end */
+    nums = kept;
+  }
+  for (var at = 0; at < nums.length; at++) {
+    if (nums[at] < 0) { gap(nums[at + 1], nums[at + 2]); at += 2; continue; }
+    var ln = nums[at];
     var fig = byLine.get(ln), tr = el('tr');
     tr.id = 'src-' + k + '-' + ln;
     if (ln === hot) tr.className = 'hot';
@@ -524,7 +543,7 @@ function buildFile(k, det) {
     /* the program's text, shown as text: never parsed */
     tr.appendChild(el('td', 'code', text !== null ? (rows[ln - 1] || '').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd') : ''));
     frag.appendChild(tr);
-  });
+  }
   body.appendChild(frag);
   det.appendChild(tb);
 }

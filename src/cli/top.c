@@ -86,7 +86,7 @@ static void draw(top_state *t, const char *status) {
         .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .traced = meta->mode == PF_MODE_TRACED,
         .samples = t->stats.ticks,
         .errors = t->stats.errors_total - t->stats.errors[PF_ERR_EXITED], .threads_seen = nthreads,
-        .gil_share = t->gil_share,
+        .stopped = !t->replay && t->stats.stopped_now, .gil_share = t->gil_share,
         .status = status ? status : t->paused ? "paused (p resumes)" : cli_stopped_now(&t->stats, stopped, sizeof stopped),
         .color = t->color, .help = t->help,
         .replay = t->replay != NULL,

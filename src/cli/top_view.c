@@ -258,16 +258,17 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     put_clean(line, sizeof line, in->target);
     emit(f, line, cols, "", "");
     size_t idle = in->threads_seen > v->active_threads ? in->threads_seen - v->active_threads : 0;
-    if (in->replay)
-        snprintf(line, sizeof line,
-                 "position %.1f s of %.1f s   speed %gx   rate %.1f Hz   samples %llu   threads %zu active / %zu idle",
-                 in->elapsed_s, in->length_s, in->speed, in->achieved_hz, (unsigned long long)in->samples,
-                 v->active_threads, idle);
+    char threads[80];
+    if (in->stopped)
+        snprintf(threads, sizeof threads, "threads %zu stopped", in->threads_seen);
     else
-        snprintf(line, sizeof line,
-                 "elapsed %.1f s   rate %.1f Hz   samples %llu   errors %llu   threads %zu active / %zu idle",
-                 in->elapsed_s, in->achieved_hz, (unsigned long long)in->samples, (unsigned long long)in->errors,
-                 v->active_threads, idle);
+        snprintf(threads, sizeof threads, "threads %zu active / %zu idle", v->active_threads, idle);
+    if (in->replay)
+        snprintf(line, sizeof line, "position %.1f s of %.1f s   speed %gx   rate %.1f Hz   samples %llu   %s",
+                 in->elapsed_s, in->length_s, in->speed, in->achieved_hz, (unsigned long long)in->samples, threads);
+    else
+        snprintf(line, sizeof line, "elapsed %.1f s   rate %.1f Hz   samples %llu   errors %llu   %s", in->elapsed_s,
+                 in->achieved_hz, (unsigned long long)in->samples, (unsigned long long)in->errors, threads);
     if (in->gil_share >= 0)
         snprintf(line + strlen(line), sizeof line - strlen(line), "   GIL held %.0f%%", 100 * in->gil_share);
     emit(f, line, cols, "", "");

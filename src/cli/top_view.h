@@ -70,6 +70,7 @@ typedef struct top_frame_info {
     int traced;             /* exact times (a traced capture replayed) */
     uint64_t samples, errors;
     size_t threads_seen;
+    int stopped;            /* the target is stopped by a signal: its threads are neither active nor idle */
     double gil_share;       /* of the thread samples in the last interval, held the GIL; < 0 unknown */
     const char *status;     /* a last line: "paused", "the program exited ...", or NULL */
     int color;              /* reverse video for the column header */

@@ -489,6 +489,10 @@ def test_stopped():
         said = text.count("pid %d is stopped by a signal" % target.pid)
         if tables < 2 or said < tables - 1: # (the last says why top ended)
             problems.append("%d tables, %d of them say the target is stopped: %r" % (tables, said, text[-300:]))
+        # the header counts its threads as stopped, not as idle
+        headed = len(re.findall(r"threads [1-9]\d* stopped", text))
+        if headed < tables - 1 or headed + len(re.findall(r"threads \d+ active / \d+ idle", text)) != tables:
+            problems.append("%d of %d headers count the threads as stopped: %r" % (headed, tables, text[-300:]))
         want = "pyflare: process %d was stopped by a signal" % target.pid
         line = [l for l in err.splitlines() if l.startswith(want)]
         if len(line) != 1 or "for all" not in line[0] or "still stopped" not in line[0]:

@@ -2,7 +2,9 @@
  *
  * libdwfl is given the process as we see it: one module per mapped file (from
  * target_maps, opened through /proc/PID/root, else by the path itself — a
- * target chroot'ed below our root — else by /proc/PID/map_files), the vDSO
+ * target chroot'ed below our root — else by /proc/PID/map_files, which is
+ * also the only way to a library deleted or replaced on disk since it was
+ * loaded: the maps name it "PATH (deleted)", which no path opens), the vDSO
  * from the target's memory, and a "process state" whose memory reads go
  * through target_read and whose registers come from PTRACE_GETREGS. The one
  * thing to know: the registers can only be read from a thread we have stopped
@@ -155,7 +157,7 @@ static int report_modules(target_native *n, pf_error *err) {
             read_vdso(n, &maps[i]);
             file = n->vdso != NULL;
         }
-        if (file && strstr(name, " (deleted)") == NULL) {
+        if (file) { /* "(deleted)" too: find_elf opens what is mapped, not what the path holds now */
             Dwfl_Module *mod = dwfl_report_module(n->dwfl, name, low, high);
             void **userdata;
             if (mod && dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))

@@ -50,6 +50,10 @@ Jobs (FILTER arguments keep the jobs whose name contains one of them):
                     mounted in its own mount namespace, a path pyflare's cannot see:
                     dump --native still names pf_spin_leaf (files are opened through
                     /proc/PID/root).
+  replaced          (3.12) the library the target runs is replaced on disk (another
+                    file renamed over its path, as an installer does): dump --native
+                    still names pf_spin_leaf, in "nativemod...so (deleted)" (the
+                    mapped file, through /proc/PID/map_files).
   traced            (3.12, strace) a target another tool traces: dump --native and
                     record --native refuse in one line naming the tracer's pid and
                     --native, with no output file written.
@@ -547,6 +551,42 @@ def job_hidden(name, python, work):
         stop(target)
 
 
+def job_replaced(name, python, work):
+    """A library replaced on disk while the target runs it (a deploy, `pip install -U`): the maps name the
+    mapped file "PATH (deleted)", and the path now holds another file. dump --native still names
+    pf_spin_leaf, from the file that is mapped (/proc/PID/map_files), its object marked deleted."""
+    ready = os.path.join(work, "replaced.json")
+    ext = [f for f in os.listdir(work) if f.startswith("nativemod.")][0]
+    moved = os.path.join(work, "replaced")
+    os.makedirs(moved, exist_ok=True)
+    shutil.copy(os.path.join(work, ext), moved)
+    target = start([python, TARGET, moved, "stack", "nativemod", ready], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    try:
+        if wait_file(ready, target) is None:
+            return [check("replaced", ["the target did not start"])]
+        time.sleep(0.3)
+        # The new build: another library (cppmod) renamed over the old one's path, as an installer does.
+        cpp = [f for f in os.listdir(work) if f.startswith("cppmod.")][0]
+        shutil.copy(os.path.join(work, cpp), os.path.join(moved, ext + ".new"))
+        os.rename(os.path.join(moved, ext + ".new"), os.path.join(moved, ext))
+        with open("/proc/%d/maps" % target.pid) as f:
+            if not any(l.rstrip().endswith(ext + " (deleted)") for l in f):
+                return [check("replaced", ["the maps do not show %s deleted: the test proves nothing" % ext])]
+        rc, out, err = run([PYFLARE, "dump", "--native", "--json", "--pid", str(target.pid)])
+        problems = []
+        if rc != 0:
+            problems.append("dump --native exit %s: %s" % (rc, err.decode(errors="replace").strip()))
+        else:
+            t = main_thread(json.loads(out.decode()), target.pid)
+            names = [(f["function"], f["file"]) for f in t["frames"] if f["native"]] if t else []
+            if ("pf_spin_leaf", ext + " (deleted)") not in names:
+                problems.append("no pf_spin_leaf in %s (deleted) among %s" % (ext, names[:6]))
+        return [check("replaced", problems)]
+    finally:
+        stop(target)
+
+
 def proc_stat(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -808,7 +848,7 @@ def guarded(job, name, *args):
 
 def per_interpreter(name, python, root, selected):
     if not any(selected("%s/%s" % (name, j)) for j in ("dump-c", "dump-cpp", "stripped", "lost", "threads", "split", "churn")) \
-            and not (name == ONCE_ON and any(selected(j) for j in ("text", "plain", "hidden", "traced", "top", "sigkill", "stopped"))):
+            and not (name == ONCE_ON and any(selected(j) for j in ("text", "plain", "hidden", "replaced", "traced", "top", "sigkill", "stopped"))):
         return []
     work = sid_root.mkdtemp("nat", "native-%s-" % name) if root else tempfile.mkdtemp(prefix="pyflare-native-")
     os.chmod(work, 0o755)
@@ -838,6 +878,8 @@ def per_interpreter(name, python, root, selected):
                 results += guarded(job_plain, "plain", name, python, work)
             if selected("hidden"):
                 results += guarded(job_hidden, "hidden", name, python, work)
+            if selected("replaced"):
+                results += guarded(job_replaced, "replaced", name, python, work)
             if selected("traced"):
                 results += guarded(job_traced, "traced", name, python, work)
             if selected("top"):

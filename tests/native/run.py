@@ -163,7 +163,18 @@ def wait_file(path, proc, timeout=READY_TIMEOUT):
     return None
 
 
+def started(argv, ready, job):
+    """(target, None) once argv, its output discarded, has written ready; else (None, job's failure), the
+    process stopped."""
+    target = start(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if wait_file(ready, target) is None:
+        stop(target)
+        return None, [check(job, ["the target did not start"])]
+    return target, None
+
+
 # ------------------------------------------------------------- building --
+
 
 def build(name, python, root, into):
     """Builds the three extensions for this interpreter into `into`: None, or
@@ -400,11 +411,10 @@ def job_split(name, python, work):
 
 def job_text(name, python, work):
     ready = os.path.join(work, "ready-text.json")
-    target = start([python, TARGET, work, "stack", "nativemod", ready], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    target, failed = started([python, TARGET, work, "stack", "nativemod", ready], ready, "text")
+    if failed:
+        return failed
     try:
-        if wait_file(ready, target) is None:
-            return [check("text", ["the target did not start"])]
         time.sleep(0.3)
         rc, out, err = run([PYFLARE, "dump", "--native", "--pid", str(target.pid)])
         text = out.decode(errors="replace")
@@ -439,10 +449,10 @@ def job_plain(name, python, work):
     set for every frame, whatever the buffer held): 41 threads, each Python
     frame with its line, in JSON and in text."""
     ready = os.path.join(work, "ready-plain")
-    target = start([python, "-c", PLAIN_TARGET, ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target, failed = started([python, "-c", PLAIN_TARGET, ready], ready, "plain")
+    if failed:
+        return failed
     try:
-        if wait_file(ready, target) is None:
-            return [check("plain", ["the target did not start"])]
         problems = []
         for _ in range(3):
             rc, out, err = run([PYFLARE, "dump", "--json", "--pid", str(target.pid)])
@@ -465,12 +475,11 @@ def job_traced(name, python, work):
     if not shutil.which("strace"):
         return [Result("SKIP", "traced", "no strace")]
     ready = os.path.join(work, "ready-traced.json")
-    target = start([python, TARGET, work, "stack", "nativemod", ready], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    target, failed = started([python, TARGET, work, "stack", "nativemod", ready], ready, "traced")
+    if failed:
+        return failed
     strace = None
     try:
-        if wait_file(ready, target) is None:
-            return [check("traced", ["the target did not start"])]
         strace = start(["strace", "-p", str(target.pid), "-o", "/dev/null"], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
@@ -500,10 +509,10 @@ def job_traced(name, python, work):
 
 def job_top(name, python, work):
     ready = os.path.join(work, "busy-top.json")
-    target = start([python, TARGET, work, "busy", ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target, failed = started([python, TARGET, work, "busy", ready], ready, "top")
+    if failed:
+        return failed
     try:
-        if wait_file(ready, target) is None:
-            return [check("top", ["the target did not start"])]
         p = start([PYFLARE, "top", "--native", "--pid", str(target.pid), "-d", "3"], stdout=subprocess.PIPE,
                   stderr=subprocess.PIPE, env_extra={"NO_COLOR": "1"})
         out, err = p.communicate(timeout=60)
@@ -560,11 +569,10 @@ def job_replaced(name, python, work):
     moved = os.path.join(work, "replaced")
     os.makedirs(moved, exist_ok=True)
     shutil.copy(os.path.join(work, ext), moved)
-    target = start([python, TARGET, moved, "stack", "nativemod", ready], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    target, failed = started([python, TARGET, moved, "stack", "nativemod", ready], ready, "replaced")
+    if failed:
+        return failed
     try:
-        if wait_file(ready, target) is None:
-            return [check("replaced", ["the target did not start"])]
         time.sleep(0.3)
         # The new build: another library (cppmod) renamed over the old one's path, as an installer does.
         cpp = [f for f in os.listdir(work) if f.startswith("cppmod.")][0]
@@ -603,11 +611,11 @@ def tracer_of(pid):
 
 def job_sigkill(name, python, work):
     ready = os.path.join(work, "busy.json")
-    target = start([python, TARGET, work, "busy", ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target, failed = started([python, TARGET, work, "busy", ready], ready, "sigkill")
+    if failed:
+        return failed
     problems = []
     try:
-        if wait_file(ready, target) is None:
-            return [check("sigkill", ["the target did not start"])]
         for round_ in range(5):
             p = start([PYFLARE, "record", "--native", "-r", "1000", "-d", "60", "-o",
                        os.path.join(work, "kill.folded"), "--pid", str(target.pid)],
@@ -676,12 +684,12 @@ def job_stopped(name, python, work):
     """A target stopped by SIGSTOP before pyflare starts, and one stopped while
     pyflare records: stacks or one line, never a hang, and the stop kept."""
     ready = os.path.join(work, "busy-stopped.json")
-    target = start([python, TARGET, work, "busy", ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target, failed = started([python, TARGET, work, "busy", ready], ready, "stopped")
+    if failed:
+        return failed
     problems = []
     pid = target.pid
     try:
-        if wait_file(ready, target) is None:
-            return [check("stopped", ["the target did not start"])]
         time.sleep(0.3)
         if not harness.stop_process(pid):
             return [check("stopped", ["SIGSTOP did not stop the target: %s" % harness.task_states(pid)])]

@@ -926,8 +926,10 @@ def browser_source_library():
     assert not wrong, "shown unlike the file: %r" % wrong[:3]
     assert lib["gaps"] and len(rows) < len(real) / 2, (len(rows), len(real), lib["gaps"][:2])
     assert all("not kept" in g for g in lib["gaps"]), lib["gaps"][:2]
+    assert "functions with samples" in lib["summary"], lib["summary"]
     own = next(f for f in o["files"] if f["name"] == "libprog.py")
     assert not own["gaps"] and len(own["rows"]) == len(LIBRARY_PROGRAM.splitlines()), own
+    assert "functions with samples" not in own["summary"], own["summary"]
 
 
 def test_source_cap_and_text():

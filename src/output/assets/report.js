@@ -564,7 +564,7 @@ function drawSource() {
   for (k = 0; k < SF.length; k++) {
     var det = el('details', 'sfile'), sum = el('summary', '', S[SF[k][0]]);
     det.id = 'srcf-' + k; det.dataset.k = String(k);
-    sum.appendChild(el('span', 'sub', 'own ' + wt(SF[k][1]) + ' (' + pct(SF[k][1], T) + '), total ' + wt(SF[k][2]) + ' (' + pct(SF[k][2], T) + ')' + (SF[k][3] < 0 ? ' \u2014 no text' : '')));
+    sum.appendChild(el('span', 'sub', 'own ' + wt(SF[k][1]) + ' (' + pct(SF[k][1], T) + '), total ' + wt(SF[k][2]) + ' (' + pct(SF[k][2], T) + ')' + (SF[k][3] < 0 ? ' \u2014 no text' : SF[k][6] && SF[k][6].length ? ' \u2014 library file: its functions with samples' : '')));
     det.appendChild(sum);
     det.addEventListener('toggle', function () { if (this.open) buildFile(+this.dataset.k, this); });
     box.appendChild(det);

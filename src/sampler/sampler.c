@@ -52,7 +52,7 @@ typedef struct session {
     uint32_t pf_process;
     pf_node_id root;          /* the process root (subprocesses), else PF_ROOT */
     char script_dir[PATH_MAX];
-    char cmdline[1024]; /* its command line, read once when its image is opened */
+    char cmdline[4096]; /* its command line, read once when its image is opened (4096: as much as find_script_dir read before) */
     int exited;
     uint64_t consecutive_failures;
     int exec_pending;         /* it exec()ed: target, proc and walker are closed until the new program opens */
@@ -292,11 +292,12 @@ int sampler_add_process(sampler *s, pid_t pid, pf_error *err) {
     x->not_stopped_ns = NEVER;
     if (open_image(s, x, err) != 0)
         return -1;
-    char label[sizeof x->cmdline + 32];
-    x->pf_process = pf_process_add(s->profile, (int)pid, x->cmdline);
+    char cmd[1024], label[1100]; /* the command as the profile names it: its first 1023 bytes */
+    snprintf(cmd, sizeof cmd, "%s", x->cmdline);
+    x->pf_process = pf_process_add(s->profile, (int)pid, cmd);
     x->root = PF_ROOT;
     if (s->o.subprocesses) {
-        snprintf(label, sizeof label, "process %d: %s", (int)pid, x->cmdline);
+        snprintf(label, sizeof label, "process %d: %s", (int)pid, cmd);
         pf_func_id fn = pf_func_intern(s->profile, pf_intern(s->profile, label), 0, 0, PF_FUNC_PROCESS);
         x->root = pf_node_child(s->profile, PF_ROOT, pf_frame_intern(s->profile, fn, 0));
     }

@@ -257,10 +257,10 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
              *in->python ? " - " : "");
     put_clean(line, sizeof line, in->target);
     emit(f, line, cols, "", "");
-    size_t idle = in->threads_seen > v->active_threads ? in->threads_seen - v->active_threads : 0;
+    size_t idle = in->threads > v->active_threads ? in->threads - v->active_threads : 0;
     char threads[80];
     if (in->stopped)
-        snprintf(threads, sizeof threads, "threads %zu stopped", in->threads_seen);
+        snprintf(threads, sizeof threads, "threads %zu stopped", in->threads);
     else
         snprintf(threads, sizeof threads, "threads %zu active / %zu idle", v->active_threads, idle);
     if (in->replay)

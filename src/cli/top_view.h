@@ -69,7 +69,7 @@ typedef struct top_frame_info {
     int cpu_weighted;
     int traced;             /* exact times (a traced capture replayed) */
     uint64_t samples, errors;
-    size_t threads_seen;
+    size_t threads;         /* the target's Python threads now (live), the recording's (replay) */
     int stopped;            /* the target is stopped by a signal: its threads are neither active nor idle */
     double gil_share;       /* of the thread samples in the last interval, held the GIL; < 0 unknown */
     const char *status;     /* a last line: "paused", "the program exited ...", or NULL */

@@ -71,6 +71,7 @@ typedef struct session {
     uint64_t stopped_ns;      /* time found stopped */
     uint64_t nstopped, nlooked; /* samples that found it stopped, of all */
     int stopped;              /* at its last sample */
+    size_t threads_now;       /* Python threads at its last sample read whole */
 } session;
 
 typedef struct thread_view thread_view;
@@ -823,6 +824,7 @@ static void sample_session(sampler *s, uint32_t si, uint64_t time_ns) {
         }
     x->consecutive_failures = 0;
     x->nsampled++;
+    x->threads_now = n;
     for (size_t i = 0; i < n; i++) {
         const py_thread *pt = &threads[i];
         const thread_view *v = &view[i];
@@ -956,12 +958,17 @@ static void scan_children(sampler *s, uint64_t now) {
     closedir(proc);
 }
 
-/* The stats' stopped process: the one found stopped longest. */
-static void stopped_stats(sampler *s) {
+/* The stats that walk the sessions: the threads they have now, and the
+ * stopped process (the one found stopped longest). */
+static void session_stats(sampler *s) {
     const session *longest = NULL;
-    for (size_t i = 0; i < s->nsessions; i++)
+    s->stats.threads_now = 0;
+    for (size_t i = 0; i < s->nsessions; i++) {
+        if (!s->sessions[i].exited)
+            s->stats.threads_now += s->sessions[i].threads_now;
         if (s->sessions[i].nstopped && (!longest || s->sessions[i].stopped_ns > longest->stopped_ns))
             longest = &s->sessions[i];
+    }
     if (!longest)
         return;
     s->stats.stopped_pid = longest->pid;
@@ -1033,7 +1040,7 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
         s->stats.elapsed_ns = now - start;
         s->stats.achieved_hz = s->stats.elapsed_ns ? s->stats.ticks * 1e9 / s->stats.elapsed_ns : 0;
         if (progress && now >= next_progress) {
-            stopped_stats(s); /* a walk over the sessions: only when someone looks */
+            session_stats(s); /* a walk over the sessions: only when someone looks */
             progress(&s->stats, arg);
             next_progress = now + PROGRESS_NS;
         }
@@ -1045,7 +1052,7 @@ int sampler_run(sampler *s, volatile sig_atomic_t *stop, sampler_progress_fn pro
     s->stats.late = s->clock.late;
     s->stats.elapsed_ns = now - start;
     s->stats.achieved_hz = s->stats.elapsed_ns ? s->stats.ticks * 1e9 / s->stats.elapsed_ns : 0;
-    stopped_stats(s);
+    session_stats(s);
     meta = *pf_profile_meta_const(s->profile); /* a process added meanwhile set python */
     meta.duration_ns = s->stats.elapsed_ns;
     meta.cpu_ns = s->stats.cpu_ns;

@@ -44,7 +44,9 @@ typedef struct sampler_stats {
     uint64_t cpu_ns;        /* CPU-weighted: the CPU time the sampled threads used */
     uint64_t errors[PF_ERR_USAGE + 1]; /* failed samples by pf_error_kind (USAGE is the last) */
     uint64_t errors_total;
-    uint64_t threads_seen;
+    uint64_t threads_seen;  /* threads with a stack recorded, over the whole run */
+    uint64_t threads_now;   /* Python threads at the last sample of each process still sampled,
+                             * waiting ones too (with or without --idle) */
     uint64_t gil_known;       /* thread samples kept where the version tells who holds the GIL */
     uint64_t gil_held;        /* ... and the thread held it (top shows the share) */
     uint64_t processes_seen;

@@ -5,8 +5,9 @@
 The main thread loops f1, f2, f5, burning 10, 20 and 50 ms of its clock each
 (inline busy loops: each is the innermost frame while it burns), so their own
 CPU shares are 1:2:5 of the main thread's. A thread named "worker" burns in
-other() 10 ms then sleeps 30 ms (not with "single": then the main thread is the
-only one, and holds the GIL whenever it runs). Exits after LIFETIME seconds (0: never).
+other() 10 ms then sleeps 30 ms, and one named "sleeper" only waits, as a service's
+idle pool threads do (neither with "single": then the main thread is the only one,
+and holds the GIL whenever it runs). Exits after LIFETIME seconds (0: never).
 """
 import sys
 import threading
@@ -47,9 +48,14 @@ def worker():
         time.sleep(0.030)
 
 
+def sleeper():
+    threading.Event().wait()
+
+
 def main():
     if sys.argv[2:] != ["single"]:
         threading.Thread(target=worker, name="worker", daemon=True).start()
+        threading.Thread(target=sleeper, name="sleeper", daemon=True).start()
     start = time.time()
     while LIFETIME <= 0 or time.time() - start < LIFETIME:
         f1()

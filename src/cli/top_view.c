@@ -261,6 +261,8 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     char threads[80];
     if (in->stopped)
         snprintf(threads, sizeof threads, "threads %zu stopped", in->threads);
+    else if (!in->cpu_weighted && !in->traced) /* wall time: a waiting thread has samples as a running one does */
+        snprintf(threads, sizeof threads, "threads %zu", in->threads);
     else
         snprintf(threads, sizeof threads, "threads %zu active / %zu idle", v->active_threads, idle);
     if (in->replay)

@@ -38,7 +38,8 @@ screen read with capture-pane.
              sequence anywhere, f5 in it; -o FILE writes the profile
   attach     --pid on a running target with -d: tables, "the duration ended",
              the target runs on; every header counts as many threads (active
-             and idle) as the target has (its sleeper, never seen running, too)
+             and idle) as the target has (its sleeper, never seen running, too);
+             with --idle the headers count them, none called active
   stopped    --pid on a target SIGSTOPped (every thread in state T) with -d:
              each table's last line but the final one's (why top ended) says
              it is stopped by a signal and every header but the first counts
@@ -458,6 +459,15 @@ def test_attach():
         counts = [int(a) + int(i) for a, i in re.findall(r"threads (\d+) active / (\d+) idle", text)]
         if want != 3 or not counts or any(c != want for c in counts):
             problems.append("the headers count %s threads, the target has %d" % (counts, want))
+        # --idle samples waiting threads like running ones: the header counts them all, and calls none active
+        r = subprocess.run([PYFLARE, "top", "--pid", str(target.pid), "--idle", "-d", "1.5"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        text = r.stdout.decode("utf-8", "replace")
+        heads = [l for l in text.split("\n") if l.startswith("elapsed ")]
+        if r.returncode != 0 or not heads or any(not l.endswith("   threads %d" % want) and
+                                                 "   threads %d   " % want not in l for l in heads):
+            problems.append("--idle: exit %d, headers %r (want each to count %d threads, none active)"
+                            % (r.returncode, heads, want))
         if target.poll() is not None:
             problems.append("the target did not survive top")
         result("attach", not problems, "; ".join(problems))

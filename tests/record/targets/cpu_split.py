@@ -12,7 +12,8 @@ the call used; so the runner can take the truth over exactly the window it
 recorded). (On a loaded machine a busy thread is runnable longer than it
 runs: its CPU split is what a CPU profile should show.) It writes READY_PATH (if not "-") once the loop runs, and
 TRUTH_PATH (JSON, atomically) when LIFETIME seconds have passed (0: never) or
-on SIGTERM, then exits with EXIT_STATUS.
+on SIGTERM, then exits with EXIT_STATUS; on SIGUSR1 it writes the truth so far
+and runs on.
 """
 import json
 import os
@@ -51,6 +52,10 @@ def finish(how):
 
 def on_term(signum, frame):
     finish("sigterm")
+
+
+def on_usr1(signum, frame):
+    write_json(TRUTH, {"calls": list(calls), "end": "running"})
 
 
 def f1():
@@ -95,6 +100,7 @@ def idle():
 
 def main():
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGUSR1, on_usr1)
     state["start"] = wall()
     if READY != "-":
         write_json(READY, {"pid": os.getpid()})

@@ -214,16 +214,22 @@ class Target:
 
     def wait_ready(self):
         """The ready file's JSON, or raises RuntimeError."""
+        return self.wait_json(self.ready, "it was ready")
+
+    def wait_json(self, path, what):
+        """The JSON the target writes (atomically) at path, once there, or
+        raises RuntimeError if it exits before (`what` names the wait)."""
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
-            if os.path.exists(self.ready):
-                with open(self.ready) as f:
+            if os.path.exists(path):
+                with open(path) as f:
                     return json.load(f)
             if self.proc.poll() is not None:
-                raise RuntimeError("target exited with status %s before it was ready:\n%s"
-                                   % (self.proc.returncode, "\n".join(self.log_tail())))
+                raise RuntimeError("target exited with status %s before %s:\n%s"
+                                   % (self.proc.returncode, what, "\n".join(self.log_tail())))
             time.sleep(0.02)
-        raise RuntimeError("target not ready after %ds" % READY_TIMEOUT)
+        raise RuntimeError("%s not written after %ds (waiting until %s)"
+                           % (os.path.basename(path), READY_TIMEOUT, what))
 
     def alive(self):
         return self.proc.poll() is None
@@ -414,27 +420,19 @@ def timed(args, timeout, cwd):
     return run, ended
 
 
-def truth_so_far(target, path, timeout=10):
-    """cpu_split.py's truth as it stands (it writes it on SIGUSR1 and runs on), or None."""
+def truth_so_far(target, path):
+    """cpu_split.py's truth as it stands (it writes it on SIGUSR1 and runs on)."""
     try:
         os.unlink(path)
     except OSError:
         pass
     os.kill(target.pid, signal.SIGUSR1)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        truth = read_json(path)
-        if truth is not None:
-            return truth
-        time.sleep(0.05)
-    return None
+    return target.wait_json(path, "it wrote its truth on SIGUSR1")
 
 
 def idle_problems(idle, out, truth):
     """Problems of one `record --idle` of cpu_split.py (idle: timed()'s (run, ended))
     against the target's truth written after it."""
-    if truth is None:
-        return ["the target wrote no truth on SIGUSR1"]
     stacks, summary, problems = recorded(idle[0], out)
     if problems:
         return problems
@@ -468,13 +466,13 @@ def job_cpu(interp, python):
                             "-o", os.path.join(work, "attach.folded")], 4 + SLACK, work)
             # --idle weighs samples by wall time, which the other jobs' load can skew for one
             # recording: a miss is recorded once more, and the second recording is the one judged.
-            idle_runs = []
+            idle_judged = []  # each recording's problems
             for attempt in (1, 2):
                 out = os.path.join(work, "idle%d.folded" % attempt)
                 run = timed(["record", "--pid", str(target.pid), "--rate", "1000", "--duration", "4",
                              "--idle", "-o", out], 4 + SLACK, work)
-                idle_runs.append((run, out, truth_so_far(target, truth_path)))
-                if not idle_problems(*idle_runs[-1]):
+                idle_judged.append(idle_problems(run, out, truth_so_far(target, truth_path)))
+                if not idle_judged[-1]:
                     break
             alive = target.alive()
             status = target.terminate()
@@ -495,9 +493,9 @@ def job_cpu(interp, python):
         results.append(check(prefix + "/attach", problems))
 
         note = ""
-        if len(idle_runs) == 2:
-            note = "second recording judged; the first: " + idle_problems(*idle_runs[0])[0].splitlines()[0]
-        results.append(check(prefix + "/idle", idle_problems(*idle_runs[-1]), note))
+        if len(idle_judged) == 2:
+            note = "second recording judged; the first: " + idle_judged[0][0].splitlines()[0]
+        results.append(check(prefix + "/idle", idle_judged[-1], note))
 
         # Launched: the program runs 4.5 s and exits with status 3; if the 4 s
         # recording ends first, pyflare's SIGTERM makes it exit with 3 as well.

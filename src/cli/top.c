@@ -78,14 +78,16 @@ static void draw(top_state *t, const char *status) {
         snprintf(target, sizeof target, "replay of %s: %s", t->replay, pf_str(t->profile, meta->command));
     else if (nproc)
         snprintf(target, sizeof target, "pid %d: %s", procs[0].pid, pf_str(t->profile, procs[0].command));
-    size_t nthreads; /* a recording knows the threads it saw, not those it did not */
-    pf_threads(t->profile, &nthreads);
+    /* Live, the target's threads now; a recording knows the threads it saw, not those it did not. */
+    size_t nthreads = (size_t)t->stats.threads_now;
+    if (t->replay)
+        pf_threads(t->profile, &nthreads);
     top_frame_info in = {
         .target = target, .python = meta->python ? pf_str(t->profile, meta->python) : "",
         .elapsed_s = t->stats.elapsed_ns / 1e9, .achieved_hz = t->stats.achieved_hz, .interval_s = t->interval_s,
         .period_s = t->period_s, .cpu_weighted = meta->cpu_weighted, .traced = meta->mode == PF_MODE_TRACED,
         .samples = t->stats.ticks,
-        .errors = t->stats.errors_total - t->stats.errors[PF_ERR_EXITED], .threads = t->replay ? nthreads : (size_t)t->stats.threads_now,
+        .errors = t->stats.errors_total - t->stats.errors[PF_ERR_EXITED], .threads = nthreads,
         .stopped = !t->replay && t->stats.stopped_now, .gil_share = t->gil_share,
         .status = status ? status : t->paused ? "paused (p resumes)" : cli_stopped_now(&t->stats, stopped, sizeof stopped),
         .color = t->color, .help = t->help,

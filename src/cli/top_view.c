@@ -258,10 +258,11 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     put_clean(line, sizeof line, in->target);
     emit(f, line, cols, "", "");
     size_t idle = in->threads > v->active_threads ? in->threads - v->active_threads : 0;
+    int wall_time = !in->traced && !in->cpu_weighted; /* a sample per thread and tick, waiting or not */
     char threads[80];
     if (in->stopped)
         snprintf(threads, sizeof threads, "threads %zu stopped", in->threads);
-    else if (!in->cpu_weighted && !in->traced) /* wall time: a waiting thread has samples as a running one does */
+    else if (wall_time) /* a waiting thread has samples as a running one does: none is told apart as active */
         snprintf(threads, sizeof threads, "threads %zu", in->threads);
     else
         snprintf(threads, sizeof threads, "threads %zu active / %zu idle", v->active_threads, idle);
@@ -278,9 +279,9 @@ char *top_view_draw(top_view *v, const pf_profile *p, const top_frame_info *in, 
     if (v->thread && v->thread <= v->nthreads && v->threads[v->thread - 1].func < nfn)
         thread_name = pf_str(p, funcs[v->threads[v->thread - 1].func].name);
     snprintf(line, sizeof line, "%s   rows: %s   showing: ",
-             in->traced         ? "traced: exact time"
-             : in->cpu_weighted ? "CPU time of running threads"
-                                : "wall time (samples)",
+             in->traced   ? "traced: exact time"
+             : wall_time  ? "wall time (samples)"
+                          : "CPU time of running threads",
              v->lines ? "lines" : "functions");
     put_clean(line, sizeof line, thread_name);
     emit(f, line, cols, "", "");
